@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"formwork/engine/filter"
+)
+
+// Record write operations.
+const (
+	OpCreate  = "create"  // insert a new record at version 1
+	OpUpdate  = "update"  // replace data/status/unit/owner; version+1
+	OpDelete  = "delete"  // soft delete to the recycle bin; version+1
+	OpRestore = "restore" // bring back from the recycle bin, or to an earlier revision; version+1
+	OpPurge   = "purge"   // remove the record and its revisions for good (admin)
+)
+
+// RecordWrite is one record change inside a Change. For every op but create,
+// ExpectVersion must equal the stored version or the whole Change fails with
+// ECONFLICT. The store sets Version, timestamps (from At) and writes the
+// revision itself (full snapshot plus DiffData against the stored state).
+type RecordWrite struct {
+	Op            string
+	Record        *Record // the new state; for create the store assigns Version 1
+	ExpectVersion int64
+	Actor         string
+	At            time.Time
+}
+
+// Doc is a small JSON document of an auxiliary kind (users, units, sessions,
+// tokens, grants, workflow instances, tasks, notifications, definitions,
+// migrations …). Tags are exact-match lookup keys ("email:a@b.c",
+// "assignee:u1|open"); Unique tags must be unique within the kind.
+type Doc struct {
+	Kind    string          `json:"kind"`
+	ID      string          `json:"id"`
+	Version int64           `json:"version"`
+	Tags    []string        `json:"tags,omitempty"`
+	Unique  []string        `json:"unique,omitempty"`
+	Value   json.RawMessage `json:"value"`
+	Updated time.Time       `json:"updated"`
+}
+
+// DocWrite puts or deletes one Doc inside a Change. ExpectVersion 0 means
+// "must not exist" for a put; -1 means "any version" (upsert). A put of an
+// existing doc with another version, or a Unique tag that another doc of the
+// kind already holds, fails the whole Change with ECONFLICT.
+type DocWrite struct {
+	Doc           Doc
+	ExpectVersion int64
+	Delete        bool
+}
+
+// AnyVersion in DocWrite.ExpectVersion disables the version check.
+const AnyVersion = -1
+
+// OutboxJob is a background job written in the same atomic Change as the
+// state it follows from. The relay moves due jobs to the queue; a job is
+// marked done only after its handler succeeded.
+type OutboxJob struct {
+	ID        string          `json:"id"`   // also the queue's unique task id
+	Type      string          `json:"type"` // noun:verb
+	Payload   json.RawMessage `json:"payload"`
+	RunAt     time.Time       `json:"run_at"`
+	CreatedAt time.Time       `json:"created_at"`
+	Done      bool            `json:"done"`
+	DoneAt    *time.Time      `json:"done_at,omitempty"`
+}
+
+// Change is everything one user action writes. Apply writes all of it or
+// nothing: records (each with its revision), docs, audit events (chained in
+// order), outbox jobs, and outbox jobs marked done.
+type Change struct {
+	Records    []RecordWrite
+	Docs       []DocWrite
+	Audit      []*AuditEvent
+	Outbox     []OutboxJob
+	OutboxDone []string
+}
+
+// ChangeResult reports what Apply stored: the records as written (with
+// their new versions) and the audit events with their sequence and hash.
+type ChangeResult struct {
+	Records []*Record
+	Docs    []Doc
+	Audit   []*AuditEvent
+}
+
+// SortKey orders records by a field (data key or system field such as
+// "_created_at"); the store always adds _id as the last key for stability.
+type SortKey struct {
+	Field string
+	Desc  bool
+}
+
+// RecordQuery selects records of one form. Filter is already checked against
+// the form and has its variables substituted (see package filter).
+type RecordQuery struct {
+	App     string
+	Form    string
+	Filter  filter.Expr // nil: all records
+	Sort    []SortKey   // default: _created_at descending
+	Limit   int         // default 50, at most 1000
+	Cursor  string      // opaque, from RecordPage.NextCursor
+	Deleted bool        // the recycle bin instead of live records
+}
+
+// RecordPage is one page of records; NextCursor is empty on the last page.
+type RecordPage struct {
+	Items      []*Record
+	NextCursor string
+}
+
+// DocQuery lists docs of a kind, optionally with a tag, ordered by ID.
+type DocQuery struct {
+	Kind  string
+	Tag   string
+	After string // ID to start after
+	Limit int    // 0: no limit
+}
+
+// AuditQuery selects audit events; zero fields do not filter.
+type AuditQuery struct {
+	Actor  string
+	Action string
+	Object string
+	From   time.Time
+	To     time.Time
+	Limit  int    // default 100
+	Cursor string // opaque
+}
+
+// AuditPage is one page of audit events, newest first.
+type AuditPage struct {
+	Items      []*AuditEvent
+	NextCursor string
+}
+
+// FormIndex describes the indexes a published form needs.
+type FormIndex struct {
+	App    string
+	Form   string
+	Fields []string // data keys with x-index: true
+}
+
+// Store is the one storage interface; engine/store/sqlite and
+// engine/store/mongo implement it and engine/store/storetest checks them.
+// Methods return *Error with ENOTFOUND, ECONFLICT or EINVALID where noted;
+// anything else is internal.
+type Store interface {
+	// Apply writes a Change atomically. ECONFLICT on a stale version, a
+	// duplicate id or unique tag; ENOTFOUND when a record to change is missing.
+	Apply(ctx context.Context, c *Change) (*ChangeResult, error)
+
+	// FindRecordByID returns a live record, or with deleted also one in the
+	// recycle bin. ENOTFOUND when missing (or purged).
+	FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*Record, error)
+	// FindRecords returns one page of records. EINVALID for a bad cursor.
+	FindRecords(ctx context.Context, q RecordQuery) (*RecordPage, error)
+	// CountRecords counts the records q selects (Sort, Limit and Cursor ignored).
+	CountRecords(ctx context.Context, q RecordQuery) (int64, error)
+	// FindRevisions returns a record's revisions, oldest first.
+	FindRevisions(ctx context.Context, app, form, id string) ([]*Revision, error)
+	// EnsureIndexes creates the indexes of a form's x-index fields.
+	EnsureIndexes(ctx context.Context, ix FormIndex) error
+
+	// FindDoc returns one doc. ENOTFOUND when missing.
+	FindDoc(ctx context.Context, kind, id string) (*Doc, error)
+	// FindDocs lists docs of a kind, optionally by tag, ordered by ID.
+	FindDocs(ctx context.Context, q DocQuery) ([]*Doc, error)
+
+	// FindAuditEvents returns events newest first. EINVALID for a bad cursor.
+	FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error)
+	// WalkAudit calls fn for every event with Seq > after, in chain order.
+	WalkAudit(ctx context.Context, after int64, fn func(*AuditEvent) error) error
+
+	// FindOutbox returns pending (not done) jobs due at or before due, oldest first.
+	FindOutbox(ctx context.Context, due time.Time, limit int) ([]OutboxJob, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
