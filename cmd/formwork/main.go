@@ -1,0 +1,52 @@
+// Command formwork is the Formwork binary: the server, the workers and the
+// admin command line. It is the only place that picks concrete backends.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// Globals are the flags every command takes.
+type Globals struct {
+	Data string `help:"Data directory of the embedded store." default:"./data" type:"path"`
+}
+
+// CLI is the command tree of API.md's command table.
+type CLI struct {
+	Globals
+
+	App AppCmd `cmd:"" help:"Validate, import and export app bundles."`
+}
+
+func main() {
+	var cli CLI
+	ctx := kong.Parse(&cli,
+		kong.Name("formwork"),
+		kong.Description("Formwork: a low-code form and workflow engine."),
+		kong.UsageOnError(),
+	)
+	if err := ctx.Run(&cli.Globals); err != nil {
+		var ex exitError
+		if asExit(err, &ex) {
+			os.Exit(ex.code)
+		}
+		fmt.Fprintln(os.Stderr, "formwork:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the program with a code after the command printed its own output.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func asExit(err error, target *exitError) bool {
+	e, ok := err.(exitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
