@@ -1,0 +1,330 @@
+package mongo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"formwork/engine"
+)
+
+// Limits of one page of records.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+func findOpts() *options.FindOptionsBuilder { return options.Find() }
+
+func badCursor() error {
+	return engine.Errorf(engine.EINVALID, engine.T("分页游标无效", "invalid cursor"))
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	if len(s) > 16<<10 {
+		return badCursor()
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return badCursor()
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badCursor()
+	}
+	return nil
+}
+
+// sortKey is one resolved sort key.
+type sortKey struct {
+	field  string // filter key (data key or system field)
+	path   string // document path
+	desc   bool
+	system bool
+}
+
+// recordCursor is the position after the last record of a page: its typed
+// sort values and id, and a fingerprint of the sort so a cursor from another
+// ordering is refused.
+type recordCursor struct {
+	Sort uint32        `json:"k"`
+	Vals []cursorValue `json:"v"`
+	ID   string        `json:"i"`
+}
+
+// cursorValue is one sort value: at most one field is set, none for missing/null.
+type cursorValue struct {
+	F *float64 `json:"f,omitempty"`
+	S *string  `json:"s,omitempty"`
+	B *bool    `json:"b,omitempty"`
+	T *int64   `json:"t,omitempty"` // datetime, Unix milliseconds
+}
+
+func (c cursorValue) value() (any, error) {
+	n := 0
+	var v any
+	if c.F != nil {
+		if math.IsNaN(*c.F) || math.IsInf(*c.F, 0) {
+			return nil, badCursor()
+		}
+		n, v = n+1, *c.F
+	}
+	if c.S != nil {
+		n, v = n+1, *c.S
+	}
+	if c.B != nil {
+		n, v = n+1, *c.B
+	}
+	if c.T != nil {
+		n, v = n+1, bson.DateTime(*c.T)
+	}
+	if n > 1 {
+		return nil, badCursor()
+	}
+	return v, nil
+}
+
+func toCursorValue(v any) cursorValue {
+	switch x := v.(type) {
+	case float64:
+		return cursorValue{F: &x}
+	case string:
+		return cursorValue{S: &x}
+	case bool:
+		return cursorValue{B: &x}
+	case bson.DateTime:
+		ms := int64(x)
+		return cursorValue{T: &ms}
+	}
+	return cursorValue{} // missing or null (arrays and objects do not page by value)
+}
+
+// resolveSort maps the query's sort keys to document paths, adding _id last.
+func resolveSort(keys []engine.SortKey) ([]sortKey, uint32, error) {
+	if len(keys) == 0 {
+		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
+	}
+	h := fnv.New32a()
+	var out []sortKey
+	desc := true
+	for _, k := range keys {
+		if k.Field == "_id" {
+			desc = k.Desc
+			break // id is unique: nothing after it matters
+		}
+		system := strings.HasPrefix(k.Field, "_")
+		p, err := fieldPath(k.Field, system)
+		if err != nil {
+			return nil, 0, engine.Errorf(engine.EINVALID, engine.T("不能按该字段排序："+k.Field, "cannot sort by "+k.Field))
+		}
+		out = append(out, sortKey{field: k.Field, path: p, desc: k.Desc, system: system})
+		desc = k.Desc
+		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
+	}
+	fmt.Fprintf(h, "_id:%v", desc)
+	out = append(out, sortKey{field: "_id", path: "_id", desc: desc, system: true})
+	return out, h.Sum32(), nil
+}
+
+// after builds "the record sorts after vals" for MongoDB's order, where
+// missing and null come first ascending and last descending.
+func after(keys []sortKey, vals []any) bson.D {
+	var ors bson.A
+	for i := range keys {
+		var ands bson.A
+		for j := 0; j < i; j++ {
+			if vals[j] == nil {
+				ands = append(ands, bson.D{{Key: keys[j].path, Value: nil}})
+			} else {
+				ands = append(ands, bson.D{{Key: keys[j].path, Value: bson.D{{Key: "$eq", Value: vals[j]}}}})
+			}
+		}
+		k, v := keys[i], vals[i]
+		switch {
+		case !k.desc && v == nil:
+			ands = append(ands, bson.D{{Key: k.path, Value: bson.D{{Key: "$ne", Value: nil}}}})
+		case !k.desc:
+			ands = append(ands, bson.D{{Key: k.path, Value: bson.D{{Key: "$gt", Value: v}}}})
+		case k.desc && v == nil:
+			continue // nothing sorts after null descending
+		default:
+			ands = append(ands, bson.D{{Key: "$or", Value: bson.A{
+				bson.D{{Key: k.path, Value: bson.D{{Key: "$lt", Value: v}}}},
+				bson.D{{Key: k.path, Value: nil}},
+			}}})
+		}
+		ors = append(ors, bson.D{{Key: "$and", Value: ands}})
+	}
+	if len(ors) == 0 {
+		return bson.D{{Key: "_id", Value: bson.D{{Key: "$exists", Value: false}}}}
+	}
+	return bson.D{{Key: "$or", Value: ors}}
+}
+
+// recordQuery builds the query common to FindRecords and CountRecords.
+func recordQuery(q engine.RecordQuery) (bson.A, error) {
+	and := bson.A{bson.D{{Key: "app", Value: q.App}, {Key: "form", Value: q.Form}, {Key: "deleted", Value: q.Deleted}}}
+	if q.Filter != nil {
+		f, err := compileFilter(q.Filter)
+		if err != nil {
+			return nil, err
+		}
+		if len(f) > 0 {
+			and = append(and, f)
+		}
+	}
+	return and, nil
+}
+
+// sortValue is the value of a sort key in a stored record, as the cursor keeps it.
+func sortValue(r *engine.Record, k sortKey) any {
+	if k.system {
+		switch k.field {
+		case "_unit":
+			return r.Unit
+		case "_owner":
+			return r.Owner
+		case "_status":
+			return r.Status
+		case "_version":
+			return float64(r.Version)
+		case "_created_at":
+			return dt(r.CreatedAt)
+		case "_updated_at":
+			return dt(r.UpdatedAt)
+		}
+		return nil
+	}
+	return r.Data[k.field]
+}
+
+// FindRecords returns one page of records in keyset order.
+func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	if limit > MaxLimit {
+		limit = MaxLimit
+	}
+	keys, fp, err := resolveSort(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	and, err := recordQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	if q.Cursor != "" {
+		var c recordCursor
+		if err := decodeCursor(q.Cursor, &c); err != nil {
+			return nil, err
+		}
+		if c.Sort != fp || len(c.Vals) != len(keys)-1 || c.ID == "" {
+			return nil, badCursor()
+		}
+		vals := make([]any, 0, len(keys))
+		for _, cv := range c.Vals {
+			v, err := cv.value()
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		vals = append(vals, c.ID)
+		and = append(and, after(keys, vals))
+	}
+	var sortDoc bson.D
+	for _, k := range keys {
+		dir := 1
+		if k.desc {
+			dir = -1
+		}
+		sortDoc = append(sortDoc, bson.E{Key: k.path, Value: dir})
+	}
+	cur, err := s.records.Find(ctx, bson.D{{Key: "$and", Value: and}}, findOpts().SetSort(sortDoc).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, fmt.Errorf("mongo find records: %w", err)
+	}
+	defer cur.Close(ctx)
+	page := &engine.RecordPage{}
+	more := false
+	for cur.Next(ctx) {
+		if len(page.Items) == limit {
+			more = true
+			break
+		}
+		var d recordDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("mongo decode record: %w", err)
+		}
+		page.Items = append(page.Items, d.record())
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("mongo find records: %w", err)
+	}
+	if more {
+		last := page.Items[limit-1]
+		c := recordCursor{Sort: fp, ID: last.ID, Vals: []cursorValue{}}
+		for _, k := range keys[:len(keys)-1] {
+			c.Vals = append(c.Vals, toCursorValue(sortValue(last, k)))
+		}
+		page.NextCursor = encodeCursor(c)
+	}
+	return page, nil
+}
+
+// CountRecords counts the records q selects.
+func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, error) {
+	and, err := recordQuery(q)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.records.CountDocuments(ctx, bson.D{{Key: "$and", Value: and}})
+	if err != nil {
+		return 0, fmt.Errorf("mongo count records: %w", err)
+	}
+	return n, nil
+}
+
+// EnsureIndexes creates, for each x-index field, an index on data.<field>
+// scoped by app, form and bin (serving equality filters and sorts by the
+// field), and one that also serves the default order. Names derive from app,
+// form and field, so repeated calls are no-ops.
+func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
+	var models []mongo.IndexModel
+	for _, f := range ix.Fields {
+		p, err := dataKey(f)
+		if err != nil {
+			return err
+		}
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s\x00%s\x00%s", ix.App, ix.Form, f)
+		name := fmt.Sprintf("rx_%016x", h.Sum64())
+		models = append(models,
+			idx(name+"_s", false, "app", 1, "form", 1, "deleted", 1, p, 1, "_id", 1),
+			idx(name+"_c", false, "app", 1, "form", 1, "deleted", 1, p, 1, "created_at", -1, "_id", -1))
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := s.records.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("mongo ensure indexes %s.%s: %w", ix.App, ix.Form, err)
+	}
+	return nil
+}
+
