@@ -315,4 +315,3 @@ func (s *Store) FindOutbox(ctx context.Context, due time.Time, limit int) ([]eng
 	}
 	return out, nil
 }
-

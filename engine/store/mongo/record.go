@@ -415,5 +415,3 @@ func (s *Store) FindRevisions(ctx context.Context, app, form, id string) ([]*eng
 	}
 	return out, nil
 }
-
-

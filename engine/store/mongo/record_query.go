@@ -327,4 +327,3 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	}
 	return nil
 }
-
