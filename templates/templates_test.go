@@ -954,3 +954,63 @@ func TestLoadBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessPromises pins the data-protection promises of issue 7's role
+// lists, so that an edit of a template cannot quietly weaken them.
+func TestAccessPromises(t *testing.T) {
+	type grant struct {
+		Scope string
+		Field string // field permission ("*" default applied)
+	}
+	for _, tc := range []struct {
+		template, role, form, field string
+		want                        grant
+	}{
+		{"crm", "sales_director", "customer", "phone", grant{"all", "edit"}},
+		{"crm", "sales_manager", "opportunity", "amount", grant{"unit_and_below", "edit"}},
+		{"crm", "sales_rep", "contact", "phone", grant{"own", "edit"}},
+		{"crm", "finance", "contact", "phone", grant{"all", "masked"}},
+		{"crm", "finance", "payment", "amount", grant{"all", "edit"}},
+		{"crm", "analyst", "customer", "name", grant{"all", "masked"}},
+		{"crm", "analyst", "customer", "phone", grant{"all", "masked"}},
+		{"crm", "analyst", "customer", "id_number", grant{"all", "hidden"}},
+		{"crm", "analyst", "customer", "credit_code", grant{"all", "hidden"}},
+		{"crm", "analyst", "payment", "payer_account", grant{"all", "hidden"}},
+		{"dealership", "general_manager", "vehicle", "cost_price", grant{"all", "edit"}},
+		{"dealership", "sales_manager", "vehicle", "cost_price", grant{"unit_and_below", "read"}},
+		{"dealership", "sales_consultant", "vehicle", "cost_price", grant{"unit", "hidden"}},
+		{"dealership", "sales_consultant", "transfer", "transfer_price", grant{"own", "hidden"}},
+		{"dealership", "sales_consultant", "customer", "id_number", grant{"own", "masked"}},
+		{"dealership", "sales_consultant", "sales_order", "final_price", grant{"own", "edit"}},
+		{"dealership", "service_advisor", "customer", "phone", grant{"unit", "masked"}},
+		{"dealership", "service_advisor", "service_booking", "phone", grant{"own", "edit"}},
+		{"dealership", "followup_specialist", "customer", "phone", grant{"unit_and_below", "masked"}},
+		{"dealership", "group_hq", "customer", "id_number", grant{"all", "masked"}},
+		{"dealership", "group_hq", "loan", "repay_account", grant{"all", "masked"}},
+		{"dealership", "finance", "loan", "amount", grant{"unit_and_below", "edit"}},
+	} {
+		t.Run(tc.template+"/"+tc.role+"/"+tc.form+"."+tc.field, func(t *testing.T) {
+			b, _ := loadTemplate(t, tc.template)
+			var got grant
+			for _, r := range b.Roles {
+				if r["key"] != tc.role {
+					continue
+				}
+				p, ok := mapOf(r["permissions"])[tc.form].(map[string]any)
+				if !ok {
+					break
+				}
+				got.Scope, _ = p["scope"].(string)
+				fields := mapOf(p["fields"])
+				if v, ok := fields[tc.field].(string); ok {
+					got.Field = v
+				} else {
+					got.Field, _ = fields["*"].(string)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("grant (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
