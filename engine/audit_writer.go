@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// AuditWriterOptions tunes an AuditWriter.
+type AuditWriterOptions struct {
+	// MaxBatch caps the events of one commit. Default 1000.
+	MaxBatch int
+}
+
+// AuditWriter appends audit events of reads (views, lists, exports) with
+// group commit: events that arrive while a commit is under way are written
+// together by the next single Store.Apply, and each Write returns only when
+// the commit holding its event is done. Auditing every read then costs one
+// transaction per burst, not per request, and no event is lost.
+type AuditWriter struct {
+	s        Store
+	maxBatch int
+	reqs     chan *auditReq
+	mu       sync.RWMutex // guards closed against Write racing Close
+	closed   bool
+	done     chan struct{}
+}
+
+type auditReq struct {
+	ev  *AuditEvent
+	err chan error
+}
+
+// NewAuditWriter starts a writer on s. Call Close when done.
+func NewAuditWriter(s Store, opts AuditWriterOptions) *AuditWriter {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	w := &AuditWriter{s: s, maxBatch: opts.MaxBatch, reqs: make(chan *auditReq, opts.MaxBatch), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// Write appends ev and blocks until the batch holding it is committed; ev
+// then carries its Seq and Hash. Every waiter of a failed batch gets the
+// error. If ctx ends first Write returns ctx.Err(), but the event may still
+// be committed with its batch. After Close, Write returns EUNAVAILABLE.
+func (w *AuditWriter) Write(ctx context.Context, ev *AuditEvent) error {
+	if ev == nil {
+		return Errorf(EINVALID, T("审计事件为空", "nil audit event"))
+	}
+	r := &auditReq{ev: ev, err: make(chan error, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return Errorf(EUNAVAILABLE, T("审计写入器已关闭", "audit writer is closed"))
+	}
+	select {
+	case w.reqs <- r:
+		w.mu.RUnlock()
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting events, commits those already accepted and waits
+// for the last commit.
+func (w *AuditWriter) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.reqs)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return nil
+}
+
+func (w *AuditWriter) loop() {
+	defer close(w.done)
+	batch := make([]*auditReq, 0, w.maxBatch)
+	for first := range w.reqs {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		evs := make([]*AuditEvent, len(batch))
+		for i, r := range batch {
+			evs[i] = r.ev
+		}
+		// The commit must not die with one caller's context: others wait on it.
+		_, err := w.s.Apply(context.Background(), &Change{Audit: evs})
+		for _, r := range batch {
+			r.err <- err
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"formwork/engine"
+)
+
+// Apply writes c in one transaction on the writer connection; any failure
+// rolls back all of it.
+func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
+	if c == nil {
+		return &engine.ChangeResult{}, nil
+	}
+	var res *engine.ChangeResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = &engine.ChangeResult{}
+		for i := range c.Records {
+			r, err := s.applyRecord(ctx, tx, &c.Records[i])
+			if err != nil {
+				return err
+			}
+			res.Records = append(res.Records, r)
+		}
+		for i := range c.Docs {
+			d, err := s.applyDoc(ctx, tx, &c.Docs[i])
+			if err != nil {
+				return err
+			}
+			res.Docs = append(res.Docs, d)
+		}
+		if len(c.Audit) > 0 {
+			if err := appendAudit(ctx, tx, c.Audit); err != nil {
+				return err
+			}
+			res.Audit = c.Audit
+		}
+		for _, j := range c.Outbox {
+			if err := s.insertOutbox(ctx, tx, j); err != nil {
+				return err
+			}
+		}
+		now := fmtTime(s.now())
+		for _, id := range c.OutboxDone {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET done = 1, done_at = ? WHERE id = ? AND done = 0`, now, id); err != nil {
+				return fmt.Errorf("sqlite outbox done %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if engine.ErrorCode(err) == engine.EINTERNAL && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("sqlite apply: %w", err)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+const recordCols = `id, app, form, form_version, unit, owner, status, version, data, created_at, created_by, updated_at, updated_by, deleted_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(row scanner, extra ...any) (*engine.Record, error) {
+	var r engine.Record
+	var data, created, updated string
+	var deleted sql.NullString
+	dest := append([]any{&r.ID, &r.App, &r.Form, &r.FormVersion, &r.Unit, &r.Owner, &r.Status, &r.Version, &data, &created, &r.CreatedBy, &updated, &r.UpdatedBy, &deleted}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), &r.Data); err != nil {
+		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
+	}
+	r.CreatedAt = parseTime(created)
+	r.UpdatedAt = parseTime(updated)
+	if deleted.Valid {
+		t := parseTime(deleted.String)
+		r.DeletedAt = &t
+	}
+	return &r, nil
+}
+
+func notFound(id string) error {
+	return engine.Errorf(engine.ENOTFOUND, engine.T("记录不存在："+id, "record not found: "+id))
+}
+
+func conflict(what string) error {
+	return engine.Errorf(engine.ECONFLICT, engine.T("数据已被他人修改或重复："+what, "conflict (stale version or duplicate): "+what))
+}
+
+func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWrite) (*engine.Record, error) {
+	if w.Record == nil {
+		return nil, engine.Errorf(engine.EINVALID, engine.T("缺少记录", "record write without a record"))
+	}
+	at := w.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	in := w.Record
+	if w.Op == engine.OpCreate {
+		r := in.Clone()
+		if r.ID == "" {
+			r.ID = engine.NewID(at)
+		}
+		if r.Data == nil {
+			r.Data = map[string]any{}
+		}
+		if r.Status == "" {
+			r.Status = engine.StatusActive
+		}
+		r.Version = 1
+		r.CreatedAt, r.UpdatedAt = at, at
+		r.CreatedBy, r.UpdatedBy = w.Actor, w.Actor
+		r.DeletedAt = nil
+		data, err := json.Marshal(r.Data)
+		if err != nil {
+			return nil, engine.Errorf(engine.EINVALID, engine.T("数据无法编码", "record data cannot be encoded: "+err.Error()))
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO records (`+recordCols+`, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`,
+			r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(at), r.CreatedBy, fmtTime(at), r.UpdatedBy)
+		if err != nil {
+			if isConstraint(err) {
+				return nil, conflict("duplicate record id " + r.ID)
+			}
+			return nil, fmt.Errorf("sqlite insert record: %w", err)
+		}
+		if err := writeRevision(ctx, tx, r, w, nil); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+
+	old, err := scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ?`, in.ID))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (old.App != in.App || old.Form != in.Form)) {
+		return nil, notFound(in.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite read record %s: %w", in.ID, err)
+	}
+	if old.Version != w.ExpectVersion {
+		return nil, conflict(fmt.Sprintf("record %s is at version %d, not %d", in.ID, old.Version, w.ExpectVersion))
+	}
+	r := old.Clone()
+	r.Version = old.Version + 1
+	r.UpdatedAt, r.UpdatedBy = at, w.Actor
+	switch w.Op {
+	case engine.OpUpdate:
+		if old.DeletedAt != nil {
+			return nil, notFound(in.ID)
+		}
+		setState(r, in)
+	case engine.OpDelete:
+		if old.DeletedAt != nil {
+			return nil, notFound(in.ID)
+		}
+		t := at
+		r.DeletedAt = &t
+	case engine.OpRestore:
+		if in.Data != nil {
+			setState(r, in)
+		}
+		r.DeletedAt = nil
+	case engine.OpPurge:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, in.ID); err != nil {
+			return nil, fmt.Errorf("sqlite purge record: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM revisions WHERE record_id = ?`, in.ID); err != nil {
+			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
+		}
+		return old, nil
+	default:
+		return nil, engine.Errorf(engine.EINVALID, engine.T("未知操作："+w.Op, "unknown record op: "+w.Op))
+	}
+	data, err := json.Marshal(r.Data)
+	if err != nil {
+		return nil, engine.Errorf(engine.EINVALID, engine.T("数据无法编码", "record data cannot be encoded: "+err.Error()))
+	}
+	var deletedAt any
+	deleted := 0
+	if r.DeletedAt != nil {
+		deletedAt, deleted = fmtTime(*r.DeletedAt), 1
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE records SET form_version=?, unit=?, owner=?, status=?, version=?, data=?, updated_at=?, updated_by=?, deleted=?, deleted_at=? WHERE id=? AND version=?`,
+		r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(at), r.UpdatedBy, deleted, deletedAt, r.ID, old.Version)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite update record: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, conflict("record " + r.ID)
+	}
+	if err := writeRevision(ctx, tx, r, w, old.Data); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// setState copies the caller-settable parts of in onto r.
+func setState(r, in *engine.Record) {
+	r.Data = engine.CloneData(in.Data)
+	if r.Data == nil {
+		r.Data = map[string]any{}
+	}
+	if in.Status != "" {
+		r.Status = in.Status
+	}
+	r.Unit, r.Owner = in.Unit, in.Owner
+	if in.FormVersion != 0 {
+		r.FormVersion = in.FormVersion
+	}
+}
+
+func writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
+	changes := engine.DiffData(before, r.Data)
+	if changes == nil {
+		changes = []engine.FieldChange{}
+	}
+	data, err := json.Marshal(r.Data)
+	if err != nil {
+		return err
+	}
+	ch, err := json.Marshal(changes)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO revisions (record_id, version, app, form, op, actor, at, status, unit, owner, data, changes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.Version, r.App, r.Form, w.Op, w.Actor, fmtTime(r.UpdatedAt), r.Status, r.Unit, r.Owner, string(data), string(ch))
+	if err != nil {
+		if isConstraint(err) {
+			return conflict(fmt.Sprintf("revision %s/%d", r.ID, r.Version))
+		}
+		return fmt.Errorf("sqlite insert revision: %w", err)
+	}
+	return nil
+}
+
+// FindRecordByID returns a live record, or with deleted also a binned one.
+func (s *Store) FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*engine.Record, error) {
+	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find record %s: %w", id, err)
+	}
+	if r.DeletedAt != nil && !deleted {
+		return nil, notFound(id)
+	}
+	return r, nil
+}
+
+// FindRevisions returns a record's revisions, oldest first.
+func (s *Store) FindRevisions(ctx context.Context, app, form, id string) ([]*engine.Revision, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT record_id, version, op, actor, at, status, unit, owner, data, changes FROM revisions WHERE record_id = ? AND app = ? AND form = ? ORDER BY version`, id, app, form)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find revisions: %w", err)
+	}
+	defer rows.Close()
+	var out []*engine.Revision
+	for rows.Next() {
+		var v engine.Revision
+		var at, data, ch string
+		if err := rows.Scan(&v.RecordID, &v.Version, &v.Op, &v.Actor, &at, &v.Status, &v.Unit, &v.Owner, &data, &ch); err != nil {
+			return nil, fmt.Errorf("sqlite scan revision: %w", err)
+		}
+		v.At = parseTime(at)
+		if err := json.Unmarshal([]byte(data), &v.Data); err != nil {
+			return nil, fmt.Errorf("sqlite revision data: %w", err)
+		}
+		if err := json.Unmarshal([]byte(ch), &v.Changes); err != nil {
+			return nil, fmt.Errorf("sqlite revision changes: %w", err)
+		}
+		out = append(out, &v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite find revisions: %w", err)
+	}
+	return out, nil
+}

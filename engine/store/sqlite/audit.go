@@ -1,0 +1,233 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"formwork/engine"
+)
+
+// appendAudit seals evs in order after the current last event and inserts
+// them. It runs inside the Apply transaction on the single writer, so the
+// chain has one total order however many callers there are.
+func appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
+	var seq int64
+	var hash string
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite audit head: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("sqlite audit insert: %w", err)
+	}
+	defer stmt.Close()
+	for _, ev := range evs {
+		if ev == nil {
+			return engine.Errorf(engine.EINVALID, engine.T("审计事件为空", "nil audit event"))
+		}
+		ev.Seal(seq, hash)
+		var fields any
+		if len(ev.Fields) > 0 {
+			b, _ := json.Marshal(ev.Fields)
+			fields = string(b)
+		}
+		var detail any
+		if ev.Detail != nil {
+			detail = []byte(ev.Detail)
+		}
+		if _, err := stmt.ExecContext(ctx, ev.Seq, fmtTime(ev.Time), ev.Actor, ev.IP, ev.Action, ev.App, ev.Form, ev.Object, fields, ev.Result, ev.Reason, detail, ev.PrevHash, ev.Hash); err != nil {
+			return fmt.Errorf("sqlite audit insert: %w", err)
+		}
+		seq, hash = ev.Seq, ev.Hash
+	}
+	return nil
+}
+
+const auditCols = `seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash`
+
+func scanAudit(row scanner) (*engine.AuditEvent, error) {
+	var e engine.AuditEvent
+	var t string
+	var fields sql.NullString
+	var detail []byte
+	if err := row.Scan(&e.Seq, &t, &e.Actor, &e.IP, &e.Action, &e.App, &e.Form, &e.Object, &fields, &e.Result, &e.Reason, &detail, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Time = parseTime(t)
+	if fields.Valid && fields.String != "" {
+		if err := json.Unmarshal([]byte(fields.String), &e.Fields); err != nil {
+			return nil, fmt.Errorf("sqlite audit %d fields: %w", e.Seq, err)
+		}
+	}
+	if detail != nil {
+		e.Detail = json.RawMessage(detail)
+	}
+	return &e, nil
+}
+
+type auditCursor struct {
+	Seq int64 `json:"s"`
+}
+
+// FindAuditEvents returns events newest first (by Seq). From is inclusive,
+// To exclusive.
+func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	var where []string
+	var args []any
+	if q.Cursor != "" {
+		var c auditCursor
+		if err := decodeCursor(q.Cursor, &c); err != nil || c.Seq <= 0 {
+			return nil, badCursor()
+		}
+		where = append(where, "seq < ?")
+		args = append(args, c.Seq)
+	}
+	for _, f := range []struct{ col, v string }{{"actor", q.Actor}, {"action", q.Action}, {"object", q.Object}} {
+		if f.v != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.v)
+		}
+	}
+	if !q.From.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, fmtTime(engine.AuditTime(q.From)))
+	}
+	if !q.To.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, fmtTime(engine.AuditTime(q.To)))
+	}
+	query := `SELECT ` + auditCols + ` FROM audit`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find audit: %w", err)
+	}
+	defer rows.Close()
+	page := &engine.AuditPage{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite scan audit: %w", err)
+		}
+		page.Items = append(page.Items, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite find audit: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor(auditCursor{Seq: page.Items[limit-1].Seq})
+	}
+	return page, nil
+}
+
+// walkChunk bounds how many events WalkAudit reads per query, so a walk over
+// millions of events holds neither them nor a long read transaction.
+const walkChunk = 5000
+
+// WalkAudit calls fn for every event with Seq > after, in Seq order.
+func (s *Store) WalkAudit(ctx context.Context, after int64, fn func(*engine.AuditEvent) error) error {
+	for {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, walkChunk)
+		if err != nil {
+			return fmt.Errorf("sqlite walk audit: %w", err)
+		}
+		n := 0
+		var evs []*engine.AuditEvent
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite walk audit: %w", err)
+			}
+			evs = append(evs, e)
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("sqlite walk audit: %w", err)
+		}
+		for _, e := range evs {
+			if err := fn(e); err != nil {
+				return err
+			}
+			after = e.Seq
+		}
+		if n < walkChunk {
+			return nil
+		}
+	}
+}
+
+func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, j engine.OutboxJob) error {
+	if j.ID == "" {
+		return engine.Errorf(engine.EINVALID, engine.T("后台任务缺少编号", "outbox job without id"))
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = s.now()
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = j.CreatedAt
+	}
+	var payload any
+	if j.Payload != nil {
+		payload = []byte(j.Payload)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`,
+		j.ID, j.Type, payload, fmtTime(j.RunAt), fmtTime(j.CreatedAt))
+	if err != nil {
+		if isConstraint(err) {
+			return conflict("duplicate outbox job " + j.ID)
+		}
+		return fmt.Errorf("sqlite insert outbox: %w", err)
+	}
+	return nil
+}
+
+// FindOutbox returns pending jobs due at or before due, oldest RunAt first.
+func (s *Store) FindOutbox(ctx context.Context, due time.Time, limit int) ([]engine.OutboxJob, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, type, payload, run_at, created_at FROM outbox WHERE done = 0 AND run_at <= ? ORDER BY run_at, id LIMIT ?`, fmtTime(due), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []engine.OutboxJob
+	for rows.Next() {
+		var j engine.OutboxJob
+		var payload []byte
+		var runAt, created string
+		if err := rows.Scan(&j.ID, &j.Type, &payload, &runAt, &created); err != nil {
+			return nil, fmt.Errorf("sqlite scan outbox: %w", err)
+		}
+		if payload != nil {
+			j.Payload = json.RawMessage(payload)
+		}
+		j.RunAt, j.CreatedAt = parseTime(runAt), parseTime(created)
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite find outbox: %w", err)
+	}
+	return out, nil
+}

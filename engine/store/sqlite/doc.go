@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"formwork/engine"
+)
+
+func (s *Store) applyDoc(ctx context.Context, tx *sql.Tx, w *engine.DocWrite) (engine.Doc, error) {
+	d := w.Doc
+	if d.Kind == "" || d.ID == "" {
+		return d, engine.Errorf(engine.EINVALID, engine.T("文档缺少类型或编号", "doc without kind or id"))
+	}
+	var cur int64
+	err := tx.QueryRowContext(ctx, `SELECT version FROM docs WHERE kind = ? AND id = ?`, d.Kind, d.ID).Scan(&cur)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("sqlite read doc %s/%s: %w", d.Kind, d.ID, err)
+	}
+	docConflict := func() error {
+		return engine.Errorf(engine.ECONFLICT, engine.T("文档已被修改："+d.Kind+"/"+d.ID, fmt.Sprintf("doc %s/%s is at version %d, not %d", d.Kind, d.ID, cur, w.ExpectVersion)))
+	}
+	if w.Delete {
+		if !exists {
+			if w.ExpectVersion == engine.AnyVersion {
+				return d, nil
+			}
+			return d, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+d.Kind+"/"+d.ID, "doc not found: "+d.Kind+"/"+d.ID))
+		}
+		if w.ExpectVersion != engine.AnyVersion && w.ExpectVersion != cur {
+			return d, docConflict()
+		}
+		for _, q := range []string{`DELETE FROM docs WHERE kind = ? AND id = ?`, `DELETE FROM doc_tags WHERE kind = ? AND id = ?`, `DELETE FROM doc_unique WHERE kind = ? AND id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, d.Kind, d.ID); err != nil {
+				return d, fmt.Errorf("sqlite delete doc: %w", err)
+			}
+		}
+		d.Version = cur
+		return d, nil
+	}
+	switch {
+	case w.ExpectVersion == engine.AnyVersion:
+	case w.ExpectVersion == 0 && exists:
+		return d, engine.Errorf(engine.ECONFLICT, engine.T("文档已存在："+d.Kind+"/"+d.ID, "doc already exists: "+d.Kind+"/"+d.ID))
+	case w.ExpectVersion != 0 && (!exists || cur != w.ExpectVersion):
+		return d, docConflict()
+	}
+	d.Version = cur + 1
+	d.Updated = s.now().UTC().Truncate(time.Millisecond)
+	if len(d.Value) == 0 {
+		d.Value = json.RawMessage("null")
+	}
+	if !json.Valid(d.Value) {
+		return d, engine.Errorf(engine.EINVALID, engine.T("文档内容不是有效 JSON", "doc value is not valid JSON"))
+	}
+	tags, _ := json.Marshal(nonNil(d.Tags))
+	uniq, _ := json.Marshal(nonNil(d.Unique))
+	if _, err := tx.ExecContext(ctx, `INSERT INTO docs (kind, id, version, tags, uniq, value, updated) VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, tags = excluded.tags, uniq = excluded.uniq, value = excluded.value, updated = excluded.updated`,
+		d.Kind, d.ID, d.Version, string(tags), string(uniq), string(d.Value), fmtTime(d.Updated)); err != nil {
+		return d, fmt.Errorf("sqlite put doc: %w", err)
+	}
+	if exists {
+		for _, q := range []string{`DELETE FROM doc_tags WHERE kind = ? AND id = ?`, `DELETE FROM doc_unique WHERE kind = ? AND id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, d.Kind, d.ID); err != nil {
+				return d, fmt.Errorf("sqlite put doc tags: %w", err)
+			}
+		}
+	}
+	for _, t := range d.Tags {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO doc_tags (kind, tag, id) VALUES (?,?,?)`, d.Kind, t, d.ID); err != nil {
+			return d, fmt.Errorf("sqlite put doc tag: %w", err)
+		}
+	}
+	for _, t := range d.Unique {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO doc_unique (kind, tag, id) VALUES (?,?,?)`, d.Kind, t, d.ID); err != nil {
+			if isConstraint(err) {
+				return d, engine.Errorf(engine.ECONFLICT, engine.T("唯一值已被占用："+t, "unique tag already taken: "+t))
+			}
+			return d, fmt.Errorf("sqlite put doc unique tag: %w", err)
+		}
+	}
+	return d, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+const docCols = `kind, id, version, tags, uniq, value, updated`
+
+func scanDoc(row scanner) (*engine.Doc, error) {
+	var d engine.Doc
+	var tags, uniq, value, updated string
+	if err := row.Scan(&d.Kind, &d.ID, &d.Version, &tags, &uniq, &value, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(uniq), &d.Unique); err != nil {
+		return nil, err
+	}
+	if len(d.Tags) == 0 {
+		d.Tags = nil
+	}
+	if len(d.Unique) == 0 {
+		d.Unique = nil
+	}
+	d.Value = json.RawMessage(value)
+	d.Updated = parseTime(updated)
+	return &d, nil
+}
+
+// FindDoc returns one doc; ENOTFOUND when missing.
+func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, error) {
+	d, err := scanDoc(s.r.QueryRowContext(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+kind+"/"+id, "doc not found: "+kind+"/"+id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find doc %s/%s: %w", kind, id, err)
+	}
+	return d, nil
+}
+
+// FindDocs lists docs of a kind, optionally with a tag (plain or unique),
+// ordered by ID.
+func (s *Store) FindDocs(ctx context.Context, q engine.DocQuery) ([]*engine.Doc, error) {
+	query := `SELECT ` + docCols + ` FROM docs d WHERE kind = ? AND id > ?`
+	args := []any{q.Kind, q.After}
+	if q.Tag != "" {
+		query += ` AND (EXISTS (SELECT 1 FROM doc_tags t WHERE t.kind = d.kind AND t.tag = ? AND t.id = d.id)
+			OR EXISTS (SELECT 1 FROM doc_unique u WHERE u.kind = d.kind AND u.tag = ? AND u.id = d.id))`
+		args = append(args, q.Tag, q.Tag)
+	}
+	query += ` ORDER BY id`
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find docs: %w", err)
+	}
+	defer rows.Close()
+	var out []*engine.Doc
+	for rows.Next() {
+		d, err := scanDoc(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite scan doc: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite find docs: %w", err)
+	}
+	return out, nil
+}

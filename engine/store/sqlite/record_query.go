@@ -1,0 +1,344 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"strings"
+
+	"formwork/engine"
+)
+
+// Limits of one page of records.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+func badCursor() error {
+	return engine.Errorf(engine.EINVALID, engine.T("分页游标无效", "invalid cursor"))
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	if len(s) > 16<<10 {
+		return badCursor()
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return badCursor()
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badCursor()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badCursor() // trailing data
+	}
+	return nil
+}
+
+// sortCol is one resolved sort key.
+type sortCol struct {
+	expr string // SQL expression
+	desc bool
+}
+
+// recordCursor is the position after the last row of a page: its sort
+// values (typed, so numbers stay numbers and NULL stays NULL) and id, plus a
+// fingerprint of the sort so a cursor from another ordering is refused.
+type recordCursor struct {
+	Sort uint32        `json:"k"`
+	Vals []cursorValue `json:"v"`
+	ID   string        `json:"i"`
+}
+
+// cursorValue is one SQL value: exactly one field is set, none for NULL.
+type cursorValue struct {
+	I *int64   `json:"i,omitempty"`
+	F *float64 `json:"f,omitempty"`
+	S *string  `json:"s,omitempty"`
+}
+
+func toCursorValue(v any) (cursorValue, error) {
+	switch x := v.(type) {
+	case nil:
+		return cursorValue{}, nil
+	case int64:
+		return cursorValue{I: &x}, nil
+	case float64:
+		return cursorValue{F: &x}, nil
+	case string:
+		return cursorValue{S: &x}, nil
+	case []byte:
+		s := string(x)
+		return cursorValue{S: &s}, nil
+	}
+	return cursorValue{}, fmt.Errorf("sqlite cursor: unexpected sort value %T", v)
+}
+
+func (c cursorValue) sql() (any, error) {
+	n := 0
+	var v any
+	if c.I != nil {
+		n, v = n+1, *c.I
+	}
+	if c.F != nil {
+		if math.IsNaN(*c.F) || math.IsInf(*c.F, 0) {
+			return nil, badCursor()
+		}
+		n, v = n+1, *c.F
+	}
+	if c.S != nil {
+		n, v = n+1, *c.S
+	}
+	if n > 1 {
+		return nil, badCursor()
+	}
+	return v, nil
+}
+
+// resolveSort maps the query's sort keys to SQL, adding id last.
+func resolveSort(keys []engine.SortKey) ([]sortCol, uint32, error) {
+	if len(keys) == 0 {
+		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
+	}
+	h := fnv.New32a()
+	var cols []sortCol
+	desc := true
+	for _, k := range keys {
+		if k.Field == "_id" {
+			desc = k.Desc
+			break // id is unique: nothing after it matters
+		}
+		var expr string
+		if strings.HasPrefix(k.Field, "_") {
+			col, ok := systemColumns[k.Field]
+			if !ok {
+				return nil, 0, engine.Errorf(engine.EINVALID, engine.T("不能按该字段排序："+k.Field, "cannot sort by "+k.Field))
+			}
+			expr = col
+		} else {
+			p, err := jsonPath(k.Field)
+			if err != nil {
+				return nil, 0, err
+			}
+			expr = "json_extract(data, " + p + ")"
+		}
+		cols = append(cols, sortCol{expr: expr, desc: k.Desc})
+		desc = k.Desc
+		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
+	}
+	fmt.Fprintf(h, "_id:%v", desc)
+	cols = append(cols, sortCol{expr: "id", desc: desc})
+	return cols, h.Sum32(), nil
+}
+
+// after writes the keyset condition "row sorts after vals". SQLite orders
+// NULL first ascending and last descending; the comparisons below follow
+// that order exactly, so rows with missing sort values page like the rest.
+func after(cols []sortCol, vals []any) (string, []any) {
+	var ors []string
+	var args []any
+	for i := range cols {
+		var ands []string
+		for j := 0; j < i; j++ {
+			if vals[j] == nil {
+				ands = append(ands, cols[j].expr+" IS NULL")
+			} else {
+				ands = append(ands, cols[j].expr+" = ?")
+				args = append(args, vals[j])
+			}
+		}
+		c, v := cols[i], vals[i]
+		switch {
+		case !c.desc && v == nil:
+			ands = append(ands, c.expr+" IS NOT NULL")
+		case !c.desc:
+			ands = append(ands, c.expr+" > ?")
+			args = append(args, v)
+		case c.desc && v == nil:
+			ands = append(ands, "0")
+		default:
+			ands = append(ands, "("+c.expr+" < ? OR "+c.expr+" IS NULL)")
+			args = append(args, v)
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// where builds the WHERE clause common to FindRecords and CountRecords.
+func recordWhere(q engine.RecordQuery) (string, []any, error) {
+	// app, form and deleted are literals, not parameters: SQLite uses a
+	// partial index (EnsureIndexes) only when the query's terms imply the
+	// index's WHERE at prepare time.
+	deleted := "0"
+	if q.Deleted {
+		deleted = "1"
+	}
+	w := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND deleted = " + deleted
+	var args []any
+	if q.Filter != nil {
+		f, fargs, err := compileFilter(q.Filter)
+		if err != nil {
+			return "", nil, err
+		}
+		w += " AND " + f
+		args = append(args, fargs...)
+	}
+	return w, args, nil
+}
+
+// FindRecords returns one page of records in keyset order.
+func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	if limit > MaxLimit {
+		limit = MaxLimit
+	}
+	cols, fp, err := resolveSort(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	where, args, err := recordWhere(q)
+	if err != nil {
+		return nil, err
+	}
+	if q.Cursor != "" {
+		var c recordCursor
+		if err := decodeCursor(q.Cursor, &c); err != nil {
+			return nil, err
+		}
+		if c.Sort != fp || len(c.Vals) != len(cols)-1 || c.ID == "" {
+			return nil, badCursor()
+		}
+		vals := make([]any, 0, len(cols))
+		for _, cv := range c.Vals {
+			v, err := cv.sql()
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		vals = append(vals, c.ID)
+		cond, cargs := after(cols, vals)
+		where += " AND " + cond
+		args = append(args, cargs...)
+	}
+	var order, sel []string
+	for i, c := range cols {
+		dir := " ASC"
+		if c.desc {
+			dir = " DESC"
+		}
+		order = append(order, c.expr+dir)
+		if i < len(cols)-1 {
+			sel = append(sel, c.expr)
+		}
+	}
+	query := `SELECT ` + recordCols
+	if len(sel) > 0 {
+		query += ", " + strings.Join(sel, ", ")
+	}
+	query += ` FROM records WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite find records: %w", err)
+	}
+	defer rows.Close()
+	page := &engine.RecordPage{}
+	var lastVals []any
+	more := false
+	for rows.Next() {
+		vals := make([]any, len(sel))
+		ptrs := make([]any, len(sel))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		r, err := scanRecord(rows, ptrs...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite scan record: %w", err)
+		}
+		if len(page.Items) == limit {
+			more = true
+			break
+		}
+		page.Items = append(page.Items, r)
+		lastVals = vals
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite find records: %w", err)
+	}
+	if more {
+		c := recordCursor{Sort: fp, ID: page.Items[limit-1].ID}
+		for _, v := range lastVals {
+			cv, err := toCursorValue(v)
+			if err != nil {
+				return nil, err
+			}
+			c.Vals = append(c.Vals, cv)
+		}
+		if c.Vals == nil {
+			c.Vals = []cursorValue{}
+		}
+		page.NextCursor = encodeCursor(c)
+	}
+	return page, nil
+}
+
+// CountRecords counts the records q selects.
+func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, error) {
+	where, args, err := recordWhere(q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite count records: %w", err)
+	}
+	return n, nil
+}
+
+// EnsureIndexes creates, for each x-index field, two expression indexes on
+// json_extract(data, '$.field') scoped by app and form: one serving an
+// equality filter on the field with the default order (created_at, id), one
+// serving a sort by the field. Index names are derived from app, form and
+// field, so repeated calls are no-ops.
+func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
+	for _, f := range ix.Fields {
+		p, err := jsonPath(f)
+		if err != nil {
+			return err
+		}
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s\x00%s\x00%s", ix.App, ix.Form, f)
+		name := fmt.Sprintf("rx_%016x", h.Sum64())
+		stmts := []string{
+			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_c ON records(app, form, deleted, json_extract(data, %s), created_at, id) WHERE app = %s AND form = %s`, name, p, quote(ix.App), quote(ix.Form)),
+			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_s ON records(app, form, deleted, json_extract(data, %s), id) WHERE app = %s AND form = %s`, name, p, quote(ix.App), quote(ix.Form)),
+		}
+		for _, st := range stmts {
+			if _, err := s.w.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("sqlite ensure index %s.%s.%s: %w", ix.App, ix.Form, f, err)
+			}
+		}
+	}
+	return nil
+}
+
+// quote returns s as an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

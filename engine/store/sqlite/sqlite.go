@@ -1,0 +1,276 @@
+// Package sqlite implements engine.Store on one SQLite file with the pure-Go
+// modernc.org/sqlite driver: WAL mode, one writer connection that serialises
+// every Apply in a transaction, and a pool of read-only connections.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"formwork/engine"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Options configures Open.
+type Options struct {
+	// Now is the clock for times the store sets itself (doc updates, outbox
+	// creation). Default time.Now.
+	Now func() time.Time
+	// BusyTimeout is how long a connection waits for a lock. Default 10s.
+	BusyTimeout time.Duration
+	// Readers is the size of the read pool. Default max(4, GOMAXPROCS).
+	Readers int
+}
+
+// Store is the SQLite engine.Store. It is safe for concurrent use.
+type Store struct {
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // read-only pool
+	now  func() time.Time
+	path string
+}
+
+var _ engine.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date. Callers must Close the store.
+func Open(path string, opts Options) (*Store, error) {
+	registerFuncs()
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Add(extra[i], extra[i+1])
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, now: opts.Now, path: path}
+	if err := s.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	s.r = r
+	return s, nil
+}
+
+// Ping reports whether both pools can reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite ping writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite ping readers: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// migrations are the backend's own schema steps, applied in order once each
+// and recorded in schema_version. Never edit a released step; append.
+var migrations = []string{
+	// 1: the base schema.
+	`
+CREATE TABLE records (
+	id TEXT PRIMARY KEY,
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	form_version INTEGER NOT NULL DEFAULT 0,
+	unit TEXT NOT NULL DEFAULT '',
+	owner TEXT NOT NULL DEFAULT '',
+	status TEXT NOT NULL DEFAULT '',
+	version INTEGER NOT NULL,
+	data TEXT NOT NULL DEFAULT '{}',
+	created_at TEXT NOT NULL,
+	created_by TEXT NOT NULL DEFAULT '',
+	updated_at TEXT NOT NULL,
+	updated_by TEXT NOT NULL DEFAULT '',
+	deleted INTEGER NOT NULL DEFAULT 0,
+	deleted_at TEXT
+);
+CREATE INDEX records_list ON records(app, form, deleted, created_at, id);
+CREATE INDEX records_updated ON records(app, form, deleted, updated_at, id);
+
+CREATE TABLE revisions (
+	record_id TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	op TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	at TEXT NOT NULL,
+	status TEXT NOT NULL,
+	unit TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	data TEXT NOT NULL,
+	changes TEXT NOT NULL,
+	PRIMARY KEY (record_id, version)
+) WITHOUT ROWID;
+
+CREATE TABLE docs (
+	kind TEXT NOT NULL,
+	id TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	tags TEXT NOT NULL DEFAULT '[]',
+	uniq TEXT NOT NULL DEFAULT '[]',
+	value TEXT NOT NULL,
+	updated TEXT NOT NULL,
+	PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE TABLE doc_tags (
+	kind TEXT NOT NULL,
+	tag TEXT NOT NULL,
+	id TEXT NOT NULL,
+	PRIMARY KEY (kind, tag, id)
+) WITHOUT ROWID;
+CREATE INDEX doc_tags_id ON doc_tags(kind, id);
+CREATE TABLE doc_unique (
+	kind TEXT NOT NULL,
+	tag TEXT NOT NULL,
+	id TEXT NOT NULL,
+	PRIMARY KEY (kind, tag)
+) WITHOUT ROWID;
+CREATE INDEX doc_unique_id ON doc_unique(kind, id);
+
+CREATE TABLE audit (
+	seq INTEGER PRIMARY KEY,
+	time TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	ip TEXT NOT NULL,
+	action TEXT NOT NULL,
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	object TEXT NOT NULL,
+	fields TEXT,
+	result TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	detail BLOB,
+	prev_hash TEXT NOT NULL,
+	hash TEXT NOT NULL
+);
+CREATE INDEX audit_actor ON audit(actor, time);
+CREATE INDEX audit_action ON audit(action, time);
+CREATE INDEX audit_object ON audit(object, time);
+CREATE INDEX audit_time ON audit(time);
+
+CREATE TABLE outbox (
+	id TEXT PRIMARY KEY,
+	type TEXT NOT NULL,
+	payload BLOB,
+	run_at TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	done INTEGER NOT NULL DEFAULT 0,
+	done_at TEXT
+) WITHOUT ROWID;
+CREATE INDEX outbox_due ON outbox(done, run_at, id);
+`,
+}
+
+// migrate creates the schema_version table and applies the missing steps,
+// each in its own transaction on the writer.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	for i, step := range migrations {
+		v := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, step); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied_at) VALUES (?, ?)`, v, fmtTime(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite migrate step %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied backend migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite schema version: %w", err)
+	}
+	return v, nil
+}
+
+// tx runs fn in a write transaction and commits it, or rolls back on error.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
+}
+
+// isConstraint reports whether err is a SQLite constraint violation.
+func isConstraint(err error) bool {
+	var se *sqlitedrv.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+	}
+	return strings.Contains(err.Error(), "constraint failed")
+}
