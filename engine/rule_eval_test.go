@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func shopCustomer(tb testing.TB) *CompiledForm {
+	tb.Helper()
+	raw, err := os.ReadFile("testdata/shop.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := LoadBundle(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b.Compiled("customer")
+}
+
+func errorList(errs []FieldError, lang string) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Field+" "+e.Code)
+	}
+	return out
+}
+
+func TestEvaluateShopRules(t *testing.T) {
+	cf := shopCustomer(t)
+	tests := []struct {
+		name     string
+		data     map[string]any
+		wantErrs []string
+		wantData map[string]any // checked keys only
+		absent   []string
+		visible  map[string]bool
+		required map[string]bool
+	}{
+		{
+			name:     "valid normal customer; formula computed, default applied",
+			data:     map[string]any{"name": "张伟", "phone": "13800138000", "budget": 1000.0, "discount": 0.1},
+			wantData: map[string]any{"final_price": 900.0, "level": "normal"},
+			visible:  map[string]bool{"vip_since": false, "name": true},
+		},
+		{
+			name:     "formula value sent by the client is ignored",
+			data:     map[string]any{"name": "张伟", "phone": "13800138000", "budget": 100.0, "final_price": 1.0},
+			wantData: map[string]any{"final_price": 100.0},
+		},
+		{
+			name:   "hidden field value is dropped and never required",
+			data:   map[string]any{"name": "张伟", "phone": "13800138000", "level": "normal", "vip_since": "2025-01-01"},
+			absent: []string{"vip_since"},
+		},
+		{
+			name:     "gold makes vip_since visible and required",
+			data:     map[string]any{"name": "张伟", "phone": "13800138000", "level": "gold"},
+			wantErrs: []string{"/vip_since required"},
+			visible:  map[string]bool{"vip_since": true},
+			required: map[string]bool{"vip_since": true},
+		},
+		{
+			name:     "static required and pattern",
+			data:     map[string]any{"phone": "12345"},
+			wantErrs: []string{"/name required", "/phone pattern"},
+		},
+		{
+			name:     "unknown field refused with a pointer",
+			data:     map[string]any{"name": "a", "phone": "13800138000", "hack": 1},
+			wantErrs: []string{"/hack unknown_field"},
+		},
+		{
+			name:     "type and range errors",
+			data:     map[string]any{"name": "a", "phone": "13800138000", "budget": "lots", "discount": 0.9},
+			wantErrs: []string{"/budget type", "/discount maximum"},
+		},
+		{
+			name:     "cross-field check",
+			data:     map[string]any{"name": "a", "phone": "13800138000", "discount": 0.3, "level": "vip", "vip_since": "2025-01-01"},
+			wantErrs: []string{" check"},
+		},
+		{
+			name:     "subform items validated with pointers",
+			data:     map[string]any{"name": "a", "phone": "13800138000", "contacts": []any{map[string]any{"who": "x", "tel": "1"}, map[string]any{"who": "y", "x": 1}}},
+			wantErrs: []string{"/contacts/0/tel pattern", "/contacts/1/x unknown_key"},
+		},
+		{
+			name:     "formula with a missing input stays empty",
+			data:     map[string]any{"name": "a", "phone": "13800138000"},
+			absent:   []string{"final_price"},
+			wantData: map[string]any{"discount": 0.0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := cf.Evaluate(EvalInput{Data: tt.data, Now: testNow, User: UserEnv{ID: "u1", Unit: "s1"}})
+			got := errorList(res.Errors, "en")
+			if diff := cmp.Diff(tt.wantErrs, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s\n%v", diff, res.Errors)
+			}
+			for k, v := range tt.wantData {
+				if diff := cmp.Diff(v, res.Data[k]); diff != "" {
+					t.Errorf("data[%s] (-want +got):\n%s", k, diff)
+				}
+			}
+			for _, k := range tt.absent {
+				if v, ok := res.Data[k]; ok {
+					t.Errorf("data[%s] = %v, want absent", k, v)
+				}
+			}
+			for k, v := range tt.visible {
+				if res.Fields[k].Visible != v {
+					t.Errorf("visible[%s] = %v, want %v", k, res.Fields[k].Visible, v)
+				}
+			}
+			for k, v := range tt.required {
+				if res.Fields[k].Required != v {
+					t.Errorf("required[%s] = %v, want %v", k, res.Fields[k].Required, v)
+				}
+			}
+		})
+	}
+}
+
+func TestEvaluateMessagesBothLanguages(t *testing.T) {
+	cf := shopCustomer(t)
+	res := cf.Evaluate(EvalInput{Data: map[string]any{"phone": "12", "discount": 0.9, "level": "gold"}, Now: testNow})
+	want := map[string][2]string{
+		"/name":      {"请填写姓名", "Name is required"},
+		"/vip_since": {"请填写入会日期", "Member since is required"},
+	}
+	for _, e := range res.Errors {
+		if w, ok := want[e.Field]; ok {
+			if e.Message.In("zh") != w[0] || e.Message.In("en") != w[1] {
+				t.Errorf("%s: got %q / %q, want %q / %q", e.Field, e.Message.In("zh"), e.Message.In("en"), w[0], w[1])
+			}
+		}
+		if e.Field == "/phone" {
+			if !strings.Contains(e.Message.In("zh"), "不符合格式") || !strings.Contains(e.Message.In("en"), "does not match pattern") {
+				t.Errorf("/phone message not localised: %+v", e.Message)
+			}
+		}
+		if e.Field == "/discount" && !strings.Contains(e.Message.In("zh"), "太大") {
+			t.Errorf("/discount message not localised: %+v", e.Message)
+		}
+	}
+}
+
+// widgetForm builds a one-form bundle with the given properties.
+func widgetBundle(props string, extra string) []byte {
+	return []byte(fmt.Sprintf(`{"formwork":"1","app":{"key":"t","name":"T","version":"1.0.0"},
+	  "forms":[{"x-key":"other","type":"object","properties":{"title":{"type":"string","x-widget":"text"}}},
+	           {"x-key":"f","type":"object","properties":{%s}%s}]}`, props, extra))
+}
+
+func TestEveryWidget(t *testing.T) {
+	tests := []struct {
+		widget string
+		schema string
+		good   any
+		bad    any
+	}{
+		{"text", `{"type":"string","maxLength":5}`, "abc", "abcdefg"},
+		{"textarea", `{"type":"string","maxLength":10}`, "line\nline", 5.0},
+		{"number", `{"type":"number","minimum":0}`, 1.5, -1.0},
+		{"money", `{"type":"number","minimum":0,"multipleOf":0.01}`, 12.34, "12"},
+		{"date", `{"type":"string","format":"date"}`, "2026-11-23", "23/11/2026"},
+		{"datetime", `{"type":"string","format":"date-time"}`, "2026-11-23T10:00:00Z", "tomorrow"},
+		{"select", `{"type":"string","enum":["a","b"],"x-options":{"a":{"zh":"甲","en":"A"}}}`, "a", "c"},
+		{"radio", `{"type":"string","enum":["a","b"]}`, "b", "z"},
+		{"checkbox", `{"type":"boolean"}`, true, "yes"},
+		{"checkbox", `{"type":"array","items":{"type":"string","enum":["x","y"]},"uniqueItems":true}`, []any{"x", "y"}, []any{"x", "q"}},
+		{"select", `{"type":"array","items":{"type":"string","enum":["x","y"]}}`, []any{"y"}, []any{"z"}},
+		{"phone", `{"type":"string","pattern":"^1[3-9][0-9]{9}$","x-sensitive":"phone"}`, "13900001111", "139"},
+		{"email", `{"type":"string","format":"email","x-sensitive":"email"}`, "a@example.com", "not-an-email"},
+		{"id_number", `{"type":"string","pattern":"^[0-9]{17}[0-9X]$","x-sensitive":"id_number"}`, "11010119900101123X", "123"},
+		{"address", `{"type":"string","maxLength":200,"x-sensitive":"address"}`, "北京市海淀区中关村大街1号", 1.0},
+		{"address", `{"type":"object","properties":{"city":{"type":"string","x-widget":"text"}}}`, map[string]any{"city": "北京"}, map[string]any{"zip": "1"}},
+		{"attachment", `{"type":"array","items":{"type":"string"},"maxItems":2}`, []any{"a.pdf"}, []any{"a", "b", "c"}},
+		{"image", `{"type":"string"}`, "img1", 3.0},
+		{"member", `{"type":"string"}`, "u1", 1.0},
+		{"unit", `{"type":"string"}`, "hq", false},
+		{"relation", `{"type":"string","x-relation":{"form":"other","display":"title"}}`, "r1", 1.0},
+		{"subform", `{"type":"array","items":{"type":"object","properties":{"q":{"type":"integer","x-widget":"number"}},"required":["q"]}}`, []any{map[string]any{"q": 2.0}}, []any{map[string]any{}}},
+		{"serial", `{"type":"string","x-serial":{"prefix":"NO-","digits":4}}`, "NO-0001", 1.0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.widget+" "+tt.schema, func(t *testing.T) {
+			schema := strings.Replace(tt.schema, "{", `{"x-widget":"`+tt.widget+`","x-label":{"zh":"字段","en":"Field"},`, 1)
+			b, err := LoadBundle(widgetBundle(`"v":`+schema, ""))
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			cf := b.Compiled("f")
+			if res := cf.Evaluate(EvalInput{Data: map[string]any{"v": tt.good}, Now: testNow}); !res.OK() {
+				t.Errorf("good value %v refused: %v", tt.good, res.Errors)
+			}
+			res := cf.Evaluate(EvalInput{Data: map[string]any{"v": tt.bad}, Now: testNow})
+			if res.OK() {
+				t.Errorf("bad value %v accepted", tt.bad)
+			}
+			for _, e := range res.Errors {
+				if !strings.HasPrefix(e.Field, "/v") {
+					t.Errorf("error outside the field: %+v", e)
+				}
+			}
+		})
+	}
+}
+
+func TestFormulaWidget(t *testing.T) {
+	b, err := LoadBundle(widgetBundle(`
+	  "qty":{"type":"integer","x-widget":"number"},
+	  "price":{"type":"number","x-widget":"money"},
+	  "lines":{"type":"array","x-widget":"subform","items":{"type":"object","properties":{"n":{"type":"number","x-widget":"number"},"p":{"type":"number","x-widget":"money"}}}},
+	  "total":{"type":"number","x-widget":"formula","x-compute":"qty * price + sum(map(lines, {#.n * #.p}))"},
+	  "grand":{"type":"number","x-widget":"formula","x-compute":"total * 1.1"},
+	  "label":{"type":"string","x-widget":"formula","x-compute":"qty > 10 ? 'bulk' : 'retail'"},
+	  "due":{"type":"string","format":"date","x-widget":"date","x-readonly":"qty > 100","default":"2026-01-01"}`,
+		`,"x-checks":[{"expr":"due >= today || qty == 0","message":{"zh":"日期不能早于今天","en":"The date cannot be in the past"},"fields":["due"]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := b.Compiled("f")
+	res := cf.Evaluate(EvalInput{Data: map[string]any{"qty": 3.0, "price": 2.5, "due": "2026-12-01",
+		"lines": []any{map[string]any{"n": 2.0, "p": 1.0}, map[string]any{"n": 1.0}}}, Now: testNow})
+	if !res.OK() {
+		t.Fatalf("errors: %v", res.Errors)
+	}
+	want := map[string]any{"total": 9.5, "grand": 10.45, "label": "retail"}
+	for k, v := range want {
+		if diff := cmp.Diff(v, res.Data[k]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", k, diff)
+		}
+	}
+	// check with today, pointing at the named field
+	res = cf.Evaluate(EvalInput{Data: map[string]any{"qty": 1.0, "price": 1.0, "due": "2026-11-01"}, Now: testNow})
+	if diff := cmp.Diff([]string{"/due check"}, errorList(res.Errors, "en")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// readonly keeps the stored value on update
+	prev := map[string]any{"qty": 200.0, "price": 1.0, "due": "2027-01-01"}
+	res = cf.Evaluate(EvalInput{Data: map[string]any{"qty": 200.0, "price": 1.0, "due": "2030-01-01"}, Prev: prev, Now: testNow})
+	if res.Data["due"] != "2027-01-01" || !res.Fields["due"].Readonly {
+		t.Errorf("readonly not kept: %v %+v", res.Data["due"], res.Fields["due"])
+	}
+}
+
+func TestRuleSeesUser(t *testing.T) {
+	b, err := LoadBundle(widgetBundle(`
+	  "note":{"type":"string","x-widget":"text","x-visible":"'manager' in user.roles && user.unit == 'hq'"}`, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := b.Compiled("f")
+	for _, tt := range []struct {
+		user UserEnv
+		want bool
+	}{{UserEnv{ID: "a", Unit: "hq", Roles: []string{"manager"}}, true}, {UserEnv{ID: "b", Unit: "s1", Roles: []string{"manager"}}, false}, {UserEnv{ID: "c", Unit: "hq"}, false}} {
+		res := cf.Evaluate(EvalInput{Data: map[string]any{"note": "x"}, User: tt.user, Now: testNow})
+		if res.Fields["note"].Visible != tt.want {
+			t.Errorf("%+v: visible = %v", tt.user, res.Fields["note"].Visible)
+		}
+		if _, kept := res.Data["note"]; kept != tt.want {
+			t.Errorf("%+v: value kept = %v", tt.user, kept)
+		}
+	}
+}
+
+func TestRuntimeBudget(t *testing.T) {
+	// Work that passes the load-time limits is still bounded at run time.
+	b, err := LoadBundle(widgetBundle(`
+	  "n":{"type":"integer","x-widget":"number"},
+	  "big":{"type":"integer","x-widget":"formula","x-compute":"len(map(1..n, {# * 2}))"}`, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := b.Compiled("f").Evaluate(EvalInput{Data: map[string]any{"n": 50000000.0}, Now: testNow})
+	if res.OK() {
+		t.Fatalf("unbounded formula ran: %v", res.Data["big"])
+	}
+	if res.Errors[0].Field != "/big" || res.Errors[0].Code != "rule" {
+		t.Errorf("got %+v", res.Errors)
+	}
+}
