@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"formwork/engine"
+	"formwork/engine/filter"
 )
 
 // Limits of one page of records.
@@ -108,15 +109,49 @@ func (c cursorValue) sql() (any, error) {
 	return v, nil
 }
 
-// resolveSort maps the query's sort keys to SQL, adding id last.
-func resolveSort(keys []engine.SortKey) ([]sortCol, uint32, error) {
+// fixedFields returns the fields a filter pins to one scalar value by a
+// top-level $eq: sorting by them orders nothing, and leaving them out of the
+// ORDER BY lets SQLite walk an index instead of sorting every match.
+func fixedFields(e filter.Expr) map[string]bool {
+	out := map[string]bool{}
+	var walk func(filter.Expr)
+	walk = func(e filter.Expr) {
+		switch x := e.(type) {
+		case filter.And:
+			for _, it := range x.Items {
+				walk(it)
+			}
+		case *filter.And:
+			walk(*x)
+		case filter.Cmp:
+			if x.Op != filter.OpEq || x.Field.Type == filter.TypeArray {
+				return
+			}
+			switch x.Value.(type) {
+			case string, float64:
+				out[x.Field.Key] = true
+			}
+		case *filter.Cmp:
+			walk(*x)
+		}
+	}
+	walk(e)
+	return out
+}
+
+// resolveSort maps the query's sort keys to SQL, adding id last. Keys in
+// fixed are left out.
+func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint32, error) {
 	if len(keys) == 0 {
 		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
 	}
 	h := fnv.New32a()
 	var cols []sortCol
-	desc := true
+	desc := keys[len(keys)-1].Desc
 	for _, k := range keys {
+		if fixed[k.Field] {
+			continue
+		}
 		if k.Field == "_id" {
 			desc = k.Desc
 			break // id is unique: nothing after it matters
@@ -209,7 +244,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	if limit > MaxLimit {
 		limit = MaxLimit
 	}
-	cols, fp, err := resolveSort(q.Sort)
+	cols, fp, err := resolveSort(q.Sort, fixedFields(q.Filter))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/filter"
+)
+
+func openTest(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "t.db"), Options{Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// plan returns SQLite's query plan for the FindRecords query of q.
+func plan(tb testing.TB, s *Store, q engine.RecordQuery) string {
+	tb.Helper()
+	cols, _, err := resolveSort(q.Sort, fixedFields(q.Filter))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	where, args, err := recordWhere(q)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var order []string
+	for _, c := range cols {
+		d := " ASC"
+		if c.desc {
+			d = " DESC"
+		}
+		order = append(order, c.expr+d)
+	}
+	rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT id FROM records WHERE `+where+` ORDER BY `+strings.Join(order, ", ")+` LIMIT 51`, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			tb.Fatal(err)
+		}
+		b.WriteString(detail + "\n")
+	}
+	return b.String()
+}
+
+func TestIndexPlans(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"level"}}); err != nil {
+		t.Fatal(err)
+	}
+	level := filter.Field{Key: "level", Type: filter.TypeString}
+	for _, tc := range []struct {
+		name string
+		q    engine.RecordQuery
+	}{
+		{"equality, default order", engine.RecordQuery{App: "shop", Form: "customer", Filter: filter.Cmp{Field: level, Op: filter.OpEq, Value: "vip"}}},
+		{"equality, sort by field", engine.RecordQuery{App: "shop", Form: "customer", Filter: filter.Cmp{Field: level, Op: filter.OpEq, Value: "vip"}, Sort: []engine.SortKey{{Field: "level"}}}},
+		{"sort by field", engine.RecordQuery{App: "shop", Form: "customer", Sort: []engine.SortKey{{Field: "level", Desc: true}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := plan(t, s, tc.q)
+			if !strings.Contains(p, "INDEX rx_") || strings.Contains(p, "TEMP B-TREE") {
+				t.Errorf("plan does not use the field index without sorting:\n%s", p)
+			}
+		})
+	}
+	p := plan(t, s, engine.RecordQuery{App: "shop", Form: "customer"})
+	if !strings.Contains(p, "records_list") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("default list does not use records_list without sorting:\n%s", p)
+	}
+}
+
+func TestReopenIsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	for i := range 3 {
+		s, err := Open(path, Options{})
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		v, err := s.SchemaVersion(context.Background())
+		if err != nil || v != len(migrations) {
+			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
+		}
+		var mode string
+		if err := s.w.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestFilterRefusesUnsafeKeys(t *testing.T) {
+	for _, key := range []string{"a'b", "a.b", "a]", "", "a b", "$x", "a\"b", "名字"} {
+		_, _, err := compileFilter(filter.Cmp{Field: filter.Field{Key: key, Type: filter.TypeString}, Op: filter.OpEq, Value: "x"})
+		if engine.ErrorCode(err) != engine.EINVALID {
+			t.Errorf("key %q: err %v, want EINVALID", key, err)
+		}
+	}
+	if _, _, err := resolveSort([]engine.SortKey{{Field: "x') --"}}, nil); engine.ErrorCode(err) != engine.EINVALID {
+		t.Errorf("sort key injection: err %v, want EINVALID", err)
+	}
+	if _, _, err := compileFilter(filter.Regex{Field: filter.Field{Key: "a", Type: filter.TypeString}, Pattern: "(("}); engine.ErrorCode(err) != engine.EINVALID {
+		t.Errorf("bad regex: err %v, want EINVALID", err)
+	}
+}
+
+// FuzzCursor feeds garbage cursors to FindRecords and FindAuditEvents: they
+// must answer with a page or EINVALID, never panic or fail otherwise.
+func FuzzCursor(f *testing.F) {
+	s := openTest(f)
+	ctx := context.Background()
+	for i := range 3 {
+		_, err := s.Apply(ctx, &engine.Change{
+			Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: &engine.Record{App: "a", Form: "f", Data: map[string]any{"n": float64(i)}}, At: time.Unix(int64(i), 0)}},
+			Audit:   []*engine.AuditEvent{{Actor: "x", Action: "create", Result: engine.ResultOK}},
+		})
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	p, err := s.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Limit: 1, Sort: []engine.SortKey{{Field: "n"}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(p.NextCursor)
+	ap, err := s.FindAuditEvents(ctx, engine.AuditQuery{Limit: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ap.NextCursor)
+	f.Add("")
+	f.Add("eyJrIjoxLCJ2IjpbeyJpIjoxLCJmIjoxfV0sImkiOiJ4In0")
+	f.Fuzz(func(t *testing.T, c string) {
+		for _, sort := range [][]engine.SortKey{nil, {{Field: "n"}}} {
+			_, err := s.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Limit: 1, Sort: sort, Cursor: c})
+			if err != nil && engine.ErrorCode(err) != engine.EINVALID {
+				t.Fatalf("FindRecords(cursor %q): %v", c, err)
+			}
+		}
+		_, err := s.FindAuditEvents(ctx, engine.AuditQuery{Cursor: c, Limit: 1})
+		if err != nil && engine.ErrorCode(err) != engine.EINVALID {
+			t.Fatalf("FindAuditEvents(cursor %q): %v", c, err)
+		}
+	})
+}
