@@ -18,7 +18,13 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	App AppCmd `cmd:"" help:"Validate, import and export app bundles."`
+	Serve   ServeCmd   `cmd:"" help:"Run the whole product in one process: web, workers and the outbox relay."`
+	Worker  WorkerCmd  `cmd:"" help:"Run background workers and the outbox relay only (scale-out; needs FORMWORK_REDIS_ADDR)."`
+	Migrate MigrateCmd `cmd:"" help:"Apply pending migrations (serve does this too)."`
+	Unit    UnitCmd    `cmd:"" help:"Manage organisation units."`
+	User    UserCmd    `cmd:"" help:"Manage users."`
+	App     AppCmd     `cmd:"" help:"Validate, import and export app bundles."`
+	Audit   AuditCmd   `cmd:"" help:"Check the audit log."`
 }
 
 func main() {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"formwork/engine"
+	"formwork/engine/queue"
+)
+
+// Deps are the running process's dependencies, built once and handed to
+// the HTTP server and the workers.
+type Deps struct {
+	Store engine.Store
+	Queue engine.Queue
+	Org   *engine.Org
+	Clock func() time.Time
+	Log   *slog.Logger
+}
+
+// queueConn is the queue a process uses: FORMWORK_REDIS_ADDR, or the
+// embedded server when allowed.
+type queueConn struct {
+	opt      asynq.RedisConnOpt
+	client   *queue.Client
+	embedded *queue.Embedded // nil with an external Redis
+}
+
+func openQueue(embeddedOK bool) (*queueConn, error) {
+	q := &queueConn{}
+	if addr := os.Getenv(envRedisAddr); addr != "" {
+		opt, err := queue.ParseRedisAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		q.opt = opt
+	} else {
+		if !embeddedOK {
+			return nil, errors.New("the embedded queue lives inside `formwork serve`; set " + envRedisAddr + " to run separate workers")
+		}
+		e, err := queue.StartEmbedded(queue.EmbeddedOptions{})
+		if err != nil {
+			return nil, err
+		}
+		q.embedded, q.opt = e, e.ConnOpt()
+	}
+	q.client = queue.NewClient(q.opt)
+	return q, nil
+}
+
+func (q *queueConn) Close() {
+	_ = q.client.Close()
+	if q.embedded != nil {
+		q.embedded.Close()
+	}
+}
+
+// background runs the worker and the outbox relay until ctx ends; stop
+// waits for both to finish.
+func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), err error) {
+	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log})
+	registerHandlers(w, d)
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(rctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+		w.Shutdown()
+	}, nil
+}
+
+// registerHandlers registers every background job's handler; packages that
+// define job types add theirs here.
+func registerHandlers(w *queue.Worker, d *Deps) {}
+
+// ServeCmd is `formwork serve`.
+type ServeCmd struct {
+	Addr string `help:"Address to listen on." default:"127.0.0.1:8080"`
+}
+
+// Run serves until SIGINT or SIGTERM, then shuts down gracefully.
+func (c *ServeCmd) Run(g *Globals) error {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	log := newLogger(os.Stderr)
+
+	store, closeStore, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	q, err := openQueue(true)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	d := &Deps{Store: store, Queue: q.client, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	stopBackground, err := startBackground(ctx, d, q)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if q.embedded != nil {
+		log.Info("embedded queue", "addr", q.embedded.Addr())
+	}
+	log.Info("listening", "url", "http://"+ln.Addr().String())
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("http shutdown: %w", serr)
+	}
+	stopBackground()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// WorkerCmd is `formwork worker`.
+type WorkerCmd struct{}
+
+// Run runs the workers and the relay until SIGINT or SIGTERM.
+func (c *WorkerCmd) Run(g *Globals) error {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	log := newLogger(os.Stderr)
+	q, err := openQueue(false)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	store, closeStore, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	d := &Deps{Store: store, Queue: q.client, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
+	stop, err := startBackground(ctx, d, q)
+	if err != nil {
+		return err
+	}
+	log.Info("worker running")
+	<-ctx.Done()
+	log.Info("shutting down")
+	stop()
+	return nil
+}
