@@ -12,7 +12,13 @@
 //   - Revision 1's Changes are engine.DiffData(nil, data); later ones
 //     DiffData(before, after). FindRevisions of a purged or unknown record is empty.
 //   - FindDocs with Tag matches plain and unique tags. A doc put sets
-//     Version to the old version + 1 (1 when new).
+//     Version to the old version + 1 (1 when new); a delete with a version
+//     other than the stored one (and not AnyVersion) fails with ECONFLICT
+//     and frees the doc's unique tags when it succeeds.
+//   - An outbox job with an existing ID fails the Change with ECONFLICT;
+//     OutboxDone of a job already done is a harmless no-op.
+//   - Record cursors and audit cursors are opaque; a garbage or tampered
+//     one gives EINVALID, as does a cursor used with another sort order.
 //   - FindAuditEvents: From inclusive, To exclusive, newest (highest Seq) first.
 //   - Filters: see filterCases; $ne/$nin match records where the field is
 //     missing; $exists true means present and not null; range operators
@@ -28,7 +34,16 @@ import (
 	"formwork/engine"
 )
 
-// Harness is what a backend gives Run.
+// Harness is what a backend gives Run. A backend's test looks like:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, storetest.Harness{
+//			MakeStore: func(ctx context.Context, tb testing.TB) (engine.Store, error) {
+//				return sqlite.Open(filepath.Join(tb.TempDir(), "f.db"), sqlite.Options{})
+//			},
+//			Capabilities: storetest.All,
+//		})
+//	}
 type Harness struct {
 	// MakeStore returns a fresh, empty store for one subtest. Run closes it
 	// when the subtest ends; anything else to clean up, register with
