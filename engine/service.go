@@ -1,0 +1,559 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Principal is who acts: a signed-in user and the request's address.
+type Principal struct {
+	User *User
+	IP   string
+}
+
+func (p *Principal) actor() string {
+	if p == nil || p.User == nil {
+		return SystemActor
+	}
+	return p.User.ID
+}
+
+// Service is the one engine call every read and write goes through: it
+// loads published definitions, resolves access, evaluates rules, redacts
+// what leaves, and writes each action atomically with its audit event.
+type Service struct {
+	store Store
+	org   *Org
+	now   func() time.Time
+	audit *AuditWriter
+	forms *FormCache
+
+	mu      sync.Mutex
+	bundles map[string]*Bundle // "app@version"
+}
+
+// NewService returns the service over a store; clock gives the current time.
+func NewService(store Store, org *Org, clock func() time.Time) *Service {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{store: store, org: org, now: clock, forms: NewFormCache(), bundles: map[string]*Bundle{},
+		audit: NewAuditWriter(store, AuditWriterOptions{})}
+}
+
+// Close flushes pending audit events.
+func (s *Service) Close() { s.audit.Close() }
+
+// Store returns the underlying store.
+func (s *Service) Store() Store { return s.store }
+
+// Org returns the organisation service.
+func (s *Service) Org() *Org { return s.org }
+
+// Doc kinds of app definitions.
+const (
+	KindApp        = "app"
+	KindAppVersion = "app_version"
+)
+
+// AppVersion names one published version of an app.
+type AppVersion struct {
+	Key        string `json:"key"`
+	Version    int    `json:"version"`     // published version number, 1, 2, …
+	AppVersion string `json:"app_version"` // the bundle's own semantic version
+}
+
+// appDoc is the current state of an app.
+type appDoc struct {
+	Key        string    `json:"key"`
+	Name       Text      `json:"name"`
+	Version    int       `json:"version"`
+	AppVersion string    `json:"app_version"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	UpdatedBy  string    `json:"updated_by"`
+}
+
+type appVersionDoc struct {
+	Key         string          `json:"key"`
+	Version     int             `json:"version"`
+	Bundle      json.RawMessage `json:"bundle"`
+	PublishedAt time.Time       `json:"published_at"`
+	PublishedBy string          `json:"published_by"`
+}
+
+// ImportOptions tune ImportApp.
+type ImportOptions struct {
+	SampleData bool // also create the bundle's sample records
+}
+
+func (s *Service) event(p *Principal, action, app, form, object string, fields []string, result, reason string) *AuditEvent {
+	ev := &AuditEvent{Time: s.now(), Actor: p.actor(), Action: action, App: app, Form: form, Object: object,
+		Fields: fields, Result: result, Reason: reason}
+	if p != nil {
+		ev.IP = p.IP
+	}
+	return ev
+}
+
+// Audit writes an extra audit event (login, logout, page views) through the
+// group-commit writer; it waits for the commit.
+func (s *Service) Audit(ctx context.Context, p *Principal, action, app, form, object, result, reason string) error {
+	return s.audit.Write(ctx, s.event(p, action, app, form, object, nil, result, reason))
+}
+
+// deny records a denial and returns the error to give the caller.
+func (s *Service) deny(ctx context.Context, p *Principal, action, app, form, object, reason string, err error) error {
+	_ = s.audit.Write(ctx, s.event(p, action, app, form, object, nil, ResultDenied, reason))
+	return err
+}
+
+func requireAdmin(p *Principal) error {
+	if p == nil || p.User == nil {
+		return Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	if !p.User.Admin {
+		return Errorf(EFORBIDDEN, T("需要系统管理员权限", "system administrators only"))
+	}
+	return nil
+}
+
+// ImportApp validates a bundle and publishes it as the app's next version
+// (the first import creates the app). Records keep the version they were
+// written under. With SampleData, the bundle's sample records are created
+// as the importing user.
+func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt ImportOptions) (*AppVersion, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "app.import", "", "", "", "not an administrator", err)
+	}
+	b, err := LoadBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	cur, curVer, err := s.findApp(ctx, b.App.Key)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	next := 1
+	if cur != nil {
+		next = cur.Version + 1
+	}
+	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.actor()}
+	vd := appVersionDoc{Key: b.App.Key, Version: next, Bundle: json.RawMessage(data), PublishedAt: now, PublishedBy: p.actor()}
+	expect := int64(0)
+	if cur != nil {
+		expect = curVer
+	}
+	ch := &Change{
+		Docs: []DocWrite{
+			{Doc: Doc{Kind: KindApp, ID: b.App.Key, Value: mustJSON(ad)}, ExpectVersion: expect},
+			{Doc: Doc{Kind: KindAppVersion, ID: appVersionID(b.App.Key, next), Tags: []string{"app:" + b.App.Key}, Value: mustJSON(vd)}},
+		},
+		Audit: []*AuditEvent{s.event(p, "app.publish", b.App.Key, "", b.App.Key+"@"+strconv.Itoa(next), nil, ResultOK, "")},
+	}
+	if _, err := s.store.Apply(ctx, ch); err != nil {
+		return nil, err
+	}
+	for _, f := range b.Forms {
+		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(f)}); err != nil {
+			return nil, fmt.Errorf("import app %s: indexes of %s: %w", b.App.Key, f.Key, err)
+		}
+	}
+	s.putBundle(b.App.Key, next, b)
+	if opt.SampleData {
+		if err := s.importSamples(ctx, p, b, next); err != nil {
+			return nil, err
+		}
+	}
+	return &AppVersion{Key: b.App.Key, Version: next, AppVersion: b.App.Version}, nil
+}
+
+func indexedFields(f *Form) []string {
+	var out []string
+	for _, fd := range f.Fields {
+		if fd.Index {
+			out = append(out, fd.Key)
+		}
+	}
+	return out
+}
+
+// importSamples creates the sample records of a freshly imported bundle,
+// in form order, as the importing user.
+func (s *Service) importSamples(ctx context.Context, p *Principal, b *Bundle, version int) error {
+	for _, f := range b.Forms {
+		for i, rec := range b.SampleData[f.Key] {
+			cf := b.Compiled(f.Key)
+			res := cf.Evaluate(EvalInput{Data: rec, Now: s.now(), User: userEnv(p.User, b.App.Key), SkipTimeChecks: true})
+			if !res.OK() {
+				return Invalid(prefixErrors(res.Errors, fmt.Sprintf("/sample_data/%s/%d", f.Key, i))...)
+			}
+			r := &Record{ID: NewID(s.now()), App: b.App.Key, Form: f.Key, FormVersion: version, Unit: p.User.Unit, Owner: p.User.ID,
+				Status: StatusActive, Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
+			ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: s.now()}},
+				Audit: []*AuditEvent{s.event(p, "create", b.App.Key, f.Key, r.ID, keysOf(res.Data), ResultOK, "sample data")}}
+			if _, err := s.store.Apply(ctx, ch); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func prefixErrors(errs []FieldError, prefix string) []FieldError {
+	out := make([]FieldError, len(errs))
+	for i, e := range errs {
+		e.Field = prefix + e.Field
+		out[i] = e
+	}
+	return out
+}
+
+func appVersionID(app string, v int) string { return fmt.Sprintf("%s@%08d", app, v) }
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("engine: marshal: " + err.Error())
+	}
+	return b
+}
+
+func (s *Service) findApp(ctx context.Context, key string) (*appDoc, int64, error) {
+	d, err := s.store.FindDoc(ctx, KindApp, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	var a appDoc
+	if err := json.Unmarshal(d.Value, &a); err != nil {
+		return nil, 0, fmt.Errorf("app %s: %w", key, err)
+	}
+	return &a, d.Version, nil
+}
+
+func (s *Service) putBundle(app string, version int, b *Bundle) {
+	s.mu.Lock()
+	s.bundles[appVersionID(app, version)] = b
+	s.mu.Unlock()
+}
+
+// bundle returns the loaded bundle of an app at a version (0 = current).
+func (s *Service) bundle(ctx context.Context, app string, version int) (*Bundle, int, error) {
+	if version == 0 {
+		a, _, err := s.findApp(ctx, app)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return nil, 0, Errorf(ENOTFOUND, Tf("应用 %q 不存在", "app %q does not exist", app))
+			}
+			return nil, 0, err
+		}
+		version = a.Version
+	}
+	id := appVersionID(app, version)
+	s.mu.Lock()
+	b := s.bundles[id]
+	s.mu.Unlock()
+	if b != nil {
+		return b, version, nil
+	}
+	d, err := s.store.FindDoc(ctx, KindAppVersion, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	var vd appVersionDoc
+	if err := json.Unmarshal(d.Value, &vd); err != nil {
+		return nil, 0, fmt.Errorf("app version %s: %w", id, err)
+	}
+	b, err = LoadBundle(vd.Bundle)
+	if err != nil {
+		return nil, 0, fmt.Errorf("app version %s no longer loads: %w", id, err)
+	}
+	s.putBundle(app, version, b)
+	return b, version, nil
+}
+
+// ExportApp returns the app's current bundle exactly as it was published.
+func (s *Service) ExportApp(ctx context.Context, p *Principal, app string) ([]byte, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "app.export", app, "", "", "not an administrator", err)
+	}
+	_, v, err := s.bundle(ctx, app, 0)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.FindDoc(ctx, KindAppVersion, appVersionID(app, v))
+	if err != nil {
+		return nil, err
+	}
+	var vd appVersionDoc
+	if err := json.Unmarshal(d.Value, &vd); err != nil {
+		return nil, err
+	}
+	if err := s.audit.Write(ctx, s.event(p, "app.export", app, "", app, nil, ResultOK, "")); err != nil {
+		return nil, err
+	}
+	return vd.Bundle, nil
+}
+
+// AppSummary is an app as its home page lists it.
+type AppSummary struct {
+	Key     string        `json:"key"`
+	Name    Text          `json:"name"`
+	Version int           `json:"version"`
+	Forms   []FormSummary `json:"forms"`
+}
+
+// FormSummary is a form the user may use.
+type FormSummary struct {
+	Key       string `json:"key"`
+	Title     Text   `json:"title"`
+	CanCreate bool   `json:"can_create"`
+	CanRead   bool   `json:"can_read"`
+}
+
+// ListApps lists the apps and forms the user may use.
+func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, error) {
+	if p == nil || p.User == nil {
+		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
+	if err != nil {
+		return nil, err
+	}
+	var out []*AppSummary
+	for _, d := range docs {
+		var a appDoc
+		if json.Unmarshal(d.Value, &a) != nil {
+			continue
+		}
+		b, _, err := s.bundle(ctx, a.Key, a.Version)
+		if err != nil {
+			return nil, err
+		}
+		sum := &AppSummary{Key: a.Key, Name: a.Name, Version: a.Version}
+		for _, f := range b.Forms {
+			acc, err := s.resolveAccess(ctx, p.User, b, f)
+			if err != nil {
+				return nil, err
+			}
+			if acc.Can(OpnCreate) || acc.Can(OpnRead) {
+				sum.Forms = append(sum.Forms, FormSummary{Key: f.Key, Title: f.Title, CanCreate: acc.Can(OpnCreate), CanRead: acc.Can(OpnRead)})
+			}
+		}
+		if len(sum.Forms) > 0 {
+			out = append(out, sum)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// FieldView is a field as one user may see it.
+type FieldView struct {
+	Field *Field `json:"-"`
+	Perm  string `json:"perm"`
+}
+
+// FormView is the published form as one user may see it: hidden fields
+// absent, each field with the user's permission.
+type FormView struct {
+	App        string            `json:"app"`
+	Key        string            `json:"key"`
+	Version    int               `json:"version"`
+	Title      Text              `json:"title"`
+	Fields     []*FieldView      `json:"-"`
+	Layout     []Section         `json:"layout,omitempty"`
+	Operations []string          `json:"operations"`
+	Schema     json.RawMessage   `json:"schema"`
+	Perms      map[string]string `json:"fields"`
+	Form       *Form             `json:"-"`
+}
+
+// FormView returns the published form as p may see it. ENOTFOUND when the
+// app or form is missing or p may neither read nor create on it.
+func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) (*FormView, error) {
+	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	_ = b
+	if !acc.Can(OpnRead) && !acc.Can(OpnCreate) {
+		return nil, s.deny(ctx, p, "form.view", app, form, "", "no read or create permission", notFoundForm(app, form))
+	}
+	fv := &FormView{App: app, Key: f.Key, Version: v, Title: f.Title, Operations: acc.OperationList(), Perms: map[string]string{}, Form: f}
+	hidden := map[string]bool{}
+	for _, fd := range f.Fields {
+		perm := acc.Field(fd.Key)
+		if perm == PermHidden {
+			hidden[fd.Key] = true
+			continue
+		}
+		fv.Fields = append(fv.Fields, &FieldView{Field: fd, Perm: perm})
+		fv.Perms[fd.Key] = perm
+	}
+	for _, sec := range f.Layout {
+		ns := sec
+		ns.Fields = nil
+		for _, k := range sec.Fields {
+			if !hidden[k] {
+				ns.Fields = append(ns.Fields, k)
+			}
+		}
+		if len(ns.Fields) > 0 {
+			fv.Layout = append(fv.Layout, ns)
+		}
+	}
+	fv.Schema = redactSchema(f.Raw, hidden)
+	return fv, nil
+}
+
+// redactSchema removes hidden fields (and their mentions in required and
+// the layout) from a form document.
+func redactSchema(raw json.RawMessage, hidden map[string]bool) json.RawMessage {
+	if len(hidden) == 0 {
+		return raw
+	}
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return raw
+	}
+	if props, ok := doc["properties"].(map[string]any); ok {
+		for k := range hidden {
+			delete(props, k)
+		}
+		// a rule that names a hidden field would reveal it: the server
+		// evaluates rules, so the view drops such expressions
+		for _, p := range props {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, kw := range []string{"x-visible", "x-required", "x-readonly", "x-compute"} {
+				if src, ok := pm[kw].(string); ok && mentionsAny(src, hidden) {
+					delete(pm, kw)
+				}
+			}
+		}
+	}
+	if req, ok := doc["required"].([]any); ok {
+		var keep []any
+		for _, r := range req {
+			if s, _ := r.(string); !hidden[s] {
+				keep = append(keep, r)
+			}
+		}
+		doc["required"] = keep
+	}
+	if lay, ok := doc["x-layout"].([]any); ok {
+		for _, sec := range lay {
+			if m, ok := sec.(map[string]any); ok {
+				if fs, ok := m["fields"].([]any); ok {
+					var keep []any
+					for _, k := range fs {
+						if s, _ := k.(string); !hidden[s] {
+							keep = append(keep, k)
+						}
+					}
+					m["fields"] = keep
+				}
+			}
+		}
+	}
+	// checks may name hidden fields in their expressions: drop them from the view
+	delete(doc, "x-checks")
+	return mustJSON(doc)
+}
+
+func notFoundForm(app, form string) error {
+	return Errorf(ENOTFOUND, Tf("表单 %s/%s 不存在", "form %s/%s does not exist", app, form))
+}
+
+// formAccess loads the current bundle and the user's access to one form.
+func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string) (*Bundle, int, *Form, *Access, error) {
+	if p == nil || p.User == nil {
+		return nil, 0, nil, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	b, v, err := s.bundle(ctx, app, 0)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	f := b.Form(form)
+	if f == nil {
+		return nil, 0, nil, nil, notFoundForm(app, form)
+	}
+	acc, err := s.resolveAccess(ctx, p.User, b, f)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	return b, v, f, acc, nil
+}
+
+func userEnv(u *User, app string) UserEnv {
+	if u == nil {
+		return UserEnv{Roles: []string{}}
+	}
+	roles := append([]string{}, u.Roles[app]...)
+	return UserEnv{ID: u.ID, Unit: u.Unit, Roles: roles}
+}
+
+func keysOf(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AuditEvents reads the audit log (administrators only).
+func (s *Service) AuditEvents(ctx context.Context, p *Principal, q AuditQuery) (*AuditPage, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "audit.read", "", "", "", "not an administrator", err)
+	}
+	page, err := s.store.FindAuditEvents(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.Write(ctx, s.event(p, "audit.read", "", "", "", nil, ResultOK, "")); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// VerifyAudit walks the audit chain (administrators only).
+func (s *Service) VerifyAudit(ctx context.Context, p *Principal) (int64, *AuditBreak, error) {
+	if err := requireAdmin(p); err != nil {
+		return 0, nil, s.deny(ctx, p, "audit.verify", "", "", "", "not an administrator", err)
+	}
+	n, brk, err := VerifyAudit(ctx, s.store)
+	if err != nil {
+		return 0, nil, err
+	}
+	_ = s.audit.Write(ctx, s.event(p, "audit.verify", "", "", "", nil, ResultOK, ""))
+	return n, brk, nil
+}
+
+// mentionsAny reports whether an expression names any of the keys as an identifier.
+func mentionsAny(src string, keys map[string]bool) bool {
+	isIdent := func(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(src); {
+		if !isIdent(src[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(src) && isIdent(src[j]) {
+			j++
+		}
+		if keys[src[i:j]] {
+			return true
+		}
+		i = j
+	}
+	return false
+}

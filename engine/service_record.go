@@ -1,0 +1,547 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"formwork/engine/filter"
+)
+
+// RecordView is a record as one user may see it (API.md's record shape).
+type RecordView struct {
+	ID        string         `json:"id"`
+	App       string         `json:"app"`
+	Form      string         `json:"form"`
+	Version   int64          `json:"version"`
+	Status    string         `json:"status"`
+	Unit      string         `json:"unit"`
+	Owner     string         `json:"owner"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	DeletedAt *time.Time     `json:"deleted_at,omitempty"`
+	Data      map[string]any `json:"data"`
+}
+
+func viewOf(r *Record, f *Form, a *Access) *RecordView {
+	return &RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit,
+		Owner: r.Owner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt, Data: redact(f, a, r.Data)}
+}
+
+// RevisionView is one revision as one user may see it.
+type RevisionView struct {
+	Version int64          `json:"version"`
+	Op      string         `json:"op"`
+	Actor   string         `json:"actor"`
+	At      time.Time      `json:"at"`
+	Status  string         `json:"status"`
+	Changes []FieldChange  `json:"changes"`
+	Data    map[string]any `json:"data"`
+}
+
+// ListQuery selects records for a list.
+type ListQuery struct {
+	Filter  []byte // raw filter JSON (the filter language)
+	Sort    string // "-field" or "field", comma-separated
+	Limit   int
+	Cursor  string
+	Search  string
+	Deleted bool // the recycle bin
+}
+
+// RecordList is one page of records.
+type RecordList struct {
+	Items      []*RecordView `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+func forbidden(msg Text, fields ...FieldError) error {
+	return &Error{Code: EFORBIDDEN, Message: msg, Fields: fields}
+}
+
+func notFoundRecord() error {
+	return Errorf(ENOTFOUND, T("记录不存在", "record not found"))
+}
+
+// checkWritable refuses fields the user may not edit: for each key whose
+// value the submission changes (against prev; everything on create), the
+// field must be editable. It returns a 403 naming the fields.
+func checkWritable(f *Form, a *Access, data, prev map[string]any) error {
+	var bad []FieldError
+	for _, k := range keysOf(data) {
+		fd := f.Field(k)
+		if fd == nil {
+			continue // unknown fields are the rules' to report
+		}
+		if fd.Compute != "" {
+			continue // formulas are computed whatever is sent
+		}
+		if prev != nil && reflect.DeepEqual(normJSON(prev[k]), normJSON(data[k])) {
+			continue
+		}
+		if prev == nil && a.Field(k) == PermMasked {
+			continue // a masked field is entered on create (the user knows what they type), never changed after
+		}
+		if a.Field(k) != PermEdit {
+			if prev != nil && a.Field(k) == PermMasked && reflect.DeepEqual(data[k], Mask(fd.Sensitive, prev[k])) {
+				continue // the masked text echoed back unchanged
+			}
+			bad = append(bad, FieldError{Field: JSONPointer(k), Code: "forbidden", Message: Tf("无权修改字段 %s", "you may not change field %s", k)})
+		}
+	}
+	if len(bad) > 0 {
+		return forbidden(T("包含无权修改的字段", "the submission changes fields you may not edit"), bad...)
+	}
+	return nil
+}
+
+// scrubErrors keeps validation errors from leaking what the user may not
+// see: errors on hidden fields become generic, masked ones lose values.
+func scrubErrors(f *Form, a *Access, errs []FieldError) []FieldError {
+	out := make([]FieldError, 0, len(errs))
+	for _, e := range errs {
+		k := strings.TrimPrefix(e.Field, "/")
+		if i := strings.IndexByte(k, '/'); i >= 0 {
+			k = k[:i]
+		}
+		if fd := f.Field(k); fd != nil {
+			switch a.Field(k) {
+			case PermHidden:
+				e = FieldError{Field: "", Code: "invalid", Message: T("记录中有你无权查看的字段不符合规则", "a field you may not see does not pass its rules")}
+			case PermMasked:
+				e.Message = Tf("%s 的值不符合规则", "the value of %s does not pass its rules", k)
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// CreateRecord validates and stores a new record owned by p in p's unit.
+func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form string, data map[string]any) (*RecordView, error) {
+	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnCreate) {
+		if !acc.Can(OpnRead) {
+			return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", notFoundForm(app, form))
+		}
+		return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", forbidden(T("无权新建记录", "you may not create records here")))
+	}
+	if err := checkWritable(f, acc, data, nil); err != nil {
+		return nil, s.deny(ctx, p, "create", app, form, "", "non-editable fields", err)
+	}
+	now := s.now()
+	id := NewID(now)
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, app),
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}})
+	if !res.OK() {
+		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
+	}
+	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
+		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
+	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}},
+		Audit: []*AuditEvent{s.event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
+	out, err := s.store.Apply(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	return viewOf(out.Records[0], f, acc), nil
+}
+
+// findInScope returns a record only if it lies in the user's scope; a
+// record outside it is ENOTFOUND, never EFORBIDDEN (no existence oracle).
+func (s *Service) findInScope(ctx context.Context, app string, f *Form, acc *Access, id string, deleted bool) (*Record, error) {
+	if scope := acc.ScopeFilter(); scope != nil {
+		q := RecordQuery{App: app, Form: f.Key, Limit: 1, Deleted: deleted,
+			Filter: filter.And{Items: []filter.Expr{scope, filter.Cmp{Field: sysField("_id"), Op: filter.OpEq, Value: id}}}}
+		page, err := s.store.FindRecords(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Items) == 0 {
+			return nil, notFoundRecord()
+		}
+		return page.Items[0], nil
+	}
+	r, err := s.store.FindRecordByID(ctx, app, f.Key, id, deleted)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, notFoundRecord()
+		}
+		return nil, err
+	}
+	if deleted && r.DeletedAt == nil {
+		return nil, notFoundRecord()
+	}
+	return r, nil
+}
+
+// GetRecord returns one record in p's scope, redacted; the view is audited.
+func (s *Service) GetRecord(ctx context.Context, p *Principal, app, form, id string) (*RecordView, error) {
+	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnRead) {
+		return nil, s.deny(ctx, p, "view", app, form, id, "no read permission", notFoundRecord())
+	}
+	r, err := s.findInScope(ctx, app, f, acc, id, false)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, s.deny(ctx, p, "view", app, form, id, "not found or out of scope", err)
+		}
+		return nil, err
+	}
+	if err := s.audit.Write(ctx, s.event(p, "view", app, form, id, nil, ResultOK, "")); err != nil {
+		return nil, err
+	}
+	return viewOf(r, f, acc), nil
+}
+
+var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
+
+// ListRecords returns one page of the records in p's scope that match the
+// query. Filtering, searching or sorting on a field p may not see in full
+// is refused: it would leak the value.
+func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
+	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnRead) {
+		return nil, s.deny(ctx, p, "list", app, form, "", "no read permission", notFoundForm(app, form))
+	}
+	if q.Deleted && !acc.Can(OpnDelete) {
+		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", forbidden(T("无权查看回收站", "you may not open the recycle bin")))
+	}
+	visible := func(k string) bool {
+		if isSystemField(k) {
+			return true
+		}
+		perm := acc.Field(k)
+		return perm == PermRead || perm == PermEdit
+	}
+	var items []filter.Expr
+	if scope := acc.ScopeFilter(); scope != nil {
+		items = append(items, scope)
+	}
+	if len(q.Filter) > 0 {
+		vars, err := s.filterVars(ctx, p.User)
+		if err != nil {
+			return nil, err
+		}
+		e, err := ParseFilter(f, q.Filter, vars)
+		if err != nil {
+			return nil, err
+		}
+		for _, fl := range filter.Fields(e) {
+			if !visible(fl.Key) {
+				return nil, s.deny(ctx, p, "list", app, form, "", "filter on a field not visible in full: "+fl.Key,
+					forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
+						FieldError{Field: JSONPointer(fl.Key), Code: "forbidden", Message: Tf("不能按字段 %s 筛选", "you may not filter on %s", fl.Key)}))
+			}
+		}
+		items = append(items, e)
+	}
+	if term := strings.TrimSpace(q.Search); term != "" {
+		if len([]rune(term)) > 100 {
+			return nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
+		}
+		var ors []filter.Expr
+		for _, fd := range f.Fields {
+			if fd.Type == "string" && visible(fd.Key) {
+				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
+			}
+		}
+		items = append(items, filter.Or{Items: ors})
+	}
+	var sortKeys []SortKey
+	if q.Sort != "" {
+		for _, part := range strings.Split(q.Sort, ",") {
+			part = strings.TrimSpace(part)
+			if !sortKeyRE.MatchString(part) {
+				return nil, Invalid(FieldError{Field: "/sort", Code: "invalid", Message: Tf("无效的排序 %q", "invalid sort %q", part)})
+			}
+			k := strings.TrimPrefix(part, "-")
+			if f.Field(k) == nil && !isSystemField(k) {
+				return nil, Invalid(FieldError{Field: "/sort", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+			}
+			if !visible(k) {
+				return nil, s.deny(ctx, p, "list", app, form, "", "sort on a field not visible in full: "+k,
+					forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
+						FieldError{Field: "/sort", Code: "forbidden", Message: Tf("不能按字段 %s 排序", "you may not sort on %s", k)}))
+			}
+			sortKeys = append(sortKeys, SortKey{Field: k, Desc: strings.HasPrefix(part, "-")})
+		}
+	}
+	var fe filter.Expr
+	switch len(items) {
+	case 0:
+	case 1:
+		fe = items[0]
+	default:
+		fe = filter.And{Items: items}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		limit = 500
+	}
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: q.Cursor, Deleted: q.Deleted})
+	if err != nil {
+		return nil, err
+	}
+	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: page.NextCursor}
+	ids := make([]string, 0, len(page.Items))
+	for _, r := range page.Items {
+		out.Items = append(out.Items, viewOf(r, f, acc))
+		ids = append(ids, r.ID)
+	}
+	ev := s.event(p, "list", app, form, "", nil, ResultOK, "")
+	ev.Detail = mustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
+	if err := s.audit.Write(ctx, ev); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateRecord applies a partial change at an expected version (stale →
+// ECONFLICT). Fields p may not see keep their stored values.
+func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id string, version int64, patch map[string]any) (*RecordView, error) {
+	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnRead) {
+		return nil, s.deny(ctx, p, "update", app, form, id, "no read permission", notFoundRecord())
+	}
+	r, err := s.findInScope(ctx, app, f, acc, id, false)
+	if err != nil {
+		return nil, s.deny(ctx, p, "update", app, form, id, "not found or out of scope", err)
+	}
+	if !acc.Can(OpnUpdate) {
+		return nil, s.deny(ctx, p, "update", app, form, id, "no update permission", forbidden(T("无权修改记录", "you may not change records here")))
+	}
+	if r.Status == StatusInReview && !p.User.Admin {
+		return nil, s.deny(ctx, p, "update", app, form, id, "record under review", &Error{Code: ECONFLICT, Message: T("记录正在审批中，撤回后才能修改", "the record is under review; withdraw it to change it")})
+	}
+	if version != 0 && version != r.Version {
+		return nil, &Error{Code: ECONFLICT, Message: Tf("记录已被他人修改（当前版本 %d）", "the record was changed meanwhile (now at version %d)", r.Version)}
+	}
+	merged := CloneData(r.Data)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for k, val := range patch {
+		merged[k] = val
+	}
+	if err := checkWritable(f, acc, patch, r.Data); err != nil {
+		return nil, s.deny(ctx, p, "update", app, form, id, "non-editable fields", err)
+	}
+	// a masked value echoed back must not overwrite the stored one
+	for k, val := range patch {
+		if fd := f.Field(k); fd != nil && acc.Field(k) == PermMasked && reflect.DeepEqual(val, Mask(fd.Sensitive, r.Data[k])) {
+			merged[k] = r.Data[k]
+		}
+	}
+	now := s.now()
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r)})
+	if !res.OK() {
+		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
+	}
+	nr := r.Clone()
+	nr.Data, nr.FormVersion, nr.UpdatedBy = res.Data, v, p.User.ID
+	changed := DiffData(r.Data, res.Data)
+	fields := make([]string, len(changed))
+	for i, c := range changed {
+		fields[i] = c.Field
+	}
+	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
+		Audit: []*AuditEvent{s.event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
+	out, err := s.store.Apply(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	return viewOf(out.Records[0], f, acc), nil
+}
+
+func systemOf(r *Record) map[string]any {
+	return map[string]any{"_id": r.ID, "_unit": r.Unit, "_owner": r.Owner, "_status": r.Status, "_version": r.Version,
+		"_created_at": r.CreatedAt.UTC().Format(filter.TimeFormat), "_updated_at": r.UpdatedAt.UTC().Format(filter.TimeFormat)}
+}
+
+// DeleteRecord moves a record to the recycle bin (version 0: current).
+func (s *Service) DeleteRecord(ctx context.Context, p *Principal, app, form, id string, version int64) error {
+	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return err
+	}
+	if !acc.Can(OpnRead) {
+		return s.deny(ctx, p, "delete", app, form, id, "no read permission", notFoundRecord())
+	}
+	r, err := s.findInScope(ctx, app, f, acc, id, false)
+	if err != nil {
+		return s.deny(ctx, p, "delete", app, form, id, "not found or out of scope", err)
+	}
+	if !acc.Can(OpnDelete) {
+		return s.deny(ctx, p, "delete", app, form, id, "no delete permission", forbidden(T("无权删除记录", "you may not delete records here")))
+	}
+	if version != 0 && version != r.Version {
+		return &Error{Code: ECONFLICT, Message: Tf("记录已被他人修改（当前版本 %d）", "the record was changed meanwhile (now at version %d)", r.Version)}
+	}
+	now := s.now()
+	_, err = s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpDelete, Record: r, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
+		Audit: []*AuditEvent{s.event(p, "delete", app, f.Key, id, nil, ResultOK, "")}})
+	return err
+}
+
+// Revisions returns a record's history, redacted like the record itself.
+func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id string) ([]*RevisionView, error) {
+	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnRead) {
+		return nil, s.deny(ctx, p, "revisions", app, form, id, "no read permission", notFoundRecord())
+	}
+	if _, err := s.findInScope(ctx, app, f, acc, id, false); err != nil {
+		if _, err2 := s.findInScope(ctx, app, f, acc, id, true); err2 != nil {
+			return nil, s.deny(ctx, p, "revisions", app, form, id, "not found or out of scope", err)
+		}
+	}
+	revs, err := s.store.FindRevisions(ctx, app, f.Key, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*RevisionView, 0, len(revs))
+	for _, rv := range revs {
+		out = append(out, &RevisionView{Version: rv.Version, Op: rv.Op, Actor: rv.Actor, At: rv.At, Status: rv.Status,
+			Changes: redactChanges(f, acc, rv.Changes), Data: redact(f, acc, rv.Data)})
+	}
+	if err := s.audit.Write(ctx, s.event(p, "revisions", app, form, id, nil, ResultOK, "")); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RestoreRecord brings a record back to revision N (the record as it stood
+// at version N) as a new revision; a record in the recycle bin comes back
+// (at its last state when revision is 0).
+func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id string, revision int64) (*RecordView, error) {
+	_, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Can(OpnRead) {
+		return nil, s.deny(ctx, p, "restore", app, form, id, "no read permission", notFoundRecord())
+	}
+	r, err := s.findInScope(ctx, app, f, acc, id, false)
+	if err != nil {
+		if r, err = s.findInScope(ctx, app, f, acc, id, true); err != nil {
+			return nil, s.deny(ctx, p, "restore", app, form, id, "not found or out of scope", err)
+		}
+	}
+	if !acc.Can(OpnUpdate) || (r.DeletedAt != nil && !acc.Can(OpnDelete)) {
+		return nil, s.deny(ctx, p, "restore", app, form, id, "no update permission", forbidden(T("无权恢复记录", "you may not restore records here")))
+	}
+	nr := r.Clone()
+	if revision != 0 {
+		revs, err := s.store.FindRevisions(ctx, app, f.Key, id)
+		if err != nil {
+			return nil, err
+		}
+		var found *Revision
+		for _, rv := range revs {
+			if rv.Version == revision {
+				found = rv
+			}
+		}
+		if found == nil {
+			return nil, Invalid(FieldError{Field: "/revision", Code: "not_found", Message: Tf("没有第 %d 版", "there is no revision %d", revision)})
+		}
+		// fields the user may not edit keep their current values
+		data := CloneData(found.Data)
+		if data == nil {
+			data = map[string]any{}
+		}
+		for _, fd := range f.Fields {
+			if acc.Field(fd.Key) != PermEdit {
+				if cur, ok := r.Data[fd.Key]; ok {
+					data[fd.Key] = cur
+				} else {
+					delete(data, fd.Key)
+				}
+			}
+		}
+		nr.Data = data
+	}
+	nr.FormVersion, nr.UpdatedBy, nr.DeletedAt = v, p.User.ID, nil
+	now := s.now()
+	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpRestore, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
+		Audit: []*AuditEvent{s.event(p, "restore", app, f.Key, id, nil, ResultOK, "")}})
+	if err != nil {
+		return nil, err
+	}
+	return viewOf(out.Records[0], f, acc), nil
+}
+
+// Preview evaluates the rules on a form being filled in (id "" for a new
+// record) and returns field states, computed values and errors, redacted.
+// It writes nothing; the form page calls it as fields change.
+func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id string, data map[string]any) (*EvalResult, error) {
+	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	in := EvalInput{Data: data, Now: s.now(), User: userEnv(p.User, app),
+		System: map[string]any{"_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive}}
+	if id == "" {
+		if !acc.Can(OpnCreate) {
+			return nil, notFoundForm(app, form)
+		}
+	} else {
+		if !acc.Can(OpnRead) {
+			return nil, notFoundRecord()
+		}
+		r, err := s.findInScope(ctx, app, f, acc, id, false)
+		if err != nil {
+			return nil, err
+		}
+		merged := CloneData(r.Data)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		for k, v := range data {
+			if fd := f.Field(k); fd != nil && acc.Field(k) == PermEdit {
+				merged[k] = v
+			}
+		}
+		in.Data, in.Prev, in.System = merged, r.Data, systemOf(r)
+	}
+	res := b.Compiled(f.Key).Evaluate(in)
+	res.Data = redact(f, acc, res.Data)
+	for k := range res.Fields {
+		if acc.Field(k) == PermHidden {
+			delete(res.Fields, k)
+		}
+	}
+	res.Errors = scrubErrors(f, acc, res.Errors)
+	return res, nil
+}
+
+// MarshalJSON keeps RecordList items an array even when empty.
+func (l *RecordList) MarshalJSON() ([]byte, error) {
+	type alias RecordList
+	a := alias(*l)
+	if a.Items == nil {
+		a.Items = []*RecordView{}
+	}
+	return json.Marshal(a)
+}
