@@ -35,6 +35,38 @@ type Service struct {
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
+	hooks   []RecordHook
+}
+
+// RecordEvent describes a record change about to be written, for hooks.
+type RecordEvent struct {
+	Principal *Principal
+	Bundle    *Bundle
+	Form      *Form
+	Op        string  // OpCreate, OpUpdate, OpDelete, OpRestore
+	Before    *Record // nil on create
+	After     *Record // the state to write; a hook may change Status
+}
+
+// RecordHook runs inside a user action, before its one atomic write: it may
+// add docs, audit events and outbox jobs to the Change (the workflow
+// runtime starts approvals this way) or refuse the action with an error.
+type RecordHook func(ctx context.Context, ev *RecordEvent, ch *Change) error
+
+// AddRecordHook registers a hook; call it before serving requests.
+func (s *Service) AddRecordHook(h RecordHook) { s.hooks = append(s.hooks, h) }
+
+// Now returns the service clock's current time.
+func (s *Service) Now() time.Time { return s.now() }
+
+// runHooks lets every hook extend the change of a record action.
+func (s *Service) runHooks(ctx context.Context, ev *RecordEvent, ch *Change) error {
+	for _, h := range s.hooks {
+		if err := h(ctx, ev, ch); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewService returns the service over a store; clock gives the current time.
@@ -540,7 +572,9 @@ func (s *Service) VerifyAudit(ctx context.Context, p *Principal) (int64, *AuditB
 
 // mentionsAny reports whether an expression names any of the keys as an identifier.
 func mentionsAny(src string, keys map[string]bool) bool {
-	isIdent := func(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	isIdent := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
 	for i := 0; i < len(src); {
 		if !isIdent(src[i]) {
 			i++

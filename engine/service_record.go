@@ -146,6 +146,9 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
 	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}},
 		Audit: []*AuditEvent{s.event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
+	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
+		return nil, err
+	}
 	out, err := s.store.Apply(ctx, ch)
 	if err != nil {
 		return nil, err
@@ -365,6 +368,9 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	}
 	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
 		Audit: []*AuditEvent{s.event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
+	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpUpdate, Before: r, After: nr}, ch); err != nil {
+		return nil, err
+	}
 	out, err := s.store.Apply(ctx, ch)
 	if err != nil {
 		return nil, err

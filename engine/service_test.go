@@ -28,7 +28,12 @@ type testClock struct {
 	t  time.Time
 }
 
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(time.Millisecond); return c.t }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
