@@ -434,3 +434,48 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Errorf("roles after SetRoles (-want +got):\n%s", diff)
 	}
 }
+
+func TestLoginCountsFailuresAndLocksOut(t *testing.T) {
+	o, s, clock := newOrg(t)
+	ctx := context.Background()
+	u := newUser(t, o, "sun.qi@example.com", "east")
+	client := engine.AuditActor{IP: "10.1.2.3"}
+
+	if _, err := o.Login(ctx, client, "sun.qi@example.com", "wrong password!"); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if got, err := o.Login(ctx, client, "sun.qi@example.com", "correct horse battery"); err != nil || got.FailedLogins != 0 {
+		t.Fatalf("right password: %+v, %v; want the failure count reset", got, err)
+	}
+	for i := 0; i < engine.MaxFailedLogins; i++ {
+		if _, err := o.Login(ctx, client, "sun.qi@example.com", "wrong password!"); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if _, err := o.Login(ctx, client, "sun.qi@example.com", "correct horse battery"); engine.ErrorCode(err) != engine.ELOCKED {
+		t.Fatalf("right password while locked: %v, want locked", err)
+	}
+	clock.Add(engine.LockoutDuration + time.Second)
+	if _, err := o.Login(ctx, client, "sun.qi@example.com", "correct horse battery"); err != nil {
+		t.Fatalf("after the lock-out: %v", err)
+	}
+	if _, err := o.Login(ctx, client, "ghost@example.com", "whatever it is"); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+		t.Fatalf("unknown email: %v", err)
+	}
+
+	type ev struct{ Actor, IP, Object, Result string }
+	var got []ev
+	_ = s.WalkAudit(ctx, 0, func(e *engine.AuditEvent) error {
+		if e.Action == "login" {
+			got = append(got, ev{e.Actor, e.IP, e.Object, e.Result})
+		}
+		return nil
+	})
+	failed := ev{"anonymous", "10.1.2.3", u.ID, "failed"}
+	want := []ev{failed, {"anonymous", "10.1.2.3", u.ID, "ok"}, failed, failed, failed, failed, failed,
+		{"anonymous", "10.1.2.3", u.ID, "denied"}, {"anonymous", "10.1.2.3", u.ID, "ok"},
+		{"anonymous", "10.1.2.3", "ghost@example.com", "failed"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("login events (-want +got):\n%s", diff)
+	}
+}

@@ -26,6 +26,7 @@ type Embedded struct {
 	clock func() time.Time
 	last  time.Time
 	mu    sync.Mutex
+	once  sync.Once
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -85,14 +86,11 @@ func (e *Embedded) ConnOpt() asynq.RedisConnOpt { return asynq.RedisClientOpt{Ad
 // FlushAll wipes every key, as a Redis crash without persistence would.
 func (e *Embedded) FlushAll() { e.mr.FlushAll() }
 
-// Close stops the ticker and the server.
+// Close stops the ticker and the server; further calls do nothing.
 func (e *Embedded) Close() {
-	select {
-	case <-e.stop:
-		return
-	default:
-	}
-	close(e.stop)
-	<-e.done
-	e.mr.Close()
+	e.once.Do(func() {
+		close(e.stop)
+		<-e.done
+		e.mr.Close()
+	})
 }
