@@ -28,6 +28,11 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Readers is the size of the read pool. Default max(4, GOMAXPROCS).
 	Readers int
+	// Synchronous is SQLite's synchronous setting: "FULL" (default) syncs
+	// the WAL at every commit, so a committed Apply survives a power cut;
+	// "NORMAL" syncs only at checkpoints, which is faster but may lose the
+	// last commits (never corrupt the file) on power loss or an OS crash.
+	Synchronous string
 }
 
 // Store is the SQLite engine.Store. It is safe for concurrent use.
@@ -50,6 +55,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}
+	switch strings.ToUpper(opts.Synchronous) {
+	case "":
+		opts.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+		opts.Synchronous = strings.ToUpper(opts.Synchronous)
+	default:
+		return nil, fmt.Errorf("sqlite open: synchronous must be FULL or NORMAL, not %q", opts.Synchronous)
+	}
 	if opts.Readers <= 0 {
 		opts.Readers = max(4, runtime.GOMAXPROCS(0))
 	}
@@ -57,7 +70,7 @@ func Open(path string, opts Options) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "synchronous("+opts.Synchronous+")")
 		q.Add("_pragma", "foreign_keys(ON)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])

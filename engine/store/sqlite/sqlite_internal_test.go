@@ -160,3 +160,24 @@ func FuzzCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestAuditPlan(t *testing.T) {
+	s := openTest(t)
+	rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT `+auditCols+` FROM audit WHERE actor = ? AND time >= ? AND time < ? ORDER BY seq DESC LIMIT 101`, "u1", "2026", "2027")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(detail + "\n")
+	}
+	if !strings.Contains(b.String(), "audit_actor") {
+		t.Errorf("audit query by actor and time does not use audit_actor:\n%s", b.String())
+	}
+}
