@@ -175,6 +175,25 @@ func (s *Store) applyDoc(ctx context.Context, w *engine.DocWrite) (engine.Doc, e
 	}
 	nd := docDoc{Key: key, Kind: d.Kind, ID: d.ID, Version: d.Version, Tags: nonNil(d.Tags), Unique: nonNil(d.Unique),
 		Value: string(d.Value), Updated: dt(d.Updated)}
+	// Unique tags are claimed first, by inserting their own documents (the
+	// _id index makes a tag another doc holds a duplicate key), so a taken
+	// tag stops the put before the doc itself is written, with or without
+	// transactions.
+	for _, t := range d.Unique {
+		_, err := s.uniques.InsertOne(ctx, bson.D{{Key: "_id", Value: docKey(d.Kind, t)}, {Key: "kind", Value: d.Kind}, {Key: "tag", Value: t}, {Key: "id", Value: d.ID}})
+		if err == nil {
+			continue
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return d, fmt.Errorf("mongo put doc unique tag: %w", err)
+		}
+		var holder struct {
+			ID string `bson:"id"`
+		}
+		if herr := s.uniques.FindOne(ctx, bson.D{{Key: "_id", Value: docKey(d.Kind, t)}}).Decode(&holder); herr != nil || holder.ID != d.ID {
+			return d, engine.Errorf(engine.ECONFLICT, engine.T("唯一值已被占用："+t, "unique tag already taken: "+t))
+		}
+	}
 	if exists {
 		res, err := s.docs.ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "version", Value: cur.Version}}, nd)
 		if err != nil {
@@ -183,25 +202,19 @@ func (s *Store) applyDoc(ctx context.Context, w *engine.DocWrite) (engine.Doc, e
 		if res.MatchedCount != 1 {
 			return d, docConflict()
 		}
-		if _, err := s.uniques.DeleteMany(ctx, bson.D{{Key: "kind", Value: d.Kind}, {Key: "id", Value: d.ID}}); err != nil {
-			return d, fmt.Errorf("mongo put doc unique tags: %w", err)
-		}
 	} else if _, err := s.docs.InsertOne(ctx, nd); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return d, engine.Errorf(engine.ECONFLICT, engine.T("文档已存在："+d.Kind+"/"+d.ID, "doc already exists: "+d.Kind+"/"+d.ID))
 		}
 		return d, fmt.Errorf("mongo put doc: %w", err)
 	}
-	// Unique tags are claimed by inserting their own documents: the _id
-	// index makes a taken tag a duplicate key.
-	for _, t := range d.Unique {
-		_, err := s.uniques.InsertOne(ctx, bson.D{{Key: "_id", Value: docKey(d.Kind, t)}, {Key: "kind", Value: d.Kind}, {Key: "tag", Value: t}, {Key: "id", Value: d.ID}})
-		if err != nil {
-			if mongo.IsDuplicateKeyError(err) {
-				return d, engine.Errorf(engine.ECONFLICT, engine.T("唯一值已被占用："+t, "unique tag already taken: "+t))
-			}
-			return d, fmt.Errorf("mongo put doc unique tag: %w", err)
-		}
+	// Release the tags the doc no longer holds.
+	release := bson.D{{Key: "kind", Value: d.Kind}, {Key: "id", Value: d.ID}}
+	if len(d.Unique) > 0 {
+		release = append(release, bson.E{Key: "tag", Value: bson.D{{Key: "$nin", Value: d.Unique}}})
+	}
+	if _, err := s.uniques.DeleteMany(ctx, release); err != nil {
+		return d, fmt.Errorf("mongo put doc unique tags: %w", err)
 	}
 	return d, nil
 }

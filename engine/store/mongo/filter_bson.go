@@ -46,16 +46,29 @@ func fieldPath(key string, system bool) (string, error) {
 // compileFilter turns a checked filter tree into a MongoDB query document.
 // Times (TypeTime) are compared as BSON datetimes, which is how the store
 // keeps them; everything else is compared as written. The tree is
-// re-validated first, so a tree not built by filter.Parse cannot smuggle an
-// operator or an unsafe pattern into the query.
+// checked for safety while compiled (operators from the subset only, scalar
+// values, field keys that cannot become paths or operators, safe regex
+// patterns), so a tree not built by filter.Parse cannot smuggle anything
+// into the query. Type mismatches are not errors here: they match nothing,
+// as in the SQLite backend.
 func compileFilter(e filter.Expr) (bson.D, error) {
 	if e == nil {
 		return bson.D{}, nil
 	}
-	if err := filter.Validate(e); err != nil {
-		return nil, engine.Errorf(engine.EINVALID, engine.T("筛选条件无效", "invalid filter: "+err.Error()))
-	}
 	return compile(e)
+}
+
+func invalidFilter(msg string) error {
+	return engine.Errorf(engine.EINVALID, engine.T("筛选条件无效", "invalid filter: "+msg))
+}
+
+// scalar reports whether v is a value a filter may compare with.
+func scalar(v any) bool {
+	switch v.(type) {
+	case nil, string, float64, bool:
+		return true
+	}
+	return false
 }
 
 func compile(e filter.Expr) (bson.D, error) {
@@ -80,6 +93,9 @@ func compile(e filter.Expr) (bson.D, error) {
 		}
 		return bson.D{{Key: "$or", Value: items}}, nil
 	case filter.Not:
+		if x.X == nil {
+			return nil, invalidFilter("$not without an operand")
+		}
 		// MongoDB's $not is field-level; $nor of one item is the document-level not.
 		inner, err := compile(x.X)
 		if err != nil {
@@ -102,6 +118,9 @@ func compile(e filter.Expr) (bson.D, error) {
 		p, err := fieldPath(x.Field.Key, x.Field.System)
 		if err != nil {
 			return nil, err
+		}
+		if err := filter.CheckRegex(x.Pattern); err != nil {
+			return nil, invalidFilter(err.En)
 		}
 		opts := ""
 		if x.Fold {
@@ -129,6 +148,24 @@ func compileCmp(x filter.Cmp) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch x.Op {
+	case filter.OpEq, filter.OpNe, filter.OpGt, filter.OpGte, filter.OpLt, filter.OpLte:
+		if !scalar(x.Value) {
+			return nil, invalidFilter(fmt.Sprintf("%s needs a single value", x.Op))
+		}
+	case filter.OpIn, filter.OpNin:
+		list, ok := x.Value.([]any)
+		if !ok {
+			return nil, invalidFilter(fmt.Sprintf("%s needs a list", x.Op))
+		}
+		for _, it := range list {
+			if !scalar(it) {
+				return nil, invalidFilter(fmt.Sprintf("%s list items must be single values", x.Op))
+			}
+		}
+	default:
+		return nil, invalidFilter("unknown operator " + string(x.Op))
+	}
 	var v any
 	if list, ok := x.Value.([]any); ok {
 		a := make(bson.A, len(list))
@@ -153,7 +190,7 @@ func compileCmp(x filter.Cmp) (bson.D, error) {
 
 // bsonValue converts a filter value to what the store keeps for the field.
 func bsonValue(f filter.Field, v any) (any, error) {
-	if s, ok := v.(string); ok && f.Type == filter.TypeTime {
+	if s, ok := v.(string); ok && f.Type == filter.TypeTime && f.System {
 		t, err := time.Parse(filter.TimeFormat, s)
 		if err != nil {
 			return nil, engine.Errorf(engine.EINVALID, engine.T("时间格式错误", "invalid time in filter: "+s))

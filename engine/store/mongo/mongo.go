@@ -188,7 +188,7 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 		{s.outbox, []mongo.IndexModel{idx("pending", false, "done", 1, "run_at", 1, "_id", 1)}},
 	}
 	for _, set := range sets {
-		if _, err := set.c.Indexes().CreateMany(ctx, set.ix); err != nil {
+		if err := createMissingIndexes(ctx, set.c, set.ix); err != nil {
 			return fmt.Errorf("mongo create indexes on %s: %w", set.c.Name(), err)
 		}
 	}
@@ -200,4 +200,41 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 		return fmt.Errorf("mongo create chain head: %w", err)
 	}
 	return nil
+}
+
+// createMissingIndexes creates the indexes of models whose names c does not
+// have yet. Asking only for missing ones keeps repeated calls cheap, and
+// spares wire-compatible servers that mishandle re-creating an index.
+func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel) error {
+	have := map[string]bool{}
+	cur, err := c.Indexes().List(ctx)
+	if err != nil {
+		return err
+	}
+	var specs []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &specs); err != nil {
+		return err
+	}
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			if err := set(&o); err != nil {
+				return err
+			}
+		}
+		if o.Name == nil || !have[*o.Name] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.Indexes().CreateMany(ctx, missing)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"strings"
 
@@ -44,6 +45,9 @@ func decodeCursor(s string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		return badCursor()
+	}
+	if _, err := dec.Token(); err != io.EOF { // nothing may follow the cursor
 		return badCursor()
 	}
 	return nil
@@ -322,7 +326,7 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	if len(models) == 0 {
 		return nil
 	}
-	if _, err := s.records.Indexes().CreateMany(ctx, models); err != nil {
+	if err := createMissingIndexes(ctx, s.records, models); err != nil {
 		return fmt.Errorf("mongo ensure indexes %s.%s: %w", ix.App, ix.Form, err)
 	}
 	return nil
