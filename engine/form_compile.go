@@ -16,6 +16,9 @@ type CompiledForm struct {
 	schema *jsonschema.Schema
 	env    map[string]any // type environment
 
+	zeroEnv  map[string]any  // the run-time environment of an empty record
+	required map[string]bool // the static "required" list
+
 	rules   []fieldRules // fields with any rule, in document order
 	compute []fieldRules // computed fields in dependency order
 	checks  []checkProgram
@@ -24,6 +27,8 @@ type CompiledForm struct {
 
 type fieldRules struct {
 	field                               *Field
+	pos                                 int    // index in Form.Fields
+	ptr                                 string // JSON pointer of the field in the data
 	visible, required, readonly, comput *exprProgram
 }
 
@@ -63,16 +68,29 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		cf.schema = s
 	}
 
+	ec := newExprCompiler(cf.env)
 	computed := map[string]*fieldRules{}
+	cf.required = map[string]bool{}
+	for _, r := range f.Required {
+		cf.required[r] = true
+	}
+	cf.zeroEnv = make(map[string]any, len(cf.env))
 	for _, fd := range f.Fields {
-		fr := fieldRules{field: fd}
+		cf.zeroEnv[fd.Key] = zeroFor(fd)
+	}
+	for _, s := range SystemFields {
+		cf.zeroEnv[s] = ""
+	}
+	cf.zeroEnv["_version"] = 0
+	for pos, fd := range f.Fields {
+		fr := fieldRules{field: fd, pos: pos, ptr: JSONPointer(fd.Key)}
 		any := false
 		comp := func(src, kw, want string) *exprProgram {
 			if src == "" {
 				return nil
 			}
 			any = true
-			p, err := compileExpr(src, cf.env, want)
+			p, err := ec.check(src, want)
 			if err != nil {
 				add(fd.Pointer+"/"+kw, "expr", err.(*exprCompileError).msg)
 				return nil
@@ -99,7 +117,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	cf.compute = order
 	for i := range f.Checks {
 		ch := &f.Checks[i]
-		p, err := compileExpr(ch.Expr, cf.env, "boolean")
+		p, err := ec.check(ch.Expr, "boolean")
 		if err != nil {
 			add(fmt.Sprintf("%s/x-checks/%d/expr", f.Pointer, i), "expr", err.(*exprCompileError).msg)
 			continue

@@ -1,13 +1,20 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -88,24 +95,78 @@ type exprCompileError struct{ msg Text }
 
 func (e *exprCompileError) Error() string { return e.msg.En }
 
+// exprCompiler compiles many expressions against one environment; building
+// expr's view of a 500-field environment once instead of per expression
+// keeps loading a large form fast.
+type exprCompiler struct {
+	mu   sync.Mutex
+	env  map[string]any
+	base *conf.Config
+}
+
+func newExprCompiler(env map[string]any) *exprCompiler {
+	c := conf.CreateNew()
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes), expr.DisableAllBuiltins(), expr.Optimize(true)}
+	for _, fn := range ExprFunctions {
+		opts = append(opts, expr.EnableBuiltin(fn))
+	}
+	for _, op := range opts {
+		op(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	c.Check()
+	return &exprCompiler{env: env, base: c}
+}
+
+// compile parses, type-checks, optimises and compiles one expression the
+// way expr.Compile does, on a copy of the shared configuration.
+func (ec *exprCompiler) compile(src string, want string) (p *vm.Program, err error) {
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot compile: %v", r)
+		}
+	}()
+	c := *ec.base
+	if want == "boolean" {
+		expr.AsBool()(&c)
+	}
+	tree, err := checker.ParseCheck(src, &c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Optimize {
+		if err := optimizer.Optimize(&tree.Node, &c); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, &c)
+}
+
 // compileExpr compiles src against env, checks the result kind and refuses
 // anything outside the safe subset.
 func compileExpr(src string, env map[string]any, want string) (*exprProgram, error) {
+	return newExprCompiler(env).check(src, want)
+}
+
+// check compiles src, checks the result kind and refuses anything outside
+// the safe subset.
+func (ec *exprCompiler) check(src string, want string) (*exprProgram, error) {
+	env := ec.env
 	if len(src) > MaxExprLength {
 		return nil, &exprCompileError{Tf("表达式过长（%d 个字符，最多 %d 个）", "expression too long (%d characters, at most %d)", len(src), MaxExprLength)}
 	}
 	if d := bracketDepth(src); d > MaxExprDepth {
 		return nil, &exprCompileError{Tf("表达式嵌套过深（%d 层，最多 %d 层）", "expression nested too deep (%d levels, at most %d)", d, MaxExprDepth)}
 	}
-	opts := []expr.Option{expr.Env(env), expr.MaxNodes(MaxExprNodes), expr.DisableAllBuiltins(), expr.Optimize(true)}
-	for _, fn := range ExprFunctions {
-		opts = append(opts, expr.EnableBuiltin(fn))
-	}
-	switch want {
-	case "boolean":
-		opts = append(opts, expr.AsBool())
-	}
-	prog, err := compileSafely(src, opts)
+	prog, err := ec.compile(src, want)
 	if err != nil {
 		msg := strings.TrimSpace(err.Error())
 		return nil, &exprCompileError{Text{Zh: "表达式错误：" + msg, En: "expression error: " + msg}}
@@ -126,16 +187,6 @@ func compileExpr(src string, env map[string]any, want string) (*exprProgram, err
 		refs = append(refs, r)
 	}
 	return &exprProgram{src: src, prog: prog, refs: refs}, nil
-}
-
-// compileSafely turns a panic inside expr's compiler into an error.
-func compileSafely(src string, opts []expr.Option) (p *vm.Program, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("cannot compile: %v", r)
-		}
-	}()
-	return expr.Compile(src, opts...)
 }
 
 func bracketDepth(s string) int {

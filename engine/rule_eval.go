@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"time"
@@ -96,7 +97,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			env[fd.Key] = zeroFor(fd)
 			continue
 		}
-		out, ok := run(fr.comput, JSONPointer(fd.Key))
+		out, ok := run(fr.comput, fr.ptr)
 		if !ok {
 			env[fd.Key] = zeroFor(fd)
 			continue
@@ -110,39 +111,40 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		env[fd.Key] = envValue(v, fd)
 	}
 
-	// 2. visible, 3. required / readonly
-	for _, fd := range f.Fields {
-		res.Fields[fd.Key] = FieldState{Visible: true, Required: f.IsRequired(fd.Key)}
+	// 2. visible, 3. required / readonly — states by field position, so a
+	// 500-field form costs no map churn here
+	states := make([]FieldState, len(f.Fields))
+	for i, fd := range f.Fields {
+		states[i] = FieldState{Visible: true, Required: cf.required[fd.Key]}
 	}
 	for _, fr := range cf.rules {
-		st := res.Fields[fr.field.Key]
+		st := &states[fr.pos]
 		if fr.visible != nil {
-			if out, ok := run(fr.visible, JSONPointer(fr.field.Key)); ok {
+			if out, ok := run(fr.visible, fr.ptr); ok {
 				st.Visible, _ = out.(bool)
 			}
 		}
 		st.Computed = fr.comput != nil
-		res.Fields[fr.field.Key] = st
 	}
-	for k, st := range res.Fields {
-		if !st.Visible {
-			delete(res.Data, k)
-			env[k] = zeroFor(f.Field(k))
+	for i, fd := range f.Fields {
+		if !states[i].Visible {
+			delete(res.Data, fd.Key)
+			env[fd.Key] = zeroFor(fd)
 		}
 	}
 	for _, fr := range cf.rules {
-		st := res.Fields[fr.field.Key]
+		st := &states[fr.pos]
 		if !st.Visible {
 			continue
 		}
 		if fr.required != nil {
-			if out, ok := run(fr.required, JSONPointer(fr.field.Key)); ok {
+			if out, ok := run(fr.required, fr.ptr); ok {
 				b, _ := out.(bool)
 				st.Required = st.Required || b
 			}
 		}
 		if fr.readonly != nil {
-			if out, ok := run(fr.readonly, JSONPointer(fr.field.Key)); ok {
+			if out, ok := run(fr.readonly, fr.ptr); ok {
 				st.Readonly, _ = out.(bool)
 			}
 		}
@@ -150,10 +152,10 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			st.Readonly = true
 			st.Required = false
 		}
-		res.Fields[fr.field.Key] = st
 	}
-	for _, fd := range f.Fields {
-		st := res.Fields[fd.Key]
+	for i, fd := range f.Fields {
+		st := states[i]
+		res.Fields[fd.Key] = st
 		if !st.Visible {
 			continue
 		}
@@ -207,7 +209,9 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			}
 		}
 	}
-	sortFieldErrors(res.Errors, f)
+	if len(res.Errors) > 1 {
+		sortFieldErrors(res.Errors, f)
+	}
 	return res
 }
 
@@ -246,18 +250,12 @@ func sortFieldErrors(errs []FieldError, f *Form) {
 // buildEnv makes the run-time environment: every field (empty ones as their
 // type's zero value), system fields, user, now and today.
 func (cf *CompiledForm) buildEnv(data map[string]any, in EvalInput) map[string]any {
-	env := make(map[string]any, len(cf.env))
-	for _, fd := range cf.Form.Fields {
-		if v, ok := data[fd.Key]; ok {
-			env[fd.Key] = envValue(v, fd)
-		} else {
-			env[fd.Key] = zeroFor(fd)
+	env := maps.Clone(cf.zeroEnv)
+	for k, v := range data {
+		if fd := cf.Form.Field(k); fd != nil {
+			env[k] = envValue(v, fd)
 		}
 	}
-	for _, s := range SystemFields {
-		env[s] = ""
-	}
-	env["_version"] = 0
 	for k, v := range in.System {
 		switch k {
 		case "_version":
@@ -476,4 +474,10 @@ func readsTime(p *exprProgram) bool {
 		}
 	}
 	return false
+}
+
+// runBudgeted runs one program on an environment within the memory budget.
+func runBudgeted(p *exprProgram, env map[string]any) (any, error) {
+	machine := &vm.VM{MemoryBudget: ExprMemoryBudget}
+	return machine.Run(p.prog, env)
 }

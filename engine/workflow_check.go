@@ -20,9 +20,9 @@ func (l *loader) checkWorkflows(b *Bundle) {
 			l.add(ptr+"/form", "reference", Tf("表单 %q 不存在", "form %q does not exist", w.Form))
 			continue
 		}
-		env := typeEnv(f.Fields)
+		env := newExprCompiler(typeEnv(f.Fields))
 		if w.Trigger.When != "" {
-			if _, err := compileExpr(w.Trigger.When, env, "boolean"); err != nil {
+			if _, err := env.check(w.Trigger.When, "boolean"); err != nil {
 				l.add(ptr+"/trigger/when", "expr", err.(*exprCompileError).msg)
 			}
 		}
@@ -35,7 +35,7 @@ type wfChecker struct {
 	l    *loader
 	b    *Bundle
 	f    *Form
-	env  map[string]any
+	env  *exprCompiler
 	keys map[string]string
 }
 
@@ -123,7 +123,7 @@ func (c *wfChecker) node(n *Node, ptr string) {
 				case br.When == "":
 					l.add(bptr, "required", T("分支需要 when 或 else", "a branch needs when or else"))
 				default:
-					if _, err := compileExpr(br.When, c.env, "boolean"); err != nil {
+					if _, err := c.env.check(br.When, "boolean"); err != nil {
 						l.add(bptr+"/when", "expr", err.(*exprCompileError).msg)
 					}
 				}
@@ -155,7 +155,7 @@ func (c *wfChecker) node(n *Node, ptr string) {
 			if want == "boolean" {
 				want = "boolean"
 			}
-			if _, err := compileExpr(src, c.env, want); err != nil {
+			if _, err := c.env.check(src, want); err != nil {
 				l.add(ptr+"/set"+JSONPointer(k), "expr", err.(*exprCompileError).msg)
 			}
 		}

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// bigBundle builds a bundle with one 500-field form (Jiandaoyun's maximum)
+// and one rule per field: a mix of visibility, required-if, readonly and
+// formulas, each reading other fields.
+func bigBundle(tb testing.TB, n int) ([]byte, map[string]any) {
+	tb.Helper()
+	var props []string
+	data := map[string]any{}
+	for i := 0; i < n; i++ {
+		k := fmt.Sprintf("f%03d", i)
+		var p string
+		switch i % 5 {
+		case 0:
+			p = `{"type":"number","x-widget":"number","minimum":0,"x-label":{"zh":"数","en":"Num"}}`
+			data[k] = float64(i)
+		case 1:
+			p = fmt.Sprintf(`{"type":"string","x-widget":"text","maxLength":50,"x-visible":"f%03d > 10"}`, i-1)
+			data[k] = "text"
+		case 2:
+			p = fmt.Sprintf(`{"type":"string","x-widget":"select","enum":["a","b","c"],"x-required":"f%03d != '' && f%03d < 1000"}`, i-1, i-2)
+			data[k] = "b"
+		case 3:
+			p = fmt.Sprintf(`{"type":"number","x-widget":"formula","x-compute":"f%03d * 2 + 1"}`, i-3)
+		case 4:
+			p = fmt.Sprintf(`{"type":"boolean","x-widget":"checkbox","x-readonly":"f%03d == 'c'"}`, i-2)
+			data[k] = true
+		}
+		props = append(props, fmt.Sprintf(`"%s":%s`, k, p))
+	}
+	b := fmt.Sprintf(`{"formwork":"1","app":{"key":"big","name":"Big","version":"1.0.0"},"forms":[{"x-key":"big","type":"object","properties":{%s}}]}`, strings.Join(props, ","))
+	return []byte(b), data
+}
+
+func BenchmarkEvaluate500(b *testing.B) {
+	raw, data := bigBundle(b, 500)
+	bundle, err := LoadBundle(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cf := bundle.Compiled("big")
+	in := EvalInput{Data: data, Now: testNow, User: UserEnv{ID: "u", Unit: "s", Roles: []string{"r"}}}
+	if res := cf.Evaluate(in); !res.OK() {
+		b.Fatalf("fixture invalid: %v", res.Errors[:1])
+	}
+	// the sum of raw expr VM runs of the same programs on a prepared env
+	env := cf.buildEnv(data, in)
+	var progs []*vm.Program
+	for _, fr := range cf.rules {
+		for _, p := range []*exprProgram{fr.visible, fr.required, fr.readonly, fr.comput} {
+			if p != nil {
+				progs = append(progs, p.prog)
+			}
+		}
+	}
+	if len(progs) != 400 {
+		b.Logf("%d programs", len(progs))
+	}
+	b.Run("full", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			cf.Evaluate(in)
+		}
+	})
+	b.Run("rules-only", func(b *testing.B) {
+		// Evaluate without the JSON Schema pass: the interpreter's own overhead
+		sch := cf.schema
+		cf.schema = nil
+		defer func() { cf.schema = sch }()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			cf.Evaluate(in)
+		}
+	})
+	b.Run("raw-vm-sum", func(b *testing.B) {
+		b.ReportAllocs()
+		machine := &vm.VM{}
+		for i := 0; i < b.N; i++ {
+			for _, p := range progs {
+				if _, err := machine.Run(p, env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkLoadBundle500(b *testing.B) {
+	raw, _ := bigBundle(b, 500)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadBundle(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadShop(b *testing.B) {
+	raw := readShopRaw(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadBundle(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func readShopRaw(tb testing.TB) []byte {
+	tb.Helper()
+	m := readShop(tb)
+	b, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
