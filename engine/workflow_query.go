@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// TaskQuery selects a user's tasks.
+type TaskQuery struct {
+	Status string // "open", "done" or "" (both)
+	App    string // optional filter
+	Form   string // optional filter
+	Limit  int    // default 100, at most 1000
+}
+
+// TaskList is a user's tasks, newest first.
+type TaskList struct {
+	Items []*Task `json:"items"`
+	Open  int     `json:"open"`
+	Done  int     `json:"done"`
+}
+
+func requireUser(p *Principal) error {
+	if p == nil || p.User == nil {
+		return Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	return nil
+}
+
+func (w *Workflows) tasksTagged(ctx context.Context, tag string) ([]*Task, error) {
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: tag})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	out := make([]*Task, 0, len(docs))
+	for _, d := range docs {
+		t, err := taskFromDoc(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Tasks returns p's approval tasks (the inbox) with the open and done
+// counts for the badge and tabs.
+func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*TaskList, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	switch q.Status {
+	case "", "open", "done":
+	default:
+		return nil, Invalid(FieldError{Field: "/status", Code: "enum", Message: T("status 只能是 open 或 done", "status is open or done")})
+	}
+	all, err := w.tasksTagged(ctx, "assignee:"+p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	out := &TaskList{Items: []*Task{}}
+	for i := len(all) - 1; i >= 0; i-- {
+		t := all[i]
+		open := t.Status == TaskOpen
+		if open {
+			out.Open++
+		} else {
+			out.Done++
+		}
+		if (q.Status == "open" && !open) || (q.Status == "done" && open) || (q.App != "" && t.App != q.App) || (q.Form != "" && t.Form != q.Form) {
+			continue
+		}
+		if len(out.Items) < limit {
+			out.Items = append(out.Items, t)
+		}
+	}
+	return out, nil
+}
+
+// OpenTaskCount returns how many open tasks p has (the inbox badge).
+func (w *Workflows) OpenTaskCount(ctx context.Context, p *Principal) (int, error) {
+	if err := requireUser(p); err != nil {
+		return 0, err
+	}
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|open"})
+	if err != nil {
+		return 0, fmt.Errorf("count tasks: %w", err)
+	}
+	return len(docs), nil
+}
+
+// TaskDetail is one task as its assignee sees it: the task, the record as
+// the node lets them see it, the permission per field and the history.
+type TaskDetail struct {
+	Task     *Task             `json:"task"`
+	Record   *RecordView       `json:"record"`
+	Fields   map[string]string `json:"fields"` // field → hidden, masked, read or edit at this node
+	Steps    []Step            `json:"steps"`
+	Instance string            `json:"instance"`
+	Status   string            `json:"status"`
+}
+
+// nodeFieldPerm is the permission a node grants on a field: its own entry,
+// else its "*" entry, else read.
+func nodeFieldPerm(n *Node, key string) string {
+	if n == nil {
+		return PermRead
+	}
+	if p, ok := n.Fields[key]; ok {
+		return p
+	}
+	if p, ok := n.Fields["*"]; ok {
+		return p
+	}
+	return PermRead
+}
+
+// Task returns one of p's tasks with its record. ENOTFOUND when the task
+// is missing or not p's.
+func (w *Workflows) Task(ctx context.Context, p *Principal, id string) (*TaskDetail, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	d, err := w.store.FindDoc(ctx, KindTask, id)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errTaskNotFound()
+		}
+		return nil, err
+	}
+	t, err := taskFromDoc(d)
+	if err != nil {
+		return nil, err
+	}
+	if t.Assignee != p.User.ID {
+		return nil, errTaskNotFound()
+	}
+	tx, err := w.load(ctx, t.Instance, p)
+	if err != nil {
+		return nil, err
+	}
+	n := nodeAt(tx.wf, pathOf(tx.wf, t.Node))
+	perms := map[string]string{}
+	data := map[string]any{}
+	for _, fd := range tx.f.Fields {
+		perm := nodeFieldPerm(n, fd.Key)
+		perms[fd.Key] = perm
+		v, ok := tx.rec.Data[fd.Key]
+		switch {
+		case perm == PermHidden:
+			delete(perms, fd.Key)
+		case !ok:
+		case perm == PermMasked:
+			data[fd.Key] = Mask(fd.Sensitive, v)
+		default:
+			data[fd.Key] = v
+		}
+	}
+	r := tx.rec
+	rv := &RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit, Owner: r.Owner,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Data: data}
+	if err := w.svc.audit.Write(ctx, &AuditEvent{Time: w.now(), Actor: p.User.ID, IP: p.IP, Action: "view", App: r.App, Form: r.Form, Object: r.ID,
+		Result: ResultOK, Reason: "task " + t.ID}); err != nil {
+		return nil, err
+	}
+	return &TaskDetail{Task: t, Record: rv, Fields: perms, Steps: tx.inst.Steps, Instance: tx.inst.ID, Status: tx.inst.Status}, nil
+}
+
+// TimelineEntry is one line of a record's timeline: a workflow step or a
+// record change from the audit log.
+type TimelineEntry struct {
+	At       time.Time      `json:"at"`
+	Kind     string         `json:"kind"` // a Step kind, or create, update, delete, restore
+	Actor    string         `json:"actor,omitempty"`
+	Workflow string         `json:"workflow,omitempty"`
+	Instance string         `json:"instance,omitempty"`
+	Node     string         `json:"node,omitempty"`
+	NodeName *Text          `json:"node_name,omitempty"`
+	Users    []string       `json:"users,omitempty"`
+	Comment  string         `json:"comment,omitempty"`
+	Fields   []string       `json:"fields,omitempty"`
+	Detail   map[string]any `json:"detail,omitempty"`
+}
+
+// Timeline returns every workflow step on a record and its changes from
+// the audit log, oldest first. p must be able to read the record, or hold
+// or have held a task on it, or have submitted it; otherwise ENOTFOUND.
+func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recordID string) ([]TimelineEntry, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	insts, err := w.instancesOf(ctx, recordID)
+	if err != nil {
+		return nil, err
+	}
+	allowed := false
+	for _, in := range insts {
+		allowed = allowed || in.Submitter == p.User.ID
+	}
+	if !allowed {
+		docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "record:" + recordID})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if t, err := taskFromDoc(d); err == nil && t.Assignee == p.User.ID {
+				allowed = true
+			}
+		}
+	}
+	if !allowed {
+		if _, err := w.svc.GetRecord(ctx, p, app, form, recordID); err != nil {
+			return nil, err
+		}
+	}
+	var out []TimelineEntry
+	b, _, _ := w.svc.bundle(ctx, app, 0)
+	for _, in := range insts {
+		if in.App != app || in.Form != form {
+			continue
+		}
+		var wf *Workflow
+		if bb, _, err := w.svc.bundle(ctx, in.App, in.FormVersion); err == nil {
+			wf = bb.Workflow(in.Workflow)
+		} else if b != nil {
+			wf = b.Workflow(in.Workflow)
+		}
+		for _, s := range in.Steps {
+			e := TimelineEntry{At: s.At, Kind: s.Kind, Actor: s.Actor, Workflow: in.Workflow, Instance: in.ID, Node: s.Node, Users: s.Users, Comment: s.Comment, Detail: s.Detail}
+			if wf != nil && s.Node != "" {
+				if path := pathOf(wf, s.Node); path != nil {
+					e.NodeName = nodeAt(wf, path).Name
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	page, err := w.store.FindAuditEvents(ctx, AuditQuery{Object: recordID, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range page.Items {
+		if ev.App != app || ev.Form != form || ev.Result != ResultOK {
+			continue
+		}
+		switch ev.Action {
+		case "create", "update", "delete", "restore":
+			out = append(out, TimelineEntry{At: ev.Time, Kind: ev.Action, Actor: ev.Actor, Fields: ev.Fields})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	if out == nil {
+		out = []TimelineEntry{}
+	}
+	return out, nil
+}
+
+// instancesOf returns a record's workflow instances, oldest first.
+func (w *Workflows) instancesOf(ctx context.Context, recordID string) ([]*Instance, error) {
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + recordID})
+	if err != nil {
+		return nil, fmt.Errorf("workflow instances of %s: %w", recordID, err)
+	}
+	out := make([]*Instance, 0, len(docs))
+	for _, d := range docs {
+		in, err := instanceFromDoc(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// Instances returns a record's workflow instances, oldest first, for
+// those who may see its timeline (see Timeline).
+func (w *Workflows) Instances(ctx context.Context, p *Principal, app, form, recordID string) ([]*Instance, error) {
+	if _, err := w.Timeline(ctx, p, app, form, recordID); err != nil {
+		return nil, err
+	}
+	all, err := w.instancesOf(ctx, recordID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(in *Instance) bool { return in.App != app || in.Form != form }), nil
+}
+
+// Notifications returns p's notifications, newest first (only the unread
+// ones with unreadOnly), at most limit (default 50).
+func (w *Workflows) Notifications(ctx context.Context, p *Principal, unreadOnly bool, limit int) ([]*Notification, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	tag := "user:" + p.User.ID
+	if unreadOnly {
+		tag += "|unread"
+	}
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: tag})
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	out := []*Notification{}
+	for i := len(docs) - 1; i >= 0 && len(out) < limit; i-- {
+		n, err := notificationFromDoc(docs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// UnreadCount returns how many unread notifications p has.
+func (w *Workflows) UnreadCount(ctx context.Context, p *Principal) (int, error) {
+	if err := requireUser(p); err != nil {
+		return 0, err
+	}
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+	if err != nil {
+		return 0, fmt.Errorf("count notifications: %w", err)
+	}
+	return len(docs), nil
+}
+
+// MarkRead marks p's notifications read (all unread ones when ids is
+// empty). Unknown ids and other users' notifications are ignored.
+func (w *Workflows) MarkRead(ctx context.Context, p *Principal, ids ...string) error {
+	if err := requireUser(p); err != nil {
+		return err
+	}
+	var docs []*Doc
+	if len(ids) == 0 {
+		var err error
+		docs, err = w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+		if err != nil {
+			return err
+		}
+	} else {
+		for _, id := range ids {
+			d, err := w.store.FindDoc(ctx, KindNotification, strings.TrimSpace(id))
+			if err == nil {
+				docs = append(docs, d)
+			} else if ErrorCode(err) != ENOTFOUND {
+				return err
+			}
+		}
+	}
+	now := w.now()
+	ch := &Change{}
+	for _, d := range docs {
+		n, err := notificationFromDoc(d)
+		if err != nil {
+			return err
+		}
+		if n.User != p.User.ID || n.Read {
+			continue
+		}
+		n.Read = true
+		ch.Docs = append(ch.Docs, DocWrite{Doc: notificationDoc(n, now), ExpectVersion: n.Version})
+	}
+	if len(ch.Docs) == 0 {
+		return nil
+	}
+	_, err := w.store.Apply(ctx, ch)
+	return err
+}
