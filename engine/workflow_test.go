@@ -677,8 +677,14 @@ func TestWorkflowConcurrentApprovals(t *testing.T) {
 		r = e.submit(t, "clerk", map[string]any{"kind": "all"})
 		a, b := e.task(t, "mgr_s1", r.ID), e.task(t, "mgr_s2", r.ID)
 		wg.Add(2)
-		go func() { defer wg.Done(); _, errs[0] = e.wf.Act(ctx, e.users["mgr_s1"], a.ID, engine.ActionApprove, engine.TaskInput{}) }()
-		go func() { defer wg.Done(); _, errs[1] = e.wf.Act(ctx, e.users["mgr_s2"], b.ID, engine.ActionApprove, engine.TaskInput{}) }()
+		go func() {
+			defer wg.Done()
+			_, errs[0] = e.wf.Act(ctx, e.users["mgr_s1"], a.ID, engine.ActionApprove, engine.TaskInput{})
+		}()
+		go func() {
+			defer wg.Done()
+			_, errs[1] = e.wf.Act(ctx, e.users["mgr_s2"], b.ID, engine.ActionApprove, engine.TaskInput{})
+		}()
 		wg.Wait()
 		if errs[0] != nil || errs[1] != nil || e.status(t, r.ID) != engine.StatusApproved {
 			t.Fatalf("all node: %v %v, status %s", errs[0], errs[1], e.status(t, r.ID))
