@@ -1,0 +1,182 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/queue"
+	"formwork/engine/store/sqlite"
+)
+
+// wfPlugin is an action and channel plugin that counts what it got.
+type wfPlugin struct {
+	mu  sync.Mutex
+	got map[string]int // event → messages
+	ids map[string]int // message id → deliveries
+}
+
+func (p *wfPlugin) Name() string { return "counter" }
+
+func (p *wfPlugin) Run(_ context.Context, m engine.PluginMessage) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.got[m.Event]++
+	p.ids[m.ID]++
+	return nil
+}
+
+func (p *wfPlugin) count(event string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.got[event]
+}
+
+// timerBundle: a plugin call, then an approval whose reminder comes after
+// 1s and which approves itself after 2s.
+const timerBundle = `{"formwork": "1", "app": {"key": "qt", "name": "Queue test", "version": "1.0.0"},
+ "roles": [{"key": "clerk", "name": "Clerk", "permissions": {"req": {"operations": ["create", "read", "update"], "scope": "own", "fields": {"*": "edit"}}}}],
+ "forms": [{"$schema": "https://json-schema.org/draft/2020-12/schema", "x-key": "req", "x-title": "Request", "type": "object",
+   "properties": {"title": {"type": "string", "x-widget": "text", "x-label": "Title"}}}],
+ "workflows": [{"key": "auto", "form": "req", "name": "Auto", "trigger": {"on": ["create"]},
+   "nodes": [{"key": "hook", "type": "action", "plugin": {"name": "counter", "config": {"x": 1}}},
+             {"key": "wait", "type": "approval", "assignees": {"users": ["boss@example.com"]}, "mode": "any",
+              "timeout": {"remind": "PT1S", "after": "PT2S", "action": "approve"}}]}]}`
+
+// TestWorkflowJobsThroughTheQueue runs the workflow's jobs through the
+// relay and an asynq worker in real time: the plugin call, the channel
+// deliveries, the reminder and the timeout all happen once, also when
+// Redis loses everything right after the submission, and delivering every
+// job a second time changes nothing.
+func TestWorkflowJobsThroughTheQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		st, err := sqlite.Open(filepath.Join(t.TempDir(), "fw.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		org := engine.NewOrg(st, nil)
+		sys := engine.AuditActor{ID: engine.SystemActor}
+		if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(email string, admin bool, roles ...string) *engine.Principal {
+			u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: email, Name: email, Unit: "hq", Admin: admin,
+				Roles: map[string][]string{"qt": roles}, Password: "correct horse battery staple"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &engine.Principal{User: u}
+		}
+		admin, clerk := mk("admin@example.com", true), mk("clerk@example.com", false, "clerk")
+		boss := mk("boss@example.com", false)
+		svc := engine.NewService(st, org, nil)
+		t.Cleanup(svc.Close)
+		plug := &wfPlugin{got: map[string]int{}, ids: map[string]int{}}
+		reg := engine.NewPluginRegistry()
+		reg.Register(plug)
+		wf := engine.NewWorkflows(svc, nil, engine.WorkflowOptions{Plugins: reg, Channels: []string{"counter"}})
+		if _, err := svc.ImportApp(ctx, admin, []byte(timerBundle), engine.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+
+		client := queue.NewClient(b.conn)
+		t.Cleanup(func() { client.Close() })
+		w := queue.NewWorker(b.conn, st, queue.WorkerOptions{Concurrency: 4, RetryDelay: func(int) time.Duration { return 200 * time.Millisecond }, Logger: quietLogger()})
+		queue.RegisterWorkflows(w, wf)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Shutdown)
+		relay := queue.NewRelay(st, client, queue.RelayOptions{Interval: 100 * time.Millisecond, Grace: time.Second, Logger: quietLogger()})
+		rctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel)
+
+		r, err := svc.CreateRecord(ctx, clerk, "qt", "req", map[string]any{"title": "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := st.FindOutbox(ctx, time.Now().Add(time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// plugin, reminder, timeout; and a task notification for the boss
+		if len(jobs) != 4 {
+			t.Fatalf("outbox after submission: %d jobs, want 4: %+v", len(jobs), jobs)
+		}
+		if _, err := relay.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.wipe(t) // Redis loses the queued jobs; the outbox still holds them
+		go relay.Run(rctx)
+
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			rec, err := st.FindRecordByID(ctx, "qt", "req", r.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			left, err := st.FindOutbox(ctx, time.Now().Add(time.Hour), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Status == engine.StatusApproved && len(left) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status %s, %d jobs pending after 20s", rec.Status, len(left))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cnt := func() [3]int {
+			ns, err := wf.Notifications(ctx, boss, false, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return [3]int{plug.count(engine.EventAction), plug.count(engine.EventNotification), len(ns)}
+		}
+		before := cnt()
+		// task + remind notifications for the boss; one plugin call; one
+		// delivery per notification (the clerk's result notification too)
+		if before != [3]int{1, 3, 2} {
+			t.Errorf("plugin calls, deliveries, boss's notifications = %v, want [1 3 2]", before)
+		}
+		// deliver every job once more, straight to the queue
+		for _, j := range jobs {
+			j.RunAt = time.Now()
+			if err := client.Enqueue(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		if after := cnt(); after != before {
+			t.Errorf("after redelivery: %v, want %v", after, before)
+		}
+		var steps []string
+		d, err := st.FindDocs(ctx, engine.DocQuery{Kind: engine.KindWorkflowInstance, Tag: "record:" + r.ID})
+		if err != nil || len(d) != 1 {
+			t.Fatalf("instances: %d %v", len(d), err)
+		}
+		var in engine.Instance
+		if err := json.Unmarshal(d[0].Value, &in); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range in.Steps {
+			steps = append(steps, s.Kind)
+		}
+		want := []string{"start", "plugin", "task", "remind", "timeout", "approved"}
+		if len(steps) != len(want) {
+			t.Fatalf("steps %v, want %v", steps, want)
+		}
+		for i := range want {
+			if steps[i] != want[i] {
+				t.Fatalf("steps %v, want %v", steps, want)
+			}
+		}
+	})
+}
