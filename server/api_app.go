@@ -1,0 +1,118 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"formwork/engine"
+	"formwork/web"
+)
+
+// listApps lists the apps and forms the caller may use.
+func (s *server) listApps(c echo.Context) error {
+	apps, err := s.svc.ListApps(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	if apps == nil {
+		apps = []*engine.AppSummary{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": apps})
+}
+
+// importApp validates and publishes a bundle (admin; the Service checks):
+// 201 {"key", "version", "app_version"} or 422 with pointer errors.
+// ?sample_data=true also creates the bundle's sample records.
+func (s *server) importApp(c echo.Context) error {
+	b, err := readJSONBody(c.Request())
+	if err != nil {
+		return err
+	}
+	if err := checkDepth(b, 64); err != nil {
+		return err
+	}
+	sample, _ := strconv.ParseBool(c.QueryParam("sample_data"))
+	v, err := s.svc.ImportApp(c.Request().Context(), principal(c), b, engine.ImportOptions{SampleData: sample})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/apps/"+v.Key+"/bundle")
+	return c.JSON(http.StatusCreated, v)
+}
+
+// exportApp returns the app's current bundle (admin; the Service checks).
+func (s *server) exportApp(c echo.Context) error {
+	b, err := s.svc.ExportApp(c.Request().Context(), principal(c), c.Param("app"))
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, b)
+}
+
+// getForm returns the published form as the caller may see it.
+func (s *server) getForm(c echo.Context) error {
+	fv, err := s.svc.FormView(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, fv)
+}
+
+type previewBody struct {
+	ID   string         `json:"id,omitempty"`
+	Data map[string]any `json:"data"`
+}
+
+// previewOut is the rules' verdict on a form being filled in, with
+// messages in the caller's language and values also as display text.
+type previewOut struct {
+	Fields map[string]engine.FieldState `json:"fields"`
+	Data   map[string]any               `json:"data"`
+	Values map[string]string            `json:"values"`
+	Errors []ProblemField               `json:"errors"`
+}
+
+func previewResult(res *engine.EvalResult, lang string, extra []engine.FieldError) previewOut {
+	out := previewOut{Fields: res.Fields, Data: res.Data, Values: map[string]string{}, Errors: []ProblemField{}}
+	for k, v := range res.Data {
+		out.Values[k] = web.FormatValue(v)
+	}
+	for _, e := range append(slices.Clone(extra), res.Errors...) {
+		out.Errors = append(out.Errors, ProblemField{Field: web.ErrorKey(e.Field), Code: e.Code, Message: e.Message.In(lang)})
+	}
+	return out
+}
+
+// apiPreview evaluates the form's rules on data without storing: field
+// states, computed values and errors (in "errors", field = the top-level
+// key).
+func (s *server) apiPreview(c echo.Context) error {
+	var in previewBody
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Data == nil {
+		in.Data = map[string]any{}
+	}
+	res, err := s.svc.Preview(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), in.ID, in.Data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, previewResult(res, apiLang(c), nil))
+}
+
+// metaSchema serves one of the engine's meta-schemas.
+func (s *server) metaSchema(c echo.Context) error {
+	name := c.Param("name")
+	if !slices.Contains(engine.MetaSchemaNames, name) {
+		return engine.Errorf(engine.ENOTFOUND, engine.Tf("没有名为 %s 的元模式", "no meta-schema named %s", name))
+	}
+	b, err := engine.MetaSchema(name)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "application/schema+json", b)
+}

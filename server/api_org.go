@@ -1,0 +1,101 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"formwork/engine"
+)
+
+type unitBody struct {
+	Key    string      `json:"key"`
+	Name   engine.Text `json:"name"`
+	Parent string      `json:"parent,omitempty"`
+}
+
+// createUnit adds an organisation unit (admin).
+func (s *server) createUnit(c echo.Context) error {
+	var in unitBody
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.org.CreateUnit(c.Request().Context(), actorOf(c), engine.Unit{Key: in.Key, Name: in.Name, Parent: in.Parent})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, u)
+}
+
+type unitPatch struct {
+	Head *string `json:"head"`
+}
+
+// updateUnit sets the unit's head by email (or user id); "" clears it.
+func (s *server) updateUnit(c echo.Context) error {
+	var in unitPatch
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Head == nil {
+		return engine.Invalid(engine.FieldError{Field: "/head", Code: "required", Message: engine.T("请给出单位负责人的邮箱", "give the head's email")})
+	}
+	ctx := c.Request().Context()
+	head := strings.TrimSpace(*in.Head)
+	id := head
+	if strings.Contains(head, "@") {
+		u, err := s.org.FindUserByEmail(ctx, head)
+		if err != nil {
+			if engine.ErrorCode(err) == engine.ENOTFOUND {
+				return engine.Invalid(engine.FieldError{Field: "/head", Code: "not_found", Message: engine.Tf("用户 %s 不存在", "no user has the email %s", head)})
+			}
+			return err
+		}
+		id = u.ID
+	}
+	u, err := s.org.UpdateUnitHead(ctx, actorOf(c), c.Param("key"), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+type userBody struct {
+	Email    string              `json:"email"`
+	Name     string              `json:"name"`
+	Password string              `json:"password"`
+	Unit     string              `json:"unit"`
+	Roles    map[string][]string `json:"roles,omitempty"`
+	Admin    bool                `json:"admin,omitempty"`
+}
+
+// createUser adds a user (admin) → 201 with the user.
+func (s *server) createUser(c echo.Context) error {
+	var in userBody
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.org.CreateUser(c.Request().Context(), actorOf(c), engine.NewUser{
+		Email: in.Email, Name: in.Name, Unit: in.Unit, Admin: in.Admin, Roles: in.Roles, Password: in.Password})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/users/"+u.ID)
+	return c.JSON(http.StatusCreated, userOut(u))
+}
+
+// freezeUser locks a user out at once, sessions and tokens too (admin).
+func (s *server) freezeUser(c echo.Context) error {
+	if c.Request().ContentLength > 0 {
+		var in struct{}
+		if err := s.decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	u, err := s.org.Freeze(c.Request().Context(), actorOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, userOut(u))
+}

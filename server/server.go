@@ -1,0 +1,230 @@
+// Package server is the echo application: the JSON API of API.md under
+// /api/v1, the staff pages, and the middleware around both —
+// authentication (session cookies for browsers, bearer tokens for
+// scripts), CSRF, rate limits, security headers, hostile-body defences —
+// and the one mapping from engine error codes to HTTP statuses.
+//
+// Every read and write of app data goes through engine.Service, which
+// enforces permissions and writes the audit events; this package adds the
+// audit events of logins, logouts and page views.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"formwork/engine"
+	"formwork/web"
+)
+
+// RateLimit is a token bucket: PerSecond steady requests with Burst.
+// A zero PerSecond disables the limit.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Config tunes the server. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	BodyLimit        int64         // JSON and form bodies (413 above)
+	BundleLimit      int64         // POST /api/v1/apps
+	MaxDepth         int           // JSON nesting depth (400 above)
+	SessionTTL       time.Duration // browser sessions and login tokens
+	LockoutThreshold int           // failed logins before a lock
+	LockoutDuration  time.Duration
+	RateIP           RateLimit // every request, per client address
+	RateUser         RateLimit // every authenticated request, per user
+	RateLogin        RateLimit // login attempts, per client address
+	SecureCookies    bool      // set Secure on cookies (behind HTTPS)
+	TrustProxy       bool      // take the client address from X-Forwarded-For
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		BodyLimit:        1 << 20,
+		BundleLimit:      8 << 20,
+		MaxDepth:         32,
+		SessionTTL:       12 * time.Hour,
+		LockoutThreshold: 5,
+		LockoutDuration:  15 * time.Minute,
+		RateIP:           RateLimit{PerSecond: 50, Burst: 200},
+		RateUser:         RateLimit{PerSecond: 30, Burst: 120},
+		RateLogin:        RateLimit{PerSecond: 0.5, Burst: 10},
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = d.BodyLimit
+	}
+	if c.BundleLimit <= 0 {
+		c.BundleLimit = d.BundleLimit
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = d.MaxDepth
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = d.SessionTTL
+	}
+	if c.LockoutThreshold <= 0 {
+		c.LockoutThreshold = d.LockoutThreshold
+	}
+	if c.LockoutDuration <= 0 {
+		c.LockoutDuration = d.LockoutDuration
+	}
+	return c
+}
+
+// Deps is what the server runs on.
+type Deps struct {
+	Store     engine.Store
+	Org       *engine.Org
+	Service   *engine.Service
+	QueuePing func(context.Context) error // nil: no queue to check
+	Clock     func() time.Time            // nil: time.Now
+	Config    Config
+	Log       *slog.Logger // nil: slog.Default()
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	store     engine.Store
+	org       *engine.Org
+	svc       *engine.Service
+	queuePing func(context.Context) error
+	now       func() time.Time
+	cfg       Config
+	log       *slog.Logger
+	ipLimit   *limiter
+	userLimit *limiter
+	login     *limiter
+}
+
+// New returns the echo application with every route of the JSON API and
+// the staff pages.
+func New(d Deps) *echo.Echo {
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	cfg := d.Config.withDefaults()
+	s := &server{store: d.Store, org: d.Org, svc: d.Service, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
+		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock)}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.recoverer, s.securityHeaders, s.limitBody, s.rateLimitIP, s.authenticate, s.rateLimitUser, s.csrf)
+	s.routes(e)
+	return e
+}
+
+func (s *server) routes(e *echo.Echo) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
+
+	api := e.Group("/api/v1")
+	api.GET("/openapi.json", s.openapi)
+	api.GET("/meta-schemas/:name", s.metaSchema)
+	api.POST("/auth/login", s.apiLogin)
+	api.POST("/auth/logout", s.apiLogout, s.requireUser)
+
+	admin := api.Group("", s.requireUser, s.requireAdmin)
+	admin.POST("/units", s.createUnit)
+	admin.PATCH("/units/:key", s.updateUnit)
+	admin.POST("/users", s.createUser)
+	admin.POST("/users/:id/freeze", s.freezeUser)
+
+	user := api.Group("", s.requireUser)
+	user.GET("/apps", s.listApps)
+	user.POST("/apps", s.importApp)
+	user.GET("/apps/:app/bundle", s.exportApp)
+	user.GET("/apps/:app/forms/:form", s.getForm)
+	user.POST("/apps/:app/forms/:form/preview", s.apiPreview)
+	user.POST("/apps/:app/forms/:form/records", s.createRecord)
+	user.GET("/apps/:app/forms/:form/records", s.listRecords)
+	user.GET("/apps/:app/forms/:form/records/:id", s.getRecord)
+	user.PATCH("/apps/:app/forms/:form/records/:id", s.updateRecord)
+	user.DELETE("/apps/:app/forms/:form/records/:id", s.deleteRecord)
+	user.GET("/apps/:app/forms/:form/records/:id/revisions", s.listRevisions)
+	user.POST("/apps/:app/forms/:form/records/:id/restore", s.restoreRecord)
+	user.GET("/audit", s.listAudit)
+	user.GET("/audit/verify", s.verifyAudit)
+
+	e.GET("/login", s.loginPage)
+	e.POST("/login", s.loginSubmit)
+	e.GET("/lang/:lang", s.switchLang)
+	pages := e.Group("", s.requirePageUser)
+	pages.POST("/logout", s.logoutPage)
+	pages.GET("/", s.homePage)
+	pages.GET("/apps/:app/forms/:form/new", s.newRecordPage)
+	pages.POST("/apps/:app/forms/:form/new", s.submitRecordPage)
+	pages.POST("/apps/:app/forms/:form/preview", s.previewPage)
+	pages.GET("/apps/:app/forms/:form", s.listPage)
+	pages.GET("/apps/:app/forms/:form/records/:id", s.recordPage)
+	pages.POST("/apps/:app/forms/:form/records/:id/restore", s.restorePage)
+}
+
+// Render writes a templ component as an HTML response with status.
+func Render(c echo.Context, status int, t templ.Component) error {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := t.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(web.Static())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fs.ServeHTTP(w, r)
+	})
+}
+
+// isAPI reports whether a request wants JSON answers (and problem+json
+// errors) rather than pages.
+func isAPI(c echo.Context) bool {
+	p := c.Request().URL.Path
+	if strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" {
+		return true
+	}
+	return strings.Contains(c.Request().Header.Get("Accept"), "application/json")
+}
+
+func (s *server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readyz: store", "err", err)
+		return &engine.Error{Code: engine.EUNAVAILABLE, Message: engine.T("存储不可用", "the store is not reachable"), Err: err}
+	}
+	if s.queuePing != nil {
+		if err := s.queuePing(ctx); err != nil {
+			s.log.Warn("readyz: queue", "err", err)
+			return &engine.Error{Code: engine.EUNAVAILABLE, Message: engine.T("队列不可用", "the queue is not reachable"), Err: err}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

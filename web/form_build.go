@@ -1,0 +1,287 @@
+package web
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"formwork/engine"
+)
+
+// FormInput is what BuildForm needs: the fields the user may see (with
+// their permissions), the layout, the values to show, the rule states
+// from the engine (nil: every field visible) and the errors to place.
+type FormInput struct {
+	Lang   string
+	Fields []*engine.FieldView
+	Layout []engine.Section
+	Data   map[string]any
+	States map[string]engine.FieldState
+	Errors []engine.FieldError
+}
+
+// BuildForm lays the fields out in the form's sections (fields no section
+// names go into a last, untitled one) and places each error next to its
+// field; errors not tied to a shown field are returned apart.
+func BuildForm(in FormInput) ([]Section, []string) {
+	byKey := make(map[string]*engine.FieldView, len(in.Fields))
+	for _, fv := range in.Fields {
+		byKey[fv.Field.Key] = fv
+	}
+	errs := map[string]string{}
+	var other []string
+	for _, e := range in.Errors {
+		key := ErrorKey(e.Field)
+		if _, ok := byKey[key]; ok && key != "" {
+			if errs[key] == "" {
+				errs[key] = e.Message.In(in.Lang)
+			}
+			continue
+		}
+		other = append(other, e.Message.In(in.Lang))
+	}
+	used := map[string]bool{}
+	var out []Section
+	for _, s := range in.Layout {
+		sec := Section{Columns: s.Columns}
+		if s.Title != nil {
+			sec.Title = s.Title.In(in.Lang)
+		}
+		for _, k := range s.Fields {
+			fv, ok := byKey[k]
+			if !ok || used[k] {
+				continue
+			}
+			used[k] = true
+			sec.Fields = append(sec.Fields, buildField(in, fv, errs[k]))
+		}
+		if len(sec.Fields) > 0 {
+			out = append(out, sec)
+		}
+	}
+	var rest Section
+	for _, fv := range in.Fields {
+		if !used[fv.Field.Key] {
+			rest.Fields = append(rest.Fields, buildField(in, fv, errs[fv.Field.Key]))
+		}
+	}
+	if len(rest.Fields) > 0 {
+		out = append(out, rest)
+	}
+	for i := range out {
+		if out[i].Columns < 1 {
+			out[i].Columns = 1
+		}
+		if out[i].Columns > 3 {
+			out[i].Columns = 3
+		}
+	}
+	return out, other
+}
+
+// ErrorKey returns the top-level field key a JSON pointer points into.
+func ErrorKey(pointer string) string {
+	k := strings.TrimPrefix(pointer, "/")
+	if i := strings.IndexByte(k, '/'); i >= 0 {
+		k = k[:i]
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~1", "/"), "~0", "~")
+}
+
+func buildField(in FormInput, fv *engine.FieldView, errMsg string) *Field {
+	fd := fv.Field
+	f := newField(in.Lang, fd, fd.Key, in.Data[fd.Key])
+	f.Error = errMsg
+	st, ok := in.States[fd.Key]
+	if in.States != nil && ok {
+		f.Hidden = !st.Visible
+		f.Required = st.Required
+		f.Readonly = st.Readonly
+		f.Computed = st.Computed
+	} else {
+		f.Required = fd.Required == "true"
+	}
+	if fv.Perm != engine.PermEdit || fd.Widget == engine.WidgetFormula || fd.Widget == engine.WidgetSerial {
+		f.Readonly = true
+	}
+	if fd.IsSubform() {
+		rows, _ := in.Data[fd.Key].([]any)
+		n := len(rows) + 2
+		if n < 3 {
+			n = 3
+		}
+		for _, sub := range fd.Fields {
+			f.Sub = append(f.Sub, newField(in.Lang, sub, fd.Key+".0."+sub.Key, nil))
+		}
+		for i := 0; i < n; i++ {
+			row, _ := func() (map[string]any, bool) {
+				if i < len(rows) {
+					m, ok := rows[i].(map[string]any)
+					return m, ok
+				}
+				return nil, false
+			}()
+			var cells []*Field
+			for _, sub := range fd.Fields {
+				c := newField(in.Lang, sub, fmt.Sprintf("%s.%d.%s", fd.Key, i, sub.Key), row[sub.Key])
+				c.Readonly = f.Readonly
+				cells = append(cells, c)
+			}
+			f.Rows = append(f.Rows, cells)
+		}
+	}
+	return f
+}
+
+// newField builds the view of one field (or subform cell) named name.
+func newField(lang string, fd *engine.Field, name string, v any) *Field {
+	id := "f-" + strings.ReplaceAll(name, ".", "-")
+	f := &Field{Key: fd.Key, ID: id, Name: name, Label: fd.LabelOr().In(lang), Widget: fd.Widget, Type: fd.Type, Input: "text"}
+	if fd.Help != nil {
+		f.Help = fd.Help.In(lang)
+	}
+	if fd.Unit != nil {
+		f.Unit = fd.Unit.In(lang)
+	}
+	f.Multi = fd.Type == "array"
+	switch fd.Widget {
+	case engine.WidgetNumber, engine.WidgetMoney:
+		f.Input, f.Step = "number", "any"
+		if fd.Type == "integer" {
+			f.Step = "1"
+		} else if fd.Widget == engine.WidgetMoney {
+			f.Step = "0.01"
+		}
+	case engine.WidgetDate:
+		f.Input = "date"
+	case engine.WidgetDatetime:
+		f.Input = "datetime-local"
+	case engine.WidgetPhone:
+		f.Input = "tel"
+	case engine.WidgetEmail:
+		f.Input = "email"
+	}
+	if fd.Widget == "" {
+		switch fd.Type {
+		case "number", "integer":
+			f.Input, f.Step = "number", "any"
+		case "boolean":
+			f.Widget = engine.WidgetCheckbox
+		}
+	}
+	selected := map[string]bool{}
+	switch x := v.(type) {
+	case []any:
+		var lines []string
+		for _, it := range x {
+			s := FormatValue(it)
+			selected[s] = true
+			lines = append(lines, s)
+		}
+		f.Value = strings.Join(lines, "\n")
+	case bool:
+		f.Checked = x
+		f.Value = FormatValue(x)
+	default:
+		f.Value = FormatValue(v)
+		if v != nil {
+			selected[f.Value] = true
+		}
+	}
+	if fd.Widget == engine.WidgetDatetime && f.Value != "" {
+		if t, err := time.Parse(time.RFC3339, f.Value); err == nil {
+			f.Value = t.UTC().Format("2006-01-02T15:04")
+		}
+	}
+	for i, o := range fd.Options {
+		val := FormatValue(o.Value)
+		f.Options = append(f.Options, Option{Value: val, Label: o.Label.In(lang), Selected: selected[val], ID: fmt.Sprintf("%s-%d", id, i)})
+	}
+	return f
+}
+
+// FormatValue renders a stored JSON value as text.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case []any:
+		parts := make([]string, len(x))
+		for i, it := range x {
+			parts[i] = FormatValue(it)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + FormatValue(x[k])
+		}
+		return strings.Join(parts, "; ")
+	}
+	return fmt.Sprint(v)
+}
+
+// DisplayValue renders a value for reading: option labels instead of
+// option values, yes/no for booleans, subform rows one per line.
+func DisplayValue(lang string, fd *engine.Field, v any) string {
+	if fd == nil {
+		return FormatValue(v)
+	}
+	label := func(x any) string {
+		s := FormatValue(x)
+		for _, o := range fd.Options {
+			if FormatValue(o.Value) == s {
+				return o.Label.In(lang)
+			}
+		}
+		return s
+	}
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return Msg(lang, "form.yes")
+		}
+		return "—"
+	case []any:
+		if fd.IsSubform() {
+			var rows []string
+			for _, r := range x {
+				m, _ := r.(map[string]any)
+				var cells []string
+				for _, sub := range fd.Fields {
+					if s := FormatValue(m[sub.Key]); s != "" {
+						cells = append(cells, sub.LabelOr().In(lang)+": "+s)
+					}
+				}
+				rows = append(rows, strings.Join(cells, ", "))
+			}
+			return strings.Join(rows, " | ")
+		}
+		parts := make([]string, len(x))
+		for i, it := range x {
+			parts[i] = label(it)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return label(v)
+}

@@ -1,0 +1,176 @@
+package web
+
+// Page is what every page's layout needs.
+type Page struct {
+	Lang  string
+	Title string
+	User  *UserInfo // nil when not logged in
+	CSRF  string    // the token for forms of this page
+	Path  string    // the current path, for the language switch
+	Flash string    // a one-line notice at the top
+}
+
+// UserInfo is the signed-in user as the layout shows them.
+type UserInfo struct {
+	Name  string
+	Email string
+	Admin bool
+}
+
+// LoginPage is the login form.
+type LoginPage struct {
+	Page
+	Email string
+	Next  string
+	Error string
+}
+
+// HomePage lists the apps and forms the user may use.
+type HomePage struct {
+	Page
+	Apps []AppItem
+}
+
+// AppItem is one app on the home page.
+type AppItem struct {
+	Key   string
+	Name  string
+	Forms []FormItem
+}
+
+// FormItem is one form of an app on the home page.
+type FormItem struct {
+	Key     string
+	Title   string
+	NewURL  string // empty when the user may not create
+	ListURL string // empty when the user may not read
+}
+
+// FormPage is a form to fill in.
+type FormPage struct {
+	Page
+	FormTitle  string
+	Action     string // where the form posts
+	PreviewURL string // where live rules are asked
+	ListURL    string
+	Errors     []string // errors not tied to a visible field
+	Sections   []Section
+}
+
+// Section is one part of a form's layout.
+type Section struct {
+	Title   string
+	Columns int
+	Fields  []*Field
+}
+
+// Field is one field as the form renderer draws it.
+type Field struct {
+	Key      string
+	ID       string // the input's element id
+	Name     string // the input's form name
+	Label    string
+	Widget   string
+	Type     string // JSON Schema type
+	Input    string // HTML input type for plain inputs
+	Step     string
+	Value    string
+	Checked  bool
+	Multi    bool
+	Options  []Option
+	Required bool
+	Readonly bool
+	Hidden   bool
+	Computed bool
+	Error    string
+	Help     string
+	Unit     string
+	Sub      []*Field // subform columns
+	Rows     [][]*Field
+}
+
+// Option is one choice of a select, radio or checkbox group.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+	ID       string
+}
+
+// ListPage is the records list of a form.
+type ListPage struct {
+	Page
+	FormTitle string
+	ListURL   string
+	NewURL    string
+	Search    string
+	Sort      string
+	Columns   []Column
+	Rows      []Row
+	Filters   []Filter
+	NextURL   string
+	FirstURL  string
+	Error     string
+}
+
+// Column is a list column with its sort links.
+type Column struct {
+	Key     string
+	Label   string
+	SortURL string
+	Sorted  string // "", "asc" or "desc"
+}
+
+// Row is one record in a list.
+type Row struct {
+	URL   string
+	Cells []string
+}
+
+// Filter is a list filter built from a field with options.
+type Filter struct {
+	Key     string
+	ID      string
+	Label   string
+	Options []Option
+}
+
+// RecordPage shows one record with its history.
+type RecordPage struct {
+	Page
+	FormTitle string
+	ListURL   string
+	Meta      []Value
+	Values    []Value
+	Revisions []Revision
+}
+
+// Value is a label and a displayed value.
+type Value struct {
+	Label string
+	Value string
+}
+
+// Revision is one entry of a record's history.
+type Revision struct {
+	Version    int64
+	Op         string
+	Actor      string
+	At         string
+	Changes    []Change
+	RestoreURL string // empty for the current version
+}
+
+// Change is one field's change in a revision.
+type Change struct {
+	Label  string
+	Before string
+	After  string
+}
+
+// ErrorPage is a readable error.
+type ErrorPage struct {
+	Page
+	Status int
+	Detail string
+}
