@@ -258,6 +258,10 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		var ors []filter.Expr
 		for _, fd := range f.Fields {
 			if fd.Type == "string" && visible(fd.Key) {
+				if isEncryptedField(s.store, fd) { // encrypted at rest: exact value only, through the blind index
+					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
+					continue
+				}
 				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
 			}
 		}

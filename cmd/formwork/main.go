@@ -25,6 +25,7 @@ type CLI struct {
 	User    UserCmd    `cmd:"" help:"Manage users."`
 	App     AppCmd     `cmd:"" help:"Validate, import and export app bundles."`
 	Audit   AuditCmd   `cmd:"" help:"Check the audit log."`
+	Keys    KeysCmd    `cmd:"" help:"Manage the encryption keys of sensitive fields."`
 }
 
 func main() {

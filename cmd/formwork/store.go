@@ -69,7 +69,7 @@ func openStore(g *Globals) (engine.Store, func(), error) {
 		closeFn()
 		return nil, nil, err
 	}
-	return s, closeFn, nil
+	return encryptStore(g, s, closeFn)
 }
 
 // newLogger returns the process logger: text lines on w.
