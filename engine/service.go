@@ -111,11 +111,13 @@ type appDoc struct {
 }
 
 type appVersionDoc struct {
-	Key         string          `json:"key"`
-	Version     int             `json:"version"`
-	Bundle      json.RawMessage `json:"bundle"`
-	PublishedAt time.Time       `json:"published_at"`
-	PublishedBy string          `json:"published_by"`
+	Key     string `json:"key"`
+	Version int    `json:"version"`
+	// Bundle is the document exactly as imported (a string, so its bytes
+	// survive: export gives back what was imported)
+	Bundle      string    `json:"bundle"`
+	PublishedAt time.Time `json:"published_at"`
+	PublishedBy string    `json:"published_by"`
 }
 
 // ImportOptions tune ImportApp.
@@ -176,7 +178,7 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 		next = cur.Version + 1
 	}
 	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.actor()}
-	vd := appVersionDoc{Key: b.App.Key, Version: next, Bundle: json.RawMessage(data), PublishedAt: now, PublishedBy: p.actor()}
+	vd := appVersionDoc{Key: b.App.Key, Version: next, Bundle: string(data), PublishedAt: now, PublishedBy: p.actor()}
 	expect := int64(0)
 	if cur != nil {
 		expect = curVer
@@ -301,7 +303,7 @@ func (s *Service) bundle(ctx context.Context, app string, version int) (*Bundle,
 	if err := json.Unmarshal(d.Value, &vd); err != nil {
 		return nil, 0, fmt.Errorf("app version %s: %w", id, err)
 	}
-	b, err = LoadBundle(vd.Bundle)
+	b, err = LoadBundle([]byte(vd.Bundle))
 	if err != nil {
 		return nil, 0, fmt.Errorf("app version %s no longer loads: %w", id, err)
 	}
@@ -329,7 +331,7 @@ func (s *Service) ExportApp(ctx context.Context, p *Principal, app string) ([]by
 	if err := s.audit.Write(ctx, s.event(p, "app.export", app, "", app, nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
-	return vd.Bundle, nil
+	return []byte(vd.Bundle), nil
 }
 
 // AppSummary is an app as its home page lists it.

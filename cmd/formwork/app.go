@@ -1,16 +1,127 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"formwork/engine"
+	"formwork/templates"
 )
 
 // AppCmd groups the app bundle commands.
 type AppCmd struct {
 	Validate AppValidateCmd `cmd:"" help:"Check a bundle: exit 0 if valid, else exit 1 and one line per error, starting with its JSON pointer."`
+	Import   AppImportCmd   `cmd:"" help:"Validate and import (or upgrade) an app from a file or a built-in template."`
+	Export   AppExportCmd   `cmd:"" help:"Print the app's current bundle (it imports again unchanged)."`
+}
+
+// AppImportCmd is `formwork app import FILE` / `formwork app import --template NAME`.
+type AppImportCmd struct {
+	File       string `arg:"" optional:"" help:"The bundle file (JSON); - reads standard input."`
+	Template   string `help:"A built-in template instead of a file (crm, dealership)."`
+	SampleData bool   `name:"sample-data" help:"Also create the bundle's sample records."`
+	As         string `help:"Email of the user the import (and its sample records) is made as; default: the system, in the root unit."`
+	Lang       string `help:"Language of the messages (zh or en)." default:"en" enum:"zh,en"`
+}
+
+// Run imports the bundle.
+func (c *AppImportCmd) Run(g *Globals) error {
+	var data []byte
+	var err error
+	switch {
+	case c.Template != "" && c.File != "":
+		return fmt.Errorf("give a FILE or --template, not both")
+	case c.Template != "":
+		data, err = templates.Get(c.Template)
+		if err != nil {
+			return fmt.Errorf("template %q: %v (built-in: %s)", c.Template, engine.ErrorMessage(err, "en"), strings.Join(templates.Names(), ", "))
+		}
+	case c.File != "":
+		data, err = readInput(c.File)
+		if err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("give a FILE or --template NAME")
+	}
+	st, closeStore, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	org := engine.NewOrg(st, nil)
+	svc := engine.NewService(st, org, nil)
+	defer svc.Close()
+	ctx := context.Background()
+	p, err := cliPrincipal(ctx, org, c.As)
+	if err != nil {
+		return err
+	}
+	v, err := svc.ImportApp(ctx, p, data, engine.ImportOptions{SampleData: c.SampleData})
+	if err != nil {
+		if len(engine.ErrorFields(err)) > 0 {
+			printErrors(os.Stdout, err, c.Lang)
+			return exitError{1}
+		}
+		return err
+	}
+	fmt.Printf("imported %s version %d (%s)\n", v.Key, v.Version, v.AppVersion)
+	return nil
+}
+
+// cliPrincipal is who the command line acts as: a named user, or the
+// system as an administrator in the root unit.
+func cliPrincipal(ctx context.Context, org *engine.Org, email string) (*engine.Principal, error) {
+	if email != "" {
+		u, err := org.FindUserByEmail(ctx, email)
+		if err != nil {
+			return nil, fmt.Errorf("user %s: %v", email, engine.ErrorMessage(err, "en"))
+		}
+		return &engine.Principal{User: u, IP: "cli"}, nil
+	}
+	units, err := org.ListUnits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root := ""
+	for _, u := range units {
+		if u.Parent == "" {
+			root = u.Key
+			break
+		}
+	}
+	return &engine.Principal{User: &engine.User{ID: engine.SystemActor, Name: "system", Unit: root, Admin: true}, IP: "cli"}, nil
+}
+
+// AppExportCmd is `formwork app export KEY`.
+type AppExportCmd struct {
+	Key string `arg:"" help:"The app key."`
+}
+
+// Run prints the bundle.
+func (c *AppExportCmd) Run(g *Globals) error {
+	st, closeStore, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	org := engine.NewOrg(st, nil)
+	svc := engine.NewService(st, org, nil)
+	defer svc.Close()
+	ctx := context.Background()
+	p, err := cliPrincipal(ctx, org, "")
+	if err != nil {
+		return err
+	}
+	b, err := svc.ExportApp(ctx, p, c.Key)
+	if err != nil {
+		return fmt.Errorf("%s", engine.ErrorMessage(err, "en"))
+	}
+	_, err = os.Stdout.Write(b)
+	return err
 }
 
 // AppValidateCmd is `formwork app validate FILE`.
