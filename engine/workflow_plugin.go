@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 )
@@ -84,4 +85,21 @@ func (r *PluginRegistry) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// permanentError marks a plugin failure no retry can mend.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps a plugin error that retrying cannot fix (a missing URL,
+// a receiver answering 4xx): the runtime records the failure in the audit
+// log and on the timeline and stops retrying.
+func Permanent(err error) error { return &permanentError{err} }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
 }

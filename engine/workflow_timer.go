@@ -172,7 +172,11 @@ func (w *Workflows) runPlugin(ctx context.Context, job OutboxJob, pl pluginPaylo
 		m := PluginMessage{ID: job.ID, Event: EventAction, App: in.App, Form: in.Form, Record: in.Record, Workflow: in.Workflow, Instance: in.ID,
 			Node: pl.Node, Config: pl.Config, Data: rec.Data, Status: rec.Status, Title: T(in.Workflow, in.Workflow)}
 		if err := p.Run(ctx, m); err != nil {
-			return fmt.Errorf("plugin %s (job %s): %w", pl.Plugin, job.ID, err)
+			if !IsPermanent(err) {
+				return fmt.Errorf("plugin %s (job %s): %w", pl.Plugin, job.ID, err)
+			}
+			run.Status, run.Error = ResultFailed, err.Error()
+			ev.Result, ev.Reason = ResultFailed, err.Error()
 		}
 	}
 	_, err = w.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindPluginRun, ID: job.ID, Tags: []string{"instance:" + in.ID}, Value: mustJSON(run), Updated: now}}},
@@ -214,6 +218,9 @@ func (w *Workflows) deliver(ctx context.Context, job OutboxJob, pl deliverPayloa
 			m := PluginMessage{ID: job.ID, Event: EventNotification, App: n.App, Form: n.Form, Record: n.Record, Instance: n.Instance,
 				Kind: n.Kind, Title: n.Title, To: []Recipient{{ID: u.ID, Email: u.Email, Name: u.Name}}}
 			if err := p.Run(ctx, m); err != nil {
+				if IsPermanent(err) {
+					return nil // logged by the plugin; retrying cannot help
+				}
 				return fmt.Errorf("deliver notification %s on %s: %w", n.ID, pl.Channel, err)
 			}
 		}
