@@ -107,7 +107,9 @@ func TestLoadBundleBroken(t *testing.T) {
 			[]string{"/forms/1/required/1 reference"}},
 		{"role field missing", func(m map[string]any) { obj(m, "roles", 2, "permissions", "customer", "fields")["ghost"] = "read" },
 			[]string{"/roles/2/permissions/customer/fields/ghost reference"}},
-		{"role form missing", func(m map[string]any) { obj(m, "roles", 2, "permissions")["ghost"] = map[string]any{"operations": []any{"read"}} },
+		{"role form missing", func(m map[string]any) {
+			obj(m, "roles", 2, "permissions")["ghost"] = map[string]any{"operations": []any{"read"}}
+		},
 			[]string{"/roles/2/permissions/ghost reference"}},
 		{"scope filter refused", func(m map[string]any) {
 			obj(m, "roles", 0, "permissions", "customer")["scope"] = map[string]any{"filter": map[string]any{"name": map[string]any{"$where": "1"}}}
