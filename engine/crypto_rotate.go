@@ -230,7 +230,7 @@ func formKeysOf(ctx context.Context, st Store, appd *Doc) []string {
 			Key string `json:"x-key"`
 		} `json:"forms"`
 	}
-	if json.Unmarshal(vd.Bundle, &b) != nil {
+	if json.Unmarshal([]byte(vd.Bundle), &b) != nil {
 		return nil
 	}
 	var out []string

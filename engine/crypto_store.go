@@ -83,7 +83,7 @@ func StoreForms(st Store) FormLookup {
 			if err := json.Unmarshal(d.Value, &vd); err != nil {
 				return nil, fmt.Errorf("app version %s: %w", id, err)
 			}
-			if b, err = LoadBundle(vd.Bundle); err != nil {
+			if b, err = LoadBundle([]byte(vd.Bundle)); err != nil {
 				return nil, fmt.Errorf("app version %s: %w", id, err)
 			}
 			mu.Lock()
