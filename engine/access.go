@@ -2,10 +2,93 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
+	"slices"
 	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"formwork/engine/filter"
 )
+
+// orgZone is the organisation's time zone for access-policy hours.
+var orgZone atomic.Pointer[time.Location]
+
+// SetOrgTimeZone sets the time zone in which role policies' hours and
+// weekdays are read (default UTC). One process serves one organisation.
+func SetOrgTimeZone(loc *time.Location) { orgZone.Store(loc) }
+
+// PolicyHolds reports whether a role's access policy allows a request at
+// now from ip; when it does not, the reason says which condition failed.
+// A nil policy always holds.
+func PolicyHolds(pol *AccessPolicy, now time.Time, ip string) (bool, string) {
+	if pol == nil {
+		return true, ""
+	}
+	loc := orgZone.Load()
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := now.In(loc)
+	if len(pol.Weekdays) > 0 {
+		wd := int(t.Weekday())
+		if wd == 0 {
+			wd = 7
+		}
+		if !slices.Contains(pol.Weekdays, wd) {
+			return false, fmt.Sprintf("weekday %d is not one of %v", wd, pol.Weekdays)
+		}
+	}
+	if pol.Hours != "" {
+		from, to, err := ParseHours(pol.Hours)
+		if err != nil {
+			return false, "invalid hours " + pol.Hours
+		}
+		m := t.Hour()*60 + t.Minute()
+		in := from <= m && m < to
+		if to < from { // spans midnight
+			in = m >= from || m < to
+		}
+		if !in {
+			return false, fmt.Sprintf("%s is outside hours %s (%s)", t.Format("15:04"), pol.Hours, loc)
+		}
+	}
+	if len(pol.IP) > 0 {
+		host := ip
+		if h, _, err := splitHostPort(ip); err == nil {
+			host = h
+		}
+		addr, err := netip.ParseAddr(host)
+		if err != nil {
+			return false, fmt.Sprintf("address %q is not an IP address", ip)
+		}
+		addr = addr.Unmap()
+		for _, c := range pol.IP {
+			pfx, err := netip.ParsePrefix(c)
+			if err != nil {
+				if a, err2 := netip.ParseAddr(c); err2 == nil && a == addr {
+					return true, ""
+				}
+				continue
+			}
+			if pfx.Contains(addr) {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("address %s is outside %v", addr, pol.IP)
+	}
+	return true, ""
+}
+
+func splitHostPort(s string) (string, string, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return "", "", err
+	}
+	return ap.Addr().String(), fmt.Sprint(ap.Port()), nil
+}
 
 // Access is what one user may do on one form: the union of their roles'
 // permissions (plus, later, unexpired temporary grants).
@@ -15,7 +98,11 @@ type Access struct {
 	Scopes []filter.Expr // otherwise: a record is in scope when any holds
 	Fields map[string]string
 	Roles  []string // the roles that contributed
+	Grants []string // the temporary grants that contributed
 	Admin  bool
+
+	PolicyDenied []string     // roles left out because their access policy does not hold now
+	Trace        []AccessRule // every source considered, for Explain
 }
 
 // Can reports whether the operation is allowed.
@@ -57,8 +144,39 @@ func (a *Access) OperationList() []string {
 
 var allOps = []string{OpnCreate, OpnRead, OpnUpdate, OpnDelete, OpnExport, OpnImport, OpnPrint}
 
-// resolveAccess computes a user's access to a form of a loaded bundle.
-func (s *Service) resolveAccess(ctx context.Context, u *User, b *Bundle, f *Form) (*Access, error) {
+// AccessRule is one source that contributed to (or was left out of) an
+// Access: a role or a temporary grant, with what it gives on the form.
+type AccessRule struct {
+	Source   string            `json:"source"` // "role:staff", "grant:<id>", "admin"
+	Ops      []string          `json:"operations,omitempty"`
+	Scope    string            `json:"scope,omitempty"`
+	Fields   map[string]string `json:"fields,omitempty"`
+	Applies  bool              `json:"applies"`
+	Reason   string            `json:"reason,omitempty"` // why it does not apply (policy, expiry)
+	Expires  *time.Time        `json:"expires_at,omitempty"`
+	scopeExp filter.Expr
+}
+
+// resolveAccess computes a user's access to a form of a loaded bundle: the
+// union of their roles whose access policy holds for this request (time
+// and address) and of their unexpired temporary grants. The user is read
+// again from the store, so a freeze or a role change takes effect on the
+// very next call on every node: a frozen user gets ELOCKED.
+func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
+	u := pr.User
+	if u.ID != SystemActor {
+		fresh, err := s.org.FindUserByID(ctx, u.ID)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+			}
+			return nil, err
+		}
+		if fresh.Frozen {
+			return nil, Errorf(ELOCKED, T("账号已冻结", "this account is frozen"))
+		}
+		u = fresh
+	}
 	a := &Access{Ops: map[string]bool{}, Fields: map[string]string{}}
 	if u.Admin {
 		a.Admin, a.All = true, true
@@ -68,9 +186,83 @@ func (s *Service) resolveAccess(ctx context.Context, u *User, b *Bundle, f *Form
 		for _, fd := range f.Fields {
 			a.Fields[fd.Key] = PermEdit
 		}
+		a.Trace = []AccessRule{{Source: "admin", Ops: allOps, Scope: ScopeAll, Applies: true}}
 		return a, nil
 	}
 	var vars *filter.Vars
+	scopeOf := func(sc Scope) (filter.Expr, bool, error) {
+		switch sc.Kind {
+		case ScopeAll:
+			return nil, true, nil
+		case ScopeOwn, "":
+			return filter.Cmp{Field: sysField("_owner"), Op: filter.OpEq, Value: u.ID}, false, nil
+		case ScopeUnit:
+			return filter.Cmp{Field: sysField("_unit"), Op: filter.OpEq, Value: u.Unit}, false, nil
+		case ScopeUnitAndBelow:
+			below, err := s.org.UnitKeysBelow(ctx, u.Unit)
+			if err != nil {
+				return nil, false, err
+			}
+			vals := make([]any, len(below))
+			for i, k := range below {
+				vals[i] = k
+			}
+			return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
+		case ScopeFilter:
+			if vars == nil {
+				v, err := s.filterVars(ctx, u)
+				if err != nil {
+					return nil, false, err
+				}
+				vars = &v
+			}
+			e, err := ParseFilter(f, sc.Filter, *vars)
+			return e, false, err
+		}
+		return nil, false, Errorf(EINVALID, Tf("未知数据范围 %q", "unknown data scope %q", sc.Kind))
+	}
+	add := func(rule AccessRule, ops []string, fields map[string]string, sc Scope, grant bool) error {
+		for _, op := range ops {
+			a.Ops[op] = true
+		}
+		def := PermRead
+		for _, op := range ops {
+			if op == OpnCreate || op == OpnUpdate {
+				def = PermEdit
+			}
+		}
+		if grant { // a grant gives the fields it names, nothing more
+			def = PermHidden
+		}
+		if d, ok := fields["*"]; ok {
+			def = d
+		}
+		rule.Fields = map[string]string{}
+		for _, fd := range f.Fields {
+			perm := def
+			if v, ok := fields[fd.Key]; ok {
+				perm = v
+			}
+			rule.Fields[fd.Key] = perm
+			if PermRank(perm) > PermRank(a.Fields[fd.Key]) || a.Fields[fd.Key] == "" {
+				a.Fields[fd.Key] = perm
+			}
+		}
+		e, all, err := scopeOf(sc)
+		if err != nil {
+			return err
+		}
+		if all {
+			a.All = true
+		} else {
+			a.Scopes = append(a.Scopes, e)
+		}
+		rule.scopeExp = e
+		a.Trace = append(a.Trace, rule)
+		return nil
+	}
+	now := s.now()
+	var policyMiss []string
 	for _, rk := range u.Roles[b.App.Key] {
 		r := b.Role(rk)
 		if r == nil {
@@ -80,58 +272,29 @@ func (s *Service) resolveAccess(ctx context.Context, u *User, b *Bundle, f *Form
 		if p == nil {
 			continue
 		}
+		rule := AccessRule{Source: "role:" + rk, Ops: p.Operations, Scope: scopeName(p.Scope), Applies: true}
+		if ok, why := PolicyHolds(r.Policy, now, pr.IP); !ok {
+			rule.Applies, rule.Reason = false, why
+			a.Trace = append(a.Trace, rule)
+			policyMiss = append(policyMiss, rk+": "+why)
+			continue
+		}
 		a.Roles = append(a.Roles, rk)
-		for _, op := range p.Operations {
-			a.Ops[op] = true
+		if err := add(rule, p.Operations, p.Fields, p.Scope, false); err != nil {
+			return nil, err
 		}
-		def := PermRead
-		for _, op := range p.Operations {
-			if op == OpnCreate || op == OpnUpdate {
-				def = PermEdit
-			}
-		}
-		if d, ok := p.Fields["*"]; ok {
-			def = d
-		}
-		for _, fd := range f.Fields {
-			perm := def
-			if v, ok := p.Fields[fd.Key]; ok {
-				perm = v
-			}
-			if PermRank(perm) > PermRank(a.Fields[fd.Key]) || a.Fields[fd.Key] == "" {
-				a.Fields[fd.Key] = perm
-			}
-		}
-		switch p.Scope.Kind {
-		case ScopeAll:
-			a.All = true
-		case ScopeOwn, "":
-			a.Scopes = append(a.Scopes, filter.Cmp{Field: sysField("_owner"), Op: filter.OpEq, Value: u.ID})
-		case ScopeUnit:
-			a.Scopes = append(a.Scopes, filter.Cmp{Field: sysField("_unit"), Op: filter.OpEq, Value: u.Unit})
-		case ScopeUnitAndBelow:
-			below, err := s.org.UnitKeysBelow(ctx, u.Unit)
-			if err != nil {
-				return nil, err
-			}
-			vals := make([]any, len(below))
-			for i, k := range below {
-				vals[i] = k
-			}
-			a.Scopes = append(a.Scopes, filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals})
-		case ScopeFilter:
-			if vars == nil {
-				v, err := s.filterVars(ctx, u)
-				if err != nil {
-					return nil, err
-				}
-				vars = &v
-			}
-			e, err := ParseFilter(f, p.Scope.Filter, *vars)
-			if err != nil {
-				return nil, err
-			}
-			a.Scopes = append(a.Scopes, e)
+	}
+	grants, err := s.activeGrants(ctx, u.ID, b.App.Key, f.Key, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		exp := g.ExpiresAt
+		rule := AccessRule{Source: "grant:" + g.ID, Ops: g.Ops, Scope: g.Scope, Applies: true, Expires: &exp}
+		a.Grants = append(a.Grants, g.ID)
+		sc := Scope{Kind: g.Scope}
+		if err := add(rule, g.Ops, g.Fields, sc, true); err != nil {
+			return nil, err
 		}
 	}
 	for _, fd := range f.Fields {
@@ -144,7 +307,22 @@ func (s *Service) resolveAccess(ctx context.Context, u *User, b *Bundle, f *Form
 		}
 	}
 	sort.Strings(a.Roles)
+	if len(a.Grants) > 0 {
+		_ = s.audit.Write(ctx, s.event(pr, "grant.use", b.App.Key, f.Key, "", nil, ResultOK, strings.Join(a.Grants, ",")))
+	}
+	if len(policyMiss) > 0 {
+		a.PolicyDenied = policyMiss
+		_ = s.audit.Write(ctx, s.event(pr, "access.policy", b.App.Key, f.Key, "", nil, ResultDenied,
+			"role policy does not hold: "+strings.Join(policyMiss, "; ")))
+	}
 	return a, nil
+}
+
+func scopeName(sc Scope) string {
+	if sc.Kind == "" {
+		return ScopeOwn
+	}
+	return sc.Kind
 }
 
 func sysField(k string) filter.Field {

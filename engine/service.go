@@ -123,6 +123,48 @@ type appVersionDoc struct {
 // ImportOptions tune ImportApp.
 type ImportOptions struct {
 	SampleData bool // also create the bundle's sample records
+	// ConfirmDataLoss applies an upgrade that drops fields or forms which
+	// still hold values; without it such an upgrade is refused with the list.
+	ConfirmDataLoss bool
+}
+
+// orphans lists what an upgrade from old to b would orphan: removed forms
+// with records and removed fields with values, as field errors (code
+// "orphan") pointing at the old bundle's definitions.
+func (s *Service) orphans(ctx context.Context, old, b *Bundle) ([]FieldError, error) {
+	var out []FieldError
+	for _, of := range old.Forms {
+		nf := b.Form(of.Key)
+		if nf == nil {
+			n, err := s.store.CountRecords(ctx, RecordQuery{App: old.App.Key, Form: of.Key})
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				out = append(out, FieldError{Field: of.Pointer, Code: "orphan", Message: Tf("删除表单 %s 会丢弃 %d 条记录", "removing form %s orphans %d records", of.Key, n)})
+			}
+			continue
+		}
+		for _, fd := range of.Fields {
+			if nf.Field(fd.Key) != nil {
+				continue
+			}
+			q := RecordQuery{App: old.App.Key, Form: of.Key}
+			if e, err := ParseFilter(of, []byte(`{"`+fd.Key+`":{"$exists":true}}`), filterVarsZero()); err == nil {
+				q.Filter = e
+			} else {
+				continue // not filterable (subform, object): counted as a removed field without a count
+			}
+			n, err := s.store.CountRecords(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				out = append(out, FieldError{Field: fd.Pointer, Code: "orphan", Message: Tf("删除字段 %s.%s 会丢弃 %d 条记录中的值", "removing field %s.%s drops its values in %d records", of.Key, fd.Key, n)})
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) event(p *Principal, action, app, form, object string, fields []string, result, reason string) *AuditEvent {
@@ -176,6 +218,17 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 	next := 1
 	if cur != nil {
 		next = cur.Version + 1
+		old, _, err := s.bundle(ctx, b.App.Key, cur.Version)
+		if err != nil {
+			return nil, err
+		}
+		lost, err := s.orphans(ctx, old, b)
+		if err != nil {
+			return nil, err
+		}
+		if len(lost) > 0 && !opt.ConfirmDataLoss {
+			return nil, &Error{Code: ECONFLICT, Message: T("升级会丢弃已有数据，请确认后再导入", "the upgrade would orphan existing data; confirm to apply it"), Fields: lost}
+		}
 	}
 	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.actor()}
 	vd := appVersionDoc{Key: b.App.Key, Version: next, Bundle: string(data), PublishedAt: now, PublishedBy: p.actor()}
@@ -371,7 +424,7 @@ func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, er
 		}
 		sum := &AppSummary{Key: a.Key, Name: a.Name, Version: a.Version}
 		for _, f := range b.Forms {
-			acc, err := s.resolveAccess(ctx, p.User, b, f)
+			acc, err := s.resolveAccess(ctx, p, b, f)
 			if err != nil {
 				return nil, err
 			}
@@ -520,7 +573,7 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	if f == nil {
 		return nil, 0, nil, nil, notFoundForm(app, form)
 	}
-	acc, err := s.resolveAccess(ctx, p.User, b, f)
+	acc, err := s.resolveAccess(ctx, p, b, f)
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}
