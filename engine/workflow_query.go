@@ -58,30 +58,43 @@ func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*Task
 	default:
 		return nil, Invalid(FieldError{Field: "/status", Code: "enum", Message: T("status 只能是 open 或 done", "status is open or done")})
 	}
-	all, err := w.tasksTagged(ctx, "assignee:"+p.User.ID)
+	open, err := w.tasksTagged(ctx, "assignee:"+p.User.ID+"|open")
 	if err != nil {
 		return nil, err
+	}
+	var items []*Task
+	done := 0
+	if q.Status == "open" {
+		items = open
+		n, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|done"})
+		if err != nil {
+			return nil, fmt.Errorf("count tasks: %w", err)
+		}
+		done = len(n)
+	} else {
+		closed, err := w.tasksTagged(ctx, "assignee:"+p.User.ID+"|done")
+		if err != nil {
+			return nil, err
+		}
+		done = len(closed)
+		items = closed
+		if q.Status == "" {
+			items = append(items, open...)
+			slices.SortFunc(items, func(a, b *Task) int { return strings.Compare(a.ID, b.ID) })
+		}
 	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	out := &TaskList{Items: []*Task{}}
-	for i := len(all) - 1; i >= 0; i-- {
-		t := all[i]
-		open := t.Status == TaskOpen
-		if open {
-			out.Open++
-		} else {
-			out.Done++
-		}
-		if (q.Status == "open" && !open) || (q.Status == "done" && open) || (q.App != "" && t.App != q.App) || (q.Form != "" && t.Form != q.Form) {
+	out := &TaskList{Items: []*Task{}, Open: len(open), Done: done}
+	for i := len(items) - 1; i >= 0 && len(out.Items) < limit; i-- {
+		t := items[i]
+		if (q.App != "" && t.App != q.App) || (q.Form != "" && t.Form != q.Form) {
 			continue
 		}
-		if len(out.Items) < limit {
-			out.Items = append(out.Items, t)
-		}
+		out.Items = append(out.Items, t)
 	}
 	return out, nil
 }

@@ -59,7 +59,21 @@ func NewWorkflows(svc *Service, clock func() time.Time, opt WorkflowOptions) *Wo
 	}
 	w := &Workflows{svc: svc, store: svc.store, org: svc.org, now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*exprProgram{}}
 	svc.AddRecordHook(w.onRecord)
+	runtimes.Store(svc, w)
 	return w
+}
+
+// runtimes maps each Service to the runtime NewWorkflows registered on it,
+// so the HTTP layer finds it without a new dependency to wire.
+var runtimes sync.Map
+
+// WorkflowsFor returns the runtime NewWorkflows registered on svc, or nil
+// when workflows are not enabled for it.
+func WorkflowsFor(svc *Service) *Workflows {
+	if w, ok := runtimes.Load(svc); ok {
+		return w.(*Workflows)
+	}
+	return nil
 }
 
 // Plugins returns the runtime's plugin registry.
