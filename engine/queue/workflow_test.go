@@ -180,3 +180,179 @@ func TestWorkflowJobsThroughTheQueue(t *testing.T) {
 		}
 	})
 }
+
+// burstBundle: every submission waits for the boss, who is reminded after
+// a second.
+const burstBundle = `{"formwork": "1", "app": {"key": "bt", "name": "Burst test", "version": "1.0.0"},
+ "roles": [{"key": "clerk", "name": "Clerk", "permissions": {"req": {"operations": ["create", "read", "update"], "scope": "own", "fields": {"*": "edit"}}}}],
+ "forms": [{"$schema": "https://json-schema.org/draft/2020-12/schema", "x-key": "req", "x-title": "Request", "type": "object",
+   "properties": {"n": {"type": "integer", "x-widget": "number", "x-label": "N"}}}],
+ "workflows": [{"key": "wait", "form": "req", "name": "Wait", "trigger": {"on": ["create"]},
+   "nodes": [{"key": "boss", "type": "approval", "assignees": {"users": ["boss@example.com"]}, "mode": "any", "timeout": {"remind": "PT1S"}}]}]}`
+
+// wfProcess is one "process": a service with the workflow runtime, a
+// worker and a relay over a store file and a Redis.
+type wfProcess struct {
+	st     *sqlite.Store
+	svc    *engine.Service
+	wf     *engine.Workflows
+	org    *engine.Org
+	w      *queue.Worker
+	client *queue.Client
+	cancel context.CancelFunc
+}
+
+func startWfProcess(t *testing.T, path string, b *backend) *wfProcess {
+	t.Helper()
+	st, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wfProcess{st: st, org: engine.NewOrg(st, nil)}
+	p.svc = engine.NewService(st, p.org, nil)
+	p.wf = engine.NewWorkflows(p.svc, nil, engine.WorkflowOptions{})
+	p.client = queue.NewClient(b.conn)
+	p.w = queue.NewWorker(b.conn, st, queue.WorkerOptions{Concurrency: 4, RetryDelay: func(int) time.Duration { return 200 * time.Millisecond }, Logger: quietLogger()})
+	queue.RegisterWorkflows(p.w, p.wf)
+	if err := p.w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	relay := queue.NewRelay(st, p.client, queue.RelayOptions{Interval: 100 * time.Millisecond, Grace: time.Second, Logger: quietLogger()})
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go relay.Run(ctx)
+	return p
+}
+
+// crash stops everything without any cleanup of the workflow state: the
+// memory of the process is gone, the store keeps what was committed.
+func (p *wfProcess) crash() {
+	p.cancel()
+	p.w.Shutdown()
+	p.client.Close()
+	p.st.Close()
+}
+
+// TestWorkflowBurstSurvivesRestart submits a burst of records from 8
+// clients, "kills" the process in the middle (store closed under the
+// writers, Redis wiped), starts a new one on the same store file and checks
+// every submission that was acknowledged reached the approver, gets its
+// reminder exactly once and can be completed.
+func TestWorkflowBurstSurvivesRestart(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "fw.db")
+		p := startWfProcess(t, path, b)
+		sys := engine.AuditActor{ID: engine.SystemActor}
+		if _, err := p.org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(email string, admin bool, roles ...string) *engine.User {
+			u, err := p.org.CreateUser(ctx, sys, engine.NewUser{Email: email, Name: email, Unit: "hq", Admin: admin,
+				Roles: map[string][]string{"bt": roles}, Password: "correct horse battery staple"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		admin, clerk, boss := mk("admin@example.com", true), mk("clerk@example.com", false, "clerk"), mk("boss@example.com", false)
+		if _, err := p.svc.ImportApp(ctx, &engine.Principal{User: admin}, []byte(burstBundle), engine.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+
+		var mu sync.Mutex
+		var acked []string
+		var wg sync.WaitGroup
+		crashAt := make(chan struct{})
+		for c := 0; c < 8; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 15; i++ {
+					if c == 0 && i == 6 {
+						close(crashAt)
+					}
+					r, err := p.svc.CreateRecord(ctx, &engine.Principal{User: clerk}, "bt", "req", map[string]any{"n": float64(c*100 + i)})
+					if err != nil {
+						continue // the process died under this one: not acknowledged
+					}
+					mu.Lock()
+					acked = append(acked, r.ID)
+					mu.Unlock()
+				}
+			}()
+		}
+		<-crashAt
+		b.wipe(t)
+		p.crash()
+		wg.Wait()
+		if len(acked) == 0 {
+			t.Fatal("no submission was acknowledged before the crash")
+		}
+		b.wipe(t)
+
+		p2 := startWfProcess(t, path, b)
+		t.Cleanup(p2.crash)
+		bp := &engine.Principal{User: boss}
+		// every acknowledged submission is in the boss's inbox
+		l, err := p2.wf.Tasks(ctx, bp, engine.TaskQuery{Status: "open", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inbox := map[string]string{}
+		for _, tk := range l.Items {
+			inbox[tk.Record] = tk.ID
+		}
+		for _, id := range acked {
+			if inbox[id] == "" {
+				t.Errorf("acknowledged record %s has no task after the restart", id)
+			}
+		}
+		// reminders arrive, once each, for every record under review
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			left, err := p2.st.FindOutbox(ctx, time.Now().Add(time.Hour), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d jobs still pending after 30s", len(left))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		ns, err := p2.wf.Notifications(ctx, bp, false, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reminders := map[string]int{}
+		for _, n := range ns {
+			if n.Kind == "remind" {
+				reminders[n.Record]++
+			}
+		}
+		for rec := range inbox {
+			if reminders[rec] != 1 {
+				t.Errorf("record %s: %d reminders, want 1", rec, reminders[rec])
+			}
+		}
+		ids := make([]string, 0, len(inbox))
+		for _, id := range inbox {
+			ids = append(ids, id)
+		}
+		for _, r := range p2.wf.BatchApprove(ctx, bp, ids, "ok") {
+			if !r.OK {
+				t.Errorf("approve %s: %v", r.Task, r.Error)
+			}
+		}
+		for _, id := range acked {
+			rec, err := p2.st.FindRecordByID(ctx, "bt", "req", id, false)
+			if err != nil || rec.Status != engine.StatusApproved {
+				t.Errorf("record %s after approval: %v %v", id, rec, err)
+			}
+		}
+		t.Logf("%d submissions acknowledged before the crash, %d under review after it, all approved", len(acked), len(inbox))
+	})
+}
