@@ -477,6 +477,9 @@ func (tx *wfTx) next(path []int) error {
 	parentPath := path[:len(path)-2]
 	parent := nodeAt(tx.wf, parentPath)
 	if parent.Type == NodeParallel {
+		if tx.inst.Joins == nil {
+			tx.inst.Joins = map[string]int{}
+		}
 		tx.inst.Joins[parent.Key]--
 		if tx.inst.Joins[parent.Key] > 0 {
 			return nil // other branches still run

@@ -459,6 +459,24 @@ func TestWorkflowNodeTypes(t *testing.T) {
 			t.Errorf("m3's notifications: %+v %v, want one cc", ns, err)
 		}
 	})
+	t.Run("parallel: a rejection in one branch ends both", func(t *testing.T) {
+		r := e.submit(t, "clerk", map[string]any{"kind": "par"})
+		e.act(t, "m1", r.ID, engine.ActionReject, engine.TaskInput{})
+		diff(t, "status", engine.StatusRejected, e.status(t, r.ID))
+		diff(t, "open tasks", []string(nil), e.open(t, r.ID))
+	})
+	t.Run("parallel: returning from one branch to the other's node", func(t *testing.T) {
+		r := e.submit(t, "clerk", map[string]any{"kind": "par"})
+		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		left := e.task(t, "m1", r.ID)
+		if _, err := e.wf.Act(ctx, e.users["m1"], left.ID, engine.ActionReturn, engine.TaskInput{}); engine.ErrorCode(err) != engine.EINVALID {
+			t.Errorf("return with nothing before the branch: %v, want invalid", err)
+		}
+		e.act(t, "m1", r.ID, engine.ActionReturn, engine.TaskInput{To: "right"})
+		diff(t, "back at right", []string{"m2"}, e.open(t, r.ID))
+		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
+	})
 }
 
 func TestWorkflowAssignees(t *testing.T) {
