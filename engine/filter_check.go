@@ -60,3 +60,7 @@ func CheckFilter(f *Form, raw []byte) error {
 	_, err := ParseFilter(f, raw, filter.Vars{UserID: "u", Unit: "u", UnitsBelow: []string{"u"}, Now: time.Unix(0, 0).UTC()})
 	return err
 }
+
+func filterVarsZero() filter.Vars {
+	return filter.Vars{UserID: "-", Unit: "-", UnitsBelow: []string{"-"}, Now: time.Unix(0, 0).UTC()}
+}

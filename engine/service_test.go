@@ -237,3 +237,59 @@ func TestServiceListScopesAndSearch(t *testing.T) {
 		t.Errorf("hidden field in the form definition: %s", fv.Schema)
 	}
 }
+
+func TestServiceUpgradeKeepsRecordsAndReportsOrphans(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.users["admin"]
+	co, err := f.svc.CreateRecord(ctx, admin, "shop", "company", map[string]any{"name": "星辰贸易"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := f.svc.CreateRecord(ctx, admin, "shop", "customer", map[string]any{"name": "张伟", "phone": "13800138000", "company": co.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile("testdata/shop.json")
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	cust := m["forms"].([]any)[1].(map[string]any)
+	delete(cust["properties"].(map[string]any), "company")
+	sec := cust["x-layout"].([]any)[1].(map[string]any)
+	sec["fields"] = []any{"budget", "discount", "final_price", "rep"}
+	m["app"].(map[string]any)["version"] = "1.1.0"
+	next, _ := json.Marshal(m)
+
+	_, err = f.svc.ImportApp(ctx, admin, next, engine.ImportOptions{})
+	if engine.ErrorCode(err) != engine.ECONFLICT {
+		t.Fatalf("upgrade dropping a used field: %v, want conflict", err)
+	}
+	fe := engine.ErrorFields(err)
+	if len(fe) != 1 || fe[0].Code != "orphan" || fe[0].Field != "/forms/1/properties/company" {
+		t.Fatalf("orphans: %+v", fe)
+	}
+	v, err := f.svc.ImportApp(ctx, admin, next, engine.ImportOptions{ConfirmDataLoss: true})
+	if err != nil || v.Version != 2 || v.AppVersion != "1.1.0" {
+		t.Fatalf("confirmed upgrade: %+v %v", v, err)
+	}
+	got, err := f.svc.GetRecord(ctx, admin, "shop", "customer", rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["name"] != "张伟" {
+		t.Errorf("record lost its data: %+v", got.Data)
+	}
+	if _, ok := got.Data["company"]; ok {
+		t.Errorf("a removed field is still shown")
+	}
+	out, err := f.svc.ExportApp(ctx, admin, "shop")
+	if err != nil || string(out) != string(next) {
+		t.Errorf("export is not the imported bundle: %v", err)
+	}
+	// an unchanged re-import needs no confirmation
+	if _, err := f.svc.ImportApp(ctx, admin, next, engine.ImportOptions{}); err != nil {
+		t.Errorf("re-import: %v", err)
+	}
+}

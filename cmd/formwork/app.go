@@ -23,6 +23,7 @@ type AppImportCmd struct {
 	File       string `arg:"" optional:"" help:"The bundle file (JSON); - reads standard input."`
 	Template   string `help:"A built-in template instead of a file (crm, dealership)."`
 	SampleData bool   `name:"sample-data" help:"Also create the bundle's sample records."`
+	Confirm    bool   `help:"Apply an upgrade even though it drops fields or forms that hold data (they are listed without this flag)."`
 	As         string `help:"Email of the user the import (and its sample records) is made as; default: the system, in the root unit."`
 	Lang       string `help:"Language of the messages (zh or en)." default:"en" enum:"zh,en"`
 }
@@ -60,7 +61,7 @@ func (c *AppImportCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	v, err := svc.ImportApp(ctx, p, data, engine.ImportOptions{SampleData: c.SampleData})
+	v, err := svc.ImportApp(ctx, p, data, engine.ImportOptions{SampleData: c.SampleData, ConfirmDataLoss: c.Confirm})
 	if err != nil {
 		if len(engine.ErrorFields(err)) > 0 {
 			printErrors(os.Stdout, err, c.Lang)
