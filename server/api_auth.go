@@ -82,6 +82,9 @@ func (s *server) apiLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.svc.CheckLoginMFA(c.Request().Context(), principal(c), u, in.TOTP); err != nil {
+		return err
+	}
 	exp := s.now().Add(s.cfg.SessionTTL)
 	secret, _, err := s.org.CreateToken(c.Request().Context(), engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, "login", &exp)
 	if err != nil {

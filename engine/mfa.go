@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// KindMFA is the doc kind of a user's TOTP enrolment (doc id: the user id).
+const KindMFA = "mfa"
+
+// MFAIssuer names the product in authenticator apps.
+const MFAIssuer = "Formwork"
+
+// recoveryCodeCount is how many one-time recovery codes an enrolment gets.
+const recoveryCodeCount = 10
+
+// mfaDoc is a user's TOTP enrolment. The secret is needed to check codes,
+// so it is kept as is; recovery codes are kept only as hashes.
+type mfaDoc struct {
+	User      string     `json:"user"`
+	Secret    string     `json:"secret"`
+	Enabled   bool       `json:"enabled"`
+	Recovery  []string   `json:"recovery,omitempty"` // HashSecret of each unused code
+	LastStep  int64      `json:"last_step,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	EnabledAt *time.Time `json:"enabled_at,omitempty"`
+}
+
+// MFAEnrollment is what a user needs to add Formwork to an authenticator
+// app: the secret, the otpauth:// URL and the same as a QR code (PNG).
+type MFAEnrollment struct {
+	Secret string `json:"secret"`
+	URL    string `json:"url"`
+	QRPNG  []byte `json:"qr_png"`
+}
+
+func (s *Service) findMFA(ctx context.Context, userID string) (*mfaDoc, int64, error) {
+	d, err := s.store.FindDoc(ctx, KindMFA, userID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var m mfaDoc
+	if err := json.Unmarshal(d.Value, &m); err != nil {
+		return nil, 0, fmt.Errorf("mfa %s: %w", userID, err)
+	}
+	return &m, d.Version, nil
+}
+
+// EnrollMFA starts (or restarts, while not yet confirmed) the caller's TOTP
+// enrolment. An enabled enrolment is replaced only after ResetMFA.
+func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, error) {
+	if p == nil || p.User == nil {
+		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	cur, ver, err := s.findMFA(ctx, p.User.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	if cur != nil && cur.Enabled {
+		return nil, Errorf(ECONFLICT, T("已启用两步验证", "two-factor authentication is already on"))
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: MFAIssuer, AccountName: p.User.Email, Rand: rand.Reader})
+	if err != nil {
+		return nil, fmt.Errorf("mfa enrol: %w", err)
+	}
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
+	}
+	m := mfaDoc{User: p.User.ID, Secret: key.Secret(), CreatedAt: s.now()}
+	expect := int64(0)
+	if cur != nil {
+		expect = ver
+	}
+	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: p.User.ID, Value: mustJSON(m)}, ExpectVersion: expect}},
+		Audit: []*AuditEvent{s.event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
+		return nil, err
+	}
+	return &MFAEnrollment{Secret: key.Secret(), URL: key.URL(), QRPNG: buf.Bytes()}, nil
+}
+
+// ConfirmMFA turns the caller's pending enrolment on once they enter a
+// valid code, and returns the recovery codes (shown once; stored hashed).
+func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]string, error) {
+	if p == nil || p.User == nil {
+		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	m, ver, err := s.findMFA(ctx, p.User.ID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Invalid(FieldError{Field: "/totp", Code: "not_enrolled", Message: T("请先开始绑定", "start the enrolment first")})
+		}
+		return nil, err
+	}
+	step, ok := s.validTOTP(m.Secret, code)
+	if !ok {
+		_ = s.audit.Write(ctx, s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultDenied, "wrong code"))
+		return nil, Invalid(FieldError{Field: "/totp", Code: "invalid", Message: T("验证码不正确", "the code is not right")})
+	}
+	codes := make([]string, recoveryCodeCount)
+	m.Recovery = make([]string, recoveryCodeCount)
+	for i := range codes {
+		codes[i] = recoveryCode()
+		m.Recovery[i] = HashSecret(codes[i])
+	}
+	now := s.now()
+	m.Enabled, m.EnabledAt, m.LastStep = true, &now, step
+	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: p.User.ID, Value: mustJSON(m)}, ExpectVersion: ver}},
+		Audit: []*AuditEvent{s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// recoveryCode returns a random code like "7kq2-m9xd-4hpt".
+func recoveryCode() string {
+	const alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return sb.String()
+}
+
+// validTOTP checks a 6-digit code at the service clock, one step of skew
+// either way, and returns its time step.
+func (s *Service) validTOTP(secret, code string) (int64, bool) {
+	code = strings.TrimSpace(code)
+	now := s.now()
+	for _, skew := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(skew) * 30 * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return t.Unix() / 30, true
+		}
+	}
+	return 0, false
+}
+
+// MFARequired reports whether the user holds, in any app, a role with "mfa": true.
+func (s *Service) MFARequired(ctx context.Context, u *User) (bool, error) {
+	for app, roles := range u.Roles {
+		b, _, err := s.bundle(ctx, app, 0)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			}
+			return false, err
+		}
+		for _, rk := range roles {
+			if r := b.Role(rk); r != nil && r.MFA {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// CheckLoginMFA is the second factor of a login, called after the password
+// was accepted and before any session or token is issued: a user holding
+// a role with "mfa": true must give a valid TOTP code (a code is good once)
+// or an unused recovery code (consumed). Without one the login yields
+// nothing: EUNAUTHORIZED with the field /totp, and code "mfa_required" or
+// "mfa_enrolment_required" (then an administrator helps them enrol). A
+// user who enrolled on their own is asked for a code too.
+func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code string) error {
+	need, err := s.MFARequired(ctx, u)
+	if err != nil {
+		return err
+	}
+	m, ver, err := s.findMFA(ctx, u.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	enabled := m != nil && m.Enabled
+	if !need && !enabled {
+		return nil
+	}
+	actor := &Principal{User: u}
+	if p != nil {
+		actor.IP = p.IP
+	}
+	fail := func(reason, fcode string, msg Text) error {
+		_ = s.audit.Write(ctx, s.event(actor, "login.mfa", "", "", u.ID, nil, ResultDenied, reason))
+		return &Error{Code: EUNAUTHORIZED, Message: msg, Fields: []FieldError{{Field: "/totp", Code: fcode, Message: msg}}}
+	}
+	if !enabled {
+		return fail("not enrolled", "mfa_enrolment_required", T("你的角色需要两步验证，请联系管理员开通", "your role needs two-factor authentication: ask an administrator to set it up"))
+	}
+	if strings.TrimSpace(code) == "" {
+		return fail("no code", "mfa_required", T("请输入两步验证码", "enter your two-factor code"))
+	}
+	if step, ok := s.validTOTP(m.Secret, code); ok {
+		if step <= m.LastStep {
+			return fail("code already used", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
+		}
+		m.LastStep = step
+	} else {
+		h := HashSecret(strings.ToLower(strings.TrimSpace(code)))
+		found := -1
+		for i, r := range m.Recovery {
+			if subtle.ConstantTimeCompare([]byte(r), []byte(h)) == 1 {
+				found = i
+			}
+		}
+		if found < 0 {
+			return fail("wrong code", "invalid", T("验证码不正确", "the code is not right"))
+		}
+		m.Recovery = append(m.Recovery[:found], m.Recovery[found+1:]...)
+	}
+	// the doc version check makes a code good exactly once, across nodes
+	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID, Value: mustJSON(m)}, ExpectVersion: ver}},
+		Audit: []*AuditEvent{s.event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
+	if ErrorCode(err) == ECONFLICT {
+		return fail("code raced", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
+	}
+	return err
+}
+
+// ResetMFA removes a user's enrolment (administrators only), so they can enrol again.
+func (s *Service) ResetMFA(ctx context.Context, p *Principal, userRef string) error {
+	if err := requireAdmin(p); err != nil {
+		return s.deny(ctx, p, "mfa.reset", "", "", userRef, "not an administrator", err)
+	}
+	u, err := s.findUserRef(ctx, userRef)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID}, ExpectVersion: AnyVersion, Delete: true}},
+		Audit: []*AuditEvent{s.event(p, "mfa.reset", "", "", u.ID, nil, ResultOK, "")}})
+	return err
+}
