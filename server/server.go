@@ -171,6 +171,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST(v1+"/apps/:app/forms/:form/records/:id/restore", s.restoreRecord, user...)
 	e.GET(v1+"/audit", s.listAudit, user...)
 	e.GET(v1+"/audit/verify", s.verifyAudit, user...)
+	s.workflowRoutes(e, user) // server/workflow.go
 
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.loginSubmit)

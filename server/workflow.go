@@ -9,19 +9,21 @@ import (
 	"formwork/engine"
 )
 
-// workflowRoutes adds the approval API of API.md to the authenticated
-// group: the caller's tasks, task actions, a record's timeline, withdrawal
-// and in-app notifications. The runtime is the one registered on the
-// service (engine.NewWorkflows); without it these answer 503.
-func (s *server) workflowRoutes(g *echo.Group) {
-	g.GET("/tasks", s.listTasks)
-	g.POST("/tasks/approve", s.batchApprove)
-	g.GET("/tasks/:id", s.getTask)
-	g.POST("/tasks/:id/:action", s.taskAction)
-	g.GET("/apps/:app/forms/:form/records/:id/timeline", s.recordTimeline)
-	g.POST("/apps/:app/forms/:form/records/:id/withdraw", s.withdrawRecord)
-	g.GET("/notifications", s.listNotifications)
-	g.POST("/notifications/read", s.readNotifications)
+// workflowRoutes adds the approval API of API.md, each route behind mw
+// (the routes' authentication): the caller's tasks, task actions, a
+// record's timeline, withdrawal and in-app notifications. The runtime is
+// the one registered on the service (engine.NewWorkflows); without it
+// these answer 503.
+func (s *server) workflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.GET(v1+"/tasks", s.listTasks, mw...)
+	e.POST(v1+"/tasks/approve", s.batchApprove, mw...)
+	e.GET(v1+"/tasks/:id", s.getTask, mw...)
+	e.POST(v1+"/tasks/:id/:action", s.taskAction, mw...)
+	e.GET(v1+"/apps/:app/forms/:form/records/:id/timeline", s.recordTimeline, mw...)
+	e.POST(v1+"/apps/:app/forms/:form/records/:id/withdraw", s.withdrawRecord, mw...)
+	e.GET(v1+"/notifications", s.listNotifications, mw...)
+	e.POST(v1+"/notifications/read", s.readNotifications, mw...)
 }
 
 func (s *server) workflows() (*engine.Workflows, error) {
