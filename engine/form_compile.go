@@ -74,14 +74,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	for _, r := range f.Required {
 		cf.required[r] = true
 	}
-	cf.zeroEnv = make(map[string]any, len(cf.env))
-	for _, fd := range f.Fields {
-		cf.zeroEnv[fd.Key] = zeroFor(fd)
-	}
-	for _, s := range SystemFields {
-		cf.zeroEnv[s] = ""
-	}
-	cf.zeroEnv["_version"] = 0
+	cf.zeroEnv = zeroEnvFor(f.Fields)
 	for pos, fd := range f.Fields {
 		fr := fieldRules{field: fd, pos: pos, ptr: JSONPointer(fd.Key)}
 		any := false
@@ -236,4 +229,17 @@ func (c *FormCache) Lookup(app, form string, version int) *CompiledForm {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.m[fmt.Sprintf("%s/%s@%d", app, form, version)]
+}
+
+// zeroEnvFor is the run-time environment of an empty record.
+func zeroEnvFor(fields []*Field) map[string]any {
+	env := make(map[string]any, len(fields)+len(SystemFields)+3)
+	for _, fd := range fields {
+		env[fd.Key] = zeroFor(fd)
+	}
+	for _, s := range SystemFields {
+		env[s] = ""
+	}
+	env["_version"] = 0
+	return env
 }
