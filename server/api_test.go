@@ -316,7 +316,8 @@ func TestProblemLanguage(t *testing.T) {
 		{"zh-CN,zh;q=0.9,en;q=0.8", "请先登录"},
 		{"en-US,en;q=0.9,zh;q=0.5", "please log in"},
 		{"fr-FR", "please log in"},
-		{"", "请先登录"},
+		{"", "please log in"},
+		{"zh", "请先登录"},
 	} {
 		rec := h.do("GET", "/api/v1/apps", "", "", map[string]string{"Accept-Language": tc.accept})
 		var p Problem

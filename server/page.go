@@ -32,7 +32,14 @@ func (s *server) loginPage(c echo.Context) error {
 
 // renderLogin draws the login form with a fresh double-submit token.
 func (s *server) renderLogin(c echo.Context, status int, email, msg string) error {
-	tok := randomToken()
+	// Keep a token the browser holds already, so two open login tabs
+	// both work; a refused post gets a fresh one.
+	tok := ""
+	if ck, err := c.Cookie(cookieLogin); err == nil && status == http.StatusOK && len(ck.Value) == 32 {
+		tok = ck.Value
+	} else {
+		tok = randomToken()
+	}
 	s.setCookie(c, cookieLogin, tok, s.now().Add(time.Hour), true)
 	lang := pageLang(c)
 	p := s.page(c, web.Msg(lang, "login.title"))

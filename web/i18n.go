@@ -12,8 +12,7 @@ const (
 )
 
 // PickLang returns the language to use: a valid cookie choice wins, else
-// the better of zh and en in Accept-Language (by quality); a header that
-// names neither gets en, and no header at all gets zh.
+// zh when Accept-Language prefers it to en (by quality), else en.
 func PickLang(cookie, acceptLanguage string) string {
 	if cookie == LangZh || cookie == LangEn {
 		return cookie
@@ -33,10 +32,7 @@ func PickLang(cookie, acceptLanguage string) string {
 		}
 	}
 	if best == "" {
-		if strings.TrimSpace(acceptLanguage) != "" {
-			return LangEn
-		}
-		return LangZh
+		return LangEn
 	}
 	return best
 }

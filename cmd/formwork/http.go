@@ -2,40 +2,23 @@ package main
 
 import (
 	"context"
-	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
+
+	"formwork/engine"
+	"formwork/server"
 )
 
-// newHTTP builds the HTTP server. For now it serves the health endpoints;
-// the full API moves to package server (server.New(deps)).
+// newHTTP builds the HTTP server: the JSON API and the staff pages of
+// package server, on an engine.Service over the process's store. The
+// service lives as long as the process; its audit writer only batches
+// events that each request already waits for, so nothing is pending when
+// the server has shut down.
 func newHTTP(d *Deps) *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.Recover())
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.GET("/readyz", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
-		if err := d.Store.Ping(ctx); err != nil {
-			d.Log.Warn("readyz: store", "err", err)
-			return problem(c, http.StatusServiceUnavailable, "Not ready", "the store is not reachable")
-		}
-		if err := d.Queue.Ping(ctx); err != nil {
-			d.Log.Warn("readyz: queue", "err", err)
-			return problem(c, http.StatusServiceUnavailable, "Not ready", "the queue is not reachable")
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-	})
-	return e
-}
-
-// problem writes an RFC 9457 problem+json response.
-func problem(c echo.Context, status int, title, detail string) error {
-	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
-	return c.JSON(status, map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+	svc := engine.NewService(d.Store, d.Org, d.Clock)
+	var ping func(context.Context) error
+	if d.Queue != nil {
+		ping = d.Queue.Ping
+	}
+	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
 }
