@@ -172,6 +172,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET(v1+"/audit", s.listAudit, user...)
 	e.GET(v1+"/audit/verify", s.verifyAudit, user...)
 	s.workflowRoutes(e, user) // server/workflow.go
+	s.accessRoutes(e, user)   // server/access.go
 
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.loginSubmit)
