@@ -168,7 +168,7 @@ func TestBrowserFillForms(t *testing.T) {
 		w := run(t, ctx, "scroll width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 		t.Errorf("the form is %dpx wide at 390px: it scrolls sideways", w)
 	}
-	png := run(t, ctx, "screenshot", chromedp.FullScreenshot(90))
+	png := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 	shot := filepath.Join(t.TempDir(), "customer-form-390.png")
 	must(t, "save screenshot", os.WriteFile(shot, png, 0o644))
 	t.Logf("screenshot at 390px: %s (%d bytes)", shot, len(png))
