@@ -15,7 +15,10 @@ import (
 // events that each request already waits for, so nothing is pending when
 // the server has shut down.
 func newHTTP(d *Deps) *echo.Echo {
-	svc := engine.NewService(d.Store, d.Org, d.Clock)
+	svc := d.Service
+	if svc == nil {
+		svc = engine.NewService(d.Store, d.Org, d.Clock)
+	}
 	var ping func(context.Context) error
 	if d.Queue != nil {
 		ping = d.Queue.Ping

@@ -16,16 +16,42 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/queue"
+	"formwork/plugins/email"
+	"formwork/plugins/webhook"
 )
 
 // Deps are the running process's dependencies, built once and handed to
 // the HTTP server and the workers.
 type Deps struct {
-	Store engine.Store
-	Queue engine.Queue
-	Org   *engine.Org
-	Clock func() time.Time
-	Log   *slog.Logger
+	Store     engine.Store
+	Queue     engine.Queue
+	Org       *engine.Org
+	Service   *engine.Service
+	Workflows *engine.Workflows
+	Clock     func() time.Time
+	Log       *slog.Logger
+}
+
+// newDeps builds the engine services one process shares between its HTTP
+// server and its workers: one Service, the workflow runtime registered on
+// it (as a record hook), and the notification and action plugins
+// configured by the environment (FORMWORK_WEBHOOK_URL with
+// FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
+func newDeps(store engine.Store, q engine.Queue, log *slog.Logger) *Deps {
+	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
+	d.Service = engine.NewService(store, d.Org, d.Clock)
+	reg := engine.NewPluginRegistry()
+	var channels []string
+	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {
+		webhook.Register(reg, webhook.Options{Store: store, Secret: []byte(secret), URL: url})
+		channels = append(channels, "webhook")
+	}
+	if addr, from := os.Getenv("FORMWORK_SMTP_ADDR"), os.Getenv("FORMWORK_SMTP_FROM"); addr != "" && from != "" {
+		email.Register(reg, email.Options{Addr: addr, From: from, Store: store})
+		channels = append(channels, "email")
+	}
+	d.Workflows = engine.NewWorkflows(d.Service, d.Clock, engine.WorkflowOptions{Plugins: reg, Channels: channels})
+	return d
 }
 
 // queueConn is the queue a process uses: FORMWORK_REDIS_ADDR, or the
@@ -89,7 +115,14 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 
 // registerHandlers registers every background job's handler; packages that
 // define job types add theirs here.
-func registerHandlers(w *queue.Worker, d *Deps) {}
+func registerHandlers(w *queue.Worker, d *Deps) {
+	if d.Workflows != nil {
+		queue.RegisterWorkflows(w, d.Workflows)
+	}
+	if d.Service != nil {
+		w.Handle(engine.TaskGrantExpire, d.Service.HandleGrantExpireJob)
+	}
+}
 
 // ServeCmd is `formwork serve`.
 type ServeCmd struct {
@@ -112,7 +145,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer q.Close()
-	d := &Deps{Store: store, Queue: q.client, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
+	d := newDeps(store, q.client, log)
+	defer d.Service.Close()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -166,7 +200,8 @@ func (c *WorkerCmd) Run(g *Globals) error {
 		return err
 	}
 	defer closeStore()
-	d := &Deps{Store: store, Queue: q.client, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
+	d := newDeps(store, q.client, log)
+	defer d.Service.Close()
 	stop, err := startBackground(ctx, d, q)
 	if err != nil {
 		return err
