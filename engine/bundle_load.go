@@ -116,17 +116,6 @@ func (l *loader) add(ptr, code string, msg Text) {
 	l.errs = append(l.errs, FieldError{Field: ptr, Code: code, Message: msg})
 }
 
-// bad reports whether a meta-schema error already lies at or under ptr, so
-// semantic checks skip what could not be decoded reliably.
-func (l *loader) bad(ptr string) bool {
-	for _, e := range l.errs {
-		if e.Field == ptr || strings.HasPrefix(e.Field, ptr+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 // dropCovered removes semantic errors at or under a meta-schema error: the
 // structural error is the one to fix, the rest may be its echo.
 func (l *loader) dropCovered() {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -181,54 +180,6 @@ func computeOrder(fields []*Field, computed map[string]*fieldRules) ([]fieldRule
 		}
 	}
 	return order, cycle
-}
-
-// FormCache holds compiled forms by app, form and version, so each
-// published version is compiled once.
-type FormCache struct {
-	mu sync.RWMutex
-	m  map[string]*CompiledForm
-}
-
-// NewFormCache returns an empty cache.
-func NewFormCache() *FormCache { return &FormCache{m: map[string]*CompiledForm{}} }
-
-// Get returns the compiled form for app/form@version, compiling raw (the
-// form document) on first use.
-func (c *FormCache) Get(app string, version int, raw json.RawMessage) (*CompiledForm, error) {
-	f, err := ParseForm(raw, "")
-	if err != nil {
-		return nil, err
-	}
-	key := fmt.Sprintf("%s/%s@%d", app, f.Key, version)
-	c.mu.RLock()
-	cf := c.m[key]
-	c.mu.RUnlock()
-	if cf != nil {
-		return cf, nil
-	}
-	cf, err = CompileForm(f)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.m[key] = cf
-	c.mu.Unlock()
-	return cf, nil
-}
-
-// Put stores an already compiled form.
-func (c *FormCache) Put(app string, version int, cf *CompiledForm) {
-	c.mu.Lock()
-	c.m[fmt.Sprintf("%s/%s@%d", app, cf.Form.Key, version)] = cf
-	c.mu.Unlock()
-}
-
-// Lookup returns a cached compiled form without compiling.
-func (c *FormCache) Lookup(app, form string, version int) *CompiledForm {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.m[fmt.Sprintf("%s/%s@%d", app, form, version)]
 }
 
 // zeroEnvFor is the run-time environment of an empty record.

@@ -31,7 +31,6 @@ type Service struct {
 	org   *Org
 	now   func() time.Time
 	audit *AuditWriter
-	forms *FormCache
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
@@ -74,7 +73,7 @@ func NewService(store Store, org *Org, clock func() time.Time) *Service {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Service{store: store, org: org, now: clock, forms: NewFormCache(), bundles: map[string]*Bundle{},
+	return &Service{store: store, org: org, now: clock, bundles: map[string]*Bundle{},
 		audit: NewAuditWriter(store, AuditWriterOptions{})}
 }
 

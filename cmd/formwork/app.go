@@ -48,19 +48,12 @@ func (c *AppImportCmd) Run(g *Globals) error {
 	default:
 		return fmt.Errorf("give a FILE or --template NAME")
 	}
-	st, closeStore, err := openStore(g)
+	svc, p, done, err := openService(g, c.As)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	org := engine.NewOrg(st, nil)
-	svc := engine.NewService(st, org, nil)
-	defer svc.Close()
+	defer done()
 	ctx := context.Background()
-	p, err := cliPrincipal(ctx, org, c.As)
-	if err != nil {
-		return err
-	}
 	v, err := svc.ImportApp(ctx, p, data, engine.ImportOptions{SampleData: c.SampleData, ConfirmDataLoss: c.Confirm})
 	if err != nil {
 		if len(engine.ErrorFields(err)) > 0 {
@@ -71,6 +64,24 @@ func (c *AppImportCmd) Run(g *Globals) error {
 	}
 	fmt.Printf("imported %s version %d (%s)\n", v.Key, v.Version, v.AppVersion)
 	return nil
+}
+
+// openService opens the store and a Service on it, acting as the user with
+// email as (or the system); done closes both.
+func openService(g *Globals, as string) (*engine.Service, *engine.Principal, func(), error) {
+	st, closeStore, err := openStore(g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	org := engine.NewOrg(st, nil)
+	svc := engine.NewService(st, org, nil)
+	done := func() { svc.Close(); closeStore() }
+	p, err := cliPrincipal(context.Background(), org, as)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return svc, p, done, nil
 }
 
 // cliPrincipal is who the command line acts as: a named user, or the
@@ -104,19 +115,12 @@ type AppExportCmd struct {
 
 // Run prints the bundle.
 func (c *AppExportCmd) Run(g *Globals) error {
-	st, closeStore, err := openStore(g)
+	svc, p, done, err := openService(g, "")
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	org := engine.NewOrg(st, nil)
-	svc := engine.NewService(st, org, nil)
-	defer svc.Close()
+	defer done()
 	ctx := context.Background()
-	p, err := cliPrincipal(ctx, org, "")
-	if err != nil {
-		return err
-	}
 	b, err := svc.ExportApp(ctx, p, c.Key)
 	if err != nil {
 		return fmt.Errorf("%s", engine.ErrorMessage(err, "en"))
