@@ -185,6 +185,9 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/apps/:app/forms/:form", s.listPage, page...)
 	e.GET("/apps/:app/forms/:form/records/:id", s.recordPage, page...)
 	e.POST("/apps/:app/forms/:form/records/:id/restore", s.restorePage, page...)
+	s.adminPageRoutes(e)    // server/page_admin.go
+	s.taskPageRoutes(e)     // server/page_tasks.go
+	s.templatePageRoutes(e) // server/page_templates.go
 }
 
 // Render writes a templ component as an HTML response with status.

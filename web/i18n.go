@@ -50,6 +50,9 @@ var messages = map[string][2]string{
 	"home.new":        {"新建", "New"},
 	"home.list":       {"记录", "Records"},
 	"admin":           {"管理", "Admin"},
+	"nav.tasks":       {"我的待办", "My tasks"},
+	"nav.tasks_open":  {"待办数", "open tasks"},
+	"nav.templates":   {"模板中心", "Templates"},
 	"lang.switch":     {"English", "中文"},
 	"form.submit":     {"提交", "Submit"},
 	"form.required":   {"必填", "required"},
@@ -96,6 +99,18 @@ var messages = map[string][2]string{
 	"skip":            {"跳到正文", "Skip to content"},
 	"error.number":    {"请输入数字", "Enter a number"},
 	"error.integer":   {"请输入整数", "Enter a whole number"},
+}
+
+// addMessages adds entries to the catalogue; each area of the UI keeps
+// its own in its own file (func init() { addMessages(...) }). A key
+// defined twice is a programming error.
+func addMessages(m map[string][2]string) {
+	for k, v := range m {
+		if _, dup := messages[k]; dup {
+			panic("web: message " + k + " defined twice")
+		}
+		messages[k] = v
+	}
 }
 
 // Msg returns the catalogue text for key in lang (the key itself when it

@@ -1,5 +1,7 @@
 package web
 
+import "github.com/a-h/templ"
+
 // Page is what every page's layout needs.
 type Page struct {
 	Lang  string
@@ -8,6 +10,12 @@ type Page struct {
 	CSRF  string    // the token for forms of this page
 	Path  string    // the current path, for the language switch
 	Flash string    // a one-line notice at the top
+	Inbox int       // open tasks of the user, for the badge
+
+	// Scripts and Styles are extra files under /static/ that this page
+	// needs beyond app.js and app.css (each area keeps its own).
+	Scripts []string
+	Styles  []string
 }
 
 // UserInfo is the signed-in user as the layout shows them.
@@ -143,6 +151,7 @@ type RecordPage struct {
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision
+	Flow      templ.Component // the workflow panel; nil when the record has none
 }
 
 // Value is a label and a displayed value.
