@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sort"
+)
+
+// AdminApp is an app as the access administration sees it: its roles (to
+// assign) and its forms with their fields (to explain and grant on).
+type AdminApp struct {
+	Key   string       `json:"key"`
+	Name  Text         `json:"name"`
+	Roles []*AdminRole `json:"roles"`
+	Forms []*AdminForm `json:"forms"`
+}
+
+// AdminRole is one role of an app.
+type AdminRole struct {
+	Key  string `json:"key"`
+	Name Text   `json:"name"`
+	MFA  bool   `json:"mfa,omitempty"`
+}
+
+// AdminForm is one form of an app with its field keys and labels.
+type AdminForm struct {
+	Key    string       `json:"key"`
+	Title  Text         `json:"title"`
+	Fields []AdminField `json:"fields"`
+}
+
+// AdminField is one field of a form.
+type AdminField struct {
+	Key   string `json:"key"`
+	Label Text   `json:"label"`
+}
+
+func principalActor(p *Principal) AuditActor {
+	a := AuditActor{ID: p.actor()}
+	if p != nil {
+		a.IP = p.IP
+	}
+	return a
+}
+
+// AdminApps lists every app's roles and forms, by app key (administrators only).
+func (s *Service) AdminApps(ctx context.Context, p *Principal) ([]*AdminApp, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "admin.apps", "", "", "", "not an administrator", err)
+	}
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
+	if err != nil {
+		return nil, err
+	}
+	var out []*AdminApp
+	for _, d := range docs {
+		var a appDoc
+		if json.Unmarshal(d.Value, &a) != nil {
+			continue
+		}
+		b, _, err := s.bundle(ctx, a.Key, a.Version)
+		if err != nil {
+			return nil, err
+		}
+		aa := &AdminApp{Key: a.Key, Name: a.Name}
+		for _, r := range b.Roles {
+			aa.Roles = append(aa.Roles, &AdminRole{Key: r.Key, Name: r.Name, MFA: r.MFA})
+		}
+		for _, f := range b.Forms {
+			af := &AdminForm{Key: f.Key, Title: f.Title}
+			for _, fd := range f.Fields {
+				af.Fields = append(af.Fields, AdminField{Key: fd.Key, Label: fd.LabelOr()})
+			}
+			aa.Forms = append(aa.Forms, af)
+		}
+		out = append(out, aa)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// SetUserAppRoles replaces the roles a user holds in one app with roles,
+// each of which the app must define (administrators only). An empty list
+// removes the user from the app. EINVALID for a role the app lacks,
+// ENOTFOUND for an unknown user or app.
+func (s *Service) SetUserAppRoles(ctx context.Context, p *Principal, userRef, app string, roles []string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "user.roles", app, "", userRef, "not an administrator", err)
+	}
+	u, err := s.findUserRef(ctx, userRef)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := s.bundle(ctx, app, 0)
+	if err != nil {
+		return nil, err
+	}
+	var bad []FieldError
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	for _, r := range roles {
+		if b.Role(r) == nil {
+			bad = append(bad, FieldError{Field: "/roles/" + app, Code: "unknown_role", Message: Tf("应用 %s 没有角色 %q", "the app %s has no role %q", app, r)})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, Invalid(bad...)
+	}
+	all := cloneRoles(u.Roles)
+	if all == nil {
+		all = map[string][]string{}
+	}
+	if len(roles) == 0 {
+		delete(all, app)
+	} else {
+		all[app] = roles
+	}
+	return s.org.SetRoles(ctx, principalActor(p), u.ID, all)
+}
+
+// SetUserUnit moves a user to another unit (administrators only).
+func (s *Service) SetUserUnit(ctx context.Context, p *Principal, userRef, unit string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "user.unit", "", "", userRef, "not an administrator", err)
+	}
+	u, err := s.findUserRef(ctx, userRef)
+	if err != nil {
+		return nil, err
+	}
+	return s.org.SetUnit(ctx, principalActor(p), u.ID, unit)
+}
+
+// FreezeUser freezes a user at once (administrators only); an
+// administrator may not freeze themselves.
+func (s *Service) FreezeUser(ctx context.Context, p *Principal, userRef string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "user.freeze", "", "", userRef, "not an administrator", err)
+	}
+	u, err := s.findUserRef(ctx, userRef)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID == p.User.ID {
+		return nil, Invalid(FieldError{Field: "/user", Code: "self", Message: T("不能冻结自己", "you cannot freeze yourself")})
+	}
+	return s.org.Freeze(ctx, principalActor(p), u.ID)
+}
+
+// UnfreezeUser lets a frozen user sign in again (administrators only).
+func (s *Service) UnfreezeUser(ctx context.Context, p *Principal, userRef string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "user.unfreeze", "", "", userRef, "not an administrator", err)
+	}
+	u, err := s.findUserRef(ctx, userRef)
+	if err != nil {
+		return nil, err
+	}
+	return s.org.Unfreeze(ctx, principalActor(p), u.ID)
+}
