@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"formwork/engine"
 )
@@ -86,45 +85,25 @@ func scanRecord(row scanner, extra ...any) (*engine.Record, error) {
 	return &r, nil
 }
 
-func notFound(id string) error {
-	return engine.Errorf(engine.ENOTFOUND, engine.T("记录不存在："+id, "record not found: "+id))
-}
+func notFound(id string) error { return engine.ErrRecordNotFound(id) }
 
-func conflict(what string) error {
-	return engine.Errorf(engine.ECONFLICT, engine.T("数据已被他人修改或重复："+what, "conflict (stale version or duplicate): "+what))
-}
+func conflict(what string) error { return engine.ErrStoreConflict(what) }
 
 func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWrite) (*engine.Record, error) {
-	if w.Record == nil {
-		return nil, engine.Errorf(engine.EINVALID, engine.T("缺少记录", "record write without a record"))
+	at, err := engine.RecordWriteTime(w, s.now)
+	if err != nil {
+		return nil, err
 	}
-	at := w.At
-	if at.IsZero() {
-		at = s.now()
-	}
-	at = at.UTC().Truncate(time.Millisecond)
-	in := w.Record
 	if w.Op == engine.OpCreate {
-		r := in.Clone()
-		if r.ID == "" {
-			r.ID = engine.NewID(at)
+		r, err := engine.NextRecordState(nil, w, at)
+		if err != nil {
+			return nil, err
 		}
-		if r.Data == nil {
-			r.Data = map[string]any{}
-		}
-		if r.Status == "" {
-			r.Status = engine.StatusActive
-		}
-		r.Version = 1
-		r.CreatedAt, r.UpdatedAt = at, at
-		r.CreatedBy, r.UpdatedBy = w.Actor, w.Actor
-		r.DeletedAt = nil
 		data, err := json.Marshal(r.Data)
 		if err != nil {
-			return nil, engine.Errorf(engine.EINVALID, engine.T("数据无法编码", "record data cannot be encoded: "+err.Error()))
+			return nil, engine.ErrDataEncoding(err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO records (`+recordCols+`, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`,
-			r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(at), r.CreatedBy, fmtTime(at), r.UpdatedBy)
+		_, err = tx.ExecContext(ctx, `INSERT INTO records (`+recordCols+`, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`, createRecordArgs(r, data)...)
 		if err != nil {
 			if isConstraint(err) {
 				return nil, conflict("duplicate record id " + r.ID)
@@ -137,37 +116,19 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		return r, nil
 	}
 
+	in := w.Record
 	old, err := scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ?`, in.ID))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (old.App != in.App || old.Form != in.Form)) {
-		return nil, notFound(in.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		old, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite read record %s: %w", in.ID, err)
 	}
-	if old.Version != w.ExpectVersion {
-		return nil, conflict(fmt.Sprintf("record %s is at version %d, not %d", in.ID, old.Version, w.ExpectVersion))
+	r, err := engine.NextRecordState(old, w, at)
+	if err != nil {
+		return nil, err
 	}
-	r := old.Clone()
-	r.Version = old.Version + 1
-	r.UpdatedAt, r.UpdatedBy = at, w.Actor
-	switch w.Op {
-	case engine.OpUpdate:
-		if old.DeletedAt != nil {
-			return nil, notFound(in.ID)
-		}
-		setState(r, in)
-	case engine.OpDelete:
-		if old.DeletedAt != nil {
-			return nil, notFound(in.ID)
-		}
-		t := at
-		r.DeletedAt = &t
-	case engine.OpRestore:
-		if in.Data != nil {
-			setState(r, in)
-		}
-		r.DeletedAt = nil
-	case engine.OpPurge:
+	if w.Op == engine.OpPurge {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge record: %w", err)
 		}
@@ -175,12 +136,10 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
 		}
 		return old, nil
-	default:
-		return nil, engine.Errorf(engine.EINVALID, engine.T("未知操作："+w.Op, "unknown record op: "+w.Op))
 	}
 	data, err := json.Marshal(r.Data)
 	if err != nil {
-		return nil, engine.Errorf(engine.EINVALID, engine.T("数据无法编码", "record data cannot be encoded: "+err.Error()))
+		return nil, engine.ErrDataEncoding(err)
 	}
 	var deletedAt any
 	deleted := 0
@@ -201,36 +160,18 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	return r, nil
 }
 
-// setState copies the caller-settable parts of in onto r.
-func setState(r, in *engine.Record) {
-	r.Data = engine.CloneData(in.Data)
-	if r.Data == nil {
-		r.Data = map[string]any{}
-	}
-	if in.Status != "" {
-		r.Status = in.Status
-	}
-	r.Unit, r.Owner = in.Unit, in.Owner
-	if in.FormVersion != 0 {
-		r.FormVersion = in.FormVersion
-	}
+// createRecordArgs are the values of the records row a create inserts, in
+// the order of recordCols up to updated_by.
+func createRecordArgs(r *engine.Record, data []byte) []any {
+	return []any{r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(r.CreatedAt), r.CreatedBy, fmtTime(r.UpdatedAt), r.UpdatedBy}
 }
 
 func writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
-	changes := engine.DiffData(before, r.Data)
-	if changes == nil {
-		changes = []engine.FieldChange{}
-	}
-	data, err := json.Marshal(r.Data)
+	args, err := revisionArgs(r, w.Op, w.Actor, before)
 	if err != nil {
 		return err
 	}
-	ch, err := json.Marshal(changes)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO revisions (record_id, version, app, form, op, actor, at, status, unit, owner, data, changes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.Version, r.App, r.Form, w.Op, w.Actor, fmtTime(r.UpdatedAt), r.Status, r.Unit, r.Owner, string(data), string(ch))
+	_, err = tx.ExecContext(ctx, `INSERT INTO revisions (`+revisionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 	if err != nil {
 		if isConstraint(err) {
 			return conflict(fmt.Sprintf("revision %s/%d", r.ID, r.Version))
@@ -238,6 +179,22 @@ func writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.
 		return fmt.Errorf("sqlite insert revision: %w", err)
 	}
 	return nil
+}
+
+const revisionCols = `record_id, version, app, form, op, actor, at, status, unit, owner, data, changes`
+
+// revisionArgs are the values of the revisions row that records r as
+// written by op, in the order of revisionCols.
+func revisionArgs(r *engine.Record, op, actor string, before map[string]any) ([]any, error) {
+	data, err := json.Marshal(r.Data)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := json.Marshal(engine.RevisionChanges(before, r.Data))
+	if err != nil {
+		return nil, err
+	}
+	return []any{r.ID, r.Version, r.App, r.Form, op, actor, fmtTime(r.UpdatedAt), r.Status, r.Unit, r.Owner, string(data), string(ch)}, nil
 }
 
 // FindRecordByID returns a live record, or with deleted also a binned one.

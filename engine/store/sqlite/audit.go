@@ -16,37 +16,51 @@ import (
 // them. It runs inside the Apply transaction on the single writer, so the
 // chain has one total order however many callers there are.
 func appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
-	var seq int64
-	var hash string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite audit head: %w", err)
+	if err := engine.CheckAuditEvents(evs); err != nil {
+		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	seq, hash, err := auditHead(ctx, tx)
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("sqlite audit insert: %w", err)
 	}
 	defer stmt.Close()
 	for _, ev := range evs {
-		if ev == nil {
-			return engine.Errorf(engine.EINVALID, engine.T("审计事件为空", "nil audit event"))
-		}
 		ev.Seal(seq, hash)
-		var fields any
-		if len(ev.Fields) > 0 {
-			b, _ := json.Marshal(ev.Fields)
-			fields = string(b)
-		}
-		var detail any
-		if ev.Detail != nil {
-			detail = []byte(ev.Detail)
-		}
-		if _, err := stmt.ExecContext(ctx, ev.Seq, fmtTime(ev.Time), ev.Actor, ev.IP, ev.Action, ev.App, ev.Form, ev.Object, fields, ev.Result, ev.Reason, detail, ev.PrevHash, ev.Hash); err != nil {
+		if _, err := stmt.ExecContext(ctx, auditArgs(ev)...); err != nil {
 			return fmt.Errorf("sqlite audit insert: %w", err)
 		}
 		seq, hash = ev.Seq, ev.Hash
 	}
 	return nil
+}
+
+// auditHead returns the sequence number and hash of the newest event.
+func auditHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, "", fmt.Errorf("sqlite audit head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// auditArgs are the values of a sealed event's row, in the order of auditCols.
+func auditArgs(ev *engine.AuditEvent) []any {
+	var fields any
+	if len(ev.Fields) > 0 {
+		b, _ := json.Marshal(ev.Fields)
+		fields = string(b)
+	}
+	var detail any
+	if ev.Detail != nil {
+		detail = []byte(ev.Detail)
+	}
+	return []any{ev.Seq, fmtTime(ev.Time), ev.Actor, ev.IP, ev.Action, ev.App, ev.Form, ev.Object, fields, ev.Result, ev.Reason, detail, ev.PrevHash, ev.Hash}
 }
 
 const auditCols = `seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash`
@@ -78,13 +92,7 @@ type auditCursor struct {
 // FindAuditEvents returns events newest first (by Seq). From is inclusive,
 // To exclusive.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	if limit > 1000 {
-		limit = 1000
-	}
+	limit := engine.AuditPageLimit(q.Limit)
 	var where []string
 	var args []any
 	if q.Cursor != "" {
@@ -178,20 +186,15 @@ func (s *Store) WalkAudit(ctx context.Context, after int64, fn func(*engine.Audi
 }
 
 func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, j engine.OutboxJob) error {
-	if j.ID == "" {
-		return engine.Errorf(engine.EINVALID, engine.T("后台任务缺少编号", "outbox job without id"))
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = s.now()
-	}
-	if j.RunAt.IsZero() {
-		j.RunAt = j.CreatedAt
+	j, err := engine.PrepareOutboxJob(j, s.now)
+	if err != nil {
+		return err
 	}
 	var payload any
 	if j.Payload != nil {
 		payload = []byte(j.Payload)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`,
 		j.ID, j.Type, payload, fmtTime(j.RunAt), fmtTime(j.CreatedAt))
 	if err != nil {
 		if isConstraint(err) {

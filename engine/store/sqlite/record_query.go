@@ -2,11 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math"
 	"strings"
 
@@ -16,38 +13,15 @@ import (
 
 // Limits of one page of records.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
+	DefaultLimit = engine.DefaultRecordLimit
+	MaxLimit     = engine.MaxRecordLimit
 )
 
-func badCursor() error {
-	return engine.Errorf(engine.EINVALID, engine.T("分页游标无效", "invalid cursor"))
-}
+func badCursor() error { return engine.ErrBadCursor() }
 
-func encodeCursor(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(v any) string { return engine.EncodeCursor(v) }
 
-func decodeCursor(s string, v any) error {
-	if len(s) > 16<<10 {
-		return badCursor()
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return badCursor()
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badCursor()
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badCursor() // trailing data
-	}
-	return nil
-}
+func decodeCursor(s string, v any) error { return engine.DecodeCursor(s, v) }
 
 // sortCol is one resolved sort key.
 type sortCol struct {
@@ -237,13 +211,7 @@ func recordWhere(q engine.RecordQuery) (string, []any, error) {
 
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	if limit > MaxLimit {
-		limit = MaxLimit
-	}
+	limit := engine.RecordPageLimit(q.Limit)
 	cols, fp, err := resolveSort(q.Sort, fixedFields(q.Filter))
 	if err != nil {
 		return nil, err

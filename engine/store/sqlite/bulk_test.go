@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"formwork/engine"
+)
+
+// This file is compiled only into tests and benchmarks: it loads millions of
+// rows fast enough to benchmark at the issue's sizes. It writes exactly the
+// rows Apply would (TestBulkApplyMatchesApply compares them column by
+// column), reusing Apply's own row builders, but batches many rows into one
+// INSERT and many changes into one transaction.
+
+// BulkApply writes, in one transaction, the rows that Apply would write for
+// the record creates in recs (record and revision 1) and for the audit
+// events in evs (sealed in order after the current newest event). Only
+// creates are accepted.
+func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []*engine.AuditEvent) error {
+	if err := engine.CheckAuditEvents(evs); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		recRows := make([][]any, 0, len(recs))
+		revRows := make([][]any, 0, len(recs))
+		for i := range recs {
+			w := &recs[i]
+			if w.Op != engine.OpCreate {
+				return fmt.Errorf("bulk apply: only creates, not %q", w.Op)
+			}
+			at, err := engine.RecordWriteTime(w, s.now)
+			if err != nil {
+				return err
+			}
+			r, err := engine.NextRecordState(nil, w, at)
+			if err != nil {
+				return err
+			}
+			data, err := json.Marshal(r.Data)
+			if err != nil {
+				return engine.ErrDataEncoding(err)
+			}
+			recRows = append(recRows, createRecordArgs(r, data))
+			rev, err := revisionArgs(r, w.Op, w.Actor, nil)
+			if err != nil {
+				return err
+			}
+			revRows = append(revRows, rev)
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO records (`+recordCols+`, deleted) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)", recRows); err != nil {
+			return err
+		}
+		if err := insertRows(ctx, tx, `INSERT INTO revisions (`+revisionCols+`) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?)", revRows); err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		seq, hash, err := auditHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		audRows := make([][]any, 0, len(evs))
+		for _, ev := range evs {
+			ev.Seal(seq, hash)
+			seq, hash = ev.Seq, ev.Hash
+			audRows = append(audRows, auditArgs(ev))
+		}
+		return insertRows(ctx, tx, `INSERT INTO audit (`+auditCols+`) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", audRows)
+	})
+}
+
+// insertRows inserts rows with multi-row INSERT statements of up to
+// bulkRows rows each; the full-size statement is prepared once.
+func insertRows(ctx context.Context, tx *sql.Tx, head, tuple string, rows [][]any) error {
+	const bulkRows = 100
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for i := 0; i < len(rows); i += bulkRows {
+		batch := rows[i:min(i+bulkRows, len(rows))]
+		args := make([]any, 0, len(batch)*len(batch[0]))
+		for _, r := range batch {
+			args = append(args, r...)
+		}
+		q := head + strings.Repeat(tuple+",", len(batch)-1) + tuple
+		var err error
+		if len(batch) == bulkRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return fmt.Errorf("bulk prepare: %w", err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("bulk insert: %w", err)
+		}
+	}
+	return nil
+}
+
+// BulkLoadMode sets the writer connection up for a bulk load: no fsync
+// (a crash mid-load loses the file, which a benchmark rebuilds) and a 1 GiB
+// page cache. The database it produces is the same; reopen the store with
+// Open for measurements under the normal settings.
+func (s *Store) BulkLoadMode(ctx context.Context) error {
+	for _, p := range []string{`PRAGMA synchronous=OFF`, `PRAGMA cache_size=-1048576`} {
+		if _, err := s.w.ExecContext(ctx, p); err != nil {
+			return fmt.Errorf("bulk mode %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Checkpoint moves the whole WAL into the database file and truncates it.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return err
+}
+
+// DumpTable returns every row of table, ordered by order, as strings: the
+// test compares a bulk-loaded database with one written by Apply.
+func (s *Store) DumpTable(ctx context.Context, table, order string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT * FROM `+table+` ORDER BY `+order)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			if raw, ok := v.([]byte); ok {
+				v = "bytes:" + string(raw)
+			}
+			fmt.Fprintf(&b, "%s=%T:%v|", cols[i], v, v)
+		}
+		out = append(out, b.String())
+	}
+	return out, rows.Err()
+}
