@@ -120,6 +120,18 @@ type TaskDetail struct {
 	Steps    []Step            `json:"steps"`
 	Instance string            `json:"instance"`
 	Status   string            `json:"status"`
+	// Returnable lists the approval nodes already passed that a return
+	// may go back to, latest first (the first is the default target).
+	Returnable []NodeRef `json:"returnable"`
+	// View is the form as this node shows it (hidden fields absent, each
+	// field with the node's permission), for pages.
+	View *FormView `json:"-"`
+}
+
+// NodeRef names a workflow node.
+type NodeRef struct {
+	Key  string `json:"key"`
+	Name *Text  `json:"name,omitempty"`
 }
 
 // nodeFieldPerm is the permission a node grants on a field: its own entry,
@@ -185,7 +197,8 @@ func (w *Workflows) Task(ctx context.Context, p *Principal, id string) (*TaskDet
 		Result: ResultOK, Reason: "task " + t.ID}); err != nil {
 		return nil, err
 	}
-	return &TaskDetail{Task: t, Record: rv, Fields: perms, Steps: tx.inst.Steps, Instance: tx.inst.ID, Status: tx.inst.Status}, nil
+	return &TaskDetail{Task: t, Record: rv, Fields: perms, Steps: tx.inst.Steps, Instance: tx.inst.ID, Status: tx.inst.Status,
+		Returnable: tx.returnable(t.Node), View: nodeFormView(tx, perms)}, nil
 }
 
 // TimelineEntry is one line of a record's timeline: a workflow step or a
