@@ -217,3 +217,97 @@ func PrepareOutboxJob(j OutboxJob, now func() time.Time) (OutboxJob, error) {
 	}
 	return j, nil
 }
+
+// RecordCursor is the position after the last record of a page: its sort
+// values as the backend types them (V), its id, and a fingerprint of the
+// sort so a cursor from another ordering is refused.
+type RecordCursor[V any] struct {
+	Sort uint32 `json:"k"`
+	Vals []V    `json:"v"`
+	ID   string `json:"i"`
+}
+
+// EncodeRecordCursor encodes the position after a record with sort
+// fingerprint fp, sort values vals (without the id) and id.
+func EncodeRecordCursor[V any](fp uint32, vals []V, id string) string {
+	if vals == nil {
+		vals = []V{}
+	}
+	return EncodeCursor(RecordCursor[V]{Sort: fp, Vals: vals, ID: id})
+}
+
+// DecodeRecordCursor decodes a cursor for a sort with fingerprint fp and
+// nKeys keys (the id included) and returns its sort values, converted by
+// conv, followed by the id. ErrBadCursor for a cursor of another sort.
+func DecodeRecordCursor[V any](s string, fp uint32, nKeys int, conv func(V) (any, error)) ([]any, error) {
+	var c RecordCursor[V]
+	if err := DecodeCursor(s, &c); err != nil {
+		return nil, err
+	}
+	if c.Sort != fp || len(c.Vals) != nKeys-1 || c.ID == "" {
+		return nil, ErrBadCursor()
+	}
+	vals := make([]any, 0, nKeys)
+	for _, cv := range c.Vals {
+		v, err := conv(cv)
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, v)
+	}
+	return append(vals, c.ID), nil
+}
+
+// auditCursor is the position after the last event of a page.
+type auditCursor struct {
+	Seq int64 `json:"s"`
+}
+
+// DecodeAuditCursor returns the Seq an AuditQuery.Cursor continues below,
+// or 0 for no cursor.
+func DecodeAuditCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var c auditCursor
+	if err := DecodeCursor(s, &c); err != nil || c.Seq <= 0 {
+		return 0, ErrBadCursor()
+	}
+	return c.Seq, nil
+}
+
+// NewAuditPage makes a page of the events a backend read, newest first,
+// asking for limit+1 of them: a page of limit events and, when the extra one
+// came back, the cursor to the next page.
+func NewAuditPage(items []*AuditEvent, limit int) *AuditPage {
+	page := &AuditPage{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.NextCursor = EncodeCursor(auditCursor{Seq: items[limit-1].Seq})
+	}
+	return page
+}
+
+// AuditWalkChunk bounds how many events a WalkAudit reads per query, so a
+// walk over millions of events holds neither them nor a long read.
+const AuditWalkChunk = 5000
+
+// WalkAuditChunks implements Store.WalkAudit over read, which returns up to
+// AuditWalkChunk events with Seq > after in Seq order.
+func WalkAuditChunks(after int64, read func(after int64) ([]*AuditEvent, error), fn func(*AuditEvent) error) error {
+	for {
+		evs, err := read(after)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if err := fn(e); err != nil {
+				return err
+			}
+			after = e.Seq
+		}
+		if len(evs) < AuditWalkChunk {
+			return nil
+		}
+	}
+}

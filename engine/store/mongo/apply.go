@@ -277,14 +277,9 @@ type outboxDoc struct {
 }
 
 func (s *Store) insertOutbox(ctx context.Context, j engine.OutboxJob) error {
-	if j.ID == "" {
-		return engine.Errorf(engine.EINVALID, engine.T("后台任务缺少编号", "outbox job without id"))
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = s.now()
-	}
-	if j.RunAt.IsZero() {
-		j.RunAt = j.CreatedAt
+	j, err := engine.PrepareOutboxJob(j, s.now)
+	if err != nil {
+		return err
 	}
 	d := outboxDoc{ID: j.ID, Type: j.Type, RunAt: dt(j.RunAt), CreatedAt: dt(j.CreatedAt)}
 	if j.Payload != nil {

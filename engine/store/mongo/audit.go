@@ -77,10 +77,8 @@ func (s *Store) lastAudit(ctx context.Context) (int64, string, error) {
 
 // appendAudit seals evs in order after the newest event and stores them.
 func (s *Store) appendAudit(ctx context.Context, evs []*engine.AuditEvent) error {
-	for _, ev := range evs {
-		if ev == nil {
-			return engine.Errorf(engine.EINVALID, engine.T("审计事件为空", "nil audit event"))
-		}
+	if err := engine.CheckAuditEvents(evs); err != nil {
+		return err
 	}
 	if s.tx {
 		return s.appendAuditTx(ctx, evs)
@@ -145,27 +143,17 @@ func (s *Store) appendAuditCAS(ctx context.Context, evs []*engine.AuditEvent) er
 	return nil
 }
 
-type auditCursor struct {
-	Seq int64 `json:"s"`
-}
-
 // FindAuditEvents returns events newest first (by Seq). From is inclusive,
 // To exclusive.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	if limit > 1000 {
-		limit = 1000
+	limit := engine.AuditPageLimit(q.Limit)
+	below, err := engine.DecodeAuditCursor(q.Cursor)
+	if err != nil {
+		return nil, err
 	}
 	f := bson.D{}
-	if q.Cursor != "" {
-		var c auditCursor
-		if err := decodeCursor(q.Cursor, &c); err != nil || c.Seq <= 0 {
-			return nil, badCursor()
-		}
-		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: c.Seq}}})
+	if below > 0 {
+		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: below}}})
 	}
 	for _, e := range []bson.E{{Key: "actor", Value: q.Actor}, {Key: "action", Value: q.Action}, {Key: "object", Value: q.Object}} {
 		if e.Value != "" {
@@ -182,62 +170,40 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 	if len(tr) > 0 {
 		f = append(f, bson.E{Key: "time", Value: tr})
 	}
-	cur, err := s.audit.Find(ctx, f, findOpts().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	evs, err := s.findAudit(ctx, f, findOpts().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
 	if err != nil {
 		return nil, fmt.Errorf("mongo find audit: %w", err)
 	}
+	return engine.NewAuditPage(evs, limit), nil
+}
+
+// findAudit reads the events a query selects.
+func (s *Store) findAudit(ctx context.Context, f bson.D, opts *options.FindOptionsBuilder) ([]*engine.AuditEvent, error) {
+	cur, err := s.audit.Find(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
 	defer cur.Close(ctx)
-	page := &engine.AuditPage{}
+	var evs []*engine.AuditEvent
 	for cur.Next(ctx) {
 		var d auditDoc
 		if err := cur.Decode(&d); err != nil {
-			return nil, fmt.Errorf("mongo decode audit: %w", err)
+			return nil, err
 		}
-		page.Items = append(page.Items, d.event())
+		evs = append(evs, d.event())
 	}
-	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("mongo find audit: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = encodeCursor(auditCursor{Seq: page.Items[limit-1].Seq})
-	}
-	return page, nil
+	return evs, cur.Err()
 }
 
-// walkChunk bounds how many events WalkAudit reads per query.
-const walkChunk = 5000
-
-// WalkAudit calls fn for every event with Seq > after, in Seq order.
+// WalkAudit calls fn for every event with Seq > after, in Seq order, reading
+// engine.AuditWalkChunk events per query.
 func (s *Store) WalkAudit(ctx context.Context, after int64, fn func(*engine.AuditEvent) error) error {
-	for {
-		cur, err := s.audit.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
-			findOpts().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(walkChunk))
+	return engine.WalkAuditChunks(after, func(after int64) ([]*engine.AuditEvent, error) {
+		evs, err := s.findAudit(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
+			findOpts().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(engine.AuditWalkChunk))
 		if err != nil {
-			return fmt.Errorf("mongo walk audit: %w", err)
+			return nil, fmt.Errorf("mongo walk audit: %w", err)
 		}
-		var evs []*engine.AuditEvent
-		for cur.Next(ctx) {
-			var d auditDoc
-			if err := cur.Decode(&d); err != nil {
-				cur.Close(ctx)
-				return fmt.Errorf("mongo walk audit: %w", err)
-			}
-			evs = append(evs, d.event())
-		}
-		err = cur.Err()
-		cur.Close(ctx)
-		if err != nil {
-			return fmt.Errorf("mongo walk audit: %w", err)
-		}
-		for _, e := range evs {
-			if err := fn(e); err != nil {
-				return err
-			}
-			after = e.Seq
-		}
-		if len(evs) < walkChunk {
-			return nil
-		}
-	}
+		return evs, nil
+	}, fn)
 }

@@ -141,7 +141,7 @@ func toRecordDoc(r *engine.Record) (*recordDoc, error) {
 	}
 	raw, err := bson.Marshal(data)
 	if err != nil {
-		return nil, engine.Errorf(engine.EINVALID, engine.T("数据无法编码", "record data cannot be encoded: "+err.Error()))
+		return nil, engine.ErrDataEncoding(err)
 	}
 	d := &recordDoc{ID: r.ID, App: r.App, Form: r.Form, FormVersion: r.FormVersion, Unit: r.Unit, Owner: r.Owner,
 		Status: r.Status, Version: r.Version, Data: raw, CreatedAt: dt(r.CreatedAt), CreatedBy: r.CreatedBy,
@@ -208,54 +208,20 @@ func unboxed(r bson.Raw) any {
 	return fromBSON(v)
 }
 
-func notFound(id string) error {
-	return engine.Errorf(engine.ENOTFOUND, engine.T("记录不存在："+id, "record not found: "+id))
-}
+func notFound(id string) error { return engine.ErrRecordNotFound(id) }
 
-func conflict(what string) error {
-	return engine.Errorf(engine.ECONFLICT, engine.T("数据已被他人修改或重复："+what, "conflict (stale version or duplicate): "+what))
-}
-
-// setState copies the caller-settable parts of in onto r.
-func setState(r, in *engine.Record) {
-	r.Data = engine.CloneData(in.Data)
-	if r.Data == nil {
-		r.Data = map[string]any{}
-	}
-	if in.Status != "" {
-		r.Status = in.Status
-	}
-	r.Unit, r.Owner = in.Unit, in.Owner
-	if in.FormVersion != 0 {
-		r.FormVersion = in.FormVersion
-	}
-}
+func conflict(what string) error { return engine.ErrStoreConflict(what) }
 
 func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine.Record, error) {
-	if w.Record == nil {
-		return nil, engine.Errorf(engine.EINVALID, engine.T("缺少记录", "record write without a record"))
+	at, err := engine.RecordWriteTime(w, s.now)
+	if err != nil {
+		return nil, err
 	}
-	at := w.At
-	if at.IsZero() {
-		at = s.now()
-	}
-	at = at.UTC().Truncate(time.Millisecond)
-	in := w.Record
 	if w.Op == engine.OpCreate {
-		r := in.Clone()
-		if r.ID == "" {
-			r.ID = engine.NewID(at)
+		r, err := engine.NextRecordState(nil, w, at)
+		if err != nil {
+			return nil, err
 		}
-		if r.Data == nil {
-			r.Data = map[string]any{}
-		}
-		if r.Status == "" {
-			r.Status = engine.StatusActive
-		}
-		r.Version = 1
-		r.CreatedAt, r.UpdatedAt = at, at
-		r.CreatedBy, r.UpdatedBy = w.Actor, w.Actor
-		r.DeletedAt = nil
 		d, err := toRecordDoc(r)
 		if err != nil {
 			return nil, err
@@ -272,39 +238,21 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 		return r, nil
 	}
 
+	in := w.Record
+	var old *engine.Record
 	var cur recordDoc
-	err := s.records.FindOne(ctx, bson.D{{Key: "_id", Value: in.ID}}).Decode(&cur)
-	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && (cur.App != in.App || cur.Form != in.Form)) {
-		return nil, notFound(in.ID)
-	}
-	if err != nil {
+	err = s.records.FindOne(ctx, bson.D{{Key: "_id", Value: in.ID}}).Decode(&cur)
+	switch {
+	case err == nil:
+		old = cur.record()
+	case !errors.Is(err, mongo.ErrNoDocuments):
 		return nil, fmt.Errorf("mongo read record %s: %w", in.ID, err)
 	}
-	old := cur.record()
-	if old.Version != w.ExpectVersion {
-		return nil, conflict(fmt.Sprintf("record %s is at version %d, not %d", in.ID, old.Version, w.ExpectVersion))
+	r, err := engine.NextRecordState(old, w, at)
+	if err != nil {
+		return nil, err
 	}
-	r := old.Clone()
-	r.Version = old.Version + 1
-	r.UpdatedAt, r.UpdatedBy = at, w.Actor
-	switch w.Op {
-	case engine.OpUpdate:
-		if old.DeletedAt != nil {
-			return nil, notFound(in.ID)
-		}
-		setState(r, in)
-	case engine.OpDelete:
-		if old.DeletedAt != nil {
-			return nil, notFound(in.ID)
-		}
-		t := at
-		r.DeletedAt = &t
-	case engine.OpRestore:
-		if in.Data != nil {
-			setState(r, in)
-		}
-		r.DeletedAt = nil
-	case engine.OpPurge:
+	if w.Op == engine.OpPurge {
 		res, err := s.records.DeleteOne(ctx, bson.D{{Key: "_id", Value: in.ID}, {Key: "version", Value: old.Version}})
 		if err != nil {
 			return nil, fmt.Errorf("mongo purge record: %w", err)
@@ -316,8 +264,6 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 			return nil, fmt.Errorf("mongo purge revisions: %w", err)
 		}
 		return old, nil
-	default:
-		return nil, engine.Errorf(engine.EINVALID, engine.T("未知操作："+w.Op, "unknown record op: "+w.Op))
 	}
 	d, err := toRecordDoc(r)
 	if err != nil {
@@ -348,7 +294,7 @@ func (s *Store) writeRevision(ctx context.Context, r *engine.Record, w *engine.R
 		return fmt.Errorf("mongo revision data: %w", err)
 	}
 	changes := []changeDoc{}
-	for _, c := range engine.DiffData(before, r.Data) {
+	for _, c := range engine.RevisionChanges(before, r.Data) {
 		b, err := boxed(c.Before)
 		if err != nil {
 			return err

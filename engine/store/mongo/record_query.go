@@ -2,11 +2,8 @@ package mongo
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math"
 	"strings"
 
@@ -19,39 +16,13 @@ import (
 
 // Limits of one page of records.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
+	DefaultLimit = engine.DefaultRecordLimit
+	MaxLimit     = engine.MaxRecordLimit
 )
 
 func findOpts() *options.FindOptionsBuilder { return options.Find() }
 
-func badCursor() error {
-	return engine.Errorf(engine.EINVALID, engine.T("分页游标无效", "invalid cursor"))
-}
-
-func encodeCursor(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string, v any) error {
-	if len(s) > 16<<10 {
-		return badCursor()
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return badCursor()
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badCursor()
-	}
-	if _, err := dec.Token(); err != io.EOF { // nothing may follow the cursor
-		return badCursor()
-	}
-	return nil
-}
+func badCursor() error { return engine.ErrBadCursor() }
 
 // sortKey is one resolved sort key.
 type sortKey struct {
@@ -59,15 +30,6 @@ type sortKey struct {
 	path   string // document path
 	desc   bool
 	system bool
-}
-
-// recordCursor is the position after the last record of a page: its typed
-// sort values and id, and a fingerprint of the sort so a cursor from another
-// ordering is refused.
-type recordCursor struct {
-	Sort uint32        `json:"k"`
-	Vals []cursorValue `json:"v"`
-	ID   string        `json:"i"`
 }
 
 // cursorValue is one sort value: at most one field is set, none for missing/null.
@@ -218,13 +180,7 @@ func sortValue(r *engine.Record, k sortKey) any {
 
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	if limit > MaxLimit {
-		limit = MaxLimit
-	}
+	limit := engine.RecordPageLimit(q.Limit)
 	keys, fp, err := resolveSort(q.Sort)
 	if err != nil {
 		return nil, err
@@ -234,22 +190,10 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		return nil, err
 	}
 	if q.Cursor != "" {
-		var c recordCursor
-		if err := decodeCursor(q.Cursor, &c); err != nil {
+		vals, err := engine.DecodeRecordCursor(q.Cursor, fp, len(keys), cursorValue.value)
+		if err != nil {
 			return nil, err
 		}
-		if c.Sort != fp || len(c.Vals) != len(keys)-1 || c.ID == "" {
-			return nil, badCursor()
-		}
-		vals := make([]any, 0, len(keys))
-		for _, cv := range c.Vals {
-			v, err := cv.value()
-			if err != nil {
-				return nil, err
-			}
-			vals = append(vals, v)
-		}
-		vals = append(vals, c.ID)
 		and = append(and, after(keys, vals))
 	}
 	var sortDoc bson.D
@@ -283,11 +227,11 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	if more {
 		last := page.Items[limit-1]
-		c := recordCursor{Sort: fp, ID: last.ID, Vals: []cursorValue{}}
+		var cvals []cursorValue
 		for _, k := range keys[:len(keys)-1] {
-			c.Vals = append(c.Vals, toCursorValue(sortValue(last, k)))
+			cvals = append(cvals, toCursorValue(sortValue(last, k)))
 		}
-		page.NextCursor = encodeCursor(c)
+		page.NextCursor = engine.EncodeRecordCursor(fp, cvals, last.ID)
 	}
 	return page, nil
 }

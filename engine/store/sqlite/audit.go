@@ -85,23 +85,19 @@ func scanAudit(row scanner) (*engine.AuditEvent, error) {
 	return &e, nil
 }
 
-type auditCursor struct {
-	Seq int64 `json:"s"`
-}
-
 // FindAuditEvents returns events newest first (by Seq). From is inclusive,
 // To exclusive.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
 	limit := engine.AuditPageLimit(q.Limit)
+	below, err := engine.DecodeAuditCursor(q.Cursor)
+	if err != nil {
+		return nil, err
+	}
 	var where []string
 	var args []any
-	if q.Cursor != "" {
-		var c auditCursor
-		if err := decodeCursor(q.Cursor, &c); err != nil || c.Seq <= 0 {
-			return nil, badCursor()
-		}
+	if below > 0 {
 		where = append(where, "seq < ?")
-		args = append(args, c.Seq)
+		args = append(args, below)
 	}
 	for _, f := range []struct{ col, v string }{{"actor", q.Actor}, {"action", q.Action}, {"object", q.Object}} {
 		if f.v != "" {
@@ -123,66 +119,41 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 	}
 	query += ` ORDER BY seq DESC LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	evs, err := s.queryAudit(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite find audit: %w", err)
 	}
+	return engine.NewAuditPage(evs, limit), nil
+}
+
+// queryAudit reads the events a query selects.
+func (s *Store) queryAudit(ctx context.Context, query string, args ...any) ([]*engine.AuditEvent, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	page := &engine.AuditPage{}
+	var evs []*engine.AuditEvent
 	for rows.Next() {
 		e, err := scanAudit(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite scan audit: %w", err)
+			return nil, err
 		}
-		page.Items = append(page.Items, e)
+		evs = append(evs, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite find audit: %w", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = encodeCursor(auditCursor{Seq: page.Items[limit-1].Seq})
-	}
-	return page, nil
+	return evs, rows.Err()
 }
 
-// walkChunk bounds how many events WalkAudit reads per query, so a walk over
-// millions of events holds neither them nor a long read transaction.
-const walkChunk = 5000
-
-// WalkAudit calls fn for every event with Seq > after, in Seq order.
+// WalkAudit calls fn for every event with Seq > after, in Seq order, reading
+// engine.AuditWalkChunk events per query.
 func (s *Store) WalkAudit(ctx context.Context, after int64, fn func(*engine.AuditEvent) error) error {
-	for {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, walkChunk)
+	return engine.WalkAuditChunks(after, func(after int64) ([]*engine.AuditEvent, error) {
+		evs, err := s.queryAudit(ctx, `SELECT `+auditCols+` FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, engine.AuditWalkChunk)
 		if err != nil {
-			return fmt.Errorf("sqlite walk audit: %w", err)
+			return nil, fmt.Errorf("sqlite walk audit: %w", err)
 		}
-		n := 0
-		var evs []*engine.AuditEvent
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite walk audit: %w", err)
-			}
-			evs = append(evs, e)
-			n++
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("sqlite walk audit: %w", err)
-		}
-		for _, e := range evs {
-			if err := fn(e); err != nil {
-				return err
-			}
-			after = e.Seq
-		}
-		if n < walkChunk {
-			return nil
-		}
-	}
+		return evs, nil
+	}, fn)
 }
 
 func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, j engine.OutboxJob) error {

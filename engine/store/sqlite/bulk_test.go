@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -160,4 +161,17 @@ func (s *Store) DumpTable(ctx context.Context, table, order string) ([]string, e
 		out = append(out, b.String())
 	}
 	return out, rows.Err()
+}
+
+// WalkAuditTail calls fn with the newest audit event, if there is one.
+func (s *Store) WalkAuditTail(ctx context.Context, fn func(*engine.AuditEvent)) error {
+	e, err := scanAudit(s.w.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit ORDER BY seq DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fn(e)
+	return nil
 }

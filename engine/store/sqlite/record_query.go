@@ -19,23 +19,10 @@ const (
 
 func badCursor() error { return engine.ErrBadCursor() }
 
-func encodeCursor(v any) string { return engine.EncodeCursor(v) }
-
-func decodeCursor(s string, v any) error { return engine.DecodeCursor(s, v) }
-
 // sortCol is one resolved sort key.
 type sortCol struct {
 	expr string // SQL expression
 	desc bool
-}
-
-// recordCursor is the position after the last row of a page: its sort
-// values (typed, so numbers stay numbers and NULL stays NULL) and id, plus a
-// fingerprint of the sort so a cursor from another ordering is refused.
-type recordCursor struct {
-	Sort uint32        `json:"k"`
-	Vals []cursorValue `json:"v"`
-	ID   string        `json:"i"`
 }
 
 // cursorValue is one SQL value: exactly one field is set, none for NULL.
@@ -221,22 +208,10 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		return nil, err
 	}
 	if q.Cursor != "" {
-		var c recordCursor
-		if err := decodeCursor(q.Cursor, &c); err != nil {
+		vals, err := engine.DecodeRecordCursor(q.Cursor, fp, len(cols), cursorValue.sql)
+		if err != nil {
 			return nil, err
 		}
-		if c.Sort != fp || len(c.Vals) != len(cols)-1 || c.ID == "" {
-			return nil, badCursor()
-		}
-		vals := make([]any, 0, len(cols))
-		for _, cv := range c.Vals {
-			v, err := cv.sql()
-			if err != nil {
-				return nil, err
-			}
-			vals = append(vals, v)
-		}
-		vals = append(vals, c.ID)
 		cond, cargs := after(cols, vals)
 		where += " AND " + cond
 		args = append(args, cargs...)
@@ -287,18 +262,15 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}
 	if more {
-		c := recordCursor{Sort: fp, ID: page.Items[limit-1].ID}
+		var cvals []cursorValue
 		for _, v := range lastVals {
 			cv, err := toCursorValue(v)
 			if err != nil {
 				return nil, err
 			}
-			c.Vals = append(c.Vals, cv)
+			cvals = append(cvals, cv)
 		}
-		if c.Vals == nil {
-			c.Vals = []cursorValue{}
-		}
-		page.NextCursor = encodeCursor(c)
+		page.NextCursor = engine.EncodeRecordCursor(fp, cvals, page.Items[limit-1].ID)
 	}
 	return page, nil
 }
