@@ -35,6 +35,11 @@ type Service struct {
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
 	hooks   []RecordHook
+
+	// background sample-data imports of this process; Close stops them
+	jobs    sync.WaitGroup
+	jobCtx  context.Context
+	jobStop context.CancelFunc
 }
 
 // RecordEvent describes a record change about to be written, for hooks.
@@ -73,12 +78,19 @@ func NewService(store Store, org *Org, clock func() time.Time) *Service {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Service{store: store, org: org, now: clock, bundles: map[string]*Bundle{},
+	s := &Service{store: store, org: org, now: clock, bundles: map[string]*Bundle{},
 		audit: NewAuditWriter(store, AuditWriterOptions{})}
+	s.jobCtx, s.jobStop = context.WithCancel(context.Background())
+	return s
 }
 
-// Close flushes pending audit events.
-func (s *Service) Close() { s.audit.Close() }
+// Close stops the background imports of this process (their outbox jobs
+// finish them later) and flushes pending audit events.
+func (s *Service) Close() {
+	s.jobStop()
+	s.jobs.Wait()
+	s.audit.Close()
+}
 
 // Store returns the underlying store.
 func (s *Service) Store() Store { return s.store }
@@ -97,6 +109,8 @@ type AppVersion struct {
 	Key        string `json:"key"`
 	Version    int    `json:"version"`     // published version number, 1, 2, …
 	AppVersion string `json:"app_version"` // the bundle's own semantic version
+	// Job is the sample-data import started with the publish (see ImportJob).
+	Job string `json:"job,omitempty"`
 }
 
 // appDoc is the current state of an app.
@@ -125,6 +139,11 @@ type ImportOptions struct {
 	// ConfirmDataLoss applies an upgrade that drops fields or forms which
 	// still hold values; without it such an upgrade is refused with the list.
 	ConfirmDataLoss bool
+	// Wait runs the sample-data import in the caller's goroutine, calling
+	// Progress (if set) after every batch; by default it runs in the
+	// background and ImportApp returns at once with the job's id.
+	Wait     bool
+	Progress func(ImportJob)
 }
 
 // orphans lists what an upgrade from old to b would orphan: removed forms
@@ -200,7 +219,8 @@ func requireAdmin(p *Principal) error {
 // ImportApp validates a bundle and publishes it as the app's next version
 // (the first import creates the app). Records keep the version they were
 // written under. With SampleData, the bundle's sample records are created
-// as the importing user.
+// as the importing user by an import job (see ImportJob) recorded in the
+// same write as the publish, so a stopped process cannot lose it.
 func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt ImportOptions) (*AppVersion, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, s.deny(ctx, p, "app.import", "", "", "", "not an administrator", err)
@@ -242,6 +262,14 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 		},
 		Audit: []*AuditEvent{s.event(p, "app.publish", b.App.Key, "", b.App.Key+"@"+strconv.Itoa(next), nil, ResultOK, "")},
 	}
+	var job *ImportJob
+	if opt.SampleData {
+		var docs []DocWrite
+		var jobs []OutboxJob
+		job, docs, jobs = s.newImportJob(p, b, next)
+		ch.Docs = append(ch.Docs, docs...)
+		ch.Outbox = append(ch.Outbox, jobs...)
+	}
 	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
 	}
@@ -251,12 +279,18 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 		}
 	}
 	s.putBundle(b.App.Key, next, b)
-	if opt.SampleData {
-		if err := s.importSamples(ctx, p, b, next); err != nil {
-			return nil, err
+	v := &AppVersion{Key: b.App.Key, Version: next, AppVersion: b.App.Version}
+	if job != nil {
+		v.Job = job.ID
+		if !opt.Wait {
+			s.startImportJob(job.ID)
+			return v, nil
+		}
+		if _, err := s.runImportJob(ctx, job.ID, opt.Progress); err != nil {
+			return v, err
 		}
 	}
-	return &AppVersion{Key: b.App.Key, Version: next, AppVersion: b.App.Version}, nil
+	return v, nil
 }
 
 func indexedFields(f *Form) []string {
@@ -267,28 +301,6 @@ func indexedFields(f *Form) []string {
 		}
 	}
 	return out
-}
-
-// importSamples creates the sample records of a freshly imported bundle,
-// in form order, as the importing user.
-func (s *Service) importSamples(ctx context.Context, p *Principal, b *Bundle, version int) error {
-	for _, f := range b.Forms {
-		for i, rec := range b.SampleData[f.Key] {
-			cf := b.Compiled(f.Key)
-			res := cf.Evaluate(EvalInput{Data: rec, Now: s.now(), User: userEnv(p.User, b.App.Key), SkipTimeChecks: true})
-			if !res.OK() {
-				return Invalid(prefixErrors(res.Errors, fmt.Sprintf("/sample_data/%s/%d", f.Key, i))...)
-			}
-			r := &Record{ID: NewID(s.now()), App: b.App.Key, Form: f.Key, FormVersion: version, Unit: p.User.Unit, Owner: p.User.ID,
-				Status: StatusActive, Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-			ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: s.now()}},
-				Audit: []*AuditEvent{s.event(p, "create", b.App.Key, f.Key, r.ID, keysOf(res.Data), ResultOK, "sample data")}}
-			if _, err := s.store.Apply(ctx, ch); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func prefixErrors(errs []FieldError, prefix string) []FieldError {

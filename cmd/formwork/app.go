@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"formwork/engine"
 	"formwork/templates"
@@ -54,7 +55,10 @@ func (c *AppImportCmd) Run(g *Globals) error {
 	}
 	defer done()
 	ctx := context.Background()
-	v, err := svc.ImportApp(ctx, p, data, engine.ImportOptions{SampleData: c.SampleData, ConfirmDataLoss: c.Confirm})
+	start := time.Now()
+	opt := engine.ImportOptions{SampleData: c.SampleData, ConfirmDataLoss: c.Confirm, Wait: true,
+		Progress: func(j engine.ImportJob) { printProgress(os.Stdout, j, c.Lang) }}
+	v, err := svc.ImportApp(ctx, p, data, opt)
 	if err != nil {
 		if len(engine.ErrorFields(err)) > 0 {
 			printErrors(os.Stdout, err, c.Lang)
@@ -62,8 +66,32 @@ func (c *AppImportCmd) Run(g *Globals) error {
 		}
 		return err
 	}
-	fmt.Printf("imported %s version %d (%s)\n", v.Key, v.Version, v.AppVersion)
+	fmt.Printf("imported %s version %d (%s)", v.Key, v.Version, v.AppVersion)
+	if v.Job != "" {
+		fmt.Printf(" with sample data (job %s)", v.Job)
+	}
+	fmt.Printf(" in %.1fs\n", time.Since(start).Seconds())
 	return nil
+}
+
+// printProgress prints one line per batch of a sample-data import: the
+// records done of the total, and per form.
+func printProgress(w io.Writer, j engine.ImportJob, lang string) {
+	if j.Done == 0 && j.State == engine.ImportRunning {
+		return // the claim before the first batch
+	}
+	var parts []string
+	for _, f := range j.Forms {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", f.Form, f.Done, f.Total))
+	}
+	pct := 0
+	if j.Total > 0 {
+		pct = j.Done * 100 / j.Total
+	}
+	fmt.Fprintf(w, "sample data %3d%% %d/%d records (%s)\n", pct, j.Done, j.Total, strings.Join(parts, ", "))
+	if j.Error != nil {
+		fmt.Fprintf(w, "sample data failed: %s\n", j.Error.In(lang))
+	}
 }
 
 // openService opens the store and a Service on it, acting as the user with

@@ -121,6 +121,7 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 	}
 	if d.Service != nil {
 		w.Handle(engine.TaskGrantExpire, d.Service.HandleGrantExpireJob)
+		w.Handle(engine.TaskSampleImport, d.Service.HandleSampleImportJob)
 		w.Handle(engine.TaskReassign, d.Service.HandleReassignJob)
 	}
 }
