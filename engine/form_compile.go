@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -12,11 +14,19 @@ import (
 // programs, compiled once per published version and cached.
 type CompiledForm struct {
 	Form   *Form
-	schema *jsonschema.Schema
+	schema *jsonschema.Schema // the whole data schema
+	fields []fieldSchema      // each top-level field's validation by position; nil: validate the whole
 	env    map[string]any // type environment
 
 	zeroEnv  map[string]any  // the run-time environment of an empty record
 	required map[string]bool // the static "required" list
+
+	// by field position, for Evaluate
+	pos      map[string]int // field key → position
+	zeros    []any          // what rules see for an empty field
+	static   []bool         // required by the form's "required" list
+	reads    []int          // positions of the fields some rule reads
+	evalPool sync.Pool      // *evalState
 
 	rules   []fieldRules // fields with any rule, in document order
 	compute []fieldRules // computed fields in dependency order
@@ -27,6 +37,7 @@ type CompiledForm struct {
 type fieldRules struct {
 	field                               *Field
 	pos                                 int    // index in Form.Fields
+	numberRefs                          []int  // positions of the number fields a formula reads
 	ptr                                 string // JSON pointer of the field in the data
 	visible, required, readonly, comput *exprProgram
 }
@@ -65,6 +76,17 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		add(f.Pointer, "schema", Tf("表单模式无效：%v", "invalid form schema: %v", err))
 	} else {
 		cf.schema = s
+		cf.fields = make([]fieldSchema, len(f.Fields))
+		props, _ := doc["properties"].(map[string]any)
+		for i, fd := range f.Fields {
+			ps, _ := props[fd.Key].(map[string]any)
+			sub, err := c.Compile(url + "#/properties/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(fd.Key))
+			if err != nil || ps == nil {
+				cf.fields = nil // cannot split: validate the whole document
+				break
+			}
+			cf.fields[i] = fieldSchema{fast: compileFast(ps), full: sub}
+		}
 	}
 
 	ec := newExprCompiler(cf.env)
@@ -74,6 +96,15 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		cf.required[r] = true
 	}
 	cf.zeroEnv = zeroEnvFor(f.Fields)
+	cf.pos = make(map[string]int, len(f.Fields))
+	cf.zeros = make([]any, len(f.Fields))
+	cf.static = make([]bool, len(f.Fields))
+	for i, fd := range f.Fields {
+		cf.pos[fd.Key] = i
+		cf.zeros[i] = zeroFor(fd)
+		cf.static[i] = cf.required[fd.Key]
+	}
+	cf.evalPool.New = cf.newEvalState
 	for pos, fd := range f.Fields {
 		fr := fieldRules{field: fd, pos: pos, ptr: JSONPointer(fd.Key)}
 		any := false
@@ -106,6 +137,13 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		fd := f.Field(cyc)
 		add(fd.Pointer+"/x-compute", "cycle", Tf("公式循环引用：%s", "formulas refer to each other in a cycle: %s", cyc))
 	}
+	for i := range order {
+		for _, r := range order[i].comput.refs {
+			if j, ok := cf.pos[r]; ok && (f.Fields[j].Type == "number" || f.Fields[j].Type == "integer") {
+				order[i].numberRefs = append(order[i].numberRefs, j)
+			}
+		}
+	}
 	cf.compute = order
 	for i := range f.Checks {
 		ch := &f.Checks[i]
@@ -119,7 +157,32 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	if len(errs) > 0 {
 		return nil, Invalid(errs...)
 	}
+	cf.collectReads()
 	return cf, nil
+}
+
+// collectReads lists the fields some rule or check reads.
+func (cf *CompiledForm) collectReads() {
+	read := map[string]bool{}
+	for _, fr := range cf.rules {
+		for _, p := range []*exprProgram{fr.visible, fr.required, fr.readonly, fr.comput} {
+			if p != nil {
+				for _, r := range p.refs {
+					read[r] = true
+				}
+			}
+		}
+	}
+	for _, ch := range cf.checks {
+		for _, r := range ch.prog.refs {
+			read[r] = true
+		}
+	}
+	for i, fd := range cf.Form.Fields {
+		if read[fd.Key] {
+			cf.reads = append(cf.reads, i)
+		}
+	}
 }
 
 // closeObjects sets additionalProperties false on every object schema with

@@ -254,6 +254,12 @@ func (v *safetyVisitor) Visit(n *ast.Node) {
 	}
 	switch x := (*n).(type) {
 	case *ast.IdentifierNode:
+		if x.Value == "$env" && v.err == nil {
+			// $env would read fields without naming them, defeating the
+			// reference checks and the formula order
+			t := T("规则中不允许使用 $env，请直接写字段名", "rules may not use $env; name the fields instead")
+			v.err = &t
+		}
 		if _, ok := v.env[x.Value]; ok {
 			v.refs[x.Value] = true
 		}

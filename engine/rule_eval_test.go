@@ -291,3 +291,13 @@ func TestRuntimeBudget(t *testing.T) {
 		t.Errorf("got %+v", res.Errors)
 	}
 }
+
+// TestDollarEnvRefused: $env would let a rule read fields without naming
+// them, past the reference checks and the formula order.
+func TestDollarEnvRefused(t *testing.T) {
+	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"f","type":"object","properties":{"a":{"type":"string","x-widget":"text"},"b":{"type":"string","x-widget":"text","x-compute":"string($env)"}}}]}`)
+	_, err := LoadBundle(raw)
+	if err == nil || !strings.Contains(err.Error(), "$env") {
+		t.Fatalf("LoadBundle = %v, want an error naming $env", err)
+	}
+}
