@@ -59,6 +59,7 @@ func NewWorkflows(svc *Service, clock func() time.Time, opt WorkflowOptions) *Wo
 	}
 	w := &Workflows{svc: svc, store: svc.store, org: svc.org, now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*exprProgram{}}
 	svc.AddRecordHook(w.onRecord)
+	opt.Plugins.Register(grantPlugin{w}) // engine/grant_request.go
 	runtimes.Store(svc, w)
 	return w
 }

@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Temporary access grants requested and approved through the workflow
+// runtime. A request is a record of the built-in app "access" (form
+// "grant_request"), written with the requester as owner; its workflow has
+// one approval node whose assignees are the holders of the role
+// "access_approver" of that app — nobody by default, so the runtime
+// escalates the task to the system administrators (and audits that) —
+// then an action node that calls the "grant" plugin. The plugin creates
+// the grant through Service.CreateGrant as the approver, so the grant and
+// its audit event name who approved it, and its expiry job is scheduled
+// like any grant. A request goes through everything an approval does:
+// inbox, task page, timeline, reminders, return, withdraw, durability.
+const (
+	AccessApp          = "access"
+	AccessRequestForm  = "grant_request"
+	AccessApproverRole = "access_approver"
+	GrantPluginName    = "grant"
+)
+
+// accessBundle is the built-in app, installed on the first request.
+var accessBundle = []byte(`{
+  "formwork": "1",
+  "app": {"key": "access", "name": {"zh": "访问申请", "en": "Access requests"}, "version": "1.0.0"},
+  "roles": [
+    {"key": "access_approver", "name": {"zh": "访问审批人", "en": "Access approver"},
+     "description": {"zh": "审批临时访问申请；无人持有时由系统管理员审批", "en": "Approves temporary access requests; when nobody holds it, the system administrators do"},
+     "permissions": {"grant_request": {"operations": ["read"], "scope": "all", "fields": {"*": "read"}}}}
+  ],
+  "forms": [{
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "x-key": "grant_request", "type": "object",
+    "x-title": {"zh": "临时访问申请", "en": "Temporary access request"},
+    "properties": {
+      "target_app":  {"type": "string", "maxLength": 100, "x-widget": "text", "x-label": {"zh": "应用", "en": "App"}},
+      "target_form": {"type": "string", "maxLength": 100, "x-widget": "text", "x-label": {"zh": "表单", "en": "Form"}},
+      "operations":  {"type": "string", "maxLength": 200, "x-widget": "text", "x-label": {"zh": "操作", "en": "Operations"}},
+      "field_perms": {"type": "string", "maxLength": 2000, "x-widget": "textarea", "x-label": {"zh": "字段权限", "en": "Field permissions"}},
+      "scope":       {"type": "string", "enum": ["own", "unit", "unit_and_below", "all"], "x-widget": "text", "x-label": {"zh": "数据范围", "en": "Data scope"}},
+      "reason":      {"type": "string", "minLength": 1, "maxLength": 2000, "x-widget": "textarea", "x-label": {"zh": "理由", "en": "Reason"}},
+      "expires_at":  {"type": "string", "maxLength": 40, "x-widget": "text", "x-label": {"zh": "到期时间", "en": "Expires at"}},
+      "grant":       {"type": "string", "maxLength": 40, "x-widget": "text", "x-label": {"zh": "授权编号", "en": "Grant"}}
+    },
+    "required": ["target_app", "target_form", "reason", "expires_at", "scope"]
+  }],
+  "workflows": [{
+    "key": "grant_approval", "form": "grant_request", "name": {"zh": "临时访问审批", "en": "Temporary access approval"},
+    "trigger": {"on": ["create"]},
+    "nodes": [
+      {"key": "approve", "type": "approval", "name": {"zh": "访问审批", "en": "Access approval"},
+       "assignees": {"roles": ["access_approver"]}, "mode": "any", "fields": {"*": "read"}},
+      {"key": "grant", "type": "action", "plugin": {"name": "grant"}}
+    ]
+  }]
+}`)
+
+// GrantRequestInput is what a user asks for.
+type GrantRequestInput struct {
+	App       string            `json:"app"`
+	Form      string            `json:"form"`
+	Ops       []string          `json:"operations,omitempty"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	Scope     string            `json:"scope,omitempty"` // default own
+	Reason    string            `json:"reason"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// GrantRequest is a request as its requester (or an approver) sees it.
+type GrantRequest struct {
+	ID        string            `json:"id"` // the request record's id
+	User      string            `json:"user"`
+	App       string            `json:"app"`
+	Form      string            `json:"form"`
+	Ops       []string          `json:"operations,omitempty"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	Scope     string            `json:"scope"`
+	Reason    string            `json:"reason"`
+	ExpiresAt string            `json:"expires_at"`
+	Status    string            `json:"status"` // in_review, approved, rejected, withdrawn
+	Grant     string            `json:"grant,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// accessSystem is the principal that installs the built-in app.
+func accessSystem() *Principal {
+	return &Principal{User: &User{ID: SystemActor, Name: "system", Admin: true}}
+}
+
+// accessApp returns the built-in app's current bundle, installing it on
+// first use.
+func (w *Workflows) accessApp(ctx context.Context) (*Bundle, int, error) {
+	b, v, err := w.svc.bundle(ctx, AccessApp, 0)
+	if ErrorCode(err) != ENOTFOUND {
+		return b, v, err
+	}
+	if _, err := w.svc.ImportApp(ctx, accessSystem(), accessBundle, ImportOptions{}); err != nil && ErrorCode(err) != ECONFLICT {
+		return nil, 0, fmt.Errorf("install the access app: %w", err)
+	}
+	return w.svc.bundle(ctx, AccessApp, 0)
+}
+
+// RequestGrant files p's request for temporary access; it starts the
+// approval in the same atomic write as the request. EINVALID for a bad
+// request (unknown app or form, no reason, an expiry outside the next 30
+// days, unknown operations, fields or permissions).
+func (w *Workflows) RequestGrant(ctx context.Context, p *Principal, in GrantRequestInput) (*GrantRequest, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	now := w.now()
+	var bad []FieldError
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" {
+		bad = append(bad, FieldError{Field: "/reason", Code: "required", Message: T("请说明理由", "give a reason")})
+	} else if len([]rune(in.Reason)) > MaxCommentLength {
+		bad = append(bad, FieldError{Field: "/reason", Code: "maxLength", Message: Tf("理由最多 %d 个字", "a reason has at most %d characters", MaxCommentLength)})
+	}
+	if !in.ExpiresAt.After(now) || in.ExpiresAt.Sub(now) > MaxGrantDuration {
+		bad = append(bad, FieldError{Field: "/expires_at", Code: "range", Message: T("到期时间须在未来 30 天内", "the expiry must lie within the next 30 days")})
+	}
+	if in.Scope == "" {
+		in.Scope = ScopeOwn
+	}
+	if !slices.Contains([]string{ScopeOwn, ScopeUnit, ScopeUnitAndBelow, ScopeAll}, in.Scope) {
+		bad = append(bad, FieldError{Field: "/scope", Code: "enum", Message: Tf("未知数据范围 %q", "unknown data scope %q", in.Scope)})
+	}
+	for _, op := range in.Ops {
+		if !slices.Contains(allOps, op) {
+			bad = append(bad, FieldError{Field: "/operations", Code: "enum", Message: Tf("未知操作 %q", "unknown operation %q", op)})
+		}
+	}
+	if len(in.Ops) == 0 && len(in.Fields) == 0 {
+		bad = append(bad, FieldError{Field: "/operations", Code: "required", Message: T("请申请操作或字段权限", "ask for operations or field permissions")})
+	}
+	tb, _, err := w.svc.bundle(ctx, in.App, 0)
+	var tf *Form
+	if err == nil && in.App != AccessApp {
+		tf = tb.Form(in.Form)
+	} else if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	if tf == nil {
+		bad = append(bad, FieldError{Field: "/form", Code: "not_found", Message: Tf("表单 %s/%s 不存在", "there is no form %s/%s", in.App, in.Form)})
+	} else {
+		for k, perm := range in.Fields {
+			if k != "*" && tf.Field(k) == nil {
+				bad = append(bad, FieldError{Field: "/fields/" + k, Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+			}
+			if perm != PermEdit && perm != PermRead && perm != PermMasked {
+				bad = append(bad, FieldError{Field: "/fields/" + k, Code: "enum", Message: Tf("未知权限 %q", "unknown permission %q", perm)})
+			}
+		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return nil, Invalid(bad...)
+	}
+	b, v, err := w.accessApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := b.Form(AccessRequestForm)
+	if f == nil {
+		return nil, fmt.Errorf("the access app has no %s form", AccessRequestForm)
+	}
+	ops := slices.Clone(in.Ops)
+	slices.Sort(ops)
+	fields := ""
+	if len(in.Fields) > 0 {
+		fields = string(mustJSON(in.Fields))
+	}
+	data := map[string]any{"target_app": in.App, "target_form": in.Form, "operations": strings.Join(ops, ","), "scope": in.Scope,
+		"reason": in.Reason, "expires_at": in.ExpiresAt.UTC().Format(time.RFC3339)}
+	if fields != "" {
+		data["field_perms"] = fields
+	}
+	id := NewID(now)
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, AccessApp),
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}})
+	if !res.OK() {
+		return nil, Invalid(res.Errors...)
+	}
+	r := &Record{ID: id, App: AccessApp, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
+		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
+	ev := w.svc.event(p, "grant.request", in.App, in.Form, id, keysOfPerm(in.Fields), ResultOK, in.Reason)
+	ev.Detail = mustJSON(in)
+	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}},
+		Audit: []*AuditEvent{w.svc.event(p, "create", AccessApp, f.Key, id, keysOf(res.Data), ResultOK, ""), ev}}
+	if err := w.onRecord(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
+		return nil, err
+	}
+	out, err := w.store.Apply(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	return grantRequestOf(out.Records[0]), nil
+}
+
+func grantRequestOf(r *Record) *GrantRequest {
+	s := func(k string) string { v, _ := r.Data[k].(string); return v }
+	g := &GrantRequest{ID: r.ID, User: r.Owner, App: s("target_app"), Form: s("target_form"), Scope: s("scope"), Reason: s("reason"),
+		ExpiresAt: s("expires_at"), Status: r.Status, Grant: s("grant"), CreatedAt: r.CreatedAt}
+	if ops := s("operations"); ops != "" {
+		g.Ops = strings.Split(ops, ",")
+	}
+	if fp := s("field_perms"); fp != "" {
+		_ = json.Unmarshal([]byte(fp), &g.Fields)
+	}
+	return g
+}
+
+// GrantRequests returns p's own requests, newest first.
+func (w *Workflows) GrantRequests(ctx context.Context, p *Principal) ([]*GrantRequest, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "submitter:" + p.User.ID})
+	if err != nil {
+		return nil, fmt.Errorf("grant requests: %w", err)
+	}
+	out := []*GrantRequest{}
+	for i := len(docs) - 1; i >= 0; i-- {
+		in, err := instanceFromDoc(docs[i])
+		if err != nil {
+			return nil, err
+		}
+		if in.App != AccessApp || in.Form != AccessRequestForm {
+			continue
+		}
+		r, err := w.store.FindRecordByID(ctx, AccessApp, AccessRequestForm, in.Record, true)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, grantRequestOf(r))
+	}
+	return out, nil
+}
+
+// grantPlugin is the action the access workflow ends with: it creates the
+// grant the request asked for, as the user who approved it.
+type grantPlugin struct{ w *Workflows }
+
+func (g grantPlugin) Name() string { return GrantPluginName }
+
+// Run creates the grant once: a redelivered job finds the grant it made
+// (its reason names the request) and does nothing more.
+func (g grantPlugin) Run(ctx context.Context, m PluginMessage) error {
+	w := g.w
+	if m.App != AccessApp || m.Form != AccessRequestForm {
+		return Permanent(fmt.Errorf("grant plugin: runs only on %s/%s", AccessApp, AccessRequestForm))
+	}
+	rec, err := w.store.FindRecordByID(ctx, m.App, m.Form, m.Record, true)
+	if err != nil {
+		return err
+	}
+	req := grantRequestOf(rec)
+	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, m.Instance)
+	if err != nil {
+		return err
+	}
+	inst, err := instanceFromDoc(d)
+	if err != nil {
+		return err
+	}
+	approver := ""
+	for _, s := range inst.Steps {
+		if s.Kind == "approve" {
+			approver = s.Actor
+		}
+	}
+	u, err := w.org.FindUserByID(ctx, approver)
+	if err != nil {
+		return Permanent(fmt.Errorf("grant plugin: the approver %q: %w", approver, err))
+	}
+	// the approval in the workflow is the authority to grant: the approver
+	// acts as an administrator for this one grant
+	ua := *u
+	ua.Admin = true
+	p := &Principal{User: &ua, IP: "workflow"}
+	tag := "[" + req.ID + "]"
+	existing, err := w.svc.ListGrants(ctx, p, req.User)
+	if err != nil {
+		return err
+	}
+	for _, gr := range existing {
+		if strings.HasSuffix(gr.Reason, tag) {
+			return w.noteGrant(ctx, rec, gr.ID)
+		}
+	}
+	exp, err := time.Parse(time.RFC3339, req.ExpiresAt)
+	if err != nil {
+		return Permanent(fmt.Errorf("grant plugin: expiry %q: %w", req.ExpiresAt, err))
+	}
+	gr, err := w.svc.CreateGrant(ctx, p, NewGrant{User: req.User, App: req.App, Form: req.Form, Ops: req.Ops, Fields: req.Fields, Scope: req.Scope,
+		Reason: req.Reason + " " + tag, ExpiresAt: exp})
+	if err != nil {
+		if c := ErrorCode(err); c == EINVALID || c == ENOTFOUND || c == EFORBIDDEN {
+			return Permanent(fmt.Errorf("grant plugin: %w", err)) // e.g. approved after its expiry passed
+		}
+		return err
+	}
+	return w.noteGrant(ctx, rec, gr.ID)
+}
+
+// noteGrant writes the grant's id into the request record.
+func (w *Workflows) noteGrant(ctx context.Context, rec *Record, grant string) error {
+	if rec.Data["grant"] == grant {
+		return nil
+	}
+	nr := *rec
+	nr.Data = CloneData(rec.Data)
+	nr.Data["grant"] = grant
+	now := w.now()
+	ev := &AuditEvent{Time: now, Actor: SystemActor, Action: "update", App: rec.App, Form: rec.Form, Object: rec.ID, Fields: []string{"grant"},
+		Result: ResultOK, Reason: "grant created", Detail: mustJSON(map[string]string{"grant": grant})}
+	_, err := w.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpUpdate, Record: &nr, ExpectVersion: rec.Version, Actor: SystemActor, At: now}},
+		Audit: []*AuditEvent{ev}})
+	if ErrorCode(err) == ECONFLICT {
+		return nil // written by a concurrent delivery, or the record moved on; the grant stands either way
+	}
+	return err
+}
