@@ -481,7 +481,7 @@ func (l *loader) checkSampleData(b *Bundle) {
 			continue
 		}
 		for i, rec := range b.SampleData[fk] {
-			res := cf.Evaluate(EvalInput{Data: rec, Now: time.Now(), SkipTimeChecks: true})
+			res := cf.Evaluate(EvalInput{Data: rec, Now: time.Now(), SkipTimeChecks: true, NoFieldMap: true})
 			for _, fe := range res.Errors {
 				l.add(fmt.Sprintf("%s/%d%s", ptr, i, fe.Field), fe.Code, fe.Message)
 			}
