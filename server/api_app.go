@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"formwork/engine"
+	"formwork/templates"
 	"formwork/web"
 )
 
@@ -25,7 +26,9 @@ func (s *server) listApps(c echo.Context) error {
 
 // importApp validates and publishes a bundle (admin; the Service checks):
 // 201 {"key", "version", "app_version"} or 422 with pointer errors.
-// ?sample_data=true also creates the bundle's sample records.
+// ?sample_data=true also creates the bundle's sample records, in the
+// background: the answer carries the import job's id ("job"), whose
+// progress is at /api/v1/import-jobs/{job}.
 func (s *server) importApp(c echo.Context) error {
 	b, err := readJSONBody(c.Request())
 	if err != nil {
@@ -40,6 +43,27 @@ func (s *server) importApp(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/v1/apps/"+v.Key+"/bundle")
+	return c.JSON(http.StatusCreated, v)
+}
+
+// apiImportTemplate imports a built-in template (admin; the Service
+// checks): 201 {"key", "version", "app_version", "job"?}. ?sample_data=true
+// starts the sample-data import job (follow it at /api/v1/import-jobs/{job});
+// an upgrade that would orphan data is 409 with the list unless ?confirm=true.
+func (s *server) apiImportTemplate(c echo.Context) error {
+	data, err := templates.Get(c.Param("name"))
+	if err != nil {
+		return err
+	}
+	sample, _ := strconv.ParseBool(c.QueryParam("sample_data"))
+	confirm, _ := strconv.ParseBool(c.QueryParam("confirm"))
+	v, err := s.svc.ImportApp(c.Request().Context(), principal(c), data, engine.ImportOptions{SampleData: sample, ConfirmDataLoss: confirm})
+	if err != nil {
+		return err
+	}
+	if v.Job != "" {
+		c.Response().Header().Set("Location", "/api/v1/import-jobs/"+v.Job)
+	}
 	return c.JSON(http.StatusCreated, v)
 }
 

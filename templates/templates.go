@@ -61,14 +61,15 @@ type Item struct {
 // Info summarises a template for the gallery: what it is and what an
 // import brings.
 type Info struct {
-	Name          string      `json:"name"` // template name, as given to Get
-	Key           string      `json:"key"`  // app key
-	Title         engine.Text `json:"title"`
-	Version       string      `json:"version"`
-	Forms         []Item      `json:"forms"`
-	Roles         []Item      `json:"roles"`
-	Workflows     []Item      `json:"workflows"`
-	SampleRecords int         `json:"sample_records"`
+	Name          string       `json:"name"` // template name, as given to Get
+	Key           string       `json:"key"`  // app key
+	Title         engine.Text  `json:"title"`
+	Description   *engine.Text `json:"description,omitempty"`
+	Version       string       `json:"version"`
+	Forms         []Item       `json:"forms"`
+	Roles         []Item       `json:"roles"`
+	Workflows     []Item       `json:"workflows"`
+	SampleRecords int          `json:"sample_records"`
 }
 
 // GetInfo parses the template name into its gallery summary.
@@ -79,9 +80,10 @@ func GetInfo(name string) (*Info, error) {
 	}
 	var doc struct {
 		App struct {
-			Key     string      `json:"key"`
-			Name    engine.Text `json:"name"`
-			Version string      `json:"version"`
+			Key         string       `json:"key"`
+			Name        engine.Text  `json:"name"`
+			Version     string       `json:"version"`
+			Description *engine.Text `json:"description"`
 		} `json:"app"`
 		Roles []struct {
 			Key  string      `json:"key"`
@@ -100,7 +102,7 @@ func GetInfo(name string) (*Info, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", name, err)
 	}
-	info := &Info{Name: name, Key: doc.App.Key, Title: doc.App.Name, Version: doc.App.Version,
+	info := &Info{Name: name, Key: doc.App.Key, Title: doc.App.Name, Description: doc.App.Description, Version: doc.App.Version,
 		Forms: []Item{}, Roles: []Item{}, Workflows: []Item{}}
 	for _, f := range doc.Forms {
 		info.Forms = append(info.Forms, Item{Key: f.Key, Name: f.Title})
