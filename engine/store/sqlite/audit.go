@@ -113,11 +113,15 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 		where = append(where, "time < ?")
 		args = append(args, fmtTime(engine.AuditTime(q.To)))
 	}
-	query := `SELECT ` + auditCols + ` FROM audit`
+	// The page's sequence numbers come from an index alone (every index
+	// holds seq, the rowid) and only the page's rows are read in full:
+	// reading every match in full before sorting made a query by actor and
+	// time take ten times as long at a million events.
+	sub := `SELECT seq FROM audit`
 	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
+		sub += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query += ` ORDER BY seq DESC LIMIT ?`
+	query := `SELECT ` + auditCols + ` FROM audit WHERE seq IN (` + sub + ` ORDER BY seq DESC LIMIT ?) ORDER BY seq DESC`
 	args = append(args, limit+1)
 	evs, err := s.queryAudit(ctx, query, args...)
 	if err != nil {
