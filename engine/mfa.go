@@ -29,6 +29,7 @@ const recoveryCodeCount = 10
 type mfaDoc struct {
 	User      string     `json:"user"`
 	Secret    string     `json:"secret"`
+	URL       string     `json:"url,omitempty"` // the otpauth:// URL, to show a pending enrolment again
 	Enabled   bool       `json:"enabled"`
 	Recovery  []string   `json:"recovery,omitempty"` // HashSecret of each unused code
 	LastStep  int64      `json:"last_step,omitempty"`
@@ -73,15 +74,11 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 	if err != nil {
 		return nil, fmt.Errorf("mfa enrol: %w", err)
 	}
-	img, err := key.Image(256, 256)
+	qr, err := qrPNG(key)
 	if err != nil {
-		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
+		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
-	}
-	m := mfaDoc{User: p.User.ID, Secret: key.Secret(), CreatedAt: s.now()}
+	m := mfaDoc{User: p.User.ID, Secret: key.Secret(), URL: key.URL(), CreatedAt: s.now()}
 	expect := int64(0)
 	if cur != nil {
 		expect = ver
@@ -90,7 +87,47 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 		Audit: []*AuditEvent{s.event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
-	return &MFAEnrollment{Secret: key.Secret(), URL: key.URL(), QRPNG: buf.Bytes()}, nil
+	return &MFAEnrollment{Secret: key.Secret(), URL: key.URL(), QRPNG: qr}, nil
+}
+
+func qrPNG(key *otp.Key) ([]byte, error) {
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// PendingMFAEnrollment returns the caller's started but unconfirmed
+// enrolment again (after a mistyped code), without a new secret.
+// ENOTFOUND when there is none; ECONFLICT when it is on already.
+func (s *Service) PendingMFAEnrollment(ctx context.Context, p *Principal) (*MFAEnrollment, error) {
+	if p == nil || p.User == nil {
+		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	m, _, err := s.findMFA(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Enabled {
+		return nil, Errorf(ECONFLICT, T("已启用两步验证", "two-factor authentication is already on"))
+	}
+	if m.URL == "" {
+		return nil, Errorf(ENOTFOUND, T("请先开始绑定", "start the enrolment first"))
+	}
+	key, err := otp.NewKeyFromURL(m.URL)
+	if err != nil {
+		return nil, fmt.Errorf("mfa enrolment: %w", err)
+	}
+	qr, err := qrPNG(key)
+	if err != nil {
+		return nil, err
+	}
+	return &MFAEnrollment{Secret: m.Secret, URL: m.URL, QRPNG: qr}, nil
 }
 
 // ConfirmMFA turns the caller's pending enrolment on once they enter a
@@ -248,4 +285,24 @@ func (s *Service) ResetMFA(ctx context.Context, p *Principal, userRef string) er
 	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID}, ExpectVersion: AnyVersion, Delete: true}},
 		Audit: []*AuditEvent{s.event(p, "mfa.reset", "", "", u.ID, nil, ResultOK, "")}})
 	return err
+}
+
+// MFAEnrolled returns the ids of users whose two-factor enrolment is on
+// (administrators only).
+func (s *Service) MFAEnrolled(ctx context.Context, p *Principal) (map[string]bool, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "mfa.list", "", "", "", "not an administrator", err)
+	}
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindMFA})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, d := range docs {
+		var m mfaDoc
+		if json.Unmarshal(d.Value, &m) == nil && m.Enabled {
+			out[d.ID] = true
+		}
+	}
+	return out, nil
 }

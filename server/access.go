@@ -20,6 +20,9 @@ func (s *server) accessRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.DELETE(v1+"/access/grants/:id", s.revokeGrant, user...)
 	e.POST(v1+"/auth/mfa/enrol", s.enrolMFA, user...)
 	e.POST(v1+"/auth/mfa/confirm", s.confirmMFA, user...)
+	e.POST(v1+"/users/:id/unfreeze", s.unfreezeUser, user...)
+	e.POST(v1+"/users/:id/reassign", s.startReassign, user...)
+	e.GET(v1+"/users/:id/reassign", s.getReassign, user...)
 }
 
 // explainAccess answers ?user=&app=&form=&record=&field= (admin) with the

@@ -99,3 +99,56 @@ func (s *server) freezeUser(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, userOut(u))
 }
+
+// unfreezeUser lets a frozen user sign in again (admin, checked by the engine).
+func (s *server) unfreezeUser(c echo.Context) error {
+	if c.Request().ContentLength > 0 {
+		var in struct{}
+		if err := s.decodeJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	u, err := s.svc.UnfreezeUser(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, userOut(u))
+}
+
+// startReassign starts moving a frozen user's records to {"to": id or
+// email} in the background → 202 with the run (admin, checked by the engine).
+func (s *server) startReassign(c echo.Context) error {
+	var in struct {
+		To string `json:"to"`
+	}
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.svc.StartReassign(c.Request().Context(), principal(c), c.Param("id"), in.To)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, reassignOut(r))
+}
+
+// getReassign answers the newest reassignment of the user's records with
+// its progress; 404 when there was none.
+func (s *server) getReassign(c echo.Context) error {
+	r, err := s.svc.LatestReassignment(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return engine.Errorf(engine.ENOTFOUND, engine.T("该用户没有记录转移", "no reassignment for this user"))
+	}
+	return c.JSON(http.StatusOK, reassignOut(r))
+}
+
+type reassignJSON struct {
+	*engine.Reassignment
+	Percent int `json:"percent"`
+}
+
+func reassignOut(r *engine.Reassignment) reassignJSON {
+	return reassignJSON{Reassignment: r, Percent: r.Percent()}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -62,13 +63,37 @@ func (s *server) loginSubmit(c echo.Context) error {
 		}
 		return s.renderLogin(c, statusOf(code), email, engine.ErrorMessage(err, lang))
 	}
+	next := safeNext(c.FormValue("next"))
+	// the second factor: no session until it is given
+	need, enrolled, err := s.svc.MFAState(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	if need {
+		secret, pl, err := s.svc.StartPendingLogin(c.Request().Context(), u, !enrolled)
+		if err != nil {
+			return err
+		}
+		s.setCookie(c, cookieMFA, secret, pl.ExpiresAt, true)
+		s.setCookie(c, cookieLogin, "", time.Time{}, true)
+		if !enrolled {
+			return c.Redirect(http.StatusSeeOther, "/login/mfa/enrol?next="+urlEscape(next))
+		}
+		return c.Redirect(http.StatusSeeOther, "/login/mfa?next="+urlEscape(next))
+	}
+	return s.startSession(c, u, next)
+}
+
+// startSession signs the user in with a session cookie and sends them on.
+func (s *server) startSession(c echo.Context, u *engine.User, next string) error {
 	secret, sess, err := s.org.CreateSession(c.Request().Context(), engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		return err
 	}
 	s.setCookie(c, cookieSession, secret, sess.ExpiresAt, true)
 	s.setCookie(c, cookieLogin, "", time.Time{}, true)
-	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+	s.setCookie(c, cookieMFA, "", time.Time{}, true)
+	return c.Redirect(http.StatusSeeOther, next)
 }
 
 func (s *server) logoutPage(c echo.Context) error {
@@ -86,4 +111,207 @@ func (s *server) switchLang(c echo.Context) error {
 	}
 	s.setCookie(c, cookieLang, l, s.now().AddDate(1, 0, 0), true)
 	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+}
+
+// cookieMFA holds the secret of a login waiting for its second factor.
+const cookieMFA = "fw_mfa"
+
+// mfaPageRoutes registers the second step of a login (the TOTP code, or
+// the enrolment a role requires) and the signed-in user's own enrolment.
+func (s *server) mfaPageRoutes(e *echo.Echo) {
+	e.GET("/login/mfa", s.mfaStepPage)
+	e.POST("/login/mfa", s.mfaStepSubmit)
+	e.GET("/login/mfa/enrol", s.mfaLoginEnrolPage)
+	e.POST("/login/mfa/enrol", s.mfaLoginEnrolSubmit)
+	e.GET("/account/mfa", s.mfaEnrolPage, s.requirePageUser)
+	e.POST("/account/mfa", s.mfaEnrolSubmit, s.requirePageUser)
+}
+
+// pendingLogin finds the login waiting for its second factor, and its
+// user, who must still be allowed to sign in.
+func (s *server) pendingLogin(c echo.Context) (*engine.PendingLogin, *engine.User, error) {
+	ctx := c.Request().Context()
+	secret := ""
+	if ck, err := c.Cookie(cookieMFA); err == nil {
+		secret = ck.Value
+	}
+	pl, err := s.svc.FindPendingLogin(ctx, secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.org.FindUserByID(ctx, pl.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Frozen {
+		return nil, nil, engine.Errorf(engine.ELOCKED, engine.T("账号已冻结", "the account is frozen"))
+	}
+	return pl, u, nil
+}
+
+// backToLogin sends a browser whose pending login is gone to the password
+// step again, with the reason.
+func (s *server) backToLogin(c echo.Context, err error) error {
+	code := engine.ErrorCode(err)
+	if code != engine.ENOTFOUND && code != engine.ELOCKED {
+		return err
+	}
+	s.setCookie(c, cookieMFA, "", time.Time{}, true)
+	return s.renderLogin(c, statusOf(code), "", engine.ErrorMessage(err, pageLang(c)))
+}
+
+func (s *server) mfaStepPage(c echo.Context) error {
+	pl, _, err := s.pendingLogin(c)
+	if err != nil {
+		return s.backToLogin(c, err)
+	}
+	if pl.Enrol {
+		return c.Redirect(http.StatusSeeOther, "/login/mfa/enrol?next="+urlEscape(safeNext(c.QueryParam("next"))))
+	}
+	return s.renderMFAStep(c, http.StatusOK, pl, safeNext(c.QueryParam("next")), "")
+}
+
+func (s *server) renderMFAStep(c echo.Context, status int, pl *engine.PendingLogin, next, msg string) error {
+	lang := pageLang(c)
+	p := s.page(c, web.Msg(lang, "mfa.title"))
+	p.CSRF = pl.CSRF
+	return Render(c, status, web.MFAStepView(web.MFAStepPage{Page: p, Next: next, Error: msg}))
+}
+
+func (s *server) mfaStepSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	pl, u, err := s.pendingLogin(c)
+	if err != nil {
+		return s.backToLogin(c, err)
+	}
+	next := safeNext(c.FormValue("next"))
+	lang := pageLang(c)
+	if !sameToken(c.FormValue(fieldCSRF), pl.CSRF) {
+		return s.renderMFAStep(c, http.StatusForbidden, pl, next, engine.T("页面已过期，请重试", "the page has expired; try again").In(lang))
+	}
+	if !s.login.allow(c.RealIP()) {
+		return s.renderMFAStep(c, http.StatusTooManyRequests, pl, next, engine.ErrorMessage(errRateLimited(), lang))
+	}
+	if err := s.svc.CheckLoginMFA(ctx, principal(c), u, c.FormValue("totp")); err != nil {
+		if engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+			return err
+		}
+		if ferr := s.svc.FailPendingLogin(ctx, pl); ferr != nil {
+			return ferr
+		}
+		if _, _, gone := s.pendingLogin(c); gone != nil {
+			return s.backToLogin(c, gone)
+		}
+		return s.renderMFAStep(c, http.StatusUnauthorized, pl, next, errText(err, lang))
+	}
+	if err := s.svc.EndPendingLogin(ctx, pl); err != nil {
+		return err
+	}
+	return s.startSession(c, u, next)
+}
+
+// mfaLoginEnrolPage is the enrolment a role requires, between the password
+// and the session: the QR code and the confirm form.
+func (s *server) mfaLoginEnrolPage(c echo.Context) error {
+	pl, u, err := s.pendingLogin(c)
+	if err != nil {
+		return s.backToLogin(c, err)
+	}
+	if !pl.Enrol {
+		return c.Redirect(http.StatusSeeOther, "/login/mfa?next="+urlEscape(safeNext(c.QueryParam("next"))))
+	}
+	return s.renderEnrol(c, http.StatusOK, &engine.Principal{User: u, IP: c.RealIP()}, pl.CSRF, "/login/mfa/enrol", safeNext(c.QueryParam("next")), true, "")
+}
+
+// renderEnrol starts (or restarts) p's enrolment and shows its QR code;
+// after a refused code (msg set) it shows the same enrolment again.
+func (s *server) renderEnrol(c echo.Context, status int, p *engine.Principal, csrf, action, next string, required bool, msg string) error {
+	lang := pageLang(c)
+	pg := s.page(c, web.Msg(lang, "mfa.enrol_title"))
+	pg.CSRF = csrf
+	v := web.MFAEnrolPage{Page: pg, Required: required, Action: action, Next: next, Error: msg}
+	var en *engine.MFAEnrollment
+	var err error
+	if msg != "" {
+		en, err = s.svc.PendingMFAEnrollment(c.Request().Context(), p)
+	}
+	if en == nil && engine.ErrorCode(err) != engine.ECONFLICT {
+		en, err = s.svc.EnrollMFA(c.Request().Context(), p)
+	}
+	if err != nil {
+		if engine.ErrorCode(err) != engine.ECONFLICT {
+			return err
+		}
+		v.Page.Flash = web.Msg(lang, "mfa.already")
+		v.Codes = nil
+		return Render(c, http.StatusOK, web.MFAEnrolView(v))
+	}
+	v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRPNG)
+	v.Secret = en.Secret
+	return Render(c, status, web.MFAEnrolView(v))
+}
+
+func (s *server) mfaLoginEnrolSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	pl, u, err := s.pendingLogin(c)
+	if err != nil {
+		return s.backToLogin(c, err)
+	}
+	next := safeNext(c.FormValue("next"))
+	lang := pageLang(c)
+	p := &engine.Principal{User: u, IP: c.RealIP()}
+	if !sameToken(c.FormValue(fieldCSRF), pl.CSRF) || !pl.Enrol {
+		return s.renderEnrol(c, http.StatusForbidden, p, pl.CSRF, "/login/mfa/enrol", next, true, engine.T("页面已过期，请重试", "the page has expired; try again").In(lang))
+	}
+	codes, err := s.svc.ConfirmMFA(ctx, p, c.FormValue("totp"))
+	if err != nil {
+		if engine.ErrorCode(err) != engine.EINVALID {
+			return err
+		}
+		if ferr := s.svc.FailPendingLogin(ctx, pl); ferr != nil {
+			return ferr
+		}
+		return s.renderEnrol(c, http.StatusUnprocessableEntity, p, pl.CSRF, "/login/mfa/enrol", next, true, errText(err, lang))
+	}
+	if err := s.svc.EndPendingLogin(ctx, pl); err != nil {
+		return err
+	}
+	if err := s.svc.Audit(ctx, p, "login.mfa", "", "", u.ID, engine.ResultOK, "enrolled at login"); err != nil {
+		return err
+	}
+	secret, sess, err := s.org.CreateSession(ctx, engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, s.cfg.SessionTTL)
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, cookieSession, secret, sess.ExpiresAt, true)
+	s.setCookie(c, cookieMFA, "", time.Time{}, true)
+	pg := s.page(c, web.Msg(lang, "mfa.enrol_title"))
+	return Render(c, http.StatusOK, web.MFAEnrolView(web.MFAEnrolPage{Page: pg, Codes: codes, Next: next}))
+}
+
+// mfaEnrolPage is a signed-in user's own enrolment.
+func (s *server) mfaEnrolPage(c echo.Context) error {
+	a := authOf(c)
+	csrf := ""
+	if a.session != nil {
+		csrf = a.session.CSRF
+	}
+	return s.renderEnrol(c, http.StatusOK, principal(c), csrf, "/account/mfa", "/", false, "")
+}
+
+func (s *server) mfaEnrolSubmit(c echo.Context) error {
+	lang := pageLang(c)
+	codes, err := s.svc.ConfirmMFA(c.Request().Context(), principal(c), c.FormValue("totp"))
+	if err != nil {
+		if engine.ErrorCode(err) != engine.EINVALID {
+			return err
+		}
+		csrf := ""
+		if a := authOf(c); a.session != nil {
+			csrf = a.session.CSRF
+		}
+		return s.renderEnrol(c, http.StatusUnprocessableEntity, principal(c), csrf, "/account/mfa", "/", false, errText(err, lang))
+	}
+	pg := s.page(c, web.Msg(lang, "mfa.enrol_title"))
+	return Render(c, http.StatusOK, web.MFAEnrolView(web.MFAEnrolPage{Page: pg, Codes: codes, Next: "/"}))
 }
