@@ -142,9 +142,13 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
+	claims, err := s.bindBlobs(ctx, p, app, f, id, res.Data, nil) // engine/blob.go
+	if err != nil {
+		return nil, err
+	}
 	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}},
+	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
 		return nil, err
@@ -347,6 +351,10 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		merged = map[string]any{}
 	}
 	for k, val := range patch {
+		if val == nil { // JSON merge patch: null removes the value
+			delete(merged, k)
+			continue
+		}
 		merged[k] = val
 	}
 	if err := checkWritable(f, acc, patch, r.Data); err != nil {
@@ -363,6 +371,10 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
+	claims, err := s.bindBlobs(ctx, p, app, f, id, res.Data, r.Data) // engine/blob.go
+	if err != nil {
+		return nil, err
+	}
 	nr := r.Clone()
 	nr.Data, nr.FormVersion, nr.UpdatedBy = res.Data, v, p.User.ID
 	changed := DiffData(r.Data, res.Data)
@@ -370,7 +382,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	for i, c := range changed {
 		fields[i] = c.Field
 	}
-	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
+	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpUpdate, Before: r, After: nr}, ch); err != nil {
 		return nil, err

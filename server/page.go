@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,12 +49,23 @@ func (s *server) homePage(c echo.Context) error {
 	return Render(c, http.StatusOK, web.HomeView(v))
 }
 
+// formOpts says which form page to build: a new record (id "") or the
+// edit page of a record at a version.
+type formOpts struct {
+	id      string
+	version int64
+}
+
 // formPage builds the form page from the form view, the data to show and
 // the rules' verdict on it.
-func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]any, res *engine.EvalResult, errs []engine.FieldError) web.FormPage {
+func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]any, res *engine.EvalResult, errs []engine.FieldError, o formOpts) web.FormPage {
 	lang := pageLang(c)
 	base := formBase(fv.App, fv.Key)
-	in := web.FormInput{Lang: lang, Fields: fv.Fields, Layout: fv.Layout, Data: data, Errors: errs}
+	in := web.FormInput{Lang: lang, Fields: fv.Fields, Layout: fv.Layout, Data: data, Errors: errs,
+		PickURL: func(key string) string { return base + "/pick/" + url.PathEscape(key) }}
+	if o.id != "" {
+		in.FileURL = func(_ string, ref engine.BlobRef) string { return fileURL(fv.App, fv.Key, o.id, ref.ID) }
+	}
 	if res != nil {
 		in.States = res.Fields
 		shown := map[string]any{}
@@ -67,9 +79,22 @@ func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]a
 		}
 		in.Data = shown
 	}
+	in.Picked, in.Units = s.pickedLabels(c, fv, in.Data)
 	secs, other := web.BuildForm(in)
-	return web.FormPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), Action: base + "/new",
-		PreviewURL: base + "/preview", ListURL: base, Sections: secs, Errors: other}
+	v := web.FormPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), Action: base + "/new",
+		PreviewURL: base + "/preview", ListURL: base, Sections: secs, Errors: other, UploadURL: base + "/uploads"}
+	if o.id != "" {
+		recURL := base + "/records/" + url.PathEscape(o.id)
+		v.Action, v.PreviewURL, v.CancelURL = recURL+"/edit", base+"/preview?id="+url.QueryEscape(o.id), recURL
+		v.Version = strconv.FormatInt(o.version, 10)
+		v.FormTitle = web.Msg(lang, "edit.title") + " · " + v.FormTitle
+	}
+	for _, f := range fv.Fields {
+		if f.Perm == engine.PermEdit && (f.Field.Widget == engine.WidgetAttachment || f.Field.Widget == engine.WidgetImage) {
+			v.Multipart = true
+		}
+	}
+	return v
 }
 
 func defaults(fv *engine.FormView) map[string]any {
@@ -100,7 +125,7 @@ func (s *server) newRecordPage(c echo.Context) error {
 	if err := s.svc.Audit(ctx, p, "page.view", fv.App, fv.Key, "new", engine.ResultOK, ""); err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, web.FormView(s.formPage(c, fv, data, res, nil)))
+	return Render(c, http.StatusOK, web.FormView(s.formPage(c, fv, data, res, nil, formOpts{})))
 }
 
 // postedData reads the posted form into record data.
@@ -128,14 +153,14 @@ func (s *server) submitRecordPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	perrs = append(perrs, s.pageUploads(c, fv, data)...)
 	var cerr error
 	if len(perrs) == 0 {
 		r, err := s.svc.CreateRecord(ctx, p, fv.App, fv.Key, data)
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, formBase(fv.App, fv.Key)+"/records/"+url.PathEscape(r.ID)+"?saved=1")
 		}
-		code := engine.ErrorCode(err)
-		if code != engine.EINVALID && !(code == engine.EFORBIDDEN && len(engine.ErrorFields(err)) > 0) {
+		if !fieldLevel(err) {
 			return err
 		}
 		cerr = err
@@ -144,15 +169,171 @@ func (s *server) submitRecordPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	errs := append(perrs, engine.ErrorFields(cerr)...)
-	if len(errs) == 0 && cerr != nil {
-		errs = []engine.FieldError{{Message: engine.T(engine.ErrorMessage(cerr, "zh"), engine.ErrorMessage(cerr, "en"))}}
-	}
+	errs := formErrors(perrs, cerr)
 	status := http.StatusUnprocessableEntity
 	if cerr != nil {
 		status = statusOf(engine.ErrorCode(cerr))
 	}
-	return Render(c, status, web.FormView(s.formPage(c, fv, data, res, errs)))
+	return Render(c, status, web.FormView(s.formPage(c, fv, data, res, errs, formOpts{})))
+}
+
+// fieldLevel reports whether a create or update error belongs on the
+// form page next to the fields (invalid values, fields not editable, a
+// stale version) rather than on an error page.
+func fieldLevel(err error) bool {
+	switch engine.ErrorCode(err) {
+	case engine.EINVALID, engine.ECONFLICT:
+		return true
+	case engine.EFORBIDDEN:
+		return len(engine.ErrorFields(err)) > 0
+	}
+	return false
+}
+
+func formErrors(perrs []engine.FieldError, cerr error) []engine.FieldError {
+	errs := append(perrs, engine.ErrorFields(cerr)...)
+	if len(engine.ErrorFields(cerr)) == 0 && cerr != nil {
+		errs = append(errs, engine.FieldError{Message: engine.T(engine.ErrorMessage(cerr, "zh"), engine.ErrorMessage(cerr, "en"))})
+	}
+	return errs
+}
+
+// editRecordPage shows a record in its form, for editing: the stored
+// values (as the user may see them), live rules through the preview
+// endpoint with the record's id, and the version the edit is based on.
+func (s *server) editRecordPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
+	fv, err := s.svc.FormView(ctx, p, app, form)
+	if err != nil {
+		return err
+	}
+	r, err := s.svc.GetRecord(ctx, p, app, form, id)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Preview(ctx, p, fv.App, fv.Key, r.ID, nil)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, web.FormView(s.formPage(c, fv, r.Data, res, nil, formOpts{id: r.ID, version: r.Version})))
+}
+
+// saveRecordPage saves an edit through the engine's update at the version
+// the page was built on. Every editable field the page showed is part of
+// the change (an emptied one is removed); fields the user may only read
+// are not read from the post, and the engine refuses writes to them.
+// A stale version shows the form again with the user's entries and a
+// readable message.
+func (s *server) saveRecordPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	lang := pageLang(c)
+	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
+	fv, err := s.svc.FormView(ctx, p, app, form)
+	if err != nil {
+		return err
+	}
+	data, perrs, err := postedData(c, lang, fv)
+	if err != nil {
+		return err
+	}
+	version, err := strconv.ParseInt(c.FormValue("_version"), 10, 64)
+	if err != nil || version < 1 {
+		return badRequest(engine.T("缺少记录版本，请重新打开编辑页", "the record version is missing; open the edit page again"))
+	}
+	perrs = append(perrs, s.pageUploads(c, fv, data)...)
+	var cerr error
+	if len(perrs) == 0 {
+		patch := map[string]any{}
+		for k, v := range data {
+			patch[k] = v
+		}
+		for _, f := range fv.Fields {
+			fd := f.Field
+			if f.Perm != engine.PermEdit || fd.Widget == engine.WidgetFormula || fd.Widget == engine.WidgetSerial {
+				continue
+			}
+			if _, ok := patch[fd.Key]; !ok {
+				patch[fd.Key] = nil // emptied on the page: removed
+			}
+		}
+		_, err := s.svc.UpdateRecord(ctx, p, app, form, id, version, patch)
+		if err == nil {
+			return c.Redirect(http.StatusSeeOther, formBase(app, form)+"/records/"+url.PathEscape(id)+"?saved=1")
+		}
+		if !fieldLevel(err) {
+			return err
+		}
+		cerr = err
+	}
+	status := http.StatusUnprocessableEntity
+	var errs []engine.FieldError
+	if engine.ErrorCode(cerr) == engine.ECONFLICT {
+		// show what is stored now, keep the user's entries, and base a
+		// second save on the current version
+		status = http.StatusConflict
+		cur, err := s.svc.GetRecord(ctx, p, app, form, id)
+		if err != nil {
+			return err
+		}
+		errs = []engine.FieldError{{Message: engine.T(engine.ErrorMessage(cerr, "zh"), engine.ErrorMessage(cerr, "en"))}}
+		if cur.Version != version {
+			errs = append(errs, engine.FieldError{Message: engine.T(web.Msg(web.LangZh, "edit.conflict"), web.Msg(web.LangEn, "edit.conflict"))})
+		}
+		version = cur.Version
+	} else {
+		errs = formErrors(perrs, cerr)
+		if cerr != nil {
+			status = statusOf(engine.ErrorCode(cerr))
+		}
+	}
+	res, err := s.svc.Preview(ctx, p, fv.App, fv.Key, id, data)
+	if err != nil {
+		return err
+	}
+	return Render(c, status, web.FormView(s.formPage(c, fv, data, res, errs, formOpts{id: id, version: version})))
+}
+
+// deleteRecordAsk is the confirmation step before a delete: a page with a
+// form to post, so it works without JavaScript.
+func (s *server) deleteRecordAsk(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	lang := pageLang(c)
+	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
+	fv, err := s.svc.FormView(ctx, p, app, form)
+	if err != nil {
+		return err
+	}
+	r, err := s.svc.GetRecord(ctx, p, app, form, id)
+	if err != nil {
+		return err
+	}
+	recURL := formBase(app, form) + "/records/" + url.PathEscape(id)
+	v := web.DeletePage{Page: s.page(c, web.Msg(lang, "edit.delete_title")), FormTitle: fv.Title.In(lang),
+		Action: recURL + "/delete", CancelURL: recURL, Version: strconv.FormatInt(r.Version, 10)}
+	for _, f := range listColumns(fv) {
+		if val, ok := r.Data[f.Field.Key]; ok {
+			v.Summary = append(v.Summary, web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)})
+		}
+	}
+	return Render(c, http.StatusOK, web.DeleteView(v))
+}
+
+// deleteRecordPage moves the record to the recycle bin through the
+// engine, at the version the confirmation page showed.
+func (s *server) deleteRecordPage(c echo.Context) error {
+	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
+	version, err := strconv.ParseInt(c.FormValue("_version"), 10, 64)
+	if err != nil || version < 0 {
+		return badRequest(engine.T("版本号无效", "the version is not valid"))
+	}
+	if err := s.svc.DeleteRecord(c.Request().Context(), principal(c), app, form, id, version); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, formBase(app, form)+"?deleted=1")
 }
 
 // previewPage answers the form page's live-rule requests: the posted form,
@@ -217,31 +398,18 @@ func (s *server) listPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpnCreate) {
 		v.NewURL = base + "/new"
 	}
-	// Filters from fields with options (and yes/no fields).
-	var conds []map[string]any
-	for _, f := range fv.Fields {
-		fd := f.Field
-		opts := fd.Options
-		if fd.Type == "boolean" {
-			opts = []engine.Option{{Value: true, Label: engine.T("是", "Yes")}, {Value: false, Label: engine.T("否", "No")}}
-		}
-		if len(opts) == 0 || fd.IsSubform() {
-			continue
-		}
-		sel := qs.Get("f." + fd.Key)
-		flt := web.Filter{Key: fd.Key, ID: "flt-" + fd.Key, Label: fd.LabelOr().In(lang)}
-		for _, o := range opts {
-			val := web.FormatValue(o.Value)
-			flt.Options = append(flt.Options, web.Option{Value: val, Label: o.Label.In(lang), Selected: val == sel})
-			if sel != "" && val == sel {
-				if fd.Type == "array" {
-					conds = append(conds, map[string]any{fd.Key: map[string]any{"$in": []any{o.Value}}})
-				} else {
-					conds = append(conds, map[string]any{fd.Key: map[string]any{"$eq": o.Value}})
-				}
-			}
-		}
-		v.Filters = append(v.Filters, flt)
+	switch {
+	case qs.Get("deleted") != "":
+		v.Flash = web.Msg(lang, "edit.deleted")
+	}
+	loc := web.ParseTZ(qs.Get("_tz"))
+	if loc != time.UTC {
+		v.TZ = qs.Get("_tz")
+	}
+	flts, conds, bad := listFilters(fv, qs, lang, loc, base)
+	v.Filters = flts
+	if bad != "" {
+		v.Error = web.Msg(lang, "flt.bad") + ": " + bad
 	}
 	q := engine.ListQuery{Sort: qs.Get("sort"), Cursor: qs.Get("cursor"), Search: qs.Get("q"), Limit: 20}
 	switch len(conds) {
@@ -312,6 +480,133 @@ func (s *server) listPage(c echo.Context) error {
 	return Render(c, http.StatusOK, web.ListView(v))
 }
 
+// listFilters builds the list page's filters from the fields the user may
+// see in full (the engine refuses filters on masked and hidden ones): a
+// choice for options and yes/no fields, a range for numbers, dates and
+// date-times (the latter read in loc), "contains" for text (an exact
+// match for sensitive fields, which are encrypted at rest), and a picker
+// for members, units and related records. It returns the filters, the
+// filter-language conditions of the values set, and the label of a value
+// that does not parse.
+func listFilters(fv *engine.FormView, qs url.Values, lang string, loc *time.Location, base string) ([]web.Filter, []map[string]any, string) {
+	var out []web.Filter
+	var conds []map[string]any
+	var bad []string
+	for _, f := range fv.Fields {
+		fd := f.Field
+		if f.Perm != engine.PermRead && f.Perm != engine.PermEdit {
+			continue
+		}
+		if fd.IsSubform() || fd.Type == "object" || fd.Widget == engine.WidgetAttachment || fd.Widget == engine.WidgetImage {
+			continue
+		}
+		name := "f." + fd.Key
+		flt := web.Filter{Key: fd.Key, ID: "flt-" + fd.Key, Label: fd.LabelOr().In(lang)}
+		opts := fd.Options
+		if fd.Type == "boolean" {
+			opts = []engine.Option{{Value: true, Label: engine.T("是", "Yes")}, {Value: false, Label: engine.T("否", "No")}}
+		}
+		switch {
+		case len(opts) > 0:
+			sel := qs.Get(name)
+			for _, o := range opts {
+				val := web.FormatValue(o.Value)
+				flt.Options = append(flt.Options, web.Option{Value: val, Label: o.Label.In(lang), Selected: val == sel})
+				if sel != "" && val == sel {
+					if fd.Type == "array" {
+						conds = append(conds, map[string]any{fd.Key: map[string]any{"$in": []any{o.Value}}})
+					} else {
+						conds = append(conds, map[string]any{fd.Key: map[string]any{"$eq": o.Value}})
+					}
+				}
+			}
+		case fd.Type == "array":
+			continue
+		case fd.Type == "number" || fd.Type == "integer":
+			flt.Kind, flt.From, flt.To = "number", qs.Get(name+".from"), qs.Get(name+".to")
+			rng := map[string]any{}
+			for op, sv := range map[string]string{"$gte": flt.From, "$lte": flt.To} {
+				if strings.TrimSpace(sv) == "" {
+					continue
+				}
+				n, err := strconv.ParseFloat(strings.TrimSpace(sv), 64)
+				if err != nil {
+					bad = append(bad, flt.Label)
+					continue
+				}
+				rng[op] = n
+			}
+			if len(rng) > 0 {
+				conds = append(conds, map[string]any{fd.Key: rng})
+			}
+		case fd.Widget == engine.WidgetDate:
+			flt.Kind, flt.From, flt.To = "date", qs.Get(name+".from"), qs.Get(name+".to")
+			rng := map[string]any{}
+			for op, sv := range map[string]string{"$gte": flt.From, "$lte": flt.To} {
+				if sv == "" {
+					continue
+				}
+				if _, err := time.Parse("2006-01-02", sv); err != nil {
+					bad = append(bad, flt.Label)
+					continue
+				}
+				rng[op] = sv
+			}
+			if len(rng) > 0 {
+				conds = append(conds, map[string]any{fd.Key: rng})
+			}
+		case fd.Widget == engine.WidgetDatetime:
+			flt.Kind = "datetime-local"
+			rng := map[string]any{}
+			for _, side := range []struct{ op, in string }{{"$gte", ".from"}, {"$lte", ".to"}} {
+				sv := qs.Get(name + side.in)
+				if sv == "" {
+					continue
+				}
+				t, ok := web.ParseLocal(sv, loc)
+				if !ok {
+					bad = append(bad, flt.Label)
+					continue
+				}
+				if side.op == "$lte" {
+					t = t.Add(59 * time.Second) // the whole minute
+				}
+				rng[side.op] = t.UTC().Format(time.RFC3339)
+				// shown back in UTC; the script shows it in local time
+				if side.in == ".from" {
+					flt.From = t.UTC().Format("2006-01-02T15:04")
+				} else {
+					flt.To = t.Add(-59 * time.Second).UTC().Format("2006-01-02T15:04")
+				}
+			}
+			if len(rng) > 0 {
+				conds = append(conds, map[string]any{fd.Key: rng})
+			}
+		case fd.Widget == engine.WidgetMember || fd.Widget == engine.WidgetUnit || fd.Widget == engine.WidgetRelation:
+			flt.Kind, flt.Value = "pick", qs.Get(name)
+			flt.PickURL = base + "/pick/" + url.PathEscape(fd.Key)
+			if flt.Value != "" {
+				conds = append(conds, map[string]any{fd.Key: map[string]any{"$eq": flt.Value}})
+			}
+		case fd.Type == "string":
+			flt.Kind, flt.Value = "text", qs.Get(name)
+			if term := strings.TrimSpace(flt.Value); term != "" {
+				if fd.Sensitive != "" { // encrypted at rest: exact match through the blind index
+					conds = append(conds, map[string]any{fd.Key: map[string]any{"$eq": term}})
+				} else if len([]rune(term)) <= 100 {
+					conds = append(conds, map[string]any{fd.Key: map[string]any{"$regex": regexp.QuoteMeta(term), "$options": "i"}})
+				} else {
+					bad = append(bad, flt.Label)
+				}
+			}
+		default:
+			continue
+		}
+		out = append(out, flt)
+	}
+	return out, conds, strings.Join(bad, ", ")
+}
+
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // actorNames resolves user ids to names for display, once per id.
@@ -356,12 +651,27 @@ func (s *server) recordPage(c echo.Context) error {
 	case c.QueryParam("restored") != "":
 		v.Flash = web.Msg(lang, "op.restore")
 	}
+	recURL := base + "/records/" + url.PathEscape(r.ID)
+	if slices.Contains(fv.Operations, engine.OpnUpdate) {
+		v.EditURL = recURL + "/edit"
+	}
+	if slices.Contains(fv.Operations, engine.OpnDelete) {
+		v.DeleteURL = recURL + "/delete"
+	}
+	picked, _ := s.pickedLabels(c, fv, r.Data)
 	for _, f := range fv.Fields {
 		val, ok := r.Data[f.Field.Key]
 		if !ok {
 			continue
 		}
-		v.Values = append(v.Values, web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)})
+		item := web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)}
+		if l := picked[f.Field.Key]; l != "" {
+			item.Value = l
+		}
+		if (f.Field.Widget == engine.WidgetAttachment || f.Field.Widget == engine.WidgetImage) && f.Perm != engine.PermMasked {
+			item.Files = web.Files(val, func(ref engine.BlobRef) string { return fileURL(app, form, r.ID, ref.ID) })
+		}
+		v.Values = append(v.Values, item)
 	}
 	v.Meta = []web.Value{
 		{Label: web.Msg(lang, "record.version"), Value: strconv.FormatInt(r.Version, 10)},

@@ -169,6 +169,9 @@ func (s *server) routes(e *echo.Echo) {
 	e.DELETE(v1+"/apps/:app/forms/:form/records/:id", s.deleteRecord, user...)
 	e.GET(v1+"/apps/:app/forms/:form/records/:id/revisions", s.listRevisions, user...)
 	e.POST(v1+"/apps/:app/forms/:form/records/:id/restore", s.restoreRecord, user...)
+	e.POST(v1+"/apps/:app/forms/:form/uploads", s.uploadFile, user...)                  // server/upload.go
+	e.GET(v1+"/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, user...) // server/upload.go
+	e.GET(v1+"/apps/:app/forms/:form/pick/:field", s.pick, user...)                     // server/picker.go
 	e.GET(v1+"/audit", s.listAudit, user...)
 	e.GET(v1+"/audit/verify", s.verifyAudit, user...)
 	s.workflowRoutes(e, user) // server/workflow.go
@@ -185,6 +188,13 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/apps/:app/forms/:form", s.listPage, page...)
 	e.GET("/apps/:app/forms/:form/records/:id", s.recordPage, page...)
 	e.POST("/apps/:app/forms/:form/records/:id/restore", s.restorePage, page...)
+	e.GET("/apps/:app/forms/:form/records/:id/edit", s.editRecordPage, page...)
+	e.POST("/apps/:app/forms/:form/records/:id/edit", s.saveRecordPage, page...)
+	e.GET("/apps/:app/forms/:form/records/:id/delete", s.deleteRecordAsk, page...)
+	e.POST("/apps/:app/forms/:form/records/:id/delete", s.deleteRecordPage, page...)
+	e.GET("/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, page...)
+	e.POST("/apps/:app/forms/:form/uploads", s.uploadFile, page...)
+	e.GET("/apps/:app/forms/:form/pick/:field", s.pick, page...)
 	s.adminPageRoutes(e)    // server/page_admin.go
 	s.taskPageRoutes(e)     // server/page_tasks.go
 	s.templatePageRoutes(e) // server/page_templates.go

@@ -26,6 +26,9 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/apps" {
 			limit = s.cfg.BundleLimit
 		}
+		if isMultipart(r) { // uploads: server/upload.go
+			limit = max(limit, multipartLimit)
+		}
 		if r.ContentLength > limit {
 			return errTooLarge(limit)
 		}

@@ -20,7 +20,69 @@ type FormInput struct {
 	Data   map[string]any
 	States map[string]engine.FieldState
 	Errors []engine.FieldError
+
+	// FileURL gives the download address of an upload held by a field
+	// (nil or "": not downloadable yet, e.g. before the record is saved).
+	FileURL func(key string, ref engine.BlobRef) string
+	// PickURL gives the search endpoint of a member, unit or relation
+	// field; Picked holds the labels of the values shown, by field key.
+	PickURL func(key string) string
+	Picked  map[string]string
+	// Units is the unit tree for unit fields' plain selects.
+	Units []Option
 }
+
+// Files turns an attachment or image value into the uploads it holds;
+// a string that is not an upload reference (e.g. imported sample data)
+// is shown by itself.
+func Files(v any, url func(engine.BlobRef) string) []File {
+	var vals []string
+	switch x := v.(type) {
+	case string:
+		vals = []string{x}
+	case []any:
+		for _, it := range x {
+			if s, ok := it.(string); ok {
+				vals = append(vals, s)
+			}
+		}
+	}
+	var out []File
+	for _, s := range vals {
+		if s == "" {
+			continue
+		}
+		ref, ok := engine.ParseBlobRef(s)
+		if !ok {
+			out = append(out, File{Ref: s, Name: s})
+			continue
+		}
+		fl := File{Ref: s, Name: ref.Name, Size: HumanSize(ref.Size), Type: ref.Type, Image: ref.IsImage()}
+		if url != nil {
+			fl.URL = url(ref)
+		}
+		out = append(out, fl)
+	}
+	return out
+}
+
+// HumanSize renders a byte count as B, KB or MB.
+func HumanSize(n int64) string {
+	switch {
+	case n < 1024:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1024*1024:
+		return strconv.FormatFloat(float64(n)/1024, 'f', 1, 64) + " KB"
+	}
+	return strconv.FormatFloat(float64(n)/(1024*1024), 'f', 1, 64) + " MB"
+}
+
+// Accepted file types for the file inputs (the server sniffs the bytes
+// whatever the browser lets through).
+const (
+	acceptImages      = "image/png,image/jpeg,image/gif,image/webp"
+	acceptAttachments = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,.pdf,.txt,.docx,.xlsx,.pptx"
+)
 
 // BuildForm lays the fields out in the form's sections (fields no section
 // names go into a last, untitled one) and places each error next to its
@@ -105,6 +167,36 @@ func buildField(in FormInput, fv *engine.FieldView, errMsg string) *Field {
 	}
 	if fv.Perm != engine.PermEdit || fd.Widget == engine.WidgetFormula || fd.Widget == engine.WidgetSerial {
 		f.Readonly = true
+	}
+	if fd.Widget == engine.WidgetAttachment || fd.Widget == engine.WidgetImage {
+		var url func(engine.BlobRef) string
+		if in.FileURL != nil {
+			url = func(r engine.BlobRef) string { return in.FileURL(fd.Key, r) }
+		}
+		f.Files = Files(in.Data[fd.Key], url)
+		f.Accept = acceptAttachments
+		if fd.Widget == engine.WidgetImage {
+			f.Accept = acceptImages
+		}
+	}
+	switch fd.Widget {
+	case engine.WidgetMember, engine.WidgetUnit, engine.WidgetRelation:
+		if in.PickURL != nil {
+			f.PickURL = in.PickURL(fd.Key)
+		}
+		f.Picked = in.Picked[fd.Key]
+		if fd.Widget == engine.WidgetUnit {
+			f.Choices = in.Units
+		}
+	}
+	if fv.Perm != engine.PermEdit && fd.Widget != engine.WidgetFormula && fd.Widget != engine.WidgetSerial {
+		// read or masked: shown as text, not as an input
+		f.Static = true
+		f.Display = DisplayValue(in.Lang, fd, in.Data[fd.Key])
+		if f.Picked != "" {
+			f.Display = f.Picked
+		}
+		return f
 	}
 	if fd.IsSubform() {
 		rows, _ := in.Data[fd.Key].([]any)
@@ -246,6 +338,13 @@ func FormatValue(v any) string {
 func DisplayValue(lang string, fd *engine.Field, v any) string {
 	if fd == nil {
 		return FormatValue(v)
+	}
+	if fd.Widget == engine.WidgetAttachment || fd.Widget == engine.WidgetImage {
+		var names []string
+		for _, f := range Files(v, nil) {
+			names = append(names, f.Name)
+		}
+		return strings.Join(names, ", ")
 	}
 	label := func(x any) string {
 		s := FormatValue(x)

@@ -15,7 +15,12 @@ import (
 // rules the page asks for while fields change. Only fields the user may
 // edit are read; formulas and serials are the server's. Values that do not
 // parse are reported at their field's pointer.
+//
+// Date-times (datetime-local inputs carry no zone) are read in the offset
+// the page's script posts as _tz (minutes east of UTC), else as UTC; the
+// pages render them in UTC and the script shows them in local time.
 func ParseForm(lang string, fields []*engine.FieldView, vals url.Values) (map[string]any, []engine.FieldError) {
+	loc := ParseTZ(vals.Get("_tz"))
 	data := map[string]any{}
 	var errs []engine.FieldError
 	for _, fv := range fields {
@@ -25,7 +30,7 @@ func ParseForm(lang string, fields []*engine.FieldView, vals url.Values) (map[st
 		}
 		switch {
 		case fd.IsSubform():
-			rows, es := parseRows(fd, vals)
+			rows, es := parseRows(fd, vals, loc)
 			errs = append(errs, es...)
 			if len(rows) > 0 {
 				data[fd.Key] = rows
@@ -44,7 +49,7 @@ func ParseForm(lang string, fields []*engine.FieldView, vals url.Values) (map[st
 				if s == "" {
 					continue
 				}
-				v, fe := parseScalar(fd.ItemType, fd.Widget, s)
+				v, fe := parseScalar(fd.ItemType, fd.Widget, s, loc)
 				if fe != "" {
 					errs = append(errs, fieldErr(fd.Key, fe))
 					continue
@@ -62,7 +67,7 @@ func ParseForm(lang string, fields []*engine.FieldView, vals url.Values) (map[st
 			if strings.TrimSpace(s) == "" {
 				continue
 			}
-			v, fe := parseScalar(fd.Type, fd.Widget, s)
+			v, fe := parseScalar(fd.Type, fd.Widget, s, loc)
 			if fe != "" {
 				errs = append(errs, fieldErr(fd.Key, fe))
 				continue
@@ -80,7 +85,7 @@ func fieldErr(key, code string) engine.FieldError {
 
 // parseScalar converts one posted string; the second result is an error
 // code ("number", "integer") when it does not parse.
-func parseScalar(typ, widget, s string) (any, string) {
+func parseScalar(typ, widget, s string, loc *time.Location) (any, string) {
 	switch typ {
 	case "number":
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -98,7 +103,7 @@ func parseScalar(typ, widget, s string) (any, string) {
 		return s == "true" || s == "on", ""
 	}
 	if widget == engine.WidgetDatetime {
-		if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
+		if t, ok := ParseLocal(s, loc); ok {
 			return t.UTC().Format(time.RFC3339), ""
 		}
 	}
@@ -107,7 +112,7 @@ func parseScalar(typ, widget, s string) (any, string) {
 
 // parseRows reads a subform's rows, posted as KEY.N.SUB; empty rows are
 // dropped and rows keep their order.
-func parseRows(fd *engine.Field, vals url.Values) ([]any, []engine.FieldError) {
+func parseRows(fd *engine.Field, vals url.Values, loc *time.Location) ([]any, []engine.FieldError) {
 	prefix := fd.Key + "."
 	idx := map[int]bool{}
 	for name := range vals {
@@ -140,7 +145,7 @@ func parseRows(fd *engine.Field, vals url.Values) ([]any, []engine.FieldError) {
 			if s == "" {
 				continue
 			}
-			v, fe := parseScalar(sub.Type, sub.Widget, s)
+			v, fe := parseScalar(sub.Type, sub.Widget, s, loc)
 			if fe != "" {
 				errs = append(errs, fieldErr(fd.Key, fe))
 				continue
@@ -152,4 +157,24 @@ func parseRows(fd *engine.Field, vals url.Values) ([]any, []engine.FieldError) {
 		}
 	}
 	return rows, errs
+}
+
+// ParseTZ reads a _tz value, minutes east of UTC (-840 to 840), as a
+// fixed zone; anything else is UTC.
+func ParseTZ(s string) *time.Location {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < -840 || n > 840 || n == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", n*60)
+}
+
+// ParseLocal reads a datetime-local value (with or without seconds) in loc.
+func ParseLocal(s string, loc *time.Location) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -54,7 +54,8 @@ type FormItem struct {
 	ListURL string // empty when the user may not read
 }
 
-// FormPage is a form to fill in.
+// FormPage is a form to fill in: a new record, or an existing one
+// (Version set) being edited.
 type FormPage struct {
 	Page
 	FormTitle  string
@@ -63,6 +64,10 @@ type FormPage struct {
 	ListURL    string
 	Errors     []string // errors not tied to a visible field
 	Sections   []Section
+	Version    string // the record version an edit is based on; "" for a new record
+	CancelURL  string // back to the record without saving (edit only)
+	Multipart  bool   // the form has file inputs
+	UploadURL  string // where the script uploads files as they are chosen
 }
 
 // Section is one part of a form's layout.
@@ -95,6 +100,26 @@ type Field struct {
 	Unit     string
 	Sub      []*Field // subform columns
 	Rows     [][]*Field
+
+	// Static fields are shown as text, not as inputs: the user may read
+	// but not edit them (read or masked permission).
+	Static  bool
+	Display string   // the value as read (option labels, yes/no)
+	Files   []File   // attachment and image fields: the uploads held
+	PickURL string   // member, unit and relation fields: the search endpoint
+	Picked  string   // the picked value's label
+	Accept  string   // file inputs: the accepted types
+	Choices []Option // unit fields: the unit tree for a plain select
+}
+
+// File is one upload held by an attachment or image field.
+type File struct {
+	Ref   string // the value stored in the field
+	Name  string
+	Size  string // human readable
+	Type  string
+	URL   string // download address; "" before the record is saved
+	Image bool
 }
 
 // Option is one choice of a select, radio or checkbox group.
@@ -119,6 +144,7 @@ type ListPage struct {
 	NextURL   string
 	FirstURL  string
 	Error     string
+	TZ        string // the tz offset the filters were read in ("" = UTC)
 }
 
 // Column is a list column with its sort links.
@@ -135,12 +161,20 @@ type Row struct {
 	Cells []string
 }
 
-// Filter is a list filter built from a field with options.
+// Filter is a list filter built from a field: a choice of options
+// (Options), a range (Kind "number", "date" or "datetime-local" with
+// From/To) or a text match (Kind "text" with Value).
 type Filter struct {
 	Key     string
 	ID      string
 	Label   string
 	Options []Option
+	Kind    string // "", "text", "number", "date", "datetime-local", "pick"
+	Value   string // text filters and pickers: the current value
+	From    string
+	To      string
+	PickURL string
+	Picked  string
 }
 
 // RecordPage shows one record with its history.
@@ -148,16 +182,31 @@ type RecordPage struct {
 	Page
 	FormTitle string
 	ListURL   string
+	EditURL   string // "" when the user may not update
+	DeleteURL string // the confirmation page; "" when the user may not delete
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision
 	Flow      templ.Component // the workflow panel; nil when the record has none
 }
 
-// Value is a label and a displayed value.
+// Value is a label and a displayed value (with the uploads of an
+// attachment or image field).
 type Value struct {
 	Label string
 	Value string
+	Files []File
+}
+
+// DeletePage asks to confirm moving a record to the recycle bin; it works
+// without JavaScript (a plain form post).
+type DeletePage struct {
+	Page
+	FormTitle string
+	Action    string
+	CancelURL string
+	Version   string
+	Summary   []Value
 }
 
 // Revision is one entry of a record's history.

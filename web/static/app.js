@@ -97,9 +97,153 @@
     run();
   }
 
+  // Date-times: the server renders datetime-local values in UTC and reads
+  // posted ones in the offset of a _tz field (minutes east of UTC), UTC
+  // without it. This shows them in local time and adds _tz to the form.
+  function localTimes(form) {
+    var inputs = form.querySelectorAll("input[type=datetime-local]");
+    if (!inputs.length || form.querySelector("input[name=_tz]")) return;
+    var off = -new Date().getTimezoneOffset();
+    for (var i = 0; i < inputs.length; i++) {
+      var v = inputs[i].value;
+      if (!v) continue;
+      var d = new Date(v + (v.length === 16 ? ":00" : "") + "Z");
+      if (isNaN(d.getTime())) continue;
+      var l = new Date(d.getTime() + off * 60000).toISOString();
+      inputs[i].value = l.slice(0, 16);
+    }
+    var tz = document.createElement("input");
+    tz.type = "hidden";
+    tz.name = "_tz";
+    tz.value = String(off);
+    form.appendChild(tz);
+  }
+
+  // Pickers for member, unit and relation inputs (data-pick): a search
+  // box with a list of choices from the server, by keyboard (arrows,
+  // Enter, Escape) or pointer. The original input becomes the hidden
+  // value; without script it stays a plain input for the id.
+  var pickSeq = 0;
+  function picker(inp) {
+    var url = inp.getAttribute("data-pick");
+    if (!url || inp.readOnly || inp.type === "hidden") return;
+    var id = inp.id || "pick-" + (++pickSeq);
+    var box = document.createElement("div");
+    box.className = "picker";
+    var search = document.createElement("input");
+    search.type = "text";
+    search.id = id;
+    search.autocomplete = "off";
+    search.setAttribute("role", "combobox");
+    search.setAttribute("aria-autocomplete", "list");
+    search.setAttribute("aria-expanded", "false");
+    search.setAttribute("aria-controls", id + "-list");
+    var desc = inp.getAttribute("aria-describedby");
+    if (desc) search.setAttribute("aria-describedby", desc);
+    search.value = inp.getAttribute("data-picked") || inp.value;
+    var list = document.createElement("ul");
+    list.id = id + "-list";
+    list.className = "pick-list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    inp.id = id + "-value";
+    inp.type = "hidden";
+    inp.parentNode.insertBefore(box, inp.nextSibling);
+    box.appendChild(search);
+    box.appendChild(list);
+    var shown = document.getElementById(id + "-picked");
+    if (shown) shown.hidden = true;
+    var items = [], active = -1, timer = null, seq = 0;
+
+    function close() {
+      list.hidden = true;
+      search.setAttribute("aria-expanded", "false");
+      search.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function mark(i) {
+      var opts = list.children;
+      for (var j = 0; j < opts.length; j++) opts[j].setAttribute("aria-selected", j === i ? "true" : "false");
+      active = i;
+      if (i >= 0 && opts[i]) {
+        search.setAttribute("aria-activedescendant", opts[i].id);
+        if (opts[i].scrollIntoView) opts[i].scrollIntoView({ block: "nearest" });
+      }
+    }
+    function choose(i) {
+      var it = items[i];
+      if (!it) return;
+      inp.value = it.value;
+      search.value = it.label;
+      close();
+      inp.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function render(res) {
+      items = res.items || [];
+      list.textContent = "";
+      items.forEach(function (it, i) {
+        var li = document.createElement("li");
+        li.id = id + "-opt-" + i;
+        li.setAttribute("role", "option");
+        li.textContent = (it.depth ? new Array(it.depth + 1).join("\u2014 ") : "") + it.label;
+        if (it.hint) {
+          var h = document.createElement("span");
+          h.className = "hint";
+          h.textContent = " " + it.hint;
+          li.appendChild(h);
+        }
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      if (!items.length) {
+        var none = document.createElement("li");
+        none.className = "hint";
+        none.textContent = document.documentElement.lang === "en" ? "No matches" : "没有匹配项";
+        list.appendChild(none);
+      }
+      list.hidden = false;
+      search.setAttribute("aria-expanded", "true");
+      mark(items.length ? 0 : -1);
+    }
+    function fetchNow() {
+      var my = ++seq;
+      var q = search.value === (inp.getAttribute("data-picked") || inp.value) ? "" : search.value;
+      fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("pick " + r.status); return r.json(); })
+        .then(function (res) { if (my === seq && document.activeElement === search) render(res); })
+        .catch(function () { close(); });
+    }
+    search.addEventListener("input", function (ev) {
+      ev.stopPropagation();
+      if (search.value === "") { inp.value = ""; inp.dispatchEvent(new Event("change", { bubbles: true })); }
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(fetchNow, 200);
+    });
+    search.addEventListener("change", function (ev) { ev.stopPropagation(); });
+    search.addEventListener("focus", fetchNow);
+    search.addEventListener("blur", function () { setTimeout(close, 100); });
+    search.addEventListener("keydown", function (ev) {
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        if (list.hidden) { fetchNow(); return; }
+        var n = items.length;
+        if (!n) return;
+        mark(ev.key === "ArrowDown" ? (active + 1) % n : (active - 1 + n) % n);
+      } else if (ev.key === "Enter") {
+        if (!list.hidden && active >= 0) { ev.preventDefault(); choose(active); }
+      } else if (ev.key === "Escape") {
+        if (!list.hidden) { ev.preventDefault(); close(); }
+      }
+    });
+  }
+
   function init() {
-    var forms = document.querySelectorAll("form.fw-form[data-preview]");
-    for (var i = 0; i < forms.length; i++) setup(forms[i]);
+    var forms = document.querySelectorAll("form");
+    for (var f = 0; f < forms.length; f++) localTimes(forms[f]);
+    var picks = document.querySelectorAll("input[data-pick]");
+    for (var p = 0; p < picks.length; p++) picker(picks[p]);
+    var fw = document.querySelectorAll("form.fw-form[data-preview]");
+    for (var i = 0; i < fw.length; i++) setup(fw[i]);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
