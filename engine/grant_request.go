@@ -331,3 +331,38 @@ func (w *Workflows) noteGrant(ctx context.Context, rec *Record, grant string) er
 	}
 	return err
 }
+
+// FormRef names a form of an app, for choosing what to ask access to.
+type FormRef struct {
+	App     string `json:"app"`
+	AppName Text   `json:"app_name"`
+	Form    string `json:"form"`
+	Title   Text   `json:"title"`
+}
+
+// RequestableForms lists the forms of every app (but the access app) a
+// user may ask access to: names only, no data.
+func (w *Workflows) RequestableForms(ctx context.Context, p *Principal) ([]FormRef, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindApp})
+	if err != nil {
+		return nil, err
+	}
+	var out []FormRef
+	for _, d := range docs {
+		var a appDoc
+		if json.Unmarshal(d.Value, &a) != nil || a.Key == AccessApp {
+			continue
+		}
+		b, _, err := w.svc.bundle(ctx, a.Key, a.Version)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range b.Forms {
+			out = append(out, FormRef{App: a.Key, AppName: a.Name, Form: f.Key, Title: f.Title})
+		}
+	}
+	return out, nil
+}

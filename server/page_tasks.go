@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -26,6 +27,8 @@ func (s *server) taskPageRoutes(e *echo.Echo) {
 	e.GET("/tasks/:id", s.taskPage, page...)
 	e.POST("/tasks/:id/:action", s.taskActionPage, page...)
 	e.POST("/apps/:app/forms/:form/records/:id/withdraw", s.withdrawPage, page...)
+	e.GET("/access/requests", s.grantRequestPage, page...)
+	e.POST("/access/requests", s.grantRequestSubmit, page...)
 }
 
 // inboxCount is the number of open tasks the signed-in user holds, for
@@ -567,4 +570,96 @@ func (s *server) recordFlowPanel(c echo.Context, app, form, id string) templ.Com
 	}
 	v.Steps = s.flowSteps(c, fl.Timeline, fv.Form, fv.Perms, names)
 	return web.FlowPanelView(v)
+}
+
+// grantRequestPage is the form to ask for temporary access, with the
+// user's requests below it.
+func (s *server) grantRequestPage(c echo.Context) error {
+	return s.renderGrantRequest(c, http.StatusOK, nil, nil)
+}
+
+// renderGrantRequest draws the request page; posted holds the values of a
+// refused request to show again.
+func (s *server) renderGrantRequest(c echo.Context, status int, posted url.Values, errs []engine.FieldError) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := principal(c)
+	lang := pageLang(c)
+	forms, err := w.RequestableForms(ctx, p)
+	if err != nil {
+		return err
+	}
+	v := web.GrantRequestPage{Page: s.page(c, web.Msg(lang, "tasks.grant.title")), Days: "7"}
+	v.Styles = []string{"tasks.css"}
+	if c.QueryParam("sent") != "" {
+		v.Flash = web.Msg(lang, "tasks.grant.sent")
+	}
+	target := c.QueryParam("target")
+	ops := []string{engine.OpnRead}
+	scope := engine.ScopeOwn
+	if posted != nil {
+		target, ops, scope = posted.Get("target"), posted["operations"], posted.Get("scope")
+		v.Reason, v.Days = posted.Get("reason"), posted.Get("days")
+	}
+	for _, f := range forms {
+		val := f.App + "/" + f.Form
+		v.Forms = append(v.Forms, web.Option{Value: val, Label: f.AppName.In(lang) + " / " + f.Title.In(lang), Selected: val == target})
+	}
+	for _, op := range []string{engine.OpnRead, engine.OpnCreate, engine.OpnUpdate, engine.OpnDelete, engine.OpnExport, engine.OpnImport, engine.OpnPrint} {
+		v.Ops = append(v.Ops, web.Option{Value: op, ID: "grant-op-" + op, Label: web.Msg(lang, "tasks.grant.op."+op), Selected: slices.Contains(ops, op)})
+	}
+	for _, sc := range []string{engine.ScopeOwn, engine.ScopeUnit, engine.ScopeUnitAndBelow, engine.ScopeAll} {
+		v.Scopes = append(v.Scopes, web.Option{Value: sc, Label: web.Msg(lang, "tasks.grant.scope."+sc), Selected: sc == scope})
+	}
+	for _, e := range errs {
+		v.Errors = append(v.Errors, e.Message.In(lang))
+	}
+	reqs, err := w.GrantRequests(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		var opl []string
+		for _, op := range r.Ops {
+			opl = append(opl, web.Msg(lang, "tasks.grant.op."+op))
+		}
+		what := w.FormTitle(ctx, r.App, r.Form).In(lang)
+		if len(opl) > 0 {
+			what += " · " + strings.Join(opl, ", ")
+		}
+		v.Requests = append(v.Requests, web.GrantRequestRow{ID: r.ID, What: what, Scope: web.Msg(lang, "tasks.grant.scope."+r.Scope), Reason: r.Reason,
+			Expires: r.ExpiresAt, Status: web.Msg(lang, "tasks.st."+r.Status), Created: fmtTime(r.CreatedAt), Grant: r.Grant})
+	}
+	return Render(c, status, web.GrantRequestView(v))
+}
+
+// grantRequestSubmit files a request from the page; a refused one is
+// shown again with the reasons.
+func (s *server) grantRequestSubmit(c echo.Context) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	vals, err := c.FormParams()
+	if err != nil {
+		return badRequest(engine.T("表单无法解析", "the form could not be read"))
+	}
+	app, form, _ := strings.Cut(vals.Get("target"), "/")
+	in := engine.GrantRequestInput{App: app, Form: form, Ops: vals["operations"], Scope: vals.Get("scope"), Reason: vals.Get("reason")}
+	days, err := strconv.Atoi(strings.TrimSpace(vals.Get("days")))
+	if err != nil || days < 1 || days > 30 {
+		return s.renderGrantRequest(c, http.StatusUnprocessableEntity, vals,
+			[]engine.FieldError{{Field: "/days", Code: "range", Message: engine.T(web.Msg(web.LangZh, "tasks.grant.bad_days"), web.Msg(web.LangEn, "tasks.grant.bad_days"))}})
+	}
+	in.ExpiresAt = s.now().Add(time.Duration(days) * 24 * time.Hour)
+	if _, err := w.RequestGrant(c.Request().Context(), principal(c), in); err != nil {
+		if engine.ErrorCode(err) == engine.EINVALID {
+			return s.renderGrantRequest(c, http.StatusUnprocessableEntity, vals, engine.ErrorFields(err))
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/access/requests?sent=1")
 }

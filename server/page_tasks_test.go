@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"formwork/engine"
 )
@@ -291,4 +292,99 @@ func TestTaskPagesOtherActions(t *testing.T) {
 	_, page = mb.get("/apps/shop/forms/customer/records/" + rg.ID)
 	mustContain(t, "returned record", page, "step-return", "请重新核对", "step-escalate")
 	mustLack(t, "returned record", page, `id="withdraw-form"`) // an approver acted
+}
+
+// TestGrantRequestPagesAndAPI: a clerk asks for read access to every
+// customer from the page and through the API, refusals come back with
+// reasons, the administrator approves in the inbox, the grant plugin job
+// runs, and the clerk then reads a customer outside their own scope.
+func TestGrantRequestPagesAndAPI(t *testing.T) {
+	h, w, srv := taskFixture(t)
+	ctx := context.Background()
+	theirs := h.createCustomer("manager", "店长的客户")
+	if res := h.do("GET", "/api/v1/apps/shop/forms/customer/records/"+theirs.ID, "staff", "", nil); res.Code != http.StatusNotFound {
+		t.Fatalf("before the grant: %d", res.Code)
+	}
+	b := newBrowser(t, srv)
+	b.lang = "zh-CN"
+	csrf := b.login("staff@example.com")
+	_, page := b.get("/access/requests")
+	mustContain(t, "request page", page, "申请临时访问权限", `value="shop/customer"`, `name="operations"`, "还没有申请。")
+	mustLack(t, "request page", page, `value="access/grant_request"`)
+	form := url.Values{"_csrf": {csrf}, "target": {"shop/customer"}, "operations": {"read"}, "scope": {"all"}, "reason": {"月底盘点"}, "days": {"40"}}
+	resp, page := b.post("/access/requests", form, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("40 days: %d", resp.StatusCode)
+	}
+	mustContain(t, "40 days", page, "期限须为 1 到 30 天", "月底盘点")
+	form.Set("days", "3")
+	form.Set("reason", " ")
+	resp, page = b.post("/access/requests", form, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("no reason: %d", resp.StatusCode)
+	}
+	mustContain(t, "no reason", page, "请说明理由")
+	form.Set("reason", "月底盘点")
+	resp, _ = b.post("/access/requests", form, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/access/requests?sent=1" {
+		t.Fatalf("request: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = b.get("/access/requests?sent=1")
+	mustContain(t, "sent", page, "申请已提交", "月底盘点", "审批中", "全部")
+
+	exp := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	if res := h.do("POST", "/api/v1/access/requests", "staff", `{"app":"shop","form":"customer","operations":["read"],"reason":"x","expires_at":"`+exp+`","sneaky":1}`, nil); res.Code != http.StatusBadRequest {
+		t.Errorf("unknown key: %d %s", res.Code, res.Body)
+	}
+	if res := h.do("POST", "/api/v1/access/requests", "staff", `{"app":"shop","form":"customer","operations":["fly"],"reason":"x","expires_at":"`+exp+`"}`, nil); res.Code != http.StatusUnprocessableEntity {
+		t.Errorf("unknown operation: %d %s", res.Code, res.Body)
+	}
+	res := h.do("POST", "/api/v1/access/requests", "staff", `{"app":"shop","form":"customer","operations":["update"],"scope":"unit","reason":"代班","expires_at":"`+exp+`"}`, nil)
+	if res.Code != http.StatusCreated || !strings.Contains(res.Body.String(), `"status":"in_review"`) {
+		t.Fatalf("API request: %d %s", res.Code, res.Body)
+	}
+	res = h.do("GET", "/api/v1/access/requests", "staff", "", nil)
+	if res.Code != http.StatusOK || strings.Count(res.Body.String(), `"reason"`) != 2 {
+		t.Fatalf("API list: %d %s", res.Code, res.Body)
+	}
+	if res := h.do("GET", "/api/v1/access/requests", "manager", "", nil); !strings.Contains(res.Body.String(), `"items":[]`) {
+		t.Errorf("another user's list: %s", res.Body)
+	}
+
+	// the administrator decides in the inbox: approve the first, reject the second
+	list, err := w.Tasks(ctx, &engine.Principal{User: h.users["admin"]}, engine.TaskQuery{Status: "open", App: engine.AccessApp})
+	if err != nil || len(list.Items) != 2 {
+		t.Fatalf("admin's access tasks: %+v %v", list, err)
+	}
+	ab := newBrowser(t, srv)
+	ab.lang = "zh-CN"
+	acsrf := ab.login("admin@example.com")
+	for _, tk := range list.Items {
+		_, page := ab.get("/tasks/" + tk.ID)
+		mustContain(t, "access task page", page, "临时访问审批")
+		action := "reject"
+		if strings.Contains(page, "月底盘点") {
+			action = "approve"
+		}
+		if resp, _ := ab.post("/tasks/"+tk.ID+"/"+action, url.Values{"_csrf": {acsrf}, "comment": {"好"}}, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d", action, resp.StatusCode)
+		}
+	}
+	// the worker's part: run the due workflow jobs (the grant plugin)
+	jobs, err := h.store.FindOutbox(ctx, time.Now(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Type == engine.JobWorkflowPlugin {
+			if err := w.HandleJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, page = b.get("/access/requests")
+	mustContain(t, "after the decisions", page, "已同意", "已驳回")
+	if res := h.do("GET", "/api/v1/apps/shop/forms/customer/records/"+theirs.ID, "staff", "", nil); res.Code != http.StatusOK {
+		t.Errorf("with the grant: %d %s", res.Code, res.Body)
+	}
 }

@@ -24,6 +24,8 @@ func (s *server) workflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	e.POST(v1+"/apps/:app/forms/:form/records/:id/withdraw", s.withdrawRecord, mw...)
 	e.GET(v1+"/notifications", s.listNotifications, mw...)
 	e.POST(v1+"/notifications/read", s.readNotifications, mw...)
+	e.GET(v1+"/access/requests", s.listGrantRequests, mw...)
+	e.POST(v1+"/access/requests", s.requestGrant, mw...)
 }
 
 func (s *server) workflows() (*engine.Workflows, error) {
@@ -197,4 +199,35 @@ func (s *server) readNotifications(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// requestGrant: POST /access/requests {"app", "form", "operations"?,
+// "fields"?, "scope"?, "reason", "expires_at"} → 201 with the request.
+func (s *server) requestGrant(c echo.Context) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	var in engine.GrantRequestInput
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := w.RequestGrant(c.Request().Context(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}
+
+// listGrantRequests: the caller's own requests → {"items"}.
+func (s *server) listGrantRequests(c echo.Context) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	items, err := w.GrantRequests(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
