@@ -21,8 +21,9 @@ func badCursor() error { return engine.ErrBadCursor() }
 
 // sortCol is one resolved sort key.
 type sortCol struct {
-	expr string // SQL expression
-	desc bool
+	expr    string // SQL expression
+	desc    bool
+	notNull bool // a NOT NULL column (system fields and id)
 }
 
 // cursorValue is one SQL value: exactly one field is set, none for NULL.
@@ -118,7 +119,8 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 			break // id is unique: nothing after it matters
 		}
 		var expr string
-		if strings.HasPrefix(k.Field, "_") {
+		system := strings.HasPrefix(k.Field, "_")
+		if system {
 			col, ok := systemColumns[k.Field]
 			if !ok {
 				return nil, 0, engine.Errorf(engine.EINVALID, engine.T("不能按该字段排序："+k.Field, "cannot sort by "+k.Field))
@@ -131,12 +133,12 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 			}
 			expr = "json_extract(data, " + p + ")"
 		}
-		cols = append(cols, sortCol{expr: expr, desc: k.Desc})
+		cols = append(cols, sortCol{expr: expr, desc: k.Desc, notNull: system})
 		desc = k.Desc
 		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
 	}
 	fmt.Fprintf(h, "_id:%v", desc)
-	cols = append(cols, sortCol{expr: "id", desc: desc})
+	cols = append(cols, sortCol{expr: "id", desc: desc, notNull: true})
 	return cols, h.Sum32(), nil
 }
 
@@ -144,6 +146,9 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 // NULL first ascending and last descending; the comparisons below follow
 // that order exactly, so rows with missing sort values page like the rest.
 func after(cols []sortCol, vals []any) (string, []any) {
+	if c, args, ok := afterRow(cols, vals); ok {
+		return c, args
+	}
 	var ors []string
 	var args []any
 	for i := range cols {
@@ -172,6 +177,26 @@ func after(cols []sortCol, vals []any) (string, []any) {
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// afterRow writes the keyset condition as one row-value comparison,
+// "(a, b, id) < (?, ?, ?)", which SQLite turns into a seek on an index
+// ending in those columns, so a deep page costs what the first does. It
+// applies when every sort column is NOT NULL, has a value and sorts the same
+// way (the default order, _created_at then id, among them).
+func afterRow(cols []sortCol, vals []any) (string, []any, bool) {
+	var exprs, marks []string
+	for i, c := range cols {
+		if !c.notNull || vals[i] == nil || c.desc != cols[0].desc {
+			return "", nil, false
+		}
+		exprs, marks = append(exprs, c.expr), append(marks, "?")
+	}
+	op := " > "
+	if cols[0].desc {
+		op = " < "
+	}
+	return "((" + strings.Join(exprs, ", ") + ")" + op + "(" + strings.Join(marks, ", ") + "))", vals, true
 }
 
 // where builds the WHERE clause common to FindRecords and CountRecords.
