@@ -582,23 +582,37 @@ func (o *Org) CheckPassword(ctx context.Context, email, password string) (*User,
 	return u, nil
 }
 
-// Login lock-out: after MaxFailedLogins wrong passwords in a row the
-// account is locked for LockoutDuration.
+// Login lock-out defaults: after MaxFailedLogins wrong passwords in a row
+// the account is locked for LockoutDuration.
 const (
 	MaxFailedLogins = 5
 	LockoutDuration = 15 * time.Minute
 )
 
-// Login checks an email and password like CheckPassword and records the
-// outcome with an audit event "login" (ok, failed or denied). A wrong
-// password for a known user counts a failed login; the MaxFailedLogins-th
-// in a row locks the account for LockoutDuration. Success resets the count.
-// Under concurrent attempts a failure may go uncounted (the update loses a
-// version race) but never counts twice.
+// Login is LoginWithLockout with the default lock-out (MaxFailedLogins,
+// LockoutDuration).
 func (o *Org) Login(ctx context.Context, actor AuditActor, email, password string) (*User, error) {
+	return o.LoginWithLockout(ctx, actor, email, password, MaxFailedLogins, LockoutDuration)
+}
+
+// LoginWithLockout checks an email and password like CheckPassword and
+// records the outcome; it is the one place failed logins are counted.
+//   - Right password: audit "login" (ok); a failure count or an expired
+//     lock is cleared in the same write.
+//   - Wrong password for a known user: the count goes up, audited as
+//     "login.failed" with the count. The threshold-th failure in a row locks
+//     the account until now+lockFor, audited as "user.lock", and answers
+//     ELOCKED (the caller learns the account is locked now).
+//   - Unknown email: audit "login" (failed) naming the email; EUNAUTHORIZED,
+//     the same answer as a wrong password.
+//   - Frozen or locked: audit "login" (denied); ELOCKED.
+//
+// A threshold of 0 or less never locks. Under concurrent attempts a failure
+// may go uncounted (the update loses a version race) but never counts twice.
+func (o *Org) LoginWithLockout(ctx context.Context, actor AuditActor, email, password string, threshold int, lockFor time.Duration) (*User, error) {
 	u, err := o.CheckPassword(ctx, email, password)
-	login := func(object, result, reason string) *AuditEvent {
-		e := o.event(actor, "login", object, nil, nil)
+	login := func(action, object, result, reason string) *AuditEvent {
+		e := o.event(actor, action, object, nil, nil)
 		e.Result, e.Reason = result, reason
 		if actor.ID == "" {
 			e.Actor = "anonymous"
@@ -608,41 +622,56 @@ func (o *Org) Login(ctx context.Context, actor AuditActor, email, password strin
 	switch ErrorCode(err) {
 	case "":
 		if u.FailedLogins == 0 && u.LockedUntil == nil {
-			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login(u.ID, ResultOK, "")}}); aerr != nil {
+			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login("login", u.ID, ResultOK, "")}}); aerr != nil {
 				return nil, fmt.Errorf("login: %w", aerr)
 			}
 			return u, nil
 		}
 		return o.updateUser(ctx, u.ID, func(u *User) (*AuditEvent, []DocWrite, error) {
 			u.FailedLogins, u.LockedUntil = 0, nil
-			return login(u.ID, ResultOK, ""), nil, nil
+			return login("login", u.ID, ResultOK, ""), nil, nil
 		})
 	case EUNAUTHORIZED:
 		known, ferr := o.FindUserByEmail(ctx, email)
 		if ferr != nil {
-			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login(NormalizeEmail(email), ResultFailed, "unknown email")}}); aerr != nil {
+			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login("login", NormalizeEmail(email), ResultFailed, "unknown email")}}); aerr != nil {
 				return nil, fmt.Errorf("login: %w", aerr)
 			}
 			return nil, err
 		}
+		if known.LockedUntil != nil && o.now().Before(*known.LockedUntil) {
+			// a wrong password while locked counts nothing more
+			lerr := Errorf(ELOCKED, T("账号暂时锁定，请稍后再试", "The account is locked for now; try again later"))
+			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login("login", known.ID, ResultDenied, "locked")}}); aerr != nil {
+				return nil, fmt.Errorf("login: %w", aerr)
+			}
+			return nil, lerr
+		}
+		locked := false
 		_, uerr := o.updateUser(ctx, known.ID, func(u *User) (*AuditEvent, []DocWrite, error) {
 			u.FailedLogins++
-			reason := "wrong password"
-			if u.FailedLogins >= MaxFailedLogins {
-				until := o.now().Add(LockoutDuration).UTC()
-				u.LockedUntil, u.FailedLogins = &until, 0
-				reason = "wrong password; locked until " + until.Format(time.RFC3339)
+			ev := login("login.failed", u.ID, ResultFailed, "wrong password")
+			ev.Detail = marshalDoc(map[string]any{"failed_logins": u.FailedLogins})
+			if threshold > 0 && u.FailedLogins >= threshold {
+				until := o.now().Add(lockFor).UTC()
+				u.LockedUntil, u.FailedLogins, locked = &until, 0, true
+				ev = login("user.lock", u.ID, ResultFailed, "wrong password; locked until "+until.Format(time.RFC3339))
+				ev.Fields = []string{"locked_until"}
+				ev.Detail = marshalDoc(map[string]any{"locked_until": until, "after_failures": threshold})
 			}
-			return login(u.ID, ResultFailed, reason), nil, nil
+			return ev, nil, nil
 		})
 		if uerr != nil && ErrorCode(uerr) != ECONFLICT {
 			return nil, uerr
+		}
+		if locked {
+			return nil, Errorf(ELOCKED, T("登录失败次数过多，账号暂时锁定，请稍后再试", "Too many failed logins: the account is locked for now; try again later"))
 		}
 		return nil, err
 	case ELOCKED:
 		known, ferr := o.FindUserByEmail(ctx, email)
 		if ferr == nil {
-			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login(known.ID, ResultDenied, ErrorMessage(err, "en"))}}); aerr != nil {
+			if _, aerr := o.store.Apply(ctx, &Change{Audit: []*AuditEvent{login("login", known.ID, ResultDenied, ErrorMessage(err, "en"))}}); aerr != nil {
 				return nil, fmt.Errorf("login: %w", aerr)
 			}
 		}

@@ -448,9 +448,16 @@ func TestLoginCountsFailuresAndLocksOut(t *testing.T) {
 		t.Fatalf("right password: %+v, %v; want the failure count reset", got, err)
 	}
 	for i := 0; i < engine.MaxFailedLogins; i++ {
-		if _, err := o.Login(ctx, client, "sun.qi@example.com", "wrong password!"); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
-			t.Fatalf("failure %d: %v", i+1, err)
+		want := engine.EUNAUTHORIZED
+		if i == engine.MaxFailedLogins-1 {
+			want = engine.ELOCKED // the failure that locks says so
 		}
+		if _, err := o.Login(ctx, client, "sun.qi@example.com", "wrong password!"); engine.ErrorCode(err) != want {
+			t.Fatalf("failure %d: %v, want %s", i+1, err, want)
+		}
+	}
+	if _, err := o.Login(ctx, client, "sun.qi@example.com", "wrong password!"); engine.ErrorCode(err) != engine.ELOCKED {
+		t.Fatalf("wrong password while locked: %v, want locked", err)
 	}
 	if _, err := o.Login(ctx, client, "sun.qi@example.com", "correct horse battery"); engine.ErrorCode(err) != engine.ELOCKED {
 		t.Fatalf("right password while locked: %v, want locked", err)
@@ -463,18 +470,19 @@ func TestLoginCountsFailuresAndLocksOut(t *testing.T) {
 		t.Fatalf("unknown email: %v", err)
 	}
 
-	type ev struct{ Actor, IP, Object, Result string }
+	type ev struct{ Action, Actor, IP, Object, Result string }
 	var got []ev
 	_ = s.WalkAudit(ctx, 0, func(e *engine.AuditEvent) error {
-		if e.Action == "login" {
-			got = append(got, ev{e.Actor, e.IP, e.Object, e.Result})
+		if e.Action == "login" || e.Action == "login.failed" || e.Action == "user.lock" {
+			got = append(got, ev{e.Action, e.Actor, e.IP, e.Object, e.Result})
 		}
 		return nil
 	})
-	failed := ev{"anonymous", "10.1.2.3", u.ID, "failed"}
-	want := []ev{failed, {"anonymous", "10.1.2.3", u.ID, "ok"}, failed, failed, failed, failed, failed,
-		{"anonymous", "10.1.2.3", u.ID, "denied"}, {"anonymous", "10.1.2.3", u.ID, "ok"},
-		{"anonymous", "10.1.2.3", "ghost@example.com", "failed"}}
+	failed := ev{"login.failed", "anonymous", "10.1.2.3", u.ID, "failed"}
+	ok := ev{"login", "anonymous", "10.1.2.3", u.ID, "ok"}
+	denied := ev{"login", "anonymous", "10.1.2.3", u.ID, "denied"}
+	want := []ev{failed, ok, failed, failed, failed, failed, {"user.lock", "anonymous", "10.1.2.3", u.ID, "failed"},
+		denied, denied, ok, {"login", "anonymous", "10.1.2.3", "ghost@example.com", "failed"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("login events (-want +got):\n%s", diff)
 	}

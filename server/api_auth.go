@@ -37,30 +37,11 @@ func (s *server) checkLogin(c echo.Context, email, password string) (*engine.Use
 		_ = s.svc.Audit(ctx, p, "login", "", "", engine.NormalizeEmail(email), engine.ResultDenied, "rate limited")
 		return nil, errRateLimited()
 	}
-	u, err := s.org.CheckPassword(ctx, email, password)
-	switch engine.ErrorCode(err) {
-	case "":
-	case engine.EUNAUTHORIZED:
-		locked, lerr := s.org.RecordLoginFailure(ctx, engine.AuditActor{IP: c.RealIP()}, email, s.cfg.LockoutThreshold, s.cfg.LockoutDuration)
-		if lerr != nil {
-			return nil, lerr
-		}
-		if locked {
-			return nil, engine.Errorf(engine.ELOCKED, engine.T("登录失败次数过多，账号暂时锁定，请稍后再试", "too many failed logins: the account is locked for now; try again later"))
-		}
-		_ = s.svc.Audit(ctx, p, "login", "", "", engine.NormalizeEmail(email), engine.ResultFailed, "wrong email or password")
-		return nil, err
-	case engine.ELOCKED:
-		_ = s.svc.Audit(ctx, p, "login", "", "", engine.NormalizeEmail(email), engine.ResultDenied, "frozen or locked")
-		return nil, err
-	default:
+	// the engine counts failures, locks and audits every outcome
+	u, err := s.org.LoginWithLockout(ctx, engine.AuditActor{IP: c.RealIP()}, email, password, s.cfg.LockoutThreshold, s.cfg.LockoutDuration)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.org.ResetLoginFailures(ctx, engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID); err != nil {
-		return nil, err
-	}
-	p.User = u
-	_ = s.svc.Audit(ctx, p, "login", "", "", u.ID, engine.ResultOK, "")
 	return u, nil
 }
 
