@@ -220,6 +220,9 @@
       timer = setTimeout(fetchNow, 200);
     });
     search.addEventListener("change", function (ev) { ev.stopPropagation(); });
+    // Enter in the search box picks; it never submits the form (a
+    // keypress may arrive apart from its keydown, e.g. from automation)
+    search.addEventListener("keypress", function (ev) { if (ev.key === "Enter") ev.preventDefault(); });
     search.addEventListener("focus", fetchNow);
     search.addEventListener("blur", function () { setTimeout(close, 100); });
     search.addEventListener("keydown", function (ev) {
