@@ -16,7 +16,7 @@ type CompiledForm struct {
 	Form   *Form
 	schema *jsonschema.Schema // the whole data schema
 	fields []fieldSchema      // each top-level field's validation by position; nil: validate the whole
-	env    map[string]any // type environment
+	env    map[string]any     // type environment
 
 	zeroEnv  map[string]any  // the run-time environment of an empty record
 	required map[string]bool // the static "required" list

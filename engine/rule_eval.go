@@ -20,6 +20,9 @@ type EvalInput struct {
 	System map[string]any // _id, _unit, _owner, _status, _created_at, _updated_at, _version
 	// NoFieldMap leaves EvalResult.Fields nil (States has the same).
 	NoFieldMap bool
+	// TrustReadonly keeps submitted values of readonly fields: for writes
+	// by the system (a workflow's action node), not by people.
+	TrustReadonly bool
 	// SkipTimeChecks skips cross-field checks that read now or today (sample
 	// data is written once and must not expire).
 	SkipTimeChecks bool
@@ -139,34 +142,42 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		env[f.Fields[i].Key] = cf.zeros[i]
 	}
 
-	// 1. compute
-	for _, fr := range cf.compute {
-		fd := fr.field
-		vals[fr.pos] = nil // a formula's value is the server's, whatever was sent
-		missing := false
-		for _, j := range fr.numberRefs {
-			if isEmpty(vals[j]) {
-				missing = true
-				break
+	// 1. compute (again after readonly values are restored, when a
+	// restored value may feed a formula; hidden formulas stay empty then)
+	compute := func(states []FieldState) {
+		for _, fr := range cf.compute {
+			fd := fr.field
+			vals[fr.pos] = nil // a formula's value is the server's, whatever was sent
+			if states != nil && !states[fr.pos].Visible {
+				clear(fr.pos)
+				continue
 			}
+			missing := false
+			for _, j := range fr.numberRefs {
+				if isEmpty(vals[j]) {
+					missing = true
+					break
+				}
+			}
+			if missing {
+				clear(fr.pos)
+				continue
+			}
+			out, ok := run(fr.comput, fr.ptr)
+			if !ok {
+				clear(fr.pos)
+				continue
+			}
+			v := normaliseComputed(out, fd)
+			if v == nil {
+				clear(fr.pos)
+				continue
+			}
+			vals[fr.pos] = v
+			env[fd.Key] = envValue(v, fd)
 		}
-		if missing {
-			clear(fr.pos)
-			continue
-		}
-		out, ok := run(fr.comput, fr.ptr)
-		if !ok {
-			clear(fr.pos)
-			continue
-		}
-		v := normaliseComputed(out, fd)
-		if v == nil {
-			clear(fr.pos)
-			continue
-		}
-		vals[fr.pos] = v
-		env[fd.Key] = envValue(v, fd)
 	}
+	compute(nil)
 
 	// 2. visible, 3. required / readonly
 	states := res.States
@@ -208,13 +219,15 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			st.Required = false
 		}
 	}
+	restored := false
 	for i, fd := range f.Fields {
 		st := states[i]
 		if !st.Visible {
 			continue
 		}
-		if st.Readonly && !st.Computed {
+		if st.Readonly && !st.Computed && !in.TrustReadonly {
 			// nobody edits a readonly field: keep what was stored (or the default on create)
+			restored = true
 			var keep any
 			if in.Prev != nil {
 				keep = in.Prev[fd.Key]
@@ -231,6 +244,11 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		if st.Required && isEmpty(vals[i]) {
 			res.Errors = append(res.Errors, FieldError{Field: JSONPointer(fd.Key), Code: "required", Message: T("请填写"+fd.LabelOr().Zh, fd.LabelOr().En+" is required")})
 		}
+	}
+
+	if restored && len(cf.compute) > 0 {
+		// formulas must see the kept values, not what was sent for them
+		compute(states)
 	}
 
 	n := 0

@@ -301,3 +301,27 @@ func TestDollarEnvRefused(t *testing.T) {
 		t.Fatalf("LoadBundle = %v, want an error naming $env", err)
 	}
 }
+
+// TestReadonlyKeptBeforeFormulas: a value sent for a readonly field is
+// replaced by the stored one, and formulas read the stored one; a system
+// write (TrustReadonly) keeps what it sets.
+func TestReadonlyKeptBeforeFormulas(t *testing.T) {
+	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+		"amount":{"type":"number","x-widget":"money"},
+		"received":{"type":"number","x-widget":"money","x-readonly":"true"},
+		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}}}]}`)
+	b, err := LoadBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := b.Compiled("c")
+	prev := map[string]any{"amount": 100.0, "received": 40.0, "outstanding": 60.0}
+	res := cf.Evaluate(EvalInput{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: prev, Now: testNow})
+	if !res.OK() || res.Data["received"] != 40.0 || res.Data["outstanding"] != 60.0 {
+		t.Fatalf("person's write: %v %v, want received 40 and outstanding 60", res.Data, res.Errors)
+	}
+	res = cf.Evaluate(EvalInput{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: prev, Now: testNow, TrustReadonly: true})
+	if !res.OK() || res.Data["received"] != 100.0 || res.Data["outstanding"] != 0.0 {
+		t.Fatalf("system write: %v %v, want received 100 and outstanding 0", res.Data, res.Errors)
+	}
+}

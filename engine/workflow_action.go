@@ -164,9 +164,9 @@ func (tx *wfTx) approve(t *Task, act *Activation, n *Node, in TaskInput) error {
 func (tx *wfTx) applyEdits(n *Node, data map[string]any) error {
 	var bad []FieldError
 	for k := range data {
-		perm, ok := n.Fields[k]
-		if !ok {
-			perm = n.Fields["*"]
+		perm := ""
+		if fd := tx.cf.Form.Field(k); fd != nil {
+			perm = nodeFieldPerm(n, fd)
 		}
 		if perm != PermEdit {
 			bad = append(bad, FieldError{Field: JSONPointer(k), Code: "forbidden", Message: Tf("此节点不能修改字段 %s", "this step may not change field %s", k)})

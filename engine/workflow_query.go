@@ -135,18 +135,26 @@ type NodeRef struct {
 }
 
 // nodeFieldPerm is the permission a node grants on a field: its own entry,
-// else its "*" entry, else read.
-func nodeFieldPerm(n *Node, key string) string {
-	if n == nil {
-		return PermRead
+// else its "*" entry, else read. A sensitive field (x-sensitive) is shown
+// in full, or editable, only when the node names it: a "*" entry or the
+// default shows it masked, so approving a discount does not reveal every
+// customer's phone number to the approver.
+func nodeFieldPerm(n *Node, fd *Field) string {
+	if n != nil {
+		if p, ok := n.Fields[fd.Key]; ok {
+			return p
+		}
 	}
-	if p, ok := n.Fields[key]; ok {
-		return p
+	p := PermRead
+	if n != nil {
+		if star, ok := n.Fields["*"]; ok {
+			p = star
+		}
 	}
-	if p, ok := n.Fields["*"]; ok {
-		return p
+	if fd.Sensitive != "" && (p == PermRead || p == PermEdit) {
+		return PermMasked
 	}
-	return PermRead
+	return p
 }
 
 // Task returns one of p's tasks with its record. ENOTFOUND when the task
@@ -177,7 +185,7 @@ func (w *Workflows) Task(ctx context.Context, p *Principal, id string) (*TaskDet
 	perms := map[string]string{}
 	data := map[string]any{}
 	for _, fd := range tx.f.Fields {
-		perm := nodeFieldPerm(n, fd.Key)
+		perm := nodeFieldPerm(n, fd)
 		perms[fd.Key] = perm
 		v, ok := tx.rec.Data[fd.Key]
 		switch {

@@ -45,7 +45,7 @@ func TestWorkflowAPI(t *testing.T) {
 	}{
 		{"another user's inbox is empty", "GET", "/api/v1/tasks?status=open", "staff", "", 200, []string{`"items":[]`}, []string{task}},
 		{"a bad status", "GET", "/api/v1/tasks?status=maybe", "analyst", "", 422, nil, nil},
-		{"the task page hides nothing it should show", "GET", "/api/v1/tasks/" + task, "analyst", "", 200, []string{`"discount":"edit"`, "13912345678"}, nil},
+		{"the task page shows the step's fields, sensitive ones masked unless the step names them", "GET", "/api/v1/tasks/" + task, "analyst", "", 200, []string{`"discount":"edit"`, "139****5678", `"phone":"masked"`}, []string{"13912345678", "王小明"}},
 		{"someone else's task is not found", "GET", "/api/v1/tasks/" + task, "staff", "", 404, nil, []string{"13912345678"}},
 		{"someone else cannot approve it", "POST", "/api/v1/tasks/" + task + "/approve", "staff", `{}`, 404, nil, nil},
 		{"unknown body keys are refused", "POST", "/api/v1/tasks/" + task + "/approve", "analyst", `{"comment":"ok","sneaky":1}`, 400, nil, nil},
