@@ -31,7 +31,6 @@ type CompiledForm struct {
 	rules   []fieldRules // fields with any rule, in document order
 	compute []fieldRules // computed fields in dependency order
 	checks  []checkProgram
-	nfields int
 }
 
 type fieldRules struct {
@@ -54,7 +53,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	add := func(ptr, code string, msg Text) {
 		errs = append(errs, FieldError{Field: ptr, Code: code, Message: msg})
 	}
-	cf := &CompiledForm{Form: f, env: typeEnv(f.Fields), nfields: len(f.Fields)}
+	cf := &CompiledForm{Form: f, env: typeEnv(f.Fields)}
 
 	// The data schema: the form itself with additionalProperties false at
 	// every object level (unknown fields are errors) and without the

@@ -42,26 +42,11 @@ type FieldState struct {
 type EvalResult struct {
 	Data   map[string]any `json:"data"`
 	Errors []FieldError   `json:"errors,omitempty"`
-	// States are the fields' states by position in Form.Fields; State and
-	// FieldMap read them by key.
+	// States are the fields' states by position in Form.Fields; FieldMap
+	// gives them by key.
 	States []FieldState          `json:"-"`
 	Fields map[string]FieldState `json:"fields"`
 	form   *Form
-}
-
-// State returns the state of the field key (the zero FieldState for a key
-// the form does not have).
-func (r *EvalResult) State(key string) FieldState {
-	if r.form != nil {
-		if fd := r.form.Field(key); fd != nil {
-			for i, f := range r.form.Fields {
-				if f == fd {
-					return r.States[i]
-				}
-			}
-		}
-	}
-	return FieldState{}
 }
 
 // FieldMap returns every field's state by key.
@@ -415,8 +400,9 @@ func sortFieldErrors(errs []FieldError, f *Form) {
 	})
 }
 
-// buildEnv makes the run-time environment: every field (empty ones as their
-// type's zero value), system fields, user, now and today.
+// buildEnv makes a fresh run-time environment (for callers outside
+// Evaluate): every field (empty ones as their type's zero value), system
+// fields, user, now and today.
 func (cf *CompiledForm) buildEnv(data map[string]any, in EvalInput) map[string]any {
 	env := maps.Clone(cf.zeroEnv)
 	for k, v := range data {
@@ -424,34 +410,7 @@ func (cf *CompiledForm) buildEnv(data map[string]any, in EvalInput) map[string]a
 			env[k] = envValue(v, fd)
 		}
 	}
-	for k, v := range in.System {
-		switch k {
-		case "_version":
-			switch n := v.(type) {
-			case int64:
-				env[k] = int(n)
-			case int:
-				env[k] = n
-			case float64:
-				env[k] = int(n)
-			}
-		default:
-			if s, ok := v.(string); ok {
-				env[k] = s
-			}
-		}
-	}
-	if in.User.Roles == nil {
-		in.User.Roles = []string{}
-	}
-	env["user"] = in.User
-	now := in.Now
-	tz := in.TZ
-	if tz == nil {
-		tz = time.UTC
-	}
-	env["now"] = now
-	env["today"] = now.In(tz).Format("2006-01-02")
+	cf.setContext(env, in)
 	return env
 }
 
@@ -556,22 +515,6 @@ func normaliseComputed(out any, fd *Field) any {
 		return b
 	}
 	return out
-}
-
-// numberMissing reports whether a number field a formula reads is empty: a
-// formula stays empty until its numbers are filled in, rather than showing
-// a misleading 0. Empty texts, booleans and subforms read as "", false, [].
-func numberMissing(refs []string, data map[string]any, f *Form) bool {
-	for _, r := range refs {
-		fd := f.Field(r)
-		if fd == nil || (fd.Type != "number" && fd.Type != "integer") {
-			continue
-		}
-		if isEmpty(data[r]) {
-			return true
-		}
-	}
-	return false
 }
 
 func isEmpty(v any) bool {
