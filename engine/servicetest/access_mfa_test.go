@@ -1,0 +1,91 @@
+package servicetest_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"formwork/engine"
+)
+
+func TestMFALogin(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers})
+	ctx := context.Background()
+	hq, staff := f.users["hqadmin"], f.users["staff1"]
+	fieldCode := func(err error) string {
+		t.Helper()
+		var e *engine.Error
+		if ee, ok := err.(*engine.Error); ok {
+			e = ee
+		}
+		if e == nil || e.Code != engine.EUNAUTHORIZED || len(e.Fields) != 1 {
+			t.Fatalf("want an unauthorized error with one field, got %v", err)
+		}
+		return e.Fields[0].Code
+	}
+	if err := f.svc.CheckLoginMFA(ctx, staff, staff.User, ""); err != nil {
+		t.Errorf("staff needs no second factor: %v", err)
+	}
+	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, "123456")); got != "mfa_enrolment_required" {
+		t.Errorf("not enrolled: %s", got)
+	}
+	en, err := f.svc.EnrollMFA(ctx, hq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(en.URL, "otpauth://totp/Formwork:hqadmin@example.com?") || !bytes.HasPrefix(en.QRPNG, []byte("\x89PNG")) {
+		t.Errorf("enrolment: %s, %d bytes of QR", en.URL, len(en.QRPNG))
+	}
+	code := func() string {
+		c, err := totp.GenerateCode(en.Secret, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	wrong := func(c string) string { return string(rune('0'+(c[0]-'0'+1)%10)) + c[1:] }
+	if _, err := f.svc.ConfirmMFA(ctx, hq, wrong(code())); engine.ErrorCode(err) != engine.EINVALID {
+		t.Errorf("confirm with a wrong code: %v", err)
+	}
+	recovery, err := f.svc.ConfirmMFA(ctx, hq, code())
+	if err != nil || len(recovery) != 10 {
+		t.Fatalf("confirm: %v %v", recovery, err)
+	}
+	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, "")); got != "mfa_required" {
+		t.Errorf("no code: %s", got)
+	}
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(35 * time.Second)
+	f.clock.mu.Unlock()
+	c := code()
+	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, wrong(c))); got != "invalid" {
+		t.Errorf("wrong code: %s", got)
+	}
+	if err := f.svc.CheckLoginMFA(ctx, hq, hq.User, c); err != nil {
+		t.Errorf("valid code: %v", err)
+	}
+	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, c)); got != "invalid" {
+		t.Errorf("replayed code: %s", got)
+	}
+	if err := f.svc.CheckLoginMFA(ctx, hq, hq.User, recovery[3]); err != nil {
+		t.Errorf("recovery code: %v", err)
+	}
+	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, recovery[3])); got != "invalid" {
+		t.Errorf("recovery code used twice: %s", got)
+	}
+	page, err := f.svc.AuditEvents(ctx, f.users["admin"], engine.AuditQuery{Action: "login.mfa", Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]int{}
+	for _, e := range page.Items {
+		results[e.Result]++
+	}
+	if results[engine.ResultOK] != 2 || results[engine.ResultDenied] != 5 {
+		t.Errorf("login.mfa audit: %v", results)
+	}
+}
