@@ -726,25 +726,40 @@ func (o *Org) SetRoles(ctx context.Context, actor AuditActor, userID string, rol
 	})
 }
 
-// Freeze locks the user out at once: the user is marked frozen and every
-// session and API token of theirs is deleted in the same Change. Freezing a
-// frozen user is a no-op. ENOTFOUND for an unknown user.
+// Freeze locks the user out at once. Their sessions and API tokens are
+// kept but refused while they are frozen: every node reads the user again
+// on each request, so the very next one with any of their credentials is
+// answered ELOCKED (423) rather than looking like a bad credential (401).
+// Unfreeze revokes them, so nothing issued before the freeze comes back.
+// Freezing a frozen user is a no-op. ENOTFOUND for an unknown user.
 func (o *Org) Freeze(ctx context.Context, actor AuditActor, userID string) (*User, error) {
+	u, err := o.FindUserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Frozen {
+		return u, nil
+	}
+	return o.updateUser(ctx, userID, func(u *User) (*AuditEvent, []DocWrite, error) {
+		u.Frozen = true
+		return o.event(actor, "user.freeze", u.ID, []string{"frozen"}, nil), nil, nil
+	})
+}
+
+// credentialDeletes returns the writes that delete every session and API
+// token of a user.
+func (o *Org) credentialDeletes(ctx context.Context, userID string) ([]DocWrite, error) {
 	var writes []DocWrite
 	for _, kind := range []string{KindSession, KindToken} {
 		docs, err := o.store.FindDocs(ctx, DocQuery{Kind: kind, Tag: "user:" + userID})
 		if err != nil {
-			return nil, fmt.Errorf("freeze user: %w", err)
+			return nil, err
 		}
 		for _, d := range docs {
 			writes = append(writes, DocWrite{Doc: Doc{Kind: kind, ID: d.ID}, ExpectVersion: AnyVersion, Delete: true})
 		}
 	}
-	return o.updateUser(ctx, userID, func(u *User) (*AuditEvent, []DocWrite, error) {
-		u.Frozen = true
-		return o.event(actor, "user.freeze", u.ID, []string{"frozen"},
-			map[string]any{"sessions_and_tokens_revoked": len(writes)}), writes, nil
-	})
+	return writes, nil
 }
 
 // ---- sessions and tokens ----

@@ -25,9 +25,10 @@ func (o *Org) SetUnit(ctx context.Context, actor AuditActor, userID, unit string
 	})
 }
 
-// Unfreeze lets a frozen user sign in again (their old sessions and tokens
-// stay revoked). Unfreezing an active user is a no-op. ENOTFOUND for an
-// unknown user.
+// Unfreeze lets a frozen user sign in again. Every session and API token
+// they held is revoked in the same Change (Freeze kept them only to answer
+// 423), so they start afresh. Unfreezing an active user is a no-op.
+// ENOTFOUND for an unknown user.
 func (o *Org) Unfreeze(ctx context.Context, actor AuditActor, userID string) (*User, error) {
 	u, err := o.FindUserByID(ctx, userID)
 	if err != nil {
@@ -36,8 +37,15 @@ func (o *Org) Unfreeze(ctx context.Context, actor AuditActor, userID string) (*U
 	if !u.Frozen {
 		return u, nil
 	}
+	// no credential can be issued while the user is frozen, so this list
+	// is complete until the write below lands
+	revoke, err := o.credentialDeletes(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("unfreeze user: %w", err)
+	}
 	return o.updateUser(ctx, userID, func(u *User) (*AuditEvent, []DocWrite, error) {
 		u.Frozen = false
-		return o.event(actor, "user.unfreeze", u.ID, []string{"frozen"}, nil), nil, nil
+		return o.event(actor, "user.unfreeze", u.ID, []string{"frozen"},
+			map[string]any{"sessions_and_tokens_revoked": len(revoke)}), revoke, nil
 	})
 }

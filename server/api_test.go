@@ -129,7 +129,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "user duplicate", method: "POST", path: "/api/v1/users", user: "admin", body: `{"email":"staff@example.com","name":"S","password":"a-long-password-1","unit":"store1"}`, status: 409},
 		{name: "user by staff", method: "POST", path: "/api/v1/users", user: "staff", body: `{"email":"x@example.com","name":"X","password":"a-long-password-1","unit":"store1"}`, status: 403},
 		{name: "freeze", method: "POST", path: "/api/v1/users/{nobody}/freeze", user: "admin", status: 200, want: []string{`"frozen":true`}},
-		{name: "frozen token gone", method: "GET", path: "/api/v1/apps", user: "nobody", status: 401},
+		{name: "frozen token refused", method: "GET", path: "/api/v1/apps", user: "nobody", status: 423, want: []string{`"code":"locked"`}},
 		{name: "freeze unknown", method: "POST", path: "/api/v1/users/nope/freeze", user: "admin", status: 404},
 		{name: "freeze by staff", method: "POST", path: "/api/v1/users/{manager}/freeze", user: "staff", status: 403},
 

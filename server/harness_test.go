@@ -27,6 +27,7 @@ const testPassword = "correct-horse-battery"
 type harness struct {
 	tb     testing.TB
 	store  engine.Store
+	dbPath string // the SQLite file, for a second node on the same store
 	org    *engine.Org
 	svc    *engine.Service
 	e      *echo.Echo
@@ -45,7 +46,8 @@ func testConfig() Config {
 func newHarness(tb testing.TB, cfg Config) *harness {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "formwork.db"), sqlite.Options{Now: time.Now})
+	dbPath := filepath.Join(tb.TempDir(), "formwork.db")
+	st, err := sqlite.Open(dbPath, sqlite.Options{Now: time.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 	org := engine.NewOrg(st, time.Now)
 	svc := engine.NewService(st, org, time.Now)
 	tb.Cleanup(svc.Close)
-	h := &harness{tb: tb, store: st, org: org, svc: svc, users: map[string]*engine.User{}, tokens: map[string]string{}}
+	h := &harness{tb: tb, store: st, dbPath: dbPath, org: org, svc: svc, users: map[string]*engine.User{}, tokens: map[string]string{}}
 	sys := engine.AuditActor{ID: engine.SystemActor}
 	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "store1", Name: engine.T("一号店", "Store 1"), Parent: "hq"}); err != nil {
 		tb.Fatal(err)

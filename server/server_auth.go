@@ -58,7 +58,7 @@ func actorOf(c echo.Context) engine.AuditActor {
 
 // authenticate finds the user of a bearer token or a session cookie. A
 // bad or expired credential is not an error here — requireUser decides —
-// but a frozen or locked user is refused at once (423).
+// but a frozen user's session or token is refused at once (423).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
@@ -97,7 +97,14 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if a != nil {
 			if a.user.Frozen {
-				return engine.Errorf(engine.ELOCKED, engine.T("账号已冻结", "the account is frozen"))
+				// The credential stays refused while the user is frozen (on
+				// every node: the user was read from the store just now).
+				// A browser is also told to forget its cookie, so its next
+				// page is the login form, which refuses them too.
+				if a.session != nil {
+					s.setCookie(c, cookieSession, "", time.Time{}, true)
+				}
+				return engine.Errorf(engine.ELOCKED, engine.T("账号已冻结，请联系管理员", "this account is frozen; ask an administrator"))
 			}
 			c.Set(ctxAuth, a)
 		}

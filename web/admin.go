@@ -225,7 +225,7 @@ var adminMessages = map[string][2]string{
 	"admin.user.mfa_off":         {"未启用", "Off"},
 	"admin.user.mfa_reset":       {"重置两步验证", "Reset two-factor"},
 	"admin.user.freeze":          {"冻结账号", "Freeze account"},
-	"admin.user.freeze_help":     {"冻结后该用户的下一次请求即被拒绝，会话和令牌全部失效。", "Freezing refuses the user's very next request; every session and token is revoked."},
+	"admin.user.freeze_help":     {"冻结后该用户的下一次请求即被拒绝（423），在所有节点上、无论会话还是 API 令牌；解除冻结时这些会话和令牌一并作废。", "Freezing refuses the user's very next request (423) on every node, sessions and API tokens alike; unfreezing revokes those sessions and tokens."},
 	"admin.user.unfreeze":        {"解除冻结", "Unfreeze"},
 	"admin.user.frozen_flash":    {"账号已冻结。可以把其记录转给其他用户。", "The account is frozen. You can hand their records to someone else."},
 	"admin.user.offboard":        {"离职交接", "Offboarding"},

@@ -354,8 +354,13 @@ func TestSessionsTokensAndFreeze(t *testing.T) {
 		t.Errorf("after logout: %v, want not_found", err)
 	}
 
-	// Freeze revokes every session and token at once.
+	// Freeze keeps the sessions and tokens (the server answers 423 for
+	// them while the user is frozen) and refuses new ones.
 	secret3, _, err := o.CreateSession(ctx, engine.AuditActor{ID: u.ID}, u.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2Secret, _, err := o.CreateToken(ctx, admin, u.ID, "ci2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,17 +371,35 @@ func TestSessionsTokensAndFreeze(t *testing.T) {
 	if !frozen.Frozen {
 		t.Error("Freeze returned a user that is not frozen")
 	}
-	if _, err := o.FindSession(ctx, secret3); engine.ErrorCode(err) != engine.ENOTFOUND {
-		t.Errorf("session after freeze: %v, want not_found", err)
+	if got, err := o.FindSession(ctx, secret3); err != nil || got.UserID != u.ID {
+		t.Errorf("session after freeze: %+v %v, want kept", got, err)
 	}
-	if _, err := o.FindToken(ctx, tokSecret); engine.ErrorCode(err) != engine.ENOTFOUND {
-		t.Errorf("token after freeze: %v, want not_found", err)
+	if got, err := o.FindToken(ctx, tok2Secret); err != nil || got.UserID != u.ID {
+		t.Errorf("token after freeze: %+v %v, want kept", got, err)
 	}
 	if _, _, err := o.CreateSession(ctx, engine.AuditActor{ID: u.ID}, u.ID, time.Hour); engine.ErrorCode(err) != engine.ELOCKED {
 		t.Errorf("new session for a frozen user: %v, want locked", err)
 	}
 	if _, _, err := o.CreateToken(ctx, admin, u.ID, "x", nil); engine.ErrorCode(err) != engine.ELOCKED {
 		t.Errorf("new token for a frozen user: %v, want locked", err)
+	}
+	if again, err := o.Freeze(ctx, admin, u.ID); err != nil || again.Version != frozen.Version {
+		t.Errorf("freezing again: %v, version %d → %d, want a no-op", err, frozen.Version, again.Version)
+	}
+
+	// Unfreeze revokes everything issued before, in the same write.
+	thawed, err := o.Unfreeze(ctx, admin, u.ID)
+	if err != nil || thawed.Frozen {
+		t.Fatalf("Unfreeze = %+v, %v", thawed, err)
+	}
+	if _, err := o.FindSession(ctx, secret3); engine.ErrorCode(err) != engine.ENOTFOUND {
+		t.Errorf("session after unfreeze: %v, want not_found", err)
+	}
+	if _, err := o.FindToken(ctx, tok2Secret); engine.ErrorCode(err) != engine.ENOTFOUND {
+		t.Errorf("token after unfreeze: %v, want not_found", err)
+	}
+	if _, _, err := o.CreateSession(ctx, engine.AuditActor{ID: u.ID}, u.ID, time.Hour); err != nil {
+		t.Errorf("new session after unfreeze: %v", err)
 	}
 }
 

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/store/sqlite"
+)
+
+// TestFreezeAcrossServers runs two server instances on one SQLite file,
+// as two web nodes share a store. Freezing a user on node A refuses their
+// very next request on node B with 423 — the API token (problem+json) and
+// the browser session (a readable page) alike — and refuses their login;
+// unfreezing revokes what they held before, so an old session or token
+// does not come back.
+func TestFreezeAcrossServers(t *testing.T) {
+	h := newHarness(t, testConfig())
+	stB, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stB.Close() })
+	orgB := engine.NewOrg(stB, time.Now)
+	svcB := engine.NewService(stB, orgB, time.Now)
+	t.Cleanup(svcB.Close)
+	nodeB := New(Deps{Store: stB, Org: orgB, Service: svcB, Config: testConfig(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srvA, srvB := httptest.NewServer(h.e), httptest.NewServer(nodeB)
+	defer srvA.Close()
+	defer srvB.Close()
+
+	staff := h.users["staff"]
+	api := func(srv *httptest.Server, method, path, token, body string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Language", "en")
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	// page sends a GET with a bare session cookie (a copy of what the
+	// browser holds) and does not follow redirects.
+	page := func(srv *httptest.Server, path, session string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Language", "en")
+		req.AddCookie(&http.Cookie{Name: cookieSession, Value: session})
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	// staff works on node B through the browser and the API
+	b := newBrowser(t, srvB)
+	b.lang = "en"
+	b.login("staff@example.com")
+	u, _ := url.Parse(srvB.URL)
+	session := ""
+	for _, ck := range b.c.Jar.Cookies(u) {
+		if ck.Name == cookieSession {
+			session = ck.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after login")
+	}
+	if resp, body := b.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, staff.Name) {
+		t.Fatalf("home before the freeze: %d", resp.StatusCode)
+	}
+	if resp, _ := api(srvB, "GET", "/api/v1/apps", h.tokens["staff"], ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("API before the freeze: %d", resp.StatusCode)
+	}
+
+	// the admin freezes them on node A
+	if resp, body := api(srvA, "POST", "/api/v1/users/"+staff.ID+"/freeze", h.tokens["admin"], ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("freeze: %d %s", resp.StatusCode, body)
+	}
+
+	// the very next API call on node B: 423 problem+json
+	resp, body := api(srvB, "GET", "/api/v1/apps", h.tokens["staff"], "")
+	if resp.StatusCode != http.StatusLocked || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"code":"locked"`) {
+		t.Errorf("API on node B after the freeze: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	// a write too, and on node A
+	if resp, body := api(srvA, "POST", "/api/v1/apps/shop/forms/customer/records", h.tokens["staff"], `{"name":"x"}`); resp.StatusCode != http.StatusLocked {
+		t.Errorf("API write on node A after the freeze: %d %s", resp.StatusCode, body)
+	}
+
+	// the very next page in the browser on node B: a readable 423 page,
+	// and the browser is told to drop the cookie
+	resp, body = b.get("/")
+	if resp.StatusCode != http.StatusLocked || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("page on node B after the freeze: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	mustContain(t, "frozen page", body, "423", "this account is frozen; ask an administrator")
+	if strings.Contains(body, `action="/logout"`) {
+		t.Error("the frozen page shows the signed-in menu")
+	}
+	dropped := false
+	for _, ck := range resp.Cookies() {
+		dropped = dropped || (ck.Name == cookieSession && ck.MaxAge < 0)
+	}
+	if !dropped {
+		t.Error("the 423 page does not clear the session cookie")
+	}
+	// a copy of the cookie stays refused on both nodes
+	for name, srv := range map[string]*httptest.Server{"A": srvA, "B": srvB} {
+		if resp, _ := page(srv, "/", session); resp.StatusCode != http.StatusLocked {
+			t.Errorf("session copy on node %s: %d", name, resp.StatusCode)
+		}
+	}
+	// the next page is the login form, which refuses them
+	if resp, _ := b.get("/"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("after the 423 page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, form := b.get("/login")
+	resp, body = b.post("/login", url.Values{"_csrf": {csrfOf(t, form)}, "email": {"staff@example.com"}, "password": {testPassword}, "next": {"/"}}, nil)
+	if resp.StatusCode != http.StatusLocked {
+		t.Errorf("login page for a frozen user: %d", resp.StatusCode)
+	}
+	mustContain(t, "refused login", body, `id="login-error"`, "frozen")
+	if resp, body := api(srvB, "POST", "/api/v1/auth/login", "", `{"email":"staff@example.com","password":"`+testPassword+`"}`); resp.StatusCode != http.StatusLocked || strings.Contains(body, "fwt_") {
+		t.Errorf("API login for a frozen user: %d %s", resp.StatusCode, body)
+	}
+
+	// unfreezing on node B revokes what they held before the freeze
+	if resp, body := api(srvB, "POST", "/api/v1/users/"+staff.ID+"/unfreeze", h.tokens["admin"], ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("unfreeze: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := api(srvA, "GET", "/api/v1/apps", h.tokens["staff"], ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("old token after the unfreeze: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := page(srvA, "/", session); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("old session after the unfreeze: %d %s, want the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	b.login("staff@example.com")
+	if resp, _ := b.get("/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("home after logging in again: %d", resp.StatusCode)
+	}
+}
