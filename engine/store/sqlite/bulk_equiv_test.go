@@ -90,7 +90,7 @@ func TestBulkApplyMatchesApply(t *testing.T) {
 		}
 	}
 
-	for _, tb := range []struct{ name, order string }{{"records", "id"}, {"revisions", "record_id, version"}, {"audit", "seq"}} {
+	for _, tb := range []struct{ name, order string }{{"records", "id"}, {"revisions", "record_id, version"}, {"audit", "seq"}, {"record_counts", "app, form, deleted"}} {
 		a, err := bulk.DumpTable(ctx, tb.name, tb.order)
 		if err != nil {
 			t.Fatal(err)

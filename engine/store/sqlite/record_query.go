@@ -300,8 +300,21 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	return page, nil
 }
 
-// CountRecords counts the records q selects.
+// CountRecords counts the records q selects. Without a filter it reads
+// the form's counter in record_counts.
 func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, error) {
+	if q.Filter == nil {
+		deleted := 0
+		if q.Deleted {
+			deleted = 1
+		}
+		var n int64
+		err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM record_counts WHERE app = ? AND form = ? AND deleted = ?`, q.App, q.Form, deleted).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite count records: %w", err)
+		}
+		return n, nil
+	}
 	where, args, err := recordWhere(q)
 	if err != nil {
 		return 0, err

@@ -215,6 +215,34 @@ CREATE TABLE outbox (
 ) WITHOUT ROWID;
 CREATE INDEX outbox_due ON outbox(done, run_at, id);
 `,
+	// 2: the number of records per form and bin state, kept by triggers in
+	// the writing transaction, so an unfiltered count reads one row instead
+	// of walking an index entry per record (2.6 s at 600,000 records).
+	`
+CREATE TABLE record_counts (
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	deleted INTEGER NOT NULL,
+	n INTEGER NOT NULL,
+	PRIMARY KEY (app, form, deleted)
+) WITHOUT ROWID;
+INSERT INTO record_counts (app, form, deleted, n)
+	SELECT app, form, deleted, count(*) FROM records GROUP BY app, form, deleted;
+CREATE TRIGGER record_counts_insert AFTER INSERT ON records BEGIN
+	INSERT INTO record_counts (app, form, deleted, n) VALUES (new.app, new.form, new.deleted, 1)
+		ON CONFLICT (app, form, deleted) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER record_counts_delete AFTER DELETE ON records BEGIN
+	UPDATE record_counts SET n = n - 1 WHERE app = old.app AND form = old.form AND deleted = old.deleted;
+END;
+CREATE TRIGGER record_counts_update AFTER UPDATE OF app, form, deleted ON records
+	WHEN old.app IS NOT new.app OR old.form IS NOT new.form OR old.deleted IS NOT new.deleted
+BEGIN
+	UPDATE record_counts SET n = n - 1 WHERE app = old.app AND form = old.form AND deleted = old.deleted;
+	INSERT INTO record_counts (app, form, deleted, n) VALUES (new.app, new.form, new.deleted, 1)
+		ON CONFLICT (app, form, deleted) DO UPDATE SET n = n + 1;
+END;
+`,
 }
 
 // migrate creates the schema_version table and applies the missing steps,
