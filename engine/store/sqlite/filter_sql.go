@@ -97,10 +97,13 @@ var systemColumns = map[string]string{
 type sqlFilter struct {
 	b    strings.Builder
 	args []any
+	// noRangeIndex names data fields whose range comparisons are written
+	// as +expr, which SQLite cannot serve from an index (see rangeScan).
+	noRangeIndex map[string]bool
 }
 
-func compileFilter(e filter.Expr) (string, []any, error) {
-	var c sqlFilter
+func compileFilter(e filter.Expr, noRangeIndex map[string]bool) (string, []any, error) {
+	c := sqlFilter{noRangeIndex: noRangeIndex}
 	if err := c.expr(e); err != nil {
 		return "", nil, err
 	}
@@ -365,6 +368,9 @@ func (c *sqlFilter) cmp(x filter.Cmp) error {
 		pred = func() error { return c.inList(o, vals) }
 	case filter.OpGt, filter.OpGte, filter.OpLt, filter.OpLte:
 		sym := map[filter.Op]string{filter.OpGt: ">", filter.OpGte: ">=", filter.OpLt: "<", filter.OpLte: "<="}[x.Op]
+		if !arr && c.noRangeIndex[x.Field.Key] {
+			o.val = "+" + o.val
+		}
 		pred = func() error {
 			switch v := x.Value.(type) {
 			case string:

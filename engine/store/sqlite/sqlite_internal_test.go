@@ -85,6 +85,38 @@ func TestIndexPlans(t *testing.T) {
 	}
 }
 
+// TestRangePlans: with an equality on one indexed field and a range on
+// another, the equality's index serves filter and order; a range on the
+// first sort key keeps its index, which gives the order.
+func TestRangePlans(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"level", "amount"}}); err != nil {
+		t.Fatal(err)
+	}
+	level := filter.Cmp{Field: filter.Field{Key: "level", Type: filter.TypeString}, Op: filter.OpEq, Value: "L3"}
+	amount := filter.Cmp{Field: filter.Field{Key: "amount", Type: filter.TypeNumber}, Op: filter.OpGte, Value: 900.0}
+	eqRange := filter.And{Items: []filter.Expr{level, amount}}
+	levelIx := indexName("shop", "customer", "level") + "_c"
+	amountIx := indexName("shop", "customer", "amount") + "_s"
+	for _, tc := range []struct {
+		name, index string
+		q           engine.RecordQuery
+	}{
+		{"equality and range, default order", levelIx, engine.RecordQuery{App: "shop", Form: "customer", Filter: eqRange}},
+		{"range inside an or", levelIx, engine.RecordQuery{App: "shop", Form: "customer", Filter: filter.And{Items: []filter.Expr{level, filter.Or{Items: []filter.Expr{amount}}}}}},
+		{"equality and range, sort by the range field", amountIx, engine.RecordQuery{App: "shop", Form: "customer", Filter: eqRange, Sort: []engine.SortKey{{Field: "amount", Desc: true}}}},
+		{"range alone, sort by it", amountIx, engine.RecordQuery{App: "shop", Form: "customer", Filter: amount, Sort: []engine.SortKey{{Field: "amount"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := plan(t, s, tc.q)
+			if !strings.Contains(p, "INDEX "+tc.index+" ") || strings.Contains(p, "TEMP B-TREE") {
+				t.Errorf("plan does not walk %s without sorting:\n%s", tc.index, p)
+			}
+		})
+	}
+}
+
 func TestReopenIsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	for i := range 3 {
@@ -108,7 +140,7 @@ func TestReopenIsIdempotent(t *testing.T) {
 
 func TestFilterRefusesUnsafeKeys(t *testing.T) {
 	for _, key := range []string{"a'b", "a.b", "a]", "", "a b", "$x", "a\"b", "名字"} {
-		_, _, err := compileFilter(filter.Cmp{Field: filter.Field{Key: key, Type: filter.TypeString}, Op: filter.OpEq, Value: "x"})
+		_, _, err := compileFilter(filter.Cmp{Field: filter.Field{Key: key, Type: filter.TypeString}, Op: filter.OpEq, Value: "x"}, nil)
 		if engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("key %q: err %v, want EINVALID", key, err)
 		}
@@ -116,7 +148,7 @@ func TestFilterRefusesUnsafeKeys(t *testing.T) {
 	if _, _, err := resolveSort([]engine.SortKey{{Field: "x') --"}}, nil); engine.ErrorCode(err) != engine.EINVALID {
 		t.Errorf("sort key injection: err %v, want EINVALID", err)
 	}
-	if _, _, err := compileFilter(filter.Regex{Field: filter.Field{Key: "a", Type: filter.TypeString}, Pattern: "(("}); engine.ErrorCode(err) != engine.EINVALID {
+	if _, _, err := compileFilter(filter.Regex{Field: filter.Field{Key: "a", Type: filter.TypeString}, Pattern: "(("}, nil); engine.ErrorCode(err) != engine.EINVALID {
 		t.Errorf("bad regex: err %v, want EINVALID", err)
 	}
 }
