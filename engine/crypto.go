@@ -20,6 +20,11 @@ import (
 // KindKeyring is the doc kind of an app's wrapped data keys (one doc per app).
 const KindKeyring = "keyring"
 
+// SystemKeyring is the keyring id of Formwork's own data key, which seals
+// what belongs to no app (users' TOTP secrets). App keys start with a
+// letter, so no app can take it; rotation re-wraps it like an app's.
+const SystemKeyring = "_system"
+
 // MasterKeySize is the length of the master key and of every data key.
 const MasterKeySize = 32
 
@@ -242,13 +247,19 @@ func (k *Keyring) newDoc(app string) (*keyringDoc, error) {
 // Encrypt seals a JSON value of an app's field under the app's current data
 // key. aad binds the ciphertext to where it belongs (form and field).
 func (k *Keyring) Encrypt(ctx context.Context, app, aad string, v any) (string, error) {
-	ak, err := k.keys(ctx, app, false)
-	if err != nil {
-		return "", err
-	}
 	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("encrypt: %w", err)
+	}
+	return k.Seal(ctx, app, aad, plain)
+}
+
+// Seal encrypts bytes under the app's current data key (the same format
+// as Encrypt, without the JSON step, so the bytes come back exactly).
+func (k *Keyring) Seal(ctx context.Context, app, aad string, plain []byte) (string, error) {
+	ak, err := k.keys(ctx, app, false)
+	if err != nil {
+		return "", err
 	}
 	a := ak.data[ak.current]
 	nonce := make([]byte, a.NonceSize())
@@ -281,6 +292,19 @@ func cipherKeyID(s string) int {
 
 // Decrypt opens a value sealed by Encrypt with the same app and aad.
 func (k *Keyring) Decrypt(ctx context.Context, app, aad, s string) (any, error) {
+	plain, err := k.Open(ctx, app, aad, s)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(plain, &v); err != nil {
+		return nil, fmt.Errorf("decrypt: %w", err)
+	}
+	return v, nil
+}
+
+// Open returns the bytes sealed by Seal (or Encrypt) with the same app and aad.
+func (k *Keyring) Open(ctx context.Context, app, aad, s string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(s, cipherPrefix)
 	if !ok {
 		return nil, fmt.Errorf("decrypt: not a ciphertext")
@@ -314,11 +338,7 @@ func (k *Keyring) Decrypt(ctx context.Context, app, aad, s string) (any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("decrypt %s/%s: %w", app, aad, err)
 	}
-	var v any
-	if err := json.Unmarshal(plain, &v); err != nil {
-		return nil, fmt.Errorf("decrypt: %w", err)
-	}
-	return v, nil
+	return plain, nil
 }
 
 // BlindIndex returns the keyed blind index of a field value: HMAC-SHA-256

@@ -86,18 +86,22 @@ func (k *Keyring) RotateMaster(ctx context.Context, newMaster []byte) ([]string,
 // ReencryptProgress is the state of a re-encryption job, kept as a doc of
 // kind KindKeysJob so any node (and the admin UI) can show it.
 type ReencryptProgress struct {
-	ID        string     `json:"id"`
-	State     string     `json:"state"` // running, done, failed
-	Total     int64      `json:"total"`
-	Scanned   int64      `json:"scanned"`
-	Rewritten int64      `json:"rewritten"`
-	Error     string     `json:"error,omitempty"`
-	Started   time.Time  `json:"started"`
-	Finished  *time.Time `json:"finished,omitempty"`
+	ID        string `json:"id"`
+	State     string `json:"state"` // running, done, failed
+	Total     int64  `json:"total"`
+	Scanned   int64  `json:"scanned"`
+	Rewritten int64  `json:"rewritten"`
+	// Docs counts the published bundles (their sample data) and two-factor
+	// enrolments (their secrets) sealed anew under the current data keys.
+	Docs     int64      `json:"docs"`
+	Error    string     `json:"error,omitempty"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
 }
 
 // Reencrypt rewrites every live record holding a value sealed under an
-// older data key, so it is sealed under its app's current key; progress is
+// older data key, so it is sealed under its app's current key, and then
+// the docs that hold sealed parts (see resealDocs); progress is
 // saved in a KindKeysJob doc (and passed to report, if not nil) every
 // batch. Revisions keep the ciphertext they were written with: their old
 // data keys stay in the keyring. Records in the recycle bin are rewritten
@@ -184,11 +188,17 @@ func Reencrypt(ctx context.Context, es *EncryptingStore, jobID string, report fu
 			cursor = page.NextCursor
 		}
 	}
+	if err := resealDocs(ctx, k, inner, &pr); err != nil {
+		return fail(err)
+	}
+	if err := save(); err != nil {
+		return pr, err
+	}
 	t := k.now()
 	pr.State, pr.Finished = "done", &t
 	_, err = inner.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeysJob, ID: jobID, Value: mustJSON(pr)}, ExpectVersion: AnyVersion}},
 		Audit: []*AuditEvent{{Time: t, Actor: SystemActor, Action: "keys.reencrypt", Object: jobID, Result: ResultOK,
-			Detail: mustJSON(map[string]any{"scanned": pr.Scanned, "rewritten": pr.Rewritten})}}})
+			Detail: mustJSON(map[string]any{"scanned": pr.Scanned, "rewritten": pr.Rewritten, "docs": pr.Docs})}}})
 	if err != nil {
 		return pr, err
 	}
@@ -264,4 +274,71 @@ func usesOtherKey(data map[string]any, cur int) bool {
 		return false
 	}
 	return walk(map[string]any(data))
+}
+
+// resealDocs seals anew, under the current data keys, what docs hold
+// sealed under an older one — the sample data of published bundles (app
+// key) and users' TOTP secrets (system key) — and seals what an older
+// version of Formwork, or a store without keys, left of them in clear.
+// A doc changed meanwhile (a login rewrote an enrolment) was written
+// under the current key and is left alone.
+func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress) error {
+	put := func(d *Doc, v json.RawMessage) error {
+		_, err := st.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: d.Kind, ID: d.ID, Tags: d.Tags, Unique: d.Unique, Value: v}, ExpectVersion: d.Version}}})
+		if err == nil {
+			pr.Docs++
+		}
+		if ErrorCode(err) == ECONFLICT || ErrorCode(err) == ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	versions, err := st.FindDocs(ctx, DocQuery{Kind: KindAppVersion})
+	if err != nil {
+		return err
+	}
+	for _, d := range versions {
+		var vd appVersionDoc
+		if err := json.Unmarshal(d.Value, &vd); err != nil {
+			return fmt.Errorf("reseal: app version %s: %w", d.ID, err)
+		}
+		changed, err := resealBundle(ctx, k, &vd)
+		if err != nil {
+			return fmt.Errorf("reseal: %w", err)
+		}
+		if changed {
+			if err := put(d, mustJSON(vd)); err != nil {
+				return fmt.Errorf("reseal: app version %s: %w", d.ID, err)
+			}
+		}
+	}
+	enrolments, err := st.FindDocs(ctx, DocQuery{Kind: KindMFA})
+	if err != nil || len(enrolments) == 0 {
+		return err
+	}
+	cur, err := k.CurrentKeyID(ctx, SystemKeyring)
+	if err != nil {
+		return err
+	}
+	for _, d := range enrolments {
+		var stored mfaDoc
+		if err := json.Unmarshal(d.Value, &stored); err != nil {
+			return fmt.Errorf("reseal: mfa %s: %w", d.ID, err)
+		}
+		if stored.Sealed != "" && cipherKeyID(stored.Sealed) == cur || stored.Sealed == "" && stored.Secret == "" && stored.URL == "" {
+			continue
+		}
+		m, err := openMFA(ctx, k, d.ID, d.Value)
+		if err != nil {
+			return fmt.Errorf("reseal: %w", err)
+		}
+		v, err := sealMFA(ctx, k, m)
+		if err != nil {
+			return fmt.Errorf("reseal: %w", err)
+		}
+		if err := put(d, v); err != nil {
+			return fmt.Errorf("reseal: mfa %s: %w", d.ID, err)
+		}
+	}
+	return nil
 }

@@ -1,18 +1,14 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"image/png"
 	"strings"
 	"time"
-
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 )
 
 // KindMFA is the doc kind of a user's TOTP enrolment (doc id: the user id).
@@ -24,17 +20,90 @@ const MFAIssuer = "Formwork"
 // recoveryCodeCount is how many one-time recovery codes an enrolment gets.
 const recoveryCodeCount = 10
 
-// mfaDoc is a user's TOTP enrolment. The secret is needed to check codes,
-// so it is kept as is; recovery codes are kept only as hashes.
+// TOTP makes the time-based one-time passwords (RFC 6238) of two-factor
+// authentication: six digits, 30-second steps, HMAC-SHA-1, as authenticator
+// apps expect. The engine keeps enrolment, replay protection and recovery
+// codes; package engine/totp implements this, and cmd/formwork hands it to
+// the Service with SetTOTP.
+type TOTP interface {
+	// Generate returns a fresh random secret (base32) for account at
+	// issuer and its otpauth:// URL.
+	Generate(issuer, account string) (secret, url string, err error)
+	// Code returns the code of secret at time t.
+	Code(secret string, t time.Time) (string, error)
+	// QRPNG draws url as a QR code (a PNG image) for an authenticator app to scan.
+	QRPNG(url string) ([]byte, error)
+}
+
+// SetTOTP gives the service its one-time-password maker; call it before
+// serving requests. Without one, enrolment and code checks fail (an
+// internal error) and users who need a second factor cannot log in.
+func (s *Service) SetTOTP(t TOTP) { s.totp = t }
+
+var errNoTOTP = errors.New("mfa: no TOTP implementation configured (Service.SetTOTP)")
+
+// mfaDoc is a user's TOTP enrolment. The secret is needed to check codes:
+// with an encrypting store it is kept, with the otpauth URL that carries
+// it, only in Sealed, under the system data key; recovery codes are kept
+// only as hashes.
 type mfaDoc struct {
 	User      string     `json:"user"`
-	Secret    string     `json:"secret"`
-	URL       string     `json:"url,omitempty"` // the otpauth:// URL, to show a pending enrolment again
+	Sealed    string     `json:"sealed,omitempty"` // mfaSecret sealed under SystemKeyring (see sealMFA)
+	Secret    string     `json:"secret,omitempty"` // stored only when the store keeps no keys
+	URL       string     `json:"url,omitempty"`    // the otpauth:// URL, to show a pending enrolment again; as Secret
 	Enabled   bool       `json:"enabled"`
 	Recovery  []string   `json:"recovery,omitempty"` // HashSecret of each unused code
 	LastStep  int64      `json:"last_step,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	EnabledAt *time.Time `json:"enabled_at,omitempty"`
+}
+
+// mfaSecret is what mfaDoc.Sealed holds.
+type mfaSecret struct {
+	Secret string `json:"secret"`
+	URL    string `json:"url,omitempty"`
+}
+
+// mfaAAD binds a sealed secret to its user: moved to another user's doc it does not open.
+func mfaAAD(user string) string { return "mfa/" + user }
+
+// sealMFA returns the stored form of m: with a keyring the secret and URL
+// sealed under the system data key and absent in clear.
+func sealMFA(ctx context.Context, k *Keyring, m *mfaDoc) (json.RawMessage, error) {
+	if k == nil {
+		return mustJSON(m), nil
+	}
+	c := *m
+	sealed, err := k.Encrypt(ctx, SystemKeyring, mfaAAD(m.User), mfaSecret{Secret: m.Secret, URL: m.URL})
+	if err != nil {
+		return nil, fmt.Errorf("mfa %s: %w", m.User, err)
+	}
+	c.Sealed, c.Secret, c.URL = sealed, "", ""
+	return mustJSON(c), nil
+}
+
+// openMFA decodes a stored enrolment, opening its sealed secret.
+func openMFA(ctx context.Context, k *Keyring, userID string, raw json.RawMessage) (*mfaDoc, error) {
+	var m mfaDoc
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("mfa %s: %w", userID, err)
+	}
+	if m.Sealed == "" {
+		return &m, nil
+	}
+	if k == nil {
+		return nil, fmt.Errorf("mfa %s: the secret is sealed and this store holds no keys", userID)
+	}
+	plain, err := k.Open(ctx, SystemKeyring, mfaAAD(userID), m.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("mfa %s: %w", userID, err)
+	}
+	var sec mfaSecret
+	if err := json.Unmarshal(plain, &sec); err != nil {
+		return nil, fmt.Errorf("mfa %s: %w", userID, err)
+	}
+	m.Secret, m.URL, m.Sealed = sec.Secret, sec.URL, ""
+	return &m, nil
 }
 
 // MFAEnrollment is what a user needs to add Formwork to an authenticator
@@ -50,11 +119,20 @@ func (s *Service) findMFA(ctx context.Context, userID string) (*mfaDoc, int64, e
 	if err != nil {
 		return nil, 0, err
 	}
-	var m mfaDoc
-	if err := json.Unmarshal(d.Value, &m); err != nil {
-		return nil, 0, fmt.Errorf("mfa %s: %w", userID, err)
+	m, err := openMFA(ctx, s.keyring(), userID, d.Value)
+	if err != nil {
+		return nil, 0, err
 	}
-	return &m, d.Version, nil
+	return m, d.Version, nil
+}
+
+// putMFA is the write of an enrolment, sealed.
+func (s *Service) putMFA(ctx context.Context, m *mfaDoc, expect int64) (DocWrite, error) {
+	v, err := sealMFA(ctx, s.keyring(), m)
+	if err != nil {
+		return DocWrite{}, err
+	}
+	return DocWrite{Doc: Doc{Kind: KindMFA, ID: m.User, Value: v}, ExpectVersion: expect}, nil
 }
 
 // EnrollMFA starts (or restarts, while not yet confirmed) the caller's TOTP
@@ -63,6 +141,9 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
+	if s.totp == nil {
+		return nil, errNoTOTP
+	}
 	cur, ver, err := s.findMFA(ctx, p.User.ID)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return nil, err
@@ -70,36 +151,28 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 	if cur != nil && cur.Enabled {
 		return nil, Errorf(ECONFLICT, T("已启用两步验证", "two-factor authentication is already on"))
 	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: MFAIssuer, AccountName: p.User.Email, Rand: rand.Reader})
+	secret, url, err := s.totp.Generate(MFAIssuer, p.User.Email)
 	if err != nil {
 		return nil, fmt.Errorf("mfa enrol: %w", err)
 	}
-	qr, err := qrPNG(key)
+	qr, err := s.totp.QRPNG(url)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
 	}
-	m := mfaDoc{User: p.User.ID, Secret: key.Secret(), URL: key.URL(), CreatedAt: s.now()}
+	m := mfaDoc{User: p.User.ID, Secret: secret, URL: url, CreatedAt: s.now()}
 	expect := int64(0)
 	if cur != nil {
 		expect = ver
 	}
-	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: p.User.ID, Value: mustJSON(m)}, ExpectVersion: expect}},
+	w, err := s.putMFA(ctx, &m, expect)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
 		Audit: []*AuditEvent{s.event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
-	return &MFAEnrollment{Secret: key.Secret(), URL: key.URL(), QRPNG: qr}, nil
-}
-
-func qrPNG(key *otp.Key) ([]byte, error) {
-	img, err := key.Image(256, 256)
-	if err != nil {
-		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("mfa enrol: qr: %w", err)
-	}
-	return buf.Bytes(), nil
+	return &MFAEnrollment{Secret: secret, URL: url, QRPNG: qr}, nil
 }
 
 // PendingMFAEnrollment returns the caller's started but unconfirmed
@@ -119,13 +192,12 @@ func (s *Service) PendingMFAEnrollment(ctx context.Context, p *Principal) (*MFAE
 	if m.URL == "" {
 		return nil, Errorf(ENOTFOUND, T("请先开始绑定", "start the enrolment first"))
 	}
-	key, err := otp.NewKeyFromURL(m.URL)
-	if err != nil {
-		return nil, fmt.Errorf("mfa enrolment: %w", err)
+	if s.totp == nil {
+		return nil, errNoTOTP
 	}
-	qr, err := qrPNG(key)
+	qr, err := s.totp.QRPNG(m.URL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mfa enrolment: qr: %w", err)
 	}
 	return &MFAEnrollment{Secret: m.Secret, URL: m.URL, QRPNG: qr}, nil
 }
@@ -143,7 +215,10 @@ func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]
 		}
 		return nil, err
 	}
-	step, ok := s.validTOTP(m.Secret, code)
+	step, ok, err := s.validTOTP(m.Secret, code)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		_ = s.audit.Write(ctx, s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultDenied, "wrong code"))
 		return nil, Invalid(FieldError{Field: "/totp", Code: "invalid", Message: T("验证码不正确", "the code is not right")})
@@ -156,7 +231,11 @@ func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]
 	}
 	now := s.now()
 	m.Enabled, m.EnabledAt, m.LastStep = true, &now, step
-	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: p.User.ID, Value: mustJSON(m)}, ExpectVersion: ver}},
+	w, err := s.putMFA(ctx, m, ver)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
 		Audit: []*AuditEvent{s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
@@ -180,17 +259,23 @@ func recoveryCode() string {
 
 // validTOTP checks a 6-digit code at the service clock, one step of skew
 // either way, and returns its time step.
-func (s *Service) validTOTP(secret, code string) (int64, bool) {
+func (s *Service) validTOTP(secret, code string) (int64, bool, error) {
+	if s.totp == nil {
+		return 0, false, errNoTOTP
+	}
 	code = strings.TrimSpace(code)
 	now := s.now()
 	for _, skew := range []int64{0, -1, 1} {
 		t := now.Add(time.Duration(skew) * 30 * time.Second)
-		want, err := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
-			return t.Unix() / 30, true
+		want, err := s.totp.Code(secret, t)
+		if err != nil {
+			return 0, false, fmt.Errorf("mfa: %w", err)
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return t.Unix() / 30, true, nil
 		}
 	}
-	return 0, false
+	return 0, false, nil
 }
 
 // MFARequired reports whether the user holds, in any app, a role with "mfa": true.
@@ -246,7 +331,11 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 	if strings.TrimSpace(code) == "" {
 		return fail("no code", "mfa_required", T("请输入两步验证码", "enter your two-factor code"))
 	}
-	if step, ok := s.validTOTP(m.Secret, code); ok {
+	step, ok, err := s.validTOTP(m.Secret, code)
+	if err != nil {
+		return err
+	}
+	if ok {
 		if step <= m.LastStep {
 			return fail("code already used", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
 		}
@@ -265,7 +354,11 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 		m.Recovery = append(m.Recovery[:found], m.Recovery[found+1:]...)
 	}
 	// the doc version check makes a code good exactly once, across nodes
-	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID, Value: mustJSON(m)}, ExpectVersion: ver}},
+	w, err := s.putMFA(ctx, m, ver)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
 		Audit: []*AuditEvent{s.event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
 	if ErrorCode(err) == ECONFLICT {
 		return fail("code raced", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))

@@ -31,6 +31,7 @@ type Service struct {
 	org   *Org
 	now   func() time.Time
 	audit *AuditWriter
+	totp  TOTP // one-time passwords of two-factor logins (see SetTOTP)
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
@@ -127,10 +128,13 @@ type appVersionDoc struct {
 	Key     string `json:"key"`
 	Version int    `json:"version"`
 	// Bundle is the document exactly as imported (a string, so its bytes
-	// survive: export gives back what was imported)
-	Bundle      string    `json:"bundle"`
-	PublishedAt time.Time `json:"published_at"`
-	PublishedBy string    `json:"published_by"`
+	// survive: export gives back what was imported), except that with
+	// Sealed each sample_data value is cut out, "{}" standing in for it
+	// (see sealBundle)
+	Bundle      string       `json:"bundle"`
+	Sealed      []sealedSpan `json:"sealed,omitempty"`
+	PublishedAt time.Time    `json:"published_at"`
+	PublishedBy string       `json:"published_by"`
 }
 
 // ImportOptions tune ImportApp.
@@ -250,7 +254,10 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 		}
 	}
 	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.actor()}
-	vd := appVersionDoc{Key: b.App.Key, Version: next, Bundle: string(data), PublishedAt: now, PublishedBy: p.actor()}
+	vd := appVersionDoc{Key: b.App.Key, Version: next, PublishedAt: now, PublishedBy: p.actor()}
+	if err := sealBundle(ctx, s.keyring(), &vd, data); err != nil {
+		return nil, err
+	}
 	expect := int64(0)
 	if cur != nil {
 		expect = curVer
@@ -359,15 +366,15 @@ func (s *Service) bundle(ctx context.Context, app string, version int) (*Bundle,
 	if b != nil {
 		return b, version, nil
 	}
-	d, err := s.store.FindDoc(ctx, KindAppVersion, id)
+	vd, err := s.readAppVersion(ctx, app, version)
 	if err != nil {
 		return nil, 0, err
 	}
-	var vd appVersionDoc
-	if err := json.Unmarshal(d.Value, &vd); err != nil {
-		return nil, 0, fmt.Errorf("app version %s: %w", id, err)
+	data, err := openBundle(ctx, s.keyring(), vd)
+	if err != nil {
+		return nil, 0, err
 	}
-	b, err = LoadBundle([]byte(vd.Bundle))
+	b, err = LoadBundle(data)
 	if err != nil {
 		return nil, 0, fmt.Errorf("app version %s no longer loads: %w", id, err)
 	}
@@ -384,18 +391,18 @@ func (s *Service) ExportApp(ctx context.Context, p *Principal, app string) ([]by
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.store.FindDoc(ctx, KindAppVersion, appVersionID(app, v))
+	vd, err := s.readAppVersion(ctx, app, v)
 	if err != nil {
 		return nil, err
 	}
-	var vd appVersionDoc
-	if err := json.Unmarshal(d.Value, &vd); err != nil {
+	data, err := openBundle(ctx, s.keyring(), vd)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.audit.Write(ctx, s.event(p, "app.export", app, "", app, nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
-	return []byte(vd.Bundle), nil
+	return data, nil
 }
 
 // AppSummary is an app as its home page lists it.

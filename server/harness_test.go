@@ -16,6 +16,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/totp"
 	"formwork/migrations"
 )
 
@@ -57,6 +58,7 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 	}
 	org := engine.NewOrg(st, time.Now)
 	svc := engine.NewService(st, org, time.Now)
+	svc.SetTOTP(totp.New())
 	tb.Cleanup(svc.Close)
 	h := &harness{tb: tb, store: st, dbPath: dbPath, org: org, svc: svc, users: map[string]*engine.User{}, tokens: map[string]string{}}
 	sys := engine.AuditActor{ID: engine.SystemActor}

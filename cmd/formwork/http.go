@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"formwork/engine"
+	"formwork/engine/totp"
 	"formwork/server"
 )
 
@@ -18,6 +19,7 @@ func newHTTP(d *Deps) *echo.Echo {
 	svc := d.Service
 	if svc == nil {
 		svc = engine.NewService(d.Store, d.Org, d.Clock)
+		svc.SetTOTP(totp.New())
 	}
 	var ping func(context.Context) error
 	if d.Queue != nil {

@@ -16,6 +16,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/queue"
+	"formwork/engine/totp"
 	"formwork/plugins/email"
 	"formwork/plugins/webhook"
 )
@@ -33,13 +34,15 @@ type Deps struct {
 }
 
 // newDeps builds the engine services one process shares between its HTTP
-// server and its workers: one Service, the workflow runtime registered on
-// it (as a record hook), and the notification and action plugins
+// server and its workers: one Service with TOTP (engine/totp) for
+// two-factor logins, the workflow runtime registered on it (as a record
+// hook), and the notification and action plugins
 // configured by the environment (FORMWORK_WEBHOOK_URL with
 // FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
 func newDeps(store engine.Store, q engine.Queue, log *slog.Logger) *Deps {
 	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
 	d.Service = engine.NewService(store, d.Org, d.Clock)
+	d.Service.SetTOTP(totp.New())
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {

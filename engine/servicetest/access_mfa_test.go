@@ -7,13 +7,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
 	"formwork/engine"
+	"formwork/engine/totp"
 )
 
+// TestMFALogin runs enrolment, confirmation and the login's second step on
+// a store without keys and on the encrypting store (secrets sealed).
 func TestMFALogin(t *testing.T) {
-	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers})
+	for _, encrypt := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "encrypted"}[encrypt], func(t *testing.T) { testMFALogin(t, encrypt) })
+	}
+}
+
+func testMFALogin(t *testing.T, encrypt bool) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers, Encrypt: encrypt})
+	f.svc.SetTOTP(totp.New())
 	ctx := context.Background()
 	hq, staff := f.users["hqadmin"], f.users["staff1"]
 	fieldCode := func(err error) string {
@@ -40,8 +48,13 @@ func TestMFALogin(t *testing.T) {
 	if !strings.HasPrefix(en.URL, "otpauth://totp/Formwork:hqadmin@example.com?") || !bytes.HasPrefix(en.QRPNG, []byte("\x89PNG")) {
 		t.Errorf("enrolment: %s, %d bytes of QR", en.URL, len(en.QRPNG))
 	}
+	// after a mistyped code the same enrolment is shown again
+	again, err := f.svc.PendingMFAEnrollment(ctx, hq)
+	if err != nil || again.Secret != en.Secret || again.URL != en.URL || !bytes.HasPrefix(again.QRPNG, []byte("\x89PNG")) {
+		t.Errorf("pending enrolment: %+v %v", again, err)
+	}
 	code := func() string {
-		c, err := totp.GenerateCode(en.Secret, f.clock.Now())
+		c, err := totp.New().Code(en.Secret, f.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,5 +100,29 @@ func TestMFALogin(t *testing.T) {
 	}
 	if results[engine.ResultOK] != 2 || results[engine.ResultDenied] != 5 {
 		t.Errorf("login.mfa audit: %v", results)
+	}
+
+	// with keys the stored enrolment holds the secret only sealed
+	d, err := f.raw.FindDoc(ctx, engine.KindMFA, hq.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clear := bytes.Contains(d.Value, []byte(en.Secret)); clear == encrypt {
+		t.Errorf("secret in clear in the stored enrolment = %v: %s", clear, d.Value)
+	}
+	// a node without a TOTP implementation lets nobody through the second step
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(60 * time.Second)
+	f.clock.mu.Unlock()
+	bare := engine.NewService(f.store, f.org, f.clock.Now)
+	defer bare.Close()
+	if err := bare.CheckLoginMFA(ctx, hq, hq.User, code()); err == nil {
+		t.Errorf("a node without TOTP accepted a code")
+	}
+	if _, err := bare.EnrollMFA(ctx, staff); err == nil {
+		t.Errorf("a node without TOTP enrolled a user")
+	}
+	if err := f.svc.CheckLoginMFA(ctx, hq, hq.User, code()); err != nil {
+		t.Errorf("the code the bare node refused: %v", err)
 	}
 }

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// sampleStandIn takes the place of a sealed sample_data value in a stored
+// bundle, so what is left is still a bundle that loads (without samples).
+const sampleStandIn = "{}"
+
+// sealedSpan is one sample_data value cut out of a stored bundle.
+type sealedSpan struct {
+	At   int    `json:"at"`   // byte offset in the stored bundle of the stand-in "{}"
+	Data string `json:"data"` // the value's bytes, sealed under the app's data key (see Keyring.Seal)
+}
+
+// keyring returns the keyring of the service's encrypting store, or nil
+// when the store keeps nothing encrypted.
+func (s *Service) keyring() *Keyring {
+	if es, ok := s.store.(*EncryptingStore); ok {
+		return es.Keyring()
+	}
+	return nil
+}
+
+// sampleSpans returns the byte ranges of the values of a bundle's
+// top-level "sample_data" keys (several, if the document repeats the key).
+func sampleSpans(data []byte) ([][2]int, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("bundle: not a JSON object")
+	}
+	var spans [][2]int
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		if t != "sample_data" {
+			continue
+		}
+		end := int(dec.InputOffset())
+		start := end - len(raw)
+		if start < 0 || !bytes.Equal(data[start:end], raw) {
+			return nil, fmt.Errorf("bundle: cannot locate sample_data")
+		}
+		spans = append(spans, [2]int{start, end})
+	}
+	return spans, nil
+}
+
+func sampleAAD(version, i int) string {
+	return "app_version/" + strconv.Itoa(version) + "/sample_data/" + strconv.Itoa(i)
+}
+
+// sealBundle stores data, a bundle as imported, in vd: with a keyring its
+// sample_data values are sealed under the app's data key and cut out,
+// "{}" standing in for each, so no sample value (a sensitive field's
+// among them) is at rest in clear while the definitions stay readable to
+// whoever reads forms from the store. Without a keyring it is kept as is.
+func sealBundle(ctx context.Context, k *Keyring, vd *appVersionDoc, data []byte) error {
+	vd.Sealed = nil
+	if k == nil {
+		vd.Bundle = string(data)
+		return nil
+	}
+	spans, err := sampleSpans(data)
+	if err != nil {
+		return err
+	}
+	out := make([]byte, 0, len(data))
+	prev := 0
+	for i, sp := range spans {
+		out = append(out, data[prev:sp[0]]...)
+		ct, err := k.Seal(ctx, vd.Key, sampleAAD(vd.Version, i), data[sp[0]:sp[1]])
+		if err != nil {
+			return fmt.Errorf("app version %s: seal sample data: %w", appVersionID(vd.Key, vd.Version), err)
+		}
+		vd.Sealed = append(vd.Sealed, sealedSpan{At: len(out), Data: ct})
+		out = append(out, sampleStandIn...)
+		prev = sp[1]
+	}
+	vd.Bundle = string(append(out, data[prev:]...))
+	return nil
+}
+
+// openBundle returns the bundle of vd exactly as it was imported.
+func openBundle(ctx context.Context, k *Keyring, vd *appVersionDoc) ([]byte, error) {
+	if len(vd.Sealed) == 0 {
+		return []byte(vd.Bundle), nil
+	}
+	id := appVersionID(vd.Key, vd.Version)
+	if k == nil {
+		return nil, fmt.Errorf("app version %s: its sample data is sealed and this store holds no keys", id)
+	}
+	out := make([]byte, 0, len(vd.Bundle))
+	prev := 0
+	for i, sp := range vd.Sealed {
+		if sp.At < prev || sp.At+len(sampleStandIn) > len(vd.Bundle) || vd.Bundle[sp.At:sp.At+len(sampleStandIn)] != sampleStandIn {
+			return nil, fmt.Errorf("app version %s: sealed sample data %d does not fit the stored bundle", id, i)
+		}
+		plain, err := k.Open(ctx, vd.Key, sampleAAD(vd.Version, i), sp.Data)
+		if err != nil {
+			return nil, fmt.Errorf("app version %s: %w", id, err)
+		}
+		out = append(out, vd.Bundle[prev:sp.At]...)
+		out = append(out, plain...)
+		prev = sp.At + len(sampleStandIn)
+	}
+	return append(out, vd.Bundle[prev:]...), nil
+}
+
+// resealBundle seals vd again under the app's current data key when a part
+// of it is sealed under an older one, or when it still holds sample data
+// in clear (stored before sealing, or without keys); it reports whether vd
+// changed.
+func resealBundle(ctx context.Context, k *Keyring, vd *appVersionDoc) (bool, error) {
+	cur, err := k.CurrentKeyID(ctx, vd.Key)
+	if err != nil {
+		return false, err
+	}
+	stale := false
+	for _, sp := range vd.Sealed {
+		stale = stale || cipherKeyID(sp.Data) != cur
+	}
+	if len(vd.Sealed) == 0 {
+		spans, err := sampleSpans([]byte(vd.Bundle))
+		if err != nil {
+			return false, err
+		}
+		stale = len(spans) > 0
+	}
+	if !stale {
+		return false, nil
+	}
+	full, err := openBundle(ctx, k, vd)
+	if err != nil {
+		return false, err
+	}
+	return true, sealBundle(ctx, k, vd, full)
+}
+
+// readAppVersion reads a published version's doc.
+func (s *Service) readAppVersion(ctx context.Context, app string, version int) (*appVersionDoc, error) {
+	id := appVersionID(app, version)
+	d, err := s.store.FindDoc(ctx, KindAppVersion, id)
+	if err != nil {
+		return nil, err
+	}
+	var vd appVersionDoc
+	if err := json.Unmarshal(d.Value, &vd); err != nil {
+		return nil, fmt.Errorf("app version %s: %w", id, err)
+	}
+	return &vd, nil
+}
