@@ -34,7 +34,7 @@ func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResu
 			res.Docs = append(res.Docs, d)
 		}
 		if len(c.Audit) > 0 {
-			if err := appendAudit(ctx, tx, c.Audit); err != nil {
+			if err := s.appendAudit(ctx, tx, c.Audit); err != nil {
 				return err
 			}
 			res.Audit = c.Audit
@@ -46,7 +46,7 @@ func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResu
 		}
 		now := fmtTime(s.now())
 		for _, id := range c.OutboxDone {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET done = 1, done_at = ? WHERE id = ? AND done = 0`, now, id); err != nil {
+			if _, err := s.exec(ctx, tx, sqlOutboxDone, now, id); err != nil {
 				return fmt.Errorf("sqlite outbox done %s: %w", id, err)
 			}
 		}
@@ -103,21 +103,21 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if err != nil {
 			return nil, engine.ErrDataEncoding(err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO records (`+recordCols+`, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`, createRecordArgs(r, data)...)
+		_, err = s.exec(ctx, tx, sqlInsertRecord, createRecordArgs(r, data)...)
 		if err != nil {
 			if isConstraint(err) {
 				return nil, conflict("duplicate record id " + r.ID)
 			}
 			return nil, fmt.Errorf("sqlite insert record: %w", err)
 		}
-		if err := writeRevision(ctx, tx, r, w, nil); err != nil {
+		if err := s.writeRevision(ctx, tx, r, w, nil); err != nil {
 			return nil, err
 		}
 		return r, nil
 	}
 
 	in := w.Record
-	old, err := scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ?`, in.ID))
+	old, err := scanRecord(s.queryRow(ctx, tx, sqlRecordByID, in.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		old, err = nil, nil
 	}
@@ -129,10 +129,10 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		return nil, err
 	}
 	if w.Op == engine.OpPurge {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, in.ID); err != nil {
+		if _, err := s.exec(ctx, tx, sqlDeleteRecord, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge record: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM revisions WHERE record_id = ?`, in.ID); err != nil {
+		if _, err := s.exec(ctx, tx, sqlDeleteRevisions, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
 		}
 		return old, nil
@@ -146,7 +146,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if r.DeletedAt != nil {
 		deletedAt, deleted = fmtTime(*r.DeletedAt), 1
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE records SET form_version=?, unit=?, owner=?, status=?, version=?, data=?, updated_at=?, updated_by=?, deleted=?, deleted_at=? WHERE id=? AND version=?`,
+	res, err := s.exec(ctx, tx, sqlUpdateRecord,
 		r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(at), r.UpdatedBy, deleted, deletedAt, r.ID, old.Version)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite update record: %w", err)
@@ -154,7 +154,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, conflict("record " + r.ID)
 	}
-	if err := writeRevision(ctx, tx, r, w, old.Data); err != nil {
+	if err := s.writeRevision(ctx, tx, r, w, old.Data); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -166,12 +166,12 @@ func createRecordArgs(r *engine.Record, data []byte) []any {
 	return []any{r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(r.CreatedAt), r.CreatedBy, fmtTime(r.UpdatedAt), r.UpdatedBy}
 }
 
-func writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
+func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
 	args, err := revisionArgs(r, w.Op, w.Actor, before)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO revisions (`+revisionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+	_, err = s.exec(ctx, tx, sqlInsertRevision, args...)
 	if err != nil {
 		if isConstraint(err) {
 			return conflict(fmt.Sprintf("revision %s/%d", r.ID, r.Version))

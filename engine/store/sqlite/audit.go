@@ -15,22 +15,17 @@ import (
 // appendAudit seals evs in order after the current last event and inserts
 // them. It runs inside the Apply transaction on the single writer, so the
 // chain has one total order however many callers there are.
-func appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
 	if err := engine.CheckAuditEvents(evs); err != nil {
 		return err
 	}
-	seq, hash, err := auditHead(ctx, tx)
+	seq, hash, err := s.auditHead(ctx, tx)
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("sqlite audit insert: %w", err)
-	}
-	defer stmt.Close()
 	for _, ev := range evs {
 		ev.Seal(seq, hash)
-		if _, err := stmt.ExecContext(ctx, auditArgs(ev)...); err != nil {
+		if _, err := s.exec(ctx, tx, sqlInsertAudit, auditArgs(ev)...); err != nil {
 			return fmt.Errorf("sqlite audit insert: %w", err)
 		}
 		seq, hash = ev.Seq, ev.Hash
@@ -39,10 +34,10 @@ func appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) erro
 }
 
 // auditHead returns the sequence number and hash of the newest event.
-func auditHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
+func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
 	var seq int64
 	var hash string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	err := s.queryRow(ctx, tx, sqlAuditHead).Scan(&seq, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, "", fmt.Errorf("sqlite audit head: %w", err)
 	}
@@ -169,7 +164,7 @@ func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, j engine.OutboxJob
 	if j.Payload != nil {
 		payload = []byte(j.Payload)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`,
+	_, err = s.exec(ctx, tx, sqlInsertOutbox,
 		j.ID, j.Type, payload, fmtTime(j.RunAt), fmtTime(j.CreatedAt))
 	if err != nil {
 		if isConstraint(err) {

@@ -58,6 +58,7 @@ func BenchmarkApply(b *testing.B) {
 		s := benchStore(b)
 		lat := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			t := time.Now()
 			if _, err := s.Apply(ctx, userChange(int64(i))); err != nil {
@@ -66,6 +67,7 @@ func BenchmarkApply(b *testing.B) {
 			lat = append(lat, time.Since(t))
 		}
 		b.StopTimer()
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		reportPercentiles(b, lat)
 	})
@@ -74,6 +76,7 @@ func BenchmarkApply(b *testing.B) {
 		var n atomic.Int64
 		b.SetParallelism(max(1, 8/max(1, runtimeProcs())))
 		b.ResetTimer()
+		cpu := processCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.Apply(ctx, userChange(n.Add(1))); err != nil {
@@ -83,6 +86,7 @@ func BenchmarkApply(b *testing.B) {
 			}
 		})
 		b.StopTimer()
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 }
@@ -179,18 +183,18 @@ func recordWrite(j int) engine.RecordWrite {
 func recordsStore(b *testing.B, n int) (*sqlite.Store, string) {
 	return cachedStore(b, "records", n, func(s *sqlite.Store) error {
 		ctx := context.Background()
-		if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"level", "amount"}}); err != nil {
-			return err
-		}
-		if err := s.DropIndexes(ctx, "records"); err != nil { // the x-index ones too
-			return err
-		}
 		had, err := s.CountRows(ctx, "records")
 		if err != nil {
 			return err
 		}
 		if had > 0 {
 			b.Logf("records: resuming after %d records", had)
+		} else if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"level", "amount"}}); err != nil {
+			return err
+		}
+		// A resumed build saved its x-index indexes with the others.
+		if err := s.DropIndexes(ctx, "records"); err != nil {
+			return err
 		}
 		start := time.Now()
 		const chunk = 20000
@@ -266,6 +270,7 @@ func BenchmarkList(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%s/N=%d", tc.name, n), func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				t := time.Now()
 				p, err := s.FindRecords(ctx, tc.q)
@@ -277,6 +282,7 @@ func BenchmarkList(b *testing.B) {
 				}
 				lat = append(lat, time.Since(t))
 			}
+			reportCPU(b, cpu)
 			reportPercentiles(b, lat)
 		})
 	}
@@ -290,6 +296,7 @@ func BenchmarkList(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%s/N=%d", tc.name, n), func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				t := time.Now()
 				got, err := s.CountRecords(ctx, tc.q)
@@ -301,11 +308,13 @@ func BenchmarkList(b *testing.B) {
 				}
 				lat = append(lat, time.Since(t))
 			}
+			reportCPU(b, cpu)
 			reportPercentiles(b, lat)
 		})
 	}
 	b.Run(fmt.Sprintf("get_by_id/N=%d", n), func(b *testing.B) {
 		lat := make([]time.Duration, 0, b.N)
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			id := fmt.Sprintf("r%012d", (i*7919)%n)
 			t := time.Now()
@@ -314,6 +323,7 @@ func BenchmarkList(b *testing.B) {
 			}
 			lat = append(lat, time.Since(t))
 		}
+		reportCPU(b, cpu)
 		reportPercentiles(b, lat)
 	})
 	// Apply on the big database: a record with its revision, an audit event
@@ -322,6 +332,7 @@ func BenchmarkList(b *testing.B) {
 	b.Run(fmt.Sprintf("apply/N=%d", n), func(b *testing.B) {
 		prefix := strconv.FormatInt(time.Now().UnixNano(), 36)
 		lat := make([]time.Duration, 0, b.N)
+		cpu := processCPU()
 		var made []*engine.Record
 		for i := 0; i < b.N; i++ {
 			c := userChange(int64(i))
@@ -337,6 +348,7 @@ func BenchmarkList(b *testing.B) {
 			made = append(made, res.Records[0])
 		}
 		b.StopTimer()
+		reportCPU(b, cpu)
 		reportPercentiles(b, lat)
 		for _, r := range made {
 			if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpPurge, Record: r, ExpectVersion: r.Version, Actor: "bench"}}}); err != nil {
@@ -400,6 +412,7 @@ func BenchmarkAudit(b *testing.B) {
 	span := time.Duration(n) * time.Second
 	b.Run(fmt.Sprintf("actor+range/N=%d", n), func(b *testing.B) {
 		lat := make([]time.Duration, 0, b.N)
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			// A window of a tenth of the log, sliding with i.
 			from := benchT0.Add(time.Duration(i%9) * span / 10)
@@ -413,10 +426,12 @@ func BenchmarkAudit(b *testing.B) {
 			}
 			lat = append(lat, time.Since(t))
 		}
+		reportCPU(b, cpu)
 		reportPercentiles(b, lat)
 	})
 	b.Run(fmt.Sprintf("actor+range/page2/N=%d", n), func(b *testing.B) {
 		lat := make([]time.Duration, 0, b.N)
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			from := benchT0.Add(time.Duration(i%9) * span / 10)
 			q := engine.AuditQuery{Actor: "u" + strconv.Itoa(i%100), From: from, To: from.Add(span / 10), Limit: 100}
@@ -431,19 +446,28 @@ func BenchmarkAudit(b *testing.B) {
 			}
 			lat = append(lat, time.Since(t))
 		}
+		reportCPU(b, cpu) // both pages
 		reportPercentiles(b, lat)
 	})
 	b.Run(fmt.Sprintf("verify/N=%d", n), func(b *testing.B) {
+		cpu := processCPU()
 		for i := 0; i < b.N; i++ {
 			got, brk, err := engine.VerifyAudit(ctx, s)
 			if err != nil || brk != nil || got < int64(n) {
 				b.Fatalf("VerifyAudit = %d, %v, %v", got, brk, err)
 			}
 		}
+		reportCPU(b, cpu)
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/float64(n)*1e6/1e9, "cpu-s/Mevents")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/event")
 		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(n)*1e6, "s/Mevents")
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// reportCPU reports the process CPU time used since start per operation.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func reportPercentiles(b *testing.B, lat []time.Duration) {

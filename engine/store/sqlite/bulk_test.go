@@ -61,7 +61,7 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 		if len(evs) == 0 {
 			return nil
 		}
-		seq, hash, err := auditHead(ctx, tx)
+		seq, hash, err := s.auditHead(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (s *Store) DropIndexes(ctx context.Context, tables ...string) error {
 				return err
 			}
 			for i := range names {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO bulk_saved_indexes (name, sql) VALUES (?, ?)`, names[i], defs[i]); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO bulk_saved_indexes (name, sql) VALUES (?, ?)`, names[i], defs[i]); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `DROP INDEX `+quoteIdent(names[i])); err != nil {

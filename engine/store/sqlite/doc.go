@@ -17,7 +17,7 @@ func (s *Store) applyDoc(ctx context.Context, tx *sql.Tx, w *engine.DocWrite) (e
 		return d, engine.Errorf(engine.EINVALID, engine.T("文档缺少类型或编号", "doc without kind or id"))
 	}
 	var cur int64
-	err := tx.QueryRowContext(ctx, `SELECT version FROM docs WHERE kind = ? AND id = ?`, d.Kind, d.ID).Scan(&cur)
+	err := s.queryRow(ctx, tx, sqlDocVersion, d.Kind, d.ID).Scan(&cur)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("sqlite read doc %s/%s: %w", d.Kind, d.ID, err)
@@ -35,8 +35,8 @@ func (s *Store) applyDoc(ctx context.Context, tx *sql.Tx, w *engine.DocWrite) (e
 		if w.ExpectVersion != engine.AnyVersion && w.ExpectVersion != cur {
 			return d, docConflict()
 		}
-		for _, q := range []string{`DELETE FROM docs WHERE kind = ? AND id = ?`, `DELETE FROM doc_tags WHERE kind = ? AND id = ?`, `DELETE FROM doc_unique WHERE kind = ? AND id = ?`} {
-			if _, err := tx.ExecContext(ctx, q, d.Kind, d.ID); err != nil {
+		for _, q := range []string{sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique} {
+			if _, err := s.exec(ctx, tx, q, d.Kind, d.ID); err != nil {
 				return d, fmt.Errorf("sqlite delete doc: %w", err)
 			}
 		}
@@ -60,25 +60,24 @@ func (s *Store) applyDoc(ctx context.Context, tx *sql.Tx, w *engine.DocWrite) (e
 	}
 	tags, _ := json.Marshal(nonNil(d.Tags))
 	uniq, _ := json.Marshal(nonNil(d.Unique))
-	if _, err := tx.ExecContext(ctx, `INSERT INTO docs (kind, id, version, tags, uniq, value, updated) VALUES (?,?,?,?,?,?,?)
-		ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, tags = excluded.tags, uniq = excluded.uniq, value = excluded.value, updated = excluded.updated`,
+	if _, err := s.exec(ctx, tx, sqlPutDoc,
 		d.Kind, d.ID, d.Version, string(tags), string(uniq), string(d.Value), fmtTime(d.Updated)); err != nil {
 		return d, fmt.Errorf("sqlite put doc: %w", err)
 	}
 	if exists {
-		for _, q := range []string{`DELETE FROM doc_tags WHERE kind = ? AND id = ?`, `DELETE FROM doc_unique WHERE kind = ? AND id = ?`} {
-			if _, err := tx.ExecContext(ctx, q, d.Kind, d.ID); err != nil {
+		for _, q := range []string{sqlDeleteDocTags, sqlDeleteDocUnique} {
+			if _, err := s.exec(ctx, tx, q, d.Kind, d.ID); err != nil {
 				return d, fmt.Errorf("sqlite put doc tags: %w", err)
 			}
 		}
 	}
 	for _, t := range d.Tags {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO doc_tags (kind, tag, id) VALUES (?,?,?)`, d.Kind, t, d.ID); err != nil {
+		if _, err := s.exec(ctx, tx, sqlInsertDocTag, d.Kind, t, d.ID); err != nil {
 			return d, fmt.Errorf("sqlite put doc tag: %w", err)
 		}
 	}
 	for _, t := range d.Unique {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO doc_unique (kind, tag, id) VALUES (?,?,?)`, d.Kind, t, d.ID); err != nil {
+		if _, err := s.exec(ctx, tx, sqlInsertDocUnique, d.Kind, t, d.ID); err != nil {
 			if isConstraint(err) {
 				return d, engine.Errorf(engine.ECONFLICT, engine.T("唯一值已被占用："+t, "unique tag already taken: "+t))
 			}

@@ -37,10 +37,11 @@ type Options struct {
 
 // Store is the SQLite engine.Store. It is safe for concurrent use.
 type Store struct {
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // read-only pool
-	now  func() time.Time
-	path string
+	w     *sql.DB // the one writer connection
+	r     *sql.DB // read-only pool
+	now   func() time.Time
+	path  string
+	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -90,8 +91,13 @@ func Open(path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.prepareWrites(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
+		s.closeStmts()
 		w.Close()
 		return nil, fmt.Errorf("sqlite open readers %s: %w", path, err)
 	}
@@ -114,6 +120,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.closeStmts()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

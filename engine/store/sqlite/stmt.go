@@ -1,0 +1,75 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// The statements of Apply, prepared once on the writer connection at Open:
+// executing SQL text makes the driver parse and plan it again on every
+// call, and an Apply runs several.
+const (
+	sqlInsertRecord    = `INSERT INTO records (` + recordCols + `, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`
+	sqlRecordByID      = `SELECT ` + recordCols + ` FROM records WHERE id = ?`
+	sqlUpdateRecord    = `UPDATE records SET form_version=?, unit=?, owner=?, status=?, version=?, data=?, updated_at=?, updated_by=?, deleted=?, deleted_at=? WHERE id=? AND version=?`
+	sqlDeleteRecord    = `DELETE FROM records WHERE id = ?`
+	sqlInsertRevision  = `INSERT INTO revisions (` + revisionCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+	sqlDeleteRevisions = `DELETE FROM revisions WHERE record_id = ?`
+	sqlAuditHead       = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
+	sqlInsertAudit     = `INSERT INTO audit (` + auditCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	sqlInsertOutbox    = `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`
+	sqlOutboxDone      = `UPDATE outbox SET done = 1, done_at = ? WHERE id = ? AND done = 0`
+	sqlDocVersion      = `SELECT version FROM docs WHERE kind = ? AND id = ?`
+	sqlPutDoc          = `INSERT INTO docs (kind, id, version, tags, uniq, value, updated) VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, tags = excluded.tags, uniq = excluded.uniq, value = excluded.value, updated = excluded.updated`
+	sqlDeleteDoc       = `DELETE FROM docs WHERE kind = ? AND id = ?`
+	sqlDeleteDocTags   = `DELETE FROM doc_tags WHERE kind = ? AND id = ?`
+	sqlDeleteDocUnique = `DELETE FROM doc_unique WHERE kind = ? AND id = ?`
+	sqlInsertDocTag    = `INSERT OR IGNORE INTO doc_tags (kind, tag, id) VALUES (?,?,?)`
+	sqlInsertDocUnique = `INSERT INTO doc_unique (kind, tag, id) VALUES (?,?,?)`
+)
+
+var writeStatements = []string{sqlInsertRecord, sqlRecordByID, sqlUpdateRecord, sqlDeleteRecord, sqlInsertRevision, sqlDeleteRevisions,
+	sqlAuditHead, sqlInsertAudit, sqlInsertOutbox, sqlOutboxDone,
+	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique}
+
+// prepareWrites prepares writeStatements on the writer. It must run
+// outside a transaction: the writer pool has one connection, which a
+// transaction holds.
+func (s *Store) prepareWrites(ctx context.Context) error {
+	s.stmts = make(map[string]*sql.Stmt, len(writeStatements))
+	for _, q := range writeStatements {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			s.closeStmts()
+			return fmt.Errorf("sqlite prepare: %w", err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+}
+
+// exec runs q in tx, through its prepared statement when it has one (the
+// statement stays prepared on the connection; database/sql prepares it
+// again only if the connection was replaced).
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st := s.stmts[q]; st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+// queryRow is exec for a query of one row.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if st := s.stmts[q]; st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, q, args...)
+}
