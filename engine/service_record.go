@@ -138,7 +138,7 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	now := s.now()
 	id := NewID(now)
 	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, app),
-		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}})
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
@@ -367,7 +367,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		}
 	}
 	now := s.now()
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r)})
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r), NoFieldMap: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
