@@ -247,6 +247,83 @@ func (w *Workflows) GrantRequests(ctx context.Context, p *Principal) ([]*GrantRe
 	return out, nil
 }
 
+// PendingGrantRequest is a request waiting for its approval: who it waits
+// for, and the caller's own open task on it when they hold one (the page
+// that approves or rejects it is that task's).
+type PendingGrantRequest struct {
+	GrantRequest
+	Task      string   `json:"task,omitempty"`
+	Assignees []string `json:"assignees"`
+}
+
+// PendingGrantRequests returns the requests still waiting for approval
+// that p may see, oldest first: every one for a system administrator
+// (who oversees them, and decides those escalated to them), else those
+// waiting for p.
+func (w *Workflows) PendingGrantRequests(ctx context.Context, p *Principal) ([]*PendingGrantRequest, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	// the open tasks of each request: all of them for an administrator,
+	// else p's own
+	var open []*Task
+	if p.User.Admin {
+		docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "status:" + InstanceRunning})
+		if err != nil {
+			return nil, fmt.Errorf("pending grant requests: %w", err)
+		}
+		for _, d := range docs {
+			in, err := instanceFromDoc(d)
+			if err != nil {
+				return nil, err
+			}
+			if in.App != AccessApp || in.Form != AccessRequestForm {
+				continue
+			}
+			ts, err := w.tasksTagged(ctx, "instance:"+in.ID+"|open")
+			if err != nil {
+				return nil, err
+			}
+			open = append(open, ts...)
+		}
+	} else {
+		ts, err := w.tasksTagged(ctx, "assignee:"+p.User.ID+"|open")
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if t.App == AccessApp && t.Form == AccessRequestForm {
+				open = append(open, t)
+			}
+		}
+	}
+	byRecord := map[string]*PendingGrantRequest{}
+	var out []*PendingGrantRequest
+	for _, t := range open {
+		pr := byRecord[t.Record]
+		if pr == nil {
+			r, err := w.store.FindRecordByID(ctx, AccessApp, AccessRequestForm, t.Record, false)
+			if err != nil {
+				if ErrorCode(err) == ENOTFOUND {
+					continue
+				}
+				return nil, err
+			}
+			pr = &PendingGrantRequest{GrantRequest: *grantRequestOf(r), Assignees: []string{}}
+			byRecord[t.Record] = pr
+			out = append(out, pr)
+		}
+		if !slices.Contains(pr.Assignees, t.Assignee) {
+			pr.Assignees = append(pr.Assignees, t.Assignee)
+		}
+		if t.Assignee == p.User.ID && pr.Task == "" {
+			pr.Task = t.ID
+		}
+	}
+	slices.SortFunc(out, func(a, b *PendingGrantRequest) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // grantPlugin is the action the access workflow ends with: it creates the
 // grant the request asked for, as the user who approved it.
 type grantPlugin struct{ w *Workflows }

@@ -698,7 +698,9 @@ func (s *server) recordPage(c echo.Context) error {
 		}
 		v.Revisions = append(v.Revisions, item)
 	}
-	v.Flow = s.recordFlowPanel(c, app, form, id)
+	if v.Flow = s.recordFlowPanel(c, app, form, id); v.Flow != nil {
+		v.Styles = append(v.Styles, "tasks.css") // the panel's timeline and boxes
+	}
 	return Render(c, http.StatusOK, web.RecordView(v))
 }
 

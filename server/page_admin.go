@@ -467,6 +467,12 @@ func (s *server) renderGrants(c echo.Context, status int, msg string, form web.A
 			v.Expired = append(v.Expired, row)
 		}
 	}
+	// requests go through the workflow runtime; without it there are none
+	if w := engine.WorkflowsFor(s.svc); w != nil {
+		if v.Pending, err = s.pendingRequestRows(c, w, false); err != nil {
+			return err
+		}
+	}
 	return Render(c, status, web.AdminGrantsView(v))
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -622,18 +623,65 @@ func (s *server) renderGrantRequest(c echo.Context, status int, posted url.Value
 		return err
 	}
 	for _, r := range reqs {
-		var opl []string
-		for _, op := range r.Ops {
-			opl = append(opl, web.Msg(lang, "tasks.grant.op."+op))
-		}
-		what := w.FormTitle(ctx, r.App, r.Form).In(lang)
-		if len(opl) > 0 {
-			what += " · " + strings.Join(opl, ", ")
-		}
-		v.Requests = append(v.Requests, web.GrantRequestRow{ID: r.ID, What: what, Scope: web.Msg(lang, "tasks.grant.scope."+r.Scope), Reason: r.Reason,
+		v.Requests = append(v.Requests, web.GrantRequestRow{ID: r.ID, What: grantWhat(c, w, lang, r), Scope: web.Msg(lang, "tasks.grant.scope."+r.Scope), Reason: r.Reason,
 			Expires: r.ExpiresAt, Status: web.Msg(lang, "tasks.st."+r.Status), Created: fmtTime(r.CreatedAt), Grant: r.Grant})
 	}
+	if v.Pending, err = s.pendingRequestRows(c, w, true); err != nil {
+		return err
+	}
 	return Render(c, status, web.GrantRequestView(v))
+}
+
+// grantWhat says what a request asks for: the form and the operations.
+func grantWhat(c echo.Context, w *engine.Workflows, lang string, r *engine.GrantRequest) string {
+	var opl []string
+	for _, op := range r.Ops {
+		opl = append(opl, web.Msg(lang, "tasks.grant.op."+op))
+	}
+	what := w.FormTitle(c.Request().Context(), r.App, r.Form).In(lang)
+	if len(opl) > 0 {
+		what += " · " + strings.Join(opl, ", ")
+	}
+	if len(r.Fields) > 0 {
+		var fs []string
+		for _, k := range slices.Sorted(maps.Keys(r.Fields)) {
+			fs = append(fs, k+"="+r.Fields[k])
+		}
+		what += " · " + strings.Join(fs, ", ")
+	}
+	return what
+}
+
+// pendingRequestRows lists the grant requests waiting for approval that
+// the viewer may see (every one for an administrator, else those waiting
+// for them), each linked to the viewer's task on it or, for one they do
+// not hold, to the request's record page; onlyMine keeps those they hold.
+func (s *server) pendingRequestRows(c echo.Context, w *engine.Workflows, onlyMine bool) ([]web.PendingRequestRow, error) {
+	pending, err := w.PendingGrantRequests(c.Request().Context(), principal(c))
+	if err != nil {
+		return nil, err
+	}
+	lang := pageLang(c)
+	name := s.actorNames(c)
+	var out []web.PendingRequestRow
+	for _, r := range pending {
+		if onlyMine && r.Task == "" {
+			continue
+		}
+		var waiting []string
+		for _, a := range r.Assignees {
+			waiting = append(waiting, name(a))
+		}
+		row := web.PendingRequestRow{ID: r.ID, User: name(r.User), What: grantWhat(c, w, lang, &r.GrantRequest), Scope: web.Msg(lang, "tasks.grant.scope."+r.Scope),
+			Reason: r.Reason, Expires: r.ExpiresAt, Created: fmtTime(r.CreatedAt), WaitingFor: strings.Join(waiting, ", ")}
+		if r.Task != "" {
+			row.ActURL, row.Decide = "/tasks/"+url.PathEscape(r.Task), true
+		} else {
+			row.ActURL = "/apps/" + engine.AccessApp + "/forms/" + engine.AccessRequestForm + "/records/" + url.PathEscape(r.ID)
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }
 
 // grantRequestSubmit files a request from the page; a refused one is

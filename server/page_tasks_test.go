@@ -184,7 +184,7 @@ func TestTaskPagesInboxApproveAndBatch(t *testing.T) {
 	mb.login("manager@example.com")
 	_, page = mb.get("/apps/shop/forms/customer/records/" + r1.ID)
 	mustContain(t, "record timeline", page, `id="flow-panel"`, "审批状态", "已同意", "店长审批", "analyst", "可以", "step-approve", "step-approved",
-		"自动更新字段", "折扣")
+		"自动更新字段", "折扣", `href="/static/tasks.css"`)
 	mustLack(t, "record timeline", page, `id="withdraw-form"`)
 }
 
@@ -387,4 +387,92 @@ func TestGrantRequestPagesAndAPI(t *testing.T) {
 	if res := h.do("GET", "/api/v1/apps/shop/forms/customer/records/"+theirs.ID, "staff", "", nil); res.Code != http.StatusOK {
 		t.Errorf("with the grant: %d %s", res.Code, res.Body)
 	}
+}
+
+// TestPendingGrantRequestsShown: everyone finds "Access requests" and
+// "Two-step verification" in the menu; a request waiting for approval
+// shows on the administrators' grants page and on its approver's request
+// page, each with the link that acts on it — the approver's own task, or
+// the request's page for an administrator who does not hold one — and
+// leaves both once it is decided.
+func TestPendingGrantRequestsShown(t *testing.T) {
+	h, w, srv := taskFixture(t)
+	ctx := context.Background()
+	sb := newBrowser(t, srv)
+	sb.lang = "en"
+	scsrf := sb.login("staff@example.com")
+	_, home := sb.get("/")
+	mustContain(t, "menu", home, `href="/access/requests" id="nav-access">Access requests</a>`, `href="/account/mfa" id="nav-mfa">Two-step verification</a>`)
+	zb := newBrowser(t, srv)
+	zb.lang = "zh-CN"
+	zb.login("analyst@example.com")
+	_, home = zb.get("/")
+	mustContain(t, "menu (zh)", home, ">权限申请</a>", ">两步验证</a>")
+
+	ask := func(reason string) {
+		t.Helper()
+		form := url.Values{"_csrf": {scsrf}, "target": {"shop/customer"}, "operations": {"read"}, "scope": {"all"}, "reason": {reason}, "days": {"2"}}
+		if resp, page := sb.post("/access/requests", form, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("request %q: %d %s", reason, resp.StatusCode, page)
+		}
+	}
+	// nobody holds access_approver yet: the request goes to the administrators
+	ask("stocktaking")
+	ab := newBrowser(t, srv)
+	ab.lang = "en"
+	acsrf := ab.login("admin@example.com")
+	adminTask := openTask(t, h, w, "admin", pendingRequestID(t, h, w, "admin"))
+	_, page := ab.get("/admin/grants")
+	mustContain(t, "admin grants, escalated", page, `id="grants-pending"`, "stocktaking", "staff", `href="/tasks/`+adminTask+`">Decide</a>`)
+	mustLack(t, "admin grants, escalated", page, "No pending requests")
+	// the requester has nothing to decide
+	_, page = sb.get("/access/requests")
+	mustLack(t, "requester's page", page, `id="grant-pending"`)
+
+	// the manager becomes the access approver: the next request waits for them
+	if _, err := h.org.SetRoles(ctx, engine.AuditActor{ID: engine.SystemActor}, h.users["manager"].ID,
+		map[string][]string{"shop": {"store_manager"}, engine.AccessApp: {engine.AccessApproverRole}}); err != nil {
+		t.Fatal(err)
+	}
+	ask("audit visit")
+	reqID := pendingRequestID(t, h, w, "manager")
+	mgrTask := openTask(t, h, w, "manager", reqID)
+	mb := newBrowser(t, srv)
+	mb.lang = "en"
+	mcsrf := mb.login("manager@example.com")
+	_, page = mb.get("/access/requests")
+	mustContain(t, "approver's page", page, `id="grant-pending"`, "audit visit", `href="/tasks/`+mgrTask+`">Decide</a>`)
+	mustLack(t, "approver's page", page, "stocktaking") // not theirs to decide
+	_, page = ab.get("/admin/grants")
+	mustContain(t, "admin grants, both", page, "stocktaking", "audit visit",
+		`href="/apps/access/forms/grant_request/records/`+reqID+`">View</a>`, "manager")
+
+	// decided: it leaves the pending lists
+	if resp, _ := mb.post("/tasks/"+mgrTask+"/reject", url.Values{"_csrf": {mcsrf}, "comment": {"no"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reject: %d", resp.StatusCode)
+	}
+	if resp, _ := ab.post("/tasks/"+adminTask+"/reject", url.Values{"_csrf": {acsrf}, "comment": {"no"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reject: %d", resp.StatusCode)
+	}
+	_, page = ab.get("/admin/grants")
+	mustContain(t, "admin grants, decided", page, "No pending requests")
+	mustLack(t, "admin grants, decided", page, "audit visit", "stocktaking")
+	_, page = mb.get("/access/requests")
+	mustLack(t, "approver's page, decided", page, `id="grant-pending"`)
+}
+
+// pendingRequestID returns the newest request waiting for user.
+func pendingRequestID(t *testing.T, h *harness, w *engine.Workflows, user string) string {
+	t.Helper()
+	list, err := w.PendingGrantRequests(context.Background(), &engine.Principal{User: h.users[user]})
+	if err != nil || len(list) == 0 {
+		t.Fatalf("%s's pending requests: %v %v", user, list, err)
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].Task != "" {
+			return list[i].ID
+		}
+	}
+	t.Fatalf("%s holds no pending request", user)
+	return ""
 }

@@ -112,11 +112,12 @@ type AdminReassign struct {
 type AdminGrantsPage struct {
 	Page
 	AdminNav
-	Pending, Active, Expired []AdminGrantRow
-	Users                    []Choice
-	Forms                    []Choice // "app/form"
-	Error                    string
-	Form                     AdminGrantForm
+	Pending         []PendingRequestRow
+	Active, Expired []AdminGrantRow
+	Users           []Choice
+	Forms           []Choice // "app/form"
+	Error           string
+	Form            AdminGrantForm
 }
 
 // AdminGrantRow is one grant.
@@ -238,7 +239,7 @@ var adminMessages = map[string][2]string{
 	"admin.user.freeze_first":    {"先冻结账号，才能转移其记录。", "Freeze the account first to reassign its records."},
 	"admin.grants.title":         {"临时授权", "Temporary grants"},
 	"admin.grants.pending":       {"待审批", "Pending"},
-	"admin.grants.pending_none":  {"没有待审批的授权申请。申请经审批流程提交后显示在这里。", "No pending requests. Requests made through the approval workflow show here."},
+	"admin.grants.pending_none":  {"没有待审批的授权申请。用户在“权限申请”页提交的申请在审批前显示在这里。", "No pending requests. What users ask for on the Access requests page shows here until it is decided."},
 	"admin.grants.active":        {"生效中", "Active"},
 	"admin.grants.expired":       {"已过期或撤销", "Expired or revoked"},
 	"admin.grants.none":          {"无", "None"},

@@ -2423,7 +2423,7 @@ func AdminGrantsView(v AdminGrantsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = grantTable(v.Lang, "grants-pending", v.Pending, v.CSRF).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = PendingRequestsTable(v.Lang, "grants-pending", v.Pending).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

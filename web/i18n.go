@@ -53,6 +53,8 @@ var messages = map[string][2]string{
 	"nav.tasks":       {"我的待办", "My tasks"},
 	"nav.tasks_open":  {"待办数", "open tasks"},
 	"nav.templates":   {"模板中心", "Templates"},
+	"nav.access":      {"权限申请", "Access requests"},
+	"nav.mfa":         {"两步验证", "Two-step verification"},
 	"lang.switch":     {"English", "中文"},
 	"form.submit":     {"提交", "Submit"},
 	"form.required":   {"必填", "required"},

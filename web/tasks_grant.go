@@ -13,6 +13,7 @@ type GrantRequestPage struct {
 	Days     string
 	Errors   []string
 	Requests []GrantRequestRow
+	Pending  []PendingRequestRow // requests waiting for this user's decision
 }
 
 // GrantRequestRow is one of the user's requests.
@@ -25,6 +26,22 @@ type GrantRequestRow struct {
 	Status  string
 	Created string
 	Grant   string
+}
+
+// PendingRequestRow is a request waiting for approval, with the link that
+// acts on it: the viewer's task when they hold one, else the request's
+// record page (where its flow shows who it waits for).
+type PendingRequestRow struct {
+	ID         string
+	User       string
+	What       string
+	Scope      string
+	Reason     string
+	Expires    string
+	Created    string
+	WaitingFor string
+	ActURL     string
+	Decide     bool // ActURL is the viewer's own task
 }
 
 func init() {
@@ -55,5 +72,10 @@ func init() {
 		"tasks.grant.scope.all":            {"全部", "all records"},
 		"tasks.grant.bad_days":             {"期限须为 1 到 30 天", "the period must be 1 to 30 days"},
 		"tasks.st.in_review":               {"审批中", "in review"},
+		"tasks.grant.pending":              {"待我审批的申请", "Requests waiting for my decision"},
+		"tasks.grant.requester":            {"申请人", "Requested by"},
+		"tasks.grant.waiting":              {"等待", "Waiting for"},
+		"tasks.grant.decide":               {"审批", "Decide"},
+		"tasks.grant.view":                 {"查看", "View"},
 	})
 }
