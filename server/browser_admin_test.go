@@ -5,9 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,58 +39,12 @@ func startJobs(tb testing.TB, h *harness) {
 	tb.Cleanup(func() { cancel(); <-done; w.Shutdown(); _ = client.Close(); emb.Close() })
 }
 
-// chromeLong is chrome (browser_test.go) with a longer deadline: the
-// admin flows take several pages on a loaded machine.
-func chromeLong(tb testing.TB) (context.Context, func() []string) {
-	tb.Helper()
-	var path string
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		tb.Skip("chromium not found: browser tests skipped")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
-	tb.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var msgs []string
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			msgs = append(msgs, string(m.Type)+": "+m.Text)
-			mu.Unlock()
-		}
-	}()
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), msgs...)
-	}
-}
-
 // TestBrowserAdminOffboarding: an administrator creates a unit and a user
 // with a role through the admin pages, freezes the user and hands their
 // records to a colleague, and watches the progress bar reach its end
 // without reloading the page.
 func TestBrowserAdminOffboarding(t *testing.T) {
-	ctx, console := chromeLong(t)
+	ctx, console := chrome(t, chromeOpts{Timeout: 5 * time.Minute})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
@@ -187,7 +139,7 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 // to enrolment, scans (reads) the key, confirms with a code, sees the
 // recovery codes; logged out, they log in again with a code.
 func TestBrowserLoginTOTP(t *testing.T) {
-	ctx, console := chromeLong(t)
+	ctx, console := chrome(t, chromeOpts{Timeout: 5 * time.Minute})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()

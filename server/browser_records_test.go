@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +21,7 @@ import (
 // see the new values and the image's thumbnail (loaded through the
 // permission-checked download) on the record page.
 func TestBrowserRecordEditUpload(t *testing.T) {
-	ctx, console := chromeSlow(t)
+	ctx, console := chrome(t, chromeOpts{Timeout: 6 * time.Minute, Lang: "en-US"})
 	h := docsHarness(t)
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
@@ -99,52 +97,5 @@ func TestBrowserRecordEditUpload(t *testing.T) {
 		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") {
 			t.Errorf("browser console: %s", m)
 		}
-	}
-}
-
-// chromeSlow is a copy of chrome (browser_test.go) with a longer time
-// budget: this test uploads a file and waits for several pages, and the
-// shared CI machine can be slow.
-func chromeSlow(tb testing.TB) (context.Context, func() []string) {
-	tb.Helper()
-	var path string
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(n); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		tb.Skip("chromium not found: browser tests skipped")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 6*time.Minute)
-	tb.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var msgs []string
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			msgs = append(msgs, string(m.Type)+": "+m.Text)
-			mu.Unlock()
-		}
-	}()
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), msgs...)
 	}
 }

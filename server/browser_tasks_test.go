@@ -18,7 +18,7 @@ import (
 // sees the inbox badge, opens the task from the inbox, approves it with a
 // comment, and the record page's timeline shows the decision.
 func TestBrowserDiscountApproval(t *testing.T) {
-	ctx, console := chrome(t)
+	ctx, console := chrome(t, chromeOpts{Timeout: 4 * time.Minute})
 	h := newHarness(t, testConfig())
 	engine.NewWorkflows(h.svc, nil, engine.WorkflowOptions{})
 	if _, err := h.org.UpdateUnitHead(context.Background(), engine.AuditActor{ID: engine.SystemActor}, "store1", h.users["analyst"].ID); err != nil {
@@ -53,6 +53,10 @@ func TestBrowserDiscountApproval(t *testing.T) {
 	flow := run(t, ctx, "flow after submit", chromedp.Text(chromedp.CSS("#flow-panel")))
 	if !strings.Contains(flow, "审批中") || !strings.Contains(flow, "analyst") {
 		t.Errorf("the record page does not show the approval waiting for the store head: %q", flow)
+	}
+	// the panel is styled: the waiting step sits in its bordered box
+	if b := run(t, ctx, "panel style", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('#flow-panel .active-node')).borderTopStyle`)); b != "solid" {
+		t.Errorf("the record page's flow panel is unstyled (border %q): tasks.css not loaded", b)
 	}
 	recordURL := run(t, ctx, "record url", chromedp.Evaluate[string]("location.pathname"))
 	must(t, "logout", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email"))))

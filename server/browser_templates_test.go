@@ -14,7 +14,7 @@ import (
 // watches the progress bar finish without a reload, then fills one of the
 // CRM's forms.
 func TestBrowserTemplateImport(t *testing.T) {
-	ctx, console := chrome(t)
+	ctx, console := chrome(t, chromeOpts{Timeout: 4 * time.Minute})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()

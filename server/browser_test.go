@@ -15,10 +15,21 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// chromeOpts tunes chrome. The zero value is a Chinese-speaking browser
+// with two minutes for the whole test.
+type chromeOpts struct {
+	Timeout time.Duration // the test's whole budget in the browser; 0 = 2 minutes
+	Lang    string        // the browser's language (Accept-Language); "" = zh-CN
+}
+
+// browserTimeoutEnv stretches every browser test's budget on a slow or
+// loaded machine: a Go duration, used when longer than the test's own.
+const browserTimeoutEnv = "FORMWORK_BROWSER_TIMEOUT"
+
 // chrome starts a headless Chromium for one test, or skips the test when
 // none is installed. Messages of the page's console (CSP violations and
 // script errors among them) are collected into the returned func's result.
-func chrome(tb testing.TB) (context.Context, func() []string) {
+func chrome(tb testing.TB, o chromeOpts) (context.Context, func() []string) {
 	tb.Helper()
 	var path string
 	for _, n := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -30,15 +41,29 @@ func chrome(tb testing.TB) (context.Context, func() []string) {
 	if path == "" {
 		tb.Skip("chromium not found: browser tests skipped")
 	}
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if v := os.Getenv(browserTimeoutEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			tb.Fatalf("%s=%q: %v", browserTimeoutEnv, v, err)
+		}
+		o.Timeout = max(o.Timeout, d)
+	}
+	if o.Lang == "" {
+		o.Lang = "zh-CN"
+	}
+	base, _, _ := strings.Cut(o.Lang, "-")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("lang", o.Lang), chromedp.Flag("accept-lang", o.Lang+","+base),
 		chromedp.UserDataDir(tb.TempDir()), chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, o.Timeout)
 	tb.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		tb.Fatalf("start chromium: %v", err)
@@ -83,7 +108,7 @@ var hanRE = regexp.MustCompile(`\p{Han}`)
 // Chinese error next to its field, submit valid data and find the record
 // in the list, and draw the form at phone width.
 func TestBrowserFillForms(t *testing.T) {
-	ctx, console := chrome(t)
+	ctx, console := chrome(t, chromeOpts{})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
