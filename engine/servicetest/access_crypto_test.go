@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"formwork/engine"
+	"formwork/engine/totp"
 )
 
 var shopUsers = []fixtureUser{
@@ -72,6 +74,71 @@ func scanDir(tb testing.TB, dir string, values []string) []string {
 		tb.Fatal("nothing to scan")
 	}
 	return hits
+}
+
+// sampleBundle is shop.json with loose spacing around sample_data, so that
+// export has exact bytes to give back, and one more sample customer whose
+// sensitive values (name, phone, a contact's phone in a subform) appear
+// nowhere else.
+func sampleBundle(tb testing.TB) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile("../testdata/shop.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	i := bytes.Index(raw, []byte(`"sample_data": {`))
+	if i < 0 {
+		tb.Fatal("shop.json has no sample_data")
+	}
+	sample := bytes.Replace(raw[i:], []byte(`"sample_data": {`), []byte("\"sample_data\" :\n\t {"), 1)
+	sample = bytes.Replace(sample, []byte(`"customer": [`),
+		[]byte(`"customer": [{"name": "诸葛明", "phone": "13511112222", "contacts": [{"who": "wu", "tel": "13522223333"}]}, `), 1)
+	return append(append([]byte{}, raw[:i]...), sample...)
+}
+
+// sampleSecrets are the sensitive sample values of sampleBundle.
+var sampleSecrets = []string{"张伟", "13800138000", "诸葛明", "13511112222", "13522223333"}
+
+// importAndEnrol imports sampleBundle with its sample data as the next
+// version of the fixture's app, checks that export gives its bytes back,
+// and enrols hqadmin in two-factor authentication; it returns the sample
+// values and the enrolment's secret and otpauth URL.
+func importAndEnrol(t *testing.T, f *accessFixture) []string {
+	t.Helper()
+	ctx := context.Background()
+	admin, hq := f.users["admin"], f.users["hqadmin"]
+	f.svc.SetTOTP(totp.New())
+	bundle := sampleBundle(t)
+	v, err := f.svc.ImportApp(ctx, admin, bundle, engine.ImportOptions{SampleData: true, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err := f.svc.ImportJob(ctx, admin, v.Job); err != nil || j.State != engine.ImportDone || j.Done != 3 {
+		t.Fatalf("sample import: %+v %v", j, err)
+	}
+	l, err := f.svc.ListRecords(ctx, admin, "shop", "customer", engine.ListQuery{Filter: []byte(`{"phone":"13511112222"}`)})
+	if err != nil || len(l.Items) != 1 || l.Items[0].Data["name"] != "诸葛明" {
+		t.Fatalf("the sample customer: %+v %v", l, err)
+	}
+	exported, err := f.svc.ExportApp(ctx, admin, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(exported, bundle) {
+		t.Errorf("export differs from the imported bundle:\n%s", cmp.Diff(string(bundle), string(exported)))
+	}
+	en, err := f.svc.EnrollMFA(ctx, hq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.New().Code(en.Secret, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ConfirmMFA(ctx, hq, code); err != nil {
+		t.Fatal(err)
+	}
+	return append(append([]string{}, sampleSecrets...), en.Secret, en.URL)
 }
 
 func TestEncryptionAtRest(t *testing.T) {
@@ -173,6 +240,8 @@ func TestEncryptionAtRest(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
 	}
+	// a bundle whose sample data holds sensitive values, and a TOTP secret
+	secrets = append(secrets, importAndEnrol(t, f)...)
 	// and nothing of it in clear anywhere in the data directory
 	if hits := scanDir(t, f.dir, secrets); len(hits) > 0 {
 		t.Errorf("raw sensitive values at rest (live files): %v", hits)
@@ -187,6 +256,24 @@ func TestEncryptionAtRest(t *testing.T) {
 	// the scan itself is able to find a value: a non-sensitive one is there
 	if hits := scanDir(t, f.dir, []string{"2026-01-02"}); len(hits) == 0 {
 		t.Errorf("the scan finds nothing, not even a clear field")
+	}
+}
+
+// TestEncryptionAtRestControl runs the steps of TestEncryptionAtRest that
+// store sample data and a TOTP secret on a store without keys: the scan
+// finds each value there, so its silence over the encrypted store means
+// something.
+func TestEncryptionAtRestControl(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers})
+	values := importAndEnrol(t, f)
+	f.svc.Close()
+	if err := f.raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		if hits := scanDir(t, f.dir, []string{v}); len(hits) == 0 {
+			t.Errorf("the scan does not find %q stored in clear", v)
+		}
 	}
 }
 
@@ -220,12 +307,64 @@ func TestKeysRotate(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"1": 5}, keyIDs()); diff != "" {
 		t.Errorf("before (-want +got):\n%s", diff)
 	}
+	// a TOTP secret sealed under the system key; the published bundle's sample data is sealed under the app's
+	admin := f.users["admin"]
+	f.svc.SetTOTP(totp.New())
+	en, err := f.svc.EnrollMFA(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		t.Helper()
+		c, err := totp.New().Code(en.Secret, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, err := f.svc.ConfirmMFA(ctx, admin, code()); err != nil {
+		t.Fatal(err)
+	}
+	sealedKeyIDs := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for kind, field := range map[string]string{engine.KindAppVersion: "sealed", engine.KindMFA: "sealed"} {
+			docs, err := f.raw.FindDocs(ctx, engine.DocQuery{Kind: kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range docs {
+				var v map[string]json.RawMessage
+				if err := json.Unmarshal(d.Value, &v); err != nil {
+					t.Fatal(err)
+				}
+				var ct string
+				if kind == engine.KindAppVersion {
+					var spans []struct{ Data string }
+					_ = json.Unmarshal(v[field], &spans)
+					if len(spans) == 1 {
+						ct = spans[0].Data
+					}
+				} else {
+					_ = json.Unmarshal(v[field], &ct)
+				}
+				if !engine.IsCiphertext(ct) {
+					t.Fatalf("%s %s: nothing sealed in %s", kind, d.ID, d.Value)
+				}
+				out[kind] = strings.SplitN(ct, ":", 3)[1]
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(map[string]string{engine.KindAppVersion: "1", engine.KindMFA: "1"}, sealedKeyIDs()); diff != "" {
+		t.Errorf("sealed docs before (-want +got):\n%s", diff)
+	}
 	newMaster := make([]byte, engine.MasterKeySize)
 	for i := range newMaster {
 		newMaster[i] = byte(i + 7)
 	}
 	apps, err := f.keys.RotateMaster(ctx, newMaster)
-	if err != nil || len(apps) != 1 {
+	if err != nil || !cmp.Equal([]string{engine.SystemKeyring, "shop"}, apps) {
 		t.Fatalf("rotate: %v %v", apps, err)
 	}
 	var reports []engine.ReencryptProgress
@@ -233,8 +372,14 @@ func TestKeysRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr.State != "done" || pr.Total != 5 || pr.Scanned != 5 || pr.Rewritten != 5 || len(reports) < 2 {
+	if pr.State != "done" || pr.Total != 5 || pr.Scanned != 5 || pr.Rewritten != 5 || pr.Docs != 2 || len(reports) < 2 {
 		t.Errorf("progress %+v after %d reports", pr, len(reports))
+	}
+	if diff := cmp.Diff(map[string]string{engine.KindAppVersion: "2", engine.KindMFA: "2"}, sealedKeyIDs()); diff != "" {
+		t.Errorf("sealed docs after (-want +got):\n%s", diff)
+	}
+	if again, err := engine.Reencrypt(ctx, f.store.(*engine.EncryptingStore), "rotate-1b", nil); err != nil || again.Rewritten != 0 || again.Docs != 0 {
+		t.Errorf("a second run rewrote %+v %v", again, err)
 	}
 	stored, err := engine.FindReencryptProgress(ctx, f.raw, "rotate-1")
 	if err != nil || stored.State != "done" || stored.Rewritten != 5 {
@@ -259,9 +404,34 @@ func TestKeysRotate(t *testing.T) {
 	if err != nil || len(revs) != 2 || revs[0].Data["phone"] != "13912340003" || len(revs[1].Changes) != 0 {
 		t.Fatalf("revisions after restart: %+v %v", revs, err)
 	}
+	// ... exports the bundle as imported and checks the TOTP code of the sealed secret
+	bundle, err := os.ReadFile("../testdata/shop.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc2.ExportApp(ctx, admin, "shop"); err != nil || !bytes.Equal(got, bundle) {
+		t.Errorf("export after restart: %v, equal %v", err, bytes.Equal(got, bundle))
+	}
+	svc2.SetTOTP(totp.New())
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(time.Minute)
+	f.clock.mu.Unlock()
+	if err := svc2.CheckLoginMFA(ctx, admin, admin.User, code()); err != nil {
+		t.Errorf("second factor after restart: %v", err)
+	}
 	// the old master key alone no longer opens anything
 	kr1, _ := engine.NewKeyring(f.raw, make([]byte, engine.MasterKeySize), f.clock.Now)
-	if _, err := engine.NewEncryptingStore(f.raw, kr1, engine.StoreForms(f.raw)).FindRecordByID(ctx, "shop", "customer", ids[0], false); err == nil {
+	es1 := engine.NewEncryptingStore(f.raw, kr1, engine.StoreForms(f.raw))
+	if _, err := es1.FindRecordByID(ctx, "shop", "customer", ids[0], false); err == nil {
 		t.Errorf("a wrong master key reads the records")
+	}
+	svc1 := engine.NewService(es1, engine.NewOrg(es1, f.clock.Now), f.clock.Now)
+	defer svc1.Close()
+	svc1.SetTOTP(totp.New())
+	if _, err := svc1.ExportApp(ctx, admin, "shop"); err == nil {
+		t.Errorf("a wrong master key exports the sample data")
+	}
+	if err := svc1.CheckLoginMFA(ctx, admin, admin.User, code()); err == nil {
+		t.Errorf("a wrong master key checks TOTP codes")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"formwork/engine"
+	"formwork/engine/totp"
 )
 
 // atRestEncodings returns the byte forms a value could take in a stored
@@ -79,11 +80,13 @@ func scanCollections(tb testing.TB, uri, db string, values []string) []string {
 	return hits
 }
 
-// TestSensitiveFieldsNotAtRest writes, updates and looks up records with
-// x-sensitive fields through the Service over the encrypting store on the
-// server at FORMWORK_MONGO_URI, then reads every stored document of the
-// database: the raw values must appear in none of the collections (records,
-// revisions, audit, outbox, docs).
+// TestSensitiveFieldsNotAtRest imports a bundle whose sample data holds
+// sensitive values, enrols a user in two-factor authentication, writes,
+// updates and looks up records with x-sensitive fields through the Service
+// over the encrypting store on the server at FORMWORK_MONGO_URI, then reads
+// every stored document of the database: the raw values and the TOTP
+// secret (base32 and its otpauth URL) must appear in none of the
+// collections (records, revisions, audit, outbox, docs).
 func TestSensitiveFieldsNotAtRest(t *testing.T) {
 	uri := os.Getenv("FORMWORK_MONGO_URI")
 	if uri == "" {
@@ -126,11 +129,30 @@ func TestSensitiveFieldsNotAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ImportApp(ctx, admin, bundle, engine.ImportOptions{}); err != nil {
+	// shop.json's sample data holds a sensitive name and phone: the
+	// published bundle keeps them only sealed, the sample records only encrypted
+	if _, err := svc.ImportApp(ctx, admin, bundle, engine.ImportOptions{SampleData: true, Wait: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.ExportApp(ctx, admin, "shop"); err != nil || !bytes.Equal(got, bundle) {
+		t.Fatalf("export: %v, equal to the import %v", err, bytes.Equal(got, bundle))
+	}
+	// a TOTP secret, kept only sealed under the system key
+	svc.SetTOTP(totp.New())
+	en, err := svc.EnrollMFA(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.New().Code(en.Secret, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ConfirmMFA(ctx, admin, code); err != nil {
 		t.Fatal(err)
 	}
 
-	secrets := []string{"欧阳娜娜", "13912342222", "13655557777", "13700001111", "司马相如", "15811112222"}
+	secrets := []string{"欧阳娜娜", "13912342222", "13655557777", "13700001111", "司马相如", "15811112222",
+		"张伟", "13800138000", en.Secret, en.URL}
 	a, err := svc.CreateRecord(ctx, admin, "shop", "customer", map[string]any{"name": "欧阳娜娜", "phone": "13912342222",
 		"contacts": []any{map[string]any{"who": "lee", "tel": "13700001111"}}})
 	if err != nil {
