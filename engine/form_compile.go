@@ -18,7 +18,6 @@ type CompiledForm struct {
 	fields []fieldSchema      // each top-level field's validation by position; nil: validate the whole
 	env    map[string]any     // type environment
 
-	zeroEnv  map[string]any  // the run-time environment of an empty record
 	required map[string]bool // the static "required" list
 
 	// by field position, for Evaluate
@@ -26,6 +25,10 @@ type CompiledForm struct {
 	zeros    []any          // what rules see for an empty field
 	static   []bool         // required by the form's "required" list
 	reads    []int          // positions of the fields some rule reads
+	read     []bool         // by position: does some rule read the field
+	vmRead   []bool         // by position: does some rule run on the VM read the field
+	needEnv  bool           // some rule runs on the VM (and needs the environment map)
+	allVM    bool           // run every rule on the VM (benchmarks compare the two)
 	evalPool sync.Pool      // *evalState
 
 	rules   []fieldRules // fields with any rule, in document order
@@ -44,6 +47,7 @@ type fieldRules struct {
 type checkProgram struct {
 	check *Check
 	prog  *exprProgram
+	ptr   string // where a failure to run it is reported
 }
 
 // CompileForm compiles a parsed form. On failure it returns an *Error whose
@@ -94,7 +98,6 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	for _, r := range f.Required {
 		cf.required[r] = true
 	}
-	cf.zeroEnv = zeroEnvFor(f.Fields)
 	cf.pos = make(map[string]int, len(f.Fields))
 	cf.zeros = make([]any, len(f.Fields))
 	cf.static = make([]bool, len(f.Fields))
@@ -151,7 +154,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 			add(fmt.Sprintf("%s/x-checks/%d/expr", f.Pointer, i), "expr", err.(*exprCompileError).msg)
 			continue
 		}
-		cf.checks = append(cf.checks, checkProgram{check: ch, prog: p})
+		cf.checks = append(cf.checks, checkProgram{check: ch, prog: p, ptr: fmt.Sprintf("/x-checks/%d", i)})
 	}
 	if len(errs) > 0 {
 		return nil, Invalid(errs...)
@@ -160,27 +163,42 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	return cf, nil
 }
 
-// collectReads lists the fields some rule or check reads.
+// collectReads compiles the fast form of every rule and lists the fields
+// some rule or check reads, and those read by rules that run on the VM.
 func (cf *CompiledForm) collectReads() {
-	read := map[string]bool{}
-	for _, fr := range cf.rules {
-		for _, p := range []*exprProgram{fr.visible, fr.required, fr.readonly, fr.comput} {
-			if p != nil {
-				for _, r := range p.refs {
-					read[r] = true
-				}
+	read, vmRead := map[string]bool{}, map[string]bool{}
+	note := func(p *exprProgram) {
+		if p == nil {
+			return
+		}
+		p.fast = compileFastRule(p.prog.Node(), cf.pos, cf.Form.Fields)
+		if p.fast == nil {
+			cf.needEnv = true
+		}
+		for _, r := range p.refs {
+			read[r] = true
+			if p.fast == nil {
+				vmRead[r] = true
 			}
 		}
 	}
-	for _, ch := range cf.checks {
-		for _, r := range ch.prog.refs {
-			read[r] = true
-		}
+	for _, fr := range cf.rules {
+		note(fr.visible)
+		note(fr.required)
+		note(fr.readonly)
+		note(fr.comput)
 	}
+	for _, ch := range cf.checks {
+		note(ch.prog)
+	}
+	cf.read = make([]bool, len(cf.Form.Fields))
+	cf.vmRead = make([]bool, len(cf.Form.Fields))
 	for i, fd := range cf.Form.Fields {
 		if read[fd.Key] {
 			cf.reads = append(cf.reads, i)
+			cf.read[i] = true
 		}
+		cf.vmRead[i] = vmRead[fd.Key]
 	}
 }
 
@@ -242,17 +260,4 @@ func computeOrder(fields []*Field, computed map[string]*fieldRules) ([]fieldRule
 		}
 	}
 	return order, cycle
-}
-
-// zeroEnvFor is the run-time environment of an empty record.
-func zeroEnvFor(fields []*Field) map[string]any {
-	env := make(map[string]any, len(fields)+len(SystemFields)+3)
-	for _, fd := range fields {
-		env[fd.Key] = zeroFor(fd)
-	}
-	for _, s := range SystemFields {
-		env[s] = ""
-	}
-	env["_version"] = 0
-	return env
 }

@@ -47,9 +47,10 @@ func FuzzCompileExpr(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cf := &CompiledForm{Form: &Form{Fields: fields, byKey: map[string]*Field{}}, env: env, zeroEnv: zeroEnvFor(fields)}
-		for _, fd := range fields {
+		cf := &CompiledForm{Form: &Form{Fields: fields, byKey: map[string]*Field{}}, env: env, zeros: make([]any, len(fields))}
+		for i, fd := range fields {
 			cf.Form.byKey[fd.Key] = fd
+			cf.zeros[i] = zeroFor(fd)
 		}
 		run := cf.buildEnv(map[string]any{"level": "vip", "budget": 10.0, "n": 3.0, "tags": []any{"a"}}, EvalInput{})
 		_, _ = runBudgeted(p, run)

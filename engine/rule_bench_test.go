@@ -67,6 +67,17 @@ func BenchmarkEvaluate500(b *testing.B) {
 	if len(progs) != 400 {
 		b.Logf("%d programs", len(progs))
 	}
+	fast := 0
+	for _, fr := range cf.rules {
+		for _, p := range []*exprProgram{fr.visible, fr.required, fr.readonly, fr.comput} {
+			if p != nil && p.fast != nil {
+				fast++
+			}
+		}
+	}
+	if fast != len(progs) {
+		b.Logf("%d of %d programs have a fast form", fast, len(progs))
+	}
 	// Besides wall time, each run reports the process's CPU time per
 	// operation (cpu-ns/op, GC included): on a shared machine wall time
 	// also counts the time the benchmark waits for a core, which makes
@@ -83,6 +94,17 @@ func BenchmarkEvaluate500(b *testing.B) {
 		sch := cf.schema
 		cf.schema = nil
 		defer func() { cf.schema = sch }()
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for i := 0; i < b.N; i++ {
+			cf.Evaluate(in)
+		}
+	})
+	b.Run("full-vm", func(b *testing.B) {
+		// the same evaluation with every rule run on expr's VM instead of
+		// its fast form (rule_fast.go)
+		cf.allVM = true
+		defer func() { cf.allVM = false }()
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		for i := 0; i < b.N; i++ {

@@ -88,6 +88,7 @@ type exprProgram struct {
 	src  string
 	prog *vm.Program
 	refs []string // identifiers read (fields, system fields, user, now, today)
+	fast fastRule // the same rule as Go closures, when it has a fast shape (rule_fast.go)
 }
 
 // exprCompileError is an expression refused at load time.

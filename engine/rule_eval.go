@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"sort"
 	"time"
@@ -68,30 +67,53 @@ func (r *EvalResult) OK() bool { return len(r.Errors) == 0 }
 // checks — and returns the effective data with all errors. It never panics
 // on user data: a rule failing at run time is reported as a field error.
 //
-// The work is done on slices indexed by field position and on a pooled
-// environment map, so a 500-field form costs few allocations beyond the
-// result itself (BenchmarkEvaluate500 compares it with the bare VM).
+// The work is done on slices indexed by field position: rules of the fast
+// shapes (rule_fast.go) read the fields' values from a pooled slice, the
+// others run on a reused VM over a pooled environment map that holds only
+// the fields they read, so a 500-field form costs few allocations beyond
+// the result itself (BenchmarkEvaluate500 compares it with the bare VM).
 func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	f := cf.Form
 	res := &EvalResult{States: make([]FieldState, len(f.Fields)), form: f}
 	ev := cf.evalPool.Get().(*evalState)
 	defer cf.release(ev)
-	vals, env := ev.vals, ev.env
+	vals, fenv, env := ev.vals, ev.fenv, ev.env
 
 	// Unknown keys are errors; empty strings count as "no value".
-	for k, v := range in.Data {
-		i, ok := cf.pos[k]
-		if !ok {
-			if len(k) > 0 && k[0] == '_' {
-				continue // system fields are not data; ignore what clients echo back
+	if len(in.Data) >= len(f.Fields)/2 {
+		// a whole record: look each field up, and search for unknown keys
+		// only when some key matched no field
+		matched := 0
+		for i, fd := range f.Fields {
+			v, ok := in.Data[fd.Key]
+			if !ok {
+				continue
 			}
-			res.Errors = append(res.Errors, FieldError{Field: JSONPointer(k), Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
-			continue
+			matched++
+			if s, ok := v.(string); ok && s == "" {
+				continue
+			}
+			vals[i] = v
 		}
-		if s, ok := v.(string); ok && s == "" {
-			continue
+		if matched < len(in.Data) {
+			for k := range in.Data {
+				if _, ok := cf.pos[k]; !ok {
+					res.Errors = cf.unknownKey(res.Errors, k)
+				}
+			}
 		}
-		vals[i] = v
+	} else {
+		for k, v := range in.Data {
+			i, ok := cf.pos[k]
+			if !ok {
+				res.Errors = cf.unknownKey(res.Errors, k)
+				continue
+			}
+			if s, ok := v.(string); ok && s == "" {
+				continue
+			}
+			vals[i] = v
+		}
 	}
 	// Defaults on create.
 	if in.Prev == nil {
@@ -101,20 +123,40 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			}
 		}
 	}
-	// The environment holds only the fields some rule reads (rules cannot
-	// reach the others: identifiers are checked at load and $env is refused).
-	for _, i := range cf.reads {
-		fd := f.Fields[i]
-		if vals[i] == nil {
-			env[fd.Key] = cf.zeros[i]
-		} else {
-			env[fd.Key] = envValue(vals[i], fd)
+	// Rules see only the fields some rule reads (identifiers are checked at
+	// load and $env is refused): fast rules by position, the others in the
+	// environment map.
+	mapRead, needEnv := cf.vmRead, cf.needEnv
+	if cf.allVM {
+		mapRead, needEnv = cf.read, true
+	}
+	setEnv := func(i int, x any) {
+		if cf.read[i] {
+			fenv[i] = x
+			if mapRead[i] {
+				env[f.Fields[i].Key] = x
+			}
 		}
 	}
-	cf.setContext(env, in)
+	for _, i := range cf.reads {
+		x := cf.zeros[i]
+		if vals[i] != nil {
+			x = envValue(vals[i], f.Fields[i])
+		}
+		fenv[i] = x
+		if mapRead[i] {
+			env[f.Fields[i].Key] = x
+		}
+	}
+	if needEnv {
+		cf.setContext(env, in)
+	}
 
 	machine := &ev.vm
 	run := func(p *exprProgram, ptr string) (any, bool) {
+		if p.fast != nil && !cf.allVM {
+			return p.fast(fenv), true
+		}
 		out, err := machine.Run(p.prog, env)
 		if err != nil {
 			res.Errors = append(res.Errors, FieldError{Field: ptr, Code: "rule", Message: Tf("规则无法计算：%v", "the rule could not be evaluated: %v", err)})
@@ -124,7 +166,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	}
 	clear := func(i int) {
 		vals[i] = nil
-		env[f.Fields[i].Key] = cf.zeros[i]
+		setEnv(i, cf.zeros[i])
 	}
 
 	// 1. compute (again after readonly values are restored, when a
@@ -159,7 +201,9 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 				continue
 			}
 			vals[fr.pos] = v
-			env[fd.Key] = envValue(v, fd)
+			if cf.read[fr.pos] {
+				setEnv(fr.pos, envValue(v, fd))
+			}
 		}
 	}
 	compute(nil)
@@ -212,18 +256,24 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		}
 		if st.Readonly && !st.Computed && !in.TrustReadonly {
 			// nobody edits a readonly field: keep what was stored (or the default on create)
-			restored = true
 			var keep any
 			if in.Prev != nil {
 				keep = in.Prev[fd.Key]
 			} else if fd.HasDefault {
 				keep = CloneValue(fd.Default)
 			}
-			if keep == nil {
-				clear(i)
-			} else {
+			switch {
+			case keep == nil:
+				if vals[i] != nil {
+					restored = true
+					clear(i)
+				}
+			case !sameScalar(vals[i], keep):
+				restored = true
 				vals[i] = keep
-				env[fd.Key] = envValue(keep, fd)
+				if cf.read[i] {
+					setEnv(i, envValue(keep, fd))
+				}
 			}
 		}
 		if st.Required && isEmpty(vals[i]) {
@@ -233,6 +283,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 
 	if restored && len(cf.compute) > 0 {
 		// formulas must see the kept values, not what was sent for them
+		// (nothing to redo when every kept value is the one sent)
 		compute(states)
 	}
 
@@ -254,11 +305,11 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 
 	// 5. cross-field checks (only when the fields themselves are valid)
 	if len(res.Errors) == 0 {
-		for i, ch := range cf.checks {
+		for _, ch := range cf.checks {
 			if in.SkipTimeChecks && readsTime(ch.prog) {
 				continue
 			}
-			out, ok := run(ch.prog, fmt.Sprintf("/x-checks/%d", i))
+			out, ok := run(ch.prog, ch.ptr)
 			if !ok {
 				continue
 			}
@@ -280,9 +331,20 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	return res
 }
 
+// unknownKey adds the error for a submitted key that is no field of the
+// form; system fields (keys starting with "_") that clients echo back are
+// not data and are ignored.
+func (cf *CompiledForm) unknownKey(errs []FieldError, k string) []FieldError {
+	if len(k) > 0 && k[0] == '_' {
+		return errs
+	}
+	return append(errs, FieldError{Field: JSONPointer(k), Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+}
+
 // evalState is the scratch space of one evaluation, pooled per form.
 type evalState struct {
 	vals []any // effective value by field position; nil = empty
+	fenv []any // what fast rules see of each field they read, by position
 	env  map[string]any
 	vm   vm.VM
 }
@@ -291,6 +353,7 @@ func (cf *CompiledForm) newEvalState() any {
 	env := make(map[string]any, len(cf.Form.Fields)+len(SystemFields)+4)
 	return &evalState{
 		vals: make([]any, len(cf.Form.Fields)),
+		fenv: make([]any, len(cf.Form.Fields)),
 		env:  env,
 		vm:   vm.VM{MemoryBudget: ExprMemoryBudget},
 	}
@@ -300,6 +363,7 @@ func (cf *CompiledForm) newEvalState() any {
 // evaluation's values.
 func (cf *CompiledForm) release(ev *evalState) {
 	clear(ev.vals)
+	clear(ev.fenv)
 	cf.evalPool.Put(ev)
 }
 
@@ -404,10 +468,12 @@ func sortFieldErrors(errs []FieldError, f *Form) {
 // Evaluate): every field (empty ones as their type's zero value), system
 // fields, user, now and today.
 func (cf *CompiledForm) buildEnv(data map[string]any, in EvalInput) map[string]any {
-	env := maps.Clone(cf.zeroEnv)
-	for k, v := range data {
-		if fd := cf.Form.Field(k); fd != nil {
-			env[k] = envValue(v, fd)
+	env := make(map[string]any, len(cf.zeros)+len(SystemFields)+3)
+	for i, fd := range cf.Form.Fields {
+		if v, ok := data[fd.Key]; ok && v != nil {
+			env[fd.Key] = envValue(v, fd)
+		} else {
+			env[fd.Key] = cf.zeros[i]
 		}
 	}
 	cf.setContext(env, in)
@@ -488,12 +554,16 @@ func normaliseComputed(out any, fd *Field) any {
 		if !ok || math.IsNaN(n) || math.IsInf(n, 0) {
 			return nil
 		}
+		r := n
 		if fd.Type == "integer" {
-			n = math.Round(n)
-		} else {
-			n = math.Round(n*1e8) / 1e8 // drop float noise such as 0.30000000000000004
+			r = math.Round(n)
+		} else if math.Abs(n) < 1e15 {
+			r = math.Round(n*1e8) / 1e8 // drop float noise such as 0.30000000000000004
 		}
-		return n
+		if f, ok := out.(float64); ok && f == r {
+			return out // already the stored value: keep the VM's box rather than allocate another
+		}
+		return r
 	case "string":
 		switch s := out.(type) {
 		case string:
@@ -515,6 +585,24 @@ func normaliseComputed(out any, fd *Field) any {
 		return b
 	}
 	return out
+}
+
+// sameScalar reports whether a and b are the same string, number or
+// boolean (arrays and objects are never the same here: callers treat them
+// as changed).
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
 
 func isEmpty(v any) bool {
