@@ -50,3 +50,60 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("documented vs registered routes (-documented +registered):\n%s", diff)
 	}
 }
+
+// TestOpenAPIServedSpec reads the spec as a client does, from
+// /api/v1/openapi.json: every $ref resolves, a record PATCH is documented
+// as a merge patch where null removes a value, and an app import's 201
+// carries the sample-data job.
+func TestOpenAPIServedSpec(t *testing.T) {
+	h := newHarness(t, testConfig())
+	rec := h.do("GET", "/api/v1/openapi.json", "", "", nil)
+	if rec.Code != 200 {
+		t.Fatalf("openapi.json: %d", rec.Code)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// resolve follows a JSON pointer ("#/components/schemas/X") in doc.
+	resolve := func(ref string) any {
+		var cur any = doc
+		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil
+			}
+			cur = m[part]
+		}
+		return cur
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok && resolve(ref) == nil {
+				t.Errorf("unresolved $ref %q", ref)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+
+	get := func(ref string) string {
+		b, _ := json.Marshal(resolve(ref))
+		return string(b)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	op, _ := paths["/api/v1/apps/{app}/forms/{form}/records/{id}"].(map[string]any)
+	b, _ := json.Marshal(op["patch"])
+	patch := string(b)
+	mustContain(t, "PATCH record", patch, "merge patch", "null is removed", `"#/components/schemas/PatchBody"`)
+	mustContain(t, "PatchBody", get("#/components/schemas/PatchBody"), "null removes")
+	mustContain(t, "AppVersion", get("#/components/schemas/AppVersion"), `"job"`, "/api/v1/import-jobs/{job}")
+}
