@@ -170,6 +170,9 @@ type Store interface {
 	FindDoc(ctx context.Context, kind, id string) (*Doc, error)
 	// FindDocs lists docs of a kind, optionally by tag, ordered by ID.
 	FindDocs(ctx context.Context, q DocQuery) ([]*Doc, error)
+	// CountDocs counts the docs FindDocs would list for q, reading none of
+	// them (Limit ignored).
+	CountDocs(ctx context.Context, q DocQuery) (int64, error)
 
 	// FindAuditEvents returns events newest first. EINVALID for a bad cursor.
 	FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error)

@@ -66,11 +66,11 @@ func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*Task
 	done := 0
 	if q.Status == "open" {
 		items = open
-		n, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|done"})
+		n, err := w.store.CountDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|done"})
 		if err != nil {
 			return nil, fmt.Errorf("count tasks: %w", err)
 		}
-		done = len(n)
+		done = int(n)
 	} else {
 		closed, err := w.tasksTagged(ctx, "assignee:"+p.User.ID+"|done")
 		if err != nil {
@@ -99,16 +99,17 @@ func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*Task
 	return out, nil
 }
 
-// OpenTaskCount returns how many open tasks p has (the inbox badge).
+// OpenTaskCount returns how many open tasks p has (the inbox badge, on
+// every page): a count in the store, no task read.
 func (w *Workflows) OpenTaskCount(ctx context.Context, p *Principal) (int, error) {
 	if err := requireUser(p); err != nil {
 		return 0, err
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|open"})
+	n, err := w.store.CountDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|open"})
 	if err != nil {
 		return 0, fmt.Errorf("count tasks: %w", err)
 	}
-	return len(docs), nil
+	return int(n), nil
 }
 
 // TaskDetail is one task as its assignee sees it: the task, the record as

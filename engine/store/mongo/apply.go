@@ -235,13 +235,7 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 // FindDocs lists docs of a kind, optionally with a tag (plain or unique),
 // ordered by ID.
 func (s *Store) FindDocs(ctx context.Context, q engine.DocQuery) ([]*engine.Doc, error) {
-	f := bson.D{{Key: "kind", Value: q.Kind}}
-	if q.Tag != "" {
-		f = append(f, bson.E{Key: "$or", Value: bson.A{bson.D{{Key: "tags", Value: q.Tag}}, bson.D{{Key: "unique", Value: q.Tag}}}})
-	}
-	if q.After != "" {
-		f = append(f, bson.E{Key: "id", Value: bson.D{{Key: "$gt", Value: q.After}}})
-	}
+	f := docFilter(q)
 	o := findOpts().SetSort(bson.D{{Key: "id", Value: 1}})
 	if q.Limit > 0 {
 		o.SetLimit(int64(q.Limit))
@@ -263,6 +257,27 @@ func (s *Store) FindDocs(ctx context.Context, q engine.DocQuery) ([]*engine.Doc,
 		return nil, fmt.Errorf("mongo find docs: %w", err)
 	}
 	return out, nil
+}
+
+// docFilter selects the docs of FindDocs and CountDocs.
+func docFilter(q engine.DocQuery) bson.D {
+	f := bson.D{{Key: "kind", Value: q.Kind}}
+	if q.Tag != "" {
+		f = append(f, bson.E{Key: "$or", Value: bson.A{bson.D{{Key: "tags", Value: q.Tag}}, bson.D{{Key: "unique", Value: q.Tag}}}})
+	}
+	if q.After != "" {
+		f = append(f, bson.E{Key: "id", Value: bson.D{{Key: "$gt", Value: q.After}}})
+	}
+	return f
+}
+
+// CountDocs counts the docs FindDocs would list, without decoding them.
+func (s *Store) CountDocs(ctx context.Context, q engine.DocQuery) (int64, error) {
+	n, err := s.docs.CountDocuments(ctx, docFilter(q))
+	if err != nil {
+		return 0, fmt.Errorf("mongo count docs: %w", err)
+	}
+	return n, nil
 }
 
 // outboxDoc is an outbox job as stored; the payload keeps its JSON bytes.

@@ -131,17 +131,35 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 	return d, nil
 }
 
+// docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked
+// up in the tag tables, which drive the query: testing each doc of the kind
+// for the tag read every task to find one user's inbox.
+func docWhere(q engine.DocQuery) (string, []any) {
+	where := `kind = ? AND id > ?`
+	args := []any{q.Kind, q.After}
+	if q.Tag != "" {
+		where += ` AND id IN (SELECT id FROM doc_tags WHERE kind = ? AND tag = ? UNION ALL SELECT id FROM doc_unique WHERE kind = ? AND tag = ?)`
+		args = append(args, q.Kind, q.Tag, q.Kind, q.Tag)
+	}
+	return where, args
+}
+
+// CountDocs counts the docs FindDocs would list, from the primary key and
+// tag indexes alone.
+func (s *Store) CountDocs(ctx context.Context, q engine.DocQuery) (int64, error) {
+	where, args := docWhere(q)
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM docs d WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite count docs: %w", err)
+	}
+	return n, nil
+}
+
 // FindDocs lists docs of a kind, optionally with a tag (plain or unique),
 // ordered by ID.
 func (s *Store) FindDocs(ctx context.Context, q engine.DocQuery) ([]*engine.Doc, error) {
-	query := `SELECT ` + docCols + ` FROM docs d WHERE kind = ? AND id > ?`
-	args := []any{q.Kind, q.After}
-	if q.Tag != "" {
-		query += ` AND (EXISTS (SELECT 1 FROM doc_tags t WHERE t.kind = d.kind AND t.tag = ? AND t.id = d.id)
-			OR EXISTS (SELECT 1 FROM doc_unique u WHERE u.kind = d.kind AND u.tag = ? AND u.id = d.id))`
-		args = append(args, q.Tag, q.Tag)
-	}
-	query += ` ORDER BY id`
+	where, args := docWhere(q)
+	query := `SELECT ` + docCols + ` FROM docs d WHERE ` + where + ` ORDER BY id`
 	if q.Limit > 0 {
 		query += ` LIMIT ?`
 		args = append(args, q.Limit)

@@ -107,20 +107,27 @@ func testDocs(t *testing.T, h Harness) {
 	}
 
 	for _, tc := range []struct {
-		q    engine.DocQuery
-		want []string
+		q     engine.DocQuery
+		want  []string
+		count int64 // CountDocs ignores Limit
 	}{
-		{engine.DocQuery{Kind: "user"}, []string{"u1", "u2", "u3", "u9"}},
-		{engine.DocQuery{Kind: "user", Tag: "unit:hq"}, []string{"u1", "u2"}},
-		{engine.DocQuery{Kind: "user", Tag: "role:admin"}, []string{"u1"}},
-		{engine.DocQuery{Kind: "user", Tag: "email:b@x.cn"}, []string{"u2"}},
-		{engine.DocQuery{Kind: "user", Tag: "email:a@x.cn"}, []string{"u3"}},
-		{engine.DocQuery{Kind: "user", After: "u1", Limit: 2}, []string{"u2", "u3"}},
-		{engine.DocQuery{Kind: "token"}, []string{"t1"}},
-		{engine.DocQuery{Kind: "nothing"}, []string{}},
+		{engine.DocQuery{Kind: "user"}, []string{"u1", "u2", "u3", "u9"}, 4},
+		{engine.DocQuery{Kind: "user", Tag: "unit:hq"}, []string{"u1", "u2"}, 2},
+		{engine.DocQuery{Kind: "user", Tag: "role:admin"}, []string{"u1"}, 1},
+		{engine.DocQuery{Kind: "user", Tag: "email:b@x.cn"}, []string{"u2"}, 1},
+		{engine.DocQuery{Kind: "user", Tag: "email:a@x.cn"}, []string{"u3"}, 1},
+		{engine.DocQuery{Kind: "user", Tag: "email:c@x.cn", After: "u0"}, []string{"u1"}, 1},
+		{engine.DocQuery{Kind: "user", Tag: "unit:hq", After: "u1"}, []string{"u2"}, 1},
+		{engine.DocQuery{Kind: "user", After: "u1", Limit: 2}, []string{"u2", "u3"}, 3},
+		{engine.DocQuery{Kind: "token"}, []string{"t1"}, 1},
+		{engine.DocQuery{Kind: "token", Tag: "unit:hq"}, []string{}, 0},
+		{engine.DocQuery{Kind: "nothing"}, []string{}, 0},
 	} {
 		if d := cmp.Diff(tc.want, docIDs(t, s, tc.q)); d != "" {
 			t.Errorf("FindDocs(%+v) (-want +got):\n%s", tc.q, d)
+		}
+		if n, err := s.CountDocs(ctx, tc.q); err != nil || n != tc.count {
+			t.Errorf("CountDocs(%+v) = %d, %v; want %d", tc.q, n, err, tc.count)
 		}
 	}
 
