@@ -22,6 +22,7 @@ var (
 	fJoined = filter.Field{Key: "joined", Type: filter.TypeString}
 	fNote   = filter.Field{Key: "note", Type: filter.TypeString}
 	fMixed  = filter.Field{Key: "mixed", Type: filter.TypeNumber} // holds values of every JSON type: type-strict equality
+	fShape  = filter.Field{Key: "shape", Type: filter.TypeString} // an object and an array where a string was expected
 	fID     = filter.Field{Key: "_id", Type: filter.TypeString, System: true}
 	fUnit   = filter.Field{Key: "_unit", Type: filter.TypeString, System: true}
 	fOwner  = filter.Field{Key: "_owner", Type: filter.TypeString, System: true}
@@ -40,8 +41,8 @@ func filterFixture(tb testing.TB, s engine.Store) {
 		newRecord("r2", map[string]any{"name": "李四", "age": 25.5, "vip": false, "tags": []any{"b"}, "joined": "2023-06-01", "mixed": 1.0}),
 		newRecord("r3", map[string]any{"name": "Alice", "age": 40.0, "tags": []any{}, "note": nil, "mixed": "1"}),
 		newRecord("r4", map[string]any{"name": "bob", "vip": true, "tags": []any{"c"}, "joined": "2024-12-31", "note": "Hello", "mixed": 0.0}),
-		newRecord("r5", map[string]any{"name": "😀 emoji", "age": 0.0, "vip": false, "note": "x", "mixed": false}),
-		newRecord("r6", map[string]any{"name": "10", "age": -3.0, "tags": nil, "mixed": nil}),
+		newRecord("r5", map[string]any{"name": "😀 emoji", "age": 0.0, "vip": false, "note": "x", "mixed": false, "shape": map[string]any{"k": "v"}}),
+		newRecord("r6", map[string]any{"name": "10", "age": -3.0, "tags": nil, "mixed": nil, "shape": []any{"k"}}),
 		newRecord("r7", map[string]any{"name": "张三", "age": 30.0, "vip": true}),
 	}
 	recs[5].Unit, recs[5].Owner = "u2", "bob"
@@ -90,6 +91,10 @@ var filterCases = []filterCase{
 	{"mixed eq 1 is the number only", eq(fMixed, 1.0), ids("r2"), false},
 	{"mixed eq true is the boolean only", eq(fMixed, true), ids("r1"), false},
 	{"mixed eq string 1", eq(fMixed, "1"), ids("r3"), false},
+	{"an object is not the string of its JSON", eq(fShape, `{"k":"v"}`), ids(), false},
+	{"an array is not the string of its JSON", eq(fShape, `["k"]`), ids(), false},
+	{"in: an object or array is no string", op(fShape, filter.OpIn, []any{`{"k":"v"}`, `["k"]`}), ids(), false},
+	{"in: plain strings match no object", op(fShape, filter.OpIn, []any{"k", "v"}), ids(), false},
 	{"mixed eq 0 is the number only", eq(fMixed, 0.0), ids("r4"), false},
 	{"mixed eq false is the boolean only", eq(fMixed, false), ids("r5"), false},
 	{"mixed gt 0 is numbers only", op(fMixed, filter.OpGt, 0.0), ids("r2"), false},
