@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"formwork/engine/filter"
 )
 
 // PickItem is one choice of a picker: the value a field stores and what
@@ -151,6 +153,128 @@ func (s *Service) PickLabels(ctx context.Context, p *Principal, app, form string
 				continue
 			}
 			out[fd.Key] = relationLabel(fd, r.ID, redact(rf, racc, r.Data))
+		}
+	}
+	return out, nil
+}
+
+// PickLabelsList is PickLabels for a page of records (rows[i] is a
+// record's data as p sees it): out[i] holds the labels of row i. Each
+// distinct value is looked up once for the page, not per row: one read of
+// the unit tree, one read per distinct user, and one scoped query per
+// related form, so a relation shows only what p may see of the related
+// record (masked where masked there; a record outside p's scope keeps its
+// id). Fields p may not see in full are skipped.
+func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form string, rows []map[string]any) ([]map[string]Text, error) {
+	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]Text, len(rows))
+	for i := range out {
+		out[i] = map[string]Text{}
+	}
+	// the distinct values of each kind
+	users := map[string]*Text{}
+	units := map[string]*Text{}
+	related := map[string]map[string]*Text{} // related form → id → label, per display field below
+	var fields []*Field
+	for _, fd := range f.Fields {
+		if perm := acc.Field(fd.Key); perm == PermHidden || perm == PermMasked {
+			continue
+		}
+		if fd.Widget != WidgetMember && fd.Widget != WidgetUnit && (fd.Widget != WidgetRelation || fd.Relation == nil) {
+			continue
+		}
+		fields = append(fields, fd)
+		for _, data := range rows {
+			v, _ := data[fd.Key].(string)
+			if v == "" {
+				continue
+			}
+			switch fd.Widget {
+			case WidgetMember:
+				users[v] = nil
+			case WidgetUnit:
+				units[v] = nil
+			case WidgetRelation:
+				if related[fd.Key] == nil {
+					related[fd.Key] = map[string]*Text{}
+				}
+				related[fd.Key][v] = nil
+			}
+		}
+	}
+	for id := range users {
+		if u, err := s.org.FindUserByID(ctx, id); err == nil {
+			users[id] = &Text{Zh: u.Name, En: u.Name}
+		} else if ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+	}
+	if len(units) > 0 {
+		all, err := s.org.ListUnits(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range all {
+			if _, ok := units[u.Key]; ok {
+				name := u.Name
+				units[u.Key] = &name
+			}
+		}
+	}
+	for _, fd := range fields {
+		ids := related[fd.Key]
+		if fd.Widget != WidgetRelation || len(ids) == 0 {
+			continue
+		}
+		rf := b.Form(fd.Relation.Form)
+		if rf == nil {
+			continue
+		}
+		racc, err := s.resolveAccess(ctx, p, b, rf)
+		if err != nil {
+			return nil, err
+		}
+		if !racc.Can(OpnRead) {
+			continue
+		}
+		in := make([]any, 0, len(ids))
+		for id := range ids {
+			in = append(in, id)
+		}
+		var flt filter.Expr = filter.Cmp{Field: sysField("_id"), Op: filter.OpIn, Value: in}
+		if scope := racc.ScopeFilter(); scope != nil {
+			flt = filter.And{Items: []filter.Expr{scope, flt}}
+		}
+		page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: rf.Key, Filter: flt, Limit: len(in)})
+		if err != nil {
+			return nil, fmt.Errorf("relation labels: %w", err)
+		}
+		for _, r := range page.Items {
+			l := relationLabel(fd, r.ID, redact(rf, racc, r.Data))
+			ids[r.ID] = &l
+		}
+	}
+	for i, data := range rows {
+		for _, fd := range fields {
+			v, _ := data[fd.Key].(string)
+			if v == "" {
+				continue
+			}
+			var l *Text
+			switch fd.Widget {
+			case WidgetMember:
+				l = users[v]
+			case WidgetUnit:
+				l = units[v]
+			case WidgetRelation:
+				l = related[fd.Key][v]
+			}
+			if l != nil {
+				out[i][fd.Key] = *l
+			}
 		}
 	}
 	return out, nil

@@ -463,9 +463,23 @@ func (s *server) listPage(c echo.Context) error {
 		v.Error = engine.ErrorMessage(err, lang)
 		return Render(c, statusOf(code), web.ListView(v))
 	}
-	for _, r := range list.Items {
+	// names instead of ids for members, units and related records, looked
+	// up once for the page
+	datas := make([]map[string]any, len(list.Items))
+	for i, r := range list.Items {
+		datas[i] = r.Data
+	}
+	labels, err := s.svc.PickLabelsList(ctx, p, fv.App, fv.Key, datas)
+	if err != nil {
+		return err
+	}
+	for i, r := range list.Items {
 		row := web.Row{URL: base + "/records/" + url.PathEscape(r.ID)}
 		for _, f := range cols {
+			if l, ok := labels[i][f.Field.Key]; ok {
+				row.Cells = append(row.Cells, l.In(lang))
+				continue
+			}
 			row.Cells = append(row.Cells, web.DisplayValue(lang, f.Field, r.Data[f.Field.Key]))
 		}
 		row.Cells = append(row.Cells, fmtTime(r.UpdatedAt))
