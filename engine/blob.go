@@ -7,7 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"image"
-	_ "image/gif" // DecodeConfig checks uploaded GIFs
+	_ "image/gif" // DecodeConfig checks uploaded GIFs (and WebP, see blob_thumb.go)
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
@@ -115,6 +115,9 @@ type BlobInfo struct {
 	Record    string    `json:"record,omitempty"` // the record that claimed it
 	Chunks    []string  `json:"chunks"`
 	CreatedAt time.Time `json:"created_at"`
+	// Pending is set while the chunks are being written; a pending upload
+	// cannot be claimed.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Ref is the field value for the upload.
@@ -152,14 +155,12 @@ func SniffUpload(data []byte, name string, imageOnly bool) (string, error) {
 	}
 	switch {
 	case imageTypes[mt]:
-		if mt != "image/webp" {
-			cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-			if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-				return "", Errorf(EUNSUPPORTED, T("图片已损坏或无法识别", "the image is damaged or not recognised"))
-			}
-			if int64(cfg.Width)*int64(cfg.Height) > maxImagePixel {
-				return "", Errorf(ETOOLARGE, T("图片像素过多（上限 4000 万像素）", "the image has too many pixels (at most 40 megapixels)"))
-			}
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+		if err != nil || !thumbFormats[format] || cfg.Width <= 0 || cfg.Height <= 0 {
+			return "", errBadImage()
+		}
+		if int64(cfg.Width)*int64(cfg.Height) > maxImagePixel {
+			return "", Errorf(ETOOLARGE, T("图片像素过多（上限 4000 万像素）", "the image has too many pixels (at most 40 megapixels)"))
 		}
 		return mt, nil
 	case imageOnly:
@@ -252,13 +253,35 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	if err != nil {
 		return nil, s.deny(ctx, p, "file.upload", app, form, "", "refused upload type", err)
 	}
+	var thumb *BlobThumb
+	if imageTypes[typ] {
+		if thumb, err = MakeThumbnail(ctx, data); err != nil {
+			if c := ErrorCode(err); c != EUNSUPPORTED && c != ETOOLARGE {
+				return nil, err
+			}
+			return nil, s.deny(ctx, p, "file.upload", app, form, "", "image does not decode", err)
+		}
+	}
 	now := s.now()
 	sum := sha256.Sum256(data)
 	info := &BlobInfo{BlobRef: BlobRef{ID: NewID(now), Name: name, Size: int64(len(data)), Type: typ},
-		SHA256: hex.EncodeToString(sum[:]), App: app, Form: f.Key, Field: fd.Key, Owner: p.actor(), CreatedAt: now}
-	// Chunks first, a few per write (content-addressed, so a retry or a
-	// crash leaves nothing wrong behind), then the blob doc with its audit
-	// event: the upload exists once its doc does.
+		SHA256: hex.EncodeToString(sum[:]), App: app, Form: f.Key, Field: fd.Key, Owner: p.actor(), CreatedAt: now, Pending: true}
+	for off := 0; off < len(data); off += BlobChunkSize {
+		cs := sha256.Sum256(data[off:min(off+BlobChunkSize, len(data))])
+		info.Chunks = append(info.Chunks, hex.EncodeToString(cs[:]))
+	}
+	// The blob doc first, pending and naming its chunks (as tags too),
+	// then the chunks a few per write (content-addressed, so a retry
+	// leaves nothing wrong behind), then the doc again, complete, with its
+	// thumbnail and audit event: the upload exists once its doc is no
+	// longer pending. Because the doc names a chunk before the chunk is
+	// written, the collector (blob_gc.go) never takes a chunk from under
+	// an upload in progress; a crash leaves a pending doc it purges later.
+	res, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{blobDoc(info, 0)}})
+	if err != nil {
+		return nil, err
+	}
+	ver := res.Docs[0].Version
 	var batch []DocWrite
 	flush := func() error {
 		if len(batch) == 0 {
@@ -268,11 +291,9 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 		batch = nil
 		return err
 	}
-	for off := 0; off < len(data); off += BlobChunkSize {
+	for i, id := range info.Chunks {
+		off := i * BlobChunkSize
 		part := data[off:min(off+BlobChunkSize, len(data))]
-		cs := sha256.Sum256(part)
-		id := hex.EncodeToString(cs[:])
-		info.Chunks = append(info.Chunks, id)
 		batch = append(batch, DocWrite{Doc: Doc{Kind: KindBlobChunk, ID: id, Value: mustJSON(blobChunk{Data: part}), Updated: now}, ExpectVersion: AnyVersion})
 		if len(batch) == 4 {
 			if err := flush(); err != nil {
@@ -283,13 +304,35 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	if err := flush(); err != nil {
 		return nil, err
 	}
+	info.Pending = false
 	ev := s.event(p, "file.upload", app, f.Key, "", []string{fd.Key}, ResultOK, "")
 	ev.Detail = mustJSON(map[string]any{"blob": info.ID, "size": info.Size, "type": info.Type})
-	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindBlob, ID: info.ID, Tags: []string{"owner:" + info.Owner},
-		Value: mustJSON(info), Updated: now}}}, Audit: []*AuditEvent{ev}}); err != nil {
+	ch := &Change{Docs: []DocWrite{blobDoc(info, ver)}, Audit: []*AuditEvent{ev}}
+	if thumb != nil {
+		ch.Docs = append(ch.Docs, thumbDoc(info, thumb))
+	}
+	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
 	}
 	return info, nil
+}
+
+// blobDoc is the doc write of an upload's metadata at an expected
+// version. Its tags find an upload by owner, by the record that claimed
+// it, and by each of its chunks (the collector's reference count).
+func blobDoc(b *BlobInfo, expect int64) DocWrite {
+	tags := []string{"owner:" + b.Owner}
+	if b.Record != "" {
+		tags = append(tags, "record:"+b.Record)
+	}
+	seen := map[string]bool{}
+	for _, c := range b.Chunks {
+		if !seen[c] {
+			seen[c] = true
+			tags = append(tags, "chunk:"+c)
+		}
+	}
+	return DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: tags, Value: mustJSON(b), Updated: b.CreatedAt}, ExpectVersion: expect}
 }
 
 func (s *Service) findBlob(ctx context.Context, id string) (*BlobInfo, int64, error) {
@@ -336,20 +379,40 @@ func (s *Service) readBlob(ctx context.Context, b *BlobInfo) ([]byte, error) {
 // field holding it: a hidden field is ENOTFOUND, a masked one EFORBIDDEN.
 // The download is audited.
 func (s *Service) OpenBlob(ctx context.Context, p *Principal, app, form, id, blobID string) (*BlobInfo, []byte, error) {
-	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	b, field, err := s.blobOfRecord(ctx, p, app, form, id, blobID)
 	if err != nil {
 		return nil, nil, err
 	}
+	data, err := s.readBlob(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := s.event(p, "file.download", app, b.Form, id, []string{field}, ResultOK, "")
+	ev.Detail = mustJSON(map[string]any{"blob": b.ID})
+	if err := s.audit.Write(ctx, ev); err != nil {
+		return nil, nil, err
+	}
+	return b, data, nil
+}
+
+// blobOfRecord finds an upload held by a field of a record that p may
+// read (see OpenBlob) and returns it with the field's key; refusals are
+// audited.
+func (s *Service) blobOfRecord(ctx context.Context, p *Principal, app, form, id, blobID string) (*BlobInfo, string, error) {
+	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, "", err
+	}
 	notFound := Errorf(ENOTFOUND, T("文件不存在", "file not found"))
 	if !acc.Can(OpnRead) {
-		return nil, nil, s.deny(ctx, p, "file.download", app, form, id, "no read permission", notFound)
+		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "no read permission", notFound)
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, nil, s.deny(ctx, p, "file.download", app, form, id, "not found or out of scope", notFound)
+			return nil, "", s.deny(ctx, p, "file.download", app, form, id, "not found or out of scope", notFound)
 		}
-		return nil, nil, err
+		return nil, "", err
 	}
 	field := ""
 	for _, fd := range f.Fields {
@@ -364,27 +427,18 @@ func (s *Service) OpenBlob(ctx context.Context, p *Principal, app, form, id, blo
 	}
 	switch {
 	case field == "" || acc.Field(field) == PermHidden:
-		return nil, nil, s.deny(ctx, p, "file.download", app, form, id, "no such file on the record", notFound)
+		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "no such file on the record", notFound)
 	case acc.Field(field) == PermMasked:
-		return nil, nil, s.deny(ctx, p, "file.download", app, form, id, "field masked: "+field, forbidden(T("无权查看该字段的文件", "you may not open the files of this field")))
+		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "field masked: "+field, forbidden(T("无权查看该字段的文件", "you may not open the files of this field")))
 	}
 	b, _, err := s.findBlob(ctx, blobID)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	if b.Record != id || b.App != app || b.Form != f.Key {
-		return nil, nil, s.deny(ctx, p, "file.download", app, form, id, "file belongs elsewhere", notFound)
+		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "file belongs elsewhere", notFound)
 	}
-	data, err := s.readBlob(ctx, b)
-	if err != nil {
-		return nil, nil, err
-	}
-	ev := s.event(p, "file.download", app, f.Key, id, []string{field}, ResultOK, "")
-	ev.Detail = mustJSON(map[string]any{"blob": b.ID})
-	if err := s.audit.Write(ctx, ev); err != nil {
-		return nil, nil, err
-	}
-	return b, data, nil
+	return b, field, nil
 }
 
 // fieldStrings returns the strings a field value holds (one, or an
@@ -438,7 +492,7 @@ func (s *Service) bindBlobs(ctx context.Context, p *Principal, app string, f *Fo
 				return fail()
 			}
 			b, ver, err := s.findBlob(ctx, ref.ID)
-			if err != nil || b.App != app || b.Form != f.Key || b.Field != fd.Key {
+			if err != nil || b.Pending || b.App != app || b.Form != f.Key || b.Field != fd.Key {
 				return fail()
 			}
 			switch {
@@ -448,8 +502,7 @@ func (s *Service) bindBlobs(ctx context.Context, p *Principal, app string, f *Fo
 					claimed[b.ID] = true
 					nb := *b
 					nb.Record = id
-					claims = append(claims, DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: []string{"owner:" + b.Owner, "record:" + id},
-						Value: mustJSON(nb), Updated: s.now()}, ExpectVersion: ver})
+					claims = append(claims, blobDoc(&nb, ver))
 				}
 			default:
 				return fail()

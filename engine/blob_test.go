@@ -6,9 +6,21 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// webpBytes reads a WebP test image (from golang.org/x/image's testdata).
+func webpBytes(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
 
 func pngBytes(tb testing.TB, w, h int) []byte {
 	tb.Helper()
@@ -50,7 +62,9 @@ func TestSniffUploadHostile(t *testing.T) {
 		{"png", good, "a.png", true, "image/png"},
 		{"png named .exe", good, "a.exe", true, "image/png"},
 		{"gif", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), "a.gif", true, "image/gif"},
-		{"webp", append([]byte("RIFF\x1a\x00\x00\x00WEBPVP8 "), make([]byte, 16)...), "a.webp", true, "image/webp"},
+		{"webp", webpBytes(t, "pink.webp"), "a.webp", true, "image/webp"},
+		{"webp lossless", webpBytes(t, "gopher.webp"), "a.webp", true, "image/webp"},
+		{"webp header then zeros", append([]byte("RIFF\x1a\x00\x00\x00WEBPVP8 "), make([]byte, 16)...), "a.webp", true, EUNSUPPORTED},
 		{"truncated png", good[:20], "a.png", true, EUNSUPPORTED},
 		{"png signature then garbage", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0xff}, 64)...), "a.png", true, EUNSUPPORTED},
 		{"pixel bomb", pngHeader(100000, 100000), "bomb.png", true, ETOOLARGE},

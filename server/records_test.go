@@ -438,14 +438,20 @@ func TestRecordsPageUploadAndFilters(t *testing.T) {
 	}
 	recURL := strings.TrimSuffix(resp.Header.Get("Location"), "?saved=1")
 	_, page = b.get(recURL)
-	m := regexp.MustCompile(`<img src="(/apps/docs/forms/claim/records/[^"]+/files/[^"]+)" alt="lunch.png" class="thumb">`).FindStringSubmatch(page)
+	m := regexp.MustCompile(`<a href="(/apps/docs/forms/claim/records/[^"]+/files/[^"?]+)" class="file"><img src="([^"]+)" alt="lunch.png" class="thumb"`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no thumbnail on the record page: %s", page)
 	}
 	mustContain(t, "record page", page, "clerk2-name", "Store 1", "2026-03-01T06:30:00Z")
-	resp, img := b.get(m[1])
-	if resp.StatusCode != http.StatusOK || img != string(pic) {
-		t.Errorf("thumbnail download: %d, %d bytes", resp.StatusCode, len(img))
+	if m[2] != m[1]+"?thumb=1" {
+		t.Errorf("the record page shows %s, want the thumbnail of %s", m[2], m[1])
+	}
+	if resp, img := b.get(m[1]); resp.StatusCode != http.StatusOK || img != string(pic) {
+		t.Errorf("full image download: %d, %d bytes", resp.StatusCode, len(img))
+	}
+	resp, img := b.get(m[2])
+	if cfg, format, err := image.DecodeConfig(strings.NewReader(img)); resp.StatusCode != http.StatusOK || err != nil || cfg.Width != 20 {
+		t.Errorf("thumbnail download: %d %s %v %+v", resp.StatusCode, format, err, cfg)
 	}
 	// the edit page keeps the file as a ticked box; unticking removes it
 	_, page = b.get(recURL + "/edit")

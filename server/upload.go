@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -150,7 +151,12 @@ func (s *server) pageUploads(c echo.Context, fv *engine.FormView, data map[strin
 // downloadFile sends an upload held by a record, if the caller may read
 // the record and the field (engine.Service.OpenBlob). Images are shown
 // inline, other files downloaded; the type is the one sniffed at upload.
+// With ?thumb=1 it sends the image's thumbnail instead (same checks,
+// engine.Service.OpenBlobThumb): what pages show in lists and records.
 func (s *server) downloadFile(c echo.Context) error {
+	if c.QueryParam("thumb") != "" {
+		return s.downloadThumb(c)
+	}
 	info, data, err := s.svc.OpenBlob(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), c.Param("id"), c.Param("blob"))
 	if err != nil {
 		return err
@@ -164,6 +170,47 @@ func (s *server) downloadFile(c echo.Context) error {
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	h.Set("Cache-Control", "private, max-age=300")
 	h.Set("ETag", `"`+info.SHA256+`"`)
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
+	h.Set("Content-Security-Policy", fileCSP)
 	return c.Blob(http.StatusOK, info.Type, data)
+}
+
+// fileCSP is the policy of a file response: nothing in it may run.
+const fileCSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+// downloadThumb sends an image's thumbnail. An upload never changes under
+// its id, so the thumbnail is cached privately and revalidated by its
+// ETag; a matching If-None-Match is answered 304 after the same checks.
+func (s *server) downloadThumb(c echo.Context) error {
+	info, t, err := s.svc.OpenBlobThumb(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), c.Param("id"), c.Param("blob"))
+	if err != nil {
+		return err
+	}
+	etag := `"` + info.SHA256[:32] + `-t` + strconv.Itoa(engine.ThumbSize) + `"`
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("ETag", etag)
+	h.Set("Vary", "Cookie, Authorization")
+	if etagMatch(c.Request().Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	base := strings.TrimSuffix(info.Name, path.Ext(info.Name))
+	ext := ".jpg"
+	if t.Type == "image/png" {
+		ext = ".png"
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": base + "-thumb" + ext}))
+	h.Set("Content-Length", strconv.Itoa(len(t.Data)))
+	h.Set("Content-Security-Policy", fileCSP)
+	return c.Blob(http.StatusOK, t.Type, t.Data)
+}
+
+// etagMatch reports whether an If-None-Match header names etag (or *).
+func etagMatch(header, etag string) bool {
+	for _, v := range strings.Split(header, ",") {
+		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+		if v == etag || v == "*" {
+			return true
+		}
+	}
+	return false
 }

@@ -60,6 +60,9 @@ func Files(v any, url func(engine.BlobRef) string) []File {
 		fl := File{Ref: s, Name: ref.Name, Size: HumanSize(ref.Size), Type: ref.Type, Image: ref.IsImage()}
 		if url != nil {
 			fl.URL = url(ref)
+			if fl.Image {
+				fl.Thumb = fl.URL + "?thumb=1"
+			}
 		}
 		out = append(out, fl)
 	}

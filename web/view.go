@@ -120,6 +120,7 @@ type File struct {
 	Type  string
 	URL   string // download address; "" before the record is saved
 	Image bool
+	Thumb string // an image's thumbnail address (URL?thumb=1, served by server/upload.go)
 }
 
 // Option is one choice of a select, radio or checkbox group.
