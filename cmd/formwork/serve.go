@@ -102,6 +102,15 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
+	if d.Service != nil {
+		// the upload collector (engine/blob_gc.go); FORMWORK_UPLOAD_MAX_AGE
+		// (a Go duration, default 24h) is how long an unattached upload is kept
+		maxAge, _ := time.ParseDuration(os.Getenv("FORMWORK_UPLOAD_MAX_AGE"))
+		if err := d.Service.ScheduleBlobGC(ctx, engine.BlobGCOptions{MaxAge: maxAge}); err != nil {
+			w.Shutdown()
+			return nil, err
+		}
+	}
 	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -126,6 +135,7 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 		w.Handle(engine.TaskGrantExpire, d.Service.HandleGrantExpireJob)
 		w.Handle(engine.TaskSampleImport, d.Service.HandleSampleImportJob)
 		w.Handle(engine.TaskReassign, d.Service.HandleReassignJob)
+		w.Handle(engine.TaskBlobGC, d.Service.HandleBlobGCJob)
 	}
 }
 
