@@ -293,11 +293,6 @@ func TestScenarioDealership(t *testing.T) {
 	w.call("the consultant's own customer shows the ID masked", "GET", w.records("customer")+"/"+cid, "cons1", nil, nil, 200, []string{name}, []string{idNo})
 }
 
-// onePixelPNG is a 1×1 PNG image.
-var onePixelPNG = []byte{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
-	0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
-	0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82}
-
 // upload stores a small image for a field as user and returns the value
 // to put into the field.
 func (w *tplWorld) upload(user, form, field string) string {
@@ -306,7 +301,7 @@ func (w *tplWorld) upload(user, form, field string) string {
 	mw := multipart.NewWriter(&body)
 	_ = mw.WriteField("field", field)
 	fw, _ := mw.CreateFormFile("file", "photo.png")
-	_, _ = fw.Write(onePixelPNG)
+	_, _ = fw.Write(testPNG(w.t, 8, 8)) // a real image: uploads are decoded in full
 	_ = mw.Close()
 	rec := w.do("POST", "/api/v1/apps/"+w.app+"/forms/"+form+"/uploads", user, body.String(), map[string]string{"Content-Type": mw.FormDataContentType()})
 	var out struct {
