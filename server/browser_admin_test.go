@@ -86,7 +86,16 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	bg := context.Background()
-	u, err := h.org.FindUserByEmail(bg, "hanmeimei@example.com")
+	// The page after creating the user already shows a flash, so the wait
+	// above may end before the roles form's answer: wait for the store.
+	var u *engine.User
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		u, err = h.org.FindUserByEmail(bg, "hanmeimei@example.com")
+		if err == nil && strings.Join(u.Roles["shop"], ",") == "staff" || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || u.Unit != "sales" || strings.Join(u.Roles["shop"], ",") != "staff" {
 		t.Fatalf("the user as stored: %+v %v", u, err)
 	}
