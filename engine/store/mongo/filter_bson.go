@@ -183,7 +183,10 @@ func compileCmp(x filter.Cmp) (bson.D, error) {
 			return bson.D{{Key: p, Value: nil}}, nil
 		}
 		// Written as $eq so a value can never be read as an operator document.
-		return bson.D{{Key: p, Value: bson.D{{Key: "$eq", Value: v}}}}, nil
+		return bson.D{{Key: p, Value: scalarOnly(x.Field, bson.D{{Key: "$eq", Value: v}})}}, nil
+	}
+	if x.Op == filter.OpIn {
+		return bson.D{{Key: p, Value: scalarOnly(x.Field, bson.D{{Key: "$in", Value: v}})}}, nil
 	}
 	return bson.D{{Key: p, Value: bson.D{{Key: string(x.Op), Value: v}}}}, nil
 }
@@ -198,4 +201,14 @@ func bsonValue(f filter.Field, v any) (any, error) {
 		return bson.NewDateTimeFromTime(t), nil
 	}
 	return v, nil
+}
+
+// scalarOnly keeps MongoDB's array matching ($eq and $in match any element of
+// an array) away from fields that hold single values: a stray array in a text
+// field must not equal one of its elements, as it does not on SQLite.
+func scalarOnly(f filter.Field, cond bson.D) bson.D {
+	if f.Type == filter.TypeArray || f.System {
+		return cond
+	}
+	return append(cond, bson.E{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}})
 }

@@ -60,21 +60,21 @@ func TestCompileFilter(t *testing.T) {
 		want     bson.D
 	}{
 		{"all", `{}`, bson.D{}},
-		{"eq", `{"level": "vip"}`, bson.D{{Key: "data.level", Value: bson.D{{Key: "$eq", Value: "vip"}}}}},
+		{"eq", `{"level": "vip"}`, bson.D{{Key: "data.level", Value: bson.D{{Key: "$eq", Value: "vip"}, {Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}},
 		{"eq null", `{"level": null}`, bson.D{{Key: "data.level", Value: nil}}},
 		{"ne null", `{"level": {"$ne": null}}`, bson.D{{Key: "data.level", Value: bson.D{{Key: "$ne", Value: nil}}}}},
 		{"range", `{"budget": {"$gte": 10, "$lt": 100}}`, bson.D{{Key: "$and", Value: bson.A{
 			bson.D{{Key: "data.budget", Value: bson.D{{Key: "$gte", Value: 10.0}}}},
 			bson.D{{Key: "data.budget", Value: bson.D{{Key: "$lt", Value: 100.0}}}}}}}},
-		{"in", `{"level": {"$in": ["vip", "gold"]}}`, bson.D{{Key: "data.level", Value: bson.D{{Key: "$in", Value: bson.A{"vip", "gold"}}}}}},
+		{"in", `{"level": {"$in": ["vip", "gold"]}}`, bson.D{{Key: "data.level", Value: bson.D{{Key: "$in", Value: bson.A{"vip", "gold"}}, {Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}},
 		{"nin", `{"tags": {"$nin": ["a", 1, true]}}`, bson.D{{Key: "data.tags", Value: bson.D{{Key: "$nin", Value: bson.A{"a", 1.0, true}}}}}},
 		{"exists", `{"name": {"$exists": true}}`, bson.D{{Key: "data.name", Value: bson.D{{Key: "$ne", Value: nil}}}}},
 		{"not exists", `{"name": {"$exists": false}}`, bson.D{{Key: "data.name", Value: nil}}},
 		{"regex", `{"name": {"$regex": "^张", "$options": "i"}}`, bson.D{{Key: "data.name", Value: bson.D{{Key: "$regex", Value: "^张"}, {Key: "$options", Value: "i"}}}}},
 		{"or", `{"$or": [{"vip": true}, {"_version": {"$gt": 2}}]}`, bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "data.vip", Value: bson.D{{Key: "$eq", Value: true}}}},
+			bson.D{{Key: "data.vip", Value: bson.D{{Key: "$eq", Value: true}, {Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}},
 			bson.D{{Key: "version", Value: bson.D{{Key: "$gt", Value: 2.0}}}}}}}},
-		{"not", `{"$not": {"level": "vip"}}`, bson.D{{Key: "$nor", Value: bson.A{bson.D{{Key: "data.level", Value: bson.D{{Key: "$eq", Value: "vip"}}}}}}}},
+		{"not", `{"$not": {"level": "vip"}}`, bson.D{{Key: "$nor", Value: bson.A{bson.D{{Key: "data.level", Value: bson.D{{Key: "$eq", Value: "vip"}, {Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}}}}},
 		{"field not", `{"budget": {"$not": {"$gt": 5}}}`, bson.D{{Key: "$nor", Value: bson.A{bson.D{{Key: "data.budget", Value: bson.D{{Key: "$gt", Value: 5.0}}}}}}}},
 		{"system fields", `{"_id": "r1", "_unit": {"$in": "$user.units_below"}, "_owner": "$user.id", "_status": "active"}`, bson.D{{Key: "$and", Value: bson.A{
 			bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: "r1"}}}},
@@ -83,7 +83,7 @@ func TestCompileFilter(t *testing.T) {
 			bson.D{{Key: "status", Value: bson.D{{Key: "$eq", Value: "active"}}}}}}}},
 		{"time as datetime", `{"_created_at": {"$lt": "$now"}}`, bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: created}}}}},
 		{"time list", `{"_updated_at": {"$in": ["2026-01-02T03:04:05.006Z"]}}`, bson.D{{Key: "updated_at", Value: bson.D{{Key: "$in", Value: bson.A{created}}}}}},
-		{"hostile looking value stays a value", `{"name": "{\"$gt\": \"\"}"}`, bson.D{{Key: "data.name", Value: bson.D{{Key: "$eq", Value: `{"$gt": ""}`}}}}},
+		{"hostile looking value stays a value", `{"name": "{\"$gt\": \"\"}"}`, bson.D{{Key: "data.name", Value: bson.D{{Key: "$eq", Value: `{"$gt": ""}`}, {Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
