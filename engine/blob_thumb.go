@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -325,8 +324,8 @@ func (s *Service) findThumb(ctx context.Context, id string) (*BlobThumb, error) 
 		return nil, err
 	}
 	var t BlobThumb
-	if err := json.Unmarshal(d.Value, &t); err != nil {
-		return nil, fmt.Errorf("thumbnail %s: %w", id, err)
+	if err := decodeDoc(d, &t); err != nil {
+		return nil, err
 	}
 	return &t, nil
 }

@@ -156,8 +156,8 @@ func (s *Service) readAppVersion(ctx context.Context, app string, version int) (
 		return nil, err
 	}
 	var vd appVersionDoc
-	if err := json.Unmarshal(d.Value, &vd); err != nil {
-		return nil, fmt.Errorf("app version %s: %w", id, err)
+	if err := decodeDoc(d, &vd); err != nil {
+		return nil, err
 	}
 	return &vd, nil
 }

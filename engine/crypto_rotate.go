@@ -299,8 +299,8 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 	}
 	for _, d := range versions {
 		var vd appVersionDoc
-		if err := json.Unmarshal(d.Value, &vd); err != nil {
-			return fmt.Errorf("reseal: app version %s: %w", d.ID, err)
+		if err := decodeDoc(d, &vd); err != nil {
+			return fmt.Errorf("reseal: %w", err)
 		}
 		changed, err := resealBundle(ctx, k, &vd)
 		if err != nil {
@@ -322,8 +322,8 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 	}
 	for _, d := range enrolments {
 		var stored mfaDoc
-		if err := json.Unmarshal(d.Value, &stored); err != nil {
-			return fmt.Errorf("reseal: mfa %s: %w", d.ID, err)
+		if err := decodeDoc(d, &stored); err != nil {
+			return fmt.Errorf("reseal: %w", err)
 		}
 		if stored.Sealed != "" && cipherKeyID(stored.Sealed) == cur || stored.Sealed == "" && stored.Secret == "" && stored.URL == "" {
 			continue
