@@ -27,6 +27,7 @@ type CompiledForm struct {
 	reads    []int          // positions of the fields some rule reads
 	read     []bool         // by position: does some rule read the field
 	vmRead   []bool         // by position: does some rule run on the VM read the field
+	fread    []bool         // by position: does some formula read the field
 	needEnv  bool           // some rule runs on the VM (and needs the environment map)
 	allVM    bool           // run every rule on the VM (benchmarks compare the two)
 	evalPool sync.Pool      // *evalState
@@ -193,6 +194,14 @@ func (cf *CompiledForm) collectReads() {
 	}
 	cf.read = make([]bool, len(cf.Form.Fields))
 	cf.vmRead = make([]bool, len(cf.Form.Fields))
+	cf.fread = make([]bool, len(cf.Form.Fields))
+	for _, fr := range cf.compute {
+		for _, r := range fr.comput.refs {
+			if j, ok := cf.pos[r]; ok {
+				cf.fread[j] = true
+			}
+		}
+	}
 	for i, fd := range cf.Form.Fields {
 		if read[fd.Key] {
 			cf.reads = append(cf.reads, i)

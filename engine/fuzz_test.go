@@ -77,7 +77,9 @@ func FuzzEvaluate(f *testing.F) {
 		if json.Unmarshal(data, &m) != nil {
 			return
 		}
-		res := cf.Evaluate(EvalInput{Data: m, Now: testNow})
+		res := cf.Evaluate(EvalInput{Data: CloneData(m), Now: testNow})
+		checkInPlace(t, cf, EvalInput{Data: m, Now: testNow})
+		checkInPlace(t, cf, EvalInput{Data: m, Prev: map[string]any{"level": "vip", "discount": 0.5, "name": "x"}, Now: testNow})
 		for _, e := range res.Errors {
 			if e.Message.Zh == "" || e.Message.En == "" {
 				t.Fatalf("error without both languages: %+v", e)

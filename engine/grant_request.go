@@ -184,7 +184,7 @@ func (w *Workflows) RequestGrant(ctx context.Context, p *Principal, in GrantRequ
 	}
 	id := NewID(now)
 	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, AccessApp),
-		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}})
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true})
 	if !res.OK() {
 		return nil, Invalid(res.Errors...)
 	}

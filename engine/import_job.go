@@ -247,7 +247,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 			}
 			i := fp.Done
 			now := s.now()
-			res := cf.Evaluate(EvalInput{Data: recs[i], Now: now, User: userEnv(actor.User, j.App), SkipTimeChecks: true})
+			res := cf.Evaluate(EvalInput{Data: recs[i], Now: now, User: userEnv(actor.User, j.App), SkipTimeChecks: true, NoFieldMap: true})
 			if !res.OK() {
 				return fail(Invalid(prefixErrors(res.Errors, fmt.Sprintf("/sample_data/%s/%d", fp.Form, i))...))
 			}

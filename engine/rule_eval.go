@@ -19,6 +19,13 @@ type EvalInput struct {
 	System map[string]any // _id, _unit, _owner, _status, _created_at, _updated_at, _version
 	// NoFieldMap leaves EvalResult.Fields nil (States has the same).
 	NoFieldMap bool
+	// InPlace lets Evaluate turn Data itself into the effective data (the
+	// result's Data is then the same map) instead of building a new map,
+	// when the submission passes; when it fails, Data is left as it was
+	// sent. For callers that give Data away, such as an update's merged
+	// copy of the stored record: a write then builds no second map of
+	// every field's value.
+	InPlace bool
 	// TrustReadonly keeps submitted values of readonly fields: for writes
 	// by the system (a workflow's action node), not by people.
 	TrustReadonly bool
@@ -78,6 +85,10 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	ev := cf.evalPool.Get().(*evalState)
 	defer cf.release(ev)
 	vals, fenv, env := ev.vals, ev.fenv, ev.env
+	// present: the key was in in.Data; dirty: vals holds a value that is
+	// not the one read from in.Data (for InPlace)
+	present, dirty := ev.present, ev.dirty
+	extra := false // in.Data has keys that are no field
 
 	// Unknown keys are errors; empty strings count as "no value".
 	if len(in.Data) >= len(f.Fields)/2 {
@@ -90,12 +101,14 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 				continue
 			}
 			matched++
+			present[i] = true
 			if s, ok := v.(string); ok && s == "" {
 				continue
 			}
 			vals[i] = v
 		}
 		if matched < len(in.Data) {
+			extra = true
 			for k := range in.Data {
 				if _, ok := cf.pos[k]; !ok {
 					res.Errors = cf.unknownKey(res.Errors, k)
@@ -106,9 +119,11 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		for k, v := range in.Data {
 			i, ok := cf.pos[k]
 			if !ok {
+				extra = true
 				res.Errors = cf.unknownKey(res.Errors, k)
 				continue
 			}
+			present[i] = true
 			if s, ok := v.(string); ok && s == "" {
 				continue
 			}
@@ -119,7 +134,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	if in.Prev == nil {
 		for i, fd := range f.Fields {
 			if vals[i] == nil && fd.HasDefault && fd.Default != nil {
-				vals[i] = CloneValue(fd.Default)
+				vals[i], dirty[i] = CloneValue(fd.Default), true
 			}
 		}
 	}
@@ -169,8 +184,9 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		setEnv(i, cf.zeros[i])
 	}
 
-	// 1. compute (again after readonly values are restored, when a
-	// restored value may feed a formula; hidden formulas stay empty then)
+	// 1. compute (again once visibility and readonly values are known,
+	// when a hidden or restored value feeds a formula; hidden formulas
+	// stay empty then)
 	compute := func(states []FieldState) {
 		for _, fr := range cf.compute {
 			fd := fr.field
@@ -200,7 +216,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 				clear(fr.pos)
 				continue
 			}
-			vals[fr.pos] = v
+			vals[fr.pos], dirty[fr.pos] = v, true
 			if cf.read[fr.pos] {
 				setEnv(fr.pos, envValue(v, fd))
 			}
@@ -222,8 +238,15 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		}
 		st.Computed = fr.comput != nil
 	}
+	// A hidden field's value is dropped, so formulas must not keep what
+	// they computed from it: they are computed again below, reading it as
+	// empty, and the stored record's formulas follow from its stored data.
+	recompute := false
 	for _, fr := range cf.rules {
 		if !states[fr.pos].Visible {
+			if vals[fr.pos] != nil && cf.fread[fr.pos] {
+				recompute = true
+			}
 			clear(fr.pos)
 		}
 	}
@@ -248,7 +271,6 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			st.Required = false
 		}
 	}
-	restored := false
 	for i, fd := range f.Fields {
 		st := states[i]
 		if !st.Visible {
@@ -265,12 +287,12 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			switch {
 			case keep == nil:
 				if vals[i] != nil {
-					restored = true
+					recompute = recompute || cf.fread[i]
 					clear(i)
 				}
 			case !sameScalar(vals[i], keep):
-				restored = true
-				vals[i] = keep
+				recompute = recompute || cf.fread[i]
+				vals[i], dirty[i] = keep, true
 				if cf.read[i] {
 					setEnv(i, envValue(keep, fd))
 				}
@@ -281,23 +303,12 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 		}
 	}
 
-	if restored && len(cf.compute) > 0 {
-		// formulas must see the kept values, not what was sent for them
-		// (nothing to redo when every kept value is the one sent)
+	if recompute && len(cf.compute) > 0 {
+		// formulas must see the kept readonly values, not what was sent
+		// for them, and hidden fields as empty (nothing to redo when
+		// every kept value is the one sent and nothing a formula reads
+		// was hidden)
 		compute(states)
-	}
-
-	n := 0
-	for _, v := range vals {
-		if v != nil {
-			n++
-		}
-	}
-	res.Data = make(map[string]any, n)
-	for i, v := range vals {
-		if v != nil {
-			res.Data[f.Fields[i].Key] = v
-		}
 	}
 
 	// 4. JSON Schema validation of the effective data
@@ -322,6 +333,13 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 			}
 		}
 	}
+	// the effective data: the submitted map itself when the caller gave
+	// it away and the submission passed, else a new map
+	if in.InPlace && in.Data != nil && len(res.Errors) == 0 {
+		res.Data = cf.effectiveInPlace(in.Data, vals, present, dirty, extra)
+	} else {
+		res.Data = cf.dataOf(vals)
+	}
 	if len(res.Errors) > 1 {
 		sortFieldErrors(res.Errors, f)
 	}
@@ -341,21 +359,69 @@ func (cf *CompiledForm) unknownKey(errs []FieldError, k string) []FieldError {
 	return append(errs, FieldError{Field: JSONPointer(k), Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
 }
 
+// dataOf returns the non-empty values by field key.
+func (cf *CompiledForm) dataOf(vals []any) map[string]any {
+	n := 0
+	for _, v := range vals {
+		if v != nil {
+			n++
+		}
+	}
+	m := make(map[string]any, n)
+	for i, v := range vals {
+		if v != nil {
+			m[cf.Form.Fields[i].Key] = v
+		}
+	}
+	return m
+}
+
+// effectiveInPlace turns the submitted map m into the effective data:
+// empty, hidden and unknown keys go, computed, defaulted and restored
+// values are written; values kept as submitted are not touched.
+func (cf *CompiledForm) effectiveInPlace(m map[string]any, vals []any, present, dirty []bool, extra bool) map[string]any {
+	fields := cf.Form.Fields
+	for i, v := range vals {
+		switch {
+		case v == nil:
+			if present[i] {
+				delete(m, fields[i].Key)
+			}
+		case dirty[i]:
+			m[fields[i].Key] = v
+		}
+	}
+	if extra {
+		for k := range m {
+			if _, ok := cf.pos[k]; !ok {
+				delete(m, k)
+			}
+		}
+	}
+	return m
+}
+
 // evalState is the scratch space of one evaluation, pooled per form.
 type evalState struct {
-	vals []any // effective value by field position; nil = empty
-	fenv []any // what fast rules see of each field they read, by position
-	env  map[string]any
-	vm   vm.VM
+	vals    []any // effective value by field position; nil = empty
+	fenv    []any // what fast rules see of each field they read, by position
+	present []bool
+	dirty   []bool
+	env     map[string]any
+	vm      vm.VM
 }
 
 func (cf *CompiledForm) newEvalState() any {
-	env := make(map[string]any, len(cf.Form.Fields)+len(SystemFields)+4)
+	n := len(cf.Form.Fields)
+	env := make(map[string]any, n+len(SystemFields)+4)
+	flags := make([]bool, 2*n)
 	return &evalState{
-		vals: make([]any, len(cf.Form.Fields)),
-		fenv: make([]any, len(cf.Form.Fields)),
-		env:  env,
-		vm:   vm.VM{MemoryBudget: ExprMemoryBudget},
+		vals:    make([]any, n),
+		fenv:    make([]any, n),
+		present: flags[:n:n],
+		dirty:   flags[n:],
+		env:     env,
+		vm:      vm.VM{MemoryBudget: ExprMemoryBudget},
 	}
 }
 
@@ -364,6 +430,8 @@ func (cf *CompiledForm) newEvalState() any {
 func (cf *CompiledForm) release(ev *evalState) {
 	clear(ev.vals)
 	clear(ev.fenv)
+	clear(ev.present)
+	clear(ev.dirty)
 	cf.evalPool.Put(ev)
 }
 
@@ -413,7 +481,7 @@ func (cf *CompiledForm) validateSchema(res *EvalResult, vals []any) {
 		return
 	}
 	if cf.fields == nil {
-		if err := cf.schema.Validate(toSchemaValue(res.Data)); err != nil {
+		if err := cf.schema.Validate(toSchemaValue(cf.dataOf(vals))); err != nil {
 			res.Errors = append(res.Errors, schemaErrors(err, "")...)
 		}
 		return

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,115 @@ func TestReadonlyKeptBeforeFormulas(t *testing.T) {
 	res = cf.Evaluate(EvalInput{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: prev, Now: testNow, TrustReadonly: true})
 	if !res.OK() || res.Data["received"] != 100.0 || res.Data["outstanding"] != 0.0 {
 		t.Fatalf("system write: %v %v, want received 100 and outstanding 0", res.Data, res.Errors)
+	}
+}
+
+// checkInPlace evaluates in (on copies of its data) with and without
+// InPlace and fails unless both give the same data and errors, and the
+// in-place result is the submitted map itself when it passed, or left the
+// submitted map as it was when it failed.
+func checkInPlace(t *testing.T, cf *CompiledForm, in EvalInput) {
+	t.Helper()
+	in.Data = CloneData(in.Data)
+	want := cf.Evaluate(in)
+	own, in2 := CloneData(in.Data), CloneData(in.Data)
+	in.Data, in.InPlace = own, true
+	got := cf.Evaluate(in)
+	if !reflect.DeepEqual(got.Data, want.Data) || !reflect.DeepEqual(got.Errors, want.Errors) {
+		t.Fatalf("in place:\n  data %v\n  errors %v\nwant\n  data %v\n  errors %v", got.Data, got.Errors, want.Data, want.Errors)
+	}
+	same := reflect.ValueOf(got.Data).UnsafePointer() == reflect.ValueOf(own).UnsafePointer()
+	switch {
+	case own == nil:
+	case got.OK() && !same:
+		t.Fatal("InPlace built a new map")
+	case !got.OK() && (same || !reflect.DeepEqual(own, in2)):
+		t.Fatalf("a failed in-place evaluation changed the submitted map: %v, sent %v", own, in2)
+	}
+}
+
+// TestEvaluateInPlaceAgrees: an in-place evaluation changes the submitted
+// map into exactly the data a normal evaluation returns — empty, hidden,
+// unknown and system keys dropped, formulas, defaults and kept readonly
+// values written.
+func TestEvaluateInPlaceAgrees(t *testing.T) {
+	cf := shopCustomer(t)
+	prev := map[string]any{"name": "老王", "level": "vip", "vip_since": "2024-01-01", "discount": 0.2}
+	for _, d := range []map[string]any{
+		nil,
+		{},
+		{"name": "张伟", "phone": "13800138000", "budget": 1000.0, "discount": 0.1},
+		{"name": "张伟", "phone": "13800138000", "budget": 100.0, "final_price": 1.0},
+		{"name": "张伟", "phone": "13800138000", "level": "normal", "vip_since": "2025-01-01"},
+		{"name": "", "phone": "", "level": "vip", "_id": "r1", "_version": 3.0, "nosuch": 1.0},
+		{"name": "张伟", "phone": "13800138000", "_id": "r1", "_version": 2.0, "budget": "", "vip_since": "2025-01-01"},
+		{"name": nil, "contacts": []any{map[string]any{"who": "a"}}, "budget": "x"},
+	} {
+		checkInPlace(t, cf, EvalInput{Data: d, Now: testNow})
+		checkInPlace(t, cf, EvalInput{Data: d, Prev: prev, Now: testNow})
+	}
+	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+		"amount":{"type":"number","x-widget":"money"},
+		"received":{"type":"number","x-widget":"money","x-readonly":"true","default":5},
+		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}}}]}`)
+	b, err := LoadBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := b.Compiled("c")
+	for _, in := range []EvalInput{
+		{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: map[string]any{"amount": 100.0, "received": 40.0}},
+		{Data: map[string]any{"amount": 100.0, "received": 100.0}},
+		{Data: map[string]any{"amount": 100.0}, Prev: map[string]any{"amount": 1.0}},
+		{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: map[string]any{}, TrustReadonly: true},
+	} {
+		checkInPlace(t, rc, in)
+	}
+	big, data := bigBundle(t, 500)
+	bb, err := LoadBundle(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInPlace(t, bb.Compiled("big"), EvalInput{Data: data, Now: testNow})
+}
+
+// TestFormulaReadsHiddenAsEmpty: a hidden field's value is dropped, so a
+// formula reading it computes as if it were empty — the stored formula
+// follows from the stored data — while visible inputs still count.
+func TestFormulaReadsHiddenAsEmpty(t *testing.T) {
+	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+		"kind":{"type":"string","x-widget":"select","enum":["plain","vip"]},
+		"price":{"type":"number","x-widget":"money"},
+		"note":{"type":"string","x-widget":"text","x-visible":"kind == 'vip'"},
+		"fee":{"type":"number","x-widget":"money","x-visible":"kind == 'vip'"},
+		"label":{"type":"string","x-widget":"formula","x-compute":"kind + ':' + note"},
+		"total":{"type":"number","x-widget":"formula","x-compute":"price + fee"},
+		"double":{"type":"number","x-widget":"formula","x-compute":"price * 2"}}}]}`)
+	b, err := LoadBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := b.Compiled("c")
+	for _, tt := range []struct {
+		data map[string]any
+		want map[string]any
+	}{
+		{map[string]any{"kind": "vip", "price": 10.0, "fee": 2.0, "note": "x"},
+			map[string]any{"kind": "vip", "price": 10.0, "fee": 2.0, "note": "x", "label": "vip:x", "total": 12.0, "double": 20.0}},
+		// fee and note are hidden: dropped, and the formulas read them as empty
+		{map[string]any{"kind": "plain", "price": 10.0, "fee": 2.0, "note": "x"},
+			map[string]any{"kind": "plain", "price": 10.0, "label": "plain:", "double": 20.0}},
+		{map[string]any{"kind": "plain", "price": 10.0},
+			map[string]any{"kind": "plain", "price": 10.0, "label": "plain:", "double": 20.0}},
+	} {
+		res := cf.Evaluate(EvalInput{Data: tt.data, Now: testNow})
+		if !res.OK() || !reflect.DeepEqual(res.Data, tt.want) {
+			t.Errorf("%v: got %v %v, want %v", tt.data, res.Data, res.Errors, tt.want)
+		}
+		checkInPlace(t, cf, EvalInput{Data: tt.data, Now: testNow})
+		// evaluating the stored data again gives the same data
+		if again := cf.Evaluate(EvalInput{Data: res.Data, Prev: res.Data, Now: testNow}); !reflect.DeepEqual(again.Data, res.Data) {
+			t.Errorf("%v: evaluated again %v, stored %v", tt.data, again.Data, res.Data)
+		}
 	}
 }

@@ -60,6 +60,15 @@ var fastSeeds = []struct {
 	{`{"type":"array","items":{"type":"object","additionalProperties":false,"required":["qty"],"properties":{"qty":{"type":"integer","minimum":1}}}}`, `[{"qty":2,"extra":1}]`, false},
 	{`{"type":"array","items":{"type":"object","additionalProperties":false,"required":["qty"],"properties":{"qty":{"type":"integer","minimum":1}}}}`, `[{"name":"x"}]`, false},
 	{`{"type":"boolean"}`, `"true"`, false},
+	{`{"type":"string","maxLength":3}`, `"欧阳娜"`, true},
+	{`{"type":"string","minLength":3}`, `"欧阳"`, false},
+	{`{"type":"string","minLength":0,"maxLength":0}`, `""`, true},
+	{`{"type":"string","enum":["是","否"],"maxLength":1,"x-widget":"select"}`, `"是"`, true},
+	{`{"type":"integer","exclusiveMaximum":10,"minimum":-3}`, `-3`, true},
+	{`{"type":"integer","exclusiveMaximum":10}`, `10`, false},
+	{`{"type":"number","maximum":1e308,"exclusiveMinimum":-1}`, `-1`, false},
+	{`{"type":"boolean","enum":["true"]}`, `true`, false},
+	{`{"type":"number","enum":["1"]}`, `1`, false},
 	{`{"type":"object","additionalProperties":false,"properties":{"a":{"type":"string"}}}`, `{"a":"x"}`, true},
 }
 

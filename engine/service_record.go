@@ -121,6 +121,9 @@ func scrubErrors(f *Form, a *Access, errs []FieldError) []FieldError {
 }
 
 // CreateRecord validates and stores a new record owned by p in p's unit.
+// When data passes the form's rules it becomes the stored record's data
+// (hidden and unknown keys dropped, formulas written): the caller must not
+// use it afterwards. When it does not pass, data is left as it was sent.
 func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form string, data map[string]any) (*RecordView, error) {
 	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
@@ -138,7 +141,7 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	now := s.now()
 	id := NewID(now)
 	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, app),
-		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true})
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
@@ -367,7 +370,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		}
 	}
 	now := s.now()
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r), NoFieldMap: true})
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}

@@ -183,7 +183,7 @@ func (tx *wfTx) applyEdits(n *Node, data map[string]any) error {
 	for k, v := range data {
 		merged[k] = v
 	}
-	res := tx.cf.Evaluate(EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: userEnv(tx.actor.User, tx.inst.App), System: systemOf(tx.rec), NoFieldMap: true})
+	res := tx.cf.Evaluate(EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: userEnv(tx.actor.User, tx.inst.App), System: systemOf(tx.rec), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return Invalid(res.Errors...)
 	}

@@ -626,7 +626,7 @@ func (tx *wfTx) runAction(n *Node) error {
 		}
 		var res *EvalResult
 		if failed == nil {
-			res = tx.cf.Evaluate(EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: systemOf(tx.rec), TrustReadonly: true, NoFieldMap: true})
+			res = tx.cf.Evaluate(EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: systemOf(tx.rec), TrustReadonly: true, NoFieldMap: true, InPlace: true})
 			if !res.OK() {
 				failed = Invalid(res.Errors...)
 			}
