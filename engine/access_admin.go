@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"sort"
 )
@@ -49,20 +48,8 @@ func (s *Service) AdminApps(ctx context.Context, p *Principal) ([]*AdminApp, err
 	if err := requireAdmin(p); err != nil {
 		return nil, s.deny(ctx, p, "admin.apps", "", "", "", "not an administrator", err)
 	}
-	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
-	if err != nil {
-		return nil, err
-	}
 	var out []*AdminApp
-	for _, d := range docs {
-		var a appDoc
-		if json.Unmarshal(d.Value, &a) != nil {
-			continue
-		}
-		b, _, err := s.bundle(ctx, a.Key, a.Version)
-		if err != nil {
-			return nil, err
-		}
+	err := s.eachApp(ctx, func(a *appDoc, b *Bundle) error {
 		aa := &AdminApp{Key: a.Key, Name: a.Name}
 		for _, r := range b.Roles {
 			aa.Roles = append(aa.Roles, &AdminRole{Key: r.Key, Name: r.Name, MFA: r.MFA})
@@ -75,6 +62,10 @@ func (s *Service) AdminApps(ctx context.Context, p *Principal) ([]*AdminApp, err
 			aa.Forms = append(aa.Forms, af)
 		}
 		out = append(out, aa)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil

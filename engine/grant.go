@@ -146,15 +146,7 @@ func (s *Service) findUserRef(ctx context.Context, ref string) (*User, error) {
 }
 
 func (s *Service) findGrant(ctx context.Context, id string) (*Grant, int64, error) {
-	d, err := s.store.FindDoc(ctx, KindGrant, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	var g Grant
-	if err := json.Unmarshal(d.Value, &g); err != nil {
-		return nil, 0, fmt.Errorf("grant %s: %w", id, err)
-	}
-	return &g, d.Version, nil
+	return findDocAs[Grant](ctx, s.store, KindGrant, id)
 }
 
 // RevokeGrant ends a grant now (administrators only).
@@ -215,14 +207,7 @@ func (s *Service) ListGrants(ctx context.Context, p *Principal, user string) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Grant, 0, len(docs))
-	for _, d := range docs {
-		var g Grant
-		if json.Unmarshal(d.Value, &g) == nil {
-			out = append(out, &g)
-		}
-	}
-	return out, nil
+	return decodeEach[Grant](docs, nil), nil
 }
 
 // activeGrants returns a user's grants on a form that apply at now.
@@ -231,13 +216,5 @@ func (s *Service) activeGrants(ctx context.Context, user, app, form string, now 
 	if err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
 	}
-	var out []*Grant
-	for _, d := range docs {
-		var g Grant
-		if json.Unmarshal(d.Value, &g) != nil || g.Form != form || !g.Active(now) {
-			continue
-		}
-		out = append(out, &g)
-	}
-	return out, nil
+	return decodeEach(docs, func(g *Grant) bool { return g.Form == form && g.Active(now) }), nil
 }

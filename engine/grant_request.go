@@ -423,23 +423,18 @@ func (w *Workflows) RequestableForms(ctx context.Context, p *Principal) ([]FormR
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindApp})
-	if err != nil {
-		return nil, err
-	}
 	var out []FormRef
-	for _, d := range docs {
-		var a appDoc
-		if json.Unmarshal(d.Value, &a) != nil || a.Key == AccessApp {
-			continue
-		}
-		b, _, err := w.svc.bundle(ctx, a.Key, a.Version)
-		if err != nil {
-			return nil, err
+	err := w.svc.eachApp(ctx, func(a *appDoc, b *Bundle) error {
+		if a.Key == AccessApp {
+			return nil
 		}
 		for _, f := range b.Forms {
 			out = append(out, FormRef{App: a.Key, AppName: a.Name, Form: f.Key, Title: f.Title})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -103,8 +103,8 @@ func (s *Service) findImportJob(ctx context.Context, id string) (*ImportJob, int
 		return nil, 0, err
 	}
 	var j ImportJob
-	if err := json.Unmarshal(d.Value, &j); err != nil {
-		return nil, 0, fmt.Errorf("import job %s: %w", id, err)
+	if err := decodeDoc(d, &j); err != nil {
+		return nil, 0, err
 	}
 	return &j, d.Version, nil
 }

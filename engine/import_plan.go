@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 )
 
@@ -129,12 +128,5 @@ func (s *Service) ImportJobs(ctx context.Context, p *Principal, app string) ([]*
 	if err != nil {
 		return nil, err
 	}
-	out := []*ImportJob{}
-	for _, d := range docs {
-		var j ImportJob
-		if json.Unmarshal(d.Value, &j) == nil {
-			out = append(out, &j)
-		}
-	}
-	return out, nil
+	return decodeEach[ImportJob](docs, nil), nil
 }

@@ -280,8 +280,8 @@ func unitNotFound(key string, err error) error {
 
 func unitFromDoc(d *Doc) (*Unit, error) {
 	var u Unit
-	if err := json.Unmarshal(d.Value, &u); err != nil {
-		return nil, fmt.Errorf("decode unit %s: %w", d.ID, err)
+	if err := decodeDoc(d, &u); err != nil {
+		return nil, err
 	}
 	u.Version = d.Version
 	return &u, nil
@@ -408,8 +408,8 @@ func userDoc(u *User, version int64, now time.Time) Doc {
 
 func userFromDoc(d *Doc) (*User, error) {
 	var s storedUser
-	if err := json.Unmarshal(d.Value, &s); err != nil {
-		return nil, fmt.Errorf("decode user %s: %w", d.ID, err)
+	if err := decodeDoc(d, &s); err != nil {
+		return nil, err
 	}
 	u := s.User
 	u.PasswordHash = s.PasswordHash
@@ -815,8 +815,8 @@ func (o *Org) FindSession(ctx context.Context, secret string) (*Session, error) 
 		return nil, fmt.Errorf("find session: %w", err)
 	}
 	var s Session
-	if err := json.Unmarshal(d.Value, &s); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+	if err := decodeDoc(d, &s); err != nil {
+		return nil, err
 	}
 	if !o.now().Before(s.ExpiresAt) {
 		return nil, Errorf(ENOTFOUND, T("会话不存在或已过期", "The session does not exist or has expired"))
@@ -885,8 +885,8 @@ func (o *Org) FindToken(ctx context.Context, secret string) (*APIToken, error) {
 		return nil, fmt.Errorf("find token: %w", err)
 	}
 	var t APIToken
-	if err := json.Unmarshal(d.Value, &t); err != nil {
-		return nil, fmt.Errorf("decode token: %w", err)
+	if err := decodeDoc(d, &t); err != nil {
+		return nil, err
 	}
 	if t.ExpiresAt != nil && !o.now().Before(*t.ExpiresAt) {
 		return nil, Errorf(ENOTFOUND, T("令牌无效", "The token is not valid"))

@@ -62,15 +62,7 @@ func reassignDoc(r *Reassignment) Doc {
 }
 
 func (s *Service) findReassignment(ctx context.Context, id string) (*Reassignment, int64, error) {
-	d, err := s.store.FindDoc(ctx, KindReassign, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	var r Reassignment
-	if err := json.Unmarshal(d.Value, &r); err != nil {
-		return nil, 0, fmt.Errorf("reassignment %s: %w", id, err)
-	}
-	return &r, d.Version, nil
+	return findDocAs[Reassignment](ctx, s.store, KindReassign, id)
 }
 
 // ownedBy is the filter of records owned by a user.
@@ -80,23 +72,29 @@ func ownedBy(userID string) filter.Expr {
 
 // eachForm calls fn for every form of every app's current version.
 func (s *Service) eachForm(ctx context.Context, fn func(app string, f *Form) error) error {
-	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
-	if err != nil {
-		return err
-	}
-	for _, d := range docs {
-		var a appDoc
-		if json.Unmarshal(d.Value, &a) != nil {
-			continue
-		}
-		b, _, err := s.bundle(ctx, a.Key, a.Version)
-		if err != nil {
-			return err
-		}
+	return s.eachApp(ctx, func(a *appDoc, b *Bundle) error {
 		for _, f := range b.Forms {
 			if err := fn(a.Key, f); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// eachApp calls fn for every app with its current version's bundle.
+func (s *Service) eachApp(ctx context.Context, fn func(a *appDoc, b *Bundle) error) error {
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
+	if err != nil {
+		return err
+	}
+	for _, a := range decodeEach[appDoc](docs, nil) {
+		b, _, err := s.bundle(ctx, a.Key, a.Version)
+		if err != nil {
+			return err
+		}
+		if err := fn(a, b); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -195,13 +193,7 @@ func (s *Service) LatestReassignment(ctx context.Context, p *Principal, userRef 
 	if err != nil {
 		return nil, err
 	}
-	var out []*Reassignment
-	for _, d := range docs {
-		var r Reassignment
-		if json.Unmarshal(d.Value, &r) == nil {
-			out = append(out, &r)
-		}
-	}
+	out := decodeEach[Reassignment](docs, nil)
 	if len(out) == 0 {
 		return nil, nil
 	}

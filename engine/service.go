@@ -330,15 +330,7 @@ func mustJSON(v any) json.RawMessage {
 }
 
 func (s *Service) findApp(ctx context.Context, key string) (*appDoc, int64, error) {
-	d, err := s.store.FindDoc(ctx, KindApp, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	var a appDoc
-	if err := json.Unmarshal(d.Value, &a); err != nil {
-		return nil, 0, fmt.Errorf("app %s: %w", key, err)
-	}
-	return &a, d.Version, nil
+	return findDocAs[appDoc](ctx, s.store, KindApp, key)
 }
 
 func (s *Service) putBundle(app string, version int, b *Bundle) {
@@ -426,25 +418,13 @@ func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, er
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
-	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
-	if err != nil {
-		return nil, err
-	}
 	var out []*AppSummary
-	for _, d := range docs {
-		var a appDoc
-		if json.Unmarshal(d.Value, &a) != nil {
-			continue
-		}
-		b, _, err := s.bundle(ctx, a.Key, a.Version)
-		if err != nil {
-			return nil, err
-		}
+	err := s.eachApp(ctx, func(a *appDoc, b *Bundle) error {
 		sum := &AppSummary{Key: a.Key, Name: a.Name, Version: a.Version}
 		for _, f := range b.Forms {
 			acc, err := s.resolveAccess(ctx, p, b, f)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if acc.Can(OpnCreate) || acc.Can(OpnRead) {
 				sum.Forms = append(sum.Forms, FormSummary{Key: f.Key, Title: f.Title, CanCreate: acc.Can(OpnCreate), CanRead: acc.Can(OpnRead)})
@@ -453,6 +433,10 @@ func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, er
 		if len(sum.Forms) > 0 {
 			out = append(out, sum)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil

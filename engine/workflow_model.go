@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -173,13 +171,6 @@ func notificationDoc(n *Notification, now time.Time) Doc {
 		tags = append(tags, "user:"+n.User+"|unread")
 	}
 	return Doc{Kind: KindNotification, ID: n.ID, Tags: tags, Value: mustJSON(n), Updated: now}
-}
-
-func decodeDoc[T any](d *Doc, v *T) error {
-	if err := json.Unmarshal(d.Value, v); err != nil {
-		return fmt.Errorf("decode %s %s: %w", d.Kind, d.ID, err)
-	}
-	return nil
 }
 
 func taskFromDoc(d *Doc) (*Task, error) {
