@@ -44,34 +44,34 @@ func AuditTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond
 // ComputeHash returns the event's chain hash: SHA-256 over the previous hash
 // and a canonical, length-prefixed encoding of every other field.
 func (e *AuditEvent) ComputeHash() string {
-	h := sha256.New()
+	// One buffer, one hash call: the verify walk hashes every event, and
+	// writing each field through the hash.Hash interface allocated a copy
+	// of it.
+	var stack [512]byte
+	b := stack[:0]
 	put := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	h.Write(n[:])
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
 	put(e.PrevHash)
-	binary.BigEndian.PutUint64(n[:], uint64(e.Time.UnixMilli()))
-	h.Write(n[:])
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixMilli()))
 	put(e.Actor)
 	put(e.IP)
 	put(e.Action)
 	put(e.App)
 	put(e.Form)
 	put(e.Object)
-	binary.BigEndian.PutUint64(n[:], uint64(len(e.Fields)))
-	h.Write(n[:])
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Fields)))
 	for _, f := range e.Fields {
 		put(f)
 	}
 	put(e.Result)
 	put(e.Reason)
-	put(string(e.Detail))
-	return hex.EncodeToString(h.Sum(nil))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Detail)))
+	b = append(b, e.Detail...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Seal sets Seq, PrevHash, Time normalisation and Hash; stores call it inside

@@ -95,7 +95,10 @@ func Open(path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	// Readers map the file (up to 1 GiB) instead of copying each page in
+	// with a read call: a walk over a million audit events spent an eighth
+	// of its CPU time in pread.
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "mmap_size(1073741824)"))
 	if err != nil {
 		s.closeStmts()
 		w.Close()
@@ -307,6 +310,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 func parseTime(s string) time.Time {
+	if t, ok := parseStoredTime(s); ok {
+		return t
+	}
 	t, err := time.Parse(timeFormat, s)
 	if err != nil {
 		t, _ = time.Parse(time.RFC3339Nano, s)
@@ -321,4 +327,32 @@ func isConstraint(err error) bool {
 		return se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
 	}
 	return strings.Contains(err.Error(), "constraint failed")
+}
+
+// parseStoredTime reads a time in exactly timeFormat without time.Parse's
+// general layout walk (an audit verify parses a million of them); anything
+// else, or an out-of-range part, is left to time.Parse.
+func parseStoredTime(s string) (time.Time, bool) {
+	if len(s) != len(timeFormat) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2), num(20, 3)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
 }
