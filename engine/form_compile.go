@@ -140,9 +140,15 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		fd := f.Field(cyc)
 		add(fd.Pointer+"/x-compute", "cycle", Tf("公式循环引用：%s", "formulas refer to each other in a cycle: %s", cyc))
 	}
+	cf.fread = make([]bool, len(f.Fields))
 	for i := range order {
 		for _, r := range order[i].comput.refs {
-			if j, ok := cf.pos[r]; ok && (f.Fields[j].Type == "number" || f.Fields[j].Type == "integer") {
+			j, ok := cf.pos[r]
+			if !ok {
+				continue
+			}
+			cf.fread[j] = true
+			if f.Fields[j].Type == "number" || f.Fields[j].Type == "integer" {
 				order[i].numberRefs = append(order[i].numberRefs, j)
 			}
 		}
@@ -194,14 +200,6 @@ func (cf *CompiledForm) collectReads() {
 	}
 	cf.read = make([]bool, len(cf.Form.Fields))
 	cf.vmRead = make([]bool, len(cf.Form.Fields))
-	cf.fread = make([]bool, len(cf.Form.Fields))
-	for _, fr := range cf.compute {
-		for _, r := range fr.comput.refs {
-			if j, ok := cf.pos[r]; ok {
-				cf.fread[j] = true
-			}
-		}
-	}
 	for i, fd := range cf.Form.Fields {
 		if read[fd.Key] {
 			cf.reads = append(cf.reads, i)

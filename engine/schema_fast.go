@@ -67,11 +67,11 @@ func compileFast(s map[string]any) fastCheck {
 			}
 			add(boundCheck(k, b))
 		case k == "minLength", k == "maxLength":
-			n, ok := v.(float64)
-			if !ok || n != math.Trunc(n) || n < 0 {
+			limit, ok := countLimit(v)
+			if !ok {
 				return nil
 			}
-			limit, min := int(n), k == "minLength"
+			min := k == "minLength"
 			add(func(v any) bool {
 				str, ok := v.(string)
 				if !ok {
@@ -110,11 +110,11 @@ func compileFast(s map[string]any) fastCheck {
 				return !ok || sch.Validate(str) == nil
 			})
 		case k == "minItems", k == "maxItems":
-			n, ok := v.(float64)
-			if !ok || n != math.Trunc(n) || n < 0 {
+			limit, ok := countLimit(v)
+			if !ok {
 				return nil
 			}
-			limit, min := int(n), k == "minItems"
+			min := k == "minItems"
 			add(func(v any) bool {
 				a, ok := v.([]any)
 				if !ok {
@@ -219,28 +219,19 @@ func compileScalar(s map[string]any) *scalarSpec {
 				}
 			}
 		case "minLength", "maxLength":
-			n, ok := v.(float64)
-			if !ok || n != math.Trunc(n) || n < 0 || n > math.MaxInt32 {
-				return nil
-			}
-			if k == "minLength" {
-				c.minLen = int(n)
-			} else {
-				c.maxLen = int(n)
-			}
-			c.lengths = true
-		case "enum":
-			list, ok := v.([]any)
+			n, ok := countLimit(v)
 			if !ok {
 				return nil
 			}
-			c.enum = make(map[string]bool, len(list))
-			for _, e := range list {
-				str, ok := e.(string)
-				if !ok {
-					return nil
-				}
-				c.enum[str] = true
+			if k == "minLength" {
+				c.minLen = n
+			} else {
+				c.maxLen = n
+			}
+			c.lengths = true
+		case "enum":
+			if c.enum = stringSet(v); c.enum == nil {
+				return nil
 			}
 		default:
 			if !strings.HasPrefix(k, "x-") {
@@ -352,7 +343,20 @@ func boundCheck(kw string, b float64) fastCheck {
 	}
 }
 
-func enumCheck(v any) fastCheck {
+// countLimit reads a length or item-count keyword's value: a whole,
+// non-negative number small enough to be an int on every platform (a
+// larger one would overflow the conversion; jsonschema decides then).
+func countLimit(v any) (int, bool) {
+	n, ok := v.(float64)
+	if !ok || n != math.Trunc(n) || n < 0 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// stringSet reads an enum of strings as a set; nil for anything else
+// (enums of numbers and others: jsonschema compares).
+func stringSet(v any) map[string]bool {
 	list, ok := v.([]any)
 	if !ok {
 		return nil
@@ -361,9 +365,17 @@ func enumCheck(v any) fastCheck {
 	for _, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return nil // enums of numbers and others: jsonschema compares
+			return nil
 		}
 		set[s] = true
+	}
+	return set
+}
+
+func enumCheck(v any) fastCheck {
+	set := stringSet(v)
+	if set == nil {
+		return nil
 	}
 	return func(v any) bool {
 		s, ok := v.(string)

@@ -95,7 +95,7 @@ func TestFastSchemaAgrees(t *testing.T) {
 // TestFastSchemaDefers: keywords the fast path does not decide give no
 // fast check, so jsonschema decides.
 func TestFastSchemaDefers(t *testing.T) {
-	for _, s := range []string{`{"type":"number","multipleOf":0.01}`, `{"const":"a"}`, `{"type":"number","enum":[1,2]}`, `{"type":["string","null"]}`} {
+	for _, s := range []string{`{"type":"number","multipleOf":0.01}`, `{"const":"a"}`, `{"type":"number","enum":[1,2]}`, `{"type":["string","null"]}`, `{"type":"string","minLength":1e20}`, `{"type":"array","maxItems":1e20}`} {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(s), &m); err != nil {
 			t.Fatal(err)
