@@ -155,11 +155,22 @@ func TestEvaluateMessagesBothLanguages(t *testing.T) {
 	}
 }
 
-// widgetForm builds a one-form bundle with the given properties.
+// widgetBundle builds a bundle whose form "f" has the given properties
+// (beside another form, "other").
 func widgetBundle(props string, extra string) []byte {
 	return []byte(fmt.Sprintf(`{"formwork":"1","app":{"key":"t","name":"T","version":"1.0.0"},
 	  "forms":[{"x-key":"other","type":"object","properties":{"title":{"type":"string","x-widget":"text"}}},
 	           {"x-key":"f","type":"object","properties":{%s}%s}]}`, props, extra))
+}
+
+// widgetForm loads widgetBundle(props, extra) and returns its form "f".
+func widgetForm(t *testing.T, props, extra string) *CompiledForm {
+	t.Helper()
+	b, err := LoadBundle(widgetBundle(props, extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Compiled("f")
 }
 
 func TestEveryWidget(t *testing.T) {
@@ -256,12 +267,8 @@ func TestFormulaWidget(t *testing.T) {
 }
 
 func TestRuleSeesUser(t *testing.T) {
-	b, err := LoadBundle(widgetBundle(`
-	  "note":{"type":"string","x-widget":"text","x-visible":"'manager' in user.roles && user.unit == 'hq'"}`, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf := b.Compiled("f")
+	cf := widgetForm(t, `
+	  "note":{"type":"string","x-widget":"text","x-visible":"'manager' in user.roles && user.unit == 'hq'"}`, "")
 	for _, tt := range []struct {
 		user UserEnv
 		want bool
@@ -278,13 +285,10 @@ func TestRuleSeesUser(t *testing.T) {
 
 func TestRuntimeBudget(t *testing.T) {
 	// Work that passes the load-time limits is still bounded at run time.
-	b, err := LoadBundle(widgetBundle(`
+	cf := widgetForm(t, `
 	  "n":{"type":"integer","x-widget":"number"},
-	  "big":{"type":"integer","x-widget":"formula","x-compute":"len(map(1..n, {# * 2}))"}`, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := b.Compiled("f").Evaluate(EvalInput{Data: map[string]any{"n": 50000000.0}, Now: testNow})
+	  "big":{"type":"integer","x-widget":"formula","x-compute":"len(map(1..n, {# * 2}))"}`, "")
+	res := cf.Evaluate(EvalInput{Data: map[string]any{"n": 50000000.0}, Now: testNow})
 	if res.OK() {
 		t.Fatalf("unbounded formula ran: %v", res.Data["big"])
 	}
@@ -307,15 +311,10 @@ func TestDollarEnvRefused(t *testing.T) {
 // replaced by the stored one, and formulas read the stored one; a system
 // write (TrustReadonly) keeps what it sets.
 func TestReadonlyKeptBeforeFormulas(t *testing.T) {
-	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+	cf := widgetForm(t, `
 		"amount":{"type":"number","x-widget":"money"},
 		"received":{"type":"number","x-widget":"money","x-readonly":"true"},
-		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}}}]}`)
-	b, err := LoadBundle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf := b.Compiled("c")
+		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}`, "")
 	prev := map[string]any{"amount": 100.0, "received": 40.0, "outstanding": 60.0}
 	res := cf.Evaluate(EvalInput{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: prev, Now: testNow})
 	if !res.OK() || res.Data["received"] != 40.0 || res.Data["outstanding"] != 60.0 {
@@ -371,15 +370,10 @@ func TestEvaluateInPlaceAgrees(t *testing.T) {
 		checkInPlace(t, cf, EvalInput{Data: d, Now: testNow})
 		checkInPlace(t, cf, EvalInput{Data: d, Prev: prev, Now: testNow})
 	}
-	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+	rc := widgetForm(t, `
 		"amount":{"type":"number","x-widget":"money"},
 		"received":{"type":"number","x-widget":"money","x-readonly":"true","default":5},
-		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}}}]}`)
-	b, err := LoadBundle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := b.Compiled("c")
+		"outstanding":{"type":"number","x-widget":"formula","x-compute":"amount - received"}`, "")
 	for _, in := range []EvalInput{
 		{Data: map[string]any{"amount": 100.0, "received": 100.0}, Prev: map[string]any{"amount": 100.0, "received": 40.0}},
 		{Data: map[string]any{"amount": 100.0, "received": 100.0}},
@@ -400,19 +394,14 @@ func TestEvaluateInPlaceAgrees(t *testing.T) {
 // formula reading it computes as if it were empty — the stored formula
 // follows from the stored data — while visible inputs still count.
 func TestFormulaReadsHiddenAsEmpty(t *testing.T) {
-	raw := []byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"c","type":"object","properties":{
+	cf := widgetForm(t, `
 		"kind":{"type":"string","x-widget":"select","enum":["plain","vip"]},
 		"price":{"type":"number","x-widget":"money"},
 		"note":{"type":"string","x-widget":"text","x-visible":"kind == 'vip'"},
 		"fee":{"type":"number","x-widget":"money","x-visible":"kind == 'vip'"},
 		"label":{"type":"string","x-widget":"formula","x-compute":"kind + ':' + note"},
 		"total":{"type":"number","x-widget":"formula","x-compute":"price + fee"},
-		"double":{"type":"number","x-widget":"formula","x-compute":"price * 2"}}}]}`)
-	b, err := LoadBundle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf := b.Compiled("c")
+		"double":{"type":"number","x-widget":"formula","x-compute":"price * 2"}`, "")
 	for _, tt := range []struct {
 		data map[string]any
 		want map[string]any
