@@ -7,31 +7,20 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"formwork/engine/filter"
 )
 
-// orgZone is the organisation's time zone for access-policy hours.
-var orgZone atomic.Pointer[time.Location]
-
-// SetOrgTimeZone sets the time zone in which role policies' hours and
-// weekdays are read (default UTC). One process serves one organisation.
-func SetOrgTimeZone(loc *time.Location) { orgZone.Store(loc) }
-
 // PolicyHolds reports whether a role's access policy allows a request at
-// now from ip; when it does not, the reason says which condition failed.
+// t from ip, t in the organisation's time zone (its hours and weekdays are
+// read there); when it does not, the reason says which condition failed.
 // A nil policy always holds.
-func PolicyHolds(pol *AccessPolicy, now time.Time, ip string) (bool, string) {
+func PolicyHolds(pol *AccessPolicy, t time.Time, ip string) (bool, string) {
 	if pol == nil {
 		return true, ""
 	}
-	loc := orgZone.Load()
-	if loc == nil {
-		loc = time.UTC
-	}
-	t := now.In(loc)
+	loc := t.Location()
 	if len(pol.Weekdays) > 0 {
 		wd := int(t.Weekday())
 		if wd == 0 {
@@ -142,7 +131,11 @@ func (a *Access) OperationList() []string {
 	return out
 }
 
-var allOps = []string{OpnCreate, OpnRead, OpnUpdate, OpnDelete, OpnExport, OpnImport, OpnPrint}
+// Operations lists every operation a role may be given, in the order
+// the pages show them.
+func Operations() []string {
+	return []string{OpnCreate, OpnRead, OpnUpdate, OpnDelete, OpnExport, OpnImport, OpnPrint}
+}
 
 // AccessRule is one source that contributed to (or was left out of) an
 // Access: a role or a temporary grant, with what it gives on the form.
@@ -180,13 +173,13 @@ func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f
 	a := &Access{Ops: map[string]bool{}, Fields: map[string]string{}}
 	if u.Admin {
 		a.Admin, a.All = true, true
-		for _, op := range allOps {
+		for _, op := range Operations() {
 			a.Ops[op] = true
 		}
 		for _, fd := range f.Fields {
 			a.Fields[fd.Key] = PermEdit
 		}
-		a.Trace = []AccessRule{{Source: "admin", Ops: allOps, Scope: ScopeAll, Applies: true}}
+		a.Trace = []AccessRule{{Source: "admin", Ops: Operations(), Scope: ScopeAll, Applies: true}}
 		return a, nil
 	}
 	var vars *filter.Vars
@@ -273,7 +266,7 @@ func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f
 			continue
 		}
 		rule := AccessRule{Source: "role:" + rk, Ops: p.Operations, Scope: scopeName(p.Scope), Applies: true}
-		if ok, why := PolicyHolds(r.Policy, now, pr.IP); !ok {
+		if ok, why := PolicyHolds(r.Policy, now.In(s.zone), pr.IP); !ok {
 			rule.Applies, rule.Reason = false, why
 			a.Trace = append(a.Trace, rule)
 			policyMiss = append(policyMiss, rk+": "+why)
@@ -308,11 +301,11 @@ func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f
 	}
 	sort.Strings(a.Roles)
 	if len(a.Grants) > 0 {
-		_ = s.audit.Write(ctx, s.event(pr, "grant.use", b.App.Key, f.Key, "", nil, ResultOK, strings.Join(a.Grants, ",")))
+		_ = s.audit.Write(ctx, s.Event(pr, "grant.use", b.App.Key, f.Key, "", nil, ResultOK, strings.Join(a.Grants, ",")))
 	}
 	if len(policyMiss) > 0 {
 		a.PolicyDenied = policyMiss
-		_ = s.audit.Write(ctx, s.event(pr, "access.policy", b.App.Key, f.Key, "", nil, ResultDenied,
+		_ = s.audit.Write(ctx, s.Event(pr, "access.policy", b.App.Key, f.Key, "", nil, ResultDenied,
 			"role policy does not hold: "+strings.Join(policyMiss, "; ")))
 	}
 	return a, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // AdminApp is an app as the access administration sees it: its roles (to
@@ -36,7 +37,7 @@ type AdminField struct {
 }
 
 func principalActor(p *Principal) AuditActor {
-	a := AuditActor{ID: p.actor()}
+	a := AuditActor{ID: p.Actor()}
 	if p != nil {
 		a.IP = p.IP
 	}
@@ -83,7 +84,7 @@ func (s *Service) SetUserAppRoles(ctx context.Context, p *Principal, userRef, ap
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.bundle(ctx, app, 0)
+	b, _, err := s.Bundle(ctx, app, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -147,4 +148,68 @@ func (s *Service) UnfreezeUser(ctx context.Context, p *Principal, userRef string
 		return nil, err
 	}
 	return s.org.Unfreeze(ctx, principalActor(p), u.ID)
+}
+
+// CreateUnit adds an organisation unit (administrators only). EINVALID
+// for a bad key or name or an unknown parent, ECONFLICT for a taken key.
+func (s *Service) CreateUnit(ctx context.Context, p *Principal, u Unit) (*Unit, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "unit.create", "", "", u.Key, "not an administrator", err)
+	}
+	return s.org.CreateUnit(ctx, principalActor(p), u)
+}
+
+// SetUnitHead makes a user the head of a unit (administrators only);
+// headRef is their id or email, "" clears the head. EINVALID (field
+// "/head") for an email nobody has.
+func (s *Service) SetUnitHead(ctx context.Context, p *Principal, unit, headRef string) (*Unit, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "unit.head", "", "", unit, "not an administrator", err)
+	}
+	id := strings.TrimSpace(headRef)
+	if strings.Contains(id, "@") {
+		u, err := s.org.FindUserByEmail(ctx, id)
+		if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return nil, Invalid(FieldError{Field: "/head", Code: "not_found", Message: Tf("用户 %s 不存在", "no user has the email %s", id)})
+			}
+			return nil, err
+		}
+		id = u.ID
+	}
+	return s.org.UpdateUnitHead(ctx, principalActor(p), unit, id)
+}
+
+// CreateUser adds a user (administrators only). EINVALID for a bad email,
+// name, unit or password, ECONFLICT for a taken email.
+func (s *Service) CreateUser(ctx context.Context, p *Principal, nu NewUser) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "user.create", "", "", nu.Email, "not an administrator", err)
+	}
+	return s.org.CreateUser(ctx, principalActor(p), nu)
+}
+
+// Units lists the organisation's units in tree order (administrators only).
+func (s *Service) Units(ctx context.Context, p *Principal) ([]*Unit, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "admin.units", "", "", "", "not an administrator", err)
+	}
+	return s.org.ListUnits(ctx)
+}
+
+// Users lists every user, frozen ones included (administrators only).
+func (s *Service) Users(ctx context.Context, p *Principal) ([]*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "admin.users", "", "", "", "not an administrator", err)
+	}
+	return s.org.ListUsers(ctx, "")
+}
+
+// User returns one user by id or email (administrators only). ENOTFOUND
+// when nobody has it.
+func (s *Service) User(ctx context.Context, p *Principal, userRef string) (*User, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, s.deny(ctx, p, "admin.user", "", "", userRef, "not an administrator", err)
+	}
+	return s.findUserRef(ctx, userRef)
 }

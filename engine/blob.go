@@ -213,7 +213,7 @@ func (s *Service) uploadField(ctx context.Context, p *Principal, app, form, fiel
 		if !acc.Can(OpnRead) {
 			return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "no create or update permission", notFoundForm(app, form))
 		}
-		return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "no create or update permission", forbidden(T("无权上传文件", "you may not upload files here")))
+		return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "no create or update permission", Forbidden(T("无权上传文件", "you may not upload files here")))
 	}
 	fd := f.Field(field)
 	if fd == nil || acc.Field(field) == PermHidden {
@@ -224,7 +224,7 @@ func (s *Service) uploadField(ctx context.Context, p *Principal, app, form, fiel
 	}
 	if acc.Field(field) != PermEdit {
 		return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "field not editable: "+field,
-			forbidden(T("无权修改该字段", "you may not change this field"), FieldError{Field: "/field", Code: "forbidden", Message: Tf("无权修改字段 %s", "you may not change field %s", field)}))
+			Forbidden(T("无权修改该字段", "you may not change this field"), FieldError{Field: "/field", Code: "forbidden", Message: Tf("无权修改字段 %s", "you may not change field %s", field)}))
 	}
 	return f, fd, nil
 }
@@ -265,7 +265,7 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	now := s.now()
 	sum := sha256.Sum256(data)
 	info := &BlobInfo{BlobRef: BlobRef{ID: NewID(now), Name: name, Size: int64(len(data)), Type: typ},
-		SHA256: hex.EncodeToString(sum[:]), App: app, Form: f.Key, Field: fd.Key, Owner: p.actor(), CreatedAt: now, Pending: true}
+		SHA256: hex.EncodeToString(sum[:]), App: app, Form: f.Key, Field: fd.Key, Owner: p.Actor(), CreatedAt: now, Pending: true}
 	for off := 0; off < len(data); off += BlobChunkSize {
 		cs := sha256.Sum256(data[off:min(off+BlobChunkSize, len(data))])
 		info.Chunks = append(info.Chunks, hex.EncodeToString(cs[:]))
@@ -294,7 +294,7 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	for i, id := range info.Chunks {
 		off := i * BlobChunkSize
 		part := data[off:min(off+BlobChunkSize, len(data))]
-		batch = append(batch, DocWrite{Doc: Doc{Kind: KindBlobChunk, ID: id, Value: mustJSON(blobChunk{Data: part}), Updated: now}, ExpectVersion: AnyVersion})
+		batch = append(batch, DocWrite{Doc: Doc{Kind: KindBlobChunk, ID: id, Value: MustJSON(blobChunk{Data: part}), Updated: now}, ExpectVersion: AnyVersion})
 		if len(batch) == 4 {
 			if err := flush(); err != nil {
 				return nil, err
@@ -305,8 +305,8 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 		return nil, err
 	}
 	info.Pending = false
-	ev := s.event(p, "file.upload", app, f.Key, "", []string{fd.Key}, ResultOK, "")
-	ev.Detail = mustJSON(map[string]any{"blob": info.ID, "size": info.Size, "type": info.Type})
+	ev := s.Event(p, "file.upload", app, f.Key, "", []string{fd.Key}, ResultOK, "")
+	ev.Detail = MustJSON(map[string]any{"blob": info.ID, "size": info.Size, "type": info.Type})
 	ch := &Change{Docs: []DocWrite{blobDoc(info, ver)}, Audit: []*AuditEvent{ev}}
 	if thumb != nil {
 		ch.Docs = append(ch.Docs, thumbDoc(info, thumb))
@@ -332,7 +332,7 @@ func blobDoc(b *BlobInfo, expect int64) DocWrite {
 			tags = append(tags, "chunk:"+c)
 		}
 	}
-	return DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: tags, Value: mustJSON(b), Updated: b.CreatedAt}, ExpectVersion: expect}
+	return DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: tags, Value: MustJSON(b), Updated: b.CreatedAt}, ExpectVersion: expect}
 }
 
 func (s *Service) findBlob(ctx context.Context, id string) (*BlobInfo, int64, error) {
@@ -387,8 +387,8 @@ func (s *Service) OpenBlob(ctx context.Context, p *Principal, app, form, id, blo
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := s.event(p, "file.download", app, b.Form, id, []string{field}, ResultOK, "")
-	ev.Detail = mustJSON(map[string]any{"blob": b.ID})
+	ev := s.Event(p, "file.download", app, b.Form, id, []string{field}, ResultOK, "")
+	ev.Detail = MustJSON(map[string]any{"blob": b.ID})
 	if err := s.audit.Write(ctx, ev); err != nil {
 		return nil, nil, err
 	}
@@ -429,7 +429,7 @@ func (s *Service) blobOfRecord(ctx context.Context, p *Principal, app, form, id,
 	case field == "" || acc.Field(field) == PermHidden:
 		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "no such file on the record", notFound)
 	case acc.Field(field) == PermMasked:
-		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "field masked: "+field, forbidden(T("无权查看该字段的文件", "you may not open the files of this field")))
+		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "field masked: "+field, Forbidden(T("无权查看该字段的文件", "you may not open the files of this field")))
 	}
 	b, _, err := s.findBlob(ctx, blobID)
 	if err != nil {
@@ -497,7 +497,7 @@ func (s *Service) bindBlobs(ctx context.Context, p *Principal, app string, f *Fo
 			}
 			switch {
 			case b.Record == id:
-			case b.Record == "" && b.Owner == p.actor():
+			case b.Record == "" && b.Owner == p.Actor():
 				if !claimed[b.ID] {
 					claimed[b.ID] = true
 					nb := *b

@@ -76,7 +76,7 @@ func (s *Service) ScheduleBlobGC(ctx context.Context, o BlobGCOptions) error {
 
 func (s *Service) scheduleBlobGC(ctx context.Context, o BlobGCOptions, at, now time.Time) error {
 	job := OutboxJob{ID: "blob-gc-" + at.UTC().Format("20060102T150405Z"), Type: TaskBlobGC,
-		Payload: mustJSON(blobGCPayload{MaxAge: o.MaxAge.String(), Every: o.Every.String()}), RunAt: at, CreatedAt: now}
+		Payload: MustJSON(blobGCPayload{MaxAge: o.MaxAge.String(), Every: o.Every.String()}), RunAt: at, CreatedAt: now}
 	_, err := s.store.Apply(ctx, &Change{Outbox: []OutboxJob{job}})
 	if ErrorCode(err) == ECONFLICT {
 		return nil // another process, or an earlier try of this run, scheduled it
@@ -225,8 +225,8 @@ func (s *Service) purgeBlob(ctx context.Context, c blobCandidate, res *BlobGCRes
 		}
 		writes = append(writes, DocWrite{Doc: Doc{Kind: KindBlobChunk, ID: id}, Delete: true, ExpectVersion: d.Version})
 	}
-	ev := s.event(nil, "file.purge", b.App, b.Form, b.Record, []string{b.Field}, ResultOK, c.reason)
-	ev.Detail = mustJSON(map[string]any{"blob": b.ID, "name": b.Name, "size": b.Size, "type": b.Type, "owner": b.Owner,
+	ev := s.Event(nil, "file.purge", b.App, b.Form, b.Record, []string{b.Field}, ResultOK, c.reason)
+	ev.Detail = MustJSON(map[string]any{"blob": b.ID, "name": b.Name, "size": b.Size, "type": b.Type, "owner": b.Owner,
 		"created_at": b.CreatedAt, "chunks_deleted": len(writes) - 2, "chunks_shared": shared})
 	_, err := s.store.Apply(ctx, &Change{Docs: writes, Audit: []*AuditEvent{ev}})
 	switch {

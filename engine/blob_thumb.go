@@ -50,7 +50,9 @@ type BlobThumb struct {
 	SHA256 string `json:"sha256,omitempty"` // of the upload it was made from
 }
 
-// thumbSlots bounds the decodes running at once.
+// thumbSlots bounds the decodes running at once: a process-wide cap,
+// because the memory at stake (a 40 MP image decoded) belongs to the
+// process, however many services share it.
 var thumbSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 
 // errBadImage is what a caller learns about bytes that do not decode.
@@ -324,7 +326,7 @@ func (s *Service) findThumb(ctx context.Context, id string) (*BlobThumb, error) 
 		return nil, err
 	}
 	var t BlobThumb
-	if err := decodeDoc(d, &t); err != nil {
+	if err := DecodeDoc(d, &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -332,7 +334,7 @@ func (s *Service) findThumb(ctx context.Context, id string) (*BlobThumb, error) 
 
 func thumbDoc(b *BlobInfo, t *BlobThumb) DocWrite {
 	t.SHA256 = b.SHA256
-	return DocWrite{Doc: Doc{Kind: KindBlobThumb, ID: b.ID, Value: mustJSON(t)}, ExpectVersion: AnyVersion}
+	return DocWrite{Doc: Doc{Kind: KindBlobThumb, ID: b.ID, Value: MustJSON(t)}, ExpectVersion: AnyVersion}
 }
 
 // OpenBlobThumb returns the thumbnail of an image held by a field of a
@@ -362,8 +364,8 @@ func (s *Service) OpenBlobThumb(ctx context.Context, p *Principal, app, form, id
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := s.event(p, "file.download", app, b.Form, id, []string{field}, ResultOK, "")
-	ev.Detail = mustJSON(map[string]any{"blob": b.ID, "thumbnail": true})
+	ev := s.Event(p, "file.download", app, b.Form, id, []string{field}, ResultOK, "")
+	ev.Detail = MustJSON(map[string]any{"blob": b.ID, "thumbnail": true})
 	if err := s.audit.Write(ctx, ev); err != nil {
 		return nil, nil, err
 	}

@@ -18,15 +18,6 @@ type sealedSpan struct {
 	Data string `json:"data"` // the value's bytes, sealed under the app's data key (see Keyring.Seal)
 }
 
-// keyring returns the keyring of the service's encrypting store, or nil
-// when the store keeps nothing encrypted.
-func (s *Service) keyring() *Keyring {
-	if es, ok := s.store.(*EncryptingStore); ok {
-		return es.Keyring()
-	}
-	return nil
-}
-
 // sampleSpans returns the byte ranges of the values of a bundle's
 // top-level "sample_data" keys (several, if the document repeats the key).
 func sampleSpans(data []byte) ([][2]int, error) {
@@ -156,7 +147,7 @@ func (s *Service) readAppVersion(ctx context.Context, app string, version int) (
 		return nil, err
 	}
 	var vd appVersionDoc
-	if err := decodeDoc(d, &vd); err != nil {
+	if err := DecodeDoc(d, &vd); err != nil {
 		return nil, err
 	}
 	return &vd, nil

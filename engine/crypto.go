@@ -214,7 +214,7 @@ func (k *Keyring) keys(ctx context.Context, app string, reload bool) (*appKeys, 
 		if err != nil {
 			return nil, err
 		}
-		_, err = k.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeyring, ID: app, Value: mustJSON(kd)}}},
+		_, err = k.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeyring, ID: app, Value: MustJSON(kd)}}},
 			Audit: []*AuditEvent{{Time: k.now(), Actor: SystemActor, Action: "keys.create", App: app, Object: app, Result: ResultOK}}})
 		if err != nil && ErrorCode(err) != ECONFLICT {
 			return nil, fmt.Errorf("keyring %s: create: %w", app, err)

@@ -67,11 +67,11 @@ func (k *Keyring) RotateMaster(ctx context.Context, newMaster []byte) ([]string,
 			return nil, err
 		}
 		kd.Master, kd.Current, kd.Updated = fp, next, now
-		writes = append(writes, DocWrite{Doc: Doc{Kind: KindKeyring, ID: d.ID, Value: mustJSON(kd)}, ExpectVersion: d.Version})
+		writes = append(writes, DocWrite{Doc: Doc{Kind: KindKeyring, ID: d.ID, Value: MustJSON(kd)}, ExpectVersion: d.Version})
 		apps = append(apps, kd.App)
 	}
 	ch := &Change{Docs: writes, Audit: []*AuditEvent{{Time: now, Actor: SystemActor, Action: "keys.rotate", Object: fp, Result: ResultOK,
-		Detail: mustJSON(map[string]any{"apps": apps, "master": fp})}}}
+		Detail: MustJSON(map[string]any{"apps": apps, "master": fp})}}}
 	if _, err := k.store.Apply(ctx, ch); err != nil {
 		return nil, fmt.Errorf("rotate: %w", err)
 	}
@@ -111,7 +111,7 @@ func Reencrypt(ctx context.Context, es *EncryptingStore, jobID string, report fu
 	inner := es.Store
 	pr := ReencryptProgress{ID: jobID, State: "running", Started: k.now()}
 	save := func() error {
-		if _, err := inner.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeysJob, ID: jobID, Value: mustJSON(pr)}, ExpectVersion: AnyVersion}}}); err != nil {
+		if _, err := inner.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeysJob, ID: jobID, Value: MustJSON(pr)}, ExpectVersion: AnyVersion}}}); err != nil {
 			return err
 		}
 		if report != nil {
@@ -196,9 +196,9 @@ func Reencrypt(ctx context.Context, es *EncryptingStore, jobID string, report fu
 	}
 	t := k.now()
 	pr.State, pr.Finished = "done", &t
-	_, err = inner.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeysJob, ID: jobID, Value: mustJSON(pr)}, ExpectVersion: AnyVersion}},
+	_, err = inner.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindKeysJob, ID: jobID, Value: MustJSON(pr)}, ExpectVersion: AnyVersion}},
 		Audit: []*AuditEvent{{Time: t, Actor: SystemActor, Action: "keys.reencrypt", Object: jobID, Result: ResultOK,
-			Detail: mustJSON(map[string]any{"scanned": pr.Scanned, "rewritten": pr.Rewritten, "docs": pr.Docs})}}})
+			Detail: MustJSON(map[string]any{"scanned": pr.Scanned, "rewritten": pr.Rewritten, "docs": pr.Docs})}}})
 	if err != nil {
 		return pr, err
 	}
@@ -299,7 +299,7 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 	}
 	for _, d := range versions {
 		var vd appVersionDoc
-		if err := decodeDoc(d, &vd); err != nil {
+		if err := DecodeDoc(d, &vd); err != nil {
 			return fmt.Errorf("reseal: %w", err)
 		}
 		changed, err := resealBundle(ctx, k, &vd)
@@ -307,7 +307,7 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 			return fmt.Errorf("reseal: %w", err)
 		}
 		if changed {
-			if err := put(d, mustJSON(vd)); err != nil {
+			if err := put(d, MustJSON(vd)); err != nil {
 				return fmt.Errorf("reseal: app version %s: %w", d.ID, err)
 			}
 		}
@@ -322,7 +322,7 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 	}
 	for _, d := range enrolments {
 		var stored mfaDoc
-		if err := decodeDoc(d, &stored); err != nil {
+		if err := DecodeDoc(d, &stored); err != nil {
 			return fmt.Errorf("reseal: %w", err)
 		}
 		if stored.Sealed != "" && cipherKeyID(stored.Sealed) == cur || stored.Sealed == "" && stored.Secret == "" && stored.URL == "" {

@@ -94,12 +94,6 @@ func StoreForms(st Store) FormLookup {
 	}
 }
 
-// isEncryptedField reports whether values of fd are encrypted at rest by st.
-func isEncryptedField(st Store, fd *Field) bool {
-	_, ok := st.(*EncryptingStore)
-	return ok && fd != nil && fd.Sensitive != ""
-}
-
 // hasSensitive reports whether a form has any sensitive field, at any depth.
 func hasSensitive(f *Form) bool {
 	if f == nil {
@@ -395,13 +389,13 @@ func (s *EncryptingStore) scrubAudit(ctx context.Context, ev *AuditEvent) *Audit
 	if fs != "" {
 		var raw any
 		if json.Unmarshal([]byte(fs), &raw) == nil {
-			d["filter"] = string(mustJSON(s.scrubFilterJSON(ctx, ev.App, f, "", raw)))
+			d["filter"] = string(MustJSON(s.scrubFilterJSON(ctx, ev.App, f, "", raw)))
 		} else {
 			d["filter"] = "[redacted]"
 		}
 	}
 	c := *ev
-	c.Detail = mustJSON(d)
+	c.Detail = MustJSON(d)
 	return &c
 }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 )
 
-// decodeDoc decodes a stored doc's JSON value into v.
-func decodeDoc[T any](d *Doc, v *T) error {
+// DecodeDoc decodes a stored doc's JSON value into v.
+func DecodeDoc[T any](d *Doc, v *T) error {
 	if err := json.Unmarshal(d.Value, v); err != nil {
 		return fmt.Errorf("decode %s %s: %w", d.Kind, d.ID, err)
 	}
@@ -22,7 +22,7 @@ func findDocAs[T any](ctx context.Context, st Store, kind, id string) (*T, int64
 		return nil, 0, err
 	}
 	var v T
-	if err := decodeDoc(d, &v); err != nil {
+	if err := DecodeDoc(d, &v); err != nil {
 		return nil, 0, err
 	}
 	return &v, d.Version, nil
@@ -36,7 +36,7 @@ func decodeEach[T any](docs []*Doc, keep func(*T) bool) []*T {
 	out := make([]*T, 0, len(docs))
 	for _, d := range docs {
 		var v T
-		if decodeDoc(d, &v) != nil || keep != nil && !keep(&v) {
+		if DecodeDoc(d, &v) != nil || keep != nil && !keep(&v) {
 			continue
 		}
 		out = append(out, &v)

@@ -39,7 +39,7 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.bundle(ctx, app, 0)
+	b, _, err := s.Bundle(ctx, app, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 	if u.Frozen {
 		ex.Decision = "frozen: every request is refused (423)"
 		ex.Operations = []string{}
-		return ex, s.audit.Write(ctx, s.event(p, "access.explain", app, form, u.ID, nil, ResultOK, ""))
+		return ex, s.audit.Write(ctx, s.Event(p, "access.explain", app, form, u.ID, nil, ResultOK, ""))
 	}
 	acc, err := s.resolveAccess(ctx, &Principal{User: u, IP: ip}, b, f)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 	if field != "" {
 		ex.Decision += "; field " + field + ": " + ex.FieldPerm
 	}
-	return ex, s.audit.Write(ctx, s.event(p, "access.explain", app, form, u.ID, nil, ResultOK, ""))
+	return ex, s.audit.Write(ctx, s.Event(p, "access.explain", app, form, u.ID, nil, ResultOK, ""))
 }
 
 func joinOps(ops []string) string {

@@ -68,7 +68,7 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.bundle(ctx, in.App, 0)
+	b, _, err := s.Bundle(ctx, in.App, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 		bad = append(bad, FieldError{Field: "/expires_at", Code: "range", Message: T("到期时间须在未来 30 天内", "the expiry must lie within the next 30 days")})
 	}
 	for _, op := range in.Ops {
-		if !slices.Contains(allOps, op) {
+		if !slices.Contains(Operations(), op) {
 			bad = append(bad, FieldError{Field: "/operations", Code: "enum", Message: Tf("未知操作 %q", "unknown operation %q", op)})
 		}
 	}
@@ -110,13 +110,13 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 		return nil, Invalid(bad...)
 	}
 	g := &Grant{ID: NewID(now), User: u.ID, App: in.App, Form: in.Form, Ops: in.Ops, Fields: in.Fields, Scope: in.Scope, Reason: in.Reason,
-		GrantedBy: p.actor(), CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC()}
-	ev := s.event(p, "grant.create", in.App, in.Form, u.ID, keysOfPerm(in.Fields), ResultOK, in.Reason)
-	ev.Detail = mustJSON(g)
+		GrantedBy: p.Actor(), CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC()}
+	ev := s.Event(p, "grant.create", in.App, in.Form, u.ID, keysOfPerm(in.Fields), ResultOK, in.Reason)
+	ev.Detail = MustJSON(g)
 	ch := &Change{
-		Docs:   []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: mustJSON(g)}}},
+		Docs:   []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: MustJSON(g)}}},
 		Audit:  []*AuditEvent{ev},
-		Outbox: []OutboxJob{{ID: "grant-expire-" + g.ID, Type: TaskGrantExpire, Payload: mustJSON(map[string]string{"grant": g.ID}), RunAt: g.ExpiresAt, CreatedAt: now}},
+		Outbox: []OutboxJob{{ID: "grant-expire-" + g.ID, Type: TaskGrantExpire, Payload: MustJSON(map[string]string{"grant": g.ID}), RunAt: g.ExpiresAt, CreatedAt: now}},
 	}
 	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
@@ -166,10 +166,10 @@ func (s *Service) revokeGrant(ctx context.Context, p *Principal, id, action stri
 		return nil // idempotent: the job may run twice
 	}
 	now := s.now()
-	g.RevokedAt, g.RevokedBy = &now, p.actor()
+	g.RevokedAt, g.RevokedBy = &now, p.Actor()
 	_, err = s.store.Apply(ctx, &Change{
-		Docs:  []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(g.User, g.App), "user:" + g.User}, Value: mustJSON(g)}, ExpectVersion: ver}},
-		Audit: []*AuditEvent{s.event(p, action, g.App, g.Form, g.User, nil, ResultOK, g.ID)},
+		Docs:  []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(g.User, g.App), "user:" + g.User}, Value: MustJSON(g)}, ExpectVersion: ver}},
+		Audit: []*AuditEvent{s.Event(p, action, g.App, g.Form, g.User, nil, ResultOK, g.ID)},
 	})
 	return err
 }

@@ -74,7 +74,7 @@ func (j *ImportJob) Over() bool { return j.State == ImportDone || j.State == Imp
 func (s *Service) newImportJob(p *Principal, b *Bundle, version int) (*ImportJob, []DocWrite, []OutboxJob) {
 	now := s.now()
 	j := &ImportJob{ID: "imp-" + NewID(now), App: b.App.Key, Version: version, State: ImportQueued, Forms: []ImportFormProgress{},
-		Actor: p.actor(), Started: now, Updated: now}
+		Actor: p.Actor(), Started: now, Updated: now}
 	if p != nil && p.User != nil {
 		j.IP, j.Unit = p.IP, p.User.Unit
 		j.Roles = append([]string{}, p.User.Roles[b.App.Key]...)
@@ -88,8 +88,8 @@ func (s *Service) newImportJob(p *Principal, b *Bundle, version int) (*ImportJob
 	if j.Total == 0 {
 		return nil, nil, nil
 	}
-	docs := []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: mustJSON(j)}}}
-	jobs := []OutboxJob{{ID: j.ID, Type: TaskSampleImport, Payload: mustJSON(map[string]string{"job": j.ID}),
+	docs := []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: MustJSON(j)}}}
+	jobs := []OutboxJob{{ID: j.ID, Type: TaskSampleImport, Payload: MustJSON(map[string]string{"job": j.ID}),
 		RunAt: now.Add(importResumeDelay), CreatedAt: now}}
 	return j, docs, jobs
 }
@@ -103,7 +103,7 @@ func (s *Service) findImportJob(ctx context.Context, id string) (*ImportJob, int
 		return nil, 0, err
 	}
 	var j ImportJob
-	if err := decodeDoc(d, &j); err != nil {
+	if err := DecodeDoc(d, &j); err != nil {
 		return nil, 0, err
 	}
 	return &j, d.Version, nil
@@ -175,7 +175,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 	if j.Over() {
 		return j, nil
 	}
-	b, _, err := s.bundle(ctx, j.App, j.Version)
+	b, _, err := s.Bundle(ctx, j.App, j.Version)
 	if err != nil {
 		return j, err
 	}
@@ -195,7 +195,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 		if len(ch.Records) > 0 {
 			j.Batches++
 		}
-		ch.Docs = []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: mustJSON(j)}, ExpectVersion: ver}}
+		ch.Docs = []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: MustJSON(j)}, ExpectVersion: ver}}
 		res, err := s.store.Apply(ctx, &ch)
 		if err != nil {
 			return err
@@ -219,7 +219,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 		}
 		j.Done, j.Forms = savedDone, savedForms
 		j.State, j.Error, j.Finished, j.Updated = ImportFailed, &msg, &now, now
-		ch = Change{Docs: []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: mustJSON(j)}, ExpectVersion: ver}},
+		ch = Change{Docs: []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: MustJSON(j)}, ExpectVersion: ver}},
 			OutboxDone: []string{j.ID}}
 		if _, err := s.store.Apply(ctx, &ch); err != nil {
 			return j, err
@@ -247,14 +247,14 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 			}
 			i := fp.Done
 			now := s.now()
-			res := cf.Evaluate(EvalInput{Data: recs[i], Now: now, User: userEnv(actor.User, j.App), SkipTimeChecks: true, NoFieldMap: true})
+			res := cf.Evaluate(EvalInput{Data: recs[i], Now: now, TZ: s.zone, User: UserEnvFor(actor.User, j.App), SkipTimeChecks: true, NoFieldMap: true})
 			if !res.OK() {
 				return fail(Invalid(prefixErrors(res.Errors, fmt.Sprintf("/sample_data/%s/%d", fp.Form, i))...))
 			}
 			r := &Record{ID: NewID(now), App: j.App, Form: fp.Form, FormVersion: j.Version, Unit: j.Unit, Owner: j.Actor,
 				Status: StatusActive, Data: res.Data, CreatedBy: j.Actor, UpdatedBy: j.Actor}
 			ch.Records = append(ch.Records, RecordWrite{Op: OpCreate, Record: r, Actor: j.Actor, At: now})
-			ch.Audit = append(ch.Audit, s.event(actor, "create", j.App, fp.Form, r.ID, keysOf(res.Data), ResultOK, "sample data"))
+			ch.Audit = append(ch.Audit, s.Event(actor, "create", j.App, fp.Form, r.ID, keysOf(res.Data), ResultOK, "sample data"))
 			fp.Done++
 			j.Done++
 			if len(ch.Records) >= SampleBatchSize {

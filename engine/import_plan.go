@@ -78,7 +78,7 @@ func (s *Service) planImport(ctx context.Context, b *Bundle) (*ImportPlan, error
 	}
 	pl.Current = &AppVersion{Key: cur.Key, Version: cur.Version, AppVersion: cur.AppVersion}
 	pl.Next = cur.Version + 1
-	old, _, err := s.bundle(ctx, b.App.Key, cur.Version)
+	old, _, err := s.Bundle(ctx, b.App.Key, cur.Version)
 	if err != nil {
 		return nil, err
 	}

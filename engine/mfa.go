@@ -24,7 +24,7 @@ const recoveryCodeCount = 10
 // authentication: six digits, 30-second steps, HMAC-SHA-1, as authenticator
 // apps expect. The engine keeps enrolment, replay protection and recovery
 // codes; package engine/totp implements this, and cmd/formwork hands it to
-// the Service with SetTOTP.
+// NewService (ServiceOptions.TOTP).
 type TOTP interface {
 	// Generate returns a fresh random secret (base32) for account at
 	// issuer and its otpauth:// URL.
@@ -35,12 +35,7 @@ type TOTP interface {
 	QRPNG(url string) ([]byte, error)
 }
 
-// SetTOTP gives the service its one-time-password maker; call it before
-// serving requests. Without one, enrolment and code checks fail (an
-// internal error) and users who need a second factor cannot log in.
-func (s *Service) SetTOTP(t TOTP) { s.totp = t }
-
-var errNoTOTP = errors.New("mfa: no TOTP implementation configured (Service.SetTOTP)")
+var errNoTOTP = errors.New("mfa: no TOTP implementation configured (ServiceOptions.TOTP)")
 
 // mfaDoc is a user's TOTP enrolment. The secret is needed to check codes:
 // with an encrypting store it is kept, with the otpauth URL that carries
@@ -71,7 +66,7 @@ func mfaAAD(user string) string { return "mfa/" + user }
 // sealed under the system data key and absent in clear.
 func sealMFA(ctx context.Context, k *Keyring, m *mfaDoc) (json.RawMessage, error) {
 	if k == nil {
-		return mustJSON(m), nil
+		return MustJSON(m), nil
 	}
 	c := *m
 	sealed, err := k.Encrypt(ctx, SystemKeyring, mfaAAD(m.User), mfaSecret{Secret: m.Secret, URL: m.URL})
@@ -79,7 +74,7 @@ func sealMFA(ctx context.Context, k *Keyring, m *mfaDoc) (json.RawMessage, error
 		return nil, fmt.Errorf("mfa %s: %w", m.User, err)
 	}
 	c.Sealed, c.Secret, c.URL = sealed, "", ""
-	return mustJSON(c), nil
+	return MustJSON(c), nil
 }
 
 // openMFA decodes a stored enrolment, opening its sealed secret.
@@ -119,7 +114,7 @@ func (s *Service) findMFA(ctx context.Context, userID string) (*mfaDoc, int64, e
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := openMFA(ctx, s.keyring(), userID, d.Value)
+	m, err := openMFA(ctx, s.keys, userID, d.Value)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -128,7 +123,7 @@ func (s *Service) findMFA(ctx context.Context, userID string) (*mfaDoc, int64, e
 
 // putMFA is the write of an enrolment, sealed.
 func (s *Service) putMFA(ctx context.Context, m *mfaDoc, expect int64) (DocWrite, error) {
-	v, err := sealMFA(ctx, s.keyring(), m)
+	v, err := sealMFA(ctx, s.keys, m)
 	if err != nil {
 		return DocWrite{}, err
 	}
@@ -169,7 +164,7 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 		return nil, err
 	}
 	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
-		Audit: []*AuditEvent{s.event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
+		Audit: []*AuditEvent{s.Event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
 	return &MFAEnrollment{Secret: secret, URL: url, QRPNG: qr}, nil
@@ -220,7 +215,7 @@ func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]
 		return nil, err
 	}
 	if !ok {
-		_ = s.audit.Write(ctx, s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultDenied, "wrong code"))
+		_ = s.audit.Write(ctx, s.Event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultDenied, "wrong code"))
 		return nil, Invalid(FieldError{Field: "/totp", Code: "invalid", Message: T("验证码不正确", "the code is not right")})
 	}
 	codes := make([]string, recoveryCodeCount)
@@ -236,7 +231,7 @@ func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]
 		return nil, err
 	}
 	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
-		Audit: []*AuditEvent{s.event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
+		Audit: []*AuditEvent{s.Event(p, "mfa.confirm", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
 	return codes, nil
@@ -281,7 +276,7 @@ func (s *Service) validTOTP(secret, code string) (int64, bool, error) {
 // MFARequired reports whether the user holds, in any app, a role with "mfa": true.
 func (s *Service) MFARequired(ctx context.Context, u *User) (bool, error) {
 	for app, roles := range u.Roles {
-		b, _, err := s.bundle(ctx, app, 0)
+		b, _, err := s.Bundle(ctx, app, 0)
 		if err != nil {
 			if ErrorCode(err) == ENOTFOUND {
 				continue
@@ -322,7 +317,7 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 		actor.IP = p.IP
 	}
 	fail := func(reason, fcode string, msg Text) error {
-		_ = s.audit.Write(ctx, s.event(actor, "login.mfa", "", "", u.ID, nil, ResultDenied, reason))
+		_ = s.audit.Write(ctx, s.Event(actor, "login.mfa", "", "", u.ID, nil, ResultDenied, reason))
 		return &Error{Code: EUNAUTHORIZED, Message: msg, Fields: []FieldError{{Field: "/totp", Code: fcode, Message: msg}}}
 	}
 	if !enabled {
@@ -359,7 +354,7 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 		return err
 	}
 	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
-		Audit: []*AuditEvent{s.event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
+		Audit: []*AuditEvent{s.Event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
 	if ErrorCode(err) == ECONFLICT {
 		return fail("code raced", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
 	}
@@ -376,7 +371,7 @@ func (s *Service) ResetMFA(ctx context.Context, p *Principal, userRef string) er
 		return err
 	}
 	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID}, ExpectVersion: AnyVersion, Delete: true}},
-		Audit: []*AuditEvent{s.event(p, "mfa.reset", "", "", u.ID, nil, ResultOK, "")}})
+		Audit: []*AuditEvent{s.Event(p, "mfa.reset", "", "", u.ID, nil, ResultOK, "")}})
 	return err
 }
 

@@ -52,7 +52,7 @@ func (s *Service) StartPendingLogin(ctx context.Context, u *User, enrol bool) (s
 	secret, id := newSecret("fwm_")
 	csrf, _ := newSecret("")
 	pl := &PendingLogin{ID: id, UserID: u.ID, CSRF: csrf, Enrol: enrol, ExpiresAt: s.now().Add(PendingLoginTTL).UTC()}
-	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindLoginPending, ID: id, Tags: []string{"user:" + u.ID}, Value: mustJSON(pl)}}}}); err != nil {
+	if _, err := s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindLoginPending, ID: id, Tags: []string{"user:" + u.ID}, Value: MustJSON(pl)}}}}); err != nil {
 		return "", nil, fmt.Errorf("pending login: %w", err)
 	}
 	pl.Version = 1
@@ -88,7 +88,7 @@ func (s *Service) FindPendingLogin(ctx context.Context, secret string) (*Pending
 // pending login.
 func (s *Service) FailPendingLogin(ctx context.Context, pl *PendingLogin) error {
 	pl.Attempts++
-	w := DocWrite{Doc: Doc{Kind: KindLoginPending, ID: pl.ID, Tags: []string{"user:" + pl.UserID}, Value: mustJSON(pl)}, ExpectVersion: pl.Version}
+	w := DocWrite{Doc: Doc{Kind: KindLoginPending, ID: pl.ID, Tags: []string{"user:" + pl.UserID}, Value: MustJSON(pl)}, ExpectVersion: pl.Version}
 	if pl.Attempts >= maxPendingAttempts {
 		w = DocWrite{Doc: Doc{Kind: KindLoginPending, ID: pl.ID}, ExpectVersion: AnyVersion, Delete: true}
 	}

@@ -280,7 +280,7 @@ func unitNotFound(key string, err error) error {
 
 func unitFromDoc(d *Doc) (*Unit, error) {
 	var u Unit
-	if err := decodeDoc(d, &u); err != nil {
+	if err := DecodeDoc(d, &u); err != nil {
 		return nil, err
 	}
 	u.Version = d.Version
@@ -406,9 +406,9 @@ func userDoc(u *User, version int64, now time.Time) Doc {
 		Value: marshalDoc(storedUser{User: *u, PasswordHash: u.PasswordHash}), Updated: now}
 }
 
-func userFromDoc(d *Doc) (*User, error) {
+func UserFromDoc(d *Doc) (*User, error) {
 	var s storedUser
-	if err := decodeDoc(d, &s); err != nil {
+	if err := DecodeDoc(d, &s); err != nil {
 		return nil, err
 	}
 	u := s.User
@@ -509,7 +509,7 @@ func (o *Org) FindUserByID(ctx context.Context, id string) (*User, error) {
 		}
 		return nil, fmt.Errorf("find user: %w", err)
 	}
-	return userFromDoc(d)
+	return UserFromDoc(d)
 }
 
 // FindUserByEmail returns a user by email (any case). ENOTFOUND when missing.
@@ -521,7 +521,7 @@ func (o *Org) FindUserByEmail(ctx context.Context, email string) (*User, error) 
 	if len(docs) == 0 {
 		return nil, Errorf(ENOTFOUND, T("用户不存在", "The user does not exist"))
 	}
-	return userFromDoc(docs[0])
+	return UserFromDoc(docs[0])
 }
 
 // ListUsers returns the users of a unit, or all users when unit is empty,
@@ -537,7 +537,7 @@ func (o *Org) ListUsers(ctx context.Context, unit string) ([]*User, error) {
 	}
 	out := make([]*User, 0, len(docs))
 	for _, d := range docs {
-		u, err := userFromDoc(d)
+		u, err := UserFromDoc(d)
 		if err != nil {
 			return nil, err
 		}
@@ -691,7 +691,7 @@ func (o *Org) updateUser(ctx context.Context, id string, fn func(u *User) (*Audi
 		}
 		return nil, fmt.Errorf("update user: %w", err)
 	}
-	u, err := userFromDoc(d)
+	u, err := UserFromDoc(d)
 	if err != nil {
 		return nil, err
 	}
@@ -815,7 +815,7 @@ func (o *Org) FindSession(ctx context.Context, secret string) (*Session, error) 
 		return nil, fmt.Errorf("find session: %w", err)
 	}
 	var s Session
-	if err := decodeDoc(d, &s); err != nil {
+	if err := DecodeDoc(d, &s); err != nil {
 		return nil, err
 	}
 	if !o.now().Before(s.ExpiresAt) {
@@ -885,7 +885,7 @@ func (o *Org) FindToken(ctx context.Context, secret string) (*APIToken, error) {
 		return nil, fmt.Errorf("find token: %w", err)
 	}
 	var t APIToken
-	if err := decodeDoc(d, &t); err != nil {
+	if err := DecodeDoc(d, &t); err != nil {
 		return nil, err
 	}
 	if t.ExpiresAt != nil && !o.now().Before(*t.ExpiresAt) {

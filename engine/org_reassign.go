@@ -58,7 +58,7 @@ func (r *Reassignment) Percent() int {
 }
 
 func reassignDoc(r *Reassignment) Doc {
-	return Doc{Kind: KindReassign, ID: r.ID, Tags: []string{"user:" + r.From, "status:" + r.Status}, Value: mustJSON(r)}
+	return Doc{Kind: KindReassign, ID: r.ID, Tags: []string{"user:" + r.From, "status:" + r.Status}, Value: MustJSON(r)}
 }
 
 func (s *Service) findReassignment(ctx context.Context, id string) (*Reassignment, int64, error) {
@@ -82,6 +82,19 @@ func (s *Service) eachForm(ctx context.Context, fn func(app string, f *Form) err
 	})
 }
 
+// AppBundles returns every app's current bundle, ordered by app key. It
+// checks no permission: callers show names only (the forms one may ask
+// access to) or check access per form themselves.
+func (s *Service) AppBundles(ctx context.Context) ([]*Bundle, error) {
+	var out []*Bundle
+	err := s.eachApp(ctx, func(_ *appDoc, b *Bundle) error {
+		out = append(out, b)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].App.Key < out[j].App.Key })
+	return out, err
+}
+
 // eachApp calls fn for every app with its current version's bundle.
 func (s *Service) eachApp(ctx context.Context, fn func(a *appDoc, b *Bundle) error) error {
 	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
@@ -89,7 +102,7 @@ func (s *Service) eachApp(ctx context.Context, fn func(a *appDoc, b *Bundle) err
 		return err
 	}
 	for _, a := range decodeEach[appDoc](docs, nil) {
-		b, _, err := s.bundle(ctx, a.Key, a.Version)
+		b, _, err := s.Bundle(ctx, a.Key, a.Version)
 		if err != nil {
 			return err
 		}
@@ -166,13 +179,13 @@ func (s *Service) StartReassign(ctx context.Context, p *Principal, fromRef, toRe
 		return nil, err
 	}
 	now := s.now()
-	r := &Reassignment{ID: NewID(now), From: from.ID, To: to.ID, Status: ReassignPending, Total: total, StartedBy: p.actor(), CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
-	ev := s.event(p, "records.reassign", "", "", from.ID, []string{"_owner"}, ResultOK, "to "+to.ID)
-	ev.Detail = mustJSON(map[string]any{"reassignment": r.ID, "to": to.ID, "records": total})
+	r := &Reassignment{ID: NewID(now), From: from.ID, To: to.ID, Status: ReassignPending, Total: total, StartedBy: p.Actor(), CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
+	ev := s.Event(p, "records.reassign", "", "", from.ID, []string{"_owner"}, ResultOK, "to "+to.ID)
+	ev.Detail = MustJSON(map[string]any{"reassignment": r.ID, "to": to.ID, "records": total})
 	if _, err := s.store.Apply(ctx, &Change{
 		Docs:   []DocWrite{{Doc: reassignDoc(r)}},
 		Audit:  []*AuditEvent{ev},
-		Outbox: []OutboxJob{{ID: "reassign-" + r.ID, Type: TaskReassign, Payload: mustJSON(map[string]string{"reassignment": r.ID}), RunAt: now, CreatedAt: now}},
+		Outbox: []OutboxJob{{ID: "reassign-" + r.ID, Type: TaskReassign, Payload: MustJSON(map[string]string{"reassignment": r.ID}), RunAt: now, CreatedAt: now}},
 	}); err != nil {
 		return nil, err
 	}
@@ -271,9 +284,9 @@ func (s *Service) reassignBatch(ctx context.Context, r *Reassignment, ver int64)
 		for _, rec := range page.Items {
 			nr := rec.Clone()
 			nr.Owner = r.To
-			ch.Records = append(ch.Records, RecordWrite{Op: OpUpdate, Record: nr, ExpectVersion: rec.Version, Actor: actor.actor(), At: now})
-			ev := s.event(actor, "record.reassign", app, f.Key, rec.ID, []string{"_owner"}, ResultOK, "offboarding "+r.ID)
-			ev.Detail = mustJSON(map[string]any{"_owner": map[string]string{"before": r.From, "after": r.To}, "reassignment": r.ID})
+			ch.Records = append(ch.Records, RecordWrite{Op: OpUpdate, Record: nr, ExpectVersion: rec.Version, Actor: actor.Actor(), At: now})
+			ev := s.Event(actor, "record.reassign", app, f.Key, rec.ID, []string{"_owner"}, ResultOK, "offboarding "+r.ID)
+			ev.Detail = MustJSON(map[string]any{"_owner": map[string]string{"before": r.From, "after": r.To}, "reassignment": r.ID})
 			ch.Audit = append(ch.Audit, ev)
 		}
 		return nil
@@ -291,7 +304,7 @@ func (s *Service) reassignBatch(ctx context.Context, r *Reassignment, ver int64)
 		if r.Moved > r.Total {
 			r.Total = r.Moved
 		}
-		ch.Audit = append(ch.Audit, s.event(actor, "records.reassign.done", "", "", r.From, []string{"_owner"}, ResultOK,
+		ch.Audit = append(ch.Audit, s.Event(actor, "records.reassign.done", "", "", r.From, []string{"_owner"}, ResultOK,
 			fmt.Sprintf("%d records to %s", r.Moved, r.To)))
 	} else {
 		r.Status = ReassignRunning

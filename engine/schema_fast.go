@@ -485,6 +485,8 @@ func propertiesCheck(s map[string]any) fastCheck {
 	}
 }
 
+// formatSchemas caches one compiled schema per format name: formats are a
+// fixed set and compiling a schema costs more than checking a value.
 var formatSchemas sync.Map // format name → *jsonschema.Schema (nil when unknown)
 
 // formatSchema is a schema asserting just one format, so the fast path

@@ -16,7 +16,7 @@ type Principal struct {
 	IP   string
 }
 
-func (p *Principal) actor() string {
+func (p *Principal) Actor() string {
 	if p == nil || p.User == nil {
 		return SystemActor
 	}
@@ -31,7 +31,9 @@ type Service struct {
 	org   *Org
 	now   func() time.Time
 	audit *AuditWriter
-	totp  TOTP // one-time passwords of two-factor logins (see SetTOTP)
+	totp  TOTP           // one-time passwords of two-factor logins; nil refuses them
+	keys  *Keyring       // the encrypting store's keyring; nil when nothing is encrypted at rest
+	zone  *time.Location // the organisation's time zone
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
@@ -74,12 +76,34 @@ func (s *Service) runHooks(ctx context.Context, ev *RecordEvent, ch *Change) err
 	return nil
 }
 
-// NewService returns the service over a store; clock gives the current time.
-func NewService(store Store, org *Org, clock func() time.Time) *Service {
-	if clock == nil {
-		clock = time.Now
+// ServiceOptions are the collaborators cmd/formwork wires into a Service;
+// zero values pick the defaults.
+type ServiceOptions struct {
+	// Clock gives the current time; default time.Now.
+	Clock func() time.Time
+	// TOTP checks the codes of two-factor logins (engine/totp implements
+	// it); nil refuses enrolment and lets nobody through the second step.
+	TOTP TOTP
+	// Keys is the keyring of the EncryptingStore the service runs on; it
+	// seals stored bundles' sample data and TOTP secrets, and tells which
+	// fields are searched by their blind index. Nil when the store keeps
+	// nothing encrypted.
+	Keys *Keyring
+	// TimeZone is the organisation's: role policies' hours and weekdays
+	// and the rules' `today` are read in it; default UTC.
+	TimeZone *time.Location
+}
+
+// NewService returns the service over a store, with the collaborators opt
+// names.
+func NewService(store Store, org *Org, opt ServiceOptions) *Service {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
 	}
-	s := &Service{store: store, org: org, now: clock, bundles: map[string]*Bundle{},
+	if opt.TimeZone == nil {
+		opt.TimeZone = time.UTC
+	}
+	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, bundles: map[string]*Bundle{},
 		audit: NewAuditWriter(store, AuditWriterOptions{})}
 	s.jobCtx, s.jobStop = context.WithCancel(context.Background())
 	return s
@@ -189,8 +213,8 @@ func (s *Service) orphans(ctx context.Context, old, b *Bundle) ([]FieldError, er
 	return out, nil
 }
 
-func (s *Service) event(p *Principal, action, app, form, object string, fields []string, result, reason string) *AuditEvent {
-	ev := &AuditEvent{Time: s.now(), Actor: p.actor(), Action: action, App: app, Form: form, Object: object,
+func (s *Service) Event(p *Principal, action, app, form, object string, fields []string, result, reason string) *AuditEvent {
+	ev := &AuditEvent{Time: s.now(), Actor: p.Actor(), Action: action, App: app, Form: form, Object: object,
 		Fields: fields, Result: result, Reason: reason}
 	if p != nil {
 		ev.IP = p.IP
@@ -201,12 +225,19 @@ func (s *Service) event(p *Principal, action, app, form, object string, fields [
 // Audit writes an extra audit event (login, logout, page views) through the
 // group-commit writer; it waits for the commit.
 func (s *Service) Audit(ctx context.Context, p *Principal, action, app, form, object, result, reason string) error {
-	return s.audit.Write(ctx, s.event(p, action, app, form, object, nil, result, reason))
+	return s.audit.Write(ctx, s.Event(p, action, app, form, object, nil, result, reason))
+}
+
+// WriteAudit writes an event another part of the product built (the
+// workflow runtime's task views) through the group-commit writer; it waits
+// for the commit.
+func (s *Service) WriteAudit(ctx context.Context, ev *AuditEvent) error {
+	return s.audit.Write(ctx, ev)
 }
 
 // deny records a denial and returns the error to give the caller.
 func (s *Service) deny(ctx context.Context, p *Principal, action, app, form, object, reason string, err error) error {
-	_ = s.audit.Write(ctx, s.event(p, action, app, form, object, nil, ResultDenied, reason))
+	_ = s.audit.Write(ctx, s.Event(p, action, app, form, object, nil, ResultDenied, reason))
 	return err
 }
 
@@ -241,7 +272,7 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 	next := 1
 	if cur != nil {
 		next = cur.Version + 1
-		old, _, err := s.bundle(ctx, b.App.Key, cur.Version)
+		old, _, err := s.Bundle(ctx, b.App.Key, cur.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -253,9 +284,9 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 			return nil, &Error{Code: ECONFLICT, Message: T("升级会丢弃已有数据，请确认后再导入", "the upgrade would orphan existing data; confirm to apply it"), Fields: lost}
 		}
 	}
-	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.actor()}
-	vd := appVersionDoc{Key: b.App.Key, Version: next, PublishedAt: now, PublishedBy: p.actor()}
-	if err := sealBundle(ctx, s.keyring(), &vd, data); err != nil {
+	ad := appDoc{Key: b.App.Key, Name: b.App.Name, Version: next, AppVersion: b.App.Version, UpdatedAt: now, UpdatedBy: p.Actor()}
+	vd := appVersionDoc{Key: b.App.Key, Version: next, PublishedAt: now, PublishedBy: p.Actor()}
+	if err := sealBundle(ctx, s.keys, &vd, data); err != nil {
 		return nil, err
 	}
 	expect := int64(0)
@@ -264,10 +295,10 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 	}
 	ch := &Change{
 		Docs: []DocWrite{
-			{Doc: Doc{Kind: KindApp, ID: b.App.Key, Value: mustJSON(ad)}, ExpectVersion: expect},
-			{Doc: Doc{Kind: KindAppVersion, ID: appVersionID(b.App.Key, next), Tags: []string{"app:" + b.App.Key}, Value: mustJSON(vd)}},
+			{Doc: Doc{Kind: KindApp, ID: b.App.Key, Value: MustJSON(ad)}, ExpectVersion: expect},
+			{Doc: Doc{Kind: KindAppVersion, ID: appVersionID(b.App.Key, next), Tags: []string{"app:" + b.App.Key}, Value: MustJSON(vd)}},
 		},
-		Audit: []*AuditEvent{s.event(p, "app.publish", b.App.Key, "", b.App.Key+"@"+strconv.Itoa(next), nil, ResultOK, "")},
+		Audit: []*AuditEvent{s.Event(p, "app.publish", b.App.Key, "", b.App.Key+"@"+strconv.Itoa(next), nil, ResultOK, "")},
 	}
 	var job *ImportJob
 	if opt.SampleData {
@@ -321,7 +352,7 @@ func prefixErrors(errs []FieldError, prefix string) []FieldError {
 
 func appVersionID(app string, v int) string { return fmt.Sprintf("%s@%08d", app, v) }
 
-func mustJSON(v any) json.RawMessage {
+func MustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("engine: marshal: " + err.Error())
@@ -339,8 +370,8 @@ func (s *Service) putBundle(app string, version int, b *Bundle) {
 	s.mu.Unlock()
 }
 
-// bundle returns the loaded bundle of an app at a version (0 = current).
-func (s *Service) bundle(ctx context.Context, app string, version int) (*Bundle, int, error) {
+// Bundle returns the loaded Bundle of an app at a version (0 = current).
+func (s *Service) Bundle(ctx context.Context, app string, version int) (*Bundle, int, error) {
 	if version == 0 {
 		a, _, err := s.findApp(ctx, app)
 		if err != nil {
@@ -362,7 +393,7 @@ func (s *Service) bundle(ctx context.Context, app string, version int) (*Bundle,
 	if err != nil {
 		return nil, 0, err
 	}
-	data, err := openBundle(ctx, s.keyring(), vd)
+	data, err := openBundle(ctx, s.keys, vd)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -379,7 +410,7 @@ func (s *Service) ExportApp(ctx context.Context, p *Principal, app string) ([]by
 	if err := requireAdmin(p); err != nil {
 		return nil, s.deny(ctx, p, "app.export", app, "", "", "not an administrator", err)
 	}
-	_, v, err := s.bundle(ctx, app, 0)
+	_, v, err := s.Bundle(ctx, app, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -387,11 +418,11 @@ func (s *Service) ExportApp(ctx context.Context, p *Principal, app string) ([]by
 	if err != nil {
 		return nil, err
 	}
-	data, err := openBundle(ctx, s.keyring(), vd)
+	data, err := openBundle(ctx, s.keys, vd)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.audit.Write(ctx, s.event(p, "app.export", app, "", app, nil, ResultOK, "")); err != nil {
+	if err := s.audit.Write(ctx, s.Event(p, "app.export", app, "", app, nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -555,7 +586,7 @@ func redactSchema(raw json.RawMessage, hidden map[string]bool) json.RawMessage {
 	}
 	// checks may name hidden fields in their expressions: drop them from the view
 	delete(doc, "x-checks")
-	return mustJSON(doc)
+	return MustJSON(doc)
 }
 
 func notFoundForm(app, form string) error {
@@ -567,7 +598,7 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	if p == nil || p.User == nil {
 		return nil, 0, nil, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
-	b, v, err := s.bundle(ctx, app, 0)
+	b, v, err := s.Bundle(ctx, app, 0)
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}
@@ -582,7 +613,7 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	return b, v, f, acc, nil
 }
 
-func userEnv(u *User, app string) UserEnv {
+func UserEnvFor(u *User, app string) UserEnv {
 	if u == nil {
 		return UserEnv{Roles: []string{}}
 	}
@@ -608,7 +639,7 @@ func (s *Service) AuditEvents(ctx context.Context, p *Principal, q AuditQuery) (
 	if err != nil {
 		return nil, err
 	}
-	if err := s.audit.Write(ctx, s.event(p, "audit.read", "", "", "", nil, ResultOK, "")); err != nil {
+	if err := s.audit.Write(ctx, s.Event(p, "audit.read", "", "", "", nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
 	return page, nil
@@ -623,7 +654,7 @@ func (s *Service) VerifyAudit(ctx context.Context, p *Principal) (int64, *AuditB
 	if err != nil {
 		return 0, nil, err
 	}
-	_ = s.audit.Write(ctx, s.event(p, "audit.verify", "", "", "", nil, ResultOK, ""))
+	_ = s.audit.Write(ctx, s.Event(p, "audit.verify", "", "", "", nil, ResultOK, ""))
 	return n, brk, nil
 }
 

@@ -58,7 +58,7 @@ type RecordList struct {
 	NextCursor string        `json:"next_cursor"`
 }
 
-func forbidden(msg Text, fields ...FieldError) error {
+func Forbidden(msg Text, fields ...FieldError) error {
 	return &Error{Code: EFORBIDDEN, Message: msg, Fields: fields}
 }
 
@@ -93,7 +93,7 @@ func checkWritable(f *Form, a *Access, data, prev map[string]any) error {
 		}
 	}
 	if len(bad) > 0 {
-		return forbidden(T("包含无权修改的字段", "the submission changes fields you may not edit"), bad...)
+		return Forbidden(T("包含无权修改的字段", "the submission changes fields you may not edit"), bad...)
 	}
 	return nil
 }
@@ -133,14 +133,14 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 		if !acc.Can(OpnRead) {
 			return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", notFoundForm(app, form))
 		}
-		return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", forbidden(T("无权新建记录", "you may not create records here")))
+		return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", Forbidden(T("无权新建记录", "you may not create records here")))
 	}
 	if err := checkWritable(f, acc, data, nil); err != nil {
 		return nil, s.deny(ctx, p, "create", app, form, "", "non-editable fields", err)
 	}
 	now := s.now()
 	id := NewID(now)
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, app),
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, app),
 		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
@@ -151,8 +151,8 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	}
 	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
+	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
+		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (s *Service) GetRecord(ctx context.Context, p *Principal, app, form, id str
 		}
 		return nil, err
 	}
-	if err := s.audit.Write(ctx, s.event(p, "view", app, form, id, nil, ResultOK, "")); err != nil {
+	if err := s.audit.Write(ctx, s.Event(p, "view", app, form, id, nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
 	return viewOf(r, f, acc), nil
@@ -227,7 +227,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		return nil, s.deny(ctx, p, "list", app, form, "", "no read permission", notFoundForm(app, form))
 	}
 	if q.Deleted && !acc.Can(OpnDelete) {
-		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", forbidden(T("无权查看回收站", "you may not open the recycle bin")))
+		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
 	}
 	visible := func(k string) bool {
 		if isSystemField(k) {
@@ -252,7 +252,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		for _, fl := range filter.Fields(e) {
 			if !visible(fl.Key) {
 				return nil, s.deny(ctx, p, "list", app, form, "", "filter on a field not visible in full: "+fl.Key,
-					forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
+					Forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
 						FieldError{Field: JSONPointer(fl.Key), Code: "forbidden", Message: Tf("不能按字段 %s 筛选", "you may not filter on %s", fl.Key)}))
 			}
 		}
@@ -265,7 +265,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		var ors []filter.Expr
 		for _, fd := range f.Fields {
 			if fd.Type == "string" && visible(fd.Key) {
-				if isEncryptedField(s.store, fd) { // encrypted at rest: exact value only, through the blind index
+				if s.keys != nil && fd.Sensitive != "" { // encrypted at rest: exact value only, through the blind index
 					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
 					continue
 				}
@@ -287,7 +287,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 			}
 			if !visible(k) {
 				return nil, s.deny(ctx, p, "list", app, form, "", "sort on a field not visible in full: "+k,
-					forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
+					Forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
 						FieldError{Field: "/sort", Code: "forbidden", Message: Tf("不能按字段 %s 排序", "you may not sort on %s", k)}))
 			}
 			sortKeys = append(sortKeys, SortKey{Field: k, Desc: strings.HasPrefix(part, "-")})
@@ -318,8 +318,8 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		out.Items = append(out.Items, viewOf(r, f, acc))
 		ids = append(ids, r.ID)
 	}
-	ev := s.event(p, "list", app, form, "", nil, ResultOK, "")
-	ev.Detail = mustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
+	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
+	ev.Detail = MustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
 	if err := s.audit.Write(ctx, ev); err != nil {
 		return nil, err
 	}
@@ -341,7 +341,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		return nil, s.deny(ctx, p, "update", app, form, id, "not found or out of scope", err)
 	}
 	if !acc.Can(OpnUpdate) {
-		return nil, s.deny(ctx, p, "update", app, form, id, "no update permission", forbidden(T("无权修改记录", "you may not change records here")))
+		return nil, s.deny(ctx, p, "update", app, form, id, "no update permission", Forbidden(T("无权修改记录", "you may not change records here")))
 	}
 	if r.Status == StatusInReview && !p.User.Admin {
 		return nil, s.deny(ctx, p, "update", app, form, id, "record under review", &Error{Code: ECONFLICT, Message: T("记录正在审批中，撤回后才能修改", "the record is under review; withdraw it to change it")})
@@ -370,7 +370,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		}
 	}
 	now := s.now()
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, User: userEnv(p.User, app), System: systemOf(r), NoFieldMap: true, InPlace: true})
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, app), System: SystemOf(r), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
@@ -385,8 +385,8 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	for i, c := range changed {
 		fields[i] = c.Field
 	}
-	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
+	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}}, Docs: claims,
+		Audit: []*AuditEvent{s.Event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpUpdate, Before: r, After: nr}, ch); err != nil {
 		return nil, err
 	}
@@ -397,7 +397,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	return viewOf(out.Records[0], f, acc), nil
 }
 
-func systemOf(r *Record) map[string]any {
+func SystemOf(r *Record) map[string]any {
 	return map[string]any{"_id": r.ID, "_unit": r.Unit, "_owner": r.Owner, "_status": r.Status, "_version": r.Version,
 		"_created_at": r.CreatedAt.UTC().Format(filter.TimeFormat), "_updated_at": r.UpdatedAt.UTC().Format(filter.TimeFormat)}
 }
@@ -416,14 +416,14 @@ func (s *Service) DeleteRecord(ctx context.Context, p *Principal, app, form, id 
 		return s.deny(ctx, p, "delete", app, form, id, "not found or out of scope", err)
 	}
 	if !acc.Can(OpnDelete) {
-		return s.deny(ctx, p, "delete", app, form, id, "no delete permission", forbidden(T("无权删除记录", "you may not delete records here")))
+		return s.deny(ctx, p, "delete", app, form, id, "no delete permission", Forbidden(T("无权删除记录", "you may not delete records here")))
 	}
 	if version != 0 && version != r.Version {
 		return &Error{Code: ECONFLICT, Message: Tf("记录已被他人修改（当前版本 %d）", "the record was changed meanwhile (now at version %d)", r.Version)}
 	}
 	now := s.now()
-	_, err = s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpDelete, Record: r, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
-		Audit: []*AuditEvent{s.event(p, "delete", app, f.Key, id, nil, ResultOK, "")}})
+	_, err = s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpDelete, Record: r, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
+		Audit: []*AuditEvent{s.Event(p, "delete", app, f.Key, id, nil, ResultOK, "")}})
 	return err
 }
 
@@ -450,7 +450,7 @@ func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id str
 		out = append(out, &RevisionView{Version: rv.Version, Op: rv.Op, Actor: rv.Actor, At: rv.At, Status: rv.Status,
 			Changes: redactChanges(f, acc, rv.Changes), Data: redact(f, acc, rv.Data)})
 	}
-	if err := s.audit.Write(ctx, s.event(p, "revisions", app, form, id, nil, ResultOK, "")); err != nil {
+	if err := s.audit.Write(ctx, s.Event(p, "revisions", app, form, id, nil, ResultOK, "")); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -474,7 +474,7 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 		}
 	}
 	if !acc.Can(OpnUpdate) || (r.DeletedAt != nil && !acc.Can(OpnDelete)) {
-		return nil, s.deny(ctx, p, "restore", app, form, id, "no update permission", forbidden(T("无权恢复记录", "you may not restore records here")))
+		return nil, s.deny(ctx, p, "restore", app, form, id, "no update permission", Forbidden(T("无权恢复记录", "you may not restore records here")))
 	}
 	nr := r.Clone()
 	if revision != 0 {
@@ -509,8 +509,8 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 	}
 	nr.FormVersion, nr.UpdatedBy, nr.DeletedAt = v, p.User.ID, nil
 	now := s.now()
-	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpRestore, Record: nr, ExpectVersion: r.Version, Actor: p.actor(), At: now}},
-		Audit: []*AuditEvent{s.event(p, "restore", app, f.Key, id, nil, ResultOK, "")}})
+	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpRestore, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
+		Audit: []*AuditEvent{s.Event(p, "restore", app, f.Key, id, nil, ResultOK, "")}})
 	if err != nil {
 		return nil, err
 	}
@@ -525,7 +525,7 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 	if err != nil {
 		return nil, err
 	}
-	in := EvalInput{Data: data, Now: s.now(), User: userEnv(p.User, app),
+	in := EvalInput{Data: data, Now: s.now(), TZ: s.zone, User: UserEnvFor(p.User, app),
 		System: map[string]any{"_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive}}
 	if id == "" {
 		if !acc.Can(OpnCreate) {
@@ -548,7 +548,7 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 				merged[k] = v
 			}
 		}
-		in.Data, in.Prev, in.System = merged, r.Data, systemOf(r)
+		in.Data, in.Prev, in.System = merged, r.Data, SystemOf(r)
 	}
 	res := b.Compiled(f.Key).Evaluate(in)
 	res.Data = redact(f, acc, res.Data)

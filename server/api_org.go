@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +20,7 @@ func (s *server) createUnit(c echo.Context) error {
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := s.org.CreateUnit(c.Request().Context(), actorOf(c), engine.Unit{Key: in.Key, Name: in.Name, Parent: in.Parent})
+	u, err := s.svc.CreateUnit(c.Request().Context(), principal(c), engine.Unit{Key: in.Key, Name: in.Name, Parent: in.Parent})
 	if err != nil {
 		return err
 	}
@@ -41,20 +40,7 @@ func (s *server) updateUnit(c echo.Context) error {
 	if in.Head == nil {
 		return engine.Invalid(engine.FieldError{Field: "/head", Code: "required", Message: engine.T("请给出单位负责人的邮箱", "give the head's email")})
 	}
-	ctx := c.Request().Context()
-	head := strings.TrimSpace(*in.Head)
-	id := head
-	if strings.Contains(head, "@") {
-		u, err := s.org.FindUserByEmail(ctx, head)
-		if err != nil {
-			if engine.ErrorCode(err) == engine.ENOTFOUND {
-				return engine.Invalid(engine.FieldError{Field: "/head", Code: "not_found", Message: engine.Tf("用户 %s 不存在", "no user has the email %s", head)})
-			}
-			return err
-		}
-		id = u.ID
-	}
-	u, err := s.org.UpdateUnitHead(ctx, actorOf(c), c.Param("key"), id)
+	u, err := s.svc.SetUnitHead(c.Request().Context(), principal(c), c.Param("key"), *in.Head)
 	if err != nil {
 		return err
 	}
@@ -76,7 +62,7 @@ func (s *server) createUser(c echo.Context) error {
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := s.org.CreateUser(c.Request().Context(), actorOf(c), engine.NewUser{
+	u, err := s.svc.CreateUser(c.Request().Context(), principal(c), engine.NewUser{
 		Email: in.Email, Name: in.Name, Unit: in.Unit, Admin: in.Admin, Roles: in.Roles, Password: in.Password})
 	if err != nil {
 		return err
@@ -85,7 +71,8 @@ func (s *server) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, userOut(u))
 }
 
-// freezeUser locks a user out at once, sessions and tokens too (admin).
+// freezeUser locks a user out at once, sessions and tokens too (admin,
+// checked by the engine; not oneself).
 func (s *server) freezeUser(c echo.Context) error {
 	if c.Request().ContentLength > 0 {
 		var in struct{}
@@ -93,7 +80,7 @@ func (s *server) freezeUser(c echo.Context) error {
 			return err
 		}
 	}
-	u, err := s.org.Freeze(c.Request().Context(), actorOf(c), c.Param("id"))
+	u, err := s.svc.FreezeUser(c.Request().Context(), principal(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // TestBrowserDiscountApproval runs the shop's discount approval end to end
@@ -20,7 +21,7 @@ import (
 func TestBrowserDiscountApproval(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 4 * time.Minute})
 	h := newHarness(t, testConfig())
-	engine.NewWorkflows(h.svc, nil, engine.WorkflowOptions{})
+	h.withWorkflows(workflow.Options{})
 	if _, err := h.org.UpdateUnitHead(context.Background(), engine.AuditActor{ID: engine.SystemActor}, "store1", h.users["analyst"].ID); err != nil {
 		t.Fatal(err)
 	}

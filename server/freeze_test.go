@@ -28,7 +28,7 @@ func TestFreezeAcrossServers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = stB.Close() })
 	orgB := engine.NewOrg(stB, time.Now)
-	svcB := engine.NewService(stB, orgB, time.Now)
+	svcB := engine.NewService(stB, orgB, engine.ServiceOptions{Clock: time.Now})
 	t.Cleanup(svcB.Close)
 	nodeB := New(Deps{Store: stB, Org: orgB, Service: svcB, Config: testConfig(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srvA, srvB := httptest.NewServer(h.e), httptest.NewServer(nodeB)

@@ -17,6 +17,7 @@ import (
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
 	"formwork/engine/totp"
+	"formwork/engine/workflow"
 	"formwork/migrations"
 )
 
@@ -32,6 +33,7 @@ type harness struct {
 	org    *engine.Org
 	svc    *engine.Service
 	e      *echo.Echo
+	cfg    Config
 	users  map[string]*engine.User
 	tokens map[string]string
 }
@@ -57,8 +59,7 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 		tb.Fatal(err)
 	}
 	org := engine.NewOrg(st, time.Now)
-	svc := engine.NewService(st, org, time.Now)
-	svc.SetTOTP(totp.New())
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now, TOTP: totp.New()})
 	tb.Cleanup(svc.Close)
 	h := &harness{tb: tb, store: st, dbPath: dbPath, org: org, svc: svc, users: map[string]*engine.User{}, tokens: map[string]string{}}
 	sys := engine.AuditActor{ID: engine.SystemActor}
@@ -97,8 +98,18 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 			tb.Fatalf("import %s: %v", f, err)
 		}
 	}
+	h.cfg = cfg
 	h.e = New(Deps{Store: st, Org: org, Service: svc, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return h
+}
+
+// withWorkflows starts the workflow runtime on the harness's service and
+// rebuilds the HTTP app with it, as cmd/formwork wires them.
+func (h *harness) withWorkflows(opt workflow.Options) *workflow.Runtime {
+	h.tb.Helper()
+	w := workflow.New(h.svc, nil, opt)
+	h.e = New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return w
 }
 
 // do sends one request as user ("" = anonymous) and returns the response.

@@ -82,11 +82,11 @@ func (s *server) adminOverview(c echo.Context) error {
 	p := principal(c)
 	pg, nav := s.adminPage(c, "admin.title", "overview")
 	v := web.AdminOverviewPage{Page: pg, AdminNav: nav}
-	units, err := s.org.ListUnits(ctx)
+	units, err := s.svc.Units(ctx, p)
 	if err != nil {
 		return err
 	}
-	users, err := s.org.ListUsers(ctx, "")
+	users, err := s.svc.Users(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -132,11 +132,11 @@ func (s *server) renderUnits(c echo.Context, status int, msg string, form web.Ad
 	ctx := c.Request().Context()
 	pg, nav := s.adminPage(c, "admin.units.title", "units")
 	v := web.AdminUnitsPage{Page: pg, AdminNav: nav, Error: msg, Form: form}
-	units, err := s.org.ListUnits(ctx)
+	units, err := s.svc.Units(ctx, principal(c))
 	if err != nil {
 		return err
 	}
-	users, err := s.org.ListUsers(ctx, "")
+	users, err := s.svc.Users(ctx, principal(c))
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *server) adminCreateUnit(c echo.Context) error {
 	} else if form.NameEn == "" {
 		name = engine.T(form.NameZh, form.NameZh)
 	}
-	_, err := s.org.CreateUnit(c.Request().Context(), actorOf(c), engine.Unit{Key: form.Key, Name: name, Parent: form.Parent})
+	_, err := s.svc.CreateUnit(c.Request().Context(), principal(c), engine.Unit{Key: form.Key, Name: name, Parent: form.Parent})
 	if err != nil {
 		if formError(err) {
 			return s.renderUnits(c, statusOf(engine.ErrorCode(err)), errText(err, pageLang(c)), form)
@@ -181,7 +181,7 @@ func (s *server) adminCreateUnit(c echo.Context) error {
 }
 
 func (s *server) adminUnitHead(c echo.Context) error {
-	_, err := s.org.UpdateUnitHead(c.Request().Context(), actorOf(c), c.Param("key"), c.FormValue("head"))
+	_, err := s.svc.SetUnitHead(c.Request().Context(), principal(c), c.Param("key"), c.FormValue("head"))
 	if err != nil {
 		if formError(err) {
 			return s.renderUnits(c, statusOf(engine.ErrorCode(err)), errText(err, pageLang(c)), web.AdminUnitForm{})
@@ -196,8 +196,8 @@ func sortChoices(cs []web.Choice) {
 }
 
 // unitChoices lists the units for a select, indented by depth.
-func (s *server) unitChoices(ctx context.Context, lang string) ([]web.Choice, map[string]string, error) {
-	units, err := s.org.ListUnits(ctx)
+func (s *server) unitChoices(c echo.Context, lang string) ([]web.Choice, map[string]string, error) {
+	units, err := s.svc.Units(c.Request().Context(), principal(c))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,10 +236,10 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 	v := web.AdminUsersPage{Page: pg, AdminNav: nav, Query: q, Error: msg, Form: form}
 	var names map[string]string
 	var err error
-	if v.Units, names, err = s.unitChoices(ctx, pg.Lang); err != nil {
+	if v.Units, names, err = s.unitChoices(c, pg.Lang); err != nil {
 		return err
 	}
-	users, err := s.org.ListUsers(ctx, "")
+	users, err := s.svc.Users(ctx, principal(c))
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 func (s *server) adminCreateUser(c echo.Context) error {
 	form := web.AdminUserForm{Email: strings.TrimSpace(c.FormValue("email")), Name: strings.TrimSpace(c.FormValue("name")),
 		Unit: c.FormValue("unit"), Admin: c.FormValue("admin") != ""}
-	u, err := s.org.CreateUser(c.Request().Context(), actorOf(c), engine.NewUser{Email: form.Email, Name: form.Name, Unit: form.Unit,
+	u, err := s.svc.CreateUser(c.Request().Context(), principal(c), engine.NewUser{Email: form.Email, Name: form.Name, Unit: form.Unit,
 		Admin: form.Admin, Password: c.FormValue("password")})
 	if err != nil {
 		if formError(err) {
@@ -280,7 +280,7 @@ func (s *server) adminUser(c echo.Context) error {
 func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	ctx := c.Request().Context()
 	p := principal(c)
-	u, err := s.org.FindUserByID(ctx, c.Param("id"))
+	u, err := s.svc.User(ctx, p, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	pg.Title = u.Name
 	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Frozen: u.Frozen, Error: msg,
 		StatusURL: "/api/v1/users/" + url.PathEscape(u.ID) + "/reassign"}
-	if v.Units, _, err = s.unitChoices(ctx, pg.Lang); err != nil {
+	if v.Units, _, err = s.unitChoices(c, pg.Lang); err != nil {
 		return err
 	}
 	apps, err := s.svc.AdminApps(ctx, p)
@@ -311,7 +311,7 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	if v.Owned, err = s.svc.CountOwnedRecords(ctx, p, u.ID); err != nil {
 		return err
 	}
-	users, err := s.org.ListUsers(ctx, "")
+	users, err := s.svc.Users(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -407,8 +407,8 @@ func formChoices(apps []*engine.AdminApp, lang string) []web.Choice {
 	return out
 }
 
-func (s *server) userChoices(ctx context.Context) ([]web.Choice, map[string]string, error) {
-	users, err := s.org.ListUsers(ctx, "")
+func (s *server) userChoices(c echo.Context) ([]web.Choice, map[string]string, error) {
+	users, err := s.svc.Users(c.Request().Context(), principal(c))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -429,7 +429,7 @@ func (s *server) renderGrants(c echo.Context, status int, msg string, form web.A
 	v := web.AdminGrantsPage{Page: pg, AdminNav: nav, Error: msg, Form: form}
 	var names map[string]string
 	var err error
-	if v.Users, names, err = s.userChoices(ctx); err != nil {
+	if v.Users, names, err = s.userChoices(c); err != nil {
 		return err
 	}
 	apps, err := s.svc.AdminApps(ctx, p)
@@ -468,7 +468,7 @@ func (s *server) renderGrants(c echo.Context, status int, msg string, form web.A
 		}
 	}
 	// requests go through the workflow runtime; without it there are none
-	if w := engine.WorkflowsFor(s.svc); w != nil {
+	if w := s.wf; w != nil {
 		if v.Pending, err = s.pendingRequestRows(c, w, false); err != nil {
 			return err
 		}
@@ -557,7 +557,7 @@ func (s *server) adminExplain(c echo.Context) error {
 	v := web.AdminExplainPage{Page: pg, AdminNav: nav, User: q.Get("user"), Form: q.Get("form"), Record: strings.TrimSpace(q.Get("record")),
 		Fld: strings.TrimSpace(q.Get("field")), IP: strings.TrimSpace(q.Get("ip"))}
 	var err error
-	if v.Users, _, err = s.userChoices(ctx); err != nil {
+	if v.Users, _, err = s.userChoices(c); err != nil {
 		return err
 	}
 	apps, err := s.svc.AdminApps(ctx, p)

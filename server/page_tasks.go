@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 	"formwork/web"
 )
 
@@ -36,7 +37,7 @@ func (s *server) taskPageRoutes(e *echo.Echo) {
 // the badge in the top bar: one tag lookup in the store. A failure only
 // hides the badge.
 func (s *server) inboxCount(c echo.Context) int {
-	w := engine.WorkflowsFor(s.svc)
+	w := s.wf
 	p := principal(c)
 	if w == nil || p.User == nil {
 		return 0
@@ -84,7 +85,7 @@ func (s *server) renderTasks(c echo.Context, status int, results []string) error
 		tab = "open"
 	}
 	filter := c.QueryParam("form")
-	q := engine.TaskQuery{Status: tab, Limit: 200}
+	q := workflow.TaskQuery{Status: tab, Limit: 200}
 	if filter != "" {
 		app, form, ok := strings.Cut(filter, "/")
 		if !ok || app == "" || form == "" {
@@ -97,7 +98,7 @@ func (s *server) renderTasks(c echo.Context, status int, results []string) error
 		return err
 	}
 	// the filter offers every app/form the user has tasks in
-	all, err := w.Tasks(ctx, p, engine.TaskQuery{Limit: 1000})
+	all, err := w.Tasks(ctx, p, workflow.TaskQuery{Limit: 1000})
 	if err != nil {
 		return err
 	}
@@ -148,7 +149,7 @@ func (s *server) renderTasks(c echo.Context, status int, results []string) error
 			Status: web.Msg(lang, "tasks.st."+t.Status), Escalated: t.Escalated}
 		if t.DueAt != nil {
 			row.Due = fmtTime(*t.DueAt)
-			row.Overdue = t.Status == engine.TaskOpen && now.After(*t.DueAt)
+			row.Overdue = t.Status == workflow.TaskOpen && now.After(*t.DueAt)
 		}
 		if t.DoneAt != nil {
 			row.Done = fmtTime(*t.DoneAt)
@@ -175,8 +176,8 @@ func (s *server) batchApprovePage(c echo.Context) error {
 		return badRequest(engine.T("请选择 1 到 200 个任务", "choose 1 to 200 tasks"))
 	}
 	comment := vals.Get("comment")
-	if len([]rune(comment)) > engine.MaxCommentLength {
-		return badRequest(engine.Tf("意见最多 %d 个字", "a comment has at most %d characters", engine.MaxCommentLength))
+	if len([]rune(comment)) > workflow.MaxCommentLength {
+		return badRequest(engine.Tf("意见最多 %d 个字", "a comment has at most %d characters", workflow.MaxCommentLength))
 	}
 	res := w.BatchApprove(c.Request().Context(), principal(c), ids, comment)
 	ok := 0
@@ -214,7 +215,7 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 	name := s.actorNames(c)
 	heading := textOr(&t.WorkflowNm, t.Workflow, lang) + " · " + textOr(t.NodeName, t.Node, lang)
 	v := web.TaskPage{Page: s.page(c, heading), Heading: heading, BackURL: "/tasks", ActionBase: taskURL(t.ID) + "/",
-		Open: t.Status == engine.TaskOpen, Status: web.Msg(lang, "tasks.st."+t.Status), Comment: comment}
+		Open: t.Status == workflow.TaskOpen, Status: web.Msg(lang, "tasks.st."+t.Status), Comment: comment}
 	v.Scripts = []string{"tasks.js"}
 	v.Styles = []string{"tasks.css"}
 	if c.QueryParam("done") != "" {
@@ -276,9 +277,9 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 	if v.Open {
 		v.Users = s.userOptions(c, p.User.ID)
 	}
-	tl := make([]engine.TimelineEntry, 0, len(d.Steps))
+	tl := make([]workflow.TimelineEntry, 0, len(d.Steps))
 	for _, st := range d.Steps {
-		tl = append(tl, engine.TimelineEntry{At: st.At, Kind: st.Kind, Actor: st.Actor, Node: st.Node, Users: st.Users, Comment: st.Comment, Detail: st.Detail})
+		tl = append(tl, workflow.TimelineEntry{At: st.At, Kind: st.Kind, Actor: st.Actor, Node: st.Node, Users: st.Users, Comment: st.Comment, Detail: st.Detail})
 	}
 	v.Steps = s.flowSteps(c, tl, fv.Form, d.Fields, nodeNames(d))
 	return Render(c, status, web.TaskView(v))
@@ -286,7 +287,7 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 
 // nodeNames maps the node keys of a task's workflow that the task knows
 // to their names.
-func nodeNames(d *engine.TaskDetail) map[string]*engine.Text {
+func nodeNames(d *workflow.TaskDetail) map[string]*engine.Text {
 	m := map[string]*engine.Text{d.Task.Node: d.Task.NodeName}
 	for _, r := range d.Returnable {
 		m[r.Key] = r.Name
@@ -338,7 +339,7 @@ func (s *server) userOptions(c echo.Context, self string) []web.Option {
 // flowSteps turns timeline entries into display lines. perms is what the
 // viewer may see of the form's fields: changed fields outside it are not
 // named.
-func (s *server) flowSteps(c echo.Context, tl []engine.TimelineEntry, f *engine.Form, perms map[string]string, names map[string]*engine.Text) []web.FlowStep {
+func (s *server) flowSteps(c echo.Context, tl []workflow.TimelineEntry, f *engine.Form, perms map[string]string, names map[string]*engine.Text) []web.FlowStep {
 	lang := pageLang(c)
 	name := s.actorNames(c)
 	label := func(key string) (string, bool) {
@@ -432,9 +433,9 @@ func (s *server) taskActionPage(c echo.Context) error {
 		}
 		return badRequest(engine.T("表单无法解析", "the form could not be read"))
 	}
-	in := engine.TaskInput{Comment: strings.TrimSpace(vals.Get("comment")), To: strings.TrimSpace(vals.Get("to"))}
+	in := workflow.TaskInput{Comment: strings.TrimSpace(vals.Get("comment")), To: strings.TrimSpace(vals.Get("to"))}
 	var data map[string]any
-	if action == engine.ActionApprove && vals.Get("back") != "record" {
+	if action == workflow.ActionApprove && vals.Get("back") != "record" {
 		d, err := w.Task(ctx, p, id)
 		if err != nil {
 			return err
@@ -460,7 +461,7 @@ func (s *server) taskActionPage(c echo.Context) error {
 			in.Data = data
 		}
 	}
-	if action == engine.ActionComment && in.Comment == "" {
+	if action == workflow.ActionComment && in.Comment == "" {
 		return s.renderTask(c, http.StatusUnprocessableEntity, id, nil,
 			[]engine.FieldError{{Field: "/comment", Code: "required", Message: engine.T("请填写意见", "the comment is empty")}}, "")
 	}
@@ -482,7 +483,7 @@ func (s *server) taskActionPage(c echo.Context) error {
 	switch {
 	case vals.Get("back") == "record":
 		return c.Redirect(http.StatusSeeOther, recordPageURL(t.App, t.Form, t.Record)+"#flow")
-	case action == engine.ActionComment || action == engine.ActionAddSigner:
+	case action == workflow.ActionComment || action == workflow.ActionAddSigner:
 		return c.Redirect(http.StatusSeeOther, taskURL(id)+"?done="+c.Param("action"))
 	}
 	return c.Redirect(http.StatusSeeOther, "/tasks?done="+c.Param("action"))
@@ -497,8 +498,8 @@ func (s *server) withdrawPage(c echo.Context) error {
 	}
 	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
 	comment := strings.TrimSpace(c.FormValue("comment"))
-	if len([]rune(comment)) > engine.MaxCommentLength {
-		return badRequest(engine.Tf("意见最多 %d 个字", "a comment has at most %d characters", engine.MaxCommentLength))
+	if len([]rune(comment)) > workflow.MaxCommentLength {
+		return badRequest(engine.Tf("意见最多 %d 个字", "a comment has at most %d characters", workflow.MaxCommentLength))
 	}
 	if err := w.Withdraw(c.Request().Context(), principal(c), app, form, id, comment); err != nil {
 		return err
@@ -513,7 +514,7 @@ func (s *server) withdrawPage(c echo.Context) error {
 // engine.Service; changed fields are named only when the viewer may see
 // them.
 func (s *server) recordFlowPanel(c echo.Context, app, form, id string) templ.Component {
-	w := engine.WorkflowsFor(s.svc)
+	w := s.wf
 	if w == nil {
 		return nil
 	}
@@ -633,7 +634,7 @@ func (s *server) renderGrantRequest(c echo.Context, status int, posted url.Value
 }
 
 // grantWhat says what a request asks for: the form and the operations.
-func grantWhat(c echo.Context, w *engine.Workflows, lang string, r *engine.GrantRequest) string {
+func grantWhat(c echo.Context, w *workflow.Runtime, lang string, r *workflow.GrantRequest) string {
 	var opl []string
 	for _, op := range r.Ops {
 		opl = append(opl, web.Msg(lang, "tasks.grant.op."+op))
@@ -656,7 +657,7 @@ func grantWhat(c echo.Context, w *engine.Workflows, lang string, r *engine.Grant
 // the viewer may see (every one for an administrator, else those waiting
 // for them), each linked to the viewer's task on it or, for one they do
 // not hold, to the request's record page; onlyMine keeps those they hold.
-func (s *server) pendingRequestRows(c echo.Context, w *engine.Workflows, onlyMine bool) ([]web.PendingRequestRow, error) {
+func (s *server) pendingRequestRows(c echo.Context, w *workflow.Runtime, onlyMine bool) ([]web.PendingRequestRow, error) {
 	pending, err := w.PendingGrantRequests(c.Request().Context(), principal(c))
 	if err != nil {
 		return nil, err
@@ -677,7 +678,7 @@ func (s *server) pendingRequestRows(c echo.Context, w *engine.Workflows, onlyMin
 		if r.Task != "" {
 			row.ActURL, row.Decide = "/tasks/"+url.PathEscape(r.Task), true
 		} else {
-			row.ActURL = "/apps/" + engine.AccessApp + "/forms/" + engine.AccessRequestForm + "/records/" + url.PathEscape(r.ID)
+			row.ActURL = "/apps/" + workflow.AccessApp + "/forms/" + workflow.AccessRequestForm + "/records/" + url.PathEscape(r.ID)
 		}
 		out = append(out, row)
 	}
@@ -696,7 +697,7 @@ func (s *server) grantRequestSubmit(c echo.Context) error {
 		return badRequest(engine.T("表单无法解析", "the form could not be read"))
 	}
 	app, form, _ := strings.Cut(vals.Get("target"), "/")
-	in := engine.GrantRequestInput{App: app, Form: form, Ops: vals["operations"], Scope: vals.Get("scope"), Reason: vals.Get("reason")}
+	in := workflow.GrantRequestInput{App: app, Form: form, Ops: vals["operations"], Scope: vals.Get("scope"), Reason: vals.Get("reason")}
 	days, err := strconv.Atoi(strings.TrimSpace(vals.Get("days")))
 	if err != nil || days < 1 || days > 30 {
 		return s.renderGrantRequest(c, http.StatusUnprocessableEntity, vals,

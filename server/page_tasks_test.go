@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // taskFixture is the harness with the workflow runtime on, the analyst as
 // the head of store1 (so the store manager's discounts go to them).
-func taskFixture(t *testing.T) (*harness, *engine.Workflows, *httptest.Server) {
+func taskFixture(t *testing.T) (*harness, *workflow.Runtime, *httptest.Server) {
 	t.Helper()
 	h := newHarness(t, testConfig())
-	w := engine.NewWorkflows(h.svc, nil, engine.WorkflowOptions{})
+	w := h.withWorkflows(workflow.Options{})
 	if _, err := h.org.UpdateUnitHead(context.Background(), engine.AuditActor{ID: engine.SystemActor}, "store1", h.users["analyst"].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +44,9 @@ func (h *harness) submitDiscount(name, level string, discount float64) *engine.R
 }
 
 // openTask returns user's open task on record.
-func openTask(t *testing.T, h *harness, w *engine.Workflows, user, record string) string {
+func openTask(t *testing.T, h *harness, w *workflow.Runtime, user, record string) string {
 	t.Helper()
-	list, err := w.Tasks(context.Background(), &engine.Principal{User: h.users[user]}, engine.TaskQuery{Status: "open"})
+	list, err := w.Tasks(context.Background(), &engine.Principal{User: h.users[user]}, workflow.TaskQuery{Status: "open"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func TestGrantRequestPagesAndAPI(t *testing.T) {
 	}
 
 	// the administrator decides in the inbox: approve the first, reject the second
-	list, err := w.Tasks(ctx, &engine.Principal{User: h.users["admin"]}, engine.TaskQuery{Status: "open", App: engine.AccessApp})
+	list, err := w.Tasks(ctx, &engine.Principal{User: h.users["admin"]}, workflow.TaskQuery{Status: "open", App: workflow.AccessApp})
 	if err != nil || len(list.Items) != 2 {
 		t.Fatalf("admin's access tasks: %+v %v", list, err)
 	}
@@ -376,7 +377,7 @@ func TestGrantRequestPagesAndAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, j := range jobs {
-		if j.Type == engine.JobWorkflowPlugin {
+		if j.Type == workflow.JobWorkflowPlugin {
 			if err := w.HandleJob(ctx, j); err != nil {
 				t.Fatal(err)
 			}
@@ -431,7 +432,7 @@ func TestPendingGrantRequestsShown(t *testing.T) {
 
 	// the manager becomes the access approver: the next request waits for them
 	if _, err := h.org.SetRoles(ctx, engine.AuditActor{ID: engine.SystemActor}, h.users["manager"].ID,
-		map[string][]string{"shop": {"store_manager"}, engine.AccessApp: {engine.AccessApproverRole}}); err != nil {
+		map[string][]string{"shop": {"store_manager"}, workflow.AccessApp: {workflow.AccessApproverRole}}); err != nil {
 		t.Fatal(err)
 	}
 	ask("audit visit")
@@ -462,7 +463,7 @@ func TestPendingGrantRequestsShown(t *testing.T) {
 }
 
 // pendingRequestID returns the newest request waiting for user.
-func pendingRequestID(t *testing.T, h *harness, w *engine.Workflows, user string) string {
+func pendingRequestID(t *testing.T, h *harness, w *workflow.Runtime, user string) string {
 	t.Helper()
 	list, err := w.PendingGrantRequests(context.Background(), &engine.Principal{User: h.users[user]})
 	if err != nil || len(list) == 0 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 	"formwork/templates"
 )
 
@@ -28,7 +29,7 @@ type tplWorld struct {
 
 func newTplWorld(t *testing.T, name string) *tplWorld {
 	h := newHarness(t, testConfig())
-	engine.NewWorkflows(h.svc, nil, engine.WorkflowOptions{})
+	h.withWorkflows(workflow.Options{})
 	rec := h.do("POST", "/api/v1/templates/"+name+"/import", "admin", "", nil)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("import %s: %d %s", name, rec.Code, rec.Body.String())
@@ -135,7 +136,7 @@ func (w *tplWorld) approve(step, user, record string) {
 	w.t.Helper()
 	rec := w.do("GET", "/api/v1/tasks?status=open", user, "", nil)
 	var list struct {
-		Items []engine.Task `json:"items"`
+		Items []workflow.Task `json:"items"`
 	}
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &list) != nil {
 		w.t.Fatalf("%s: inbox of %s: %d %s", step, user, rec.Code, rec.Body.String())

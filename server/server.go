@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 	"formwork/web"
 )
 
@@ -88,6 +89,7 @@ type Deps struct {
 	Store     engine.Store
 	Org       *engine.Org
 	Service   *engine.Service
+	Workflows *workflow.Runtime           // nil: workflows are not enabled
 	QueuePing func(context.Context) error // nil: no queue to check
 	Clock     func() time.Time            // nil: time.Now
 	Config    Config
@@ -99,6 +101,7 @@ type server struct {
 	store     engine.Store
 	org       *engine.Org
 	svc       *engine.Service
+	wf        *workflow.Runtime
 	queuePing func(context.Context) error
 	now       func() time.Time
 	cfg       Config
@@ -118,7 +121,7 @@ func New(d Deps) *echo.Echo {
 		d.Log = slog.Default()
 	}
 	cfg := d.Config.withDefaults()
-	s := &server{store: d.Store, org: d.Org, svc: d.Service, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
+	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
 		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock)}
 
 	e := echo.New()

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // workflowRoutes adds the approval API of API.md, each route behind mw
@@ -28,8 +29,8 @@ func (s *server) workflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	e.POST(v1+"/access/requests", s.requestGrant, mw...)
 }
 
-func (s *server) workflows() (*engine.Workflows, error) {
-	w := engine.WorkflowsFor(s.svc)
+func (s *server) workflows() (*workflow.Runtime, error) {
+	w := s.wf
 	if w == nil {
 		return nil, engine.Errorf(engine.EUNAVAILABLE, engine.T("审批流程未启用", "workflows are not enabled on this server"))
 	}
@@ -52,7 +53,7 @@ func (s *server) listTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := engine.TaskQuery{Status: c.QueryParam("status"), App: c.QueryParam("app"), Form: c.QueryParam("form")}
+	q := workflow.TaskQuery{Status: c.QueryParam("status"), App: c.QueryParam("app"), Form: c.QueryParam("form")}
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
@@ -81,8 +82,8 @@ func (s *server) getTask(c echo.Context) error {
 }
 
 var taskActions = map[string]string{
-	"approve": engine.ActionApprove, "reject": engine.ActionReject, "return": engine.ActionReturn, "transfer": engine.ActionTransfer,
-	"add_signer": engine.ActionAddSigner, "comment": engine.ActionComment,
+	"approve": workflow.ActionApprove, "reject": workflow.ActionReject, "return": workflow.ActionReturn, "transfer": workflow.ActionTransfer,
+	"add_signer": workflow.ActionAddSigner, "comment": workflow.ActionComment,
 }
 
 // taskAction: POST /tasks/{id}/{approve,reject,return,transfer,add_signer,comment}
@@ -96,7 +97,7 @@ func (s *server) taskAction(c echo.Context) error {
 	if !ok {
 		return engine.Errorf(engine.ENOTFOUND, engine.T("没有这个操作", "no such action"))
 	}
-	var in engine.TaskInput
+	var in workflow.TaskInput
 	if err := s.decodeOptional(c, &in); err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (s *server) requestGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in engine.GrantRequestInput
+	var in workflow.GrantRequestInput
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}

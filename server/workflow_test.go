@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // TestWorkflowAPI drives the shop's discount approval through the JSON
@@ -15,7 +16,7 @@ import (
 // refusals around them.
 func TestWorkflowAPI(t *testing.T) {
 	h := newHarness(t, testConfig())
-	engine.NewWorkflows(h.svc, nil, engine.WorkflowOptions{})
+	h.withWorkflows(workflow.Options{})
 	ctx := context.Background()
 	if _, err := h.org.UpdateUnitHead(ctx, engine.AuditActor{ID: engine.SystemActor}, "store1", h.users["analyst"].ID); err != nil {
 		t.Fatal(err)
@@ -30,8 +31,8 @@ func TestWorkflowAPI(t *testing.T) {
 	}
 	res := h.do(http.MethodGet, "/api/v1/tasks?status=open", "analyst", "", nil)
 	var list struct {
-		Items []engine.Task `json:"items"`
-		Open  int           `json:"open"`
+		Items []workflow.Task `json:"items"`
+		Open  int             `json:"open"`
 	}
 	if res.Code != http.StatusOK || json.Unmarshal(res.Body.Bytes(), &list) != nil || len(list.Items) != 1 || list.Open != 1 || list.Items[0].Record != rec.ID {
 		t.Fatalf("inbox: %d %s", res.Code, res.Body)

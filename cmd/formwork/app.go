@@ -102,7 +102,7 @@ func openService(g *Globals, as string) (*engine.Service, *engine.Principal, fun
 		return nil, nil, nil, err
 	}
 	org := engine.NewOrg(st, nil)
-	svc := engine.NewService(st, org, nil)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Keys: st.Keyring()})
 	done := func() { svc.Close(); closeStore() }
 	p, err := cliPrincipal(context.Background(), org, as)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // durabilityRedisDB is the Redis database the durability test uses on a
@@ -378,7 +379,7 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 		// every acknowledged submission is in the head's inbox
 		headAPI := login(t, base, "head@example.com", password)
 		var inbox struct {
-			Items []engine.Task `json:"items"`
+			Items []workflow.Task `json:"items"`
 		}
 		if _, err := headAPI.call("GET", "/api/v1/tasks?status=open&limit=1000", nil, &inbox); err != nil {
 			t.Fatal(err)

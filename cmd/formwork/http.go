@@ -18,12 +18,11 @@ import (
 func newHTTP(d *Deps) *echo.Echo {
 	svc := d.Service
 	if svc == nil {
-		svc = engine.NewService(d.Store, d.Org, d.Clock)
-		svc.SetTOTP(totp.New())
+		svc = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New()})
 	}
 	var ping func(context.Context) error
 	if d.Queue != nil {
 		ping = d.Queue.Ping
 	}
-	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
+	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
 }

@@ -14,7 +14,7 @@ import (
 // encryptStore puts the encrypting decorator over s: x-sensitive field
 // values are sealed at rest under per-app data keys wrapped by the master
 // key (FORMWORK_MASTER_KEY, else DATA/master.key, generated on first start).
-func encryptStore(g *Globals, s engine.Store, closeFn func()) (engine.Store, func(), error) {
+func encryptStore(g *Globals, s engine.Store, closeFn func()) (*engine.EncryptingStore, func(), error) {
 	kr, err := openKeyring(g, s)
 	if err != nil {
 		closeFn()
@@ -52,15 +52,11 @@ type KeysRotateCmd struct {
 func (c *KeysRotateCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, closeFn, err := openStore(g)
+	es, closeFn, err := openStore(g)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	es, ok := s.(*engine.EncryptingStore)
-	if !ok {
-		return fmt.Errorf("keys rotate: the store is not encrypted")
-	}
 	newKey := make([]byte, engine.MasterKeySize)
 	if _, err := readRandom(newKey); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"formwork/engine"
 	"formwork/engine/queue"
 	"formwork/engine/totp"
+	"formwork/engine/workflow"
 	"formwork/plugins/email"
 	"formwork/plugins/webhook"
 )
@@ -28,21 +29,33 @@ type Deps struct {
 	Queue     engine.Queue
 	Org       *engine.Org
 	Service   *engine.Service
-	Workflows *engine.Workflows
+	Workflows *workflow.Runtime
 	Clock     func() time.Time
 	Log       *slog.Logger
 }
 
+// envTimeZone names the organisation's time zone (IANA, e.g.
+// Asia/Shanghai; default UTC): role policies' hours and the rules' `today`.
+const envTimeZone = "FORMWORK_TIME_ZONE"
+
 // newDeps builds the engine services one process shares between its HTTP
 // server and its workers: one Service with TOTP (engine/totp) for
-// two-factor logins, the workflow runtime registered on it (as a record
-// hook), and the notification and action plugins
-// configured by the environment (FORMWORK_WEBHOOK_URL with
-// FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
-func newDeps(store engine.Store, q engine.Queue, log *slog.Logger) *Deps {
+// two-factor logins, the store's keyring and the organisation's time zone,
+// the workflow runtime registered on it (as a record hook), and the
+// notification and action plugins configured by the environment
+// (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR
+// with FORMWORK_SMTP_FROM).
+func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*Deps, error) {
+	zone := time.UTC
+	if name := os.Getenv(envTimeZone); name != "" {
+		z, err := time.LoadLocation(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
+		}
+		zone = z
+	}
 	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
-	d.Service = engine.NewService(store, d.Org, d.Clock)
-	d.Service.SetTOTP(totp.New())
+	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {
@@ -53,8 +66,8 @@ func newDeps(store engine.Store, q engine.Queue, log *slog.Logger) *Deps {
 		email.Register(reg, email.Options{Addr: addr, From: from, Store: store})
 		channels = append(channels, "email")
 	}
-	d.Workflows = engine.NewWorkflows(d.Service, d.Clock, engine.WorkflowOptions{Plugins: reg, Channels: channels})
-	return d
+	d.Workflows = workflow.New(d.Service, d.Clock, workflow.Options{Plugins: reg, Channels: channels})
+	return d, nil
 }
 
 // queueConn is the queue a process uses: FORMWORK_REDIS_ADDR, or the
@@ -129,7 +142,7 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 // define job types add theirs here.
 func registerHandlers(w *queue.Worker, d *Deps) {
 	if d.Workflows != nil {
-		queue.RegisterWorkflows(w, d.Workflows)
+		queue.Register(w, d.Workflows)
 	}
 	if d.Service != nil {
 		w.Handle(engine.TaskGrantExpire, d.Service.HandleGrantExpireJob)
@@ -160,7 +173,10 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer q.Close()
-	d := newDeps(store, q.client, log)
+	d, err := newDeps(store, q.client, log)
+	if err != nil {
+		return err
+	}
 	defer d.Service.Close()
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -215,7 +231,10 @@ func (c *WorkerCmd) Run(g *Globals) error {
 		return err
 	}
 	defer closeStore()
-	d := newDeps(store, q.client, log)
+	d, err := newDeps(store, q.client, log)
+	if err != nil {
+		return err
+	}
 	defer d.Service.Close()
 	stop, err := startBackground(ctx, d, q)
 	if err != nil {

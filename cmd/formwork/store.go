@@ -57,8 +57,9 @@ func openMongo(uri string) (engine.Store, func(), error) {
 
 // openStore opens the store (see openStoreRaw) and applies pending
 // migrations, so every command sees at least the root unit. The returned
-// func closes the store.
-func openStore(g *Globals) (engine.Store, func(), error) {
+// func closes the store. The store encrypts sensitive values at rest (see
+// encryptStore); its Keyring goes to NewService.
+func openStore(g *Globals) (*engine.EncryptingStore, func(), error) {
 	s, closeFn, err := openStoreRaw(g)
 	if err != nil {
 		return nil, nil, err

@@ -15,6 +15,7 @@ import (
 	"formwork/engine"
 	"formwork/engine/queue"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // benchBundle: one approval by the user named in the record's approver field.
@@ -61,7 +62,7 @@ func (n *notified) when(record string) (time.Time, bool) {
 type benchRig struct {
 	st        engine.Store
 	svc       *engine.Service
-	wf        *engine.Workflows
+	wf        *workflow.Runtime
 	clerk     *engine.Principal
 	approvers []*engine.Principal
 	note      *notified
@@ -107,18 +108,18 @@ func newBenchRig(b *testing.B) *benchRig {
 	for i := 1; i <= 8; i++ {
 		r.approvers = append(r.approvers, mk(fmt.Sprintf("ap%d@example.com", i), false))
 	}
-	r.svc = engine.NewService(st, org, nil)
+	r.svc = engine.NewService(st, org, engine.ServiceOptions{})
 	b.Cleanup(r.svc.Close)
 	reg := engine.NewPluginRegistry()
 	reg.Register(r.note)
-	r.wf = engine.NewWorkflows(r.svc, nil, engine.WorkflowOptions{Plugins: reg, Channels: []string{"bench"}})
+	r.wf = workflow.New(r.svc, nil, workflow.Options{Plugins: reg, Channels: []string{"bench"}})
 	if _, err := r.svc.ImportApp(ctx, admin, []byte(benchBundle), engine.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	client := queue.NewClient(conn)
 	b.Cleanup(func() { client.Close() })
 	w := queue.NewWorker(conn, st, queue.WorkerOptions{Logger: quietLogger()})
-	queue.RegisterWorkflows(w, r.wf)
+	queue.Register(w, r.wf)
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func BenchmarkRedisSubmitToTask(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l, err := r.wf.Tasks(ctx, ap, engine.TaskQuery{Status: "open", Limit: 1})
+		l, err := r.wf.Tasks(ctx, ap, workflow.TaskQuery{Status: "open", Limit: 1})
 		if err != nil || len(l.Items) == 0 || l.Items[0].Record != rec.ID {
 			b.Fatalf("task not in the inbox: %v", err)
 		}
@@ -175,7 +176,7 @@ func BenchmarkRedisSubmitToTask(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		if _, err := r.wf.Act(ctx, ap, l.Items[0].ID, engine.ActionApprove, engine.TaskInput{}); err != nil {
+		if _, err := r.wf.Act(ctx, ap, l.Items[0].ID, workflow.ActionApprove, workflow.TaskInput{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -199,7 +200,7 @@ func BenchmarkRedisApprovals8(b *testing.B) {
 	}
 	tasks := make([][]string, 8)
 	for i, ap := range r.approvers {
-		l, err := r.wf.Tasks(ctx, ap, engine.TaskQuery{Status: "open", Limit: 1000})
+		l, err := r.wf.Tasks(ctx, ap, workflow.TaskQuery{Status: "open", Limit: 1000})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -216,7 +217,7 @@ func BenchmarkRedisApprovals8(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for _, id := range tasks[i] {
-				if _, err := r.wf.Act(ctx, ap, id, engine.ActionApprove, engine.TaskInput{}); err != nil {
+				if _, err := r.wf.Act(ctx, ap, id, workflow.ActionApprove, workflow.TaskInput{}); err != nil {
 					errs <- err
 					return
 				}

@@ -11,6 +11,7 @@ import (
 	"formwork/engine"
 	"formwork/engine/queue"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // wfPlugin is an action and channel plugin that counts what it got.
@@ -75,12 +76,12 @@ func TestWorkflowJobsThroughTheQueue(t *testing.T) {
 		}
 		admin, clerk := mk("admin@example.com", true), mk("clerk@example.com", false, "clerk")
 		boss := mk("boss@example.com", false)
-		svc := engine.NewService(st, org, nil)
+		svc := engine.NewService(st, org, engine.ServiceOptions{})
 		t.Cleanup(svc.Close)
 		plug := &wfPlugin{got: map[string]int{}, ids: map[string]int{}}
 		reg := engine.NewPluginRegistry()
 		reg.Register(plug)
-		wf := engine.NewWorkflows(svc, nil, engine.WorkflowOptions{Plugins: reg, Channels: []string{"counter"}})
+		wf := workflow.New(svc, nil, workflow.Options{Plugins: reg, Channels: []string{"counter"}})
 		if _, err := svc.ImportApp(ctx, admin, []byte(timerBundle), engine.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +89,7 @@ func TestWorkflowJobsThroughTheQueue(t *testing.T) {
 		client := queue.NewClient(b.conn)
 		t.Cleanup(func() { client.Close() })
 		w := queue.NewWorker(b.conn, st, queue.WorkerOptions{Concurrency: 4, RetryDelay: func(int) time.Duration { return 200 * time.Millisecond }, Logger: quietLogger()})
-		queue.RegisterWorkflows(w, wf)
+		queue.Register(w, wf)
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -158,11 +159,11 @@ func TestWorkflowJobsThroughTheQueue(t *testing.T) {
 			t.Errorf("after redelivery: %v, want %v", after, before)
 		}
 		var steps []string
-		d, err := st.FindDocs(ctx, engine.DocQuery{Kind: engine.KindWorkflowInstance, Tag: "record:" + r.ID})
+		d, err := st.FindDocs(ctx, engine.DocQuery{Kind: workflow.KindWorkflowInstance, Tag: "record:" + r.ID})
 		if err != nil || len(d) != 1 {
 			t.Fatalf("instances: %d %v", len(d), err)
 		}
-		var in engine.Instance
+		var in workflow.Instance
 		if err := json.Unmarshal(d[0].Value, &in); err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +196,7 @@ const burstBundle = `{"formwork": "1", "app": {"key": "bt", "name": "Burst test"
 type wfProcess struct {
 	st     *sqlite.Store
 	svc    *engine.Service
-	wf     *engine.Workflows
+	wf     *workflow.Runtime
 	org    *engine.Org
 	w      *queue.Worker
 	client *queue.Client
@@ -209,11 +210,11 @@ func startWfProcess(t *testing.T, path string, b *backend) *wfProcess {
 		t.Fatal(err)
 	}
 	p := &wfProcess{st: st, org: engine.NewOrg(st, nil)}
-	p.svc = engine.NewService(st, p.org, nil)
-	p.wf = engine.NewWorkflows(p.svc, nil, engine.WorkflowOptions{})
+	p.svc = engine.NewService(st, p.org, engine.ServiceOptions{})
+	p.wf = workflow.New(p.svc, nil, workflow.Options{})
 	p.client = queue.NewClient(b.conn)
 	p.w = queue.NewWorker(b.conn, st, queue.WorkerOptions{Concurrency: 4, RetryDelay: func(int) time.Duration { return 200 * time.Millisecond }, Logger: quietLogger()})
-	queue.RegisterWorkflows(p.w, p.wf)
+	queue.Register(p.w, p.wf)
 	if err := p.w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func TestWorkflowBurstSurvivesRestart(t *testing.T) {
 		t.Cleanup(p2.crash)
 		bp := &engine.Principal{User: boss}
 		// every acknowledged submission is in the boss's inbox
-		l, err := p2.wf.Tasks(ctx, bp, engine.TaskQuery{Status: "open", Limit: 1000})
+		l, err := p2.wf.Tasks(ctx, bp, workflow.TaskQuery{Status: "open", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

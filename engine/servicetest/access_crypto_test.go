@@ -107,7 +107,6 @@ func importAndEnrol(t *testing.T, f *accessFixture) []string {
 	t.Helper()
 	ctx := context.Background()
 	admin, hq := f.users["admin"], f.users["hqadmin"]
-	f.svc.SetTOTP(totp.New())
 	bundle := sampleBundle(t)
 	v, err := f.svc.ImportApp(ctx, admin, bundle, engine.ImportOptions{SampleData: true, Wait: true})
 	if err != nil {
@@ -309,7 +308,6 @@ func TestKeysRotate(t *testing.T) {
 	}
 	// a TOTP secret sealed under the system key; the published bundle's sample data is sealed under the app's
 	admin := f.users["admin"]
-	f.svc.SetTOTP(totp.New())
 	en, err := f.svc.EnrollMFA(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -394,7 +392,7 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	es := engine.NewEncryptingStore(f.raw, kr, engine.StoreForms(f.raw))
-	svc2 := engine.NewService(es, engine.NewOrg(es, f.clock.Now), f.clock.Now)
+	svc2 := engine.NewService(es, engine.NewOrg(es, f.clock.Now), engine.ServiceOptions{Clock: f.clock.Now, TOTP: totp.New(), Keys: kr})
 	defer svc2.Close()
 	got, err := svc2.GetRecord(ctx, f.users["admin"], "shop", "customer", ids[3])
 	if err != nil || got.Data["phone"] != "13912340003" {
@@ -412,7 +410,6 @@ func TestKeysRotate(t *testing.T) {
 	if got, err := svc2.ExportApp(ctx, admin, "shop"); err != nil || !bytes.Equal(got, bundle) {
 		t.Errorf("export after restart: %v, equal %v", err, bytes.Equal(got, bundle))
 	}
-	svc2.SetTOTP(totp.New())
 	f.clock.mu.Lock()
 	f.clock.t = f.clock.t.Add(time.Minute)
 	f.clock.mu.Unlock()
@@ -425,9 +422,8 @@ func TestKeysRotate(t *testing.T) {
 	if _, err := es1.FindRecordByID(ctx, "shop", "customer", ids[0], false); err == nil {
 		t.Errorf("a wrong master key reads the records")
 	}
-	svc1 := engine.NewService(es1, engine.NewOrg(es1, f.clock.Now), f.clock.Now)
+	svc1 := engine.NewService(es1, engine.NewOrg(es1, f.clock.Now), engine.ServiceOptions{Clock: f.clock.Now, TOTP: totp.New(), Keys: kr1})
 	defer svc1.Close()
-	svc1.SetTOTP(totp.New())
 	if _, err := svc1.ExportApp(ctx, admin, "shop"); err == nil {
 		t.Errorf("a wrong master key exports the sample data")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/totp"
 )
 
 // accessFixture is a Service on a real SQLite store in its own data
@@ -80,7 +81,7 @@ func newAccessFixture(tb testing.TB, opt fixtureOptions) *accessFixture {
 			tb.Fatal(err)
 		}
 	}
-	f.svc = engine.NewService(f.store, f.org, f.clock.Now)
+	f.svc = engine.NewService(f.store, f.org, engine.ServiceOptions{Clock: f.clock.Now, TOTP: totp.New(), Keys: f.keys})
 	tb.Cleanup(f.svc.Close)
 	raw, err := os.ReadFile(filepath.Join("../testdata", opt.Bundle))
 	if err != nil {

@@ -93,9 +93,9 @@ func TestRolePolicyInAccess(t *testing.T) {
 	if _, err := f.svc.GetRecord(ctx, staff, "shop", "customer", rec.ID); engine.ErrorCode(err) != engine.ENOTFOUND {
 		t.Errorf("after hours: %v, want not found", err)
 	}
-	engine.SetOrgTimeZone(time.FixedZone("CST", 8*3600)) // 06:00 the next day in the org's zone: still outside
-	defer engine.SetOrgTimeZone(nil)
-	if _, err := f.svc.GetRecord(ctx, staff, "shop", "customer", rec.ID); engine.ErrorCode(err) != engine.ENOTFOUND {
+	cst := engine.NewService(f.store, f.org, engine.ServiceOptions{Clock: f.clock.Now, TimeZone: time.FixedZone("CST", 8*3600)}) // 06:00 the next day in the org's zone: still outside
+	defer cst.Close()
+	if _, err := cst.GetRecord(ctx, staff, "shop", "customer", rec.ID); engine.ErrorCode(err) != engine.ENOTFOUND {
 		t.Errorf("after hours (org zone): %v, want not found", err)
 	}
 	page, err := f.svc.AuditEvents(ctx, admin, engine.AuditQuery{Action: "access.policy", Limit: 10})
@@ -216,7 +216,7 @@ func TestFreezeAcrossNodes(t *testing.T) {
 	}
 	defer st2.Close()
 	org2 := engine.NewOrg(st2, f.clock.Now)
-	node2 := engine.NewService(st2, org2, f.clock.Now)
+	node2 := engine.NewService(st2, org2, engine.ServiceOptions{Clock: f.clock.Now})
 	defer node2.Close()
 	if _, err := node2.GetRecord(ctx, staff, "shop", "customer", rec.ID); err != nil {
 		t.Fatalf("node 2 before the freeze: %v", err)

@@ -21,7 +21,6 @@ func TestMFALogin(t *testing.T) {
 
 func testMFALogin(t *testing.T, encrypt bool) {
 	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers, Encrypt: encrypt})
-	f.svc.SetTOTP(totp.New())
 	ctx := context.Background()
 	hq, staff := f.users["hqadmin"], f.users["staff1"]
 	fieldCode := func(err error) string {
@@ -114,7 +113,7 @@ func testMFALogin(t *testing.T, encrypt bool) {
 	f.clock.mu.Lock()
 	f.clock.t = f.clock.t.Add(60 * time.Second)
 	f.clock.mu.Unlock()
-	bare := engine.NewService(f.store, f.org, f.clock.Now)
+	bare := engine.NewService(f.store, f.org, engine.ServiceOptions{Clock: f.clock.Now})
 	defer bare.Close()
 	if err := bare.CheckLoginMFA(ctx, hq, hq.User, code()); err == nil {
 		t.Errorf("a node without TOTP accepted a code")

@@ -58,7 +58,7 @@ func TestBlobGC(t *testing.T) {
 	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
 		t.Fatal(err)
 	}
-	svc := engine.NewService(st, org, clock.Now)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now})
 	t.Cleanup(svc.Close)
 	mk := func(email string, admin bool) *engine.Principal {
 		u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: email, Name: email, Unit: "hq", Admin: admin,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // TestGrantRequestThroughWorkflow: a clerk (own scope) asks for read
@@ -16,7 +17,7 @@ import (
 // and the clerk then reads a colleague's record. A rejected request grants
 // nothing; bad requests are refused with their fields.
 func TestGrantRequestThroughWorkflow(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 	clerk, admin := e.users["clerk"], e.users["admin"]
 	other := e.submit(t, "clerk2", map[string]any{"kind": "none", "title": "colleague's"})
@@ -25,21 +26,21 @@ func TestGrantRequestThroughWorkflow(t *testing.T) {
 	}
 
 	week := e.clock.Now().Add(7 * 24 * time.Hour)
-	for name, in := range map[string]engine.GrantRequestInput{
+	for name, in := range map[string]workflow.GrantRequestInput{
 		"no reason":             {App: "wft", Form: "req", Ops: []string{"read"}, Scope: "all", ExpiresAt: week},
 		"too long":              {App: "wft", Form: "req", Ops: []string{"read"}, Scope: "all", Reason: "x", ExpiresAt: week.Add(40 * 24 * time.Hour)},
 		"unknown form":          {App: "wft", Form: "nope", Ops: []string{"read"}, Scope: "all", Reason: "x", ExpiresAt: week},
 		"unknown op":            {App: "wft", Form: "req", Ops: []string{"fly"}, Scope: "all", Reason: "x", ExpiresAt: week},
 		"nothing asked":         {App: "wft", Form: "req", Scope: "all", Reason: "x", ExpiresAt: week},
 		"bad field":             {App: "wft", Form: "req", Fields: map[string]string{"ghost": "read"}, Scope: "all", Reason: "x", ExpiresAt: week},
-		"the access app itself": {App: engine.AccessApp, Form: engine.AccessRequestForm, Ops: []string{"read"}, Scope: "all", Reason: "x", ExpiresAt: week},
+		"the access app itself": {App: workflow.AccessApp, Form: workflow.AccessRequestForm, Ops: []string{"read"}, Scope: "all", Reason: "x", ExpiresAt: week},
 	} {
 		if _, err := e.wf.RequestGrant(ctx, clerk, in); engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
 	}
 
-	req, err := e.wf.RequestGrant(ctx, clerk, engine.GrantRequestInput{App: "wft", Form: "req", Ops: []string{"read"}, Scope: "all",
+	req, err := e.wf.RequestGrant(ctx, clerk, workflow.GrantRequestInput{App: "wft", Form: "req", Ops: []string{"read"}, Scope: "all",
 		Reason: "month-end audit", ExpiresAt: week})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestGrantRequestThroughWorkflow(t *testing.T) {
 	if err != nil || d.Record.Data["reason"] != "month-end audit" || d.Record.Data["scope"] != "all" {
 		t.Fatalf("task detail: %+v %v", d, err)
 	}
-	e.act(t, "admin", req.ID, engine.ActionApprove, engine.TaskInput{Comment: "ok for a week"})
+	e.act(t, "admin", req.ID, workflow.ActionApprove, workflow.TaskInput{Comment: "ok for a week"})
 	if n := e.runDue(t, true); n == 0 {
 		t.Fatal("no plugin job ran")
 	}
@@ -72,7 +73,7 @@ func TestGrantRequestThroughWorkflow(t *testing.T) {
 	if g.GrantedBy != admin.User.ID || g.Scope != "all" || !strings.Contains(g.Reason, req.ID) || !g.ExpiresAt.Equal(week.UTC().Truncate(time.Second)) {
 		t.Errorf("grant: %+v", g)
 	}
-	if got, err := e.store.FindRecordByID(ctx, engine.AccessApp, engine.AccessRequestForm, req.ID, false); err != nil || got.Status != engine.StatusApproved || got.Data["grant"] != g.ID {
+	if got, err := e.store.FindRecordByID(ctx, workflow.AccessApp, workflow.AccessRequestForm, req.ID, false); err != nil || got.Status != engine.StatusApproved || got.Data["grant"] != g.ID {
 		t.Errorf("request after approval: %+v %v", got, err)
 	}
 	if _, err := e.svc.GetRecord(ctx, clerk, "wft", "req", other.ID); err != nil {
@@ -87,12 +88,12 @@ func TestGrantRequestThroughWorkflow(t *testing.T) {
 	}
 
 	// a rejected request grants nothing
-	req2, err := e.wf.RequestGrant(ctx, e.users["clerk2"], engine.GrantRequestInput{App: "wft", Form: "req", Ops: []string{"update"}, Scope: "unit",
+	req2, err := e.wf.RequestGrant(ctx, e.users["clerk2"], workflow.GrantRequestInput{App: "wft", Form: "req", Ops: []string{"update"}, Scope: "unit",
 		Reason: "cover a colleague", ExpiresAt: week})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.act(t, "admin", req2.ID, engine.ActionReject, engine.TaskInput{Comment: "no"})
+	e.act(t, "admin", req2.ID, workflow.ActionReject, workflow.TaskInput{Comment: "no"})
 	e.runDue(t, false)
 	if grants, _ := e.svc.ListGrants(ctx, admin, e.users["clerk2"].User.ID); len(grants) != 0 {
 		t.Errorf("a rejected request granted %+v", grants)

@@ -28,7 +28,7 @@ func newImportFixture(tb testing.TB) *importFixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	svc := engine.NewService(st, engine.NewOrg(st, clock.Now), clock.Now)
+	svc := engine.NewService(st, engine.NewOrg(st, clock.Now), engine.ServiceOptions{Clock: clock.Now})
 	tb.Cleanup(svc.Close)
 	return &importFixture{st: st, svc: svc, clock: clock,
 		admin: &engine.Principal{User: &engine.User{ID: "admin1", Unit: "hq", Admin: true}, IP: "127.0.0.1"}}

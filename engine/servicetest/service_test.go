@@ -52,7 +52,7 @@ func newFixture(tb testing.TB) *fixture {
 			tb.Fatal(err)
 		}
 	}
-	svc := engine.NewService(st, org, clock.Now)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now})
 	tb.Cleanup(svc.Close)
 	f := &fixture{svc: svc, org: org, users: map[string]*engine.Principal{}, clock: clock}
 	mk := func(name, unit string, admin bool, roles ...string) {

@@ -11,13 +11,14 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // benchEnv is the workflow test app on SQLite with its default, durable
 // synchronous=FULL setting and a real clock.
 func benchEnv(b *testing.B) *wfEnv {
 	b.Helper()
-	e := newWfEnv(b, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(b, wfBundle(), workflow.Options{})
 	// reopen on a durable store with the real clock: the fixture's store
 	// syncs less and its clock is fake
 	ctx := context.Background()
@@ -30,9 +31,9 @@ func benchEnv(b *testing.B) *wfEnv {
 	if _, err := org.CreateUnit(ctx, engine.AuditActor{ID: engine.SystemActor}, engine.Unit{Key: "store", Name: engine.T("门店", "Store")}); err != nil {
 		b.Fatal(err)
 	}
-	svc := engine.NewService(st, org, nil)
+	svc := engine.NewService(st, org, engine.ServiceOptions{})
 	b.Cleanup(svc.Close)
-	wf := engine.NewWorkflows(svc, nil, engine.WorkflowOptions{})
+	wf := workflow.New(svc, nil, workflow.Options{})
 	users := map[string]*engine.Principal{}
 	names := map[string]string{}
 	for name, p := range e.users {
@@ -80,7 +81,7 @@ func BenchmarkWorkflowSubmitToInbox(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l, err := e.wf.Tasks(ctx, approver, engine.TaskQuery{Status: "open"})
+		l, err := e.wf.Tasks(ctx, approver, workflow.TaskQuery{Status: "open"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -89,7 +90,7 @@ func BenchmarkWorkflowSubmitToInbox(b *testing.B) {
 			b.Fatalf("task not in the inbox")
 		}
 		b.StopTimer()
-		if _, err := e.wf.Act(ctx, approver, l.Items[0].ID, engine.ActionApprove, engine.TaskInput{}); err != nil {
+		if _, err := e.wf.Act(ctx, approver, l.Items[0].ID, workflow.ActionApprove, workflow.TaskInput{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -111,7 +112,7 @@ func BenchmarkWorkflowApprovals8(b *testing.B) {
 		}
 	}
 	for i := range tasks {
-		l, err := e.wf.Tasks(ctx, e.users[fmt.Sprintf("ap%d", i+1)], engine.TaskQuery{Status: "open", Limit: 1000})
+		l, err := e.wf.Tasks(ctx, e.users[fmt.Sprintf("ap%d", i+1)], workflow.TaskQuery{Status: "open", Limit: 1000})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func BenchmarkWorkflowApprovals8(b *testing.B) {
 			defer wg.Done()
 			p := e.users[fmt.Sprintf("ap%d", i+1)]
 			for _, id := range tasks[i] {
-				if _, err := e.wf.Act(ctx, p, id, engine.ActionApprove, engine.TaskInput{}); err != nil {
+				if _, err := e.wf.Act(ctx, p, id, workflow.ActionApprove, workflow.TaskInput{}); err != nil {
 					errs <- err
 					return
 				}

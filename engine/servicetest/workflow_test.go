@@ -17,6 +17,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // wfClock is an injected clock: every reading moves 1ms on (so ids keep
@@ -44,7 +45,7 @@ func (c *wfClock) Advance(d time.Duration) {
 type wfEnv struct {
 	svc   *engine.Service
 	org   *engine.Org
-	wf    *engine.Workflows
+	wf    *workflow.Runtime
 	store engine.Store
 	clock *wfClock
 	users map[string]*engine.Principal
@@ -153,7 +154,7 @@ func wfBundle() []byte {
 	return raw
 }
 
-func newWfEnv(tb testing.TB, bundle []byte, opt engine.WorkflowOptions) *wfEnv {
+func newWfEnv(tb testing.TB, bundle []byte, opt workflow.Options) *wfEnv {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &wfClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
@@ -170,7 +171,7 @@ func newWfEnv(tb testing.TB, bundle []byte, opt engine.WorkflowOptions) *wfEnv {
 			tb.Fatal(err)
 		}
 	}
-	svc := engine.NewService(st, org, clock.Now)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now})
 	tb.Cleanup(svc.Close)
 	rec := &recorder{}
 	if opt.Plugins == nil {
@@ -178,7 +179,7 @@ func newWfEnv(tb testing.TB, bundle []byte, opt engine.WorkflowOptions) *wfEnv {
 		opt.Plugins.Register(rec)
 	}
 	e := &wfEnv{svc: svc, org: org, store: st, clock: clock, users: map[string]*engine.Principal{}, names: map[string]string{}, rec: rec}
-	e.wf = engine.NewWorkflows(svc, clock.Now, opt)
+	e.wf = workflow.New(svc, clock.Now, opt)
 	mk := func(name, unit string, admin bool, roles ...string) {
 		u := &engine.User{ID: engine.NewID(clock.Now()), Email: name + "@example.com", Name: name, Unit: unit, Admin: admin,
 			Roles: map[string][]string{"wft": roles}, CreatedAt: clock.Now()}
@@ -227,17 +228,17 @@ func (e *wfEnv) submit(tb testing.TB, user string, data map[string]any) *engine.
 // open returns the names of the users with an open task on a record.
 func (e *wfEnv) open(tb testing.TB, recordID string) []string {
 	tb.Helper()
-	docs, err := e.store.FindDocs(context.Background(), engine.DocQuery{Kind: engine.KindTask, Tag: "record:" + recordID})
+	docs, err := e.store.FindDocs(context.Background(), engine.DocQuery{Kind: workflow.KindTask, Tag: "record:" + recordID})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var out []string
 	for _, d := range docs {
-		var t engine.Task
+		var t workflow.Task
 		if err := json.Unmarshal(d.Value, &t); err != nil {
 			tb.Fatal(err)
 		}
-		if t.Status == engine.TaskOpen {
+		if t.Status == workflow.TaskOpen {
 			out = append(out, e.names[t.Assignee])
 		}
 	}
@@ -246,9 +247,9 @@ func (e *wfEnv) open(tb testing.TB, recordID string) []string {
 }
 
 // task returns user's open task on a record.
-func (e *wfEnv) task(tb testing.TB, user, recordID string) *engine.Task {
+func (e *wfEnv) task(tb testing.TB, user, recordID string) *workflow.Task {
 	tb.Helper()
-	l, err := e.wf.Tasks(context.Background(), e.users[user], engine.TaskQuery{Status: "open"})
+	l, err := e.wf.Tasks(context.Background(), e.users[user], workflow.TaskQuery{Status: "open"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func (e *wfEnv) task(tb testing.TB, user, recordID string) *engine.Task {
 	return nil
 }
 
-func (e *wfEnv) act(tb testing.TB, user, recordID, action string, in engine.TaskInput) {
+func (e *wfEnv) act(tb testing.TB, user, recordID, action string, in workflow.TaskInput) {
 	tb.Helper()
 	t := e.task(tb, user, recordID)
 	if _, err := e.wf.Act(context.Background(), e.users[user], t.ID, action, in); err != nil {
@@ -283,13 +284,13 @@ func (e *wfEnv) status(tb testing.TB, id string) string { tb.Helper(); return e.
 // steps lists a record's workflow steps as "kind node actor" strings.
 func (e *wfEnv) steps(tb testing.TB, id string) []string {
 	tb.Helper()
-	docs, err := e.store.FindDocs(context.Background(), engine.DocQuery{Kind: engine.KindWorkflowInstance, Tag: "record:" + id})
+	docs, err := e.store.FindDocs(context.Background(), engine.DocQuery{Kind: workflow.KindWorkflowInstance, Tag: "record:" + id})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var out []string
 	for _, d := range docs {
-		var in engine.Instance
+		var in workflow.Instance
 		if err := json.Unmarshal(d.Value, &in); err != nil {
 			tb.Fatal(err)
 		}
@@ -326,7 +327,7 @@ func (e *wfEnv) runDue(tb testing.TB, twice bool) int {
 	}
 	n := 0
 	for _, j := range jobs {
-		if !slices.Contains(engine.WorkflowJobTypes, j.Type) {
+		if !slices.Contains(workflow.JobTypes(), j.Type) {
 			continue
 		}
 		for i := 0; i < 1+btoi(twice); i++ {
@@ -357,7 +358,7 @@ func diff(tb testing.TB, what string, want, got any) {
 }
 
 func TestWorkflowApprovalModes(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 
 	t.Run("any: the first decision wins", func(t *testing.T) {
@@ -367,17 +368,17 @@ func TestWorkflowApprovalModes(t *testing.T) {
 		}
 		diff(t, "open tasks", []string{"m1", "m2"}, e.open(t, r.ID))
 		t2 := e.task(t, "m2", r.ID)
-		e.act(t, "m1", r.ID, engine.ActionApprove, engine.TaskInput{Comment: "ok"})
+		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{Comment: "ok"})
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 		diff(t, "open tasks", []string(nil), e.open(t, r.ID))
-		if _, err := e.wf.Act(ctx, e.users["m2"], t2.ID, engine.ActionApprove, engine.TaskInput{}); engine.ErrorCode(err) != engine.ECONFLICT {
+		if _, err := e.wf.Act(ctx, e.users["m2"], t2.ID, workflow.ActionApprove, workflow.TaskInput{}); engine.ErrorCode(err) != engine.ECONFLICT {
 			t.Errorf("m2 approving a decided node: %v, want conflict", err)
 		}
 		diff(t, "steps", []string{"start by clerk", "task n → m1,m2", "approve n by m1", "approved"}, e.steps(t, r.ID))
 	})
 	t.Run("any: a rejection rejects", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "any"})
-		e.act(t, "m2", r.ID, engine.ActionReject, engine.TaskInput{Comment: "no"})
+		e.act(t, "m2", r.ID, workflow.ActionReject, workflow.TaskInput{Comment: "no"})
 		diff(t, "status", engine.StatusRejected, e.status(t, r.ID))
 		diff(t, "open tasks", []string(nil), e.open(t, r.ID))
 	})
@@ -385,23 +386,23 @@ func TestWorkflowApprovalModes(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "all"})
 		// mgr holders in the submitter's own unit come first; the region's is not asked
 		diff(t, "open tasks", []string{"mgr_s1", "mgr_s2"}, e.open(t, r.ID))
-		e.act(t, "mgr_s1", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "mgr_s1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status after one", engine.StatusInReview, e.status(t, r.ID))
 		diff(t, "open tasks", []string{"mgr_s2"}, e.open(t, r.ID))
-		e.act(t, "mgr_s2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "mgr_s2", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status after both", engine.StatusApproved, e.status(t, r.ID))
 	})
 	t.Run("all: one rejection rejects", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "all"})
-		e.act(t, "mgr_s1", r.ID, engine.ActionApprove, engine.TaskInput{})
-		e.act(t, "mgr_s2", r.ID, engine.ActionReject, engine.TaskInput{})
+		e.act(t, "mgr_s1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+		e.act(t, "mgr_s2", r.ID, workflow.ActionReject, workflow.TaskInput{})
 		diff(t, "status", engine.StatusRejected, e.status(t, r.ID))
 	})
 	t.Run("sequence: one after another", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "seq"})
 		for _, u := range []string{"m1", "m2", "m3"} {
 			diff(t, "open tasks", []string{u}, e.open(t, r.ID))
-			e.act(t, u, r.ID, engine.ActionApprove, engine.TaskInput{})
+			e.act(t, u, r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		}
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 	})
@@ -410,7 +411,7 @@ func TestWorkflowApprovalModes(t *testing.T) {
 		if _, err := e.svc.UpdateRecord(ctx, e.users["clerk"], "wft", "req", r.ID, 0, map[string]any{"title": "v2"}); engine.ErrorCode(err) != engine.ECONFLICT {
 			t.Fatalf("edit under review: %v, want conflict", err)
 		}
-		e.act(t, "m1", r.ID, engine.ActionReject, engine.TaskInput{})
+		e.act(t, "m1", r.ID, workflow.ActionReject, workflow.TaskInput{})
 		up, err := e.svc.UpdateRecord(ctx, e.users["clerk"], "wft", "req", r.ID, 0, map[string]any{"title": "v2"})
 		if err != nil {
 			t.Fatal(err)
@@ -421,13 +422,13 @@ func TestWorkflowApprovalModes(t *testing.T) {
 }
 
 func TestWorkflowNodeTypes(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 
 	t.Run("condition: a true branch, then an action sets a field", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "cond", "amount": 5000.0})
 		diff(t, "open tasks", []string{"m2"}, e.open(t, r.ID))
-		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m2", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		got := e.record(t, r.ID)
 		diff(t, "status", engine.StatusApproved, got.Status)
 		diff(t, "note set by the action", "big", got.Data["note"])
@@ -447,10 +448,10 @@ func TestWorkflowNodeTypes(t *testing.T) {
 	t.Run("parallel: both branches, a cc, then end", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "par", "approver": e.users["m3"].User.ID})
 		diff(t, "open tasks", []string{"m1", "m2"}, e.open(t, r.ID))
-		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m2", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status after one branch", engine.StatusInReview, e.status(t, r.ID))
 		diff(t, "open tasks", []string{"m1"}, e.open(t, r.ID))
-		e.act(t, "m1", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 		diff(t, "steps", []string{"start by clerk", "parallel fork", "task left → m1", "task right → m2", "approve right by m2", "cc tell → m3",
 			"approve left by m1", "end stop", "approved"}, e.steps(t, r.ID))
@@ -461,26 +462,26 @@ func TestWorkflowNodeTypes(t *testing.T) {
 	})
 	t.Run("parallel: a rejection in one branch ends both", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "par"})
-		e.act(t, "m1", r.ID, engine.ActionReject, engine.TaskInput{})
+		e.act(t, "m1", r.ID, workflow.ActionReject, workflow.TaskInput{})
 		diff(t, "status", engine.StatusRejected, e.status(t, r.ID))
 		diff(t, "open tasks", []string(nil), e.open(t, r.ID))
 	})
 	t.Run("parallel: returning from one branch to the other's node", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "par"})
-		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m2", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		left := e.task(t, "m1", r.ID)
-		if _, err := e.wf.Act(ctx, e.users["m1"], left.ID, engine.ActionReturn, engine.TaskInput{}); engine.ErrorCode(err) != engine.EINVALID {
+		if _, err := e.wf.Act(ctx, e.users["m1"], left.ID, workflow.ActionReturn, workflow.TaskInput{}); engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("return with nothing before the branch: %v, want invalid", err)
 		}
-		e.act(t, "m1", r.ID, engine.ActionReturn, engine.TaskInput{To: "right"})
+		e.act(t, "m1", r.ID, workflow.ActionReturn, workflow.TaskInput{To: "right"})
 		diff(t, "back at right", []string{"m2"}, e.open(t, r.ID))
-		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m2", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 	})
 }
 
 func TestWorkflowAssignees(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 	tests := []struct {
 		name, user string
@@ -514,35 +515,35 @@ func TestWorkflowAssignees(t *testing.T) {
 }
 
 func TestWorkflowActions(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 
 	t.Run("return to the previous and to a named node; transfer; add a signer", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "ret"})
-		e.act(t, "m1", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "at a2", []string{"m2"}, e.open(t, r.ID))
-		e.act(t, "m2", r.ID, engine.ActionReturn, engine.TaskInput{Comment: "fix it"})
+		e.act(t, "m2", r.ID, workflow.ActionReturn, workflow.TaskInput{Comment: "fix it"})
 		diff(t, "returned to a1", []string{"m1"}, e.open(t, r.ID))
-		e.act(t, "m1", r.ID, engine.ActionApprove, engine.TaskInput{})
-		e.act(t, "m2", r.ID, engine.ActionTransfer, engine.TaskInput{To: "m3@example.com", Comment: "you decide"})
+		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+		e.act(t, "m2", r.ID, workflow.ActionTransfer, workflow.TaskInput{To: "m3@example.com", Comment: "you decide"})
 		diff(t, "transferred", []string{"m3"}, e.open(t, r.ID))
-		e.act(t, "m3", r.ID, engine.ActionAddSigner, engine.TaskInput{To: e.users["hqa"].User.ID})
+		e.act(t, "m3", r.ID, workflow.ActionAddSigner, workflow.TaskInput{To: e.users["hqa"].User.ID})
 		diff(t, "signer added", []string{"hqa", "m3"}, e.open(t, r.ID))
-		e.act(t, "hqa", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "hqa", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "at a3", []string{"m3"}, e.open(t, r.ID))
 		bad := e.task(t, "m3", r.ID)
-		if _, err := e.wf.Act(ctx, e.users["m3"], bad.ID, engine.ActionReturn, engine.TaskInput{To: "nope"}); engine.ErrorCode(err) != engine.EINVALID {
+		if _, err := e.wf.Act(ctx, e.users["m3"], bad.ID, workflow.ActionReturn, workflow.TaskInput{To: "nope"}); engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("return to an unknown node: %v", err)
 		}
-		e.act(t, "m3", r.ID, engine.ActionReturn, engine.TaskInput{To: "a1"})
+		e.act(t, "m3", r.ID, workflow.ActionReturn, workflow.TaskInput{To: "a1"})
 		diff(t, "returned to a1 by name", []string{"m1"}, e.open(t, r.ID))
 		first := e.task(t, "m1", r.ID)
-		if _, err := e.wf.Act(ctx, e.users["m1"], first.ID, engine.ActionReturn, engine.TaskInput{}); engine.ErrorCode(err) != engine.EINVALID {
+		if _, err := e.wf.Act(ctx, e.users["m1"], first.ID, workflow.ActionReturn, workflow.TaskInput{}); engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("return from the first node: %v, want invalid", err)
 		}
-		e.act(t, "m1", r.ID, engine.ActionComment, engine.TaskInput{Comment: "looking"})
+		e.act(t, "m1", r.ID, workflow.ActionComment, workflow.TaskInput{Comment: "looking"})
 		for _, u := range []string{"m1", "m2", "m3"} {
-			e.act(t, u, r.ID, engine.ActionApprove, engine.TaskInput{})
+			e.act(t, u, r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		}
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 		diff(t, "steps", []string{
@@ -562,7 +563,7 @@ func TestWorkflowActions(t *testing.T) {
 		diff(t, "status", engine.StatusWithdrawn, e.status(t, r.ID))
 		diff(t, "open", []string(nil), e.open(t, r.ID))
 		r2 := e.submit(t, "clerk", map[string]any{"kind": "ret"})
-		e.act(t, "m1", r2.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m1", r2.ID, workflow.ActionApprove, workflow.TaskInput{})
 		if err := e.wf.Withdraw(ctx, e.users["clerk"], "wft", "req", r2.ID, ""); engine.ErrorCode(err) != engine.ECONFLICT {
 			t.Errorf("withdraw after an approval: %v, want conflict", err)
 		}
@@ -570,15 +571,15 @@ func TestWorkflowActions(t *testing.T) {
 	t.Run("an approver edits exactly the fields the node grants", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "edit", "amount": 100.0, "title": "t"})
 		tk := e.task(t, "m1", r.ID)
-		_, err := e.wf.Act(ctx, e.users["m1"], tk.ID, engine.ActionApprove, engine.TaskInput{Data: map[string]any{"title": "changed"}})
+		_, err := e.wf.Act(ctx, e.users["m1"], tk.ID, workflow.ActionApprove, workflow.TaskInput{Data: map[string]any{"title": "changed"}})
 		if engine.ErrorCode(err) != engine.EFORBIDDEN {
 			t.Errorf("editing a read field: %v, want forbidden", err)
 		}
-		_, err = e.wf.Act(ctx, e.users["m1"], tk.ID, engine.ActionApprove, engine.TaskInput{Data: map[string]any{"amount": 20000.0}})
+		_, err = e.wf.Act(ctx, e.users["m1"], tk.ID, workflow.ActionApprove, workflow.TaskInput{Data: map[string]any{"amount": 20000.0}})
 		if engine.ErrorCode(err) != engine.EINVALID {
 			t.Errorf("an edit the form's checks refuse: %v, want invalid", err)
 		}
-		if _, err := e.wf.Act(ctx, e.users["m1"], tk.ID, engine.ActionApprove, engine.TaskInput{Data: map[string]any{"amount": 80.0}}); err != nil {
+		if _, err := e.wf.Act(ctx, e.users["m1"], tk.ID, workflow.ActionApprove, workflow.TaskInput{Data: map[string]any{"amount": 80.0}}); err != nil {
 			t.Fatal(err)
 		}
 		got := e.record(t, r.ID)
@@ -619,7 +620,7 @@ func TestWorkflowActions(t *testing.T) {
 	})
 	t.Run("inbox counts and timeline", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "any"})
-		l, err := e.wf.Tasks(ctx, e.users["m2"], engine.TaskQuery{Status: "open"})
+		l, err := e.wf.Tasks(ctx, e.users["m2"], workflow.TaskQuery{Status: "open"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -627,7 +628,7 @@ func TestWorkflowActions(t *testing.T) {
 		if err != nil || n != l.Open || len(l.Items) != l.Open || l.Open == 0 {
 			t.Errorf("open count %d (%v), list %d items, Open %d", n, err, len(l.Items), l.Open)
 		}
-		e.act(t, "m2", r.ID, engine.ActionApprove, engine.TaskInput{Comment: "fine"})
+		e.act(t, "m2", r.ID, workflow.ActionApprove, workflow.TaskInput{Comment: "fine"})
 		tl, err := e.wf.Timeline(ctx, e.users["clerk"], "wft", "req", r.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -656,7 +657,7 @@ func TestWorkflowActions(t *testing.T) {
 // TestWorkflowConcurrentApprovals: approvers acting at once on an any
 // node: exactly one wins; on an all node: every approval counts.
 func TestWorkflowConcurrentApprovals(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
 		r := e.submit(t, "clerk", map[string]any{"kind": "any"})
@@ -670,7 +671,7 @@ func TestWorkflowConcurrentApprovals(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[j] = e.wf.Act(ctx, e.users[pt.u], pt.id, engine.ActionApprove, engine.TaskInput{})
+				_, errs[j] = e.wf.Act(ctx, e.users[pt.u], pt.id, workflow.ActionApprove, workflow.TaskInput{})
 			}()
 		}
 		wg.Wait()
@@ -697,11 +698,11 @@ func TestWorkflowConcurrentApprovals(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, errs[0] = e.wf.Act(ctx, e.users["mgr_s1"], a.ID, engine.ActionApprove, engine.TaskInput{})
+			_, errs[0] = e.wf.Act(ctx, e.users["mgr_s1"], a.ID, workflow.ActionApprove, workflow.TaskInput{})
 		}()
 		go func() {
 			defer wg.Done()
-			_, errs[1] = e.wf.Act(ctx, e.users["mgr_s2"], b.ID, engine.ActionApprove, engine.TaskInput{})
+			_, errs[1] = e.wf.Act(ctx, e.users["mgr_s2"], b.ID, workflow.ActionApprove, workflow.TaskInput{})
 		}()
 		wg.Wait()
 		if errs[0] != nil || errs[1] != nil || e.status(t, r.ID) != engine.StatusApproved {
@@ -711,7 +712,7 @@ func TestWorkflowConcurrentApprovals(t *testing.T) {
 }
 
 func TestWorkflowTimers(t *testing.T) {
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{})
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
 	countKind := func(user, kind string) int {
 		ns, err := e.wf.Notifications(ctx, e.users[user], false, 1000)
@@ -739,7 +740,7 @@ func TestWorkflowTimers(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, j := range jobs {
-			if j.Type == engine.JobWorkflowTimeout {
+			if j.Type == workflow.JobWorkflowTimeout {
 				if err := e.wf.HandleJob(ctx, j); engine.ErrorCode(err) != engine.EUNAVAILABLE {
 					t.Errorf("early timeout: %v, want not due", err)
 				}
@@ -752,7 +753,7 @@ func TestWorkflowTimers(t *testing.T) {
 		e.clock.Advance(time.Hour)
 		diff(t, "due jobs after 2h", 1, e.runDue(t, true))
 		diff(t, "escalated", []string{"hqa", "hqb", "m1"}, e.open(t, r.ID))
-		e.act(t, "hqb", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "hqb", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 		diff(t, "steps", []string{"start by clerk", "task n → m1", "remind n → m1", "escalate n → hqa,hqb", "approve n by hqb", "approved"}, e.steps(t, r.ID))
 	})
@@ -770,7 +771,7 @@ func TestWorkflowTimers(t *testing.T) {
 	})
 	t.Run("a timer of a node already decided does nothing", func(t *testing.T) {
 		r := e.submit(t, "clerk", map[string]any{"kind": "tno"})
-		e.act(t, "m1", r.ID, engine.ActionApprove, engine.TaskInput{})
+		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		e.clock.Advance(time.Hour)
 		e.runDue(t, true)
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
@@ -781,7 +782,7 @@ func TestWorkflowPluginsAndChannels(t *testing.T) {
 	rec := &recorder{}
 	reg := engine.NewPluginRegistry()
 	reg.Register(rec)
-	e := newWfEnv(t, wfBundle(), engine.WorkflowOptions{Plugins: reg, Channels: []string{"recorder"}})
+	e := newWfEnv(t, wfBundle(), workflow.Options{Plugins: reg, Channels: []string{"recorder"}})
 	ctx := context.Background()
 	r := e.submit(t, "clerk", map[string]any{"kind": "plug", "title": "hello"})
 	rec.fail = true
@@ -790,7 +791,7 @@ func TestWorkflowPluginsAndChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, j := range jobs {
-		if j.Type == engine.JobWorkflowPlugin {
+		if j.Type == workflow.JobWorkflowPlugin {
 			if err := e.wf.HandleJob(ctx, j); err == nil {
 				t.Errorf("a failing plugin must fail its job so it is retried")
 			}
@@ -825,7 +826,7 @@ func TestWorkflowPluginsAndChannels(t *testing.T) {
 // the action promotes the customer.
 func TestWorkflowShopDiscount(t *testing.T) {
 	raw := readShop(t)
-	e := newWfEnv(t, raw, engine.WorkflowOptions{})
+	e := newWfEnv(t, raw, workflow.Options{})
 	ctx := context.Background()
 	sys := engine.AuditActor{ID: engine.SystemActor}
 	mk := func(name, unit string, roles ...string) *engine.Principal {
@@ -844,20 +845,20 @@ func TestWorkflowShopDiscount(t *testing.T) {
 	if _, err := e.org.UpdateUnitHead(ctx, sys, "store", head.User.ID); err != nil {
 		t.Fatal(err)
 	}
-	tasksOf := func(p *engine.Principal) []*engine.Task {
-		l, err := e.wf.Tasks(ctx, p, engine.TaskQuery{Status: "open"})
+	tasksOf := func(p *engine.Principal) []*workflow.Task {
+		l, err := e.wf.Tasks(ctx, p, workflow.TaskQuery{Status: "open"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l.Items
 	}
-	approve := func(p *engine.Principal, in engine.TaskInput) {
+	approve := func(p *engine.Principal, in workflow.TaskInput) {
 		t.Helper()
 		ts := tasksOf(p)
 		if len(ts) != 1 {
 			t.Fatalf("%s has %d open tasks, want 1", p.User.Name, len(ts))
 		}
-		if _, err := e.wf.Act(ctx, p, ts[0].ID, engine.ActionApprove, in); err != nil {
+		if _, err := e.wf.Act(ctx, p, ts[0].ID, workflow.ActionApprove, in); err != nil {
 			t.Fatalf("%s approves: %v", p.User.Name, err)
 		}
 	}
@@ -868,9 +869,9 @@ func TestWorkflowShopDiscount(t *testing.T) {
 		t.Fatal(err)
 	}
 	diff(t, "status", engine.StatusInReview, c.Status)
-	approve(head, engine.TaskInput{Data: map[string]any{"discount": 0.35}, Comment: "VIP of many years"})
+	approve(head, workflow.TaskInput{Data: map[string]any{"discount": 0.35}, Comment: "VIP of many years"})
 	for _, p := range []*engine.Principal{hq1, hq2} {
-		approve(p, engine.TaskInput{})
+		approve(p, workflow.TaskInput{})
 	}
 	got, err := e.store.FindRecordByID(ctx, "shop", "customer", c.ID, false)
 	if err != nil {
@@ -887,7 +888,7 @@ func TestWorkflowShopDiscount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	approve(head, engine.TaskInput{})
+	approve(head, workflow.TaskInput{})
 	got, err = e.store.FindRecordByID(ctx, "shop", "customer", c2.ID, false)
 	if err != nil {
 		t.Fatal(err)
@@ -907,7 +908,7 @@ func TestWorkflowShopDiscount(t *testing.T) {
 	e.clock.Advance(24 * time.Hour)
 	e.runDue(t, true)
 	var open []string
-	l, _ := e.wf.Tasks(ctx, hq1, engine.TaskQuery{Status: "open"})
+	l, _ := e.wf.Tasks(ctx, hq1, workflow.TaskQuery{Status: "open"})
 	for _, tk := range l.Items {
 		open = append(open, tk.Record)
 	}

@@ -117,7 +117,7 @@ func TestSensitiveFieldsNotAtRest(t *testing.T) {
 	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
 		t.Fatal(err)
 	}
-	svc := engine.NewService(st, org, now)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: now, TOTP: totp.New(), Keys: keys})
 	t.Cleanup(svc.Close)
 	u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: "admin@example.com", Name: "admin", Unit: "hq", Admin: true,
 		Password: "correct horse battery staple"})
@@ -138,7 +138,6 @@ func TestSensitiveFieldsNotAtRest(t *testing.T) {
 		t.Fatalf("export: %v, equal to the import %v", err, bytes.Equal(got, bundle))
 	}
 	// a TOTP secret, kept only sealed under the system key
-	svc.SetTOTP(totp.New())
 	en, err := svc.EnrollMFA(ctx, admin)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 const timeFormat = filter.TimeFormat
 
+// registerOnce registers the SQL functions with the driver, which keeps
+// them process-wide: a second registration would fail.
 var registerOnce sync.Once
 
 // registerFuncs registers regexp(pattern, text) with the driver: Go's RE2
@@ -47,9 +49,15 @@ func registerFuncs() {
 	})
 }
 
-var reCache sync.Map // pattern → *regexp.Regexp
-var reCacheN int64
-var reCacheMu sync.Mutex
+// reCache keeps the compiled patterns of $regex filters for the SQL
+// function that runs them once per row: a pattern is the same for every
+// row and every store in the process, and compiling it per row would
+// dominate a scan. Bounded by reCacheN (see compileCached).
+var (
+	reCache   sync.Map // pattern → *regexp.Regexp
+	reCacheN  int64
+	reCacheMu sync.Mutex
+)
 
 func compileCached(pat string) (*regexp.Regexp, error) {
 	if v, ok := reCache.Load(pat); ok {

@@ -1,10 +1,12 @@
-package engine
+package workflow
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"time"
+
+	"formwork/engine"
 )
 
 // returnable lists the approval nodes a task at node may be returned to:
@@ -22,7 +24,7 @@ func (tx *wfTx) returnable(node string) []NodeRef {
 			return
 		}
 		n := nodeAt(tx.wf, path)
-		if n.Type != NodeApproval {
+		if n.Type != engine.NodeApproval {
 			return
 		}
 		seen[key] = true
@@ -41,12 +43,12 @@ func (tx *wfTx) returnable(node string) []NodeRef {
 
 // nodeFormView is the task's form as the node shows it: perms holds the
 // node's permission of every field not hidden at the node.
-func nodeFormView(tx *wfTx, perms map[string]string) *FormView {
+func nodeFormView(tx *wfTx, perms map[string]string) *engine.FormView {
 	f := tx.f
-	fv := &FormView{App: tx.inst.App, Key: f.Key, Version: tx.inst.FormVersion, Title: f.Title, Perms: perms, Form: f}
+	fv := &engine.FormView{App: tx.inst.App, Key: f.Key, Version: tx.inst.FormVersion, Title: f.Title, Perms: perms, Form: f}
 	for _, fd := range f.Fields {
 		if perm, ok := perms[fd.Key]; ok {
-			fv.Fields = append(fv.Fields, &FieldView{Field: fd, Perm: perm})
+			fv.Fields = append(fv.Fields, &engine.FieldView{Field: fd, Perm: perm})
 		}
 	}
 	for _, sec := range f.Layout {
@@ -67,15 +69,15 @@ func nodeFormView(tx *wfTx, perms map[string]string) *FormView {
 // ActiveNode is an approval node of a running workflow that waits for
 // decisions, with who is to decide.
 type ActiveNode struct {
-	Instance     string     `json:"instance"`
-	Workflow     string     `json:"workflow"`
-	WorkflowName Text       `json:"workflow_name"`
-	Node         string     `json:"node"`
-	NodeName     *Text      `json:"node_name,omitempty"`
-	Mode         string     `json:"mode"`
-	Pending      []string   `json:"pending"`          // users holding an open task
-	Queued       []string   `json:"queued,omitempty"` // sequence mode: still to come, in order
-	DueAt        *time.Time `json:"due_at,omitempty"`
+	Instance     string       `json:"instance"`
+	Workflow     string       `json:"workflow"`
+	WorkflowName engine.Text  `json:"workflow_name"`
+	Node         string       `json:"node"`
+	NodeName     *engine.Text `json:"node_name,omitempty"`
+	Mode         string       `json:"mode"`
+	Pending      []string     `json:"pending"`          // users holding an open task
+	Queued       []string     `json:"queued,omitempty"` // sequence mode: still to come, in order
+	DueAt        *time.Time   `json:"due_at,omitempty"`
 }
 
 // RecordFlow is the workflow side of a record's page: its timeline, the
@@ -92,7 +94,7 @@ type RecordFlow struct {
 
 // RecordFlow returns the record's workflow view for p, who must be able
 // to see its timeline (see Timeline); ENOTFOUND otherwise.
-func (w *Workflows) RecordFlow(ctx context.Context, p *Principal, app, form, recordID string) (*RecordFlow, error) {
+func (w *Runtime) RecordFlow(ctx context.Context, p *engine.Principal, app, form, recordID string) (*RecordFlow, error) {
 	tl, err := w.Timeline(ctx, p, app, form, recordID)
 	if err != nil {
 		return nil, err
@@ -114,11 +116,11 @@ func (w *Workflows) RecordFlow(ctx context.Context, p *Principal, app, form, rec
 		if in.Submitter == p.User.ID && !in.Acted {
 			out.CanWithdraw = true
 		}
-		var wf *Workflow
-		if b, _, err := w.svc.bundle(ctx, in.App, in.FormVersion); err == nil {
+		var wf *engine.Workflow
+		if b, _, err := w.svc.Bundle(ctx, in.App, in.FormVersion); err == nil {
 			wf = b.Workflow(in.Workflow)
 		}
-		docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "instance:" + in.ID + "|open"})
+		docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: "instance:" + in.ID + "|open"})
 		if err != nil {
 			return nil, fmt.Errorf("record flow: tasks: %w", err)
 		}
@@ -154,11 +156,11 @@ func (w *Workflows) RecordFlow(ctx context.Context, p *Principal, app, form, rec
 // FormTitle returns the title of a form of an app's current version (the
 // key when the app or form is gone), for task lists: an approver may hold
 // tasks on forms none of their roles reaches.
-func (w *Workflows) FormTitle(ctx context.Context, app, form string) Text {
-	if b, _, err := w.svc.bundle(ctx, app, 0); err == nil {
+func (w *Runtime) FormTitle(ctx context.Context, app, form string) engine.Text {
+	if b, _, err := w.svc.Bundle(ctx, app, 0); err == nil {
 		if f := b.Form(form); f != nil {
 			return f.Title
 		}
 	}
-	return Text{Zh: form, En: form}
+	return engine.Text{Zh: form, En: form}
 }

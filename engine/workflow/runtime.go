@@ -1,4 +1,4 @@
-package engine
+package workflow
 
 import (
 	"context"
@@ -8,80 +8,69 @@ import (
 	"sync"
 	"time"
 
-	"github.com/expr-lang/expr/vm"
+	"formwork/engine"
 )
 
-// WorkflowOptions tune the workflow runtime; zero values pick the defaults.
-type WorkflowOptions struct {
-	Plugins  *PluginRegistry // action and channel plugins; default empty
-	Channels []string        // plugins every notification also goes out on (e.g. "email")
+// Options tune the workflow runtime; zero values pick the defaults.
+type Options struct {
+	Plugins  *engine.PluginRegistry // action and channel plugins; default empty
+	Channels []string               // plugins every notification also goes out on (e.g. "email")
 	// MaxRetries bounds how often an action is retried after losing an
 	// optimistic-concurrency race; default 8.
 	MaxRetries int
 }
 
-// Workflows is the approval runtime. It starts workflows inside record
+// Runtime is the approval runtime. It starts workflows inside record
 // writes (a RecordHook), runs every transition as one atomic Apply (the
 // instance at its expected version, tasks, the record's revision, audit
 // events, notifications and outbox jobs) and serves the task actions and
 // the inbox queries. Background jobs (timers, plugin calls, deliveries)
 // reach it through HandleJob.
-type Workflows struct {
-	svc     *Service
-	store   Store
-	org     *Org
+type Runtime struct {
+	svc     *engine.Service
+	store   engine.Store
+	org     *engine.Org
 	now     func() time.Time
-	plugins *PluginRegistry
-	opt     WorkflowOptions
+	plugins *engine.PluginRegistry
+	opt     Options
 
 	mu    sync.Mutex
-	progs map[progKey]*exprProgram
+	progs map[progKey]*engine.Program
 }
 
 type progKey struct {
-	f    *Form
+	f    *engine.Form
 	src  string
 	want string
 }
 
-// NewWorkflows returns the runtime over svc and registers its record hook;
+// New returns the runtime over svc and registers its record hook;
 // clock gives the current time (the service's clock when nil). Call it once
 // per Service, before serving requests.
-func NewWorkflows(svc *Service, clock func() time.Time, opt WorkflowOptions) *Workflows {
+func New(svc *engine.Service, clock func() time.Time, opt Options) *Runtime {
 	if clock == nil {
-		clock = svc.now
+		clock = svc.Now
 	}
 	if opt.Plugins == nil {
-		opt.Plugins = NewPluginRegistry()
+		opt.Plugins = engine.NewPluginRegistry()
 	}
 	if opt.MaxRetries <= 0 {
 		opt.MaxRetries = 8
 	}
-	w := &Workflows{svc: svc, store: svc.store, org: svc.org, now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*exprProgram{}}
+	w := &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*engine.Program{}}
 	svc.AddRecordHook(w.onRecord)
 	opt.Plugins.Register(grantPlugin{w}) // engine/grant_request.go
-	runtimes.Store(svc, w)
 	return w
 }
 
-// runtimes maps each Service to the runtime NewWorkflows registered on it,
-// so the HTTP layer finds it without a new dependency to wire.
-var runtimes sync.Map
-
-// WorkflowsFor returns the runtime NewWorkflows registered on svc, or nil
-// when workflows are not enabled for it.
-func WorkflowsFor(svc *Service) *Workflows {
-	if w, ok := runtimes.Load(svc); ok {
-		return w.(*Workflows)
-	}
-	return nil
-}
+// JobTypes lists the job types HandleJob serves (see queue.Register).
+func (w *Runtime) JobTypes() []string { return JobTypes() }
 
 // Plugins returns the runtime's plugin registry.
-func (w *Workflows) Plugins() *PluginRegistry { return w.plugins }
+func (w *Runtime) Plugins() *engine.PluginRegistry { return w.plugins }
 
 // program compiles (once) an expression of a workflow against its form.
-func (w *Workflows) program(cf *CompiledForm, src, want string) (*exprProgram, error) {
+func (w *Runtime) program(cf *engine.CompiledForm, src, want string) (*engine.Program, error) {
 	k := progKey{cf.Form, src, want}
 	w.mu.Lock()
 	p := w.progs[k]
@@ -89,7 +78,7 @@ func (w *Workflows) program(cf *CompiledForm, src, want string) (*exprProgram, e
 	if p != nil {
 		return p, nil
 	}
-	p, err := compileExpr(src, cf.env, want)
+	p, err := cf.Program(src, want)
 	if err != nil {
 		return nil, fmt.Errorf("workflow expression %q: %w", src, err)
 	}
@@ -100,21 +89,33 @@ func (w *Workflows) program(cf *CompiledForm, src, want string) (*exprProgram, e
 }
 
 // eval runs an expression over a record as its submitter sees it.
-func (w *Workflows) eval(cf *CompiledForm, src, want string, rec *Record, user UserEnv, now time.Time) (any, error) {
+func (w *Runtime) eval(cf *engine.CompiledForm, src, want string, rec *engine.Record, user engine.UserEnv, now time.Time) (any, error) {
 	p, err := w.program(cf, src, want)
 	if err != nil {
 		return nil, err
 	}
-	env := cf.buildEnv(rec.Data, EvalInput{Data: rec.Data, Now: now, User: user, System: systemOf(rec)})
-	machine := &vm.VM{MemoryBudget: ExprMemoryBudget}
-	out, err := machine.Run(p.prog, env)
+	out, err := p.Eval(rec, user, now)
 	if err != nil {
 		return nil, fmt.Errorf("workflow expression %q: %w", src, err)
 	}
 	return out, nil
 }
 
-func (w *Workflows) evalBool(cf *CompiledForm, src string, rec *Record, user UserEnv, now time.Time) (bool, error) {
+// fieldValue runs an action node's expression for fd over a record and
+// converts the result to the value stored in fd.
+func (w *Runtime) fieldValue(cf *engine.CompiledForm, src string, fd *engine.Field, rec *engine.Record, user engine.UserEnv, now time.Time) (any, error) {
+	p, err := w.program(cf, src, fd.Type)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.FieldValue(rec, user, now, fd)
+	if err != nil {
+		return nil, fmt.Errorf("workflow expression %q: %w", src, err)
+	}
+	return v, nil
+}
+
+func (w *Runtime) evalBool(cf *engine.CompiledForm, src string, rec *engine.Record, user engine.UserEnv, now time.Time) (bool, error) {
 	if src == "" {
 		return true, nil
 	}
@@ -128,11 +129,11 @@ func (w *Workflows) evalBool(cf *CompiledForm, src string, rec *Record, user Use
 
 // onRecord is the record hook: it starts the first workflow of the form
 // whose trigger matches, in the same Change as the record write.
-func (w *Workflows) onRecord(ctx context.Context, ev *RecordEvent, ch *Change) error {
-	if ev.Op != OpCreate && ev.Op != OpUpdate {
+func (w *Runtime) onRecord(ctx context.Context, ev *engine.RecordEvent, ch *engine.Change) error {
+	if ev.Op != engine.OpCreate && ev.Op != engine.OpUpdate {
 		return nil
 	}
-	if ev.Before != nil && ev.Before.Status == StatusInReview {
+	if ev.Before != nil && ev.Before.Status == engine.StatusInReview {
 		return nil // an administrator's edit during review does not restart it
 	}
 	for _, wf := range ev.Bundle.Workflows {
@@ -140,9 +141,9 @@ func (w *Workflows) onRecord(ctx context.Context, ev *RecordEvent, ch *Change) e
 			continue
 		}
 		cf := ev.Bundle.Compiled(ev.Form.Key)
-		var user UserEnv
+		var user engine.UserEnv
 		if ev.Principal != nil {
-			user = userEnv(ev.Principal.User, ev.Bundle.App.Key)
+			user = engine.UserEnvFor(ev.Principal.User, ev.Bundle.App.Key)
 		}
 		ok, err := w.evalBool(cf, wf.Trigger.When, ev.After, user, w.now())
 		if err != nil {
@@ -151,8 +152,8 @@ func (w *Workflows) onRecord(ctx context.Context, ev *RecordEvent, ch *Change) e
 		if !ok {
 			continue
 		}
-		if ev.Op == OpUpdate {
-			running, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + ev.After.ID + "|" + InstanceRunning, Limit: 1})
+		if ev.Op == engine.OpUpdate {
+			running, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + ev.After.ID + "|" + InstanceRunning, Limit: 1})
 			if err != nil {
 				return fmt.Errorf("workflow trigger: %w", err)
 			}
@@ -166,14 +167,14 @@ func (w *Workflows) onRecord(ctx context.Context, ev *RecordEvent, ch *Change) e
 }
 
 // start begins an instance of wf on the record being written by ev.
-func (w *Workflows) start(ctx context.Context, ev *RecordEvent, wf *Workflow, ch *Change) error {
+func (w *Runtime) start(ctx context.Context, ev *engine.RecordEvent, wf *engine.Workflow, ch *engine.Change) error {
 	now := w.now()
 	sub := ev.Principal.User
-	in := &Instance{ID: NewID(now), App: ev.Bundle.App.Key, Form: ev.Form.Key, FormVersion: ev.After.FormVersion, Workflow: wf.Key,
+	in := &Instance{ID: engine.NewID(now), App: ev.Bundle.App.Key, Form: ev.Form.Key, FormVersion: ev.After.FormVersion, Workflow: wf.Key,
 		Record: ev.After.ID, Submitter: sub.ID, SubmitterUnit: sub.Unit, Status: InstanceRunning, StartedAt: now, Joins: map[string]int{}}
 	tx := &wfTx{w: w, ctx: ctx, now: now, b: ev.Bundle, f: ev.Form, cf: ev.Bundle.Compiled(ev.Form.Key), wf: wf, inst: in, rec: ev.After,
 		inHook: true, ch: ch, actor: ev.Principal, tasks: map[string]*Task{}, dirty: map[string]bool{}, submitter: sub}
-	ev.After.Status = StatusInReview
+	ev.After.Status = engine.StatusInReview
 	tx.step(Step{Kind: "start", Actor: sub.ID})
 	tx.audit("workflow.start", "", nil)
 	if len(wf.Nodes) == 0 {
@@ -188,29 +189,29 @@ func (w *Workflows) start(ctx context.Context, ev *RecordEvent, wf *Workflow, ch
 // one Apply at the end (or, inside the record hook, added to the record's
 // own Change).
 type wfTx struct {
-	w         *Workflows
+	w         *Runtime
 	ctx       context.Context
 	now       time.Time
-	b         *Bundle
-	f         *Form
-	cf        *CompiledForm
-	wf        *Workflow
+	b         *engine.Bundle
+	f         *engine.Form
+	cf        *engine.CompiledForm
+	wf        *engine.Workflow
 	inst      *Instance
-	rec       *Record
+	rec       *engine.Record
 	recVer    int64
 	recDirty  bool
 	recFields []string
 	inHook    bool
-	ch        *Change
-	actor     *Principal
-	submitter *User
+	ch        *engine.Change
+	actor     *engine.Principal
+	submitter *engine.User
 	tasks     map[string]*Task // loaded open tasks and new tasks, by id
 	dirty     map[string]bool  // task ids to write
 	order     []string         // task ids in creation order, for stable writes
 	jobID     string           // the outbox job this transition completes
 }
 
-func (tx *wfTx) actorID() string { return tx.actor.actor() }
+func (tx *wfTx) actorID() string { return tx.actor.Actor() }
 
 func (tx *wfTx) step(s Step) {
 	s.At = tx.now
@@ -218,7 +219,7 @@ func (tx *wfTx) step(s Step) {
 }
 
 func (tx *wfTx) audit(action, object string, detail map[string]any) {
-	ev := &AuditEvent{Time: tx.now, Actor: tx.actorID(), Action: action, App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record, Result: ResultOK}
+	ev := &engine.AuditEvent{Time: tx.now, Actor: tx.actorID(), Action: action, App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record, Result: engine.ResultOK}
 	if tx.actor != nil {
 		ev.IP = tx.actor.IP
 	}
@@ -229,7 +230,7 @@ func (tx *wfTx) audit(action, object string, detail map[string]any) {
 	if object != "" {
 		detail["task"] = object
 	}
-	ev.Detail = mustJSON(detail)
+	ev.Detail = engine.MustJSON(detail)
 	tx.ch.Audit = append(tx.ch.Audit, ev)
 }
 
@@ -263,25 +264,25 @@ func (tx *wfTx) closeTask(t *Task, status, comment string) {
 	tx.putTask(t)
 }
 
-func (tx *wfTx) newTask(act *Activation, n *Node, user string, escalated bool, from string) *Task {
-	t := &Task{ID: NewID(tx.now), Instance: tx.inst.ID, App: tx.inst.App, Form: tx.inst.Form, Record: tx.inst.Record, Workflow: tx.wf.Key,
+func (tx *wfTx) newTask(act *Activation, n *engine.Node, user string, escalated bool, from string) *Task {
+	t := &Task{ID: engine.NewID(tx.now), Instance: tx.inst.ID, App: tx.inst.App, Form: tx.inst.Form, Record: tx.inst.Record, Workflow: tx.wf.Key,
 		WorkflowNm: tx.wf.Name, Node: n.Key, NodeName: n.Name, Activation: act.Seq, Assignee: user, Submitter: tx.inst.Submitter,
 		Status: TaskOpen, CreatedAt: tx.now, DueAt: act.DueAt, Escalated: escalated, From: from}
 	tx.putTask(t)
-	tx.notify(user, "task", Text{Zh: "待审批：" + tx.wf.Name.Zh, En: "To approve: " + tx.wf.Name.En}, t.ID)
+	tx.notify(user, "task", engine.Text{Zh: "待审批：" + tx.wf.Name.Zh, En: "To approve: " + tx.wf.Name.En}, t.ID)
 	return t
 }
 
-func (tx *wfTx) notify(user, kind string, title Text, task string) {
+func (tx *wfTx) notify(user, kind string, title engine.Text, task string) {
 	if user == "" {
 		return
 	}
-	n := &Notification{ID: NewID(tx.now), User: user, Kind: kind, Title: title, App: tx.inst.App, Form: tx.inst.Form, Record: tx.inst.Record,
+	n := &Notification{ID: engine.NewID(tx.now), User: user, Kind: kind, Title: title, App: tx.inst.App, Form: tx.inst.Form, Record: tx.inst.Record,
 		Task: task, Instance: tx.inst.ID, CreatedAt: tx.now}
-	tx.ch.Docs = append(tx.ch.Docs, DocWrite{Doc: notificationDoc(n, tx.now)})
+	tx.ch.Docs = append(tx.ch.Docs, engine.DocWrite{Doc: notificationDoc(n, tx.now)})
 	for _, c := range tx.w.opt.Channels {
-		tx.ch.Outbox = append(tx.ch.Outbox, OutboxJob{ID: "notify-" + n.ID + "-" + c, Type: JobNotifyDeliver,
-			Payload: mustJSON(deliverPayload{Notification: n.ID, Channel: c}), RunAt: tx.now.UTC(), CreatedAt: tx.now.UTC()})
+		tx.ch.Outbox = append(tx.ch.Outbox, engine.OutboxJob{ID: "notify-" + n.ID + "-" + c, Type: JobNotifyDeliver,
+			Payload: engine.MustJSON(deliverPayload{Notification: n.ID, Channel: c}), RunAt: tx.now.UTC(), CreatedAt: tx.now.UTC()})
 	}
 }
 
@@ -306,17 +307,17 @@ func timerID(inst, node string, seq int, kind string) string {
 func (tx *wfTx) flush() error {
 	ch := tx.ch
 	expect := tx.inst.Version
-	ch.Docs = append(ch.Docs, DocWrite{Doc: instanceDoc(tx.inst, tx.now), ExpectVersion: expect})
+	ch.Docs = append(ch.Docs, engine.DocWrite{Doc: instanceDoc(tx.inst, tx.now), ExpectVersion: expect})
 	for _, id := range tx.order {
 		if !tx.dirty[id] {
 			continue
 		}
 		t := tx.tasks[id]
-		ch.Docs = append(ch.Docs, DocWrite{Doc: taskDoc(t, tx.now), ExpectVersion: t.Version})
+		ch.Docs = append(ch.Docs, engine.DocWrite{Doc: taskDoc(t, tx.now), ExpectVersion: t.Version})
 	}
 	if !tx.inHook && (tx.recDirty) {
 		tx.rec.UpdatedBy = tx.actorID()
-		ch.Records = append(ch.Records, RecordWrite{Op: OpUpdate, Record: tx.rec, ExpectVersion: tx.recVer, Actor: tx.actorID(), At: tx.now})
+		ch.Records = append(ch.Records, engine.RecordWrite{Op: engine.OpUpdate, Record: tx.rec, ExpectVersion: tx.recVer, Actor: tx.actorID(), At: tx.now})
 	}
 	if tx.jobID != "" {
 		ch.OutboxDone = append(ch.OutboxDone, tx.jobID)
@@ -328,9 +329,9 @@ func (tx *wfTx) flush() error {
 
 // nodeAt returns the node at a path: top-level index, then pairs of
 // branch index and node index inside condition and parallel nodes.
-func nodeAt(wf *Workflow, path []int) *Node {
+func nodeAt(wf *engine.Workflow, path []int) *engine.Node {
 	nodes := wf.Nodes
-	var n *Node
+	var n *engine.Node
 	for i := 0; i < len(path); i += 2 {
 		if path[i] >= len(nodes) {
 			return nil
@@ -347,7 +348,7 @@ func nodeAt(wf *Workflow, path []int) *Node {
 }
 
 // seqOf returns the node list holding the node at path.
-func seqOf(wf *Workflow, path []int) []*Node {
+func seqOf(wf *engine.Workflow, path []int) []*engine.Node {
 	if len(path) == 1 {
 		return wf.Nodes
 	}
@@ -356,9 +357,9 @@ func seqOf(wf *Workflow, path []int) []*Node {
 }
 
 // pathOf finds a node by key.
-func pathOf(wf *Workflow, key string) []int {
-	var walk func(nodes []*Node, prefix []int) []int
-	walk = func(nodes []*Node, prefix []int) []int {
+func pathOf(wf *engine.Workflow, key string) []int {
+	var walk func(nodes []*engine.Node, prefix []int) []int
+	walk = func(nodes []*engine.Node, prefix []int) []int {
 		for i, n := range nodes {
 			p := append(slices.Clone(prefix), i)
 			if n.Key == key {
@@ -375,7 +376,7 @@ func pathOf(wf *Workflow, key string) []int {
 	return walk(wf.Nodes, nil)
 }
 
-func (tx *wfTx) nodeName(n *Node) string {
+func (tx *wfTx) nodeName(n *engine.Node) string {
 	if n.Name != nil {
 		return n.Name.En
 	}
@@ -393,14 +394,14 @@ func (tx *wfTx) enter(path []int) error {
 		return fmt.Errorf("workflow %s: no node at %v", tx.wf.Key, path)
 	}
 	switch n.Type {
-	case NodeApproval:
+	case engine.NodeApproval:
 		return tx.enterApproval(n, path)
-	case NodeCondition:
+	case engine.NodeCondition:
 		for i, br := range n.Branches {
 			ok := br.Else
 			if !ok {
 				var err error
-				ok, err = tx.w.evalBool(tx.cf, br.When, tx.rec, userEnv(tx.submitter, tx.inst.App), tx.now)
+				ok, err = tx.w.evalBool(tx.cf, br.When, tx.rec, engine.UserEnvFor(tx.submitter, tx.inst.App), tx.now)
 				if err != nil {
 					return err
 				}
@@ -415,7 +416,7 @@ func (tx *wfTx) enter(path []int) error {
 		}
 		tx.step(Step{Kind: "condition", Node: n.Key, Detail: map[string]any{"branch": -1}})
 		return tx.next(path)
-	case NodeParallel:
+	case engine.NodeParallel:
 		var live []int
 		for i, br := range n.Branches {
 			if len(br.Nodes) > 0 {
@@ -436,22 +437,22 @@ func (tx *wfTx) enter(path []int) error {
 			}
 		}
 		return nil
-	case NodeCC:
+	case engine.NodeCC:
 		users, err := tx.w.resolve(tx.ctx, tx, n.To)
 		if err != nil {
 			return err
 		}
 		for _, u := range users {
-			tx.notify(u, "cc", Text{Zh: "抄送：" + tx.wf.Name.Zh, En: "For your information: " + tx.wf.Name.En}, "")
+			tx.notify(u, "cc", engine.Text{Zh: "抄送：" + tx.wf.Name.Zh, En: "For your information: " + tx.wf.Name.En}, "")
 		}
 		tx.step(Step{Kind: "cc", Node: n.Key, Users: users})
 		return tx.next(path)
-	case NodeAction:
+	case engine.NodeAction:
 		if err := tx.runAction(n); err != nil {
 			return err
 		}
 		return tx.next(path)
-	case NodeEnd:
+	case engine.NodeEnd:
 		tx.step(Step{Kind: "end", Node: n.Key})
 		tx.finish(InstanceApproved, "")
 		return nil
@@ -477,7 +478,7 @@ func (tx *wfTx) next(path []int) error {
 	}
 	parentPath := path[:len(path)-2]
 	parent := nodeAt(tx.wf, parentPath)
-	if parent.Type == NodeParallel {
+	if parent.Type == engine.NodeParallel {
 		if tx.inst.Joins == nil {
 			tx.inst.Joins = map[string]int{}
 		}
@@ -491,7 +492,7 @@ func (tx *wfTx) next(path []int) error {
 }
 
 // enterApproval creates an activation and its first tasks.
-func (tx *wfTx) enterApproval(n *Node, path []int) error {
+func (tx *wfTx) enterApproval(n *engine.Node, path []int) error {
 	users, err := tx.w.resolve(tx.ctx, tx, n.Assignees)
 	if err != nil {
 		return err
@@ -503,7 +504,7 @@ func (tx *wfTx) enterApproval(n *Node, path []int) error {
 			return err
 		}
 		if len(users) == 0 {
-			return Errorf(ECONFLICT, Tf("节点 %s 没有审批人，也没有系统管理员可以接手", "node %s has no approver and no administrator to take over", n.Key))
+			return engine.Errorf(engine.ECONFLICT, engine.Tf("节点 %s 没有审批人，也没有系统管理员可以接手", "node %s has no approver and no administrator to take over", n.Key))
 		}
 		escalated = true
 		tx.step(Step{Kind: "escalate", Node: n.Key, Users: users, Detail: map[string]any{"reason": "no assignee"}})
@@ -516,21 +517,21 @@ func (tx *wfTx) enterApproval(n *Node, path []int) error {
 	}
 	act := &Activation{Seq: tx.inst.Seq, Node: n.Key, Mode: mode}
 	if t := n.Timeout; t != nil {
-		pl := mustJSON(timerPayload{Instance: tx.inst.ID, Node: n.Key, Activation: act.Seq})
+		pl := engine.MustJSON(timerPayload{Instance: tx.inst.ID, Node: n.Key, Activation: act.Seq})
 		if t.Remind != "" {
-			d, err := ParseISODuration(t.Remind)
+			d, err := engine.ParseISODuration(t.Remind)
 			if err == nil {
 				at := tx.now.Add(d).UTC()
 				act.RemindAt = &at
-				tx.ch.Outbox = append(tx.ch.Outbox, OutboxJob{ID: timerID(tx.inst.ID, n.Key, act.Seq, "remind"), Type: JobWorkflowRemind, Payload: pl, RunAt: at, CreatedAt: tx.now.UTC()})
+				tx.ch.Outbox = append(tx.ch.Outbox, engine.OutboxJob{ID: timerID(tx.inst.ID, n.Key, act.Seq, "remind"), Type: JobWorkflowRemind, Payload: pl, RunAt: at, CreatedAt: tx.now.UTC()})
 			}
 		}
 		if t.After != "" {
-			d, err := ParseISODuration(t.After)
+			d, err := engine.ParseISODuration(t.After)
 			if err == nil {
 				at := tx.now.Add(d).UTC()
 				act.DueAt = &at
-				tx.ch.Outbox = append(tx.ch.Outbox, OutboxJob{ID: timerID(tx.inst.ID, n.Key, act.Seq, "timeout"), Type: JobWorkflowTimeout, Payload: pl, RunAt: at, CreatedAt: tx.now.UTC()})
+				tx.ch.Outbox = append(tx.ch.Outbox, engine.OutboxJob{ID: timerID(tx.inst.ID, n.Key, act.Seq, "timeout"), Type: JobWorkflowTimeout, Payload: pl, RunAt: at, CreatedAt: tx.now.UTC()})
 			}
 		}
 	}
@@ -577,27 +578,27 @@ func (tx *wfTx) finish(status, comment string) {
 	tx.recDirty = true
 	tx.step(Step{Kind: status, Comment: comment})
 	tx.audit("workflow."+status, "", nil)
-	tx.notify(tx.inst.Submitter, "result", Text{Zh: tx.wf.Name.Zh + "：" + statusText(status).Zh, En: tx.wf.Name.En + ": " + statusText(status).En}, "")
+	tx.notify(tx.inst.Submitter, "result", engine.Text{Zh: tx.wf.Name.Zh + "：" + statusText(status).Zh, En: tx.wf.Name.En + ": " + statusText(status).En}, "")
 }
 
-func statusText(s string) Text {
+func statusText(s string) engine.Text {
 	switch s {
-	case StatusApproved:
-		return T("已通过", "approved")
-	case StatusRejected:
-		return T("已驳回", "rejected")
-	case StatusWithdrawn:
-		return T("已撤回", "withdrawn")
+	case engine.StatusApproved:
+		return engine.T("已通过", "approved")
+	case engine.StatusRejected:
+		return engine.T("已驳回", "rejected")
+	case engine.StatusWithdrawn:
+		return engine.T("已撤回", "withdrawn")
 	}
-	return T(s, s)
+	return engine.T(s, s)
 }
 
 // runAction applies an action node: set fields by expressions (a revision
 // like any change, validated by the form's rules) and/or a plugin call
 // through the outbox.
-func (tx *wfTx) runAction(n *Node) error {
+func (tx *wfTx) runAction(n *engine.Node) error {
 	if len(n.Set) > 0 {
-		data := CloneData(tx.rec.Data)
+		data := engine.CloneData(tx.rec.Data)
 		if data == nil {
 			data = map[string]any{}
 		}
@@ -606,39 +607,39 @@ func (tx *wfTx) runAction(n *Node) error {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		user := userEnv(tx.submitter, tx.inst.App)
+		user := engine.UserEnvFor(tx.submitter, tx.inst.App)
 		var failed error
 		for _, k := range keys {
 			fd := tx.f.Field(k)
 			if fd == nil {
 				continue
 			}
-			out, err := tx.w.eval(tx.cf, n.Set[k], fd.Type, tx.rec, user, tx.now)
+			v, err := tx.w.fieldValue(tx.cf, n.Set[k], fd, tx.rec, user, tx.now)
 			if err != nil {
 				failed = err
 				break
 			}
-			if v := normaliseComputed(out, fd); v != nil {
+			if v != nil {
 				data[k] = v
 			} else {
 				delete(data, k)
 			}
 		}
-		var res *EvalResult
+		var res *engine.EvalResult
 		if failed == nil {
-			res = tx.cf.Evaluate(EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: systemOf(tx.rec), TrustReadonly: true, NoFieldMap: true, InPlace: true})
+			res = tx.cf.Evaluate(engine.EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: engine.SystemOf(tx.rec), TrustReadonly: true, NoFieldMap: true, InPlace: true})
 			if !res.OK() {
-				failed = Invalid(res.Errors...)
+				failed = engine.Invalid(res.Errors...)
 			}
 		}
 		if failed != nil {
 			// the record stays as it was; the failure is on the timeline and in the audit log
 			tx.step(Step{Kind: "set_failed", Node: n.Key, Detail: map[string]any{"error": failed.Error()}})
-			ev := &AuditEvent{Time: tx.now, Actor: SystemActor, Action: "workflow.set", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
-				Result: ResultFailed, Reason: failed.Error(), Detail: mustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
+			ev := &engine.AuditEvent{Time: tx.now, Actor: engine.SystemActor, Action: "workflow.set", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
+				Result: engine.ResultFailed, Reason: failed.Error(), Detail: engine.MustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
 			tx.ch.Audit = append(tx.ch.Audit, ev)
 		} else {
-			changed := DiffData(tx.rec.Data, res.Data)
+			changed := engine.DiffData(tx.rec.Data, res.Data)
 			fields := make([]string, len(changed))
 			for i, c := range changed {
 				fields[i] = c.Field
@@ -646,15 +647,15 @@ func (tx *wfTx) runAction(n *Node) error {
 			tx.rec.Data = res.Data
 			tx.recDirty = true
 			tx.step(Step{Kind: "set", Node: n.Key, Detail: map[string]any{"fields": fields}})
-			ev := &AuditEvent{Time: tx.now, Actor: SystemActor, Action: "workflow.set", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
-				Fields: fields, Result: ResultOK, Detail: mustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
+			ev := &engine.AuditEvent{Time: tx.now, Actor: engine.SystemActor, Action: "workflow.set", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
+				Fields: fields, Result: engine.ResultOK, Detail: engine.MustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
 			tx.ch.Audit = append(tx.ch.Audit, ev)
 		}
 	}
 	if n.Plugin != nil {
 		id := "wf-" + tx.inst.ID + "-" + n.Key + "-" + strconv.Itoa(len(tx.inst.Steps)) + "-plugin"
-		tx.ch.Outbox = append(tx.ch.Outbox, OutboxJob{ID: id, Type: JobWorkflowPlugin,
-			Payload: mustJSON(pluginPayload{Instance: tx.inst.ID, Node: n.Key, Plugin: n.Plugin.Name, Config: n.Plugin.Config}), RunAt: tx.now.UTC(), CreatedAt: tx.now.UTC()})
+		tx.ch.Outbox = append(tx.ch.Outbox, engine.OutboxJob{ID: id, Type: JobWorkflowPlugin,
+			Payload: engine.MustJSON(pluginPayload{Instance: tx.inst.ID, Node: n.Key, Plugin: n.Plugin.Name, Config: n.Plugin.Config}), RunAt: tx.now.UTC(), CreatedAt: tx.now.UTC()})
 		tx.step(Step{Kind: "plugin", Node: n.Key, Detail: map[string]any{"plugin": n.Plugin.Name, "job": id}})
 	}
 	return nil
@@ -671,11 +672,11 @@ type pluginPayload struct {
 
 // load reads an instance with its open tasks, record and bundle into a
 // new transition acting as p (nil: the system).
-func (w *Workflows) load(ctx context.Context, instID string, p *Principal) (*wfTx, error) {
+func (w *Runtime) load(ctx context.Context, instID string, p *engine.Principal) (*wfTx, error) {
 	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, instID)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(ENOTFOUND, T("审批流程不存在", "workflow instance not found"))
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
+			return nil, engine.Errorf(engine.ENOTFOUND, engine.T("审批流程不存在", "workflow instance not found"))
 		}
 		return nil, err
 	}
@@ -683,7 +684,7 @@ func (w *Workflows) load(ctx context.Context, instID string, p *Principal) (*wfT
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := w.svc.bundle(ctx, in.App, in.FormVersion)
+	b, _, err := w.svc.Bundle(ctx, in.App, in.FormVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -698,11 +699,11 @@ func (w *Workflows) load(ctx context.Context, instID string, p *Principal) (*wfT
 	}
 	sub, err := w.org.FindUserByID(ctx, in.Submitter)
 	if err != nil {
-		sub = &User{ID: in.Submitter, Unit: in.SubmitterUnit}
+		sub = &engine.User{ID: in.Submitter, Unit: in.SubmitterUnit}
 	}
 	tx := &wfTx{w: w, ctx: ctx, now: w.now(), b: b, f: f, cf: b.Compiled(f.Key), wf: wf, inst: in, rec: rec, recVer: rec.Version,
-		ch: &Change{}, actor: p, submitter: sub, tasks: map[string]*Task{}, dirty: map[string]bool{}}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "instance:" + in.ID + "|open"})
+		ch: &engine.Change{}, actor: p, submitter: sub, tasks: map[string]*Task{}, dirty: map[string]bool{}}
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: "instance:" + in.ID + "|open"})
 	if err != nil {
 		return nil, fmt.Errorf("workflow instance %s: tasks: %w", in.ID, err)
 	}
@@ -728,7 +729,7 @@ func (tx *wfTx) commit() error {
 
 // transition loads an instance, lets fn change it and commits, retrying
 // from a fresh read when another transition won the race.
-func (w *Workflows) transition(ctx context.Context, instID string, p *Principal, fn func(tx *wfTx) error) error {
+func (w *Runtime) transition(ctx context.Context, instID string, p *engine.Principal, fn func(tx *wfTx) error) error {
 	var err error
 	for attempt := 0; attempt < w.opt.MaxRetries; attempt++ {
 		var tx *wfTx
@@ -743,7 +744,7 @@ func (w *Workflows) transition(ctx context.Context, instID string, p *Principal,
 			return err
 		}
 		err = tx.commit()
-		if err == nil || ErrorCode(err) != ECONFLICT {
+		if err == nil || engine.ErrorCode(err) != engine.ECONFLICT {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -751,7 +752,7 @@ func (w *Workflows) transition(ctx context.Context, instID string, p *Principal,
 		}
 		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
-	return &Error{Code: ECONFLICT, Message: T("审批正被他人同时处理，请重试", "someone else is acting on this approval; try again"), Err: err}
+	return &engine.Error{Code: engine.ECONFLICT, Message: engine.T("审批正被他人同时处理，请重试", "someone else is acting on this approval; try again"), Err: err}
 }
 
 // errNoop ends a transition without writing anything (a stale timer, a

@@ -1,4 +1,4 @@
-package engine
+package workflow
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"formwork/engine"
 )
 
 // TaskQuery selects a user's tasks.
@@ -24,15 +26,15 @@ type TaskList struct {
 	Done  int     `json:"done"`
 }
 
-func requireUser(p *Principal) error {
+func requireUser(p *engine.Principal) error {
 	if p == nil || p.User == nil {
-		return Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+		return engine.Errorf(engine.EUNAUTHORIZED, engine.T("请先登录", "please log in"))
 	}
 	return nil
 }
 
-func (w *Workflows) tasksTagged(ctx context.Context, tag string) ([]*Task, error) {
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: tag})
+func (w *Runtime) tasksTagged(ctx context.Context, tag string) ([]*Task, error) {
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: tag})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -49,14 +51,14 @@ func (w *Workflows) tasksTagged(ctx context.Context, tag string) ([]*Task, error
 
 // Tasks returns p's approval tasks (the inbox) with the open and done
 // counts for the badge and tabs.
-func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*TaskList, error) {
+func (w *Runtime) Tasks(ctx context.Context, p *engine.Principal, q TaskQuery) (*TaskList, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
 	switch q.Status {
 	case "", "open", "done":
 	default:
-		return nil, Invalid(FieldError{Field: "/status", Code: "enum", Message: T("status 只能是 open 或 done", "status is open or done")})
+		return nil, engine.Invalid(engine.FieldError{Field: "/status", Code: "enum", Message: engine.T("status 只能是 open 或 done", "status is open or done")})
 	}
 	open, err := w.tasksTagged(ctx, "assignee:"+p.User.ID+"|open")
 	if err != nil {
@@ -66,7 +68,7 @@ func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*Task
 	done := 0
 	if q.Status == "open" {
 		items = open
-		n, err := w.store.CountDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|done"})
+		n, err := w.store.CountDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|done"})
 		if err != nil {
 			return nil, fmt.Errorf("count tasks: %w", err)
 		}
@@ -101,11 +103,11 @@ func (w *Workflows) Tasks(ctx context.Context, p *Principal, q TaskQuery) (*Task
 
 // OpenTaskCount returns how many open tasks p has (the inbox badge, on
 // every page): a count in the store, no task read.
-func (w *Workflows) OpenTaskCount(ctx context.Context, p *Principal) (int, error) {
+func (w *Runtime) OpenTaskCount(ctx context.Context, p *engine.Principal) (int, error) {
 	if err := requireUser(p); err != nil {
 		return 0, err
 	}
-	n, err := w.store.CountDocs(ctx, DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|open"})
+	n, err := w.store.CountDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: "assignee:" + p.User.ID + "|open"})
 	if err != nil {
 		return 0, fmt.Errorf("count tasks: %w", err)
 	}
@@ -115,24 +117,24 @@ func (w *Workflows) OpenTaskCount(ctx context.Context, p *Principal) (int, error
 // TaskDetail is one task as its assignee sees it: the task, the record as
 // the node lets them see it, the permission per field and the history.
 type TaskDetail struct {
-	Task     *Task             `json:"task"`
-	Record   *RecordView       `json:"record"`
-	Fields   map[string]string `json:"fields"` // field → hidden, masked, read or edit at this node
-	Steps    []Step            `json:"steps"`
-	Instance string            `json:"instance"`
-	Status   string            `json:"status"`
+	Task     *Task              `json:"task"`
+	Record   *engine.RecordView `json:"record"`
+	Fields   map[string]string  `json:"fields"` // field → hidden, masked, read or edit at this node
+	Steps    []Step             `json:"steps"`
+	Instance string             `json:"instance"`
+	Status   string             `json:"status"`
 	// Returnable lists the approval nodes already passed that a return
 	// may go back to, latest first (the first is the default target).
 	Returnable []NodeRef `json:"returnable"`
 	// View is the form as this node shows it (hidden fields absent, each
 	// field with the node's permission), for pages.
-	View *FormView `json:"-"`
+	View *engine.FormView `json:"-"`
 }
 
 // NodeRef names a workflow node.
 type NodeRef struct {
-	Key  string `json:"key"`
-	Name *Text  `json:"name,omitempty"`
+	Key  string       `json:"key"`
+	Name *engine.Text `json:"name,omitempty"`
 }
 
 // nodeFieldPerm is the permission a node grants on a field: its own entry,
@@ -140,33 +142,33 @@ type NodeRef struct {
 // in full, or editable, only when the node names it: a "*" entry or the
 // default shows it masked, so approving a discount does not reveal every
 // customer's phone number to the approver.
-func nodeFieldPerm(n *Node, fd *Field) string {
+func nodeFieldPerm(n *engine.Node, fd *engine.Field) string {
 	if n != nil {
 		if p, ok := n.Fields[fd.Key]; ok {
 			return p
 		}
 	}
-	p := PermRead
+	p := engine.PermRead
 	if n != nil {
 		if star, ok := n.Fields["*"]; ok {
 			p = star
 		}
 	}
-	if fd.Sensitive != "" && (p == PermRead || p == PermEdit) {
-		return PermMasked
+	if fd.Sensitive != "" && (p == engine.PermRead || p == engine.PermEdit) {
+		return engine.PermMasked
 	}
 	return p
 }
 
 // Task returns one of p's tasks with its record. ENOTFOUND when the task
 // is missing or not p's.
-func (w *Workflows) Task(ctx context.Context, p *Principal, id string) (*TaskDetail, error) {
+func (w *Runtime) Task(ctx context.Context, p *engine.Principal, id string) (*TaskDetail, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
 	d, err := w.store.FindDoc(ctx, KindTask, id)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
 			return nil, errTaskNotFound()
 		}
 		return nil, err
@@ -190,20 +192,20 @@ func (w *Workflows) Task(ctx context.Context, p *Principal, id string) (*TaskDet
 		perms[fd.Key] = perm
 		v, ok := tx.rec.Data[fd.Key]
 		switch {
-		case perm == PermHidden:
+		case perm == engine.PermHidden:
 			delete(perms, fd.Key)
 		case !ok:
-		case perm == PermMasked:
-			data[fd.Key] = Mask(fd.Sensitive, v)
+		case perm == engine.PermMasked:
+			data[fd.Key] = engine.Mask(fd.Sensitive, v)
 		default:
 			data[fd.Key] = v
 		}
 	}
 	r := tx.rec
-	rv := &RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit, Owner: r.Owner,
+	rv := &engine.RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit, Owner: r.Owner,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Data: data}
-	if err := w.svc.audit.Write(ctx, &AuditEvent{Time: w.now(), Actor: p.User.ID, IP: p.IP, Action: "view", App: r.App, Form: r.Form, Object: r.ID,
-		Result: ResultOK, Reason: "task " + t.ID}); err != nil {
+	if err := w.svc.WriteAudit(ctx, &engine.AuditEvent{Time: w.now(), Actor: p.User.ID, IP: p.IP, Action: "view", App: r.App, Form: r.Form, Object: r.ID,
+		Result: engine.ResultOK, Reason: "task " + t.ID}); err != nil {
 		return nil, err
 	}
 	return &TaskDetail{Task: t, Record: rv, Fields: perms, Steps: tx.inst.Steps, Instance: tx.inst.ID, Status: tx.inst.Status,
@@ -219,7 +221,7 @@ type TimelineEntry struct {
 	Workflow string         `json:"workflow,omitempty"`
 	Instance string         `json:"instance,omitempty"`
 	Node     string         `json:"node,omitempty"`
-	NodeName *Text          `json:"node_name,omitempty"`
+	NodeName *engine.Text   `json:"node_name,omitempty"`
 	Users    []string       `json:"users,omitempty"`
 	Comment  string         `json:"comment,omitempty"`
 	Fields   []string       `json:"fields,omitempty"`
@@ -229,7 +231,7 @@ type TimelineEntry struct {
 // Timeline returns every workflow step on a record and its changes from
 // the audit log, oldest first. p must be able to read the record, or hold
 // or have held a task on it, or have submitted it; otherwise ENOTFOUND.
-func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recordID string) ([]TimelineEntry, error) {
+func (w *Runtime) Timeline(ctx context.Context, p *engine.Principal, app, form, recordID string) ([]TimelineEntry, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
@@ -242,7 +244,7 @@ func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recor
 		allowed = allowed || in.Submitter == p.User.ID
 	}
 	if !allowed {
-		docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindTask, Tag: "record:" + recordID})
+		docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindTask, Tag: "record:" + recordID})
 		if err != nil {
 			return nil, err
 		}
@@ -258,13 +260,13 @@ func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recor
 		}
 	}
 	var out []TimelineEntry
-	b, _, _ := w.svc.bundle(ctx, app, 0)
+	b, _, _ := w.svc.Bundle(ctx, app, 0)
 	for _, in := range insts {
 		if in.App != app || in.Form != form {
 			continue
 		}
-		var wf *Workflow
-		if bb, _, err := w.svc.bundle(ctx, in.App, in.FormVersion); err == nil {
+		var wf *engine.Workflow
+		if bb, _, err := w.svc.Bundle(ctx, in.App, in.FormVersion); err == nil {
 			wf = bb.Workflow(in.Workflow)
 		} else if b != nil {
 			wf = b.Workflow(in.Workflow)
@@ -279,12 +281,12 @@ func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recor
 			out = append(out, e)
 		}
 	}
-	page, err := w.store.FindAuditEvents(ctx, AuditQuery{Object: recordID, Limit: 500})
+	page, err := w.store.FindAuditEvents(ctx, engine.AuditQuery{Object: recordID, Limit: 500})
 	if err != nil {
 		return nil, err
 	}
 	for _, ev := range page.Items {
-		if ev.App != app || ev.Form != form || ev.Result != ResultOK {
+		if ev.App != app || ev.Form != form || ev.Result != engine.ResultOK {
 			continue
 		}
 		switch ev.Action {
@@ -300,8 +302,8 @@ func (w *Workflows) Timeline(ctx context.Context, p *Principal, app, form, recor
 }
 
 // instancesOf returns a record's workflow instances, oldest first.
-func (w *Workflows) instancesOf(ctx context.Context, recordID string) ([]*Instance, error) {
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + recordID})
+func (w *Runtime) instancesOf(ctx context.Context, recordID string) ([]*Instance, error) {
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + recordID})
 	if err != nil {
 		return nil, fmt.Errorf("workflow instances of %s: %w", recordID, err)
 	}
@@ -318,7 +320,7 @@ func (w *Workflows) instancesOf(ctx context.Context, recordID string) ([]*Instan
 
 // Instances returns a record's workflow instances, oldest first, for
 // those who may see its timeline (see Timeline).
-func (w *Workflows) Instances(ctx context.Context, p *Principal, app, form, recordID string) ([]*Instance, error) {
+func (w *Runtime) Instances(ctx context.Context, p *engine.Principal, app, form, recordID string) ([]*Instance, error) {
 	if _, err := w.Timeline(ctx, p, app, form, recordID); err != nil {
 		return nil, err
 	}
@@ -331,7 +333,7 @@ func (w *Workflows) Instances(ctx context.Context, p *Principal, app, form, reco
 
 // Notifications returns p's notifications, newest first (only the unread
 // ones with unreadOnly), at most limit (default 50).
-func (w *Workflows) Notifications(ctx context.Context, p *Principal, unreadOnly bool, limit int) ([]*Notification, error) {
+func (w *Runtime) Notifications(ctx context.Context, p *engine.Principal, unreadOnly bool, limit int) ([]*Notification, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
@@ -339,7 +341,7 @@ func (w *Workflows) Notifications(ctx context.Context, p *Principal, unreadOnly 
 	if unreadOnly {
 		tag += "|unread"
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: tag})
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: tag})
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -358,11 +360,11 @@ func (w *Workflows) Notifications(ctx context.Context, p *Principal, unreadOnly 
 }
 
 // UnreadCount returns how many unread notifications p has.
-func (w *Workflows) UnreadCount(ctx context.Context, p *Principal) (int, error) {
+func (w *Runtime) UnreadCount(ctx context.Context, p *engine.Principal) (int, error) {
 	if err := requireUser(p); err != nil {
 		return 0, err
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
@@ -371,14 +373,14 @@ func (w *Workflows) UnreadCount(ctx context.Context, p *Principal) (int, error) 
 
 // MarkRead marks p's notifications read (all unread ones when ids is
 // empty). Unknown ids and other users' notifications are ignored.
-func (w *Workflows) MarkRead(ctx context.Context, p *Principal, ids ...string) error {
+func (w *Runtime) MarkRead(ctx context.Context, p *engine.Principal, ids ...string) error {
 	if err := requireUser(p); err != nil {
 		return err
 	}
-	var docs []*Doc
+	var docs []*engine.Doc
 	if len(ids) == 0 {
 		var err error
-		docs, err = w.store.FindDocs(ctx, DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+		docs, err = w.store.FindDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
 		if err != nil {
 			return err
 		}
@@ -387,13 +389,13 @@ func (w *Workflows) MarkRead(ctx context.Context, p *Principal, ids ...string) e
 			d, err := w.store.FindDoc(ctx, KindNotification, strings.TrimSpace(id))
 			if err == nil {
 				docs = append(docs, d)
-			} else if ErrorCode(err) != ENOTFOUND {
+			} else if engine.ErrorCode(err) != engine.ENOTFOUND {
 				return err
 			}
 		}
 	}
 	now := w.now()
-	ch := &Change{}
+	ch := &engine.Change{}
 	for _, d := range docs {
 		n, err := notificationFromDoc(d)
 		if err != nil {
@@ -403,7 +405,7 @@ func (w *Workflows) MarkRead(ctx context.Context, p *Principal, ids ...string) e
 			continue
 		}
 		n.Read = true
-		ch.Docs = append(ch.Docs, DocWrite{Doc: notificationDoc(n, now), ExpectVersion: n.Version})
+		ch.Docs = append(ch.Docs, engine.DocWrite{Doc: notificationDoc(n, now), ExpectVersion: n.Version})
 	}
 	if len(ch.Docs) == 0 {
 		return nil

@@ -1,7 +1,9 @@
-package engine
+package workflow
 
 import (
 	"time"
+
+	"formwork/engine"
 )
 
 // Doc kinds of the workflow runtime.
@@ -13,7 +15,7 @@ const (
 )
 
 // Job types of the workflow runtime (noun:verb); engine/queue registers
-// Workflows.HandleJob for each of them.
+// Runtime.HandleJob for each of them.
 const (
 	JobWorkflowRemind  = "workflow:remind"  // a node's reminder is due
 	JobWorkflowTimeout = "workflow:timeout" // a node's deadline passed
@@ -21,15 +23,17 @@ const (
 	JobNotifyDeliver   = "notify:deliver"   // a notification goes out on a channel plugin
 )
 
-// WorkflowJobTypes lists every job type Workflows.HandleJob serves.
-var WorkflowJobTypes = []string{JobWorkflowRemind, JobWorkflowTimeout, JobWorkflowPlugin, JobNotifyDeliver}
+// JobTypes lists every job type Runtime.HandleJob serves.
+func JobTypes() []string {
+	return []string{JobWorkflowRemind, JobWorkflowTimeout, JobWorkflowPlugin, JobNotifyDeliver}
+}
 
 // Instance statuses; the final ones equal the record statuses they set.
 const (
 	InstanceRunning   = "running"
-	InstanceApproved  = StatusApproved
-	InstanceRejected  = StatusRejected
-	InstanceWithdrawn = StatusWithdrawn
+	InstanceApproved  = engine.StatusApproved
+	InstanceRejected  = engine.StatusRejected
+	InstanceWithdrawn = engine.StatusWithdrawn
 )
 
 // Task statuses.
@@ -104,26 +108,26 @@ type Step struct {
 // KindTask tagged "assignee:<user>|open" (or "|done"), "instance:<id>|open"
 // and "record:<id>" for the inbox and the record page.
 type Task struct {
-	ID         string     `json:"id"`
-	Instance   string     `json:"instance"`
-	App        string     `json:"app"`
-	Form       string     `json:"form"`
-	Record     string     `json:"record"`
-	Workflow   string     `json:"workflow"`
-	WorkflowNm Text       `json:"workflow_name"`
-	Node       string     `json:"node"`
-	NodeName   *Text      `json:"node_name,omitempty"`
-	Activation int        `json:"activation"`
-	Assignee   string     `json:"assignee"`
-	Submitter  string     `json:"submitter"`
-	Status     string     `json:"status"`
-	CreatedAt  time.Time  `json:"created_at"`
-	DueAt      *time.Time `json:"due_at,omitempty"`
-	DoneAt     *time.Time `json:"done_at,omitempty"`
-	Comment    string     `json:"comment,omitempty"`
-	Escalated  bool       `json:"escalated,omitempty"` // created by a timeout escalation or an empty assignee set
-	From       string     `json:"from,omitempty"`      // transferred or added by this user
-	Version    int64      `json:"-"`
+	ID         string       `json:"id"`
+	Instance   string       `json:"instance"`
+	App        string       `json:"app"`
+	Form       string       `json:"form"`
+	Record     string       `json:"record"`
+	Workflow   string       `json:"workflow"`
+	WorkflowNm engine.Text  `json:"workflow_name"`
+	Node       string       `json:"node"`
+	NodeName   *engine.Text `json:"node_name,omitempty"`
+	Activation int          `json:"activation"`
+	Assignee   string       `json:"assignee"`
+	Submitter  string       `json:"submitter"`
+	Status     string       `json:"status"`
+	CreatedAt  time.Time    `json:"created_at"`
+	DueAt      *time.Time   `json:"due_at,omitempty"`
+	DoneAt     *time.Time   `json:"done_at,omitempty"`
+	Comment    string       `json:"comment,omitempty"`
+	Escalated  bool         `json:"escalated,omitempty"` // created by a timeout escalation or an empty assignee set
+	From       string       `json:"from,omitempty"`      // transferred or added by this user
+	Version    int64        `json:"-"`
 }
 
 // Notification is an in-app message for one user (the inbox badge counts
@@ -132,7 +136,7 @@ type Notification struct {
 	ID        string          `json:"id"`
 	User      string          `json:"user"`
 	Kind      string          `json:"kind"` // task, remind, escalate, result, cc, returned
-	Title     Text            `json:"title"`
+	Title     engine.Text     `json:"title"`
 	App       string          `json:"app,omitempty"`
 	Form      string          `json:"form,omitempty"`
 	Record    string          `json:"record,omitempty"`
@@ -156,44 +160,44 @@ func taskTags(t *Task) []string {
 	return tags
 }
 
-func taskDoc(t *Task, now time.Time) Doc {
-	return Doc{Kind: KindTask, ID: t.ID, Tags: taskTags(t), Value: mustJSON(t), Updated: now}
+func taskDoc(t *Task, now time.Time) engine.Doc {
+	return engine.Doc{Kind: KindTask, ID: t.ID, Tags: taskTags(t), Value: engine.MustJSON(t), Updated: now}
 }
 
-func instanceDoc(in *Instance, now time.Time) Doc {
-	return Doc{Kind: KindWorkflowInstance, ID: in.ID, Tags: []string{"record:" + in.Record, "record:" + in.Record + "|" + in.Status, "status:" + in.Status, "submitter:" + in.Submitter},
-		Value: mustJSON(in), Updated: now}
+func instanceDoc(in *Instance, now time.Time) engine.Doc {
+	return engine.Doc{Kind: KindWorkflowInstance, ID: in.ID, Tags: []string{"record:" + in.Record, "record:" + in.Record + "|" + in.Status, "status:" + in.Status, "submitter:" + in.Submitter},
+		Value: engine.MustJSON(in), Updated: now}
 }
 
-func notificationDoc(n *Notification, now time.Time) Doc {
+func notificationDoc(n *Notification, now time.Time) engine.Doc {
 	tags := []string{"user:" + n.User}
 	if !n.Read {
 		tags = append(tags, "user:"+n.User+"|unread")
 	}
-	return Doc{Kind: KindNotification, ID: n.ID, Tags: tags, Value: mustJSON(n), Updated: now}
+	return engine.Doc{Kind: KindNotification, ID: n.ID, Tags: tags, Value: engine.MustJSON(n), Updated: now}
 }
 
-func taskFromDoc(d *Doc) (*Task, error) {
+func taskFromDoc(d *engine.Doc) (*Task, error) {
 	var t Task
-	if err := decodeDoc(d, &t); err != nil {
+	if err := engine.DecodeDoc(d, &t); err != nil {
 		return nil, err
 	}
 	t.Version = d.Version
 	return &t, nil
 }
 
-func instanceFromDoc(d *Doc) (*Instance, error) {
+func instanceFromDoc(d *engine.Doc) (*Instance, error) {
 	var in Instance
-	if err := decodeDoc(d, &in); err != nil {
+	if err := engine.DecodeDoc(d, &in); err != nil {
 		return nil, err
 	}
 	in.Version = d.Version
 	return &in, nil
 }
 
-func notificationFromDoc(d *Doc) (*Notification, error) {
+func notificationFromDoc(d *engine.Doc) (*Notification, error) {
 	var n Notification
-	if err := decodeDoc(d, &n); err != nil {
+	if err := engine.DecodeDoc(d, &n); err != nil {
 		return nil, err
 	}
 	n.Version = d.Version

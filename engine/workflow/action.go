@@ -1,10 +1,12 @@
-package engine
+package workflow
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"formwork/engine"
 )
 
 // TaskInput is what an approver sends with an action (API.md:
@@ -28,10 +30,12 @@ const (
 // MaxCommentLength bounds a comment, in characters.
 const MaxCommentLength = 2000
 
-func errTaskNotFound() error { return Errorf(ENOTFOUND, T("任务不存在", "task not found")) }
+func errTaskNotFound() error {
+	return engine.Errorf(engine.ENOTFOUND, engine.T("任务不存在", "task not found"))
+}
 
 func errTaskClosed(status string) error {
-	return Errorf(ECONFLICT, Tf("任务已处理（%s）", "the task is already closed (%s)", status))
+	return engine.Errorf(engine.ECONFLICT, engine.Tf("任务已处理（%s）", "the task is already closed (%s)", status))
 }
 
 // Act runs one task action (ActionApprove …) by p; every action is one
@@ -42,16 +46,16 @@ func errTaskClosed(status string) error {
 // task that is not p's, ECONFLICT for a closed task or a lost race,
 // EFORBIDDEN for fields the node does not let p edit, EINVALID for data
 // the form's rules refuse or a bad target.
-func (w *Workflows) Act(ctx context.Context, p *Principal, taskID, action string, in TaskInput) (*Task, error) {
+func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action string, in TaskInput) (*Task, error) {
 	if p == nil || p.User == nil {
-		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+		return nil, engine.Errorf(engine.EUNAUTHORIZED, engine.T("请先登录", "please log in"))
 	}
 	if len([]rune(in.Comment)) > MaxCommentLength {
-		return nil, Invalid(FieldError{Field: "/comment", Code: "maxLength", Message: Tf("意见最多 %d 个字", "a comment has at most %d characters", MaxCommentLength)})
+		return nil, engine.Invalid(engine.FieldError{Field: "/comment", Code: "maxLength", Message: engine.Tf("意见最多 %d 个字", "a comment has at most %d characters", MaxCommentLength)})
 	}
 	d, err := w.store.FindDoc(ctx, KindTask, taskID)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
 			return nil, errTaskNotFound()
 		}
 		return nil, err
@@ -107,7 +111,7 @@ func (w *Workflows) Act(ctx context.Context, p *Principal, taskID, action string
 			tx.audit("workflow.comment", t.ID, map[string]any{"node": t.Node, "comment": in.Comment})
 			return nil
 		}
-		return Invalid(FieldError{Field: "/action", Code: "enum", Message: Tf("未知操作 %q", "unknown action %q", action)})
+		return engine.Invalid(engine.FieldError{Field: "/action", Code: "enum", Message: engine.Tf("未知操作 %q", "unknown action %q", action)})
 	})
 	if err != nil {
 		return nil, err
@@ -116,9 +120,9 @@ func (w *Workflows) Act(ctx context.Context, p *Principal, taskID, action string
 }
 
 // comment adds a comment on a closed task's instance.
-func (w *Workflows) comment(ctx context.Context, p *Principal, t *Task, in TaskInput) error {
+func (w *Runtime) comment(ctx context.Context, p *engine.Principal, t *Task, in TaskInput) error {
 	if strings.TrimSpace(in.Comment) == "" {
-		return Invalid(FieldError{Field: "/comment", Code: "required", Message: T("请填写意见", "the comment is empty")})
+		return engine.Invalid(engine.FieldError{Field: "/comment", Code: "required", Message: engine.T("请填写意见", "the comment is empty")})
 	}
 	return w.transition(ctx, t.Instance, p, func(tx *wfTx) error {
 		tx.step(Step{Kind: "comment", Node: t.Node, Actor: tx.actorID(), Comment: in.Comment})
@@ -128,7 +132,7 @@ func (w *Workflows) comment(ctx context.Context, p *Principal, t *Task, in TaskI
 }
 
 // approve records one approval and advances the node by its mode.
-func (tx *wfTx) approve(t *Task, act *Activation, n *Node, in TaskInput) error {
+func (tx *wfTx) approve(t *Task, act *Activation, n *engine.Node, in TaskInput) error {
 	if len(in.Data) > 0 {
 		if err := tx.applyEdits(n, in.Data); err != nil {
 			return err
@@ -161,33 +165,33 @@ func (tx *wfTx) approve(t *Task, act *Activation, n *Node, in TaskInput) error {
 
 // applyEdits merges the fields an approver changed into the record and
 // validates the result with the form's rules.
-func (tx *wfTx) applyEdits(n *Node, data map[string]any) error {
-	var bad []FieldError
+func (tx *wfTx) applyEdits(n *engine.Node, data map[string]any) error {
+	var bad []engine.FieldError
 	for k := range data {
 		perm := ""
 		if fd := tx.cf.Form.Field(k); fd != nil {
 			perm = nodeFieldPerm(n, fd)
 		}
-		if perm != PermEdit {
-			bad = append(bad, FieldError{Field: JSONPointer(k), Code: "forbidden", Message: Tf("此节点不能修改字段 %s", "this step may not change field %s", k)})
+		if perm != engine.PermEdit {
+			bad = append(bad, engine.FieldError{Field: engine.JSONPointer(k), Code: "forbidden", Message: engine.Tf("此节点不能修改字段 %s", "this step may not change field %s", k)})
 		}
 	}
 	if len(bad) > 0 {
-		slices.SortFunc(bad, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return forbidden(T("包含此节点无权修改的字段", "the approval changes fields this step may not edit"), bad...)
+		slices.SortFunc(bad, func(a, b engine.FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return engine.Forbidden(engine.T("包含此节点无权修改的字段", "the approval changes fields this step may not edit"), bad...)
 	}
-	merged := CloneData(tx.rec.Data)
+	merged := engine.CloneData(tx.rec.Data)
 	if merged == nil {
 		merged = map[string]any{}
 	}
 	for k, v := range data {
 		merged[k] = v
 	}
-	res := tx.cf.Evaluate(EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: userEnv(tx.actor.User, tx.inst.App), System: systemOf(tx.rec), NoFieldMap: true, InPlace: true})
+	res := tx.cf.Evaluate(engine.EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: engine.UserEnvFor(tx.actor.User, tx.inst.App), System: engine.SystemOf(tx.rec), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
-		return Invalid(res.Errors...)
+		return engine.Invalid(res.Errors...)
 	}
-	changed := DiffData(tx.rec.Data, res.Data)
+	changed := engine.DiffData(tx.rec.Data, res.Data)
 	if len(changed) == 0 {
 		return nil
 	}
@@ -197,8 +201,8 @@ func (tx *wfTx) applyEdits(n *Node, data map[string]any) error {
 	}
 	tx.rec.Data = res.Data
 	tx.recDirty = true
-	ev := &AuditEvent{Time: tx.now, Actor: tx.actorID(), IP: tx.actor.IP, Action: "update", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
-		Fields: fields, Result: ResultOK, Reason: "edited while approving", Detail: mustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
+	ev := &engine.AuditEvent{Time: tx.now, Actor: tx.actorID(), IP: tx.actor.IP, Action: "update", App: tx.inst.App, Form: tx.inst.Form, Object: tx.inst.Record,
+		Fields: fields, Result: engine.ResultOK, Reason: "edited while approving", Detail: engine.MustJSON(map[string]any{"instance": tx.inst.ID, "node": n.Key})}
 	tx.ch.Audit = append(tx.ch.Audit, ev)
 	return nil
 }
@@ -209,7 +213,7 @@ func (tx *wfTx) returnTo(t *Task, in TaskInput) error {
 	if target == "" {
 		target = tx.previousApproval(pathOf(tx.wf, t.Node))
 		if target == "" {
-			return Invalid(FieldError{Field: "/to", Code: "no_previous", Message: T("这是第一个审批节点，没有可退回的节点；请驳回", "this is the first approval step, there is nothing to return to; reject instead")})
+			return engine.Invalid(engine.FieldError{Field: "/to", Code: "no_previous", Message: engine.T("这是第一个审批节点，没有可退回的节点；请驳回", "this is the first approval step, there is nothing to return to; reject instead")})
 		}
 	}
 	path := pathOf(tx.wf, target)
@@ -217,8 +221,8 @@ func (tx *wfTx) returnTo(t *Task, in TaskInput) error {
 	for _, s := range tx.inst.Steps {
 		visited = visited || (s.Kind == "task" && s.Node == target)
 	}
-	if path == nil || nodeAt(tx.wf, path).Type != NodeApproval || !visited {
-		return Invalid(FieldError{Field: "/to", Code: "invalid", Message: Tf("只能退回到已经过的审批节点，%q 不是", "you can return only to an approval step already passed; %q is not one", target)})
+	if path == nil || nodeAt(tx.wf, path).Type != engine.NodeApproval || !visited {
+		return engine.Invalid(engine.FieldError{Field: "/to", Code: "invalid", Message: engine.Tf("只能退回到已经过的审批节点，%q 不是", "you can return only to an approval step already passed; %q is not one", target)})
 	}
 	tx.inst.Acted = true
 	tx.closeTask(t, TaskReturned, in.Comment)
@@ -229,31 +233,31 @@ func (tx *wfTx) returnTo(t *Task, in TaskInput) error {
 	tx.inst.Joins = map[string]int{}
 	// parallel nodes around the target wait only for the target's branch
 	for i := 2; i < len(path); i += 2 {
-		if pn := nodeAt(tx.wf, path[:i-1]); pn.Type == NodeParallel {
+		if pn := nodeAt(tx.wf, path[:i-1]); pn.Type == engine.NodeParallel {
 			tx.inst.Joins[pn.Key] = 1
 		}
 	}
 	tx.step(Step{Kind: "return", Node: t.Node, Actor: tx.actorID(), Comment: in.Comment, Detail: map[string]any{"to": target}})
 	tx.audit("workflow.return", t.ID, map[string]any{"node": t.Node, "to": target, "comment": in.Comment})
-	tx.notify(tx.inst.Submitter, "returned", Text{Zh: tx.wf.Name.Zh + " 被退回到 " + target, En: tx.wf.Name.En + " was returned to " + target}, "")
+	tx.notify(tx.inst.Submitter, "returned", engine.Text{Zh: tx.wf.Name.Zh + " 被退回到 " + target, En: tx.wf.Name.En + " was returned to " + target}, "")
 	return tx.enter(path)
 }
 
 // delegate transfers a task to another user or adds a signer next to it.
-func (tx *wfTx) delegate(t *Task, act *Activation, n *Node, action string, in TaskInput) error {
+func (tx *wfTx) delegate(t *Task, act *Activation, n *engine.Node, action string, in TaskInput) error {
 	if strings.TrimSpace(in.To) == "" {
-		return Invalid(FieldError{Field: "/to", Code: "required", Message: T("请指定用户", "name the user")})
+		return engine.Invalid(engine.FieldError{Field: "/to", Code: "required", Message: engine.T("请指定用户", "name the user")})
 	}
 	u, err := tx.w.findUser(tx.ctx, strings.TrimSpace(in.To))
 	if err != nil {
 		return err
 	}
 	if u == nil || u.Frozen {
-		return Invalid(FieldError{Field: "/to", Code: "not_found", Message: Tf("用户 %s 不存在或已冻结", "user %s does not exist or is frozen", in.To)})
+		return engine.Invalid(engine.FieldError{Field: "/to", Code: "not_found", Message: engine.Tf("用户 %s 不存在或已冻结", "user %s does not exist or is frozen", in.To)})
 	}
 	for _, o := range tx.openTasks(act.Seq) {
 		if o.Assignee == u.ID {
-			return Invalid(FieldError{Field: "/to", Code: "duplicate", Message: T("该用户已在处理此节点", "that user already has this step")})
+			return engine.Invalid(engine.FieldError{Field: "/to", Code: "duplicate", Message: engine.T("该用户已在处理此节点", "that user already has this step")})
 		}
 	}
 	if action == ActionTransfer {
@@ -275,22 +279,22 @@ func (tx *wfTx) delegate(t *Task, act *Activation, n *Node, action string, in Ta
 
 // BatchResult is one task's outcome in a batch approval.
 type BatchResult struct {
-	Task  string `json:"task"`
-	OK    bool   `json:"ok"`
-	Error *Error `json:"error,omitempty"`
+	Task  string        `json:"task"`
+	OK    bool          `json:"ok"`
+	Error *engine.Error `json:"error,omitempty"`
 }
 
 // BatchApprove approves each task in turn, each in its own atomic write;
 // one failing task does not stop the others.
-func (w *Workflows) BatchApprove(ctx context.Context, p *Principal, ids []string, comment string) []BatchResult {
+func (w *Runtime) BatchApprove(ctx context.Context, p *engine.Principal, ids []string, comment string) []BatchResult {
 	out := make([]BatchResult, 0, len(ids))
 	for _, id := range ids {
 		_, err := w.Act(ctx, p, id, ActionApprove, TaskInput{Comment: comment})
 		r := BatchResult{Task: id, OK: err == nil}
 		if err != nil {
-			e, ok := err.(*Error)
+			e, ok := err.(*engine.Error)
 			if !ok {
-				e = &Error{Code: EINTERNAL, Message: T("内部错误", "internal error"), Err: err}
+				e = &engine.Error{Code: engine.EINTERNAL, Message: engine.T("内部错误", "internal error"), Err: err}
 			}
 			r.Error = e
 		}
@@ -302,15 +306,15 @@ func (w *Workflows) BatchApprove(ctx context.Context, p *Principal, ids []string
 // Withdraw ends the record's running workflow on its submitter's request,
 // as long as no approver has acted yet. ENOTFOUND when no workflow runs on
 // the record or p did not submit it; ECONFLICT once an approver acted.
-func (w *Workflows) Withdraw(ctx context.Context, p *Principal, app, form, recordID, comment string) error {
+func (w *Runtime) Withdraw(ctx context.Context, p *engine.Principal, app, form, recordID, comment string) error {
 	if p == nil || p.User == nil {
-		return Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+		return engine.Errorf(engine.EUNAUTHORIZED, engine.T("请先登录", "please log in"))
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + recordID + "|" + InstanceRunning, Limit: 1})
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + recordID + "|" + InstanceRunning, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("withdraw: %w", err)
 	}
-	notFound := Errorf(ENOTFOUND, T("没有可撤回的审批", "there is no approval to withdraw"))
+	notFound := engine.Errorf(engine.ENOTFOUND, engine.T("没有可撤回的审批", "there is no approval to withdraw"))
 	if len(docs) == 0 {
 		return notFound
 	}
@@ -329,7 +333,7 @@ func (w *Workflows) Withdraw(ctx context.Context, p *Principal, app, form, recor
 			return errTaskClosed(tx.inst.Status)
 		}
 		if tx.inst.Acted {
-			return Errorf(ECONFLICT, T("审批人已处理，不能撤回", "an approver has already acted; it can no longer be withdrawn"))
+			return engine.Errorf(engine.ECONFLICT, engine.T("审批人已处理，不能撤回", "an approver has already acted; it can no longer be withdrawn"))
 		}
 		tx.step(Step{Kind: "withdraw", Actor: tx.actorID(), Comment: comment})
 		tx.finish(InstanceWithdrawn, comment)
@@ -348,9 +352,9 @@ func (tx *wfTx) previousApproval(path []int) string {
 		}
 	}
 	// latest visited approval node within a subtree
-	var within func(n *Node) (string, int)
-	within = func(n *Node) (string, int) {
-		if n.Type == NodeApproval {
+	var within func(n *engine.Node) (string, int)
+	within = func(n *engine.Node) (string, int) {
+		if n.Type == engine.NodeApproval {
 			return n.Key, lastVisit[n.Key]
 		}
 		best, at := "", 0

@@ -1,20 +1,22 @@
-package engine
+package workflow
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"formwork/engine"
 )
 
-// HandleJob runs one workflow job (see WorkflowJobTypes); it is the
+// HandleJob runs one workflow job (see JobTypes); it is the
 // engine.JobHandler engine/queue registers for each of those types. Every
 // job is idempotent: a timer checks the activation it belongs to is still
 // waiting and not yet reminded or timed out, a plugin call is recorded as
 // a plugin_run doc with the job's id, a delivery as a flag on its
 // notification; the transition it makes also marks the job done in the
 // same atomic write.
-func (w *Workflows) HandleJob(ctx context.Context, job OutboxJob) error {
+func (w *Runtime) HandleJob(ctx context.Context, job engine.OutboxJob) error {
 	switch job.Type {
 	case JobWorkflowRemind, JobWorkflowTimeout:
 		var pl timerPayload
@@ -43,10 +45,10 @@ func (w *Workflows) HandleJob(ctx context.Context, job OutboxJob) error {
 
 // errNotDue has a timer that arrived early retried later.
 func errNotDue(at time.Time) error {
-	return &Error{Code: EUNAVAILABLE, Message: T("定时任务尚未到期", "the timer is not due yet"), Err: fmt.Errorf("timer due at %s", at.Format(time.RFC3339))}
+	return &engine.Error{Code: engine.EUNAVAILABLE, Message: engine.T("定时任务尚未到期", "the timer is not due yet"), Err: fmt.Errorf("timer due at %s", at.Format(time.RFC3339))}
 }
 
-func (w *Workflows) remind(ctx context.Context, job OutboxJob, pl timerPayload) error {
+func (w *Runtime) remind(ctx context.Context, job engine.OutboxJob, pl timerPayload) error {
 	return w.transition(ctx, pl.Instance, nil, func(tx *wfTx) error {
 		act := tx.inst.activation(pl.Activation)
 		if tx.inst.Status != InstanceRunning || act == nil || act.Node != pl.Node || act.Reminded || act.RemindAt == nil {
@@ -60,15 +62,15 @@ func (w *Workflows) remind(ctx context.Context, job OutboxJob, pl timerPayload) 
 		var users []string
 		for _, t := range tx.openTasks(act.Seq) {
 			users = append(users, t.Assignee)
-			tx.notify(t.Assignee, "remind", Text{Zh: "催办：" + tx.wf.Name.Zh, En: "Reminder: " + tx.wf.Name.En}, t.ID)
+			tx.notify(t.Assignee, "remind", engine.Text{Zh: "催办：" + tx.wf.Name.Zh, En: "Reminder: " + tx.wf.Name.En}, t.ID)
 		}
-		tx.step(Step{Kind: "remind", Node: act.Node, Actor: SystemActor, Users: users})
+		tx.step(Step{Kind: "remind", Node: act.Node, Actor: engine.SystemActor, Users: users})
 		tx.audit("workflow.remind", "", map[string]any{"node": act.Node, "to": users})
 		return nil
 	})
 }
 
-func (w *Workflows) timeout(ctx context.Context, job OutboxJob, pl timerPayload) error {
+func (w *Runtime) timeout(ctx context.Context, job engine.OutboxJob, pl timerPayload) error {
 	return w.transition(ctx, pl.Instance, nil, func(tx *wfTx) error {
 		act := tx.inst.activation(pl.Activation)
 		if tx.inst.Status != InstanceRunning || act == nil || act.Node != pl.Node || act.TimedOut || act.DueAt == nil {
@@ -108,14 +110,14 @@ func (w *Workflows) timeout(ctx context.Context, job OutboxJob, pl timerPayload)
 					added = append(added, u)
 				}
 			}
-			tx.step(Step{Kind: "escalate", Node: act.Node, Actor: SystemActor, Users: added, Detail: map[string]any{"reason": "timeout"}})
+			tx.step(Step{Kind: "escalate", Node: act.Node, Actor: engine.SystemActor, Users: added, Detail: map[string]any{"reason": "timeout"}})
 			tx.audit("workflow.escalate", "", map[string]any{"node": act.Node, "reason": "timeout", "to": added})
 			return nil
 		case "approve", "reject":
 			for _, t := range tx.openTasks(act.Seq) {
 				tx.closeTask(t, TaskTimedOut, "")
 			}
-			tx.step(Step{Kind: "timeout", Node: act.Node, Actor: SystemActor, Detail: map[string]any{"action": action}})
+			tx.step(Step{Kind: "timeout", Node: act.Node, Actor: engine.SystemActor, Detail: map[string]any{"action": action}})
 			tx.audit("workflow.timeout", "", map[string]any{"node": act.Node, "action": action})
 			if action == "approve" {
 				return tx.completeActivation(act)
@@ -123,7 +125,7 @@ func (w *Workflows) timeout(ctx context.Context, job OutboxJob, pl timerPayload)
 			tx.finish(InstanceRejected, "timeout")
 			return nil
 		}
-		tx.step(Step{Kind: "timeout", Node: act.Node, Actor: SystemActor})
+		tx.step(Step{Kind: "timeout", Node: act.Node, Actor: engine.SystemActor})
 		tx.audit("workflow.timeout", "", map[string]any{"node": act.Node})
 		return nil
 	})
@@ -141,10 +143,10 @@ type pluginRun struct {
 	At       time.Time `json:"at"`
 }
 
-func (w *Workflows) runPlugin(ctx context.Context, job OutboxJob, pl pluginPayload) error {
+func (w *Runtime) runPlugin(ctx context.Context, job engine.OutboxJob, pl pluginPayload) error {
 	if _, err := w.store.FindDoc(ctx, KindPluginRun, job.ID); err == nil {
 		return nil // ran before
-	} else if ErrorCode(err) != ENOTFOUND {
+	} else if engine.ErrorCode(err) != engine.ENOTFOUND {
 		return err
 	}
 	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, pl.Instance)
@@ -156,42 +158,42 @@ func (w *Workflows) runPlugin(ctx context.Context, job OutboxJob, pl pluginPaylo
 		return err
 	}
 	now := w.now()
-	run := pluginRun{Job: job.ID, Plugin: pl.Plugin, Instance: in.ID, Node: pl.Node, Status: ResultOK, At: now}
-	ev := &AuditEvent{Time: now, Actor: SystemActor, Action: "workflow.plugin", App: in.App, Form: in.Form, Object: in.Record, Result: ResultOK,
-		Detail: mustJSON(map[string]any{"instance": in.ID, "node": pl.Node, "plugin": pl.Plugin, "job": job.ID})}
+	run := pluginRun{Job: job.ID, Plugin: pl.Plugin, Instance: in.ID, Node: pl.Node, Status: engine.ResultOK, At: now}
+	ev := &engine.AuditEvent{Time: now, Actor: engine.SystemActor, Action: "workflow.plugin", App: in.App, Form: in.Form, Object: in.Record, Result: engine.ResultOK,
+		Detail: engine.MustJSON(map[string]any{"instance": in.ID, "node": pl.Node, "plugin": pl.Plugin, "job": job.ID})}
 	p := w.plugins.Get(pl.Plugin)
 	if p == nil {
 		// a configuration error that no retry can mend: record it and stop
-		run.Status, run.Error = ResultFailed, "no plugin named "+pl.Plugin
-		ev.Result, ev.Reason = ResultFailed, run.Error
+		run.Status, run.Error = engine.ResultFailed, "no plugin named "+pl.Plugin
+		ev.Result, ev.Reason = engine.ResultFailed, run.Error
 	} else {
 		rec, err := w.store.FindRecordByID(ctx, in.App, in.Form, in.Record, true)
 		if err != nil {
 			return fmt.Errorf("plugin job %s: record: %w", job.ID, err)
 		}
-		m := PluginMessage{ID: job.ID, Event: EventAction, App: in.App, Form: in.Form, Record: in.Record, Workflow: in.Workflow, Instance: in.ID,
-			Node: pl.Node, Config: pl.Config, Data: rec.Data, Status: rec.Status, Title: T(in.Workflow, in.Workflow)}
+		m := engine.PluginMessage{ID: job.ID, Event: engine.EventAction, App: in.App, Form: in.Form, Record: in.Record, Workflow: in.Workflow, Instance: in.ID,
+			Node: pl.Node, Config: pl.Config, Data: rec.Data, Status: rec.Status, Title: engine.T(in.Workflow, in.Workflow)}
 		if err := p.Run(ctx, m); err != nil {
-			if !IsPermanent(err) {
+			if !engine.IsPermanent(err) {
 				return fmt.Errorf("plugin %s (job %s): %w", pl.Plugin, job.ID, err)
 			}
-			run.Status, run.Error = ResultFailed, err.Error()
-			ev.Result, ev.Reason = ResultFailed, err.Error()
+			run.Status, run.Error = engine.ResultFailed, err.Error()
+			ev.Result, ev.Reason = engine.ResultFailed, err.Error()
 		}
 	}
-	_, err = w.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindPluginRun, ID: job.ID, Tags: []string{"instance:" + in.ID}, Value: mustJSON(run), Updated: now}}},
-		Audit: []*AuditEvent{ev}, OutboxDone: []string{job.ID}})
-	if ErrorCode(err) == ECONFLICT {
+	_, err = w.store.Apply(ctx, &engine.Change{Docs: []engine.DocWrite{{Doc: engine.Doc{Kind: KindPluginRun, ID: job.ID, Tags: []string{"instance:" + in.ID}, Value: engine.MustJSON(run), Updated: now}}},
+		Audit: []*engine.AuditEvent{ev}, OutboxDone: []string{job.ID}})
+	if engine.ErrorCode(err) == engine.ECONFLICT {
 		return nil // a concurrent delivery recorded it first
 	}
 	return err
 }
 
-func (w *Workflows) deliver(ctx context.Context, job OutboxJob, pl deliverPayload) error {
+func (w *Runtime) deliver(ctx context.Context, job engine.OutboxJob, pl deliverPayload) error {
 	for attempt := 0; attempt < w.opt.MaxRetries; attempt++ {
 		d, err := w.store.FindDoc(ctx, KindNotification, pl.Notification)
 		if err != nil {
-			if ErrorCode(err) == ENOTFOUND {
+			if engine.ErrorCode(err) == engine.ENOTFOUND {
 				return nil
 			}
 			return err
@@ -209,16 +211,16 @@ func (w *Workflows) deliver(ctx context.Context, job OutboxJob, pl deliverPayloa
 		}
 		u, err := w.org.FindUserByID(ctx, n.User)
 		if err != nil {
-			if ErrorCode(err) == ENOTFOUND {
+			if engine.ErrorCode(err) == engine.ENOTFOUND {
 				return nil
 			}
 			return err
 		}
 		if attempt == 0 {
-			m := PluginMessage{ID: job.ID, Event: EventNotification, App: n.App, Form: n.Form, Record: n.Record, Instance: n.Instance,
-				Kind: n.Kind, Title: n.Title, To: []Recipient{{ID: u.ID, Email: u.Email, Name: u.Name}}}
+			m := engine.PluginMessage{ID: job.ID, Event: engine.EventNotification, App: n.App, Form: n.Form, Record: n.Record, Instance: n.Instance,
+				Kind: n.Kind, Title: n.Title, To: []engine.Recipient{{ID: u.ID, Email: u.Email, Name: u.Name}}}
 			if err := p.Run(ctx, m); err != nil {
-				if IsPermanent(err) {
+				if engine.IsPermanent(err) {
 					return nil // logged by the plugin; retrying cannot help
 				}
 				return fmt.Errorf("deliver notification %s on %s: %w", n.ID, pl.Channel, err)
@@ -230,10 +232,10 @@ func (w *Workflows) deliver(ctx context.Context, job OutboxJob, pl deliverPayloa
 		n.Delivered[pl.Channel] = true
 		now := w.now()
 		doc := notificationDoc(n, now)
-		_, err = w.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: doc, ExpectVersion: n.Version}}, OutboxDone: []string{job.ID}})
-		if ErrorCode(err) != ECONFLICT {
+		_, err = w.store.Apply(ctx, &engine.Change{Docs: []engine.DocWrite{{Doc: doc, ExpectVersion: n.Version}}, OutboxDone: []string{job.ID}})
+		if engine.ErrorCode(err) != engine.ECONFLICT {
 			return err
 		}
 	}
-	return Errorf(ECONFLICT, T("通知正被同时修改", "the notification is being changed concurrently"))
+	return engine.Errorf(engine.ECONFLICT, engine.T("通知正被同时修改", "the notification is being changed concurrently"))
 }

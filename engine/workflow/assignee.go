@@ -1,10 +1,12 @@
-package engine
+package workflow
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"formwork/engine"
 )
 
 // resolve turns a node's assignee spec into user ids, in a stable order
@@ -17,12 +19,12 @@ import (
 //   - users: ids or emails;
 //   - unit_head: the head of the submitter's unit, levels_up units above it;
 //   - field: the user id (or email) in a member field of the record.
-func (w *Workflows) resolve(ctx context.Context, tx *wfTx, a *Assignees) ([]string, error) {
+func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([]string, error) {
 	if a == nil {
 		return nil, nil
 	}
 	var out []string
-	add := func(u *User) {
+	add := func(u *engine.User) {
 		if u != nil && !u.Frozen && !slices.Contains(out, u.ID) {
 			out = append(out, u.ID)
 		}
@@ -72,8 +74,8 @@ func (w *Workflows) resolve(ctx context.Context, tx *wfTx, a *Assignees) ([]stri
 }
 
 // findUser looks a user up by id or email; nil when there is none.
-func (w *Workflows) findUser(ctx context.Context, ref string) (*User, error) {
-	var u *User
+func (w *Runtime) findUser(ctx context.Context, ref string) (*engine.User, error) {
+	var u *engine.User
 	var err error
 	if strings.Contains(ref, "@") {
 		u, err = w.org.FindUserByEmail(ctx, ref)
@@ -81,7 +83,7 @@ func (w *Workflows) findUser(ctx context.Context, ref string) (*User, error) {
 		u, err = w.org.FindUserByID(ctx, ref)
 	}
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("resolve assignee %s: %w", ref, err)
@@ -90,10 +92,10 @@ func (w *Workflows) findUser(ctx context.Context, ref string) (*User, error) {
 }
 
 // unitChain returns the unit and its ancestors, nearest first.
-func (w *Workflows) unitChain(ctx context.Context, key string) ([]*Unit, error) {
+func (w *Runtime) unitChain(ctx context.Context, key string) ([]*engine.Unit, error) {
 	u, err := w.org.FindUnit(ctx, key)
 	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("resolve assignees: unit %s: %w", key, err)
@@ -102,7 +104,7 @@ func (w *Workflows) unitChain(ctx context.Context, key string) ([]*Unit, error) 
 	if err != nil {
 		return nil, fmt.Errorf("resolve assignees: ancestors of %s: %w", key, err)
 	}
-	chain := []*Unit{u}
+	chain := []*engine.Unit{u}
 	for i := len(anc) - 1; i >= 0; i-- {
 		chain = append(chain, anc[i])
 	}
@@ -110,15 +112,15 @@ func (w *Workflows) unitChain(ctx context.Context, key string) ([]*Unit, error) 
 }
 
 // roleHolders returns the holders of a role nearest to unit (see resolve).
-func (w *Workflows) roleHolders(ctx context.Context, app, role, unit string) ([]*User, error) {
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindUser, Tag: "role:" + app + "/" + role})
+func (w *Runtime) roleHolders(ctx context.Context, app, role, unit string) ([]*engine.User, error) {
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: engine.KindUser, Tag: "role:" + app + "/" + role})
 	if err != nil {
 		return nil, fmt.Errorf("resolve role %s: %w", role, err)
 	}
-	var all []*User
-	byUnit := map[string][]*User{}
+	var all []*engine.User
+	byUnit := map[string][]*engine.User{}
 	for _, d := range docs {
-		u, err := userFromDoc(d)
+		u, err := engine.UserFromDoc(d)
 		if err != nil {
 			return nil, err
 		}
@@ -142,14 +144,14 @@ func (w *Workflows) roleHolders(ctx context.Context, app, role, unit string) ([]
 
 // admins returns the system administrators, who take over a node nobody
 // else can approve.
-func (w *Workflows) admins(ctx context.Context) ([]string, error) {
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindUser, Tag: "admin"})
+func (w *Runtime) admins(ctx context.Context) ([]string, error) {
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: engine.KindUser, Tag: "admin"})
 	if err != nil {
 		return nil, fmt.Errorf("resolve administrators: %w", err)
 	}
 	var out []string
 	for _, d := range docs {
-		u, err := userFromDoc(d)
+		u, err := engine.UserFromDoc(d)
 		if err != nil {
 			return nil, err
 		}

@@ -1,12 +1,15 @@
-package engine
+package workflow
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"formwork/engine"
 )
 
 // Temporary access grants requested and approved through the workflow
@@ -90,78 +93,78 @@ type GrantRequest struct {
 }
 
 // accessSystem is the principal that installs the built-in app.
-func accessSystem() *Principal {
-	return &Principal{User: &User{ID: SystemActor, Name: "system", Admin: true}}
+func accessSystem() *engine.Principal {
+	return &engine.Principal{User: &engine.User{ID: engine.SystemActor, Name: "system", Admin: true}}
 }
 
 // accessApp returns the built-in app's current bundle, installing it on
 // first use.
-func (w *Workflows) accessApp(ctx context.Context) (*Bundle, int, error) {
-	b, v, err := w.svc.bundle(ctx, AccessApp, 0)
-	if ErrorCode(err) != ENOTFOUND {
+func (w *Runtime) accessApp(ctx context.Context) (*engine.Bundle, int, error) {
+	b, v, err := w.svc.Bundle(ctx, AccessApp, 0)
+	if engine.ErrorCode(err) != engine.ENOTFOUND {
 		return b, v, err
 	}
-	if _, err := w.svc.ImportApp(ctx, accessSystem(), accessBundle, ImportOptions{}); err != nil && ErrorCode(err) != ECONFLICT {
+	if _, err := w.svc.ImportApp(ctx, accessSystem(), accessBundle, engine.ImportOptions{}); err != nil && engine.ErrorCode(err) != engine.ECONFLICT {
 		return nil, 0, fmt.Errorf("install the access app: %w", err)
 	}
-	return w.svc.bundle(ctx, AccessApp, 0)
+	return w.svc.Bundle(ctx, AccessApp, 0)
 }
 
 // RequestGrant files p's request for temporary access; it starts the
 // approval in the same atomic write as the request. EINVALID for a bad
 // request (unknown app or form, no reason, an expiry outside the next 30
 // days, unknown operations, fields or permissions).
-func (w *Workflows) RequestGrant(ctx context.Context, p *Principal, in GrantRequestInput) (*GrantRequest, error) {
+func (w *Runtime) RequestGrant(ctx context.Context, p *engine.Principal, in GrantRequestInput) (*GrantRequest, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
 	now := w.now()
-	var bad []FieldError
+	var bad []engine.FieldError
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Reason == "" {
-		bad = append(bad, FieldError{Field: "/reason", Code: "required", Message: T("请说明理由", "give a reason")})
+		bad = append(bad, engine.FieldError{Field: "/reason", Code: "required", Message: engine.T("请说明理由", "give a reason")})
 	} else if len([]rune(in.Reason)) > MaxCommentLength {
-		bad = append(bad, FieldError{Field: "/reason", Code: "maxLength", Message: Tf("理由最多 %d 个字", "a reason has at most %d characters", MaxCommentLength)})
+		bad = append(bad, engine.FieldError{Field: "/reason", Code: "maxLength", Message: engine.Tf("理由最多 %d 个字", "a reason has at most %d characters", MaxCommentLength)})
 	}
-	if !in.ExpiresAt.After(now) || in.ExpiresAt.Sub(now) > MaxGrantDuration {
-		bad = append(bad, FieldError{Field: "/expires_at", Code: "range", Message: T("到期时间须在未来 30 天内", "the expiry must lie within the next 30 days")})
+	if !in.ExpiresAt.After(now) || in.ExpiresAt.Sub(now) > engine.MaxGrantDuration {
+		bad = append(bad, engine.FieldError{Field: "/expires_at", Code: "range", Message: engine.T("到期时间须在未来 30 天内", "the expiry must lie within the next 30 days")})
 	}
 	if in.Scope == "" {
-		in.Scope = ScopeOwn
+		in.Scope = engine.ScopeOwn
 	}
-	if !slices.Contains([]string{ScopeOwn, ScopeUnit, ScopeUnitAndBelow, ScopeAll}, in.Scope) {
-		bad = append(bad, FieldError{Field: "/scope", Code: "enum", Message: Tf("未知数据范围 %q", "unknown data scope %q", in.Scope)})
+	if !slices.Contains([]string{engine.ScopeOwn, engine.ScopeUnit, engine.ScopeUnitAndBelow, engine.ScopeAll}, in.Scope) {
+		bad = append(bad, engine.FieldError{Field: "/scope", Code: "enum", Message: engine.Tf("未知数据范围 %q", "unknown data scope %q", in.Scope)})
 	}
 	for _, op := range in.Ops {
-		if !slices.Contains(allOps, op) {
-			bad = append(bad, FieldError{Field: "/operations", Code: "enum", Message: Tf("未知操作 %q", "unknown operation %q", op)})
+		if !slices.Contains(engine.Operations(), op) {
+			bad = append(bad, engine.FieldError{Field: "/operations", Code: "enum", Message: engine.Tf("未知操作 %q", "unknown operation %q", op)})
 		}
 	}
 	if len(in.Ops) == 0 && len(in.Fields) == 0 {
-		bad = append(bad, FieldError{Field: "/operations", Code: "required", Message: T("请申请操作或字段权限", "ask for operations or field permissions")})
+		bad = append(bad, engine.FieldError{Field: "/operations", Code: "required", Message: engine.T("请申请操作或字段权限", "ask for operations or field permissions")})
 	}
-	tb, _, err := w.svc.bundle(ctx, in.App, 0)
-	var tf *Form
+	tb, _, err := w.svc.Bundle(ctx, in.App, 0)
+	var tf *engine.Form
 	if err == nil && in.App != AccessApp {
 		tf = tb.Form(in.Form)
-	} else if err != nil && ErrorCode(err) != ENOTFOUND {
+	} else if err != nil && engine.ErrorCode(err) != engine.ENOTFOUND {
 		return nil, err
 	}
 	if tf == nil {
-		bad = append(bad, FieldError{Field: "/form", Code: "not_found", Message: Tf("表单 %s/%s 不存在", "there is no form %s/%s", in.App, in.Form)})
+		bad = append(bad, engine.FieldError{Field: "/form", Code: "not_found", Message: engine.Tf("表单 %s/%s 不存在", "there is no form %s/%s", in.App, in.Form)})
 	} else {
 		for k, perm := range in.Fields {
 			if k != "*" && tf.Field(k) == nil {
-				bad = append(bad, FieldError{Field: "/fields/" + k, Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+				bad = append(bad, engine.FieldError{Field: "/fields/" + k, Code: "unknown_field", Message: engine.Tf("表单中没有字段 %q", "the form has no field %q", k)})
 			}
-			if perm != PermEdit && perm != PermRead && perm != PermMasked {
-				bad = append(bad, FieldError{Field: "/fields/" + k, Code: "enum", Message: Tf("未知权限 %q", "unknown permission %q", perm)})
+			if perm != engine.PermEdit && perm != engine.PermRead && perm != engine.PermMasked {
+				bad = append(bad, engine.FieldError{Field: "/fields/" + k, Code: "enum", Message: engine.Tf("未知权限 %q", "unknown permission %q", perm)})
 			}
 		}
 	}
 	if len(bad) > 0 {
-		slices.SortFunc(bad, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return nil, Invalid(bad...)
+		slices.SortFunc(bad, func(a, b engine.FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return nil, engine.Invalid(bad...)
 	}
 	b, v, err := w.accessApp(ctx)
 	if err != nil {
@@ -175,26 +178,26 @@ func (w *Workflows) RequestGrant(ctx context.Context, p *Principal, in GrantRequ
 	slices.Sort(ops)
 	fields := ""
 	if len(in.Fields) > 0 {
-		fields = string(mustJSON(in.Fields))
+		fields = string(engine.MustJSON(in.Fields))
 	}
 	data := map[string]any{"target_app": in.App, "target_form": in.Form, "operations": strings.Join(ops, ","), "scope": in.Scope,
 		"reason": in.Reason, "expires_at": in.ExpiresAt.UTC().Format(time.RFC3339)}
 	if fields != "" {
 		data["field_perms"] = fields
 	}
-	id := NewID(now)
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, User: userEnv(p.User, AccessApp),
-		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true})
+	id := engine.NewID(now)
+	res := b.Compiled(f.Key).Evaluate(engine.EvalInput{Data: data, Now: now, User: engine.UserEnvFor(p.User, AccessApp),
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": engine.StatusActive, "_version": 1}, NoFieldMap: true})
 	if !res.OK() {
-		return nil, Invalid(res.Errors...)
+		return nil, engine.Invalid(res.Errors...)
 	}
-	r := &Record{ID: id, App: AccessApp, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
+	r := &engine.Record{ID: id, App: AccessApp, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: engine.StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-	ev := w.svc.event(p, "grant.request", in.App, in.Form, id, keysOfPerm(in.Fields), ResultOK, in.Reason)
-	ev.Detail = mustJSON(in)
-	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.actor(), At: now}},
-		Audit: []*AuditEvent{w.svc.event(p, "create", AccessApp, f.Key, id, keysOf(res.Data), ResultOK, ""), ev}}
-	if err := w.onRecord(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
+	ev := w.svc.Event(p, "grant.request", in.App, in.Form, id, slices.Sorted(maps.Keys(in.Fields)), engine.ResultOK, in.Reason)
+	ev.Detail = engine.MustJSON(in)
+	ch := &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: r, Actor: p.Actor(), At: now}},
+		Audit: []*engine.AuditEvent{w.svc.Event(p, "create", AccessApp, f.Key, id, slices.Sorted(maps.Keys(res.Data)), engine.ResultOK, ""), ev}}
+	if err := w.onRecord(ctx, &engine.RecordEvent{Principal: p, Bundle: b, Form: f, Op: engine.OpCreate, After: r}, ch); err != nil {
 		return nil, err
 	}
 	out, err := w.store.Apply(ctx, ch)
@@ -204,7 +207,7 @@ func (w *Workflows) RequestGrant(ctx context.Context, p *Principal, in GrantRequ
 	return grantRequestOf(out.Records[0]), nil
 }
 
-func grantRequestOf(r *Record) *GrantRequest {
+func grantRequestOf(r *engine.Record) *GrantRequest {
 	s := func(k string) string { v, _ := r.Data[k].(string); return v }
 	g := &GrantRequest{ID: r.ID, User: r.Owner, App: s("target_app"), Form: s("target_form"), Scope: s("scope"), Reason: s("reason"),
 		ExpiresAt: s("expires_at"), Status: r.Status, Grant: s("grant"), CreatedAt: r.CreatedAt}
@@ -218,11 +221,11 @@ func grantRequestOf(r *Record) *GrantRequest {
 }
 
 // GrantRequests returns p's own requests, newest first.
-func (w *Workflows) GrantRequests(ctx context.Context, p *Principal) ([]*GrantRequest, error) {
+func (w *Runtime) GrantRequests(ctx context.Context, p *engine.Principal) ([]*GrantRequest, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
-	docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "submitter:" + p.User.ID})
+	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "submitter:" + p.User.ID})
 	if err != nil {
 		return nil, fmt.Errorf("grant requests: %w", err)
 	}
@@ -237,7 +240,7 @@ func (w *Workflows) GrantRequests(ctx context.Context, p *Principal) ([]*GrantRe
 		}
 		r, err := w.store.FindRecordByID(ctx, AccessApp, AccessRequestForm, in.Record, true)
 		if err != nil {
-			if ErrorCode(err) == ENOTFOUND {
+			if engine.ErrorCode(err) == engine.ENOTFOUND {
 				continue
 			}
 			return nil, err
@@ -260,7 +263,7 @@ type PendingGrantRequest struct {
 // that p may see, oldest first: every one for a system administrator
 // (who oversees them, and decides those escalated to them), else those
 // waiting for p.
-func (w *Workflows) PendingGrantRequests(ctx context.Context, p *Principal) ([]*PendingGrantRequest, error) {
+func (w *Runtime) PendingGrantRequests(ctx context.Context, p *engine.Principal) ([]*PendingGrantRequest, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
@@ -268,7 +271,7 @@ func (w *Workflows) PendingGrantRequests(ctx context.Context, p *Principal) ([]*
 	// else p's own
 	var open []*Task
 	if p.User.Admin {
-		docs, err := w.store.FindDocs(ctx, DocQuery{Kind: KindWorkflowInstance, Tag: "status:" + InstanceRunning})
+		docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "status:" + InstanceRunning})
 		if err != nil {
 			return nil, fmt.Errorf("pending grant requests: %w", err)
 		}
@@ -304,7 +307,7 @@ func (w *Workflows) PendingGrantRequests(ctx context.Context, p *Principal) ([]*
 		if pr == nil {
 			r, err := w.store.FindRecordByID(ctx, AccessApp, AccessRequestForm, t.Record, false)
 			if err != nil {
-				if ErrorCode(err) == ENOTFOUND {
+				if engine.ErrorCode(err) == engine.ENOTFOUND {
 					continue
 				}
 				return nil, err
@@ -326,16 +329,16 @@ func (w *Workflows) PendingGrantRequests(ctx context.Context, p *Principal) ([]*
 
 // grantPlugin is the action the access workflow ends with: it creates the
 // grant the request asked for, as the user who approved it.
-type grantPlugin struct{ w *Workflows }
+type grantPlugin struct{ w *Runtime }
 
 func (g grantPlugin) Name() string { return GrantPluginName }
 
 // Run creates the grant once: a redelivered job finds the grant it made
 // (its reason names the request) and does nothing more.
-func (g grantPlugin) Run(ctx context.Context, m PluginMessage) error {
+func (g grantPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 	w := g.w
 	if m.App != AccessApp || m.Form != AccessRequestForm {
-		return Permanent(fmt.Errorf("grant plugin: runs only on %s/%s", AccessApp, AccessRequestForm))
+		return engine.Permanent(fmt.Errorf("grant plugin: runs only on %s/%s", AccessApp, AccessRequestForm))
 	}
 	rec, err := w.store.FindRecordByID(ctx, m.App, m.Form, m.Record, true)
 	if err != nil {
@@ -358,13 +361,13 @@ func (g grantPlugin) Run(ctx context.Context, m PluginMessage) error {
 	}
 	u, err := w.org.FindUserByID(ctx, approver)
 	if err != nil {
-		return Permanent(fmt.Errorf("grant plugin: the approver %q: %w", approver, err))
+		return engine.Permanent(fmt.Errorf("grant plugin: the approver %q: %w", approver, err))
 	}
 	// the approval in the workflow is the authority to grant: the approver
 	// acts as an administrator for this one grant
 	ua := *u
 	ua.Admin = true
-	p := &Principal{User: &ua, IP: "workflow"}
+	p := &engine.Principal{User: &ua, IP: "workflow"}
 	tag := "[" + req.ID + "]"
 	existing, err := w.svc.ListGrants(ctx, p, req.User)
 	if err != nil {
@@ -377,13 +380,13 @@ func (g grantPlugin) Run(ctx context.Context, m PluginMessage) error {
 	}
 	exp, err := time.Parse(time.RFC3339, req.ExpiresAt)
 	if err != nil {
-		return Permanent(fmt.Errorf("grant plugin: expiry %q: %w", req.ExpiresAt, err))
+		return engine.Permanent(fmt.Errorf("grant plugin: expiry %q: %w", req.ExpiresAt, err))
 	}
-	gr, err := w.svc.CreateGrant(ctx, p, NewGrant{User: req.User, App: req.App, Form: req.Form, Ops: req.Ops, Fields: req.Fields, Scope: req.Scope,
+	gr, err := w.svc.CreateGrant(ctx, p, engine.NewGrant{User: req.User, App: req.App, Form: req.Form, Ops: req.Ops, Fields: req.Fields, Scope: req.Scope,
 		Reason: req.Reason + " " + tag, ExpiresAt: exp})
 	if err != nil {
-		if c := ErrorCode(err); c == EINVALID || c == ENOTFOUND || c == EFORBIDDEN {
-			return Permanent(fmt.Errorf("grant plugin: %w", err)) // e.g. approved after its expiry passed
+		if c := engine.ErrorCode(err); c == engine.EINVALID || c == engine.ENOTFOUND || c == engine.EFORBIDDEN {
+			return engine.Permanent(fmt.Errorf("grant plugin: %w", err)) // e.g. approved after its expiry passed
 		}
 		return err
 	}
@@ -391,19 +394,19 @@ func (g grantPlugin) Run(ctx context.Context, m PluginMessage) error {
 }
 
 // noteGrant writes the grant's id into the request record.
-func (w *Workflows) noteGrant(ctx context.Context, rec *Record, grant string) error {
+func (w *Runtime) noteGrant(ctx context.Context, rec *engine.Record, grant string) error {
 	if rec.Data["grant"] == grant {
 		return nil
 	}
 	nr := *rec
-	nr.Data = CloneData(rec.Data)
+	nr.Data = engine.CloneData(rec.Data)
 	nr.Data["grant"] = grant
 	now := w.now()
-	ev := &AuditEvent{Time: now, Actor: SystemActor, Action: "update", App: rec.App, Form: rec.Form, Object: rec.ID, Fields: []string{"grant"},
-		Result: ResultOK, Reason: "grant created", Detail: mustJSON(map[string]string{"grant": grant})}
-	_, err := w.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpUpdate, Record: &nr, ExpectVersion: rec.Version, Actor: SystemActor, At: now}},
-		Audit: []*AuditEvent{ev}})
-	if ErrorCode(err) == ECONFLICT {
+	ev := &engine.AuditEvent{Time: now, Actor: engine.SystemActor, Action: "update", App: rec.App, Form: rec.Form, Object: rec.ID, Fields: []string{"grant"},
+		Result: engine.ResultOK, Reason: "grant created", Detail: engine.MustJSON(map[string]string{"grant": grant})}
+	_, err := w.store.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpUpdate, Record: &nr, ExpectVersion: rec.Version, Actor: engine.SystemActor, At: now}},
+		Audit: []*engine.AuditEvent{ev}})
+	if engine.ErrorCode(err) == engine.ECONFLICT {
 		return nil // written by a concurrent delivery, or the record moved on; the grant stands either way
 	}
 	return err
@@ -411,30 +414,30 @@ func (w *Workflows) noteGrant(ctx context.Context, rec *Record, grant string) er
 
 // FormRef names a form of an app, for choosing what to ask access to.
 type FormRef struct {
-	App     string `json:"app"`
-	AppName Text   `json:"app_name"`
-	Form    string `json:"form"`
-	Title   Text   `json:"title"`
+	App     string      `json:"app"`
+	AppName engine.Text `json:"app_name"`
+	Form    string      `json:"form"`
+	Title   engine.Text `json:"title"`
 }
 
 // RequestableForms lists the forms of every app (but the access app) a
 // user may ask access to: names only, no data.
-func (w *Workflows) RequestableForms(ctx context.Context, p *Principal) ([]FormRef, error) {
+func (w *Runtime) RequestableForms(ctx context.Context, p *engine.Principal) ([]FormRef, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
 	}
 	var out []FormRef
-	err := w.svc.eachApp(ctx, func(a *appDoc, b *Bundle) error {
-		if a.Key == AccessApp {
-			return nil
-		}
-		for _, f := range b.Forms {
-			out = append(out, FormRef{App: a.Key, AppName: a.Name, Form: f.Key, Title: f.Title})
-		}
-		return nil
-	})
+	bundles, err := w.svc.AppBundles(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, b := range bundles {
+		if b.App.Key == AccessApp {
+			continue
+		}
+		for _, f := range b.Forms {
+			out = append(out, FormRef{App: b.App.Key, AppName: b.App.Name, Form: f.Key, Title: f.Title})
+		}
 	}
 	return out, nil
 }
