@@ -44,8 +44,9 @@ type RevisionView struct {
 
 // ListQuery selects records for a list.
 type ListQuery struct {
-	Filter  []byte // raw filter JSON (the filter language)
-	Sort    string // "-field" or "field", comma-separated
+	Filter  []byte       // raw filter JSON (the filter language)
+	Match   []FieldMatch // conditions set on a list page's filters, combined with Filter by $and
+	Sort    string       // "-field" or "field", comma-separated
 	Limit   int
 	Cursor  string
 	Search  string
@@ -239,6 +240,11 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	var items []filter.Expr
 	if scope := acc.ScopeFilter(); scope != nil {
 		items = append(items, scope)
+	}
+	if len(q.Match) > 0 {
+		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
+			return nil, err
+		}
 	}
 	if len(q.Filter) > 0 {
 		vars, err := s.filterVars(ctx, p.User)

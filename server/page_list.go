@@ -1,0 +1,312 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"formwork/engine"
+	"formwork/web"
+)
+
+// listColumns picks the fields a list shows: the first six that fit in a
+// table cell.
+func listColumns(fv *engine.FormView) []*engine.FieldView {
+	var out []*engine.FieldView
+	for _, f := range fv.Fields {
+		switch f.Field.Widget {
+		case engine.WidgetSubform, engine.WidgetTextarea, engine.WidgetAttachment, engine.WidgetImage:
+			continue
+		}
+		if f.Field.Type == "object" {
+			continue
+		}
+		out = append(out, f)
+		if len(out) == 6 {
+			break
+		}
+	}
+	return out
+}
+
+// listLinks makes the list page's links: the current query with one change.
+type listLinks struct {
+	base string
+	qs   url.Values
+}
+
+func (l listLinks) with(mod func(url.Values)) string {
+	u := url.Values{}
+	for k, vs := range l.qs {
+		u[k] = slices.Clone(vs)
+	}
+	mod(u)
+	if len(u) == 0 {
+		return l.base
+	}
+	return l.base + "?" + u.Encode()
+}
+
+// sortedBy is a column sorted by key: its state under sort and the link
+// that sorts by it next (ascending first, or descending first for the
+// update time).
+func (l listLinks) sortedBy(col web.Column, sort string, descFirst bool) web.Column {
+	asc, desc := col.Key, "-"+col.Key
+	next := asc
+	if descFirst {
+		next = desc
+	}
+	switch sort {
+	case asc:
+		col.Sorted, next = "asc", desc
+	case desc:
+		col.Sorted = "desc"
+		if descFirst {
+			next = asc
+		}
+	}
+	col.SortURL = l.with(func(u url.Values) { u.Set("sort", next); u.Del("cursor") })
+	return col
+}
+
+func (s *server) listPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	lang := pageLang(c)
+	fv, err := s.svc.FormView(ctx, p, c.Param("app"), c.Param("form"))
+	if err != nil {
+		return err
+	}
+	base := formBase(fv.App, fv.Key)
+	qs := c.QueryParams()
+	links := listLinks{base: base, qs: qs}
+	v := web.ListPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), ListURL: base, Search: qs.Get("q"), Sort: qs.Get("sort")}
+	if slices.Contains(fv.Operations, engine.OpnCreate) {
+		v.NewURL = base + "/new"
+	}
+	if qs.Get("deleted") != "" {
+		v.Flash = web.Msg(lang, "edit.deleted")
+	}
+	loc := web.ParseTZ(qs.Get("_tz"))
+	if loc != time.UTC {
+		v.TZ = qs.Get("_tz")
+	}
+	flts, matches, bad := listFilters(fv, qs, lang, loc, base)
+	v.Filters = flts
+	if bad != "" {
+		v.Error = web.Msg(lang, "flt.bad") + ": " + bad
+	}
+	q := engine.ListQuery{Sort: qs.Get("sort"), Cursor: qs.Get("cursor"), Search: qs.Get("q"), Limit: 20, Match: matches}
+	cols := listColumns(fv)
+	for _, f := range cols {
+		v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: f.Field.Key, Label: f.Field.LabelOr().In(lang)}, q.Sort, false))
+	}
+	v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: "_updated_at", Label: web.Msg(lang, "list.updated")}, q.Sort, true))
+
+	list, err := s.svc.ListRecords(ctx, p, fv.App, fv.Key, q)
+	if err != nil {
+		code := engine.ErrorCode(err)
+		if code != engine.EINVALID && code != engine.EBADREQUEST {
+			return err
+		}
+		v.Error = engine.ErrorMessage(err, lang)
+		return Render(c, statusOf(code), web.ListView(v))
+	}
+	if v.Rows, err = s.listRows(c, fv, cols, list.Items); err != nil {
+		return err
+	}
+	if list.NextCursor != "" {
+		v.NextURL = links.with(func(u url.Values) { u.Set("cursor", list.NextCursor) })
+	}
+	if q.Cursor != "" {
+		v.FirstURL = links.with(func(u url.Values) { u.Del("cursor") })
+	}
+	return Render(c, http.StatusOK, web.ListView(v))
+}
+
+// listRows renders one page of records as table rows: names instead of
+// ids for members, units and related records, looked up once for the page.
+func (s *server) listRows(c echo.Context, fv *engine.FormView, cols []*engine.FieldView, items []*engine.RecordView) ([]web.Row, error) {
+	lang := pageLang(c)
+	datas := make([]map[string]any, len(items))
+	for i, r := range items {
+		datas[i] = r.Data
+	}
+	labels, err := s.svc.PickLabelsList(c.Request().Context(), principal(c), fv.App, fv.Key, datas)
+	if err != nil {
+		return nil, err
+	}
+	base := formBase(fv.App, fv.Key)
+	rows := make([]web.Row, 0, len(items))
+	for i, r := range items {
+		row := web.Row{URL: base + "/records/" + url.PathEscape(r.ID)}
+		for _, f := range cols {
+			if l, ok := labels[i][f.Field.Key]; ok {
+				row.Cells = append(row.Cells, l.In(lang))
+				continue
+			}
+			row.Cells = append(row.Cells, web.DisplayValue(lang, f.Field, r.Data[f.Field.Key]))
+		}
+		row.Cells = append(row.Cells, fmtTime(r.UpdatedAt))
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// listFilters builds the list page's filters from the fields the user may
+// see in full (the engine refuses filters on masked and hidden ones): a
+// choice for options and yes/no fields, a range for numbers, dates and
+// date-times (the latter read in loc), a text box for text, and a picker
+// for members, units and related records. It returns the filters, the
+// values set as conditions for the engine, and the labels of values that
+// do not parse.
+func listFilters(fv *engine.FormView, qs url.Values, lang string, loc *time.Location, base string) ([]web.Filter, []engine.FieldMatch, string) {
+	var out []web.Filter
+	var matches []engine.FieldMatch
+	var bad []string
+	for _, f := range fv.Fields {
+		fd := f.Field
+		if f.Perm != engine.PermRead && f.Perm != engine.PermEdit {
+			continue
+		}
+		if fd.IsSubform() || fd.Type == "object" || fd.Widget == engine.WidgetAttachment || fd.Widget == engine.WidgetImage {
+			continue
+		}
+		in := filterInput{qs: qs, name: "f." + fd.Key, flt: web.Filter{Key: fd.Key, ID: "flt-" + fd.Key, Label: fd.LabelOr().In(lang)}, m: engine.FieldMatch{Field: fd.Key}}
+		opts := fd.Options
+		if fd.Type == "boolean" {
+			opts = []engine.Option{{Value: true, Label: engine.T("是", "Yes")}, {Value: false, Label: engine.T("否", "No")}}
+		}
+		switch {
+		case len(opts) > 0:
+			in.choice(opts, lang)
+		case fd.Type == "array":
+			continue
+		case fd.Type == "number" || fd.Type == "integer":
+			in.numberRange()
+		case fd.Widget == engine.WidgetDate:
+			in.dateRange()
+		case fd.Widget == engine.WidgetDatetime:
+			in.datetimeRange(loc)
+		case fd.Widget == engine.WidgetMember || fd.Widget == engine.WidgetUnit || fd.Widget == engine.WidgetRelation:
+			in.pick(base + "/pick/" + url.PathEscape(fd.Key))
+		case fd.Type == "string":
+			in.text(fd.Sensitive != "")
+		default:
+			continue
+		}
+		out = append(out, in.flt)
+		if in.bad {
+			bad = append(bad, in.flt.Label)
+		}
+		if in.m.Equals != nil || in.m.Contains != "" || in.m.From != nil || in.m.To != nil {
+			matches = append(matches, in.m)
+		}
+	}
+	return out, matches, strings.Join(bad, ", ")
+}
+
+// filterInput reads one field's filter from the query string into the
+// filter shown (flt) and the condition for the engine (m); bad is set when
+// a value does not parse.
+type filterInput struct {
+	qs   url.Values
+	name string
+	flt  web.Filter
+	m    engine.FieldMatch
+	bad  bool
+}
+
+// choice: a select of the field's options (or yes/no).
+func (in *filterInput) choice(opts []engine.Option, lang string) {
+	sel := in.qs.Get(in.name)
+	for _, o := range opts {
+		val := web.FormatValue(o.Value)
+		in.flt.Options = append(in.flt.Options, web.Option{Value: val, Label: o.Label.In(lang), Selected: val == sel})
+		if sel != "" && val == sel {
+			in.m.Equals = o.Value
+		}
+	}
+}
+
+// numberRange: from and to, both optional.
+func (in *filterInput) numberRange() {
+	in.flt.Kind, in.flt.From, in.flt.To = "number", in.qs.Get(in.name+".from"), in.qs.Get(in.name+".to")
+	parse := func(sv string) any {
+		if strings.TrimSpace(sv) == "" {
+			return nil
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(sv), 64)
+		if err != nil {
+			in.bad = true
+			return nil
+		}
+		return n
+	}
+	in.m.From, in.m.To = parse(in.flt.From), parse(in.flt.To)
+}
+
+// dateRange: from and to as YYYY-MM-DD.
+func (in *filterInput) dateRange() {
+	in.flt.Kind, in.flt.From, in.flt.To = "date", in.qs.Get(in.name+".from"), in.qs.Get(in.name+".to")
+	parse := func(sv string) any {
+		if sv == "" {
+			return nil
+		}
+		if _, err := time.Parse("2006-01-02", sv); err != nil {
+			in.bad = true
+			return nil
+		}
+		return sv
+	}
+	in.m.From, in.m.To = parse(in.flt.From), parse(in.flt.To)
+}
+
+// datetimeRange: from and to typed in loc, to the whole minute; shown
+// back in UTC (the page's script shows them in local time).
+func (in *filterInput) datetimeRange(loc *time.Location) {
+	in.flt.Kind = "datetime-local"
+	if sv := in.qs.Get(in.name + ".from"); sv != "" {
+		if t, ok := web.ParseLocal(sv, loc); ok {
+			in.m.From = t.UTC().Format(time.RFC3339)
+			in.flt.From = t.UTC().Format("2006-01-02T15:04")
+		} else {
+			in.bad = true
+		}
+	}
+	if sv := in.qs.Get(in.name + ".to"); sv != "" {
+		if t, ok := web.ParseLocal(sv, loc); ok {
+			in.m.To = t.Add(59 * time.Second).UTC().Format(time.RFC3339)
+			in.flt.To = t.UTC().Format("2006-01-02T15:04")
+		} else {
+			in.bad = true
+		}
+	}
+}
+
+// pick: a member, unit or related record chosen in a picker.
+func (in *filterInput) pick(pickURL string) {
+	in.flt.Kind, in.flt.Value, in.flt.PickURL = "pick", in.qs.Get(in.name), pickURL
+	if in.flt.Value != "" {
+		in.m.Equals = in.flt.Value
+	}
+}
+
+// text: a search term, at most 100 characters unless the engine matches
+// it exactly (a sensitive field).
+func (in *filterInput) text(exact bool) {
+	in.flt.Kind, in.flt.Value = "text", in.qs.Get(in.name)
+	term := strings.TrimSpace(in.flt.Value)
+	switch {
+	case term == "":
+	case !exact && len([]rune(term)) > 100:
+		in.bad = true
+	default:
+		in.m.Contains = term
+	}
+}
