@@ -150,165 +150,228 @@ type AccessRule struct {
 	scopeExp filter.Expr
 }
 
+// useAccess resolves a user's access to a form for an action they are
+// taking, and audits what the answer rested on: the temporary grants it
+// used (grant.use) and the role policies that did not hold
+// (access.policy).
+func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
+	a, err := s.resolveAccess(ctx, pr, b, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Grants) > 0 {
+		_ = s.audit.Write(ctx, s.Event(pr, "grant.use", b.App.Key, f.Key, "", nil, ResultOK, strings.Join(a.Grants, ",")))
+	}
+	if len(a.PolicyDenied) > 0 {
+		_ = s.audit.Write(ctx, s.Event(pr, "access.policy", b.App.Key, f.Key, "", nil, ResultDenied,
+			"role policy does not hold: "+strings.Join(a.PolicyDenied, "; ")))
+	}
+	return a, nil
+}
+
 // resolveAccess computes a user's access to a form of a loaded bundle: the
 // union of their roles whose access policy holds for this request (time
 // and address) and of their unexpired temporary grants. The user is read
 // again from the store, so a freeze or a role change takes effect on the
 // very next call on every node: a frozen user gets ELOCKED.
+// It answers a question and writes nothing: callers acting on the answer
+// go through useAccess, which audits.
 func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
-	u := pr.User
-	if u.ID != SystemActor {
-		fresh, err := s.org.FindUserByID(ctx, u.ID)
-		if err != nil {
-			if ErrorCode(err) == ENOTFOUND {
-				return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
-			}
-			return nil, err
-		}
-		if fresh.Frozen {
-			return nil, Errorf(ELOCKED, T("账号已冻结", "this account is frozen"))
-		}
-		u = fresh
+	u, err := s.currentUser(ctx, pr.User)
+	if err != nil {
+		return nil, err
 	}
-	a := &Access{Ops: map[string]bool{}, Fields: map[string]string{}}
 	if u.Admin {
-		a.Admin, a.All = true, true
-		for _, op := range Operations() {
-			a.Ops[op] = true
-		}
-		for _, fd := range f.Fields {
-			a.Fields[fd.Key] = PermEdit
-		}
-		a.Trace = []AccessRule{{Source: "admin", Ops: Operations(), Scope: ScopeAll, Applies: true}}
-		return a, nil
+		return adminAccess(f), nil
 	}
-	var vars *filter.Vars
-	scopeOf := func(sc Scope) (filter.Expr, bool, error) {
-		switch sc.Kind {
-		case ScopeAll:
-			return nil, true, nil
-		case ScopeOwn, "":
-			return filter.Cmp{Field: sysField("_owner"), Op: filter.OpEq, Value: u.ID}, false, nil
-		case ScopeUnit:
-			return filter.Cmp{Field: sysField("_unit"), Op: filter.OpEq, Value: u.Unit}, false, nil
-		case ScopeUnitAndBelow:
-			below, err := s.org.UnitKeysBelow(ctx, u.Unit)
+	r := &accessResolver{s: s, ctx: ctx, u: u, f: f, a: &Access{Ops: map[string]bool{}, Fields: map[string]string{}}}
+	now := s.now()
+	if err := r.roles(b, now.In(s.zone), pr.IP); err != nil {
+		return nil, err
+	}
+	if err := r.grants(b, now); err != nil {
+		return nil, err
+	}
+	r.finish()
+	return r.a, nil
+}
+
+// currentUser reads u again from the store, so a freeze or a role change
+// takes effect on the very next call on every node.
+func (s *Service) currentUser(ctx context.Context, u *User) (*User, error) {
+	if u.ID == SystemActor {
+		return u, nil
+	}
+	fresh, err := s.org.FindUserByID(ctx, u.ID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+		}
+		return nil, err
+	}
+	if fresh.Frozen {
+		return nil, Errorf(ELOCKED, T("账号已冻结", "this account is frozen"))
+	}
+	return fresh, nil
+}
+
+// adminAccess is an administrator's access to f: everything.
+func adminAccess(f *Form) *Access {
+	a := &Access{Admin: true, All: true, Ops: map[string]bool{}, Fields: map[string]string{}}
+	for _, op := range Operations() {
+		a.Ops[op] = true
+	}
+	for _, fd := range f.Fields {
+		a.Fields[fd.Key] = PermEdit
+	}
+	a.Trace = []AccessRule{{Source: "admin", Ops: Operations(), Scope: ScopeAll, Applies: true}}
+	return a
+}
+
+// accessResolver adds up what a user's roles and grants give on one form.
+type accessResolver struct {
+	s    *Service
+	ctx  context.Context
+	u    *User
+	f    *Form
+	a    *Access
+	vars *filter.Vars // the user's filter variables, read once when a scope needs them
+}
+
+// scope is the record filter of a data scope; all is true for every record.
+func (r *accessResolver) scope(sc Scope) (e filter.Expr, all bool, err error) {
+	switch sc.Kind {
+	case ScopeAll:
+		return nil, true, nil
+	case ScopeOwn, "":
+		return filter.Cmp{Field: sysField("_owner"), Op: filter.OpEq, Value: r.u.ID}, false, nil
+	case ScopeUnit:
+		return filter.Cmp{Field: sysField("_unit"), Op: filter.OpEq, Value: r.u.Unit}, false, nil
+	case ScopeUnitAndBelow:
+		below, err := r.s.org.UnitKeysBelow(r.ctx, r.u.Unit)
+		if err != nil {
+			return nil, false, err
+		}
+		vals := make([]any, len(below))
+		for i, k := range below {
+			vals[i] = k
+		}
+		return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
+	case ScopeFilter:
+		if r.vars == nil {
+			v, err := r.s.filterVars(r.ctx, r.u)
 			if err != nil {
 				return nil, false, err
 			}
-			vals := make([]any, len(below))
-			for i, k := range below {
-				vals[i] = k
-			}
-			return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
-		case ScopeFilter:
-			if vars == nil {
-				v, err := s.filterVars(ctx, u)
-				if err != nil {
-					return nil, false, err
-				}
-				vars = &v
-			}
-			e, err := ParseFilter(f, sc.Filter, *vars)
-			return e, false, err
+			r.vars = &v
 		}
-		return nil, false, Errorf(EINVALID, Tf("未知数据范围 %q", "unknown data scope %q", sc.Kind))
+		e, err := ParseFilter(r.f, sc.Filter, *r.vars)
+		return e, false, err
 	}
-	add := func(rule AccessRule, ops []string, fields map[string]string, sc Scope, grant bool) error {
-		for _, op := range ops {
-			a.Ops[op] = true
-		}
-		def := PermRead
-		for _, op := range ops {
-			if op == OpnCreate || op == OpnUpdate {
-				def = PermEdit
-			}
-		}
-		if grant { // a grant gives the fields it names, nothing more
-			def = PermHidden
-		}
-		if d, ok := fields["*"]; ok {
-			def = d
-		}
-		rule.Fields = map[string]string{}
-		for _, fd := range f.Fields {
-			perm := def
-			if v, ok := fields[fd.Key]; ok {
-				perm = v
-			}
-			rule.Fields[fd.Key] = perm
-			if PermRank(perm) > PermRank(a.Fields[fd.Key]) || a.Fields[fd.Key] == "" {
-				a.Fields[fd.Key] = perm
-			}
-		}
-		e, all, err := scopeOf(sc)
-		if err != nil {
-			return err
-		}
-		if all {
-			a.All = true
-		} else {
-			a.Scopes = append(a.Scopes, e)
-		}
-		rule.scopeExp = e
-		a.Trace = append(a.Trace, rule)
-		return nil
+	return nil, false, Errorf(EINVALID, Tf("未知数据范围 %q", "unknown data scope %q", sc.Kind))
+}
+
+// add merges what one role or grant gives: its operations, its field
+// permissions (the highest wins) and its scope.
+func (r *accessResolver) add(rule AccessRule, ops []string, fields map[string]string, sc Scope, grant bool) error {
+	a := r.a
+	for _, op := range ops {
+		a.Ops[op] = true
 	}
-	now := s.now()
-	var policyMiss []string
-	for _, rk := range u.Roles[b.App.Key] {
-		r := b.Role(rk)
-		if r == nil {
+	def := PermRead
+	for _, op := range ops {
+		if op == OpnCreate || op == OpnUpdate {
+			def = PermEdit
+		}
+	}
+	if grant { // a grant gives the fields it names, nothing more
+		def = PermHidden
+	}
+	if d, ok := fields["*"]; ok {
+		def = d
+	}
+	rule.Fields = map[string]string{}
+	for _, fd := range r.f.Fields {
+		perm := def
+		if v, ok := fields[fd.Key]; ok {
+			perm = v
+		}
+		rule.Fields[fd.Key] = perm
+		if PermRank(perm) > PermRank(a.Fields[fd.Key]) || a.Fields[fd.Key] == "" {
+			a.Fields[fd.Key] = perm
+		}
+	}
+	e, all, err := r.scope(sc)
+	if err != nil {
+		return err
+	}
+	if all {
+		a.All = true
+	} else {
+		a.Scopes = append(a.Scopes, e)
+	}
+	rule.scopeExp = e
+	a.Trace = append(a.Trace, rule)
+	return nil
+}
+
+// roles adds the user's roles in the app whose policy holds at t (in the
+// organisation's zone) from ip; the others are traced and listed in
+// PolicyDenied.
+func (r *accessResolver) roles(b *Bundle, t time.Time, ip string) error {
+	for _, rk := range r.u.Roles[b.App.Key] {
+		role := b.Role(rk)
+		if role == nil {
 			continue
 		}
-		p := r.Permissions[f.Key]
+		p := role.Permissions[r.f.Key]
 		if p == nil {
 			continue
 		}
 		rule := AccessRule{Source: "role:" + rk, Ops: p.Operations, Scope: scopeName(p.Scope), Applies: true}
-		if ok, why := PolicyHolds(r.Policy, now.In(s.zone), pr.IP); !ok {
+		if ok, why := PolicyHolds(role.Policy, t, ip); !ok {
 			rule.Applies, rule.Reason = false, why
-			a.Trace = append(a.Trace, rule)
-			policyMiss = append(policyMiss, rk+": "+why)
+			r.a.Trace = append(r.a.Trace, rule)
+			r.a.PolicyDenied = append(r.a.PolicyDenied, rk+": "+why)
 			continue
 		}
-		a.Roles = append(a.Roles, rk)
-		if err := add(rule, p.Operations, p.Fields, p.Scope, false); err != nil {
-			return nil, err
+		r.a.Roles = append(r.a.Roles, rk)
+		if err := r.add(rule, p.Operations, p.Fields, p.Scope, false); err != nil {
+			return err
 		}
 	}
-	grants, err := s.activeGrants(ctx, u.ID, b.App.Key, f.Key, now)
+	sort.Strings(r.a.Roles)
+	return nil
+}
+
+// grants adds the user's temporary grants on the form unexpired at now.
+func (r *accessResolver) grants(b *Bundle, now time.Time) error {
+	grants, err := r.s.activeGrants(r.ctx, r.u.ID, b.App.Key, r.f.Key, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, g := range grants {
 		exp := g.ExpiresAt
 		rule := AccessRule{Source: "grant:" + g.ID, Ops: g.Ops, Scope: g.Scope, Applies: true, Expires: &exp}
-		a.Grants = append(a.Grants, g.ID)
-		sc := Scope{Kind: g.Scope}
-		if err := add(rule, g.Ops, g.Fields, sc, true); err != nil {
-			return nil, err
+		r.a.Grants = append(r.a.Grants, g.ID)
+		if err := r.add(rule, g.Ops, g.Fields, Scope{Kind: g.Scope}, true); err != nil {
+			return err
 		}
 	}
-	for _, fd := range f.Fields {
-		if a.Fields[fd.Key] == "" {
-			a.Fields[fd.Key] = PermHidden
+	return nil
+}
+
+// finish hides every field nothing gave, and reads "masked" as hidden on
+// fields that are not sensitive (masking applies to those only).
+func (r *accessResolver) finish() {
+	for _, fd := range r.f.Fields {
+		if r.a.Fields[fd.Key] == "" {
+			r.a.Fields[fd.Key] = PermHidden
 		}
-		// masking applies to sensitive fields only; elsewhere "masked" reads as hidden
-		if a.Fields[fd.Key] == PermMasked && fd.Sensitive == "" {
-			a.Fields[fd.Key] = PermHidden
+		if r.a.Fields[fd.Key] == PermMasked && fd.Sensitive == "" {
+			r.a.Fields[fd.Key] = PermHidden
 		}
 	}
-	sort.Strings(a.Roles)
-	if len(a.Grants) > 0 {
-		_ = s.audit.Write(ctx, s.Event(pr, "grant.use", b.App.Key, f.Key, "", nil, ResultOK, strings.Join(a.Grants, ",")))
-	}
-	if len(policyMiss) > 0 {
-		a.PolicyDenied = policyMiss
-		_ = s.audit.Write(ctx, s.Event(pr, "access.policy", b.App.Key, f.Key, "", nil, ResultDenied,
-			"role policy does not hold: "+strings.Join(policyMiss, "; ")))
-	}
-	return a, nil
 }
 
 func scopeName(sc Scope) string {

@@ -606,7 +606,7 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	if f == nil {
 		return nil, 0, nil, nil, notFoundForm(app, form)
 	}
-	acc, err := s.resolveAccess(ctx, p, b, f)
+	acc, err := s.useAccess(ctx, p, b, f)
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}

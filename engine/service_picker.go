@@ -144,7 +144,7 @@ func (s *Service) PickLabels(ctx context.Context, p *Principal, app, form string
 			if rf == nil {
 				continue
 			}
-			racc, err := s.resolveAccess(ctx, p, b, rf)
+			racc, err := s.useAccess(ctx, p, b, rf)
 			if err != nil || !racc.Can(OpnRead) {
 				continue
 			}
@@ -233,7 +233,7 @@ func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form st
 		if rf == nil {
 			continue
 		}
-		racc, err := s.resolveAccess(ctx, p, b, rf)
+		racc, err := s.useAccess(ctx, p, b, rf)
 		if err != nil {
 			return nil, err
 		}

@@ -237,3 +237,51 @@ func TestFreezeAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestQuestionsWriteNothing: explaining a user's access and listing the
+// apps one may use answer questions, so neither writes an audit event in
+// the user's name (a grant's use is audited when the grant is used); a
+// read through the grant is audited as grant.use.
+func TestQuestionsWriteNothing(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers})
+	ctx := context.Background()
+	admin, analyst := f.users["admin"], f.users["analyst"]
+	rec, err := f.svc.CreateRecord(ctx, f.users["staff2"], "shop", "customer", map[string]any{"name": "王小明", "phone": "13912342222"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateGrant(ctx, admin, engine.NewGrant{User: analyst.User.ID, App: "shop", Form: "customer", Fields: map[string]string{"phone": "read"}, Scope: "all",
+		Reason: "call back the customer", ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	uses := func() int {
+		t.Helper()
+		page, err := f.svc.AuditEvents(ctx, admin, engine.AuditQuery{Actor: analyst.User.ID, Action: "grant.use", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Items)
+	}
+	ex, err := f.svc.Explain(ctx, admin, analyst.User.ID, "shop", "customer", rec.ID, "phone", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.FieldPerm != engine.PermRead {
+		t.Fatalf("explain: phone is %q, want read through the grant", ex.FieldPerm)
+	}
+	if n := uses(); n != 0 {
+		t.Errorf("explain wrote %d grant.use events in the analyst's name, want 0", n)
+	}
+	if _, err := f.svc.ListApps(ctx, analyst); err != nil {
+		t.Fatal(err)
+	}
+	if n := uses(); n != 0 {
+		t.Errorf("listing the apps wrote %d grant.use events, want 0", n)
+	}
+	if _, err := f.svc.GetRecord(ctx, analyst, "shop", "customer", rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := uses(); n != 1 {
+		t.Errorf("a read through the grant wrote %d grant.use events, want 1", n)
+	}
+}
