@@ -79,274 +79,40 @@ func (r *EvalResult) OK() bool { return len(r.Errors) == 0 }
 // others run on a reused VM over a pooled environment map that holds only
 // the fields they read, so a 500-field form costs few allocations beyond
 // the result itself (BenchmarkEvaluate500 compares it with the bare VM).
+// Each step is a method of evaluation (rule_eval_state.go).
 func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
-	f := cf.Form
-	res := &EvalResult{States: make([]FieldState, len(f.Fields)), form: f}
 	ev := cf.evalPool.Get().(*evalState)
 	defer cf.release(ev)
-	vals, fenv, env := ev.vals, ev.fenv, ev.env
-	// present: the key was in in.Data; dirty: vals holds a value that is
-	// not the one read from in.Data (for InPlace)
-	present, dirty := ev.present, ev.dirty
-	extra := false // in.Data has keys that are no field
-
-	// Unknown keys are errors; empty strings count as "no value".
-	if len(in.Data) >= len(f.Fields)/2 {
-		// a whole record: look each field up, and search for unknown keys
-		// only when some key matched no field
-		matched := 0
-		for i, fd := range f.Fields {
-			v, ok := in.Data[fd.Key]
-			if !ok {
-				continue
-			}
-			matched++
-			present[i] = true
-			if s, ok := v.(string); ok && s == "" {
-				continue
-			}
-			vals[i] = v
-		}
-		if matched < len(in.Data) {
-			extra = true
-			for k := range in.Data {
-				if _, ok := cf.pos[k]; !ok {
-					res.Errors = cf.unknownKey(res.Errors, k)
-				}
-			}
-		}
-	} else {
-		for k, v := range in.Data {
-			i, ok := cf.pos[k]
-			if !ok {
-				extra = true
-				res.Errors = cf.unknownKey(res.Errors, k)
-				continue
-			}
-			present[i] = true
-			if s, ok := v.(string); ok && s == "" {
-				continue
-			}
-			vals[i] = v
-		}
+	e := evaluation{
+		evalState: ev,
+		cf:        cf,
+		in:        in,
+		res:       &EvalResult{States: make([]FieldState, len(cf.Form.Fields)), form: cf.Form},
 	}
-	// Defaults on create.
+	e.readInput()
 	if in.Prev == nil {
-		for i, fd := range f.Fields {
-			if vals[i] == nil && fd.HasDefault && fd.Default != nil {
-				vals[i], dirty[i] = CloneValue(fd.Default), true
-			}
-		}
+		e.applyDefaults()
 	}
-	// Rules see only the fields some rule reads (identifiers are checked at
-	// load and $env is refused): fast rules by position, the others in the
-	// environment map.
-	mapRead, needEnv := cf.vmRead, cf.needEnv
-	if cf.allVM {
-		mapRead, needEnv = cf.read, true
-	}
-	setEnv := func(i int, x any) {
-		if cf.read[i] {
-			fenv[i] = x
-			if mapRead[i] {
-				env[f.Fields[i].Key] = x
-			}
-		}
-	}
-	for _, i := range cf.reads {
-		x := cf.zeros[i]
-		if vals[i] != nil {
-			x = envValue(vals[i], f.Fields[i])
-		}
-		fenv[i] = x
-		if mapRead[i] {
-			env[f.Fields[i].Key] = x
-		}
-	}
-	if needEnv {
-		cf.setContext(env, in)
-	}
-
-	machine := &ev.vm
-	run := func(p *exprProgram, ptr string) (any, bool) {
-		if p.fast != nil && !cf.allVM {
-			return p.fast(fenv), true
-		}
-		out, err := machine.Run(p.prog, env)
-		if err != nil {
-			res.Errors = append(res.Errors, FieldError{Field: ptr, Code: "rule", Message: Tf("规则无法计算：%v", "the rule could not be evaluated: %v", err)})
-			return nil, false
-		}
-		return out, true
-	}
-	clear := func(i int) {
-		vals[i] = nil
-		setEnv(i, cf.zeros[i])
-	}
-
-	// 1. compute (again once visibility and readonly values are known,
-	// when a hidden or restored value feeds a formula; hidden formulas
-	// stay empty then)
-	compute := func(states []FieldState) {
-		for _, fr := range cf.compute {
-			fd := fr.field
-			vals[fr.pos] = nil // a formula's value is the server's, whatever was sent
-			if states != nil && !states[fr.pos].Visible {
-				clear(fr.pos)
-				continue
-			}
-			missing := false
-			for _, j := range fr.numberRefs {
-				if isEmpty(vals[j]) {
-					missing = true
-					break
-				}
-			}
-			if missing {
-				clear(fr.pos)
-				continue
-			}
-			out, ok := run(fr.comput, fr.ptr)
-			if !ok {
-				clear(fr.pos)
-				continue
-			}
-			v := normaliseComputed(out, fd)
-			if v == nil {
-				clear(fr.pos)
-				continue
-			}
-			vals[fr.pos], dirty[fr.pos] = v, true
-			if cf.read[fr.pos] {
-				setEnv(fr.pos, envValue(v, fd))
-			}
-		}
-	}
-	compute(nil)
-
-	// 2. visible, 3. required / readonly
-	states := res.States
-	for i := range states {
-		states[i] = FieldState{Visible: true, Required: cf.static[i]}
-	}
-	for _, fr := range cf.rules {
-		st := &states[fr.pos]
-		if fr.visible != nil {
-			if out, ok := run(fr.visible, fr.ptr); ok {
-				st.Visible, _ = out.(bool)
-			}
-		}
-		st.Computed = fr.comput != nil
-	}
-	// A hidden field's value is dropped, so formulas must not keep what
-	// they computed from it: they are computed again below, reading it as
-	// empty, and the stored record's formulas follow from its stored data.
-	recompute := false
-	for _, fr := range cf.rules {
-		if !states[fr.pos].Visible {
-			if vals[fr.pos] != nil && cf.fread[fr.pos] {
-				recompute = true
-			}
-			clear(fr.pos)
-		}
-	}
-	for _, fr := range cf.rules {
-		st := &states[fr.pos]
-		if !st.Visible {
-			continue
-		}
-		if fr.required != nil {
-			if out, ok := run(fr.required, fr.ptr); ok {
-				b, _ := out.(bool)
-				st.Required = st.Required || b
-			}
-		}
-		if fr.readonly != nil {
-			if out, ok := run(fr.readonly, fr.ptr); ok {
-				st.Readonly, _ = out.(bool)
-			}
-		}
-		if st.Computed {
-			st.Readonly = true
-			st.Required = false
-		}
-	}
-	for i, fd := range f.Fields {
-		st := states[i]
-		if !st.Visible {
-			continue
-		}
-		if st.Readonly && !st.Computed && !in.TrustReadonly {
-			// nobody edits a readonly field: keep what was stored (or the default on create)
-			var keep any
-			if in.Prev != nil {
-				keep = in.Prev[fd.Key]
-			} else if fd.HasDefault {
-				keep = CloneValue(fd.Default)
-			}
-			switch {
-			case keep == nil:
-				if vals[i] != nil {
-					recompute = recompute || cf.fread[i]
-					clear(i)
-				}
-			case !sameScalar(vals[i], keep):
-				recompute = recompute || cf.fread[i]
-				vals[i], dirty[i] = keep, true
-				if cf.read[i] {
-					setEnv(i, envValue(keep, fd))
-				}
-			}
-		}
-		if st.Required && isEmpty(vals[i]) {
-			res.Errors = append(res.Errors, FieldError{Field: JSONPointer(fd.Key), Code: "required", Message: T("请填写"+fd.LabelOr().Zh, fd.LabelOr().En+" is required")})
-		}
-	}
-
-	if recompute && len(cf.compute) > 0 {
+	e.fillEnv()
+	e.compute(nil)
+	e.decideVisible()
+	e.dropHidden()
+	e.decideRequiredReadonly()
+	e.keepReadonly()
+	e.checkRequired()
+	if e.recompute && len(cf.compute) > 0 {
 		// formulas must see the kept readonly values, not what was sent
 		// for them, and hidden fields as empty (nothing to redo when
 		// every kept value is the one sent and nothing a formula reads
 		// was hidden)
-		compute(states)
+		e.compute(e.res.States)
 	}
-
-	// 4. JSON Schema validation of the effective data
-	cf.validateSchema(res, vals)
-
-	// 5. cross-field checks (only when the fields themselves are valid)
-	if len(res.Errors) == 0 {
-		for _, ch := range cf.checks {
-			if in.SkipTimeChecks && readsTime(ch.prog) {
-				continue
-			}
-			out, ok := run(ch.prog, ch.ptr)
-			if !ok {
-				continue
-			}
-			if b, _ := out.(bool); !b {
-				ptr := ""
-				if len(ch.check.Fields) > 0 {
-					ptr = JSONPointer(ch.check.Fields[0])
-				}
-				res.Errors = append(res.Errors, FieldError{Field: ptr, Code: "check", Message: ch.check.Message})
-			}
-		}
+	cf.validateSchema(e.res, e.vals)
+	if len(e.res.Errors) == 0 {
+		// cross-field checks only when the fields themselves are valid
+		e.runChecks()
 	}
-	// the effective data: the submitted map itself when the caller gave
-	// it away and the submission passed, else a new map
-	if in.InPlace && in.Data != nil && len(res.Errors) == 0 {
-		res.Data = cf.effectiveInPlace(in.Data, vals, present, dirty, extra)
-	} else {
-		res.Data = cf.dataOf(vals)
-	}
-	if len(res.Errors) > 1 {
-		sortFieldErrors(res.Errors, f)
-	}
-	if !in.NoFieldMap {
-		res.Fields = res.FieldMap()
-	}
-	return res
+	return e.result()
 }
 
 // unknownKey adds the error for a submitted key that is no field of the
@@ -374,65 +140,6 @@ func (cf *CompiledForm) dataOf(vals []any) map[string]any {
 		}
 	}
 	return m
-}
-
-// effectiveInPlace turns the submitted map m into the effective data:
-// empty, hidden and unknown keys go, computed, defaulted and restored
-// values are written; values kept as submitted are not touched.
-func (cf *CompiledForm) effectiveInPlace(m map[string]any, vals []any, present, dirty []bool, extra bool) map[string]any {
-	fields := cf.Form.Fields
-	for i, v := range vals {
-		switch {
-		case v == nil:
-			if present[i] {
-				delete(m, fields[i].Key)
-			}
-		case dirty[i]:
-			m[fields[i].Key] = v
-		}
-	}
-	if extra {
-		for k := range m {
-			if _, ok := cf.pos[k]; !ok {
-				delete(m, k)
-			}
-		}
-	}
-	return m
-}
-
-// evalState is the scratch space of one evaluation, pooled per form.
-type evalState struct {
-	vals    []any // effective value by field position; nil = empty
-	fenv    []any // what fast rules see of each field they read, by position
-	present []bool
-	dirty   []bool
-	env     map[string]any
-	vm      vm.VM
-}
-
-func (cf *CompiledForm) newEvalState() any {
-	n := len(cf.Form.Fields)
-	env := make(map[string]any, n+len(SystemFields)+4)
-	flags := make([]bool, 2*n)
-	return &evalState{
-		vals:    make([]any, n),
-		fenv:    make([]any, n),
-		present: flags[:n:n],
-		dirty:   flags[n:],
-		env:     env,
-		vm:      vm.VM{MemoryBudget: ExprMemoryBudget},
-	}
-}
-
-// release returns scratch space to the pool without holding on to the
-// evaluation's values.
-func (cf *CompiledForm) release(ev *evalState) {
-	clear(ev.vals)
-	clear(ev.fenv)
-	clear(ev.present)
-	clear(ev.dirty)
-	cf.evalPool.Put(ev)
 }
 
 // setContext puts the system fields, user, now and today into env.

@@ -170,14 +170,27 @@ func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form st
 	if err != nil {
 		return nil, err
 	}
-	out := make([]map[string]Text, len(rows))
-	for i := range out {
-		out[i] = map[string]Text{}
+	fields := labelFields(f, acc)
+	pl := newPageLabels(fields, rows)
+	if err := s.labelUsers(ctx, pl.users); err != nil {
+		return nil, err
 	}
-	// the distinct values of each kind
-	users := map[string]*Text{}
-	units := map[string]*Text{}
-	related := map[string]map[string]*Text{} // related form → id → label, per display field below
+	if err := s.labelUnits(ctx, pl.units); err != nil {
+		return nil, err
+	}
+	for _, fd := range fields {
+		if fd.Widget != WidgetRelation {
+			continue
+		}
+		if err := s.labelRelated(ctx, p, b, app, fd, pl.related[fd.Key]); err != nil {
+			return nil, err
+		}
+	}
+	return pl.byRow(fields, rows), nil
+}
+
+// labelFields returns the picker fields of f that acc shows in full.
+func labelFields(f *Form, acc *Access) []*Field {
 	var fields []*Field
 	for _, fd := range f.Fields {
 		if perm := acc.Field(fd.Key); perm == PermHidden || perm == PermMasked {
@@ -187,95 +200,133 @@ func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form st
 			continue
 		}
 		fields = append(fields, fd)
+	}
+	return fields
+}
+
+// pageLabels holds the distinct picker values of a page of records, each
+// with its label once found (nil until then).
+type pageLabels struct {
+	users   map[string]*Text
+	units   map[string]*Text
+	related map[string]map[string]*Text // relation field key → record id → label
+}
+
+// newPageLabels collects the distinct values of fields in rows.
+func newPageLabels(fields []*Field, rows []map[string]any) *pageLabels {
+	pl := &pageLabels{users: map[string]*Text{}, units: map[string]*Text{}, related: map[string]map[string]*Text{}}
+	for _, fd := range fields {
 		for _, data := range rows {
 			v, _ := data[fd.Key].(string)
 			if v == "" {
 				continue
 			}
-			switch fd.Widget {
-			case WidgetMember:
-				users[v] = nil
-			case WidgetUnit:
-				units[v] = nil
-			case WidgetRelation:
-				if related[fd.Key] == nil {
-					related[fd.Key] = map[string]*Text{}
-				}
-				related[fd.Key][v] = nil
-			}
+			pl.of(fd)[v] = nil
 		}
 	}
-	for id := range users {
-		if u, err := s.org.FindUserByID(ctx, id); err == nil {
-			users[id] = &Text{Zh: u.Name, En: u.Name}
-		} else if ErrorCode(err) != ENOTFOUND {
-			return nil, err
-		}
+	return pl
+}
+
+// of returns the values of fd's kind: users, units, or the records of
+// relation fd.
+func (pl *pageLabels) of(fd *Field) map[string]*Text {
+	switch fd.Widget {
+	case WidgetMember:
+		return pl.users
+	case WidgetUnit:
+		return pl.units
 	}
-	if len(units) > 0 {
-		all, err := s.org.ListUnits(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range all {
-			if _, ok := units[u.Key]; ok {
-				name := u.Name
-				units[u.Key] = &name
-			}
-		}
+	m := pl.related[fd.Key]
+	if m == nil {
+		m = map[string]*Text{}
+		pl.related[fd.Key] = m
 	}
-	for _, fd := range fields {
-		ids := related[fd.Key]
-		if fd.Widget != WidgetRelation || len(ids) == 0 {
-			continue
-		}
-		rf := b.Form(fd.Relation.Form)
-		if rf == nil {
-			continue
-		}
-		racc, err := s.useAccess(ctx, p, b, rf)
-		if err != nil {
-			return nil, err
-		}
-		if !racc.Can(OpnRead) {
-			continue
-		}
-		in := make([]any, 0, len(ids))
-		for id := range ids {
-			in = append(in, id)
-		}
-		var flt filter.Expr = filter.Cmp{Field: sysField("_id"), Op: filter.OpIn, Value: in}
-		if scope := racc.ScopeFilter(); scope != nil {
-			flt = filter.And{Items: []filter.Expr{scope, flt}}
-		}
-		page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: rf.Key, Filter: flt, Limit: len(in)})
-		if err != nil {
-			return nil, fmt.Errorf("relation labels: %w", err)
-		}
-		for _, r := range page.Items {
-			l := relationLabel(fd, r.ID, redact(rf, racc, r.Data))
-			ids[r.ID] = &l
-		}
-	}
+	return m
+}
+
+// byRow returns the labels found, by row and field key.
+func (pl *pageLabels) byRow(fields []*Field, rows []map[string]any) []map[string]Text {
+	out := make([]map[string]Text, len(rows))
 	for i, data := range rows {
+		out[i] = map[string]Text{}
 		for _, fd := range fields {
 			v, _ := data[fd.Key].(string)
 			if v == "" {
 				continue
 			}
-			var l *Text
-			switch fd.Widget {
-			case WidgetMember:
-				l = users[v]
-			case WidgetUnit:
-				l = units[v]
-			case WidgetRelation:
-				l = related[fd.Key][v]
-			}
-			if l != nil {
+			if l := pl.of(fd)[v]; l != nil {
 				out[i][fd.Key] = *l
 			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// labelUsers labels each user id in users with the user's name, one read
+// per user; an unknown id keeps no label.
+func (s *Service) labelUsers(ctx context.Context, users map[string]*Text) error {
+	for id := range users {
+		if u, err := s.org.FindUserByID(ctx, id); err == nil {
+			users[id] = &Text{Zh: u.Name, En: u.Name}
+		} else if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+	}
+	return nil
+}
+
+// labelUnits labels each unit key in units with the unit's name, from one
+// read of the unit tree.
+func (s *Service) labelUnits(ctx context.Context, units map[string]*Text) error {
+	if len(units) == 0 {
+		return nil
+	}
+	all, err := s.org.ListUnits(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range all {
+		if _, ok := units[u.Key]; ok {
+			name := u.Name
+			units[u.Key] = &name
+		}
+	}
+	return nil
+}
+
+// labelRelated labels the ids of the relation field fd with the related
+// records' display field as p may see them, in one query scoped to p; ids
+// of records p may not read keep no label.
+func (s *Service) labelRelated(ctx context.Context, p *Principal, b *Bundle, app string, fd *Field, ids map[string]*Text) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rf := b.Form(fd.Relation.Form)
+	if rf == nil {
+		return nil
+	}
+	racc, err := s.useAccess(ctx, p, b, rf)
+	if err != nil {
+		return err
+	}
+	if !racc.Can(OpnRead) {
+		return nil
+	}
+	in := make([]any, 0, len(ids))
+	for id := range ids {
+		in = append(in, id)
+	}
+	var flt filter.Expr = filter.Cmp{Field: sysField("_id"), Op: filter.OpIn, Value: in}
+	if scope := racc.ScopeFilter(); scope != nil {
+		flt = filter.And{Items: []filter.Expr{scope, flt}}
+	}
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: rf.Key, Filter: flt, Limit: len(in)})
+	if err != nil {
+		return fmt.Errorf("relation labels: %w", err)
+	}
+	for _, r := range page.Items {
+		l := relationLabel(fd, r.ID, redact(rf, racc, r.Data))
+		ids[r.ID] = &l
+	}
+	return nil
 }
