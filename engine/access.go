@@ -123,7 +123,7 @@ func (a *Access) ScopeFilter() filter.Expr {
 // OperationList returns the allowed operations in a stable order.
 func (a *Access) OperationList() []string {
 	var out []string
-	for _, op := range []string{OpnCreate, OpnRead, OpnUpdate, OpnDelete, OpnExport, OpnImport, OpnPrint} {
+	for _, op := range []string{OpCreate, OpRead, OpUpdate, OpDelete, OpExport, OpImport, OpPrint} {
 		if a.Ops[op] {
 			out = append(out, op)
 		}
@@ -134,7 +134,7 @@ func (a *Access) OperationList() []string {
 // Operations lists every operation a role may be given, in the order
 // the pages show them.
 func Operations() []string {
-	return []string{OpnCreate, OpnRead, OpnUpdate, OpnDelete, OpnExport, OpnImport, OpnPrint}
+	return []string{OpCreate, OpRead, OpUpdate, OpDelete, OpExport, OpImport, OpPrint}
 }
 
 // AccessRule is one source that contributed to (or was left out of) an
@@ -280,7 +280,7 @@ func (r *accessResolver) add(rule AccessRule, ops []string, fields map[string]st
 	}
 	def := PermRead
 	for _, op := range ops {
-		if op == OpnCreate || op == OpnUpdate {
+		if op == OpCreate || op == OpUpdate {
 			def = PermEdit
 		}
 	}

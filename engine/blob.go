@@ -209,8 +209,8 @@ func (s *Service) uploadField(ctx context.Context, p *Principal, app, form, fiel
 	if err != nil {
 		return nil, nil, err
 	}
-	if !acc.Can(OpnCreate) && !acc.Can(OpnUpdate) {
-		if !acc.Can(OpnRead) {
+	if !acc.Can(OpCreate) && !acc.Can(OpUpdate) {
+		if !acc.Can(OpRead) {
 			return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "no create or update permission", notFoundForm(app, form))
 		}
 		return nil, nil, s.deny(ctx, p, "file.upload", app, form, "", "no create or update permission", Forbidden(T("无权上传文件", "you may not upload files here")))
@@ -404,7 +404,7 @@ func (s *Service) blobOfRecord(ctx context.Context, p *Principal, app, form, id,
 		return nil, "", err
 	}
 	notFound := Errorf(ENOTFOUND, T("文件不存在", "file not found"))
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, "", s.deny(ctx, p, "file.download", app, form, id, "no read permission", notFound)
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)

@@ -33,8 +33,8 @@ import (
 // run's time, so several processes scheduling at start-up, or a retried
 // run, make one chain of runs, not several.
 
-// TaskBlobGC is the outbox job that purges uploads nobody holds.
-const TaskBlobGC = "blob:gc"
+// JobBlobGC is the outbox job that purges uploads nobody holds.
+const JobBlobGC = "blob:gc"
 
 // BlobGCOptions tune the upload collector; zero values pick the defaults.
 type BlobGCOptions struct {
@@ -75,7 +75,7 @@ func (s *Service) ScheduleBlobGC(ctx context.Context, o BlobGCOptions) error {
 }
 
 func (s *Service) scheduleBlobGC(ctx context.Context, o BlobGCOptions, at, now time.Time) error {
-	job := OutboxJob{ID: "blob-gc-" + at.UTC().Format("20060102T150405Z"), Type: TaskBlobGC,
+	job := OutboxJob{ID: "blob-gc-" + at.UTC().Format("20060102T150405Z"), Type: JobBlobGC,
 		Payload: MustJSON(blobGCPayload{MaxAge: o.MaxAge.String(), Every: o.Every.String()}), RunAt: at, CreatedAt: now}
 	_, err := s.store.Apply(ctx, &Change{Outbox: []OutboxJob{job}})
 	if ErrorCode(err) == ECONFLICT {
@@ -87,7 +87,7 @@ func (s *Service) scheduleBlobGC(ctx context.Context, o BlobGCOptions, at, now t
 	return nil
 }
 
-// HandleBlobGCJob is the JobHandler of TaskBlobGC: it schedules the next
+// HandleBlobGCJob is the JobHandler of JobBlobGC: it schedules the next
 // run, then purges (PurgeBlobs). Register it with the worker.
 func (s *Service) HandleBlobGCJob(ctx context.Context, job OutboxJob) error {
 	var pl blobGCPayload

@@ -80,15 +80,19 @@ func (b *Bundle) Workflow(key string) *Workflow {
 	return nil
 }
 
+// Operation is what a role (or a temporary grant) allows a user to do on
+// a form's records; see WriteOp for what the store writes.
+type Operation = string
+
 // Operations a role may be granted on a form.
 const (
-	OpnCreate = "create"
-	OpnRead   = "read"
-	OpnUpdate = "update"
-	OpnDelete = "delete"
-	OpnExport = "export"
-	OpnImport = "import"
-	OpnPrint  = "print"
+	OpCreate Operation = "create"
+	OpRead   Operation = "read"
+	OpUpdate Operation = "update"
+	OpDelete Operation = "delete"
+	OpExport Operation = "export"
+	OpImport Operation = "import"
+	OpPrint  Operation = "print"
 )
 
 // Field permission levels, weakest first.

@@ -171,7 +171,7 @@ func Reencrypt(ctx context.Context, es *EncryptingStore, jobID string, report fu
 				if err != nil {
 					return fail(err)
 				}
-				_, err = es.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpUpdate, Record: plain, ExpectVersion: raw.Version, Actor: SystemActor, At: k.now()}}})
+				_, err = es.Apply(ctx, &Change{Records: []RecordWrite{{Op: WriteUpdate, Record: plain, ExpectVersion: raw.Version, Actor: SystemActor, At: k.now()}}})
 				if err != nil && ErrorCode(err) != ECONFLICT && ErrorCode(err) != ENOTFOUND {
 					return fail(err)
 				}

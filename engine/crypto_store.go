@@ -308,7 +308,7 @@ func (s *EncryptingStore) Apply(ctx context.Context, c *Change) (*ChangeResult, 
 	nc.Records = make([]RecordWrite, len(c.Records))
 	for i, w := range c.Records {
 		nc.Records[i] = w
-		if w.Record == nil || w.Record.Data == nil || w.Op == OpPurge || w.Op == OpDelete {
+		if w.Record == nil || w.Record.Data == nil || w.Op == WritePurge || w.Op == WriteDelete {
 			continue
 		}
 		f, err := s.forms(ctx, w.Record.App, w.Record.Form, w.Record.FormVersion)
@@ -324,7 +324,7 @@ func (s *EncryptingStore) Apply(ctx context.Context, c *Change) (*ChangeResult, 
 			continue
 		}
 		var prev map[string]any
-		if w.Op != OpCreate {
+		if w.Op != WriteCreate {
 			if old, err := s.Store.FindRecordByID(ctx, w.Record.App, w.Record.Form, w.Record.ID, true); err == nil && old.Version == w.ExpectVersion {
 				prev = old.Data
 			}

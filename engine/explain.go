@@ -75,7 +75,7 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 		ex.FieldPerm = acc.Field(field)
 	}
 	ex.Decision = "no access to the form"
-	if acc.Can(OpnRead) || acc.Can(OpnCreate) {
+	if acc.Can(OpRead) || acc.Can(OpCreate) {
 		ex.Decision = "operations " + joinOps(ex.Operations)
 	}
 	if recordID != "" {
@@ -104,7 +104,7 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 		in := len(matched) > 0
 		ex.InScope = &in
 		switch {
-		case !acc.Can(OpnRead):
+		case !acc.Can(OpRead):
 			ex.Decision = "record: not found (no read permission on the form)"
 		case !in:
 			ex.Decision = "record: not found (outside every scope)"

@@ -11,8 +11,8 @@ import (
 // KindGrant is the doc kind of temporary grants.
 const KindGrant = "grant"
 
-// TaskGrantExpire is the outbox job that revokes a grant at its expiry.
-const TaskGrantExpire = "grant:expire"
+// JobGrantExpire is the outbox job that revokes a grant at its expiry.
+const JobGrantExpire = "grant:expire"
 
 // MaxGrantDuration bounds how long a temporary grant may last.
 const MaxGrantDuration = 30 * 24 * time.Hour
@@ -116,7 +116,7 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 	ch := &Change{
 		Docs:   []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: MustJSON(g)}}},
 		Audit:  []*AuditEvent{ev},
-		Outbox: []OutboxJob{{ID: "grant-expire-" + g.ID, Type: TaskGrantExpire, Payload: MustJSON(map[string]string{"grant": g.ID}), RunAt: g.ExpiresAt, CreatedAt: now}},
+		Outbox: []OutboxJob{{ID: "grant-expire-" + g.ID, Type: JobGrantExpire, Payload: MustJSON(map[string]string{"grant": g.ID}), RunAt: g.ExpiresAt, CreatedAt: now}},
 	}
 	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (s *Service) revokeGrant(ctx context.Context, p *Principal, id, action stri
 	return err
 }
 
-// HandleGrantExpireJob is the JobHandler of TaskGrantExpire: it revokes
+// HandleGrantExpireJob is the JobHandler of JobGrantExpire: it revokes
 // the grant (idempotent). Register it with the worker.
 func (s *Service) HandleGrantExpireJob(ctx context.Context, job OutboxJob) error {
 	var pl struct {

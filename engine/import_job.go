@@ -11,11 +11,11 @@ import (
 // KindImportJob is the doc kind of a sample-data import's progress.
 const KindImportJob = "import_job"
 
-// TaskSampleImport is the outbox job that finishes a sample-data import a
+// JobSampleImport is the outbox job that finishes a sample-data import a
 // stopped process left unfinished. The import runs at once in the process
 // that published the app; this job is its safety net, due a little later,
 // and marked done by the import's last batch when all went well.
-const TaskSampleImport = "sample:import"
+const JobSampleImport = "sample:import"
 
 // SampleBatchSize is how many sample records go into one atomic write.
 const SampleBatchSize = 64
@@ -89,7 +89,7 @@ func (s *Service) newImportJob(p *Principal, b *Bundle, version int) (*ImportJob
 		return nil, nil, nil
 	}
 	docs := []DocWrite{{Doc: Doc{Kind: KindImportJob, ID: j.ID, Tags: []string{"app:" + j.App}, Value: MustJSON(j)}}}
-	jobs := []OutboxJob{{ID: j.ID, Type: TaskSampleImport, Payload: MustJSON(map[string]string{"job": j.ID}),
+	jobs := []OutboxJob{{ID: j.ID, Type: JobSampleImport, Payload: MustJSON(map[string]string{"job": j.ID}),
 		RunAt: now.Add(importResumeDelay), CreatedAt: now}}
 	return j, docs, jobs
 }
@@ -121,7 +121,7 @@ func (s *Service) ImportJob(ctx context.Context, p *Principal, id string) (*Impo
 // errImportBusy says another runner holds the job; retry later.
 var errImportBusy = errors.New("sample import is running elsewhere")
 
-// HandleSampleImportJob is the JobHandler of TaskSampleImport: it finishes
+// HandleSampleImportJob is the JobHandler of JobSampleImport: it finishes
 // an import whose runner stopped (idempotent: a finished job is left
 // alone; a job whose runner still beats is retried later).
 func (s *Service) HandleSampleImportJob(ctx context.Context, job OutboxJob) error {
@@ -253,7 +253,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 			}
 			r := &Record{ID: NewID(now), App: j.App, Form: fp.Form, FormVersion: j.Version, Unit: j.Unit, Owner: j.Actor,
 				Status: StatusActive, Data: res.Data, CreatedBy: j.Actor, UpdatedBy: j.Actor}
-			ch.Records = append(ch.Records, RecordWrite{Op: OpCreate, Record: r, Actor: j.Actor, At: now})
+			ch.Records = append(ch.Records, RecordWrite{Op: WriteCreate, Record: r, Actor: j.Actor, At: now})
 			ch.Audit = append(ch.Audit, s.Event(actor, "create", j.App, fp.Form, r.ID, keysOf(res.Data), ResultOK, "sample data"))
 			fp.Done++
 			j.Done++

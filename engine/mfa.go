@@ -101,9 +101,9 @@ func openMFA(ctx context.Context, k *Keyring, userID string, raw json.RawMessage
 	return &m, nil
 }
 
-// MFAEnrollment is what a user needs to add Formwork to an authenticator
+// MFAEnrolment is what a user needs to add Formwork to an authenticator
 // app: the secret, the otpauth:// URL and the same as a QR code (PNG).
-type MFAEnrollment struct {
+type MFAEnrolment struct {
 	Secret string `json:"secret"`
 	URL    string `json:"url"`
 	QRPNG  []byte `json:"qr_png"`
@@ -130,9 +130,9 @@ func (s *Service) putMFA(ctx context.Context, m *mfaDoc, expect int64) (DocWrite
 	return DocWrite{Doc: Doc{Kind: KindMFA, ID: m.User, Value: v}, ExpectVersion: expect}, nil
 }
 
-// EnrollMFA starts (or restarts, while not yet confirmed) the caller's TOTP
+// EnrolMFA starts (or restarts, while not yet confirmed) the caller's TOTP
 // enrolment. An enabled enrolment is replaced only after ResetMFA.
-func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, error) {
+func (s *Service) EnrolMFA(ctx context.Context, p *Principal) (*MFAEnrolment, error) {
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
@@ -167,13 +167,13 @@ func (s *Service) EnrollMFA(ctx context.Context, p *Principal) (*MFAEnrollment, 
 		Audit: []*AuditEvent{s.Event(p, "mfa.enrol", "", "", p.User.ID, nil, ResultOK, "")}}); err != nil {
 		return nil, err
 	}
-	return &MFAEnrollment{Secret: secret, URL: url, QRPNG: qr}, nil
+	return &MFAEnrolment{Secret: secret, URL: url, QRPNG: qr}, nil
 }
 
-// PendingMFAEnrollment returns the caller's started but unconfirmed
+// PendingMFAEnrolment returns the caller's started but unconfirmed
 // enrolment again (after a mistyped code), without a new secret.
 // ENOTFOUND when there is none; ECONFLICT when it is on already.
-func (s *Service) PendingMFAEnrollment(ctx context.Context, p *Principal) (*MFAEnrollment, error) {
+func (s *Service) PendingMFAEnrolment(ctx context.Context, p *Principal) (*MFAEnrolment, error) {
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
@@ -194,7 +194,7 @@ func (s *Service) PendingMFAEnrollment(ctx context.Context, p *Principal) (*MFAE
 	if err != nil {
 		return nil, fmt.Errorf("mfa enrolment: qr: %w", err)
 	}
-	return &MFAEnrollment{Secret: m.Secret, URL: m.URL, QRPNG: qr}, nil
+	return &MFAEnrolment{Secret: m.Secret, URL: m.URL, QRPNG: qr}, nil
 }
 
 // ConfirmMFA turns the caller's pending enrolment on once they enter a

@@ -14,9 +14,9 @@ import (
 // doc per run, holding its progress.
 const KindReassign = "reassign"
 
-// TaskReassign is the outbox job that moves a frozen user's records to
+// JobReassign is the outbox job that moves a frozen user's records to
 // another user.
-const TaskReassign = "records:reassign"
+const JobReassign = "records:reassign"
 
 // Reassignment states.
 const (
@@ -185,7 +185,7 @@ func (s *Service) StartReassign(ctx context.Context, p *Principal, fromRef, toRe
 	if _, err := s.store.Apply(ctx, &Change{
 		Docs:   []DocWrite{{Doc: reassignDoc(r)}},
 		Audit:  []*AuditEvent{ev},
-		Outbox: []OutboxJob{{ID: "reassign-" + r.ID, Type: TaskReassign, Payload: MustJSON(map[string]string{"reassignment": r.ID}), RunAt: now, CreatedAt: now}},
+		Outbox: []OutboxJob{{ID: "reassign-" + r.ID, Type: JobReassign, Payload: MustJSON(map[string]string{"reassignment": r.ID}), RunAt: now, CreatedAt: now}},
 	}); err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *Service) LatestReassignment(ctx context.Context, p *Principal, userRef 
 	return out[len(out)-1], nil
 }
 
-// HandleReassignJob is the JobHandler of TaskReassign. It moves the
+// HandleReassignJob is the JobHandler of JobReassign. It moves the
 // records in batches; each batch is one atomic change holding the records
 // (each gets a revision), one audit event per record and the run's
 // progress, written at the progress doc's version. A second delivery of
@@ -284,7 +284,7 @@ func (s *Service) reassignBatch(ctx context.Context, r *Reassignment, ver int64)
 		for _, rec := range page.Items {
 			nr := rec.Clone()
 			nr.Owner = r.To
-			ch.Records = append(ch.Records, RecordWrite{Op: OpUpdate, Record: nr, ExpectVersion: rec.Version, Actor: actor.Actor(), At: now})
+			ch.Records = append(ch.Records, RecordWrite{Op: WriteUpdate, Record: nr, ExpectVersion: rec.Version, Actor: actor.Actor(), At: now})
 			ev := s.Event(actor, "record.reassign", app, f.Key, rec.ID, []string{"_owner"}, ResultOK, "offboarding "+r.ID)
 			ev.Detail = MustJSON(map[string]any{"_owner": map[string]string{"before": r.From, "after": r.To}, "reassignment": r.ID})
 			ch.Audit = append(ch.Audit, ev)

@@ -104,7 +104,7 @@ func normJSON(v any) any {
 type Revision struct {
 	RecordID string         `json:"record"`
 	Version  int64          `json:"version"`
-	Op       string         `json:"op"`
+	Op       WriteOp        `json:"op"`
 	Actor    string         `json:"actor"`
 	At       time.Time      `json:"at"`
 	Status   string         `json:"status"`

@@ -50,7 +50,7 @@ type RecordEvent struct {
 	Principal *Principal
 	Bundle    *Bundle
 	Form      *Form
-	Op        string  // OpCreate, OpUpdate, OpDelete, OpRestore
+	Op        WriteOp // WriteCreate, WriteUpdate, WriteDelete, WriteRestore
 	Before    *Record // nil on create
 	After     *Record // the state to write; a hook may change Status
 }
@@ -457,8 +457,8 @@ func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, er
 			if err != nil {
 				return err
 			}
-			if acc.Can(OpnCreate) || acc.Can(OpnRead) {
-				sum.Forms = append(sum.Forms, FormSummary{Key: f.Key, Title: f.Title, CanCreate: acc.Can(OpnCreate), CanRead: acc.Can(OpnRead)})
+			if acc.Can(OpCreate) || acc.Can(OpRead) {
+				sum.Forms = append(sum.Forms, FormSummary{Key: f.Key, Title: f.Title, CanCreate: acc.Can(OpCreate), CanRead: acc.Can(OpRead)})
 			}
 		}
 		if len(sum.Forms) > 0 {
@@ -502,7 +502,7 @@ func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) 
 		return nil, err
 	}
 	_ = b
-	if !acc.Can(OpnRead) && !acc.Can(OpnCreate) {
+	if !acc.Can(OpRead) && !acc.Can(OpCreate) {
 		return nil, s.deny(ctx, p, "form.view", app, form, "", "no read or create permission", notFoundForm(app, form))
 	}
 	fv := &FormView{App: app, Key: f.Key, Version: v, Title: f.Title, Operations: acc.OperationList(), Perms: map[string]string{}, Form: f}

@@ -27,7 +27,7 @@ func (s *Service) pickField(ctx context.Context, p *Principal, app, form, field 
 	if err != nil {
 		return nil, nil, err
 	}
-	if !acc.Can(OpnRead) && !acc.Can(OpnCreate) {
+	if !acc.Can(OpRead) && !acc.Can(OpCreate) {
 		return nil, nil, s.deny(ctx, p, "pick", app, form, "", "no read or create permission", notFoundForm(app, form))
 	}
 	fd := f.Field(field)
@@ -145,7 +145,7 @@ func (s *Service) PickLabels(ctx context.Context, p *Principal, app, form string
 				continue
 			}
 			racc, err := s.useAccess(ctx, p, b, rf)
-			if err != nil || !racc.Can(OpnRead) {
+			if err != nil || !racc.Can(OpRead) {
 				continue
 			}
 			r, err := s.findInScope(ctx, app, rf, racc, v, false)
@@ -309,7 +309,7 @@ func (s *Service) labelRelated(ctx context.Context, p *Principal, b *Bundle, app
 	if err != nil {
 		return err
 	}
-	if !racc.Can(OpnRead) {
+	if !racc.Can(OpRead) {
 		return nil
 	}
 	in := make([]any, 0, len(ids))

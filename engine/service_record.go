@@ -34,7 +34,7 @@ func viewOf(r *Record, f *Form, a *Access) *RecordView {
 // RevisionView is one revision as one user may see it.
 type RevisionView struct {
 	Version int64          `json:"version"`
-	Op      string         `json:"op"`
+	Op      WriteOp        `json:"op"`
 	Actor   string         `json:"actor"`
 	At      time.Time      `json:"at"`
 	Status  string         `json:"status"`
@@ -130,8 +130,8 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnCreate) {
-		if !acc.Can(OpnRead) {
+	if !acc.Can(OpCreate) {
+		if !acc.Can(OpRead) {
 			return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", notFoundForm(app, form))
 		}
 		return nil, s.deny(ctx, p, "create", app, form, "", "no create permission", Forbidden(T("无权新建记录", "you may not create records here")))
@@ -152,9 +152,9 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	}
 	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-	ch := &Change{Records: []RecordWrite{{Op: OpCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
+	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
-	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpCreate, After: r}, ch); err != nil {
+	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
 		return nil, err
 	}
 	out, err := s.store.Apply(ctx, ch)
@@ -198,7 +198,7 @@ func (s *Service) GetRecord(ctx context.Context, p *Principal, app, form, id str
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, s.deny(ctx, p, "view", app, form, id, "no read permission", notFoundRecord())
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
@@ -224,10 +224,10 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, s.deny(ctx, p, "list", app, form, "", "no read permission", notFoundForm(app, form))
 	}
-	if q.Deleted && !acc.Can(OpnDelete) {
+	if q.Deleted && !acc.Can(OpDelete) {
 		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
 	}
 	visible := func(k string) bool {
@@ -339,14 +339,14 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, s.deny(ctx, p, "update", app, form, id, "no read permission", notFoundRecord())
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
 	if err != nil {
 		return nil, s.deny(ctx, p, "update", app, form, id, "not found or out of scope", err)
 	}
-	if !acc.Can(OpnUpdate) {
+	if !acc.Can(OpUpdate) {
 		return nil, s.deny(ctx, p, "update", app, form, id, "no update permission", Forbidden(T("无权修改记录", "you may not change records here")))
 	}
 	if r.Status == StatusInReview && !p.User.Admin {
@@ -391,9 +391,9 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	for i, c := range changed {
 		fields[i] = c.Field
 	}
-	ch := &Change{Records: []RecordWrite{{Op: OpUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}}, Docs: claims,
+	ch := &Change{Records: []RecordWrite{{Op: WriteUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.Event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
-	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: OpUpdate, Before: r, After: nr}, ch); err != nil {
+	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteUpdate, Before: r, After: nr}, ch); err != nil {
 		return nil, err
 	}
 	out, err := s.store.Apply(ctx, ch)
@@ -414,21 +414,21 @@ func (s *Service) DeleteRecord(ctx context.Context, p *Principal, app, form, id 
 	if err != nil {
 		return err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return s.deny(ctx, p, "delete", app, form, id, "no read permission", notFoundRecord())
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
 	if err != nil {
 		return s.deny(ctx, p, "delete", app, form, id, "not found or out of scope", err)
 	}
-	if !acc.Can(OpnDelete) {
+	if !acc.Can(OpDelete) {
 		return s.deny(ctx, p, "delete", app, form, id, "no delete permission", Forbidden(T("无权删除记录", "you may not delete records here")))
 	}
 	if version != 0 && version != r.Version {
 		return &Error{Code: ECONFLICT, Message: Tf("记录已被他人修改（当前版本 %d）", "the record was changed meanwhile (now at version %d)", r.Version)}
 	}
 	now := s.now()
-	_, err = s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpDelete, Record: r, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
+	_, err = s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: WriteDelete, Record: r, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
 		Audit: []*AuditEvent{s.Event(p, "delete", app, f.Key, id, nil, ResultOK, "")}})
 	return err
 }
@@ -439,7 +439,7 @@ func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id str
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, s.deny(ctx, p, "revisions", app, form, id, "no read permission", notFoundRecord())
 	}
 	if _, err := s.findInScope(ctx, app, f, acc, id, false); err != nil {
@@ -470,7 +470,7 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Can(OpnRead) {
+	if !acc.Can(OpRead) {
 		return nil, s.deny(ctx, p, "restore", app, form, id, "no read permission", notFoundRecord())
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
@@ -479,7 +479,7 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 			return nil, s.deny(ctx, p, "restore", app, form, id, "not found or out of scope", err)
 		}
 	}
-	if !acc.Can(OpnUpdate) || (r.DeletedAt != nil && !acc.Can(OpnDelete)) {
+	if !acc.Can(OpUpdate) || (r.DeletedAt != nil && !acc.Can(OpDelete)) {
 		return nil, s.deny(ctx, p, "restore", app, form, id, "no update permission", Forbidden(T("无权恢复记录", "you may not restore records here")))
 	}
 	nr := r.Clone()
@@ -515,7 +515,7 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 	}
 	nr.FormVersion, nr.UpdatedBy, nr.DeletedAt = v, p.User.ID, nil
 	now := s.now()
-	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: OpRestore, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
+	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: WriteRestore, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
 		Audit: []*AuditEvent{s.Event(p, "restore", app, f.Key, id, nil, ResultOK, "")}})
 	if err != nil {
 		return nil, err
@@ -534,11 +534,11 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 	in := EvalInput{Data: data, Now: s.now(), TZ: s.zone, User: UserEnvFor(p.User, app),
 		System: map[string]any{"_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive}}
 	if id == "" {
-		if !acc.Can(OpnCreate) {
+		if !acc.Can(OpCreate) {
 			return nil, notFoundForm(app, form)
 		}
 	} else {
-		if !acc.Can(OpnRead) {
+		if !acc.Can(OpRead) {
 			return nil, notFoundRecord()
 		}
 		r, err := s.findInScope(ctx, app, f, acc, id, false)

@@ -8,13 +8,19 @@ import (
 	"formwork/engine/filter"
 )
 
+// WriteOp is what a RecordWrite does to a stored record. It is a type of
+// its own so that it cannot be confused with the Operation a role grants
+// (OpCreate and WriteCreate are both "create", but one is a permission and
+// the other a store write).
+type WriteOp string
+
 // Record write operations.
 const (
-	OpCreate  = "create"  // insert a new record at version 1
-	OpUpdate  = "update"  // replace data/status/unit/owner; version+1
-	OpDelete  = "delete"  // soft delete to the recycle bin; version+1
-	OpRestore = "restore" // bring back from the recycle bin, or to an earlier revision; version+1
-	OpPurge   = "purge"   // remove the record and its revisions for good (admin)
+	WriteCreate  WriteOp = "create"  // insert a new record at version 1
+	WriteUpdate  WriteOp = "update"  // replace data/status/unit/owner; version+1
+	WriteDelete  WriteOp = "delete"  // soft delete to the recycle bin; version+1
+	WriteRestore WriteOp = "restore" // bring back from the recycle bin, or to an earlier revision; version+1
+	WritePurge   WriteOp = "purge"   // remove the record and its revisions for good (admin)
 )
 
 // RecordWrite is one record change inside a Change. For every op but create,
@@ -22,7 +28,7 @@ const (
 // ECONFLICT. The store sets Version, timestamps (from At) and writes the
 // revision itself (full snapshot plus DiffData against the stored state).
 type RecordWrite struct {
-	Op            string
+	Op            WriteOp
 	Record        *Record // the new state; for create the store assigns Version 1
 	ExpectVersion int64
 	Actor         string

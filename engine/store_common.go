@@ -117,7 +117,7 @@ func RecordWriteTime(w *RecordWrite, now func() time.Time) (time.Time, error) {
 // The backend still writes with a compare-and-set on old.Version.
 func NextRecordState(old *Record, w *RecordWrite, at time.Time) (*Record, error) {
 	in := w.Record
-	if w.Op == OpCreate {
+	if w.Op == WriteCreate {
 		r := in.Clone()
 		if r.ID == "" {
 			r.ID = NewID(at)
@@ -144,26 +144,26 @@ func NextRecordState(old *Record, w *RecordWrite, at time.Time) (*Record, error)
 	r.Version = old.Version + 1
 	r.UpdatedAt, r.UpdatedBy = at, w.Actor
 	switch w.Op {
-	case OpUpdate:
+	case WriteUpdate:
 		if old.DeletedAt != nil {
 			return nil, ErrRecordNotFound(in.ID)
 		}
 		setRecordState(r, in)
-	case OpDelete:
+	case WriteDelete:
 		if old.DeletedAt != nil {
 			return nil, ErrRecordNotFound(in.ID)
 		}
 		t := at
 		r.DeletedAt = &t
-	case OpRestore:
+	case WriteRestore:
 		if in.Data != nil {
 			setRecordState(r, in)
 		}
 		r.DeletedAt = nil
-	case OpPurge:
+	case WritePurge:
 		return old, nil
 	default:
-		return nil, Errorf(EINVALID, T("未知操作："+w.Op, "unknown record op: "+w.Op))
+		return nil, Errorf(EINVALID, T("未知操作："+string(w.Op), "unknown record op: "+string(w.Op)))
 	}
 	return r, nil
 }

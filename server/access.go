@@ -82,7 +82,7 @@ func (s *server) revokeGrant(c echo.Context) error {
 }
 
 func (s *server) enrolMFA(c echo.Context) error {
-	en, err := s.svc.EnrollMFA(c.Request().Context(), principal(c))
+	en, err := s.svc.EnrolMFA(c.Request().Context(), principal(c))
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func startJobs(tb testing.TB, h *harness) {
 	}
 	client := queue.NewClient(emb.ConnOpt())
 	w := queue.NewWorker(emb.ConnOpt(), h.store, queue.WorkerOptions{Logger: log})
-	w.Handle(engine.TaskReassign, h.svc.HandleReassignJob)
+	w.Handle(engine.JobReassign, h.svc.HandleReassignJob)
 	if err := w.Start(); err != nil {
 		tb.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func (s *server) newRecordPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(fv.Operations, engine.OpnCreate) {
+	if !slices.Contains(fv.Operations, engine.OpCreate) {
 		return engine.Errorf(engine.EFORBIDDEN, engine.T("你不能在此表单新建记录", "you may not create records on this form"))
 	}
 	data := defaults(fv)
@@ -407,10 +407,10 @@ func (s *server) recordPage(c echo.Context) error {
 		v.Flash = web.Msg(lang, "op.restore")
 	}
 	recURL := base + "/records/" + url.PathEscape(r.ID)
-	if slices.Contains(fv.Operations, engine.OpnUpdate) {
+	if slices.Contains(fv.Operations, engine.OpUpdate) {
 		v.EditURL = recURL + "/edit"
 	}
-	if slices.Contains(fv.Operations, engine.OpnDelete) {
+	if slices.Contains(fv.Operations, engine.OpDelete) {
 		v.DeleteURL = recURL + "/delete"
 	}
 	picked, _ := s.pickedLabels(c, fv, r.Data)
@@ -436,10 +436,10 @@ func (s *server) recordPage(c echo.Context) error {
 		{Label: web.Msg(lang, "record.created"), Value: fmtTime(r.CreatedAt)},
 		{Label: web.Msg(lang, "record.updated"), Value: fmtTime(r.UpdatedAt)},
 	}
-	canRestore := slices.Contains(fv.Operations, engine.OpnUpdate)
+	canRestore := slices.Contains(fv.Operations, engine.OpUpdate)
 	for i := len(revs) - 1; i >= 0; i-- {
 		rv := revs[i]
-		item := web.Revision{Version: rv.Version, Op: web.Msg(lang, "op."+rv.Op), Actor: name(rv.Actor), At: fmtTime(rv.At)}
+		item := web.Revision{Version: rv.Version, Op: web.Msg(lang, "op."+string(rv.Op)), Actor: name(rv.Actor), At: fmtTime(rv.At)}
 		for _, ch := range rv.Changes {
 			fd := fv.Form.Field(ch.Field)
 			label := ch.Field

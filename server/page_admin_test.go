@@ -250,13 +250,13 @@ func TestAdminOffboardingReassign(t *testing.T) {
 	// delivered twice: the second delivery finds nothing left to do
 	jobs, _ := h.store.FindOutbox(ctx, time.Now().Add(time.Second), 100)
 	for _, j := range jobs {
-		if j.Type == engine.TaskReassign {
+		if j.Type == engine.JobReassign {
 			if err := h.svc.HandleReassignJob(ctx, j); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if n := runJobs(t, h, engine.TaskReassign, h.svc.HandleReassignJob); n != 1 {
+	if n := runJobs(t, h, engine.JobReassign, h.svc.HandleReassignJob); n != 1 {
 		t.Errorf("%d reassign jobs, want 1", n)
 	}
 	if p := progress(); p["status"] != "done" || p["moved"] != 30.0 || p["percent"] != 100.0 {

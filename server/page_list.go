@@ -86,7 +86,7 @@ func (s *server) listPage(c echo.Context) error {
 	qs := c.QueryParams()
 	links := listLinks{base: base, qs: qs}
 	v := web.ListPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), ListURL: base, Search: qs.Get("q"), Sort: qs.Get("sort")}
-	if slices.Contains(fv.Operations, engine.OpnCreate) {
+	if slices.Contains(fv.Operations, engine.OpCreate) {
 		v.NewURL = base + "/new"
 	}
 	if qs.Get("deleted") != "" {

@@ -230,13 +230,13 @@ func (s *server) renderEnrol(c echo.Context, status int, p *engine.Principal, cs
 	pg := s.page(c, web.Msg(lang, "mfa.enrol_title"))
 	pg.CSRF = csrf
 	v := web.MFAEnrolPage{Page: pg, Required: required, Action: action, Next: next, Error: msg}
-	var en *engine.MFAEnrollment
+	var en *engine.MFAEnrolment
 	var err error
 	if msg != "" {
-		en, err = s.svc.PendingMFAEnrollment(c.Request().Context(), p)
+		en, err = s.svc.PendingMFAEnrolment(c.Request().Context(), p)
 	}
 	if en == nil && engine.ErrorCode(err) != engine.ECONFLICT {
-		en, err = s.svc.EnrollMFA(c.Request().Context(), p)
+		en, err = s.svc.EnrolMFA(c.Request().Context(), p)
 	}
 	if err != nil {
 		if engine.ErrorCode(err) != engine.ECONFLICT {

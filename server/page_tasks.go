@@ -600,7 +600,7 @@ func (s *server) renderGrantRequest(c echo.Context, status int, posted url.Value
 		v.Flash = web.Msg(lang, "tasks.grant.sent")
 	}
 	target := c.QueryParam("target")
-	ops := []string{engine.OpnRead}
+	ops := []string{engine.OpRead}
 	scope := engine.ScopeOwn
 	if posted != nil {
 		target, ops, scope = posted.Get("target"), posted["operations"], posted.Get("scope")
@@ -610,7 +610,7 @@ func (s *server) renderGrantRequest(c echo.Context, status int, posted url.Value
 		val := f.App + "/" + f.Form
 		v.Forms = append(v.Forms, web.Option{Value: val, Label: f.AppName.In(lang) + " / " + f.Title.In(lang), Selected: val == target})
 	}
-	for _, op := range []string{engine.OpnRead, engine.OpnCreate, engine.OpnUpdate, engine.OpnDelete, engine.OpnExport, engine.OpnImport, engine.OpnPrint} {
+	for _, op := range []string{engine.OpRead, engine.OpCreate, engine.OpUpdate, engine.OpDelete, engine.OpExport, engine.OpImport, engine.OpPrint} {
 		v.Ops = append(v.Ops, web.Option{Value: op, ID: "grant-op-" + op, Label: web.Msg(lang, "tasks.grant.op."+op), Selected: slices.Contains(ops, op)})
 	}
 	for _, sc := range []string{engine.ScopeOwn, engine.ScopeUnit, engine.ScopeUnitAndBelow, engine.ScopeAll} {

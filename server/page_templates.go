@@ -168,7 +168,7 @@ func (s *server) templateDetail(c echo.Context, name string) (*tplDetail, *engin
 			// the same defaults as access resolution: read, or edit with
 			// create/update, unless "*" says otherwise
 			def := engine.PermRead
-			if slices.Contains(fp.Operations, engine.OpnCreate) || slices.Contains(fp.Operations, engine.OpnUpdate) {
+			if slices.Contains(fp.Operations, engine.OpCreate) || slices.Contains(fp.Operations, engine.OpUpdate) {
 				def = engine.PermEdit
 			}
 			if v, ok := fp.Fields["*"]; ok {

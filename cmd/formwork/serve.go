@@ -145,10 +145,10 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 		queue.Register(w, d.Workflows)
 	}
 	if d.Service != nil {
-		w.Handle(engine.TaskGrantExpire, d.Service.HandleGrantExpireJob)
-		w.Handle(engine.TaskSampleImport, d.Service.HandleSampleImportJob)
-		w.Handle(engine.TaskReassign, d.Service.HandleReassignJob)
-		w.Handle(engine.TaskBlobGC, d.Service.HandleBlobGCJob)
+		w.Handle(engine.JobGrantExpire, d.Service.HandleGrantExpireJob)
+		w.Handle(engine.JobSampleImport, d.Service.HandleSampleImportJob)
+		w.Handle(engine.JobReassign, d.Service.HandleReassignJob)
+		w.Handle(engine.JobBlobGC, d.Service.HandleBlobGCJob)
 	}
 }
 

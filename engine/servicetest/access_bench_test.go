@@ -34,7 +34,7 @@ func BenchmarkACLTax(b *testing.B) {
 			r := &engine.Record{ID: engine.NewID(f.clock.Now()), App: "shop", Form: "customer", FormVersion: 1, Unit: owner.Unit, Owner: owner.ID,
 				Status: engine.StatusActive, Data: map[string]any{"name": fmt.Sprintf("客户%06d", j), "phone": fmt.Sprintf("139%08d", j), "level": "normal",
 					"budget": float64(j), "discount": 0.05, "final_price": float64(j) * 0.95}}
-			ch.Records = append(ch.Records, engine.RecordWrite{Op: engine.OpCreate, Record: r, Actor: owner.ID, At: f.clock.Now()})
+			ch.Records = append(ch.Records, engine.RecordWrite{Op: engine.WriteCreate, Record: r, Actor: owner.ID, At: f.clock.Now()})
 		}
 		if _, err := f.store.Apply(ctx, ch); err != nil {
 			b.Fatal(err)

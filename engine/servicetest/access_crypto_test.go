@@ -126,7 +126,7 @@ func importAndEnrol(t *testing.T, f *accessFixture) []string {
 	if !bytes.Equal(exported, bundle) {
 		t.Errorf("export differs from the imported bundle:\n%s", cmp.Diff(string(bundle), string(exported)))
 	}
-	en, err := f.svc.EnrollMFA(ctx, hq)
+	en, err := f.svc.EnrolMFA(ctx, hq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	// a TOTP secret sealed under the system key; the published bundle's sample data is sealed under the app's
 	admin := f.users["admin"]
-	en, err := f.svc.EnrollMFA(ctx, admin)
+	en, err := f.svc.EnrolMFA(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,7 +164,7 @@ func TestTemporaryGrant(t *testing.T) {
 	}
 	var ran int
 	for _, j := range jobs {
-		if j.Type == engine.TaskGrantExpire && strings.HasSuffix(j.ID, g2.ID) {
+		if j.Type == engine.JobGrantExpire && strings.HasSuffix(j.ID, g2.ID) {
 			for range 2 {
 				if err := f.svc.HandleGrantExpireJob(ctx, j); err != nil {
 					t.Fatal(err)

@@ -246,7 +246,7 @@ func runMatrix(t *testing.T, mc matrixCase) {
 		seq++
 		r := &engine.Record{ID: engine.NewID(f.clock.Now()), App: f.app, Form: form, FormVersion: 1, Unit: owner.Unit, Owner: owner.ID,
 			Status: engine.StatusActive, Data: mc.gen[form](seq), CreatedBy: owner.ID, UpdatedBy: owner.ID}
-		res, err := f.store.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: r, Actor: owner.ID, At: f.clock.Now()}}})
+		res, err := f.store.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: owner.ID, At: f.clock.Now()}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func testMFALogin(t *testing.T, encrypt bool) {
 	if got := fieldCode(f.svc.CheckLoginMFA(ctx, hq, hq.User, "123456")); got != "mfa_enrolment_required" {
 		t.Errorf("not enrolled: %s", got)
 	}
-	en, err := f.svc.EnrollMFA(ctx, hq)
+	en, err := f.svc.EnrolMFA(ctx, hq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func testMFALogin(t *testing.T, encrypt bool) {
 		t.Errorf("enrolment: %s, %d bytes of QR", en.URL, len(en.QRPNG))
 	}
 	// after a mistyped code the same enrolment is shown again
-	again, err := f.svc.PendingMFAEnrollment(ctx, hq)
+	again, err := f.svc.PendingMFAEnrolment(ctx, hq)
 	if err != nil || again.Secret != en.Secret || again.URL != en.URL || !bytes.HasPrefix(again.QRPNG, []byte("\x89PNG")) {
 		t.Errorf("pending enrolment: %+v %v", again, err)
 	}
@@ -118,7 +118,7 @@ func testMFALogin(t *testing.T, encrypt bool) {
 	if err := bare.CheckLoginMFA(ctx, hq, hq.User, code()); err == nil {
 		t.Errorf("a node without TOTP accepted a code")
 	}
-	if _, err := bare.EnrollMFA(ctx, staff); err == nil {
+	if _, err := bare.EnrolMFA(ctx, staff); err == nil {
 		t.Errorf("a node without TOTP enrolled a user")
 	}
 	if err := f.svc.CheckLoginMFA(ctx, hq, hq.User, code()); err != nil {

@@ -115,7 +115,7 @@ func TestBlobGC(t *testing.T) {
 		}
 		n := 0
 		for _, j := range jobs {
-			if j.Type != engine.TaskBlobGC {
+			if j.Type != engine.JobBlobGC {
 				continue
 			}
 			n++
@@ -170,7 +170,7 @@ func TestBlobGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpPurge, Record: r, ExpectVersion: r.Version, Actor: "admin", At: clock.Now()}}}); err != nil {
+	if _, err := st.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WritePurge, Record: r, ExpectVersion: r.Version, Actor: "admin", At: clock.Now()}}}); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := svc.PurgeBlobs(ctx, 24*time.Hour); err != nil || res.Purged != 1 || res.Chunks != len(kept.Chunks) {

@@ -128,12 +128,12 @@ func TestSampleImportInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range pending {
-		if o.Type == engine.TaskSampleImport {
+		if o.Type == engine.JobSampleImport {
 			t.Errorf("outbox job %s still pending", o.ID)
 		}
 	}
 	// a redelivered outbox job leaves a finished import alone
-	if err := f.svc.HandleSampleImportJob(ctx, engine.OutboxJob{ID: v.Job, Type: engine.TaskSampleImport, Payload: []byte(`{"job":"` + v.Job + `"}`)}); err != nil {
+	if err := f.svc.HandleSampleImportJob(ctx, engine.OutboxJob{ID: v.Job, Type: engine.JobSampleImport, Payload: []byte(`{"job":"` + v.Job + `"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.count(t, "crm", "customer"); got != int64(len(b.SampleData["customer"])) {
@@ -205,7 +205,7 @@ func TestSampleImportResumes(t *testing.T) {
 	if j.State != engine.ImportRunning || j.Done != engine.SampleBatchSize {
 		t.Fatalf("after the stop: %s %d/%d", j.State, j.Done, j.Total)
 	}
-	job := engine.OutboxJob{ID: v.Job, Type: engine.TaskSampleImport, Payload: []byte(`{"job":"` + v.Job + `"}`)}
+	job := engine.OutboxJob{ID: v.Job, Type: engine.JobSampleImport, Payload: []byte(`{"job":"` + v.Job + `"}`)}
 	if err := f.svc.HandleSampleImportJob(bg, job); err == nil {
 		t.Fatal("the outbox job took over a job whose runner still holds the lease")
 	}

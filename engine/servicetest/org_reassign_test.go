@@ -61,12 +61,12 @@ func TestReassignOnOffboarding(t *testing.T) {
 	}
 	var job *engine.OutboxJob
 	for i := range jobs {
-		if jobs[i].Type == engine.TaskReassign {
+		if jobs[i].Type == engine.JobReassign {
 			job = &jobs[i]
 		}
 	}
 	if job == nil {
-		t.Fatalf("no %s job in the outbox: %+v", engine.TaskReassign, jobs)
+		t.Fatalf("no %s job in the outbox: %+v", engine.JobReassign, jobs)
 	}
 	// two deliveries at once, then a third after they finished
 	var wg sync.WaitGroup

@@ -195,9 +195,9 @@ func (w *Runtime) RequestGrant(ctx context.Context, p *engine.Principal, in Gran
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
 	ev := w.svc.Event(p, "grant.request", in.App, in.Form, id, slices.Sorted(maps.Keys(in.Fields)), engine.ResultOK, in.Reason)
 	ev.Detail = engine.MustJSON(in)
-	ch := &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: r, Actor: p.Actor(), At: now}},
+	ch := &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: p.Actor(), At: now}},
 		Audit: []*engine.AuditEvent{w.svc.Event(p, "create", AccessApp, f.Key, id, slices.Sorted(maps.Keys(res.Data)), engine.ResultOK, ""), ev}}
-	if err := w.onRecord(ctx, &engine.RecordEvent{Principal: p, Bundle: b, Form: f, Op: engine.OpCreate, After: r}, ch); err != nil {
+	if err := w.onRecord(ctx, &engine.RecordEvent{Principal: p, Bundle: b, Form: f, Op: engine.WriteCreate, After: r}, ch); err != nil {
 		return nil, err
 	}
 	out, err := w.store.Apply(ctx, ch)
@@ -404,7 +404,7 @@ func (w *Runtime) noteGrant(ctx context.Context, rec *engine.Record, grant strin
 	now := w.now()
 	ev := &engine.AuditEvent{Time: now, Actor: engine.SystemActor, Action: "update", App: rec.App, Form: rec.Form, Object: rec.ID, Fields: []string{"grant"},
 		Result: engine.ResultOK, Reason: "grant created", Detail: engine.MustJSON(map[string]string{"grant": grant})}
-	_, err := w.store.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpUpdate, Record: &nr, ExpectVersion: rec.Version, Actor: engine.SystemActor, At: now}},
+	_, err := w.store.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteUpdate, Record: &nr, ExpectVersion: rec.Version, Actor: engine.SystemActor, At: now}},
 		Audit: []*engine.AuditEvent{ev}})
 	if engine.ErrorCode(err) == engine.ECONFLICT {
 		return nil // written by a concurrent delivery, or the record moved on; the grant stands either way

@@ -130,14 +130,14 @@ func (w *Runtime) evalBool(cf *engine.CompiledForm, src string, rec *engine.Reco
 // onRecord is the record hook: it starts the first workflow of the form
 // whose trigger matches, in the same Change as the record write.
 func (w *Runtime) onRecord(ctx context.Context, ev *engine.RecordEvent, ch *engine.Change) error {
-	if ev.Op != engine.OpCreate && ev.Op != engine.OpUpdate {
+	if ev.Op != engine.WriteCreate && ev.Op != engine.WriteUpdate {
 		return nil
 	}
 	if ev.Before != nil && ev.Before.Status == engine.StatusInReview {
 		return nil // an administrator's edit during review does not restart it
 	}
 	for _, wf := range ev.Bundle.Workflows {
-		if wf.Form != ev.Form.Key || !slices.Contains(wf.Trigger.On, ev.Op) {
+		if wf.Form != ev.Form.Key || !slices.Contains(wf.Trigger.On, string(ev.Op)) {
 			continue
 		}
 		cf := ev.Bundle.Compiled(ev.Form.Key)
@@ -152,7 +152,7 @@ func (w *Runtime) onRecord(ctx context.Context, ev *engine.RecordEvent, ch *engi
 		if !ok {
 			continue
 		}
-		if ev.Op == engine.OpUpdate {
+		if ev.Op == engine.WriteUpdate {
 			running, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindWorkflowInstance, Tag: "record:" + ev.After.ID + "|" + InstanceRunning, Limit: 1})
 			if err != nil {
 				return fmt.Errorf("workflow trigger: %w", err)
@@ -317,7 +317,7 @@ func (tx *wfTx) flush() error {
 	}
 	if !tx.inHook && (tx.recDirty) {
 		tx.rec.UpdatedBy = tx.actorID()
-		ch.Records = append(ch.Records, engine.RecordWrite{Op: engine.OpUpdate, Record: tx.rec, ExpectVersion: tx.recVer, Actor: tx.actorID(), At: tx.now})
+		ch.Records = append(ch.Records, engine.RecordWrite{Op: engine.WriteUpdate, Record: tx.rec, ExpectVersion: tx.recVer, Actor: tx.actorID(), At: tx.now})
 	}
 	if tx.jobID != "" {
 		ch.OutboxDone = append(ch.OutboxDone, tx.jobID)

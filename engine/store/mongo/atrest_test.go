@@ -138,7 +138,7 @@ func TestSensitiveFieldsNotAtRest(t *testing.T) {
 		t.Fatalf("export: %v, equal to the import %v", err, bytes.Equal(got, bundle))
 	}
 	// a TOTP secret, kept only sealed under the system key
-	en, err := svc.EnrollMFA(ctx, admin)
+	en, err := svc.EnrolMFA(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
 	}

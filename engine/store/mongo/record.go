@@ -217,7 +217,7 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 	if err != nil {
 		return nil, err
 	}
-	if w.Op == engine.OpCreate {
+	if w.Op == engine.WriteCreate {
 		r, err := engine.NextRecordState(nil, w, at)
 		if err != nil {
 			return nil, err
@@ -252,7 +252,7 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 	if err != nil {
 		return nil, err
 	}
-	if w.Op == engine.OpPurge {
+	if w.Op == engine.WritePurge {
 		res, err := s.records.DeleteOne(ctx, bson.D{{Key: "_id", Value: in.ID}, {Key: "version", Value: old.Version}})
 		if err != nil {
 			return nil, fmt.Errorf("mongo purge record: %w", err)
@@ -305,7 +305,7 @@ func (s *Store) writeRevision(ctx context.Context, r *engine.Record, w *engine.R
 		}
 		changes = append(changes, changeDoc{Field: c.Field, Before: b, After: a})
 	}
-	_, err = s.revisions.InsertOne(ctx, revisionDoc{RecordID: r.ID, Version: r.Version, App: r.App, Form: r.Form, Op: w.Op,
+	_, err = s.revisions.InsertOne(ctx, revisionDoc{RecordID: r.ID, Version: r.Version, App: r.App, Form: r.Form, Op: string(w.Op),
 		Actor: w.Actor, At: dt(r.UpdatedAt), Status: r.Status, Unit: r.Unit, Owner: r.Owner, Data: raw, Changes: changes})
 	if err != nil {
 		if mongo.IsDuplicateKeyError(err) {
@@ -346,7 +346,7 @@ func (s *Store) FindRevisions(ctx context.Context, app, form, id string) ([]*eng
 		if err := cur.Decode(&d); err != nil {
 			return nil, fmt.Errorf("mongo decode revision: %w", err)
 		}
-		v := &engine.Revision{RecordID: d.RecordID, Version: d.Version, Op: d.Op, Actor: d.Actor, At: d.At.Time().UTC(),
+		v := &engine.Revision{RecordID: d.RecordID, Version: d.Version, Op: engine.WriteOp(d.Op), Actor: d.Actor, At: d.At.Time().UTC(),
 			Status: d.Status, Unit: d.Unit, Owner: d.Owner, Data: map[string]any{}, Changes: []engine.FieldChange{}}
 		if len(d.Data) > 0 {
 			v.Data = docMap(d.Data)

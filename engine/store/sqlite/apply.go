@@ -94,7 +94,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if err != nil {
 		return nil, err
 	}
-	if w.Op == engine.OpCreate {
+	if w.Op == engine.WriteCreate {
 		r, err := engine.NextRecordState(nil, w, at)
 		if err != nil {
 			return nil, err
@@ -128,7 +128,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if err != nil {
 		return nil, err
 	}
-	if w.Op == engine.OpPurge {
+	if w.Op == engine.WritePurge {
 		if _, err := s.exec(ctx, tx, sqlDeleteRecord, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge record: %w", err)
 		}
@@ -185,7 +185,7 @@ const revisionCols = `record_id, version, app, form, op, actor, at, status, unit
 
 // revisionArgs are the values of the revisions row that records r as
 // written by op, in the order of revisionCols.
-func revisionArgs(r *engine.Record, op, actor string, before map[string]any) ([]any, error) {
+func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, before map[string]any) ([]any, error) {
 	data, err := json.Marshal(r.Data)
 	if err != nil {
 		return nil, err

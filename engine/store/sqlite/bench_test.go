@@ -45,7 +45,7 @@ func userChange(i int64) *engine.Change {
 	id := fmt.Sprintf("b%012d", i)
 	at := benchT0.Add(time.Duration(i) * time.Millisecond)
 	return &engine.Change{
-		Records: []engine.RecordWrite{{Op: engine.OpCreate, Actor: "u1", At: at, Record: &engine.Record{ID: id, App: "shop", Form: "customer", Unit: "hq", Owner: "u1",
+		Records: []engine.RecordWrite{{Op: engine.WriteCreate, Actor: "u1", At: at, Record: &engine.Record{ID: id, App: "shop", Form: "customer", Unit: "hq", Owner: "u1",
 			Data: map[string]any{"name": "客户" + id, "phone": "13800000000", "level": "vip", "amount": float64(i % 1000)}}}},
 		Audit:  []*engine.AuditEvent{{Time: at, Actor: "u1", Action: "create", App: "shop", Form: "customer", Object: id, Result: engine.ResultOK}},
 		Outbox: []engine.OutboxJob{{ID: "job-" + id, Type: "record:created", Payload: []byte(`{"id":"` + id + `"}`), RunAt: at, CreatedAt: at}},
@@ -170,7 +170,7 @@ var cities = []string{"北京", "上海", "广州", "深圳", "杭州", "南京"
 // values (an equality filter selects a tenth), amount 997, city 12.
 func recordWrite(j int) engine.RecordWrite {
 	id := fmt.Sprintf("r%012d", j)
-	return engine.RecordWrite{Op: engine.OpCreate, Actor: "u" + strconv.Itoa(j%50), At: benchT0.Add(time.Duration(j) * time.Second),
+	return engine.RecordWrite{Op: engine.WriteCreate, Actor: "u" + strconv.Itoa(j%50), At: benchT0.Add(time.Duration(j) * time.Second),
 		Record: &engine.Record{ID: id, App: "shop", Form: "customer", FormVersion: 1, Unit: "hq", Owner: "u" + strconv.Itoa(j%50),
 			Data: map[string]any{"name": "客户" + id, "phone": fmt.Sprintf("138%08d", j), "level": "L" + strconv.Itoa(j%10),
 				"amount": float64(j % 997), "city": cities[j%len(cities)], "vip": j%3 == 0}}}
@@ -351,7 +351,7 @@ func BenchmarkList(b *testing.B) {
 		reportCPU(b, cpu)
 		reportPercentiles(b, lat)
 		for _, r := range made {
-			if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpPurge, Record: r, ExpectVersion: r.Version, Actor: "bench"}}}); err != nil {
+			if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WritePurge, Record: r, ExpectVersion: r.Version, Actor: "bench"}}}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -50,7 +50,7 @@ func TestBulkApplyMatchesApply(t *testing.T) {
 			if i%11 == 0 {
 				at = time.Time{} // stamped by the store's clock
 			}
-			recs[i] = engine.RecordWrite{Op: engine.OpCreate, Actor: fmt.Sprintf("u%d", i%3), At: at,
+			recs[i] = engine.RecordWrite{Op: engine.WriteCreate, Actor: fmt.Sprintf("u%d", i%3), At: at,
 				Record: &engine.Record{ID: fmt.Sprintf("r%05d", i), App: "shop", Form: "customer", FormVersion: 2, Unit: "hq", Owner: "u1", Status: status, Data: data}}
 		}
 		for i := range evs {
@@ -115,7 +115,7 @@ func TestBulkApplyMatchesApply(t *testing.T) {
 	if err != nil || brk != nil || n != nEv {
 		t.Fatalf("VerifyAudit on the bulk-loaded chain = %d, %v, %v", n, brk, err)
 	}
-	if err := bulk.BulkApply(ctx, []engine.RecordWrite{{Op: engine.OpUpdate, Record: &engine.Record{ID: "r00001"}}}, nil); err == nil {
+	if err := bulk.BulkApply(ctx, []engine.RecordWrite{{Op: engine.WriteUpdate, Record: &engine.Record{ID: "r00001"}}}, nil); err == nil {
 		t.Fatal("bulk loader accepted an update")
 	}
 }

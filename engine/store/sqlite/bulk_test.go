@@ -30,7 +30,7 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 		revRows := make([][]any, 0, len(recs))
 		for i := range recs {
 			w := &recs[i]
-			if w.Op != engine.OpCreate {
+			if w.Op != engine.WriteCreate {
 				return fmt.Errorf("bulk apply: only creates, not %q", w.Op)
 			}
 			at, err := engine.RecordWriteTime(w, s.now)

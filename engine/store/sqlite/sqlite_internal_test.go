@@ -160,7 +160,7 @@ func FuzzCursor(f *testing.F) {
 	ctx := context.Background()
 	for i := range 3 {
 		_, err := s.Apply(ctx, &engine.Change{
-			Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: &engine.Record{App: "a", Form: "f", Data: map[string]any{"n": float64(i)}}, At: time.Unix(int64(i), 0)}},
+			Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: &engine.Record{App: "a", Form: "f", Data: map[string]any{"n": float64(i)}}, At: time.Unix(int64(i), 0)}},
 			Audit:   []*engine.AuditEvent{{Actor: "x", Action: "create", Result: engine.ResultOK}},
 		})
 		if err != nil {

@@ -51,10 +51,10 @@ func filterFixture(tb testing.TB, s engine.Store) {
 	}
 	r2 := find(tb, s, "r2", false)
 	r2.Status = engine.StatusApproved
-	if _, err := write(s, engine.OpUpdate, r2, 1, at(10)); err != nil {
+	if _, err := write(s, engine.WriteUpdate, r2, 1, at(10)); err != nil {
 		tb.Fatalf("update r2: %v", err)
 	}
-	if _, err := write(s, engine.OpDelete, find(tb, s, "r7", false), 1, at(11)); err != nil {
+	if _, err := write(s, engine.WriteDelete, find(tb, s, "r7", false), 1, at(11)); err != nil {
 		tb.Fatalf("delete r7: %v", err)
 	}
 }

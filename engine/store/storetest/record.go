@@ -46,14 +46,14 @@ func newRecord(id string, data map[string]any) *engine.Record {
 
 func create(tb testing.TB, s engine.Store, r *engine.Record, when time.Time) *engine.Record {
 	tb.Helper()
-	res := mustApply(tb, s, &engine.Change{Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: r, Actor: "alice", At: when}}})
+	res := mustApply(tb, s, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "alice", At: when}}})
 	if len(res.Records) != 1 {
 		tb.Fatalf("Apply create: %d records in result, want 1", len(res.Records))
 	}
 	return res.Records[0]
 }
 
-func write(s engine.Store, op string, r *engine.Record, expect int64, when time.Time) (*engine.Record, error) {
+func write(s engine.Store, op engine.WriteOp, r *engine.Record, expect int64, when time.Time) (*engine.Record, error) {
 	res, err := s.Apply(context.Background(), &engine.Change{Records: []engine.RecordWrite{{Op: op, Record: r, ExpectVersion: expect, Actor: "bob", At: when}}})
 	if err != nil {
 		return nil, err
@@ -91,14 +91,14 @@ func testRecordCRUD(t *testing.T, h Harness) {
 	}
 	find(t, s, anon.ID, false)
 
-	_, err := write(s, engine.OpCreate, newRecord("rec1", map[string]any{}), 0, at(3))
+	_, err := write(s, engine.WriteCreate, newRecord("rec1", map[string]any{}), 0, at(3))
 	wantCode(t, err, engine.ECONFLICT, "create with a duplicate id")
 
 	upd := got.Clone()
 	upd.Data["age"] = 31.0
 	upd.Data["note"] = "更新"
 	upd.Status = engine.StatusInReview
-	got2, err := write(s, engine.OpUpdate, upd, 1, at(4))
+	got2, err := write(s, engine.WriteUpdate, upd, 1, at(4))
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -112,9 +112,9 @@ func testRecordCRUD(t *testing.T, h Harness) {
 		t.Errorf("FindRecordByID after update (-want +got):\n%s", d)
 	}
 
-	_, err = write(s, engine.OpUpdate, upd, 1, at(5))
+	_, err = write(s, engine.WriteUpdate, upd, 1, at(5))
 	wantCode(t, err, engine.ECONFLICT, "update with a stale version")
-	_, err = write(s, engine.OpUpdate, newRecord("nope", map[string]any{}), 1, at(5))
+	_, err = write(s, engine.WriteUpdate, newRecord("nope", map[string]any{}), 1, at(5))
 	wantCode(t, err, engine.ENOTFOUND, "update of a missing record")
 
 	_, err = s.FindRecordByID(ctx, testApp, testForm, "nope", true)
@@ -149,7 +149,7 @@ func testRecycleBin(t *testing.T, h Harness) {
 	r := create(t, s, newRecord("bin1", map[string]any{"name": "李四"}), at(1))
 	create(t, s, newRecord("keep", map[string]any{"name": "王五"}), at(2))
 
-	del, err := write(s, engine.OpDelete, r, 1, at(3))
+	del, err := write(s, engine.WriteDelete, r, 1, at(3))
 	if err != nil {
 		t.Fatalf("delete: %v", err)
 	}
@@ -169,14 +169,14 @@ func testRecycleBin(t *testing.T, h Harness) {
 		t.Errorf("recycle bin list = %v, want [bin1]", got)
 	}
 	wantCounts(t, s, 1, 1, "after delete")
-	_, err = write(s, engine.OpUpdate, binned, 2, at(4))
+	_, err = write(s, engine.WriteUpdate, binned, 2, at(4))
 	wantCode(t, err, engine.ENOTFOUND, "update of a binned record")
-	_, err = write(s, engine.OpDelete, binned, 2, at(4))
+	_, err = write(s, engine.WriteDelete, binned, 2, at(4))
 	wantCode(t, err, engine.ENOTFOUND, "delete of a binned record")
 
-	_, err = write(s, engine.OpRestore, binned, 1, at(5))
+	_, err = write(s, engine.WriteRestore, binned, 1, at(5))
 	wantCode(t, err, engine.ECONFLICT, "restore with a stale version")
-	res, err := write(s, engine.OpRestore, binned, 2, at(5))
+	res, err := write(s, engine.WriteRestore, binned, 2, at(5))
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
@@ -190,7 +190,7 @@ func testRecycleBin(t *testing.T, h Harness) {
 	wantCounts(t, s, 2, 0, "after restore")
 
 	// Purge is for good, from the bin or live.
-	if _, err := write(s, engine.OpPurge, live, 3, at(6)); err != nil {
+	if _, err := write(s, engine.WritePurge, live, 3, at(6)); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
 	_, err = s.FindRecordByID(ctx, testApp, testForm, "bin1", true)
@@ -201,10 +201,10 @@ func testRecycleBin(t *testing.T, h Harness) {
 	}
 	wantCounts(t, s, 1, 0, "after purge")
 	binAgain := create(t, s, newRecord("bin2", map[string]any{}), at(7))
-	if _, err := write(s, engine.OpDelete, binAgain, 1, at(8)); err != nil {
+	if _, err := write(s, engine.WriteDelete, binAgain, 1, at(8)); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if _, err := write(s, engine.OpPurge, find(t, s, "bin2", true), 2, at(9)); err != nil {
+	if _, err := write(s, engine.WritePurge, find(t, s, "bin2", true), 2, at(9)); err != nil {
 		t.Fatalf("purge from the bin: %v", err)
 	}
 	wantCounts(t, s, 1, 0, "after a purge from the bin")
@@ -217,7 +217,7 @@ func testRevisions(t *testing.T, h Harness) {
 	r := create(t, s, newRecord("rv", v1), at(1))
 	u := r.Clone()
 	u.Data = map[string]any{"name": "张三", "age": 31.0, "new": []any{"a"}}
-	r2, err := write(s, engine.OpUpdate, u, 1, at(2))
+	r2, err := write(s, engine.WriteUpdate, u, 1, at(2))
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -226,8 +226,8 @@ func testRevisions(t *testing.T, h Harness) {
 		t.Fatalf("FindRevisions: %v", err)
 	}
 	want := []*engine.Revision{
-		{RecordID: "rv", Version: 1, Op: engine.OpCreate, Actor: "alice", At: at(1), Status: engine.StatusActive, Unit: "u1", Owner: "alice", Data: v1, Changes: engine.DiffData(nil, v1)},
-		{RecordID: "rv", Version: 2, Op: engine.OpUpdate, Actor: "bob", At: at(2), Status: engine.StatusActive, Unit: "u1", Owner: "alice", Data: u.Data, Changes: engine.DiffData(v1, u.Data)},
+		{RecordID: "rv", Version: 1, Op: engine.WriteCreate, Actor: "alice", At: at(1), Status: engine.StatusActive, Unit: "u1", Owner: "alice", Data: v1, Changes: engine.DiffData(nil, v1)},
+		{RecordID: "rv", Version: 2, Op: engine.WriteUpdate, Actor: "bob", At: at(2), Status: engine.StatusActive, Unit: "u1", Owner: "alice", Data: u.Data, Changes: engine.DiffData(v1, u.Data)},
 	}
 	if d := cmp.Diff(want, revs, cmpopts.EquateEmpty()); d != "" {
 		t.Fatalf("revisions (-want +got):\n%s", d)
@@ -235,7 +235,7 @@ func testRevisions(t *testing.T, h Harness) {
 	// Restore to revision 1: the caller writes revision 1's state back.
 	back := r2.Clone()
 	back.Data = engine.CloneData(revs[0].Data)
-	r3, err := write(s, engine.OpRestore, back, 2, at(3))
+	r3, err := write(s, engine.WriteRestore, back, 2, at(3))
 	if err != nil {
 		t.Fatalf("restore to revision 1: %v", err)
 	}
@@ -247,7 +247,7 @@ func testRevisions(t *testing.T, h Harness) {
 		t.Fatalf("FindRevisions after restore = %d, %v; want 3", len(revs), err)
 	}
 	last := revs[2]
-	if last.Op != engine.OpRestore || last.Version != 3 || !cmp.Equal(last.Data, v1) {
+	if last.Op != engine.WriteRestore || last.Version != 3 || !cmp.Equal(last.Data, v1) {
 		t.Errorf("revision 3 = %+v, want op restore, version 3, data of revision 1", last)
 	}
 	if d := cmp.Diff(engine.DiffData(u.Data, v1), last.Changes, cmpopts.EquateEmpty()); d != "" {
@@ -287,28 +287,28 @@ func testAtomicity(t *testing.T, h Harness) {
 	}{
 		{"stale second record", &engine.Change{
 			Records: []engine.RecordWrite{
-				{Op: engine.OpCreate, Record: newRecord("new1", map[string]any{"n": 1.0}), Actor: "a", At: at(2)},
-				{Op: engine.OpUpdate, Record: stale, ExpectVersion: 7, Actor: "a", At: at(2)},
+				{Op: engine.WriteCreate, Record: newRecord("new1", map[string]any{"n": 1.0}), Actor: "a", At: at(2)},
+				{Op: engine.WriteUpdate, Record: stale, ExpectVersion: 7, Actor: "a", At: at(2)},
 			},
 			Audit:  []*engine.AuditEvent{ev("a", "create", "new1", at(2))},
 			Outbox: []engine.OutboxJob{{ID: "job1", Type: "record:created", Payload: []byte(`{"id":"new1"}`), RunAt: at(2)}},
 		}, engine.ECONFLICT},
 		{"missing second record", &engine.Change{
 			Records: []engine.RecordWrite{
-				{Op: engine.OpCreate, Record: newRecord("new2", map[string]any{}), Actor: "a", At: at(2)},
-				{Op: engine.OpUpdate, Record: missing, ExpectVersion: 1, Actor: "a", At: at(2)},
+				{Op: engine.WriteCreate, Record: newRecord("new2", map[string]any{}), Actor: "a", At: at(2)},
+				{Op: engine.WriteUpdate, Record: missing, ExpectVersion: 1, Actor: "a", At: at(2)},
 			},
 			Audit:  []*engine.AuditEvent{ev("a", "create", "new2", at(2))},
 			Outbox: []engine.OutboxJob{{ID: "job2", Type: "record:created", RunAt: at(2)}},
 		}, engine.ENOTFOUND},
 		{"duplicate unique tag", &engine.Change{
-			Records: []engine.RecordWrite{{Op: engine.OpCreate, Record: newRecord("new3", map[string]any{}), Actor: "a", At: at(2)}},
+			Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: newRecord("new3", map[string]any{}), Actor: "a", At: at(2)}},
 			Docs:    []engine.DocWrite{{Doc: engine.Doc{Kind: "user", ID: "u2", Unique: []string{"email:a@x.cn"}, Value: []byte(`{}`)}}},
 			Audit:   []*engine.AuditEvent{ev("a", "create", "new3", at(2))},
 			Outbox:  []engine.OutboxJob{{ID: "job3", Type: "record:created", RunAt: at(2)}},
 		}, engine.ECONFLICT},
 		{"duplicate outbox id after everything else", &engine.Change{
-			Records: []engine.RecordWrite{{Op: engine.OpUpdate, Record: stale, ExpectVersion: 1, Actor: "a", At: at(2)}},
+			Records: []engine.RecordWrite{{Op: engine.WriteUpdate, Record: stale, ExpectVersion: 1, Actor: "a", At: at(2)}},
 			Docs:    []engine.DocWrite{{Doc: engine.Doc{Kind: "user", ID: "u4", Value: []byte(`{}`)}}},
 			Audit:   []*engine.AuditEvent{ev("a", "update", "base", at(2))},
 			Outbox:  []engine.OutboxJob{{ID: "job4", Type: "t:x", RunAt: at(2)}, {ID: "job4", Type: "t:x", RunAt: at(2)}},
@@ -319,7 +319,7 @@ func testAtomicity(t *testing.T, h Harness) {
 			_, err := s.Apply(ctx, tc.change)
 			wantCode(t, err, tc.code, "Apply")
 			for _, w := range tc.change.Records {
-				if w.Op != engine.OpCreate {
+				if w.Op != engine.WriteCreate {
 					continue
 				}
 				if _, err := s.FindRecordByID(ctx, testApp, testForm, w.Record.ID, true); engine.ErrorCode(err) != engine.ENOTFOUND {
@@ -381,7 +381,7 @@ func testOptimisticConcurrency(t *testing.T, h Harness) {
 			}
 			u := r.Clone()
 			u.Data["n"] = float64(i + 1)
-			_, err = write(s, engine.OpUpdate, u, r.Version, at(1))
+			_, err = write(s, engine.WriteUpdate, u, r.Version, at(1))
 			errs <- err
 		}()
 	}
