@@ -51,7 +51,7 @@ func (h *harness) run(t *testing.T, scs []scenario, vars map[string]string) {
 					t.Fatalf("%s: after %q: %s %s: status %d, want %d; body %s", sc.name, name, pre.method, path, rec.Code, pre.status, rec.Body.String())
 				}
 			}
-			f.check(t, sc, vars)
+			f.expect(t, sc, vars)
 			if sc.check != nil {
 				sc.check(t, f)
 			}
@@ -67,8 +67,8 @@ func expand(s string, vars map[string]string) string {
 	return s
 }
 
-// check sends the scenario's request and checks the answer.
-func (h *harness) check(t *testing.T, sc scenario, vars map[string]string) {
+// expect sends the scenario's request and checks the answer against it.
+func (h *harness) expect(t *testing.T, sc scenario, vars map[string]string) {
 	t.Helper()
 	path, body := expand(sc.path, vars), expand(sc.body, vars)
 	subst := func(ss []string) []string {
