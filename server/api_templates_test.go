@@ -132,12 +132,14 @@ func TestTemplatesUpgradeReport(t *testing.T) {
 		{name: "unconfirmed upgrade refused", method: "POST", path: "/api/v1/templates/crm/import", user: "admin", status: 409,
 			want: []string{"orphan", "legacy_code"}},
 		{name: "confirmed upgrade", method: "POST", path: "/api/v1/templates/crm/import?confirm=true", user: "admin", status: 201,
-			want: []string{`"version":2`, `"app_version":"1.1.0"`}, not: []string{`"job"`}},
+			want: []string{`"version":2`, `"app_version":"1.1.0"`}, not: []string{`"job"`},
+			check: func(t *testing.T, h *harness) {
+				n, err := h.store.CountRecords(ctx, engine.RecordQuery{App: "crm", Form: "customer"})
+				if err != nil || n != 1 {
+					t.Errorf("customers after the upgrade: %d %v, want the 1 kept", n, err)
+				}
+			}},
 	}, nil)
-	n, err := h.store.CountRecords(ctx, engine.RecordQuery{App: "crm", Form: "customer"})
-	if err != nil || n != 1 {
-		t.Errorf("customers after the upgrade: %d %v, want the 1 kept", n, err)
-	}
 }
 
 // The gallery pages: admin only (a readable 403 page for others), cards

@@ -21,49 +21,85 @@ type scenario struct {
 	status  int
 	want    []string
 	not     []string
+	after   []string                       // scenarios of the list whose requests are sent first, in order, on this one's state
+	check   func(t *testing.T, h *harness) // more checks, on the scenario's own state after the request
 }
 
+// run runs each scenario as its own subtest on its own fresh state: a fork
+// of the harness as it stands (a copy of its store, with its users, tokens
+// and config), so no scenario depends on what another one wrote, nor sees
+// it. A scenario that builds on others names them in after: their
+// requests are replayed on its fork first and must answer their status.
+// {key} in a path, body or wanted text is replaced by vars[key].
 func (h *harness) run(t *testing.T, scs []scenario, vars map[string]string) {
 	t.Helper()
+	snap := h.snapshot(t)
+	byName := make(map[string]scenario, len(scs))
 	for _, sc := range scs {
-		path, body := sc.path, sc.body
-		for k, v := range vars {
-			path = strings.ReplaceAll(path, "{"+k+"}", v)
-			body = strings.ReplaceAll(body, "{"+k+"}", v)
-		}
-		subst := func(ss []string) []string {
-			out := make([]string, len(ss))
-			for i, x := range ss {
-				for k, v := range vars {
-					x = strings.ReplaceAll(x, "{"+k+"}", v)
+		byName[sc.name] = sc
+	}
+	for _, sc := range scs {
+		t.Run(sc.name, func(t *testing.T) {
+			f := h.fork(t, snap)
+			for _, name := range sc.after {
+				pre, ok := byName[name]
+				if !ok {
+					t.Fatalf("%s: after %q: no such scenario in the list", sc.name, name)
 				}
-				out[i] = x
+				path, body := expand(pre.path, vars), expand(pre.body, vars)
+				if rec := f.do(pre.method, path, pre.user, body, pre.headers); rec.Code != pre.status {
+					t.Fatalf("%s: after %q: %s %s: status %d, want %d; body %s", sc.name, name, pre.method, path, rec.Code, pre.status, rec.Body.String())
+				}
 			}
-			return out
-		}
-		sc.want, sc.not = subst(sc.want), subst(sc.not)
-		rec := h.do(sc.method, path, sc.user, body, sc.headers)
-		got := rec.Body.String()
-		if rec.Code != sc.status {
-			t.Errorf("%s: %s %s: status %d, want %d; body %s", sc.name, sc.method, path, rec.Code, sc.status, got)
-			continue
-		}
-		for _, w := range sc.want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s: body lacks %q: %s", sc.name, w, got)
+			f.expect(t, sc, vars)
+			if sc.check != nil {
+				sc.check(t, f)
 			}
+		})
+	}
+}
+
+// expand replaces each {key} in s by vars[key].
+func expand(s string, vars map[string]string) string {
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	}
+	return s
+}
+
+// expect sends the scenario's request and checks the answer against it.
+func (h *harness) expect(t *testing.T, sc scenario, vars map[string]string) {
+	t.Helper()
+	path, body := expand(sc.path, vars), expand(sc.body, vars)
+	subst := func(ss []string) []string {
+		out := make([]string, len(ss))
+		for i, x := range ss {
+			out[i] = expand(x, vars)
 		}
-		for _, n := range sc.not {
-			if strings.Contains(got, n) {
-				t.Errorf("%s: body holds forbidden %q: %s", sc.name, n, got)
-			}
+		return out
+	}
+	sc.want, sc.not = subst(sc.want), subst(sc.not)
+	rec := h.do(sc.method, path, sc.user, body, sc.headers)
+	got := rec.Body.String()
+	if rec.Code != sc.status {
+		t.Errorf("%s: %s %s: status %d, want %d; body %s", sc.name, sc.method, path, rec.Code, sc.status, got)
+		return
+	}
+	for _, w := range sc.want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s: body lacks %q: %s", sc.name, w, got)
 		}
-		if rec.Code >= 400 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
-			t.Errorf("%s: error content type %q, want application/problem+json", sc.name, rec.Header().Get("Content-Type"))
+	}
+	for _, n := range sc.not {
+		if strings.Contains(got, n) {
+			t.Errorf("%s: body holds forbidden %q: %s", sc.name, n, got)
 		}
-		if rec.Code >= 500 {
-			t.Errorf("%s: server error %d: %s", sc.name, rec.Code, got)
-		}
+	}
+	if rec.Code >= 400 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+		t.Errorf("%s: error content type %q, want application/problem+json", sc.name, rec.Header().Get("Content-Type"))
+	}
+	if rec.Code >= 500 {
+		t.Errorf("%s: server error %d: %s", sc.name, rec.Code, got)
 	}
 }
 
@@ -114,7 +150,7 @@ func TestAPIScenarios(t *testing.T) {
 
 		// units and users
 		{name: "unit create", method: "POST", path: "/api/v1/units", user: "admin", body: `{"key":"store2","name":{"zh":"二号店","en":"Store 2"},"parent":"hq"}`, status: 201, want: []string{`"key":"store2"`, `"path":["hq"]`}},
-		{name: "unit create twice", method: "POST", path: "/api/v1/units", user: "admin", body: `{"key":"store2","name":"x","parent":"hq"}`, status: 409},
+		{name: "unit create twice", method: "POST", path: "/api/v1/units", user: "admin", body: `{"key":"store2","name":"x","parent":"hq"}`, status: 409, after: []string{"unit create"}},
 		{name: "unit bad key", method: "POST", path: "/api/v1/units", user: "admin", body: `{"key":"Bad Key","name":"x","parent":"hq"}`, status: 422, want: []string{`"field":"/key"`}},
 		{name: "unit by staff", method: "POST", path: "/api/v1/units", user: "staff", body: `{"key":"store3","name":"x","parent":"hq"}`, status: 403},
 		{name: "unit anonymous", method: "POST", path: "/api/v1/units", body: `{"key":"store3","name":"x","parent":"hq"}`, status: 401},
@@ -129,7 +165,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "user duplicate", method: "POST", path: "/api/v1/users", user: "admin", body: `{"email":"staff@example.com","name":"S","password":"a-long-password-1","unit":"store1"}`, status: 409},
 		{name: "user by staff", method: "POST", path: "/api/v1/users", user: "staff", body: `{"email":"x@example.com","name":"X","password":"a-long-password-1","unit":"store1"}`, status: 403},
 		{name: "freeze", method: "POST", path: "/api/v1/users/{nobody}/freeze", user: "admin", status: 200, want: []string{`"frozen":true`}},
-		{name: "frozen token refused", method: "GET", path: "/api/v1/apps", user: "nobody", status: 423, want: []string{`"code":"locked"`}},
+		{name: "frozen token refused", method: "GET", path: "/api/v1/apps", user: "nobody", status: 423, want: []string{`"code":"locked"`}, after: []string{"freeze"}},
 		{name: "freeze unknown", method: "POST", path: "/api/v1/users/nope/freeze", user: "admin", status: 404},
 		{name: "freeze by staff", method: "POST", path: "/api/v1/users/{manager}/freeze", user: "staff", status: 403},
 
@@ -166,7 +202,7 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "create deep data", method: "POST", path: customer + "/records", user: "staff", body: `{"data":{"name":` + deep + `}}`, status: 400},
 		{name: "list", method: "GET", path: customer + "/records?sort=-_created_at&limit=10", user: "manager", status: 200, want: []string{`"items":[`, "李雷", "13912345678"}},
 		{name: "list masked", method: "GET", path: customer + "/records", user: "analyst", status: 200, want: []string{"139****5678"}, not: []string{"13912345678", "李雷"}},
-		{name: "list filter", method: "GET", path: customer + `/records?filter={"level":{"$eq":"vip"}}`, user: "manager", status: 200, want: []string{"王芳"}, not: []string{"李雷"}},
+		{name: "list filter", method: "GET", path: customer + `/records?filter={"level":{"$eq":"vip"}}`, user: "manager", status: 200, want: []string{"王芳"}, not: []string{"李雷"}, after: []string{"create"}},
 		{name: "list filter injection", method: "GET", path: customer + `/records?filter={"$where":"1"}`, user: "manager", status: 422},
 		{name: "list filter malformed", method: "GET", path: customer + `/records?filter={`, user: "manager", status: 422},
 		{name: "list bad limit", method: "GET", path: customer + "/records?limit=abc", user: "manager", status: 400},
@@ -178,27 +214,28 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "patch stale", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"level":"vip"}}`, headers: map[string]string{"If-Match": `"7"`}, status: 409},
 		{name: "patch", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"level":"vip","vip_since":"2026-02-03"}}`, headers: map[string]string{"If-Match": `"1"`}, status: 200,
 			want: []string{`"version":2`, `"level":"vip"`}},
-		{name: "patch invalid", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"name":""}}`, headers: map[string]string{"If-Match": `"2"`}, status: 422, want: []string{`"field":"/name"`}},
-		{name: "patch masked field", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"phone":"13811112222"}}`, headers: map[string]string{"If-Match": `"2"`}, status: 403, want: []string{`"field":"/phone"`}},
-		{name: "revisions", method: "GET", path: customer + "/records/{id}/revisions", user: "staff", status: 200, want: []string{`"version":1`, `"version":2`, `"op":"update"`}, not: []string{"13912345678"}},
-		{name: "restore", method: "POST", path: customer + "/records/{id}/restore", user: "staff", body: `{"revision":1}`, status: 200, want: []string{`"version":3`, `"level":"normal"`}},
+		{name: "patch invalid", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"name":""}}`, headers: map[string]string{"If-Match": `"2"`}, status: 422, want: []string{`"field":"/name"`}, after: []string{"patch"}},
+		{name: "patch masked field", method: "PATCH", path: customer + "/records/{id}", user: "staff", body: `{"data":{"phone":"13811112222"}}`, headers: map[string]string{"If-Match": `"2"`}, status: 403, want: []string{`"field":"/phone"`}, after: []string{"patch"}},
+		{name: "revisions", method: "GET", path: customer + "/records/{id}/revisions", user: "staff", status: 200, want: []string{`"version":1`, `"version":2`, `"op":"update"`}, not: []string{"13912345678"}, after: []string{"patch"}},
+		{name: "restore", method: "POST", path: customer + "/records/{id}/restore", user: "staff", body: `{"revision":1}`, status: 200, want: []string{`"version":3`, `"level":"normal"`}, after: []string{"patch"}},
 		{name: "restore zero", method: "POST", path: customer + "/records/{id}/restore", user: "staff", body: `{"revision":0}`, status: 422},
 		{name: "restore missing", method: "POST", path: customer + "/records/{id}/restore", user: "staff", body: `{"revision":99}`, status: 422, want: []string{`"field":"/revision"`}},
 		{name: "delete by staff", method: "DELETE", path: customer + "/records/{gone}", user: "staff", status: 403},
 		{name: "delete stale", method: "DELETE", path: customer + "/records/{gone}", user: "admin", headers: map[string]string{"If-Match": `"5"`}, status: 409},
 		{name: "delete", method: "DELETE", path: customer + "/records/{gone}", user: "admin", status: 204},
-		{name: "deleted is gone", method: "GET", path: customer + "/records/{gone}", user: "admin", status: 404},
-		{name: "recycle bin", method: "GET", path: customer + "/records?deleted=true", user: "admin", status: 200, want: []string{"韩梅梅"}},
+		{name: "deleted is gone", method: "GET", path: customer + "/records/{gone}", user: "admin", status: 404, after: []string{"delete"}},
+		{name: "recycle bin", method: "GET", path: customer + "/records?deleted=true", user: "admin", status: 200, want: []string{"韩梅梅"}, after: []string{"delete"}},
 
 		// audit
-		{name: "audit", method: "GET", path: "/api/v1/audit?limit=500", user: "admin", status: 200, want: []string{`"action":"login"`, `"action":"create"`, `"ip":"192.0.2.10"`, `"action":"list"`, `"action":"view"`}},
+		{name: "audit", method: "GET", path: "/api/v1/audit?limit=500", user: "admin", status: 200, want: []string{`"action":"login"`, `"action":"create"`, `"ip":"192.0.2.10"`, `"action":"list"`, `"action":"view"`},
+			after: []string{"login", "create", "list", "get"}},
 		{name: "audit by actor email", method: "GET", path: "/api/v1/audit?actor=staff@example.com&action=create", user: "admin", status: 200, want: []string{`"action":"create"`}, not: []string{`"action":"login"`}},
 		{name: "audit bad from", method: "GET", path: "/api/v1/audit?from=yesterday", user: "admin", status: 400},
 		{name: "audit by staff", method: "GET", path: "/api/v1/audit", user: "staff", status: 403},
 		{name: "audit verify", method: "GET", path: "/api/v1/audit/verify", user: "admin", status: 200, want: []string{`"ok":true`}},
 		{name: "audit verify by staff", method: "GET", path: "/api/v1/audit/verify", user: "staff", status: 403},
 		{name: "logout", method: "POST", path: "/api/v1/auth/logout", user: "manager", status: 204},
-		{name: "after logout", method: "GET", path: "/api/v1/apps", user: "manager", status: 401},
+		{name: "after logout", method: "GET", path: "/api/v1/apps", user: "manager", status: 401, after: []string{"logout"}},
 	}, vars)
 }
 

@@ -54,18 +54,18 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(".admin-stats")),
 	))
 	// a unit under store1
 	must(t, "create unit", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`.admin-nav a[href="/admin/units"]`)),
+		answered(chromedp.Click(chromedp.CSS(`.admin-nav a[href="/admin/units"]`))),
 		chromedp.WaitVisible(chromedp.CSS("#unit-form")),
 		chromedp.SetValue(chromedp.CSS("#unit-parent"), "store1"),
 		chromedp.SendKeys(chromedp.CSS("#unit-key"), "sales"),
 		chromedp.SendKeys(chromedp.CSS("#unit-name-zh"), "销售部"),
 		chromedp.SendKeys(chromedp.CSS("#unit-name-en"), "Sales"),
-		chromedp.Click(chromedp.CSS("#unit-form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("#unit-form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(`[data-unit="sales"]`)),
 	))
 	if cls := run(t, ctx, "depth", chromedp.Evaluate[string](`document.querySelector('[data-unit="sales"]').className`)); !strings.Contains(cls, "depth-2") {
@@ -73,16 +73,16 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 	}
 	// a user in it, with the staff role of the shop app
 	must(t, "create user", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`.admin-nav a[href="/admin/users"]`)),
+		answered(chromedp.Click(chromedp.CSS(`.admin-nav a[href="/admin/users"]`))),
 		chromedp.WaitVisible(chromedp.CSS("#user-form")),
 		chromedp.SendKeys(chromedp.CSS("#nu-name"), "韩梅梅"),
 		chromedp.SendKeys(chromedp.CSS("#nu-email"), "hanmeimei@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#nu-password"), testPassword),
 		chromedp.SetValue(chromedp.CSS("#nu-unit"), "sales"),
-		chromedp.Click(chromedp.CSS("#user-form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("#user-form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#role-shop-staff")),
 		chromedp.Click(chromedp.CSS("#role-shop-staff")),
-		chromedp.Click(chromedp.CSS(`form[data-app="shop"] button[type=submit]`)),
+		answered(chromedp.Click(chromedp.CSS(`form[data-app="shop"] button[type=submit]`))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	bg := context.Background()
@@ -108,7 +108,7 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 	must(t, "freeze", chromedp.Do(ctx,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#freeze")),
-		chromedp.Click(chromedp.CSS("#freeze")),
+		answered(chromedp.Click(chromedp.CSS("#freeze"))),
 		chromedp.WaitVisible(chromedp.CSS("#reassign-form")),
 	))
 	if owned := run(t, ctx, "owned", chromedp.Text(chromedp.CSS("#owned"))); owned != "30" {
@@ -116,7 +116,7 @@ func TestBrowserAdminOffboarding(t *testing.T) {
 	}
 	must(t, "reassign", chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS("#reassign-to"), h.users["manager"].ID),
-		chromedp.Click(chromedp.CSS("#reassign")),
+		answered(chromedp.Click(chromedp.CSS("#reassign"))),
 		chromedp.WaitVisible(chromedp.CSS("#reassign-progress")),
 	))
 	if st := run(t, ctx, "pending", chromedp.Evaluate[string](`document.getElementById('reassign-status').dataset.status`)); st != "pending" {
@@ -162,7 +162,7 @@ func TestBrowserLoginTOTP(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#email")),
 			chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
 			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS("form button[type=submit]")),
+			answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		)
 	}
 	must(t, "password", password())
@@ -178,16 +178,16 @@ func TestBrowserLoginTOTP(t *testing.T) {
 	}
 	must(t, "confirm", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#totp"), code),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
 	))
 	if n := run(t, ctx, "codes", chromedp.Evaluate[int](`document.querySelectorAll('#recovery-codes li').length`)); n != 10 {
 		t.Errorf("%d recovery codes shown, want 10", n)
 	}
 	must(t, "continue and log out", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#mfa-continue")),
+		answered(chromedp.Click(chromedp.CSS("#mfa-continue"))),
 		chromedp.WaitVisible(chromedp.CSS("table.records, .records, main h1")),
-		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 	))
 	// log in again: the code step; the next time step's code (the one just used is spent)
@@ -196,7 +196,7 @@ func TestBrowserLoginTOTP(t *testing.T) {
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	must(t, "code", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#totp"), next),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
 	))
 	if loc := run(t, ctx, "where", chromedp.Evaluate[string](`location.pathname`)); loc != "/apps/shop/forms/customer" {

@@ -39,13 +39,13 @@ func TestBrowserRecordEditUpload(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "clerk@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/apps/docs/forms/claim/new"]`)),
 	))
 	must(t, "open the edit page from the record", chromedp.Do(ctx,
 		chromedp.Navigate(recURL),
 		chromedp.WaitVisible(chromedp.CSS(`.record-actions a[href$="/edit"]`)),
-		chromedp.Click(chromedp.CSS(`.record-actions a[href$="/edit"]`)),
+		answered(chromedp.Click(chromedp.CSS(`.record-actions a[href$="/edit"]`))),
 		chromedp.WaitVisible(chromedp.CSS("#f-title")),
 	))
 	if v := run(t, ctx, "stored title", chromedp.Value(chromedp.CSS("#f-title"))); v != "Taxi" {
@@ -71,7 +71,7 @@ func TestBrowserRecordEditUpload(t *testing.T) {
 		chromedp.Clear(chromedp.CSS("#f-title")),
 		chromedp.SendKeys(chromedp.CSS("#f-title"), "Taxi to the airport"),
 		chromedp.SetUploadFiles(chromedp.CSS("#f-photos"), []string{pic}),
-		chromedp.Click(chromedp.CSS(".actions button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 		chromedp.WaitVisible(chromedp.CSS(`img.thumb[alt="receipt.png"]`)),
 	))

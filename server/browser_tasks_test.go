@@ -34,7 +34,7 @@ func TestBrowserDiscountApproval(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#email")),
 			chromedp.SendKeys(chromedp.CSS("#email"), email),
 			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS("form button[type=submit]")),
+			answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 			chromedp.WaitVisible(chromedp.CSS("#nav-tasks")),
 		))
 	}
@@ -48,7 +48,7 @@ func TestBrowserDiscountApproval(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13912345678"),
 		chromedp.SetValue(chromedp.CSS("#f-level"), "normal"),
 		chromedp.Evaluate[chromedp.Void](`(function(){var d=document.getElementById('f-discount'); d.value='0.15'; d.dispatchEvent(new Event('change',{bubbles:true}));})()`),
-		chromedp.Click(chromedp.CSS(".actions button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#flow-panel")),
 	))
 	flow := run(t, ctx, "flow after submit", chromedp.Text(chromedp.CSS("#flow-panel")))
@@ -60,7 +60,7 @@ func TestBrowserDiscountApproval(t *testing.T) {
 		t.Errorf("the record page's flow panel is unstyled (border %q): tasks.css not loaded", b)
 	}
 	recordURL := run(t, ctx, "record url", chromedp.Evaluate[string]("location.pathname"))
-	must(t, "logout", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email"))))
+	must(t, "logout", chromedp.Do(ctx, answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))), chromedp.WaitVisible(chromedp.CSS("#email"))))
 
 	// the approver sees the badge, opens the task from the inbox, approves
 	login("analyst@example.com")
@@ -68,9 +68,9 @@ func TestBrowserDiscountApproval(t *testing.T) {
 		t.Errorf("inbox badge %q, want 1", badge)
 	}
 	must(t, "approve", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#nav-tasks")),
+		answered(chromedp.Click(chromedp.CSS("#nav-tasks"))),
 		chromedp.WaitVisible(chromedp.CSS("a.task-link")),
-		chromedp.Click(chromedp.CSS("a.task-link")),
+		answered(chromedp.Click(chromedp.CSS("a.task-link"))),
 		chromedp.WaitVisible(chromedp.CSS("#do-approve")),
 	))
 	if v := run(t, ctx, "editable discount", chromedp.Value(chromedp.CSS(`#decide-form [name="discount"]`))); v != "0.15" {
@@ -84,7 +84,7 @@ func TestBrowserDiscountApproval(t *testing.T) {
 	}
 	must(t, "decide", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#comment"), "同意，下不为例"),
-		chromedp.Click(chromedp.CSS("#do-approve")),
+		answered(chromedp.Click(chromedp.CSS("#do-approve"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	if n := run(t, ctx, "badge gone", chromedp.Evaluate[int](`document.querySelectorAll('#nav-tasks .badge').length`)); n != 0 {

@@ -24,7 +24,7 @@ func TestBrowserTemplateImport(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#tpl-crm")),
 	))
 	card := run(t, ctx, "card", chromedp.Text(chromedp.CSS("#tpl-crm")))
@@ -37,7 +37,7 @@ func TestBrowserTemplateImport(t *testing.T) {
 		t.Fatal("sample data not offered by default")
 	}
 	must(t, "import", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#tpl-import-crm")),
+		answered(chromedp.Click(chromedp.CSS("#tpl-import-crm"))),
 		chromedp.WaitVisible(chromedp.CSS("#tpl-progress")),
 		chromedp.Evaluate[chromedp.Void](`window.tplMarker = 1`),
 	))
@@ -64,7 +64,7 @@ func TestBrowserTemplateImport(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13800004444"),
 		chromedp.SetValue(chromedp.CSS("#f-source"), "website"),
 		chromedp.SetValue(chromedp.CSS("#f-status"), "new"),
-		chromedp.Click(chromedp.CSS(".actions button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	loc := run(t, ctx, "location", chromedp.Evaluate[string](`location.pathname`))

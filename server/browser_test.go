@@ -101,6 +101,20 @@ func run[T any](tb testing.TB, ctx context.Context, what string, a chromedp.Acti
 	return v
 }
 
+// answered runs steps that send the page away (a click on a form's submit
+// button or on a link) and waits until the browser has loaded the page the
+// server answered with. Waiting for an element alone is not enough when
+// the page being left can show it too (an error the live rules already
+// showed, the flash of the page before, a heading every page has): the
+// wait then ends early and the next steps read or click nodes of a page
+// that is being replaced ("No node with given id found").
+func answered(steps ...chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.RunResponse(ctx, steps...)
+		return chromedp.Void{}, err
+	}
+}
+
 var hanRE = regexp.MustCompile(`\p{Han}`)
 
 // TestBrowserFillForms drives real Chromium through the staff pages: log
@@ -119,7 +133,7 @@ func TestBrowserFillForms(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "staff@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/apps/shop/forms/customer/new"]`)),
 	))
 	if lang := run(t, ctx, "lang", chromedp.Evaluate[string]("document.documentElement.lang")); lang != "zh" {
@@ -128,7 +142,7 @@ func TestBrowserFillForms(t *testing.T) {
 
 	// shop: the select level = gold reveals vip_since and makes it required
 	must(t, "open shop form", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`a[href="/apps/shop/forms/customer/new"]`)),
+		answered(chromedp.Click(chromedp.CSS(`a[href="/apps/shop/forms/customer/new"]`))),
 		chromedp.WaitVisible(chromedp.CSS("#f-level")),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-field="vip_since"]`)),
 		chromedp.SetValue(chromedp.CSS("#f-level"), "gold"),
@@ -156,7 +170,7 @@ func TestBrowserFillForms(t *testing.T) {
 	must(t, "submit invalid", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#f-guest"), "王先生"),
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "12"),
-		chromedp.Click(chromedp.CSS(".actions button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#f-phone-err")),
 	))
 	phoneErr := run(t, ctx, "phone error", chromedp.Text(chromedp.CSS(`[data-field="phone"] .field-error`)))
@@ -173,7 +187,7 @@ func TestBrowserFillForms(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13800138000"),
 		chromedp.SendKeys(chromedp.CSS("#f-plate"), "沪A12345"),
 		chromedp.Click(chromedp.CSS("#f-purpose-1")),
-		chromedp.Click(chromedp.CSS(".actions button[type=submit]")),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 		chromedp.Navigate(srv.URL+"/apps/visit/forms/visit"),
 		chromedp.WaitVisible(chromedp.CSS("table.records")),

@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,10 +33,10 @@ type harness struct {
 	tb     testing.TB
 	store  engine.Store
 	dbPath string // the SQLite file, for a second node on the same store
+	cfg    Config
 	org    *engine.Org
 	svc    *engine.Service
 	e      *echo.Echo
-	cfg    Config
 	users  map[string]*engine.User
 	tokens map[string]string
 }
@@ -46,24 +49,76 @@ func testConfig() Config {
 	return c
 }
 
+// base is the seeded harness every test starts from, as a SQLite file that
+// each newHarness copies. It is a cache: seeding (five password hashes,
+// two app imports) was most of a harness's time, and it is built once per
+// test process; nothing writes to the file after that.
+var base struct {
+	once   sync.Once
+	dir    string // removed by TestMain
+	file   string // "" until built
+	users  map[string]*engine.User
+	tokens map[string]string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if base.dir != "" {
+		_ = os.RemoveAll(base.dir)
+	}
+	os.Exit(code)
+}
+
 func newHarness(tb testing.TB, cfg Config) *harness {
 	tb.Helper()
-	ctx := context.Background()
-	dbPath := filepath.Join(tb.TempDir(), "formwork.db")
+	base.once.Do(func() {
+		dir, err := os.MkdirTemp("", "formwork-harness-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		base.dir = dir
+		h := openHarness(tb, cfg, filepath.Join(dir, "seeded.db"), map[string]*engine.User{}, map[string]string{}, seedHarness)
+		file := filepath.Join(dir, "snapshot.db")
+		h.snapshotTo(tb, file)
+		base.users, base.tokens, base.file = h.users, h.tokens, file
+	})
+	if base.file == "" {
+		tb.Fatal("the seeded harness could not be built: see the first test that asked for it")
+	}
+	return copyHarness(tb, cfg, base.file, base.users, base.tokens)
+}
+
+// openHarness opens the SQLite file at dbPath (creating it if needed) with
+// its services, calls seed (if any) before the server is made, and serves
+// it. users and tokens are those already in the file.
+func openHarness(tb testing.TB, cfg Config, dbPath string, users map[string]*engine.User, tokens map[string]string, seed func(*harness)) *harness {
+	tb.Helper()
 	st, err := sqlite.Open(dbPath, sqlite.Options{Now: time.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	if _, err := migrations.Apply(ctx, st, time.Now); err != nil {
+	if _, err := migrations.Apply(context.Background(), st, time.Now); err != nil {
 		tb.Fatal(err)
 	}
 	org := engine.NewOrg(st, time.Now)
 	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now, TOTP: totp.New()})
 	tb.Cleanup(svc.Close)
-	h := &harness{tb: tb, store: st, dbPath: dbPath, org: org, svc: svc, users: map[string]*engine.User{}, tokens: map[string]string{}}
+	h := &harness{tb: tb, store: st, dbPath: dbPath, cfg: cfg, org: org, svc: svc, users: users, tokens: tokens}
+	if seed != nil {
+		seed(h)
+	}
+	h.e = New(Deps{Store: st, Org: org, Service: svc, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return h
+}
+
+// seedHarness adds store1, the users with their tokens, and the shop and
+// visit apps.
+func seedHarness(h *harness) {
+	tb, ctx := h.tb, context.Background()
+	tb.Helper()
 	sys := engine.AuditActor{ID: engine.SystemActor}
-	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "store1", Name: engine.T("一号店", "Store 1"), Parent: "hq"}); err != nil {
+	if _, err := h.org.CreateUnit(ctx, sys, engine.Unit{Key: "store1", Name: engine.T("一号店", "Store 1"), Parent: "hq"}); err != nil {
 		tb.Fatal(err)
 	}
 	for _, u := range []struct {
@@ -77,12 +132,12 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 		{"analyst", "hq", false, map[string][]string{"shop": {"analyst"}}},
 		{"nobody", "store1", false, nil},
 	} {
-		nu, err := org.CreateUser(ctx, sys, engine.NewUser{Email: u.key + "@example.com", Name: u.key, Unit: u.unit, Admin: u.admin, Roles: u.roles, Password: testPassword})
+		nu, err := h.org.CreateUser(ctx, sys, engine.NewUser{Email: u.key + "@example.com", Name: u.key, Unit: u.unit, Admin: u.admin, Roles: u.roles, Password: testPassword})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		h.users[u.key] = nu
-		secret, _, err := org.CreateToken(ctx, sys, nu.ID, "test", nil)
+		secret, _, err := h.org.CreateToken(ctx, sys, nu.ID, "test", nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -94,13 +149,63 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := svc.ImportApp(ctx, admin, b, engine.ImportOptions{}); err != nil {
+		if _, err := h.svc.ImportApp(ctx, admin, b, engine.ImportOptions{}); err != nil {
 			tb.Fatalf("import %s: %v", f, err)
 		}
 	}
-	h.cfg = cfg
-	h.e = New(Deps{Store: st, Org: org, Service: svc, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return h
+}
+
+// snapshot writes a consistent copy of the harness's SQLite file and
+// returns its path.
+func (h *harness) snapshot(tb testing.TB) string {
+	tb.Helper()
+	dst := filepath.Join(tb.TempDir(), "snapshot.db")
+	h.snapshotTo(tb, dst)
+	return dst
+}
+
+// snapshotTo writes a consistent copy of the harness's SQLite file to dst.
+// VACUUM INTO reads through SQLite's own locking, so the copy is whole
+// even while the store writes.
+func (h *harness) snapshotTo(tb testing.TB, dst string) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+h.dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("VACUUM INTO ?", dst); err != nil {
+		tb.Fatalf("snapshot %s: %v", h.dbPath, err)
+	}
+}
+
+// fork is a new harness on its own copy of a snapshot of h: the same
+// data, users, tokens and config, its own store, services and server, so
+// what it writes no other test or scenario sees. What lives only in memory
+// (workflow runtimes, rate limiters) is not carried over.
+func (h *harness) fork(tb testing.TB, snapshot string) *harness {
+	tb.Helper()
+	return copyHarness(tb, h.cfg, snapshot, h.users, h.tokens)
+}
+
+// copyHarness opens a harness on a copy of the SQLite file snapshot, whose
+// users and tokens are given (copied, so the harness may change them).
+func copyHarness(tb testing.TB, cfg Config, snapshot string, users map[string]*engine.User, tokens map[string]string) *harness {
+	tb.Helper()
+	b, err := os.ReadFile(snapshot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dbPath := filepath.Join(tb.TempDir(), "formwork.db")
+	if err := os.WriteFile(dbPath, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	us := make(map[string]*engine.User, len(users))
+	for k, u := range users {
+		c := *u
+		us[k] = &c
+	}
+	return openHarness(tb, cfg, dbPath, us, maps.Clone(tokens), nil)
 }
 
 // withWorkflows starts the workflow runtime on the harness's service and

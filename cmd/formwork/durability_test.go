@@ -1,25 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"formwork/engine"
+	"formwork/engine/queue/redistest"
 	"formwork/engine/store/sqlite"
 	"formwork/engine/workflow"
 )
@@ -54,40 +52,6 @@ func shopBundle(tb testing.TB) string {
 	}
 	tb.Fatal("shop.json not found")
 	return ""
-}
-
-// respCmd sends one command to Redis over RESP and returns the reply line.
-func respCmd(addr string, db int, args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	send := func(args ...string) (string, error) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
-		if _, err := io.WriteString(c, b.String()); err != nil {
-			return "", err
-		}
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(line, "-") {
-			return "", fmt.Errorf("redis: %s", line)
-		}
-		return line, nil
-	}
-	if _, err := send("SELECT", fmt.Sprint(db)); err != nil {
-		return "", err
-	}
-	return send(args...)
 }
 
 // server is one `formwork serve` subprocess.
@@ -264,7 +228,7 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 		env = append(env, fmt.Sprintf("%s=redis://%s/%d", envRedisAddr, redisAddr, durabilityRedisDB))
 		wipe = func(t *testing.T) {
 			t.Helper()
-			if _, err := respCmd(redisAddr, durabilityRedisDB, "FLUSHDB"); err != nil {
+			if _, err := redistest.Command(redisAddr, durabilityRedisDB, "FLUSHDB"); err != nil {
 				t.Fatal(err)
 			}
 		}

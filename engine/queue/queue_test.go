@@ -1,16 +1,12 @@
 package queue_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +16,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/queue"
+	"formwork/engine/queue/redistest"
 	"formwork/engine/store/sqlite"
 )
 
@@ -58,7 +55,7 @@ func backends(t *testing.T) []func(t *testing.T) *backend {
 		b := &backend{name: "redis", conn: asynq.RedisClientOpt{Addr: addr, DB: realRedisDB}, addr: addr, db: realRedisDB}
 		b.wipe = func(tb testing.TB) {
 			tb.Helper()
-			if _, err := redisCmd(addr, realRedisDB, "FLUSHDB"); err != nil {
+			if _, err := redistest.Command(addr, realRedisDB, "FLUSHDB"); err != nil {
 				tb.Fatal(err)
 			}
 		}
@@ -74,46 +71,6 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b *backend)) {
 	for i, mk := range backends(t) {
 		t.Run([]string{"miniredis", "redis"}[i], func(t *testing.T) { fn(t, mk(t)) })
 	}
-}
-
-// redisCmd sends one command over RESP and returns the first reply line.
-func redisCmd(addr string, db int, args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	send := func(args ...string) (string, error) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
-		if _, err := io.WriteString(c, b.String()); err != nil {
-			return "", err
-		}
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(line, "-") {
-			return "", errors.New(line)
-		}
-		if strings.HasPrefix(line, "$") && line != "$-1" {
-			v, err := r.ReadString('\n')
-			return strings.TrimRight(v, "\r\n"), err
-		}
-		return line, nil
-	}
-	if db != 0 {
-		if _, err := send("SELECT", fmt.Sprint(db)); err != nil {
-			return "", err
-		}
-	}
-	return send(args...)
 }
 
 func newStore(tb testing.TB) *sqlite.Store {
@@ -426,7 +383,7 @@ func TestEmbeddedAdvancesTTLsWithTheClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := redisCmd(e.Addr(), 0, "SET", "k", "v", "EX", "10"); err != nil {
+	if _, err := redistest.Command(e.Addr(), 0, "SET", "k", "v", "EX", "10"); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
@@ -442,7 +399,7 @@ func TestEmbeddedAdvancesTTLsWithTheClock(t *testing.T) {
 		now = now.Add(st.advance)
 		mu.Unlock()
 		e.Advance()
-		got, err := redisCmd(e.Addr(), 0, "GET", "k")
+		got, err := redistest.Command(e.Addr(), 0, "GET", "k")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/queue"
+	"formwork/engine/queue/redistest"
 	"formwork/engine/store/sqlite"
 	"formwork/engine/workflow"
 )
@@ -78,10 +79,10 @@ func newBenchRig(b *testing.B) *benchRig {
 		b.Skip("FORMWORK_TEST_REDIS_ADDR not set: real-Redis benchmarks skipped")
 	}
 	const db = 8
-	if _, err := redisCmd(addr, db, "FLUSHDB"); err != nil {
+	if _, err := redistest.Command(addr, db, "FLUSHDB"); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _, _ = redisCmd(addr, db, "FLUSHDB") })
+	b.Cleanup(func() { _, _ = redistest.Command(addr, db, "FLUSHDB") })
 	conn := asynq.RedisClientOpt{Addr: addr, DB: db}
 	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(b.TempDir(), "fw.db"), sqlite.Options{})
