@@ -406,6 +406,7 @@ func userDoc(u *User, version int64, now time.Time) Doc {
 		Value: marshalDoc(storedUser{User: *u, PasswordHash: u.PasswordHash}), Updated: now}
 }
 
+// UserFromDoc decodes a stored user doc.
 func UserFromDoc(d *Doc) (*User, error) {
 	var s storedUser
 	if err := DecodeDoc(d, &s); err != nil {

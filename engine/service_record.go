@@ -59,6 +59,8 @@ type RecordList struct {
 	NextCursor string        `json:"next_cursor"`
 }
 
+// Forbidden is the EFORBIDDEN error of an action the user may not take,
+// with the fields that made it so.
 func Forbidden(msg Text, fields ...FieldError) error {
 	return &Error{Code: EFORBIDDEN, Message: msg, Fields: fields}
 }
@@ -403,6 +405,8 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	return viewOf(out.Records[0], f, acc), nil
 }
 
+// SystemOf returns the system fields (_id, _unit, _owner, _status, …)
+// rules read of a stored record.
 func SystemOf(r *Record) map[string]any {
 	return map[string]any{"_id": r.ID, "_unit": r.Unit, "_owner": r.Owner, "_status": r.Status, "_version": r.Version,
 		"_created_at": r.CreatedAt.UTC().Format(filter.TimeFormat), "_updated_at": r.UpdatedAt.UTC().Format(filter.TimeFormat)}
