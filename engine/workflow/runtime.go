@@ -59,7 +59,7 @@ func New(svc *engine.Service, clock func() time.Time, opt Options) *Runtime {
 	}
 	w := &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*engine.Program{}}
 	svc.AddRecordHook(w.onRecord)
-	opt.Plugins.Register(grantPlugin{w}) // engine/grant_request.go
+	opt.Plugins.Register(grantPlugin{w}) // grant_request.go
 	return w
 }
 
