@@ -12,6 +12,19 @@ import (
 	"formwork/web"
 )
 
+// bindAppRoutes binds the apps: list, import, export, a form's definition
+// and preview, and the meta-schemas a bundle is written against (open to
+// anyone).
+func (s *server) bindAppRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.GET(v1+"/meta-schemas/:name", s.metaSchema)
+	e.GET(v1+"/apps", s.listApps, user...)
+	e.POST(v1+"/apps", s.importApp, user...)
+	e.GET(v1+"/apps/:app/bundle", s.exportApp, user...)
+	e.GET(v1+"/apps/:app/forms/:form", s.getForm, user...)
+	e.POST(v1+"/apps/:app/forms/:form/preview", s.apiPreview, user...)
+}
+
 // listApps lists the apps and forms the caller may use.
 func (s *server) listApps(c echo.Context) error {
 	apps, err := s.svc.ListApps(c.Request().Context(), principal(c))

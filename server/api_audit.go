@@ -11,6 +11,13 @@ import (
 	"formwork/engine"
 )
 
+// bindAuditRoutes binds reading and verifying the audit log.
+func (s *server) bindAuditRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.GET(v1+"/audit", s.listAudit, user...)
+	e.GET(v1+"/audit/verify", s.verifyAudit, user...)
+}
+
 // listAudit reads the audit log: ?actor=EMAIL|ID&action=&from=&to=&limit=&cursor=.
 func (s *server) listAudit(c echo.Context) error {
 	q := engine.AuditQuery{Action: c.QueryParam("action"), Object: c.QueryParam("object"), Cursor: c.QueryParam("cursor")}

@@ -9,6 +9,13 @@ import (
 	"formwork/engine"
 )
 
+// bindAuthRoutes binds login and logout for scripts (bearer tokens).
+func (s *server) bindAuthRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.POST(v1+"/auth/login", s.apiLogin)
+	e.POST(v1+"/auth/logout", s.apiLogout, user...)
+}
+
 // userJSON is a user as the API shows it.
 type userJSON struct {
 	ID        string              `json:"id"`

@@ -8,6 +8,20 @@ import (
 	"formwork/engine"
 )
 
+// bindOrgRoutes binds units and users. Creating them and freezing a user
+// need an administrator here; unfreezing and reassigning need only a
+// user, because the engine checks that the caller is an administrator.
+func (s *server) bindOrgRoutes(e *echo.Echo, user, admin []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.POST(v1+"/units", s.createUnit, admin...)
+	e.PATCH(v1+"/units/:key", s.updateUnit, admin...)
+	e.POST(v1+"/users", s.createUser, admin...)
+	e.POST(v1+"/users/:id/freeze", s.freezeUser, admin...)
+	e.POST(v1+"/users/:id/unfreeze", s.unfreezeUser, user...)
+	e.POST(v1+"/users/:id/reassign", s.startReassign, user...)
+	e.GET(v1+"/users/:id/reassign", s.getReassign, user...)
+}
+
 type unitBody struct {
 	Key    string      `json:"key"`
 	Name   engine.Text `json:"name"`

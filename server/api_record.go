@@ -10,6 +10,18 @@ import (
 	"formwork/engine"
 )
 
+// bindRecordRoutes binds a form's records, their revisions and restore.
+func (s *server) bindRecordRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
+	const records = "/api/v1/apps/:app/forms/:form/records"
+	e.POST(records, s.createRecord, user...)
+	e.GET(records, s.listRecords, user...)
+	e.GET(records+"/:id", s.getRecord, user...)
+	e.PATCH(records+"/:id", s.updateRecord, user...)
+	e.DELETE(records+"/:id", s.deleteRecord, user...)
+	e.GET(records+"/:id/revisions", s.listRevisions, user...)
+	e.POST(records+"/:id/restore", s.restoreRecord, user...)
+}
+
 type dataBody struct {
 	Data map[string]any `json:"data"`
 }

@@ -16,13 +16,11 @@ import (
 	"formwork/web"
 )
 
-// adminPageRoutes registers the admin pages (units, users, role
-// assignments, grants, explain) under /admin. Every route needs an
-// administrator (requireAdmin, 403 page otherwise), and every engine call
-// behind them checks it again. It also registers the two-factor pages of
-// the login (server/page_login.go), which have no hook of their own.
-func (s *server) adminPageRoutes(e *echo.Echo) {
-	admin := []echo.MiddlewareFunc{s.requirePageUser, s.requireAdmin}
+// bindAdminPages binds the admin pages (units, users, role assignments,
+// grants, explain) under /admin. Every route needs an administrator
+// (requireAdmin, 403 page otherwise), and every engine call behind them
+// checks it again.
+func (s *server) bindAdminPages(e *echo.Echo, admin []echo.MiddlewareFunc) {
 	e.GET("/admin", s.adminOverview, admin...)
 	e.GET("/admin/units", s.adminUnits, admin...)
 	e.POST("/admin/units", s.adminCreateUnit, admin...)
@@ -40,8 +38,6 @@ func (s *server) adminPageRoutes(e *echo.Echo) {
 	e.POST("/admin/grants", s.adminCreateGrant, admin...)
 	e.POST("/admin/grants/:id/revoke", s.adminRevokeGrant, admin...)
 	e.GET("/admin/explain", s.adminExplain, admin...)
-
-	s.mfaPageRoutes(e)
 }
 
 // adminPage fills the layout of an admin page with its assets.

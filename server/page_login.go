@@ -12,6 +12,22 @@ import (
 	"formwork/web"
 )
 
+// bindLoginPages binds the login form, the language switch and logout,
+// the second step of a login (the TOTP code, or the enrolment a role
+// requires) and the signed-in user's own enrolment.
+func (s *server) bindLoginPages(e *echo.Echo, page []echo.MiddlewareFunc) {
+	e.GET("/login", s.loginPage)
+	e.POST("/login", s.loginSubmit)
+	e.GET("/lang/:lang", s.switchLang)
+	e.POST("/logout", s.logoutPage, page...)
+	e.GET("/login/mfa", s.mfaStepPage)
+	e.POST("/login/mfa", s.mfaStepSubmit)
+	e.GET("/login/mfa/enrol", s.mfaLoginEnrolPage)
+	e.POST("/login/mfa/enrol", s.mfaLoginEnrolSubmit)
+	e.GET("/account/mfa", s.mfaEnrolPage, page...)
+	e.POST("/account/mfa", s.mfaEnrolSubmit, page...)
+}
+
 // safeNext returns next when it is a path on this site, else "/".
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
@@ -115,17 +131,6 @@ func (s *server) switchLang(c echo.Context) error {
 
 // cookieMFA holds the secret of a login waiting for its second factor.
 const cookieMFA = "fw_mfa"
-
-// mfaPageRoutes registers the second step of a login (the TOTP code, or
-// the enrolment a role requires) and the signed-in user's own enrolment.
-func (s *server) mfaPageRoutes(e *echo.Echo) {
-	e.GET("/login/mfa", s.mfaStepPage)
-	e.POST("/login/mfa", s.mfaStepSubmit)
-	e.GET("/login/mfa/enrol", s.mfaLoginEnrolPage)
-	e.POST("/login/mfa/enrol", s.mfaLoginEnrolSubmit)
-	e.GET("/account/mfa", s.mfaEnrolPage, s.requirePageUser)
-	e.POST("/account/mfa", s.mfaEnrolSubmit, s.requirePageUser)
-}
 
 // pendingLogin finds the login waiting for its second factor, and its
 // user, who must still be allowed to sign in.

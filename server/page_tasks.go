@@ -17,13 +17,11 @@ import (
 	"formwork/web"
 )
 
-// taskPageRoutes registers the approver's pages: the inbox of tasks,
-// batch approval, a task's page and its actions, and the submitter's
-// withdrawal from the record page. Every decision goes through
-// engine.Workflows, which checks who may act and validates edits with the
-// form's rules.
-func (s *server) taskPageRoutes(e *echo.Echo) {
-	page := []echo.MiddlewareFunc{s.requirePageUser}
+// bindTaskPages binds the approver's pages: the inbox of tasks, batch
+// approval, a task's page and its actions, and the submitter's withdrawal
+// from the record page. Every decision goes through engine.Workflows,
+// which checks who may act and validates edits with the form's rules.
+func (s *server) bindTaskPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.GET("/tasks", s.tasksPage, page...)
 	e.POST("/tasks/approve", s.batchApprovePage, page...)
 	e.GET("/tasks/:id", s.taskPage, page...)

@@ -15,14 +15,12 @@ import (
 	"formwork/web"
 )
 
-// templatePageRoutes registers the template gallery (模板中心): its pages
+// bindTemplateRoutes binds the template gallery (模板中心): its pages
 // under /admin/templates and its JSON API (the templates, their previews,
 // import, and the progress of a sample-data import, which the job page
 // polls). Administrators only: the middleware refuses others, and every
 // Service call below checks again.
-func (s *server) templatePageRoutes(e *echo.Echo) {
-	admin := []echo.MiddlewareFunc{s.requireUser, s.requireAdmin}
-	page := []echo.MiddlewareFunc{s.requirePageUser, s.requireAdmin}
+func (s *server) bindTemplateRoutes(e *echo.Echo, admin, page []echo.MiddlewareFunc) {
 	const v1 = "/api/v1"
 	e.GET(v1+"/templates", s.apiTemplates, admin...)
 	e.GET(v1+"/templates/:name", s.apiTemplate, admin...)

@@ -11,6 +11,12 @@ import (
 	"formwork/web"
 )
 
+// bindPickerRoutes binds the picker's search for the API and the pages.
+func (s *server) bindPickerRoutes(e *echo.Echo, user, page []echo.MiddlewareFunc) {
+	e.GET("/api/v1/apps/:app/forms/:form/pick/:field", s.pick, user...)
+	e.GET("/apps/:app/forms/:form/pick/:field", s.pick, page...)
+}
+
 // pickItem is one choice as the picker endpoint answers it, in the
 // caller's language.
 type pickItem struct {

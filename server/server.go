@@ -137,70 +137,42 @@ func New(d Deps) *echo.Echo {
 	return e
 }
 
+// routes binds every area's routes; each area binds its own in the file
+// that holds its handlers.
 func (s *server) routes(e *echo.Echo) {
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
-
 	// Middleware is given per route, not per group: echo answers unknown
 	// paths under a group with middleware through that middleware, which
 	// would send a browser's /favicon.ico to the login page.
 	user := []echo.MiddlewareFunc{s.requireUser}
 	admin := []echo.MiddlewareFunc{s.requireUser, s.requireAdmin}
 	page := []echo.MiddlewareFunc{s.requirePageUser}
-	const v1 = "/api/v1"
-	e.GET(v1+"/openapi.json", s.openapi)
-	e.GET(v1+"/meta-schemas/:name", s.metaSchema)
-	e.POST(v1+"/auth/login", s.apiLogin)
-	e.POST(v1+"/auth/logout", s.apiLogout, user...)
+	adminPage := []echo.MiddlewareFunc{s.requirePageUser, s.requireAdmin}
 
-	e.POST(v1+"/units", s.createUnit, admin...)
-	e.PATCH(v1+"/units/:key", s.updateUnit, admin...)
-	e.POST(v1+"/users", s.createUser, admin...)
-	e.POST(v1+"/users/:id/freeze", s.freezeUser, admin...)
+	s.bindBaseRoutes(e)
+	s.bindOpenAPIRoutes(e)
+	s.bindAuthRoutes(e, user)
+	s.bindOrgRoutes(e, user, admin)
+	s.bindAppRoutes(e, user)
+	s.bindRecordRoutes(e, user)
+	s.bindUploadRoutes(e, user, page)
+	s.bindPickerRoutes(e, user, page)
+	s.bindAuditRoutes(e, user)
+	s.bindWorkflowRoutes(e, user)
+	s.bindAccessRoutes(e, user)
+	s.bindTemplateRoutes(e, admin, adminPage)
 
-	e.GET(v1+"/apps", s.listApps, user...)
-	e.POST(v1+"/apps", s.importApp, user...)
-	e.GET(v1+"/apps/:app/bundle", s.exportApp, user...)
-	e.GET(v1+"/apps/:app/forms/:form", s.getForm, user...)
-	e.POST(v1+"/apps/:app/forms/:form/preview", s.apiPreview, user...)
-	e.POST(v1+"/apps/:app/forms/:form/records", s.createRecord, user...)
-	e.GET(v1+"/apps/:app/forms/:form/records", s.listRecords, user...)
-	e.GET(v1+"/apps/:app/forms/:form/records/:id", s.getRecord, user...)
-	e.PATCH(v1+"/apps/:app/forms/:form/records/:id", s.updateRecord, user...)
-	e.DELETE(v1+"/apps/:app/forms/:form/records/:id", s.deleteRecord, user...)
-	e.GET(v1+"/apps/:app/forms/:form/records/:id/revisions", s.listRevisions, user...)
-	e.POST(v1+"/apps/:app/forms/:form/records/:id/restore", s.restoreRecord, user...)
-	e.POST(v1+"/apps/:app/forms/:form/uploads", s.uploadFile, user...)                  // server/upload.go
-	e.GET(v1+"/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, user...) // server/upload.go
-	e.GET(v1+"/apps/:app/forms/:form/pick/:field", s.pick, user...)                     // server/picker.go
-	e.GET(v1+"/audit", s.listAudit, user...)
-	e.GET(v1+"/audit/verify", s.verifyAudit, user...)
-	s.workflowRoutes(e, user) // server/workflow.go
-	s.accessRoutes(e, user)   // server/access.go
+	s.bindLoginPages(e, page)
+	s.bindRecordPages(e, page)
+	s.bindAdminPages(e, adminPage)
+	s.bindTaskPages(e, page)
+}
 
-	e.GET("/login", s.loginPage)
-	e.POST("/login", s.loginSubmit)
-	e.GET("/lang/:lang", s.switchLang)
-	e.POST("/logout", s.logoutPage, page...)
-	e.GET("/", s.homePage, page...)
-	e.GET("/apps/:app/forms/:form/new", s.newRecordPage, page...)
-	e.POST("/apps/:app/forms/:form/new", s.submitRecordPage, page...)
-	e.POST("/apps/:app/forms/:form/preview", s.previewPage, page...)
-	e.GET("/apps/:app/forms/:form", s.listPage, page...)
-	e.GET("/apps/:app/forms/:form/records/:id", s.recordPage, page...)
-	e.POST("/apps/:app/forms/:form/records/:id/restore", s.restorePage, page...)
-	e.GET("/apps/:app/forms/:form/records/:id/edit", s.editRecordPage, page...)
-	e.POST("/apps/:app/forms/:form/records/:id/edit", s.saveRecordPage, page...)
-	e.GET("/apps/:app/forms/:form/records/:id/delete", s.deleteRecordAsk, page...)
-	e.POST("/apps/:app/forms/:form/records/:id/delete", s.deleteRecordPage, page...)
-	e.GET("/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, page...)
-	e.POST("/apps/:app/forms/:form/uploads", s.uploadFile, page...)
-	e.GET("/apps/:app/forms/:form/pick/:field", s.pick, page...)
-	s.adminPageRoutes(e)    // server/page_admin.go
-	s.taskPageRoutes(e)     // server/page_tasks.go
-	s.templatePageRoutes(e) // server/page_templates.go
+// bindBaseRoutes binds the probes and the static files, which need no user.
+func (s *server) bindBaseRoutes(e *echo.Echo) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
 }
 
 // Render writes a templ component as an HTML response with status.

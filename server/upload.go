@@ -15,6 +15,16 @@ import (
 	"formwork/engine"
 )
 
+// bindUploadRoutes binds uploads and downloads for the API and the same
+// handlers for the pages.
+func (s *server) bindUploadRoutes(e *echo.Echo, user, page []echo.MiddlewareFunc) {
+	const v1 = "/api/v1"
+	e.POST(v1+"/apps/:app/forms/:form/uploads", s.uploadFile, user...)
+	e.GET(v1+"/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, user...)
+	e.POST("/apps/:app/forms/:form/uploads", s.uploadFile, page...)
+	e.GET("/apps/:app/forms/:form/records/:id/files/:blob", s.downloadFile, page...)
+}
+
 // Uploads: a multipart endpoint (API and form page) that stores a file
 // for an attachment or image field through engine.Service.PutBlob, which
 // sniffs the type from the bytes and enforces the size limit; and a

@@ -11,6 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// bindOpenAPIRoutes binds the API's own description, open to anyone.
+func (s *server) bindOpenAPIRoutes(e *echo.Echo) {
+	e.GET("/api/v1/openapi.json", s.openapi)
+}
+
 // The OpenAPI 3.1 description of the API is hand-written: openapi.json
 // holds the document and the core paths; each area of the API keeps its
 // paths (and any component schemas) in its own fragment under openapi/,

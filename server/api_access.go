@@ -10,9 +10,10 @@ import (
 	"formwork/engine"
 )
 
-// accessRoutes binds the access-control API: explain, temporary grants and
-// the caller's own two-factor enrolment. The engine checks who may call each.
-func (s *server) accessRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
+// bindAccessRoutes binds the access-control API: explain, temporary grants
+// and the caller's own two-factor enrolment. The engine checks who may call
+// each.
+func (s *server) bindAccessRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	const v1 = "/api/v1"
 	e.GET(v1+"/access/explain", s.explainAccess, user...)
 	e.GET(v1+"/access/grants", s.listGrants, user...)
@@ -20,9 +21,6 @@ func (s *server) accessRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.DELETE(v1+"/access/grants/:id", s.revokeGrant, user...)
 	e.POST(v1+"/auth/mfa/enrol", s.enrolMFA, user...)
 	e.POST(v1+"/auth/mfa/confirm", s.confirmMFA, user...)
-	e.POST(v1+"/users/:id/unfreeze", s.unfreezeUser, user...)
-	e.POST(v1+"/users/:id/reassign", s.startReassign, user...)
-	e.GET(v1+"/users/:id/reassign", s.getReassign, user...)
 }
 
 // explainAccess answers ?user=&app=&form=&record=&field= (admin) with the

@@ -14,6 +14,23 @@ import (
 	"formwork/web"
 )
 
+// bindRecordPages binds the home page and a form's pages: its list, a new
+// record, a record, its edit, delete and restore, and the live preview.
+func (s *server) bindRecordPages(e *echo.Echo, page []echo.MiddlewareFunc) {
+	const form = "/apps/:app/forms/:form"
+	e.GET("/", s.homePage, page...)
+	e.GET(form+"/new", s.newRecordPage, page...)
+	e.POST(form+"/new", s.submitRecordPage, page...)
+	e.POST(form+"/preview", s.previewPage, page...)
+	e.GET(form, s.listPage, page...)
+	e.GET(form+"/records/:id", s.recordPage, page...)
+	e.POST(form+"/records/:id/restore", s.restorePage, page...)
+	e.GET(form+"/records/:id/edit", s.editRecordPage, page...)
+	e.POST(form+"/records/:id/edit", s.saveRecordPage, page...)
+	e.GET(form+"/records/:id/delete", s.deleteRecordAsk, page...)
+	e.POST(form+"/records/:id/delete", s.deleteRecordPage, page...)
+}
+
 func formBase(app, form string) string {
 	return "/apps/" + url.PathEscape(app) + "/forms/" + url.PathEscape(form)
 }

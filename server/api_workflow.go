@@ -10,12 +10,12 @@ import (
 	"formwork/engine/workflow"
 )
 
-// workflowRoutes adds the approval API of API.md, each route behind mw
+// bindWorkflowRoutes binds the approval API of API.md, each route behind mw
 // (the routes' authentication): the caller's tasks, task actions, a
 // record's timeline, withdrawal and in-app notifications. The runtime is
 // the one registered on the service (engine.NewWorkflows); without it
 // these answer 503.
-func (s *server) workflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
+func (s *server) bindWorkflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	const v1 = "/api/v1"
 	e.GET(v1+"/tasks", s.listTasks, mw...)
 	e.POST(v1+"/tasks/approve", s.batchApprove, mw...)
