@@ -13,8 +13,8 @@ import (
 // bindWorkflowRoutes binds the approval API of API.md, each route behind mw
 // (the routes' authentication): the caller's tasks, task actions, a
 // record's timeline, withdrawal and in-app notifications. The runtime is
-// the one registered on the service (engine.NewWorkflows); without it
-// these answer 503.
+// the one cmd/formwork wired in (Deps.Workflows); without it these answer
+// 503.
 func (s *server) bindWorkflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	const v1 = "/api/v1"
 	e.GET(v1+"/tasks", s.listTasks, mw...)

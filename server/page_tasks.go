@@ -19,8 +19,9 @@ import (
 
 // bindTaskPages binds the approver's pages: the inbox of tasks, batch
 // approval, a task's page and its actions, and the submitter's withdrawal
-// from the record page. Every decision goes through engine.Workflows,
-// which checks who may act and validates edits with the form's rules.
+// from the record page. Every decision goes through the workflow runtime
+// (engine/workflow), which checks who may act and validates edits with the
+// form's rules.
 func (s *server) bindTaskPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.GET("/tasks", s.tasksPage, page...)
 	e.POST("/tasks/approve", s.batchApprovePage, page...)
