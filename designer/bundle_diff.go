@@ -105,6 +105,22 @@ func (df *differ) say(op, ptr, kind, zh, en string, names ...engine.Text) {
 		Summary: engine.Text{Zh: fmt.Sprintf(zh, za...), En: fmt.Sprintf(en, ea...)}})
 }
 
+// rename says that something's name changed; in a language where the name
+// stayed the same it says so without repeating it twice.
+func (df *differ) rename(ptr, kind, zhNoun, enNoun string, old, new engine.Text) {
+	sum := engine.Text{
+		Zh: fmt.Sprintf("%s「%s」改名为「%s」", zhNoun, old.In("zh"), new.In("zh")),
+		En: fmt.Sprintf("renamed %s %s to %s", enNoun, old.In("en"), new.In("en")),
+	}
+	if old.In("zh") == new.In("zh") {
+		sum.Zh = fmt.Sprintf("修改了%s「%s」的名称", zhNoun, new.In("zh"))
+	}
+	if old.In("en") == new.In("en") {
+		sum.En = fmt.Sprintf("changed the name of %s %s", enNoun, new.In("en"))
+	}
+	df.changes = append(df.changes, Change{Op: "change", Pointer: ptr, Kind: kind, Summary: sum})
+}
+
 func (df *differ) bundle(o, n obj) {
 	oa, na := asObj(o["app"]), asObj(n["app"])
 	if o == nil {
@@ -213,7 +229,7 @@ func (df *differ) list(prefix string, n noun, o, nw []any, changed func(k string
 func (df *differ) form(k string, a, b *item) {
 	name := text(b.v["x-title"], k)
 	if !same(a.v["x-title"], b.v["x-title"]) {
-		df.say("change", b.ptr+"/x-title", "form", "表单「%s」改名为「%s」", "renamed form %s to %s", text(a.v["x-title"], k), name)
+		df.rename(b.ptr+"/x-title", "form", "表单", "form", text(a.v["x-title"], k), name)
 	}
 	df.fields(b.ptr, a.v, b.v)
 	if !same(a.v["x-checks"], b.v["x-checks"]) {
@@ -233,7 +249,7 @@ var fieldAspects = []struct {
 	kind, zh, en string
 	keys         []string
 }{
-	{"field", "字段「%s」改名为「%s」", "renamed field %s to %s", []string{"x-label"}},
+	{"field", "", "", []string{"x-label"}}, // see rename
 	{"field", "修改了字段「%s」的类型", "changed the type of field %s", []string{"type", "x-widget", "format"}},
 	{"field", "修改了字段「%s」的选项", "changed the options of field %s", []string{"enum", "x-options", "items"}},
 	{"rule", "修改了字段「%s」的规则", "changed the rules of field %s", []string{"x-visible", "x-required", "x-readonly", "x-compute",
@@ -267,7 +283,7 @@ func (df *differ) fields(formPtr string, o, n obj) {
 				continue
 			}
 			if a.keys[0] == "x-label" {
-				df.say("change", ptr+"/x-label", a.kind, a.zh, a.en, text(ofo["x-label"], k), name)
+				df.rename(ptr+"/x-label", a.kind, "字段", "field", text(ofo["x-label"], k), name)
 				continue
 			}
 			df.say("change", ptr, a.kind, a.zh, a.en, name)
@@ -288,7 +304,7 @@ func (df *differ) fields(formPtr string, o, n obj) {
 func (df *differ) role(k string, a, b *item) {
 	name := text(b.v["name"], k)
 	if !same(a.v["name"], b.v["name"]) {
-		df.say("change", b.ptr+"/name", "role", "角色「%s」改名为「%s」", "renamed role %s to %s", text(a.v["name"], k), name)
+		df.rename(b.ptr+"/name", "role", "角色", "role", text(a.v["name"], k), name)
 	}
 	if !sameExcept(a.v, b.v, "name", "permissions") {
 		df.say("change", b.ptr, "role", "修改了角色「%s」的设置（MFA、时段或 IP）", "changed the settings of role %s (MFA, hours or IP)", name)

@@ -164,3 +164,29 @@ func TestMiniBundleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func readKeysApp(tb testing.TB, data []byte) string {
+	tb.Helper()
+	var b struct {
+		App struct {
+			Key string `json:"key"`
+		} `json:"app"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		tb.Fatal(err)
+	}
+	return b.App.Key
+}
+
+func mustTitle(tb testing.TB, data []byte) json.RawMessage {
+	tb.Helper()
+	var b struct {
+		Forms []struct {
+			Title json.RawMessage `json:"x-title"`
+		} `json:"forms"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil || len(b.Forms) == 0 {
+		tb.Fatalf("no form title: %v", err)
+	}
+	return b.Forms[0].Title
+}
