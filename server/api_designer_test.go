@@ -1,0 +1,78 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// newAppBundle is a small valid bundle for an app the designer creates.
+const newAppBundle = `{"formwork": "1", "app": {"key": "leads", "name": {"zh": "线索", "en": "Leads"}, "version": "0.1.0"},
+ "roles": [{"key": "staff", "name": {"zh": "店员", "en": "Staff"}, "permissions": {"lead": {"operations": ["create", "read"], "scope": "own", "fields": {"*": "edit"}}}}],
+ "forms": [{"$schema": "https://json-schema.org/draft/2020-12/schema", "x-key": "lead", "x-title": {"zh": "线索", "en": "Lead"}, "type": "object",
+   "properties": {"name": {"type": "string", "maxLength": 50, "x-widget": "text", "x-label": {"zh": "姓名", "en": "Name"}}}}]}`
+
+// TestDesignerAPI drives the draft API of API.md ("Designing apps") the
+// way the designer pages do: a new app saved whole, patched, compared,
+// published; the published app's draft, a stale version, bad patches and
+// a user who may not design.
+func TestDesignerAPI(t *testing.T) {
+	h := newHarness(t, testConfig())
+	jsonPatch := map[string]string{"Content-Type": "application/json-patch+json", "If-Match": `"1"`}
+	label := `[{"op": "replace", "path": "/forms/0/properties/name/x-label/zh", "value": "客户姓名"}]`
+	h.run(t, []scenario{
+		{name: "new app", method: "PUT", path: "/api/v1/apps/leads/draft", user: "admin", body: newAppBundle, status: http.StatusOK,
+			want: []string{`"version":1`, `"problems":[]`}},
+		{name: "staff may not design", method: "PUT", path: "/api/v1/apps/leads/draft", user: "staff", body: newAppBundle, status: http.StatusForbidden},
+		{name: "anonymous", method: "GET", path: "/api/v1/apps/shop/draft", status: http.StatusUnauthorized},
+		{name: "patch", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin", body: label, headers: jsonPatch, after: []string{"new app"},
+			status: http.StatusOK, want: []string{`"version":2`}},
+		{name: "read the draft", method: "GET", path: "/api/v1/apps/leads/draft", user: "admin", after: []string{"new app", "patch"},
+			status: http.StatusOK, want: []string{`客户姓名`, `"version":2`, `"base":0`}},
+		{name: "stale patch", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin", body: label, headers: jsonPatch, after: []string{"new app", "patch"},
+			status: http.StatusConflict},
+		{name: "patch without If-Match", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin", body: label,
+			headers: map[string]string{"Content-Type": "application/json-patch+json"}, after: []string{"new app"}, status: http.StatusPreconditionRequired},
+		{name: "malformed patch", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin", body: `[{"op": "jump", "path": "/app"}]`, headers: jsonPatch,
+			after: []string{"new app"}, status: http.StatusBadRequest, not: []string{"goroutine", "panic"}},
+		{name: "patch to nowhere", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin",
+			body: `[{"op": "replace", "path": "/forms/7/properties/name/x-label/zh", "value": "x"}]`, headers: jsonPatch,
+			after: []string{"new app"}, status: http.StatusUnprocessableEntity, want: []string{`/forms/7`}},
+		{name: "invalid draft keeps its problems", method: "PATCH", path: "/api/v1/apps/leads/draft", user: "admin",
+			body: `[{"op": "replace", "path": "/forms/0/properties/name/x-widget", "value": "no-such-widget"}]`, headers: jsonPatch,
+			after: []string{"new app"}, status: http.StatusOK, want: []string{`"pointer":"/forms/0/properties/name/x-widget"`}},
+		{name: "publish", method: "POST", path: "/api/v1/apps/leads/draft/publish", user: "admin", after: []string{"new app", "patch"},
+			status: http.StatusCreated, want: []string{`"key":"leads"`, `"version":1`},
+			check: func(t *testing.T, h *harness) {
+				rec := h.do("GET", "/api/v1/apps/leads/bundle", "admin", "", nil)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "客户姓名") {
+					t.Errorf("published bundle: %d %s", rec.Code, rec.Body)
+				}
+				rec = h.do("GET", "/api/v1/apps/leads/draft", "admin", "", nil)
+				var d struct {
+					Version int64 `json:"version"`
+					Base    int   `json:"base"`
+				}
+				if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &d) != nil || d.Version != 0 || d.Base != 1 {
+					t.Errorf("after publishing, the draft is the published version: %d %s", rec.Code, rec.Body)
+				}
+			}},
+		{name: "publish an invalid draft", method: "POST", path: "/api/v1/apps/leads/draft/publish", user: "admin",
+			after: []string{"new app", "invalid draft keeps its problems"}, status: http.StatusUnprocessableEntity, want: []string{`/forms/0/properties/name/x-widget`}},
+		{name: "diff of a published app's draft", method: "GET", path: "/api/v1/apps/shop/draft/diff", user: "admin", status: http.StatusOK,
+			want: []string{`"changes":[]`, `"impact":[]`}},
+		{name: "versions", method: "GET", path: "/api/v1/apps/shop/versions", user: "admin", status: http.StatusOK, want: []string{`"version":1`}},
+		{name: "restore a version that does not exist", method: "POST", path: "/api/v1/apps/shop/versions/9/restore", user: "admin", status: http.StatusNotFound},
+		{name: "restore version 0", method: "POST", path: "/api/v1/apps/shop/versions/0/restore", user: "admin", status: http.StatusBadRequest},
+		{name: "name a designer", method: "PUT", path: "/api/v1/apps/shop/designers", user: "admin", body: `{"users": ["manager@example.com"]}`,
+			status: http.StatusOK, want: []string{`{manager}`}},
+		{name: "a named designer designs", method: "GET", path: "/api/v1/apps/shop/draft", user: "manager", after: []string{"name a designer"},
+			status: http.StatusOK, want: []string{`"key":"shop"`}},
+		{name: "a designer names no one", method: "PUT", path: "/api/v1/apps/shop/designers", user: "manager", body: `{"users": ["staff@example.com"]}`,
+			after: []string{"name a designer"}, status: http.StatusForbidden},
+		{name: "10 MB draft", method: "PUT", path: "/api/v1/apps/leads/draft", user: "admin", body: `{"formwork": "1", "pad": "` + strings.Repeat("x", 10<<20) + `"}`,
+			status: http.StatusRequestEntityTooLarge},
+		{name: "unknown app", method: "GET", path: "/api/v1/apps/nope/draft", user: "admin", status: http.StatusNotFound},
+	}, map[string]string{"manager": h.users["manager"].ID})
+}
