@@ -123,7 +123,7 @@ func (a *Access) ScopeFilter() filter.Expr {
 // OperationList returns the allowed operations in a stable order.
 func (a *Access) OperationList() []string {
 	var out []string
-	for _, op := range []string{OpCreate, OpRead, OpUpdate, OpDelete, OpExport, OpImport, OpPrint} {
+	for _, op := range Operations() {
 		if a.Ops[op] {
 			out = append(out, op)
 		}
