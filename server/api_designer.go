@@ -25,6 +25,7 @@ func (s *server) bindDesignerRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.PATCH(v1+"/apps/:app/draft", s.patchDraft, user...)
 	e.GET(v1+"/apps/:app/draft/diff", s.draftDiff, user...)
 	e.POST(v1+"/apps/:app/draft/publish", s.publishDraft, user...)
+	e.POST(v1+"/apps/:app/draft/preview", s.previewDraft, user...)
 	e.GET(v1+"/apps/:app/versions", s.appVersions, user...)
 	e.POST(v1+"/apps/:app/versions/:n/restore", s.restoreVersion, user...)
 	e.GET(v1+"/apps/:app/designers", s.appDesigners, user...)
@@ -119,6 +120,24 @@ func (s *server) publishDraft(c echo.Context) error {
 	}
 	c.Response().Header().Set("Location", "/api/v1/apps/"+v.Key+"/bundle")
 	return c.JSON(http.StatusCreated, v)
+}
+
+// previewDraft shows a form of the draft as a role in a unit or a real
+// user would see it: {"form", "as": {"user"} or {"role", "unit"}, "data"?}.
+func (s *server) previewDraft(c echo.Context) error {
+	var in struct {
+		Form string                `json:"form"`
+		As   engine.PreviewSubject `json:"as"`
+		Data map[string]any        `json:"data"`
+	}
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	pv, err := s.designer.Preview(c.Request().Context(), principal(c), c.Param("app"), in.Form, in.As, in.Data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, pv)
 }
 
 // appVersions lists the app's published versions, newest first.

@@ -73,6 +73,13 @@ func TestDesignerAPI(t *testing.T) {
 			after: []string{"name a designer"}, status: http.StatusForbidden},
 		{name: "10 MB draft", method: "PUT", path: "/api/v1/apps/leads/draft", user: "admin", body: `{"formwork": "1", "pad": "` + strings.Repeat("x", 10<<20) + `"}`,
 			status: http.StatusRequestEntityTooLarge},
+		{name: "preview as a role", method: "POST", path: "/api/v1/apps/shop/draft/preview", user: "admin",
+			body:   `{"form": "customer", "as": {"role": "staff", "unit": "store1"}, "data": {"name": "王小明", "phone": "13912345678", "discount": 0.1}}`,
+			status: http.StatusOK, want: []string{`"王小明"`, `"perm":"masked"`}, not: []string{"13912345678", `"discount":0.1`}},
+		{name: "preview as nobody", method: "POST", path: "/api/v1/apps/shop/draft/preview", user: "admin",
+			body: `{"form": "customer", "as": {"role": "ghost", "unit": "store1"}}`, status: http.StatusUnprocessableEntity, want: []string{`/as/role`}},
+		{name: "staff may not preview", method: "POST", path: "/api/v1/apps/shop/draft/preview", user: "staff",
+			body: `{"form": "customer", "as": {"role": "staff", "unit": "store1"}}`, status: http.StatusForbidden},
 		{name: "unknown app", method: "GET", path: "/api/v1/apps/nope/draft", user: "admin", status: http.StatusNotFound},
 	}, map[string]string{"manager": h.users["manager"].ID})
 }
