@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,6 +27,7 @@ func (s *server) bindDesignerRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.GET(v1+"/apps/:app/draft/diff", s.draftDiff, user...)
 	e.POST(v1+"/apps/:app/draft/publish", s.publishDraft, user...)
 	e.POST(v1+"/apps/:app/draft/preview", s.previewDraft, user...)
+	e.POST(v1+"/apps/:app/draft/sheet", s.draftFromSheet, user...)
 	e.GET(v1+"/apps/:app/versions", s.appVersions, user...)
 	e.POST(v1+"/apps/:app/versions/:n/restore", s.restoreVersion, user...)
 	e.GET(v1+"/apps/:app/designers", s.appDesigners, user...)
@@ -138,6 +140,43 @@ func (s *server) previewDraft(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, pv)
+}
+
+// draftFromSheet starts a new app's draft from a spreadsheet: multipart
+// "file" (.xlsx or .csv), "name_zh", "name_en" → 200 {"version",
+// "problems", "columns", "rows"}: the header row became the fields, the
+// rows the sample data that publishing with sample data imports.
+func (s *server) draftFromSheet(c echo.Context) error {
+	mf, err := multipartForm(c)
+	if err != nil {
+		return err
+	}
+	files := mf.File["file"]
+	if len(files) != 1 {
+		return badRequest(engine.T("须上传且只上传一个 file", "send exactly one file part"),
+			engine.FieldError{Field: "/file", Code: "required", Message: engine.T("缺少文件", "the file is missing")})
+	}
+	f, err := files[0].Open()
+	if err != nil {
+		return badRequest(engine.T("上传内容无法解析", "the upload could not be read"))
+	}
+	defer f.Close()
+	zh, en := strings.TrimSpace(first(mf.Value["name_zh"])), strings.TrimSpace(first(mf.Value["name_en"]))
+	if zh == "" {
+		zh = en
+	}
+	if en == "" {
+		en = zh
+	}
+	if zh == "" {
+		msg := engine.T("请填写应用名称", "give the app a name")
+		return engine.Invalid(engine.FieldError{Field: "/name_zh", Code: "required", Message: msg})
+	}
+	d, sa, err := s.designer.StartFromSheet(c.Request().Context(), principal(c), c.Param("app"), engine.T(zh, en), files[0].Filename, f)
+	if err != nil {
+		return err
+	}
+	return draftOut(c, http.StatusOK, map[string]any{"version": d.Version, "problems": d.Problems, "columns": sa.Columns, "rows": sa.Rows}, d.Version)
 }
 
 // appVersions lists the app's published versions, newest first.

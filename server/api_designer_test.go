@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -82,4 +85,41 @@ func TestDesignerAPI(t *testing.T) {
 			body: `{"form": "customer", "as": {"role": "staff", "unit": "store1"}}`, status: http.StatusForbidden},
 		{name: "unknown app", method: "GET", path: "/api/v1/apps/nope/draft", user: "admin", status: http.StatusNotFound},
 	}, map[string]string{"manager": h.users["manager"].ID})
+}
+
+// TestDesignerSheetAPI starts an app from a CSV the way the designer's
+// "from a spreadsheet" form posts it, publishes it with its rows as sample
+// data, and finds the rows as records; staff may not, and a PDF is refused.
+func TestDesignerSheetAPI(t *testing.T) {
+	h := newHarness(t, testConfig())
+	post := func(user, app, name string, data []byte) *httptest.ResponseRecorder {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("name_zh", "客户名单")
+		part, err := mw.CreateFormFile("file", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = part.Write(data)
+		_ = mw.Close()
+		return h.do("POST", "/api/v1/apps/"+app+"/draft/sheet", user, body.String(), map[string]string{"Content-Type": mw.FormDataContentType()})
+	}
+	csv := []byte("\xef\xbb\xbf客户姓名,手机号,消费金额\n王小明,13912345678,120.5\n李四,13812345678,88\n")
+	if rec := post("staff", "clients", "客户.csv", csv); rec.Code != http.StatusForbidden {
+		t.Errorf("staff: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("admin", "clients", "客户.pdf", []byte("%PDF-1.4")); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), ".xlsx") {
+		t.Errorf("a PDF: %d %s", rec.Code, rec.Body)
+	}
+	rec := post("admin", "clients", "客户.csv", csv)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"key":"ke_hu_xing_ming"`) || !strings.Contains(rec.Body.String(), `"rows":2`) {
+		t.Fatalf("from the sheet: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do("POST", "/api/v1/apps/clients/draft/publish", "admin", "", nil); rec.Code != http.StatusCreated {
+		t.Fatalf("publish: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do("GET", "/api/v1/apps/clients/bundle", "admin", "", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "13912345678") {
+		t.Errorf("the published bundle keeps the rows as sample data: %d", rec.Code)
+	}
 }
