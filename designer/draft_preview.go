@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // Preview shows a form of the app's draft (or, with no draft, of the
@@ -20,4 +21,23 @@ func (d *Designer) Preview(ctx context.Context, p *engine.Principal, app, form s
 		return nil, err
 	}
 	return d.svc.PreviewForm(ctx, b, form, subject, data)
+}
+
+// Simulate shows the path a record with data would take through workflow
+// key of the app's draft (see workflow.Simulate), submitted by subject: a
+// role in a unit, or a real user. Nothing is written and no one is told.
+func (d *Designer) Simulate(ctx context.Context, p *engine.Principal, app, key string, subject engine.PreviewSubject, data map[string]any) (*workflow.Simulation, error) {
+	dr, err := d.Draft(ctx, p, app)
+	if err != nil {
+		return nil, err
+	}
+	b, err := engine.LoadBundle(dr.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	u, _, err := d.svc.PreviewUser(ctx, b, subject)
+	if err != nil {
+		return nil, err
+	}
+	return workflow.Simulate(ctx, d.svc, b, key, u, data)
 }

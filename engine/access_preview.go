@@ -47,7 +47,7 @@ func (s *Service) PreviewForm(ctx context.Context, b *Bundle, form string, subje
 	if f == nil {
 		return nil, Invalid(FieldError{Field: "/form", Code: "not_found", Message: Tf("没有表单 %s", "there is no form %s", form)})
 	}
-	u, as, err := s.previewUser(ctx, b, subject)
+	u, as, err := s.PreviewUser(ctx, b, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +79,11 @@ func (s *Service) PreviewForm(ctx context.Context, b *Bundle, form string, subje
 	return out, nil
 }
 
-// previewUser is the user a preview stands for: the real one, read afresh
-// (their roles in the app as they are now), or a stand-in with one role
-// of b in one unit.
-func (s *Service) previewUser(ctx context.Context, b *Bundle, subject PreviewSubject) (*User, Text, error) {
+// PreviewUser is the user a designer's preview or simulation stands for:
+// the real one, read afresh (their roles in the app as they are now), or a
+// stand-in with one role of b in one unit; with a name to show. EINVALID
+// for an unknown user, role or unit.
+func (s *Service) PreviewUser(ctx context.Context, b *Bundle, subject PreviewSubject) (*User, Text, error) {
 	if ref := strings.TrimSpace(subject.User); ref != "" {
 		u, err := s.findUserRef(ctx, ref)
 		if err != nil {

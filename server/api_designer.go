@@ -28,6 +28,7 @@ func (s *server) bindDesignerRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.POST(v1+"/apps/:app/draft/publish", s.publishDraft, user...)
 	e.POST(v1+"/apps/:app/draft/preview", s.previewDraft, user...)
 	e.POST(v1+"/apps/:app/draft/sheet", s.draftFromSheet, user...)
+	e.POST(v1+"/apps/:app/draft/simulate", s.simulateDraft, user...)
 	e.GET(v1+"/apps/:app/versions", s.appVersions, user...)
 	e.POST(v1+"/apps/:app/versions/:n/restore", s.restoreVersion, user...)
 	e.GET(v1+"/apps/:app/designers", s.appDesigners, user...)
@@ -140,6 +141,24 @@ func (s *server) previewDraft(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, pv)
+}
+
+// simulateDraft shows the path a record would take through a workflow of
+// the draft: {"workflow", "as": {"user"} or {"role", "unit"}, "data"?}.
+func (s *server) simulateDraft(c echo.Context) error {
+	var in struct {
+		Workflow string                `json:"workflow"`
+		As       engine.PreviewSubject `json:"as"`
+		Data     map[string]any        `json:"data"`
+	}
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	sim, err := s.designer.Simulate(c.Request().Context(), principal(c), c.Param("app"), in.Workflow, in.As, in.Data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sim)
 }
 
 // draftFromSheet starts a new app's draft from a spreadsheet: multipart
