@@ -84,7 +84,7 @@ func TestDesignerAPI(t *testing.T) {
 		{name: "staff may not preview", method: "POST", path: "/api/v1/apps/shop/draft/preview", user: "staff",
 			body: `{"form": "customer", "as": {"role": "staff", "unit": "store1"}}`, status: http.StatusForbidden},
 		{name: "simulate", method: "POST", path: "/api/v1/apps/shop/draft/simulate", user: "admin",
-			body: `{"workflow": "discount_approval", "as": {"role": "store_manager", "unit": "store1"}, "data": {"name": "王小明", "phone": "13912345678", "discount": 0.4}}`,
+			body:   `{"workflow": "discount_approval", "as": {"role": "store_manager", "unit": "store1"}, "data": {"name": "王小明", "phone": "13912345678", "discount": 0.4}}`,
 			status: http.StatusOK, want: []string{`"starts":true`, `"node":"hq"`, `"mode":"all"`}},
 		{name: "simulate nothing", method: "POST", path: "/api/v1/apps/shop/draft/simulate", user: "admin",
 			body: `{"workflow": "ghost", "as": {"role": "staff", "unit": "store1"}}`, status: http.StatusUnprocessableEntity, want: []string{`/workflow`}},
