@@ -85,9 +85,11 @@ func (d *Designer) Draft(ctx context.Context, p *engine.Principal, app string) (
 	if cur.draft != nil {
 		return cur.draft.view(cur.version), nil
 	}
-	probs, err := problems(cur.data)
-	if err != nil {
-		return nil, err
+	probs := []Problem{}
+	if _, _, err := d.svc.Bundle(ctx, app, cur.base); err != nil { // loaded once and cached
+		if probs, err = problems(cur.data); err != nil {
+			return nil, err
+		}
 	}
 	return &Draft{App: app, Bundle: cur.data, Base: cur.base, Problems: probs}, nil
 }

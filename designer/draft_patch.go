@@ -37,7 +37,7 @@ func (d *Designer) Patch(ctx context.Context, p *engine.Principal, app string, p
 	if err := checkVersion(cur, ifMatch); err != nil {
 		return nil, err
 	}
-	if err := d.checkMoves(ctx, app, cur, ops); err != nil {
+	if err := d.checkKeyOps(ctx, app, cur, ops); err != nil {
 		return nil, err
 	}
 	data, err := applyPatch(cur.data, ops)
@@ -123,16 +123,35 @@ func checkPointer(raw json.RawMessage, at string) error {
 	return nil
 }
 
-// checkMoves refuses a move whose from is the app key or a published
-// field's key: a key changed after publishing would orphan its records'
-// values. (A form's x-key changed is caught by checkKeys on the result.)
-func (d *Designer) checkMoves(ctx context.Context, app string, cur *current, ops jsonpatch.Patch) error {
+// checkKeyOps refuses operations that change a key after publishing: a
+// move from the app key or a published field's key, and any write to or
+// move from a published form's x-key; records are stored under keys, so
+// such a change would orphan their values. Form indexes are read in the
+// draft as it was before the patch.
+func (d *Designer) checkKeyOps(ctx context.Context, app string, cur *current, ops jsonpatch.Patch) error {
 	pub, err := d.published(ctx, app)
 	if err != nil {
 		return err
 	}
 	forms := readKeys(cur.data).Forms
+	// publishedForm returns the published form a pointer's /forms/i leads
+	// to, and the pointer's remaining tokens.
+	publishedForm := func(ptr string) (*engine.Form, []string) {
+		parts := strings.Split(ptr, "/")
+		if pub == nil || len(parts) < 3 || parts[1] != "forms" {
+			return nil, nil
+		}
+		i, err := strconv.Atoi(parts[2])
+		if err != nil || i < 0 || i >= len(forms) {
+			return nil, nil
+		}
+		return pub.Form(forms[i].Key), parts[3:]
+	}
 	for _, op := range ops {
+		path, _ := op.Path()
+		if pf, rest := publishedForm(path); pf != nil && len(rest) == 1 && rest[0] == "x-key" && op.Kind() != "test" {
+			return keyChanged(path, pf.Key)
+		}
 		if op.Kind() != "move" {
 			continue
 		}
@@ -140,28 +159,13 @@ func (d *Designer) checkMoves(ctx context.Context, app string, cur *current, ops
 		if from == "/app/key" || from == "/app" {
 			return keyChanged(from, app)
 		}
-		if pub == nil {
-			continue
-		}
-		parts := strings.Split(from, "/")
-		if len(parts) < 3 || parts[1] != "forms" {
-			continue
-		}
-		i, err := strconv.Atoi(parts[2])
-		if err != nil || i < 0 || i >= len(forms) {
-			continue
-		}
-		pf := pub.Form(forms[i].Key)
-		if pf == nil {
-			continue
-		}
+		pf, rest := publishedForm(from)
 		switch {
-		case len(parts) == 3:
-			// moving a whole form keeps its x-key
-		case len(parts) == 4 && parts[3] == "x-key":
+		case pf == nil:
+		case len(rest) == 1 && rest[0] == "x-key":
 			return keyChanged(from, pf.Key)
-		case len(parts) == 5 && parts[3] == "properties" && pf.Field(unescape(parts[4])) != nil:
-			return keyChanged(from, unescape(parts[4]))
+		case len(rest) == 2 && rest[0] == "properties" && pf.Field(unescape(rest[1])) != nil:
+			return keyChanged(from, unescape(rest[1]))
 		}
 	}
 	return nil

@@ -269,3 +269,34 @@ func TestProblemsInPlainWords(t *testing.T) {
 		t.Errorf("first problem: %+v", p)
 	}
 }
+
+func TestFormReplacedIsNoRename(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	// the published form deleted and another put in its place: not a key
+	// change (what it would orphan is the publish's impact to confirm)
+	other := strings.Replace(miniBundle, `"x-key": "customer"`, `"x-key": "order"`, 1)
+	other = strings.Replace(other, `"name": {"type": "string"`, `"title": {"type": "string"`, 1)
+	other = strings.ReplaceAll(other, `["name"`, `["title"`)
+	other = strings.ReplaceAll(other, `"customer"`, `"order"`)
+	d, err := f.d.Save(ctx, f.users["des"], "mini", []byte(other), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) != 0 {
+		t.Errorf("problems: %+v", d.Problems)
+	}
+	diff, err := f.d.Diff(ctx, f.users["des"], "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, c := range diff.Changes {
+		if c.Kind == "form" {
+			ops = append(ops, c.Op+" "+c.Pointer)
+		}
+	}
+	if d := cmp.Diff([]string{"remove /forms/0", "add /forms/0"}, ops); d != "" {
+		t.Errorf("form changes (-want +got):\n%s", d)
+	}
+}
