@@ -41,16 +41,36 @@ func problems(data []byte) ([]Problem, error) {
 	if len(fields) == 0 {
 		return []Problem{{Pointer: "", Code: engine.ErrorCode(err), Message: plainMessage("", err.(*engine.Error).Message)}}, nil
 	}
-	out := make([]Problem, len(fields))
-	for i, f := range fields {
-		out[i] = Problem{Pointer: f.Field, Code: f.Code, Message: plainMessage(f.Code, f.Message)}
+	out := make([]Problem, 0, len(fields))
+	for _, f := range fields {
+		if f.Code == "schema" && echoed(f.Field, fields) {
+			continue
+		}
+		out = append(out, Problem{Pointer: f.Field, Code: f.Code, Message: plainMessage(f.Code, f.Message)})
 	}
 	return out, nil
 }
 
+// echoed reports whether another error points inside ptr: a form whose
+// JSON Schema does not compile is reported at its place by the
+// meta-schema, and once more at the whole form in the schema library's
+// words, which add nothing.
+func echoed(ptr string, fields []engine.FieldError) bool {
+	for _, f := range fields {
+		if strings.HasPrefix(f.Field, ptr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // plainMessage replaces the meta-schema's pattern messages, which quote a
-// regular expression, with what the pattern means.
+// regular expression, with what the pattern means, and the schema
+// library's own error text with a sentence.
 func plainMessage(code string, msg engine.Text) engine.Text {
+	if code == "schema" {
+		return engine.T("表单的 JSON Schema 无效，请检查其中的高级设置", "the form's JSON Schema is invalid: check its advanced settings")
+	}
 	if code != "pattern" {
 		return msg
 	}

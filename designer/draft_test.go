@@ -300,3 +300,22 @@ func TestFormReplacedIsNoRename(t *testing.T) {
 		t.Errorf("form changes (-want +got):\n%s", d)
 	}
 }
+
+func TestProblemsNoLibraryText(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	d, err := f.d.Patch(ctx, f.users["des"], "mini", []byte(`[{"op":"replace","path":"/forms/0/properties/level/type","value":"strin"}]`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range d.Problems {
+		got = append(got, p.Pointer+" "+p.Code)
+		if strings.Contains(p.Message.En, "jsonschema") || strings.Contains(p.Message.En, "metaschema") {
+			t.Errorf("library text shown: %+v", p)
+		}
+	}
+	if diff := cmp.Diff([]string{"/forms/0/properties/level/type enum"}, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
