@@ -23,7 +23,7 @@ func TestDiffSummaries(t *testing.T) {
 			{Op: "add", Pointer: "/workflows/0", Kind: "workflow", Summary: engine.T("新增流程「审核」", "added workflow Check")},
 		},
 	}, {
-		name: "additions and changes",
+		name: "additions and changes, fields in the form's order",
 		patch: `[
 		  {"op": "replace", "path": "/app/name", "value": {"zh": "小小店", "en": "Tiny"}},
 		  {"op": "add", "path": "/forms/0/properties/phone", "value": {"type": "string", "x-widget": "phone", "x-label": {"zh": "手机", "en": "Phone"}}},
@@ -40,10 +40,10 @@ func TestDiffSummaries(t *testing.T) {
 		]`,
 		want: []designer.Change{
 			{Op: "change", Pointer: "/app/name", Kind: "app", Summary: engine.T("应用名称改为「小小店」", "renamed the app to Tiny")},
+			{Op: "change", Pointer: "/forms/0/properties/name/x-label", Kind: "field", Summary: engine.T("字段「姓名」改名为「全名」", "renamed field Name to Full name")},
 			{Op: "change", Pointer: "/forms/0/properties/level", Kind: "field", Summary: engine.T("修改了字段「等级」的选项", "changed the options of field Level")},
 			{Op: "change", Pointer: "/forms/0/properties/level", Kind: "rule", Summary: engine.T("修改了字段「等级」的规则", "changed the rules of field Level")},
 			{Op: "change", Pointer: "/forms/0/properties/level", Kind: "rule", Summary: engine.T("字段「等级」改为必填", "field Level is now required")},
-			{Op: "change", Pointer: "/forms/0/properties/name/x-label", Kind: "field", Summary: engine.T("字段「姓名」改名为「全名」", "renamed field Name to Full name")},
 			{Op: "add", Pointer: "/forms/0/properties/phone", Kind: "field", Summary: engine.T("新增字段「手机」", "added field Phone")},
 			{Op: "change", Pointer: "/forms/0/x-layout", Kind: "layout", Summary: engine.T("修改了表单「客户」的布局", "changed the layout of form Customer")},
 			{Op: "change", Pointer: "/roles/0/permissions/customer/operations", Kind: "permission", Summary: engine.T("角色「店员」在表单 customer 上的操作改为 create, read, update", "role Staff may now create, read, update on form customer")},
