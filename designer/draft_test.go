@@ -204,6 +204,8 @@ func TestBadInputLeavesDraftUnchanged(t *testing.T) {
 		{name: "patch without value", patch: `[{"op":"replace","path":"/app/version"}]`, code: engine.EBADREQUEST, fields: []string{"/0/value"}},
 		{name: "move without from", patch: `[{"op":"move","path":"/app/x"}]`, code: engine.EBADREQUEST, fields: []string{"/0/from"}},
 		{name: "pointer that does not exist", patch: `[{"op":"replace","path":"/app/version","value":"1.2.0"},{"op":"replace","path":"/forms/7/x-title","value":"X"}]`, code: engine.EINVALID, fields: []string{"/forms/7/x-title"}},
+		{name: "the third of five operations fails", patch: `[{"op":"test","path":"/app/key","value":"mini"},{"op":"add","path":"/app/x","value":1},{"op":"remove","path":"/app/y"},{"op":"remove","path":"/app/x"},{"op":"test","path":"/app/key","value":"mini"}]`, code: engine.EINVALID, fields: []string{"/app/y"}},
+		{name: "too many operations", patch: "[" + strings.Repeat(`{"op":"test","path":"/app/key","value":"mini"},`, designer.MaxPatchOps) + `{"op":"test","path":"/app/key","value":"mini"}]`, code: engine.ETOOLARGE},
 		{name: "remove what is not there", patch: `[{"op":"remove","path":"/forms/0/properties/nope"}]`, code: engine.EINVALID, fields: []string{"/forms/0/properties/nope"}},
 		{name: "failed test", patch: `[{"op":"test","path":"/app/version","value":"9.9.9"}]`, code: engine.EINVALID, fields: []string{"/app/version"}},
 		{name: "draft over 10 MB", raw: huge, code: engine.ETOOLARGE},
