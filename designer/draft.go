@@ -104,7 +104,8 @@ func (dd *draftDoc) view(version int64) *Draft {
 }
 
 // current reads the draft of app, or the published bundle when there is
-// none; ENOTFOUND when there is neither.
+// none. When there is neither it returns ENOTFOUND together with an empty
+// current, which a new app's first save starts from.
 func (d *Designer) current(ctx context.Context, p *engine.Principal, app string) (*current, error) {
 	doc, err := d.svc.Store().FindDoc(ctx, KindDraft, app)
 	switch {
