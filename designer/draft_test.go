@@ -2,6 +2,7 @@ package designer_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -319,5 +320,39 @@ func TestProblemsNoLibraryText(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"/forms/0/properties/level/type enum"}, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestConcurrentSaves: two designers save over the same draft version at
+// once; one wins, the other gets a conflict, never a silent overwrite.
+func TestConcurrentSaves(t *testing.T) {
+	f := newFixture(t)
+	d, err := f.d.Save(ctx, f.users["des"], "mini", []byte(miniBundle), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundles := []string{
+		strings.Replace(miniBundle, `"1.0.0"`, `"1.0.1"`, 1),
+		strings.Replace(miniBundle, `"1.0.0"`, `"1.0.2"`, 1),
+	}
+	users := []*engine.Principal{f.users["des"], f.users["admin"]}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			_, err := f.d.Save(ctx, users[i], "mini", []byte(bundles[i]), d.Version)
+			errs <- err
+		}()
+	}
+	var codes []string
+	for range 2 {
+		codes = append(codes, code(<-errs))
+	}
+	slices.Sort(codes)
+	if diff := cmp.Diff([]string{"", engine.ECONFLICT}, codes); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	got, err := f.d.Draft(ctx, f.users["des"], "mini")
+	if err != nil || got.Version != d.Version+1 {
+		t.Errorf("draft: %v %v", got, err)
 	}
 }
