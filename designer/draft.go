@@ -9,6 +9,7 @@
 package designer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -92,6 +93,18 @@ func (d *Designer) Draft(ctx context.Context, p *engine.Principal, app string) (
 		}
 	}
 	return &Draft{App: app, Bundle: cur.data, Base: cur.base, Problems: probs}, nil
+}
+
+// encode writes the stored form of dd. HTML characters stay as they are:
+// escaped, a draft of "<" would take six times its size.
+func (dd *draftDoc) encode() json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(dd); err != nil {
+		panic("designer: marshal draft: " + err.Error()) // strings, ints and times only
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 func (dd *draftDoc) view(version int64) *Draft {
@@ -194,7 +207,7 @@ func (d *Designer) write(ctx context.Context, p *engine.Principal, app string, c
 	ev := d.svc.Event(p, action, app, "", app+"@draft", nil, engine.ResultOK, "")
 	dd := draftDoc{App: app, Bundle: string(data), Base: cur.base, Problems: probs, UpdatedBy: p.Actor(), UpdatedAt: ev.Time}
 	res, err := d.svc.Store().Apply(ctx, &engine.Change{
-		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: engine.MustJSON(dd)}, ExpectVersion: cur.version}},
+		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: dd.encode()}, ExpectVersion: cur.version}},
 		Audit: []*engine.AuditEvent{ev},
 	})
 	if err != nil {

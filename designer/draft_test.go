@@ -356,3 +356,21 @@ func TestConcurrentSaves(t *testing.T) {
 		t.Errorf("draft: %v %v", got, err)
 	}
 }
+
+// TestDraftStoredCompactly: a draft is stored at about its own size, even
+// full of characters JSON encoders like to escape.
+func TestDraftStoredCompactly(t *testing.T) {
+	f := newFixture(t)
+	lt := strings.Repeat("<&>", 100000)
+	bundle := strings.Replace(miniBundle, `"version": "1.0.0"`, `"version": "1.0.0", "description": "`+lt+`"`, 1)
+	if _, err := f.d.Save(ctx, f.users["des"], "mini", []byte(bundle), 0); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.Store().FindDoc(ctx, designer.KindDraft, "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.Value); n > len(bundle)*3/2 {
+		t.Errorf("a %d-byte draft is stored in %d bytes", len(bundle), n)
+	}
+}
