@@ -68,6 +68,9 @@ func echoed(ptr string, fields []engine.FieldError) bool {
 // regular expression, with what the pattern means, and the schema
 // library's own error text with a sentence.
 func plainMessage(code string, msg engine.Text) engine.Text {
+	if code == "expr" {
+		return exprMessage(msg)
+	}
 	if code == "schema" {
 		return engine.T("表单的 JSON Schema 无效，请检查其中的高级设置", "the form's JSON Schema is invalid: check its advanced settings")
 	}
