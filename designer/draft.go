@@ -9,6 +9,7 @@
 package designer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -85,11 +86,25 @@ func (d *Designer) Draft(ctx context.Context, p *engine.Principal, app string) (
 	if cur.draft != nil {
 		return cur.draft.view(cur.version), nil
 	}
-	probs, err := problems(cur.data)
-	if err != nil {
-		return nil, err
+	probs := []Problem{}
+	if _, _, err := d.svc.Bundle(ctx, app, cur.base); err != nil { // loaded once and cached
+		if probs, err = problems(cur.data); err != nil {
+			return nil, err
+		}
 	}
 	return &Draft{App: app, Bundle: cur.data, Base: cur.base, Problems: probs}, nil
+}
+
+// encode writes the stored form of dd. HTML characters stay as they are:
+// escaped, a draft of "<" would take six times its size.
+func (dd *draftDoc) encode() json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(dd); err != nil {
+		panic("designer: marshal draft: " + err.Error()) // strings, ints and times only
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 func (dd *draftDoc) view(version int64) *Draft {
@@ -102,7 +117,8 @@ func (dd *draftDoc) view(version int64) *Draft {
 }
 
 // current reads the draft of app, or the published bundle when there is
-// none; ENOTFOUND when there is neither.
+// none. When there is neither it returns ENOTFOUND together with an empty
+// current, which a new app's first save starts from.
 func (d *Designer) current(ctx context.Context, p *engine.Principal, app string) (*current, error) {
 	doc, err := d.svc.Store().FindDoc(ctx, KindDraft, app)
 	switch {
@@ -191,7 +207,7 @@ func (d *Designer) write(ctx context.Context, p *engine.Principal, app string, c
 	ev := d.svc.Event(p, action, app, "", app+"@draft", nil, engine.ResultOK, "")
 	dd := draftDoc{App: app, Bundle: string(data), Base: cur.base, Problems: probs, UpdatedBy: p.Actor(), UpdatedAt: ev.Time}
 	res, err := d.svc.Store().Apply(ctx, &engine.Change{
-		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: engine.MustJSON(dd)}, ExpectVersion: cur.version}},
+		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: dd.encode()}, ExpectVersion: cur.version}},
 		Audit: []*engine.AuditEvent{ev},
 	})
 	if err != nil {
