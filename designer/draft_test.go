@@ -2,6 +2,7 @@ package designer_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"formwork/designer"
 	"formwork/engine"
+	"formwork/templates"
 )
 
 func TestWhoMayDesign(t *testing.T) {
@@ -372,5 +374,46 @@ func TestDraftStoredCompactly(t *testing.T) {
 	}
 	if n := len(doc.Value); n > len(bundle)*3/2 {
 		t.Errorf("a %d-byte draft is stored in %d bytes", len(bundle), n)
+	}
+}
+
+// TestDraftSampleDataSealed: a draft made from the CRM template keeps its
+// sample customers only sealed at rest (the published version's are too),
+// and reads back exactly as saved.
+func TestDraftSampleDataSealed(t *testing.T) {
+	f := newFixture(t)
+	data, err := templates.Get("crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		App struct {
+			Key string `json:"key"`
+		} `json:"app"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Save(ctx, f.users["admin"], b.App.Key, data, 0); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.Store().FindDoc(ctx, designer.KindDraft, b.App.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"13800001001", "customer01@example.com", "测试客户01制造业有限公司"} {
+		if !bytes.Contains(data, []byte(secret)) {
+			t.Fatalf("the template no longer holds %q; pick another sample value", secret)
+		}
+		if bytes.Contains(doc.Value, []byte(secret)) {
+			t.Errorf("the stored draft holds the sample value %q in clear", secret)
+		}
+	}
+	got, err := f.d.Draft(ctx, f.users["admin"], b.App.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bundle, data) {
+		t.Errorf("the draft does not read back as saved")
 	}
 }
