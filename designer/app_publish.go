@@ -15,7 +15,8 @@ import (
 // same write (so Draft then returns the published bundle); ECONFLICT when
 // the draft changed meanwhile. ENOTFOUND without a draft. Audited as
 // app.publish.
-func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string, confirm bool) (*engine.AppVersion, error) {
+func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string, opt PublishOptions) (*engine.AppVersion, error) {
+	confirm := opt.Confirm
 	if err := d.svc.AuthorizeDesign(ctx, p, app, "app.publish"); err != nil {
 		return nil, err
 	}
@@ -32,6 +33,10 @@ func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string,
 	if _, err := engine.LoadBundle(cur.data); err != nil {
 		return nil, err
 	}
+	if opt.SampleData && cur.base != 0 {
+		return nil, engine.Invalid(engine.FieldError{Field: "/sample_data", Code: "first_version",
+			Message: engine.T("示例数据只在应用首次发布时导入", "sample data is imported only with an app's first version")})
+	}
 	lost, err := d.svc.UpgradeImpact(ctx, p, app, cur.data)
 	if err != nil {
 		return nil, err
@@ -43,8 +48,19 @@ func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string,
 		}
 		return nil, e
 	}
-	return d.svc.PublishApp(ctx, p, cur.data, engine.ImportOptions{ConfirmDataLoss: confirm,
+	return d.svc.PublishApp(ctx, p, cur.data, engine.ImportOptions{ConfirmDataLoss: confirm, SampleData: opt.SampleData,
 		With: []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app}, ExpectVersion: cur.version, Delete: true}}})
+}
+
+// PublishOptions tune Publish.
+type PublishOptions struct {
+	// Confirm publishes even though records would lose values (the diff's
+	// impact).
+	Confirm bool
+	// SampleData also imports the bundle's sample records (an app started
+	// from a spreadsheet keeps its rows there) as the publishing user, in
+	// the background (engine.ImportJob); only with an app's first version.
+	SampleData bool
 }
 
 // Version is one published version of an app, for the version history.

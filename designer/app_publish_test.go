@@ -21,7 +21,7 @@ func TestPublishInvalidDraft(t *testing.T) {
 	if len(d.Problems) == 0 {
 		t.Fatal("a rule that does not compile is no problem")
 	}
-	_, err = f.d.Publish(ctx, f.users["des"], "mini", true)
+	_, err = f.d.Publish(ctx, f.users["des"], "mini", designer.PublishOptions{Confirm: true})
 	if code(err) != engine.EINVALID || len(engine.ErrorFields(err)) == 0 {
 		t.Fatalf("publish of an invalid draft: %v", err)
 	}
@@ -32,7 +32,7 @@ func TestPublishInvalidDraft(t *testing.T) {
 	if err != nil || after.Version != d.Version || after.Base != 1 {
 		t.Errorf("draft after a refused publish: %+v %v", after, err)
 	}
-	if _, err := f.d.Publish(ctx, f.users["des"], "shop", false); code(err) != engine.ENOTFOUND {
+	if _, err := f.d.Publish(ctx, f.users["des"], "shop", designer.PublishOptions{}); code(err) != engine.ENOTFOUND {
 		t.Errorf("publish without a draft: %v", err)
 	}
 }
@@ -60,14 +60,14 @@ func TestPublishWithImpactNeedsConfirm(t *testing.T) {
 	if d := cmp.Diff([]designer.Impact{{Form: "customer", Field: "level", Records: 2}}, diff.Impact); d != "" {
 		t.Errorf("impact (-want +got):\n%s", d)
 	}
-	_, err = f.d.Publish(ctx, des, "mini", false)
+	_, err = f.d.Publish(ctx, des, "mini", designer.PublishOptions{})
 	if code(err) != engine.ECONFLICT || cmp.Diff([]string{"/forms/0/properties/level"}, fieldsOf(err)) != "" {
 		t.Fatalf("publish without confirm: %v", err)
 	}
 	if after, _ := f.d.Draft(ctx, des, "mini"); after.Version != d.Version {
 		t.Errorf("draft changed by a refused publish: v%d", after.Version)
 	}
-	v, err := f.d.Publish(ctx, des, "mini", true)
+	v, err := f.d.Publish(ctx, des, "mini", designer.PublishOptions{Confirm: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestVersionsAndRestore(t *testing.T) {
 	  {"op":"replace","path":"/forms/0/properties/name/x-label/en","value":"Full name"}]`), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.d.Publish(ctx, des, "mini", false); err != nil {
+	if _, err := f.d.Publish(ctx, des, "mini", designer.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := f.d.Versions(ctx, des, "mini")
@@ -126,7 +126,7 @@ func TestVersionsAndRestore(t *testing.T) {
 	  {"op":"replace","path":"/roles/0/name","value":"Clerk"}]`), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.d.Publish(ctx, des, "mini", false); err != nil {
+	if _, err := f.d.Publish(ctx, des, "mini", designer.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	vs, err = f.d.Versions(ctx, des, "mini")
@@ -171,7 +171,7 @@ func TestLossless(t *testing.T) {
 			if _, err := f.d.Save(ctx, admin, app, data, 0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.d.Publish(ctx, admin, app, false); err != nil {
+			if _, err := f.d.Publish(ctx, admin, app, designer.PublishOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			d, err := f.d.Draft(ctx, admin, app)
@@ -186,7 +186,7 @@ func TestLossless(t *testing.T) {
 			if diff, err := f.d.Diff(ctx, admin, app); err != nil || len(diff.Changes) != 0 || len(diff.Impact) != 0 {
 				t.Errorf("diff of an unchanged draft: %+v %v", diff, err)
 			}
-			v, err := f.d.Publish(ctx, admin, app, false)
+			v, err := f.d.Publish(ctx, admin, app, designer.PublishOptions{})
 			if err != nil || v.Version != 2 {
 				t.Fatalf("second publish: %+v %v", v, err)
 			}

@@ -109,19 +109,25 @@ func (s *server) draftDiff(c echo.Context) error {
 
 // publishDraft publishes the draft as the app's next version: 422 with
 // the problems when invalid, 409 when it would orphan data and
-// {"confirm": true} was not given.
+// {"confirm": true} was not given. {"sample_data": true} also imports the
+// bundle's sample records with a first version (201 carries the job).
 func (s *server) publishDraft(c echo.Context) error {
 	var in struct {
-		Confirm bool `json:"confirm"`
+		Confirm    bool `json:"confirm"`
+		SampleData bool `json:"sample_data"`
 	}
 	if err := s.decodeOptional(c, &in); err != nil {
 		return err
 	}
-	v, err := s.designer.Publish(c.Request().Context(), principal(c), c.Param("app"), in.Confirm)
+	v, err := s.designer.Publish(c.Request().Context(), principal(c), c.Param("app"), designer.PublishOptions{Confirm: in.Confirm, SampleData: in.SampleData})
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Location", "/api/v1/apps/"+v.Key+"/bundle")
+	loc := "/api/v1/apps/" + v.Key + "/bundle"
+	if v.Job != "" {
+		loc = "/api/v1/import-jobs/" + v.Job
+	}
+	c.Response().Header().Set("Location", loc)
 	return c.JSON(http.StatusCreated, v)
 }
 

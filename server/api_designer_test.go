@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newAppBundle is a small valid bundle for an app the designer creates.
@@ -121,10 +122,29 @@ func TestDesignerSheetAPI(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"key":"ke_hu_xing_ming"`) || !strings.Contains(rec.Body.String(), `"rows":2`) {
 		t.Fatalf("from the sheet: %d %s", rec.Code, rec.Body)
 	}
-	if rec := h.do("POST", "/api/v1/apps/clients/draft/publish", "admin", "", nil); rec.Code != http.StatusCreated {
-		t.Fatalf("publish: %d %s", rec.Code, rec.Body)
+	rec = h.do("POST", "/api/v1/apps/clients/draft/publish", "admin", `{"sample_data": true}`, nil)
+	var pub struct {
+		Job string `json:"job"`
 	}
-	if rec := h.do("GET", "/api/v1/apps/clients/bundle", "admin", "", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "13912345678") {
-		t.Errorf("the published bundle keeps the rows as sample data: %d", rec.Code)
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &pub) != nil || pub.Job == "" {
+		t.Fatalf("publish with the rows: %d %s", rec.Code, rec.Body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec = h.do("GET", "/api/v1/import-jobs/"+pub.Job, "admin", "", nil)
+		if strings.Contains(rec.Body.String(), `"state":"done"`) {
+			break
+		}
+		if time.Now().After(deadline) || strings.Contains(rec.Body.String(), `"state":"failed"`) {
+			t.Fatalf("import job: %d %s", rec.Code, rec.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rec = h.do("GET", "/api/v1/apps/clients/forms/records/records", "admin", "", nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "王小明") || !strings.Contains(rec.Body.String(), "李四") {
+		t.Errorf("the rows are records: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.do("POST", "/api/v1/apps/shop/draft/publish", "admin", `{"sample_data": true}`, nil); rec.Code != http.StatusNotFound && rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("sample data with a later version: %d %s", rec.Code, rec.Body)
 	}
 }
