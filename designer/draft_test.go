@@ -55,7 +55,10 @@ func TestWhoMayDesign(t *testing.T) {
 			return err
 		}},
 		{"restore", "draft.restore", func(p *engine.Principal) error { _, err := f.d.Restore(ctx, p, "mini", 1); return err }},
-		{"publish", "app.publish", func(p *engine.Principal) error { _, err := f.d.Publish(ctx, p, "mini", designer.PublishOptions{}); return err }},
+		{"publish", "app.publish", func(p *engine.Principal) error {
+			_, err := f.d.Publish(ctx, p, "mini", designer.PublishOptions{})
+			return err
+		}},
 	}
 	for _, w := range writes {
 		t.Run(w.name+"/other", func(t *testing.T) {
