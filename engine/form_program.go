@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -16,10 +17,15 @@ type Program struct {
 }
 
 // Program compiles src against the form; want is the result kind
-// ("boolean", a field type, or "" for any).
+// ("boolean", a field type, or "" for any). A refused expression is
+// EINVALID, its message the compiler's (see the designer's plain words).
 func (cf *CompiledForm) Program(src, want string) (*Program, error) {
 	p, err := compileExpr(src, cf.env, want)
 	if err != nil {
+		var ce *exprCompileError
+		if errors.As(err, &ce) {
+			return nil, &Error{Code: EINVALID, Message: ce.msg}
+		}
 		return nil, err
 	}
 	return &Program{cf: cf, p: p}, nil

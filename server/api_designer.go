@@ -29,6 +29,7 @@ func (s *server) bindDesignerRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.POST(v1+"/apps/:app/draft/preview", s.previewDraft, user...)
 	e.POST(v1+"/apps/:app/draft/sheet", s.draftFromSheet, user...)
 	e.POST(v1+"/apps/:app/draft/simulate", s.simulateDraft, user...)
+	e.POST(v1+"/apps/:app/draft/rule", s.checkRule, user...)
 	e.GET(v1+"/apps/:app/versions", s.appVersions, user...)
 	e.POST(v1+"/apps/:app/versions/:n/restore", s.restoreVersion, user...)
 	e.GET(v1+"/apps/:app/designers", s.appDesigners, user...)
@@ -165,6 +166,21 @@ func (s *server) simulateDraft(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, sim)
+}
+
+// checkRule compiles a rule of the draft as the manager builds it (rows or
+// an expression) and tries it on sample values: {"form", "rows"? or
+// "expr"?, "want"?, "data"?} → {"expr", "rows"?, "problems", "value"?}.
+func (s *server) checkRule(c echo.Context) error {
+	var in designer.RuleCheck
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := s.designer.CheckRule(c.Request().Context(), principal(c), c.Param("app"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
 }
 
 // draftFromSheet starts a new app's draft from a spreadsheet: multipart
