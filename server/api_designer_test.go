@@ -90,7 +90,7 @@ func TestDesignerAPI(t *testing.T) {
 		{name: "simulate nothing", method: "POST", path: "/api/v1/apps/shop/draft/simulate", user: "admin",
 			body: `{"workflow": "ghost", "as": {"role": "staff", "unit": "store1"}}`, status: http.StatusUnprocessableEntity, want: []string{`/workflow`}},
 		{name: "rule from rows", method: "POST", path: "/api/v1/apps/shop/draft/rule", user: "admin",
-			body: `{"form": "customer", "want": "boolean", "rows": {"join": "any", "conditions": [{"field": "level", "op": "in", "value": ["vip", "gold"]}, {"field": "discount", "op": "gt", "value": 0.2}]}, "data": {"level": "gold"}}`,
+			body:   `{"form": "customer", "want": "boolean", "rows": {"join": "any", "conditions": [{"field": "level", "op": "in", "value": ["vip", "gold"]}, {"field": "discount", "op": "gt", "value": 0.2}]}, "data": {"level": "gold"}}`,
 			status: http.StatusOK, want: []string{`"expr":"level in [\"vip\", \"gold\"] || discount \u003e 0.2"`, `"value":true`, `"problems":[]`}},
 		{name: "rule that does not compile", method: "POST", path: "/api/v1/apps/shop/draft/rule", user: "admin",
 			body: `{"form": "customer", "want": "boolean", "expr": "levle == 'gold'"}`, status: http.StatusOK, want: []string{`levle`, `"pointer":"/expr"`}, not: []string{"^"}},
