@@ -374,3 +374,30 @@ func (d *Designer) StartFromSheet(ctx context.Context, p *engine.Principal, app 
 	}
 	return dr, sa, nil
 }
+
+// SuggestKey proposes the key of a new field of form from its label (see
+// FieldKey), not taken by another field of that form in app's draft. A
+// form the draft does not have yet takes any key.
+func (d *Designer) SuggestKey(ctx context.Context, p *engine.Principal, app, form, label string) (string, error) {
+	dr, err := d.Draft(ctx, p, app)
+	if err != nil {
+		return "", err
+	}
+	var doc struct {
+		Forms []struct {
+			Key        string                     `json:"x-key"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"forms"`
+	}
+	taken := map[string]bool{}
+	if json.Unmarshal(dr.Bundle, &doc) == nil {
+		for _, f := range doc.Forms {
+			if f.Key == form {
+				for k := range f.Properties {
+					taken[k] = true
+				}
+			}
+		}
+	}
+	return FieldKey(label, taken), nil
+}

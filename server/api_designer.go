@@ -30,6 +30,7 @@ func (s *server) bindDesignerRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	e.POST(v1+"/apps/:app/draft/sheet", s.draftFromSheet, user...)
 	e.POST(v1+"/apps/:app/draft/simulate", s.simulateDraft, user...)
 	e.POST(v1+"/apps/:app/draft/rule", s.checkRule, user...)
+	e.POST(v1+"/apps/:app/draft/key", s.suggestKey, user...)
 	e.GET(v1+"/apps/:app/versions", s.appVersions, user...)
 	e.POST(v1+"/apps/:app/versions/:n/restore", s.restoreVersion, user...)
 	e.GET(v1+"/apps/:app/designers", s.appDesigners, user...)
@@ -181,6 +182,23 @@ func (s *server) checkRule(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// suggestKey proposes a new field's key from its label (pinyin for
+// Chinese), free in the form: {"form", "label"} → {"key"}.
+func (s *server) suggestKey(c echo.Context) error {
+	var in struct {
+		Form  string `json:"form"`
+		Label string `json:"label"`
+	}
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	key, err := s.designer.SuggestKey(c.Request().Context(), principal(c), c.Param("app"), in.Form, in.Label)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"key": key})
 }
 
 // draftFromSheet starts a new app's draft from a spreadsheet: multipart

@@ -94,6 +94,10 @@ func TestDesignerAPI(t *testing.T) {
 			status: http.StatusOK, want: []string{`"expr":"level in [\"vip\", \"gold\"] || discount \u003e 0.2"`, `"value":true`, `"problems":[]`}},
 		{name: "rule that does not compile", method: "POST", path: "/api/v1/apps/shop/draft/rule", user: "admin",
 			body: `{"form": "customer", "want": "boolean", "expr": "levle == 'gold'"}`, status: http.StatusOK, want: []string{`levle`, `"pointer":"/expr"`}, not: []string{"^"}},
+		{name: "key from a Chinese label", method: "POST", path: "/api/v1/apps/shop/draft/key", user: "admin",
+			body: `{"form": "customer", "label": "手机号码"}`, status: http.StatusOK, want: []string{`{"key":"shou_ji_hao_ma"}`}},
+		{name: "key already taken", method: "POST", path: "/api/v1/apps/shop/draft/key", user: "admin",
+			body: `{"form": "customer", "label": "Phone"}`, status: http.StatusOK, want: []string{`{"key":"phone_2"}`}},
 		{name: "unknown app", method: "GET", path: "/api/v1/apps/nope/draft", user: "admin", status: http.StatusNotFound},
 	}, map[string]string{"manager": h.users["manager"].ID})
 }
