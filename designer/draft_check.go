@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,7 +40,11 @@ func problems(data []byte) ([]Problem, error) {
 	}
 	fields := engine.ErrorFields(err)
 	if len(fields) == 0 {
-		return []Problem{{Pointer: "", Code: engine.ErrorCode(err), Message: plainMessage("", err.(*engine.Error).Message)}}, nil
+		var e *engine.Error
+		if !errors.As(err, &e) {
+			return nil, fmt.Errorf("validate draft: %w", err)
+		}
+		return []Problem{{Pointer: "", Code: e.Code, Message: plainMessage("", e.Message)}}, nil
 	}
 	out := make([]Problem, 0, len(fields))
 	for _, f := range fields {
