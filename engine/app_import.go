@@ -56,43 +56,23 @@ type ImportOptions struct {
 	// background and ImportApp returns at once with the job's id.
 	Wait     bool
 	Progress func(ImportJob)
+	// With are further doc writes to make in the same atomic write as the
+	// publish (the designer deletes the draft it publishes); a stale one
+	// fails the whole publish with ECONFLICT.
+	With []DocWrite
 }
 
 // orphans lists what an upgrade from old to b would orphan: removed forms
 // with records and removed fields with values, as field errors (code
 // "orphan") pointing at the old bundle's definitions.
 func (s *Service) orphans(ctx context.Context, old, b *Bundle) ([]FieldError, error) {
-	var out []FieldError
-	for _, of := range old.Forms {
-		nf := b.Form(of.Key)
-		if nf == nil {
-			n, err := s.store.CountRecords(ctx, RecordQuery{App: old.App.Key, Form: of.Key})
-			if err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				out = append(out, FieldError{Field: of.Pointer, Code: "orphan", Message: Tf("删除表单 %s 会丢弃 %d 条记录", "removing form %s orphans %d records", of.Key, n)})
-			}
-			continue
-		}
-		for _, fd := range of.Fields {
-			if nf.Field(fd.Key) != nil {
-				continue
-			}
-			q := RecordQuery{App: old.App.Key, Form: of.Key}
-			if e, err := ParseFilter(of, []byte(`{"`+fd.Key+`":{"$exists":true}}`), filterVarsZero()); err == nil {
-				q.Filter = e
-			} else {
-				continue // not filterable (subform, object): counted as a removed field without a count
-			}
-			n, err := s.store.CountRecords(ctx, q)
-			if err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				out = append(out, FieldError{Field: fd.Pointer, Code: "orphan", Message: Tf("删除字段 %s.%s 会丢弃 %d 条记录中的值", "removing field %s.%s drops its values in %d records", of.Key, fd.Key, n)})
-			}
-		}
+	lost, err := s.dataLoss(ctx, old, b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FieldError, 0, len(lost))
+	for _, l := range lost {
+		out = append(out, l.FieldError())
 	}
 	return out, nil
 }
@@ -106,6 +86,11 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 	if err := requireAdmin(p); err != nil {
 		return nil, s.deny(ctx, p, "app.import", "", "", "", "not an administrator", err)
 	}
+	return s.importApp(ctx, p, data, opt)
+}
+
+// importApp is ImportApp once the caller's right to publish is checked.
+func (s *Service) importApp(ctx context.Context, p *Principal, data []byte, opt ImportOptions) (*AppVersion, error) {
 	b, err := LoadBundle(data)
 	if err != nil {
 		return nil, err
@@ -146,6 +131,7 @@ func (s *Service) ImportApp(ctx context.Context, p *Principal, data []byte, opt 
 		},
 		Audit: []*AuditEvent{s.Event(p, "app.publish", b.App.Key, "", b.App.Key+"@"+strconv.Itoa(next), nil, ResultOK, "")},
 	}
+	ch.Docs = append(ch.Docs, opt.With...)
 	var job *ImportJob
 	if opt.SampleData {
 		var docs []DocWrite
@@ -210,15 +196,9 @@ func (s *Service) putBundle(app string, version int, b *Bundle) {
 
 // Bundle returns the loaded Bundle of an app at a version (0 = current).
 func (s *Service) Bundle(ctx context.Context, app string, version int) (*Bundle, int, error) {
-	if version == 0 {
-		a, _, err := s.findApp(ctx, app)
-		if err != nil {
-			if ErrorCode(err) == ENOTFOUND {
-				return nil, 0, Errorf(ENOTFOUND, Tf("应用 %q 不存在", "app %q does not exist", app))
-			}
-			return nil, 0, err
-		}
-		version = a.Version
+	version, err := s.versionOrCurrent(ctx, app, version)
+	if err != nil {
+		return nil, 0, err
 	}
 	id := appVersionID(app, version)
 	s.mu.Lock()

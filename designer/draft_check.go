@@ -1,0 +1,127 @@
+package designer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"formwork/engine"
+)
+
+func checkSize(n int) error {
+	if n > MaxDraftSize {
+		return engine.Errorf(engine.ETOOLARGE, engine.Tf("草稿过大（最多 %d MB）", "the draft is too large (at most %d MB)", MaxDraftSize>>20))
+	}
+	return nil
+}
+
+// checkJSON accepts one JSON object and nothing else.
+func checkJSON(data []byte) error {
+	t := bytes.TrimSpace(data)
+	if !json.Valid(t) || len(t) == 0 || t[0] != '{' {
+		return &engine.Error{Code: engine.EBADREQUEST, Message: engine.T("草稿不是合法的 JSON 对象", "the draft is not a JSON object"),
+			Fields: []engine.FieldError{{Field: "", Code: "json", Message: engine.T("不是合法的 JSON 对象", "not a JSON object")}}}
+	}
+	return nil
+}
+
+// problems validates a draft with the import's code (engine.LoadBundle)
+// and returns its field errors as problems; an empty list when it loads.
+func problems(data []byte) ([]Problem, error) {
+	_, err := engine.LoadBundle(data)
+	if err == nil {
+		return []Problem{}, nil
+	}
+	if engine.ErrorCode(err) == engine.EINTERNAL {
+		return nil, fmt.Errorf("validate draft: %w", err)
+	}
+	fields := engine.ErrorFields(err)
+	if len(fields) == 0 {
+		return []Problem{{Pointer: "", Code: engine.ErrorCode(err), Message: plainMessage("", err.(*engine.Error).Message)}}, nil
+	}
+	out := make([]Problem, len(fields))
+	for i, f := range fields {
+		out[i] = Problem{Pointer: f.Field, Code: f.Code, Message: plainMessage(f.Code, f.Message)}
+	}
+	return out, nil
+}
+
+// plainMessage replaces the meta-schema's pattern messages, which quote a
+// regular expression, with what the pattern means.
+func plainMessage(code string, msg engine.Text) engine.Text {
+	if code != "pattern" {
+		return msg
+	}
+	switch s := msg.En; {
+	case strings.Contains(s, "[a-z][a-z0-9_]"):
+		return engine.T("只能包含小写字母、数字和下划线，并以字母开头", "use lowercase letters, digits and _, starting with a letter")
+	case strings.Contains(s, "[YMWD]"):
+		return engine.T("应为 ISO 8601 时长，例如 PT4H 或 P2D", "should be an ISO 8601 duration such as PT4H or P2D")
+	case strings.Contains(s, `\.[0-9]+`):
+		return engine.T("应为版本号，例如 1.2.0", "should be a version number such as 1.2.0")
+	case strings.Contains(s, "[01][0-9]"):
+		return engine.T("应为时段，例如 09:00-21:00", "should be hours such as 09:00-21:00")
+	}
+	return engine.T("格式不正确", "is not in the expected format")
+}
+
+// bundleKeys is what the key checks read of a bundle.
+type bundleKeys struct {
+	App struct {
+		Key *string `json:"key"`
+	} `json:"app"`
+	Forms []struct {
+		Key string `json:"x-key"`
+	} `json:"forms"`
+}
+
+func readKeys(data []byte) bundleKeys {
+	var k bundleKeys
+	_ = json.Unmarshal(data, &k) // a wrong shape is a problem the loader reports
+	return k
+}
+
+// checkKeys refuses a draft of another app, and one where a form that is
+// published has its key changed (a form at the same place as before now has
+// another key, and the old key is gone): records are stored under keys.
+func (d *Designer) checkKeys(ctx context.Context, app string, cur *current, data []byte) error {
+	nk := readKeys(data)
+	if nk.App.Key == nil || *nk.App.Key != app {
+		return engine.Invalid(engine.FieldError{Field: "/app/key", Code: "app_key", Message: engine.Tf("应用键必须是 %q", "the app key must be %q", app)})
+	}
+	if cur.data == nil {
+		return nil
+	}
+	pub, err := d.published(ctx, app)
+	if err != nil || pub == nil {
+		return err
+	}
+	ok := readKeys(cur.data)
+	kept := map[string]bool{}
+	for _, f := range nk.Forms {
+		kept[f.Key] = true
+	}
+	for i, f := range ok.Forms {
+		if i >= len(nk.Forms) || kept[f.Key] || pub.Form(f.Key) == nil {
+			continue
+		}
+		return keyChanged(fmt.Sprintf("/forms/%d/x-key", i), f.Key)
+	}
+	return nil
+}
+
+func keyChanged(ptr, key string) error {
+	return engine.Invalid(engine.FieldError{Field: ptr, Code: "key_published", Message: engine.Tf("%q 已发布，键不能再修改（记录按键保存）", "%q is published: its key cannot change (records are stored under it)", key)})
+}
+
+// published returns the app's published bundle, nil for an app never
+// published.
+func (d *Designer) published(ctx context.Context, app string) (*engine.Bundle, error) {
+	b, _, err := d.svc.Bundle(ctx, app, 0)
+	if engine.ErrorCode(err) == engine.ENOTFOUND {
+		return nil, nil
+	}
+	return b, err
+}

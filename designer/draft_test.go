@@ -1,0 +1,271 @@
+package designer_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"formwork/designer"
+	"formwork/engine"
+)
+
+func TestWhoMayDesign(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	ops := []struct {
+		name string
+		call func(p *engine.Principal) error
+	}{
+		{"draft", func(p *engine.Principal) error { _, err := f.d.Draft(ctx, p, "mini"); return err }},
+		{"diff", func(p *engine.Principal) error { _, err := f.d.Diff(ctx, p, "mini"); return err }},
+		{"versions", func(p *engine.Principal) error { _, err := f.d.Versions(ctx, p, "mini"); return err }},
+		{"designers", func(p *engine.Principal) error { _, err := f.d.Designers(ctx, p, "mini"); return err }},
+	}
+	users := []struct {
+		user string
+		want string
+	}{
+		{"admin", ""},
+		{"des", ""},
+		{"other", engine.EFORBIDDEN},
+		{"", engine.EUNAUTHORIZED},
+	}
+	for _, op := range ops {
+		for _, u := range users {
+			t.Run(op.name+"/"+u.user, func(t *testing.T) {
+				if got := code(op.call(f.users[u.user])); got != u.want {
+					t.Errorf("code = %q, want %q", got, u.want)
+				}
+			})
+		}
+	}
+	// writes: the other user is refused and the refusal is on record
+	writes := []struct {
+		name, action string
+		call         func(p *engine.Principal) error
+	}{
+		{"save", "draft.save", func(p *engine.Principal) error { _, err := f.d.Save(ctx, p, "mini", []byte(miniBundle), 0); return err }},
+		{"patch", "draft.patch", func(p *engine.Principal) error {
+			_, err := f.d.Patch(ctx, p, "mini", []byte(`[{"op":"replace","path":"/app/version","value":"1.0.1"}]`), 0)
+			return err
+		}},
+		{"restore", "draft.restore", func(p *engine.Principal) error { _, err := f.d.Restore(ctx, p, "mini", 1); return err }},
+		{"publish", "app.publish", func(p *engine.Principal) error { _, err := f.d.Publish(ctx, p, "mini", false); return err }},
+	}
+	for _, w := range writes {
+		t.Run(w.name+"/other", func(t *testing.T) {
+			if got := code(w.call(f.users["other"])); got != engine.EFORBIDDEN {
+				t.Fatalf("code = %q, want forbidden", got)
+			}
+			var denied []string
+			for _, ev := range f.audited(t, w.action) {
+				if strings.HasSuffix(ev, " denied") {
+					denied = append(denied, ev)
+				}
+			}
+			want := []string{f.users["other"].User.ID + " denied"}
+			if diff := cmp.Diff(want, denied); diff != "" {
+				t.Errorf("audit (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("set designers is for admins", func(t *testing.T) {
+		if got := code(f.d.SetDesigners(ctx, f.users["des"], "mini", []string{"other@example.com"})); got != engine.EFORBIDDEN {
+			t.Errorf("code = %q, want forbidden", got)
+		}
+		err := f.d.SetDesigners(ctx, f.users["admin"], "mini", []string{"des@example.com", "nobody@example.com"})
+		if diff := cmp.Diff([]string{"/1"}, fieldsOf(err)); code(err) != engine.EINVALID || diff != "" {
+			t.Errorf("unknown user: %v (-want +got):\n%s", err, diff)
+		}
+		if err := f.d.SetDesigners(ctx, f.users["admin"], "mini", []string{f.users["other"].User.ID}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.d.Designers(ctx, f.users["other"], "mini")
+		if diff := cmp.Diff([]string{f.users["other"].User.ID}, got); err != nil || diff != "" {
+			t.Errorf("designers: %v (-want +got):\n%s", err, diff)
+		}
+		if _, err := f.d.Draft(ctx, f.users["des"], "mini"); code(err) != engine.EFORBIDDEN {
+			t.Errorf("a designer no longer named: %v", err)
+		}
+	})
+}
+
+func TestDraftSavePatchConflict(t *testing.T) {
+	f := newFixture(t)
+	des := f.users["des"]
+	if _, err := f.d.Draft(ctx, des, "mini"); code(err) != engine.ENOTFOUND {
+		t.Fatalf("draft of an unknown app: %v", err)
+	}
+	// a new app starts with a save at version 0
+	d1, err := f.d.Save(ctx, des, "mini", []byte(miniBundle), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d1.Version != 1 || d1.Base != 0 || len(d1.Problems) != 0 || d1.UpdatedBy != des.User.ID {
+		t.Errorf("first save: %+v", d1)
+	}
+	// a stale save conflicts
+	if _, err := f.d.Save(ctx, des, "mini", []byte(miniBundle), 0); code(err) != engine.ECONFLICT {
+		t.Errorf("stale save: %v", err)
+	}
+	// an invalid draft is stored with its problems, pointing into the bundle
+	bad := strings.Replace(miniBundle, `"required": ["name"]`, `"required": ["nom"]`, 1)
+	d2, err := f.d.Save(ctx, des, "mini", []byte(bad), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProbs := []designer.Problem{{Pointer: "/forms/0/required/0", Code: "reference", Message: engine.T(`必填字段 "nom" 不存在`, `required field "nom" does not exist`)}}
+	if diff := cmp.Diff(wantProbs, d2.Problems); diff != "" || d2.Version != 2 {
+		t.Errorf("invalid draft v%d (-want +got):\n%s", d2.Version, diff)
+	}
+	// a patch fixes it
+	d3, err := f.d.Patch(ctx, des, "mini", []byte(`[{"op":"replace","path":"/forms/0/required/0","value":"name"}]`), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d3.Version != 3 || len(d3.Problems) != 0 {
+		t.Errorf("patched draft: v%d %v", d3.Version, d3.Problems)
+	}
+	sameJSON(t, []byte(miniBundle), d3.Bundle)
+	// a stale patch conflicts and changes nothing
+	if _, err := f.d.Patch(ctx, des, "mini", []byte(`[{"op":"replace","path":"/app/version","value":"2.0.0"}]`), 2); code(err) != engine.ECONFLICT {
+		t.Errorf("stale patch: %v", err)
+	}
+	got, err := f.d.Draft(ctx, f.users["admin"], "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 3 || !bytes.Equal(got.Bundle, d3.Bundle) {
+		t.Errorf("draft after a stale patch: v%d", got.Version)
+	}
+	want := []string{des.User.ID + " ok", des.User.ID + " ok"}
+	if diff := cmp.Diff(want, f.audited(t, "draft.save")); diff != "" {
+		t.Errorf("draft.save audit (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{des.User.ID + " ok"}, f.audited(t, "draft.patch")); diff != "" {
+		t.Errorf("draft.patch audit (-want +got):\n%s", diff)
+	}
+}
+
+func TestDraftOfPublishedApp(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	d, err := f.d.Draft(ctx, f.users["des"], "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != 0 || d.Base != 1 || string(d.Bundle) != miniBundle || len(d.Problems) != 0 {
+		t.Errorf("draft without a draft: v%d base %d %v", d.Version, d.Base, d.Problems)
+	}
+	// a patch on the published bundle starts the draft
+	d2, err := f.d.Patch(ctx, f.users["des"], "mini", []byte(`[{"op":"replace","path":"/forms/0/properties/name/x-label/en","value":"Full name"}]`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.Version != 1 || d2.Base != 1 {
+		t.Errorf("first patch: v%d base %d", d2.Version, d2.Base)
+	}
+	// and a patch back gives the original
+	d3, err := f.d.Patch(ctx, f.users["des"], "mini", []byte(`[{"op":"replace","path":"/forms/0/properties/name/x-label/en","value":"Name"}]`), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameJSON(t, []byte(miniBundle), d3.Bundle)
+}
+
+func TestBadInputLeavesDraftUnchanged(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	des := f.users["des"]
+	start, err := f.d.Patch(ctx, des, "mini", []byte(`[{"op":"replace","path":"/app/version","value":"1.1.0"}]`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := append([]byte(`{"formwork":"1","app":{"key":"mini"},"x":"`), bytes.Repeat([]byte("a"), designer.MaxDraftSize)...)
+	huge = append(huge, `"}`...)
+	hugePatch := append([]byte(`[{"op":"add","path":"/x","value":"`), bytes.Repeat([]byte("a"), designer.MaxDraftSize)...)
+	hugePatch = append(hugePatch, `"}]`...)
+	cases := []struct {
+		name   string
+		save   string // a whole bundle, or
+		patch  string // a patch
+		raw    []byte // either, raw
+		code   string
+		fields []string
+	}{
+		{name: "malformed JSON", save: `{"formwork":`, code: engine.EBADREQUEST, fields: []string{""}},
+		{name: "not an object", save: `[1,2]`, code: engine.EBADREQUEST, fields: []string{""}},
+		{name: "malformed patch", patch: `{"op":"add"}`, code: engine.EBADREQUEST, fields: []string{""}},
+		{name: "patch without path", patch: `[{"op":"add","value":1}]`, code: engine.EBADREQUEST, fields: []string{"/0/path"}},
+		{name: "patch with a bad path", patch: `[{"op":"replace","path":"/app/version","value":"1"},{"op":"add","path":"app","value":1}]`, code: engine.EBADREQUEST, fields: []string{"/1/path"}},
+		{name: "patch with an unknown op", patch: `[{"op":"frobnicate","path":"/app"}]`, code: engine.EBADREQUEST, fields: []string{"/0/op"}},
+		{name: "patch without value", patch: `[{"op":"replace","path":"/app/version"}]`, code: engine.EBADREQUEST, fields: []string{"/0/value"}},
+		{name: "move without from", patch: `[{"op":"move","path":"/app/x"}]`, code: engine.EBADREQUEST, fields: []string{"/0/from"}},
+		{name: "pointer that does not exist", patch: `[{"op":"replace","path":"/app/version","value":"1.2.0"},{"op":"replace","path":"/forms/7/x-title","value":"X"}]`, code: engine.EINVALID, fields: []string{"/forms/7/x-title"}},
+		{name: "remove what is not there", patch: `[{"op":"remove","path":"/forms/0/properties/nope"}]`, code: engine.EINVALID, fields: []string{"/forms/0/properties/nope"}},
+		{name: "failed test", patch: `[{"op":"test","path":"/app/version","value":"9.9.9"}]`, code: engine.EINVALID, fields: []string{"/app/version"}},
+		{name: "draft over 10 MB", raw: huge, code: engine.ETOOLARGE},
+		{name: "patch over 10 MB", raw: hugePatch, patch: "raw", code: engine.ETOOLARGE},
+		{name: "another app's key", save: strings.Replace(miniBundle, `"key": "mini"`, `"key": "maxi"`, 1), code: engine.EINVALID, fields: []string{"/app/key"}},
+		{name: "app key replaced", patch: `[{"op":"replace","path":"/app/key","value":"maxi"}]`, code: engine.EINVALID, fields: []string{"/app/key"}},
+		{name: "app key moved", patch: `[{"op":"move","from":"/app/key","path":"/app/old_key"}]`, code: engine.EINVALID, fields: []string{"/app/key"}},
+		{name: "published field key moved", patch: `[{"op":"move","from":"/forms/0/properties/name","path":"/forms/0/properties/full_name"}]`, code: engine.EINVALID, fields: []string{"/forms/0/properties/name"}},
+		{name: "published form key changed", patch: `[{"op":"replace","path":"/forms/0/x-key","value":"client"}]`, code: engine.EINVALID, fields: []string{"/forms/0/x-key"}},
+		{name: "published form key changed by save", save: strings.Replace(miniBundle, `"x-key": "customer"`, `"x-key": "client"`, 1), code: engine.EINVALID, fields: []string{"/forms/0/x-key"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			switch {
+			case c.patch == "raw":
+				_, err = f.d.Patch(ctx, des, "mini", c.raw, start.Version)
+			case c.raw != nil:
+				_, err = f.d.Save(ctx, des, "mini", c.raw, start.Version)
+			case c.patch != "":
+				_, err = f.d.Patch(ctx, des, "mini", []byte(c.patch), start.Version)
+			default:
+				_, err = f.d.Save(ctx, des, "mini", []byte(c.save), start.Version)
+			}
+			if code(err) != c.code {
+				t.Fatalf("code = %q, want %q (%v)", code(err), c.code, err)
+			}
+			if diff := cmp.Diff(c.fields, fieldsOf(err)); diff != "" {
+				t.Errorf("field pointers (-want +got):\n%s", diff)
+			}
+			for _, fe := range engine.ErrorFields(err) {
+				if fe.Message.Zh == "" || fe.Message.En == "" {
+					t.Errorf("message not bilingual: %+v", fe)
+				}
+			}
+			got, err := f.d.Draft(ctx, des, "mini")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Version != start.Version || !bytes.Equal(got.Bundle, start.Bundle) {
+				t.Errorf("draft changed: v%d", got.Version)
+			}
+		})
+	}
+}
+
+func TestProblemsInPlainWords(t *testing.T) {
+	f := newFixture(t)
+	bad := strings.Replace(miniBundle, `"key": "staff"`, `"key": "Staff-1"`, 1)
+	d, err := f.d.Save(ctx, f.users["des"], "mini", []byte(bad), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) == 0 {
+		t.Fatal("no problems")
+	}
+	for _, p := range d.Problems {
+		if strings.Contains(p.Message.En, "[a-z]") || strings.Contains(p.Message.Zh, "[a-z]") {
+			t.Errorf("a regular expression shown: %+v", p)
+		}
+	}
+	if p := d.Problems[0]; p.Pointer != "/roles/0/key" || p.Code != "pattern" {
+		t.Errorf("first problem: %+v", p)
+	}
+}
