@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"formwork/designer"
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
 	"formwork/engine/totp"
@@ -108,7 +109,7 @@ func openHarness(tb testing.TB, cfg Config, dbPath string, users map[string]*eng
 	if seed != nil {
 		seed(h)
 	}
-	h.e = New(Deps{Store: st, Org: org, Service: svc, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.e = New(Deps{Store: st, Org: org, Service: svc, Designer: designer.New(svc), Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return h
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"formwork/designer"
 	"formwork/engine"
 	"formwork/engine/workflow"
 	"formwork/web"
@@ -90,6 +91,7 @@ type Deps struct {
 	Org       *engine.Org
 	Service   *engine.Service
 	Workflows *workflow.Runtime           // nil: workflows are not enabled
+	Designer  *designer.Designer          // nil: the designer is not enabled
 	QueuePing func(context.Context) error // nil: no queue to check
 	Clock     func() time.Time            // nil: time.Now
 	Config    Config
@@ -102,6 +104,7 @@ type server struct {
 	org       *engine.Org
 	svc       *engine.Service
 	wf        *workflow.Runtime
+	designer  *designer.Designer
 	queuePing func(context.Context) error
 	now       func() time.Time
 	cfg       Config
@@ -121,7 +124,7 @@ func New(d Deps) *echo.Echo {
 		d.Log = slog.Default()
 	}
 	cfg := d.Config.withDefaults()
-	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
+	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
 		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock)}
 
 	e := echo.New()
@@ -160,11 +163,13 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindWorkflowRoutes(e, user)
 	s.bindAccessRoutes(e, user)
 	s.bindTemplateRoutes(e, admin, adminPage)
+	s.bindDesignerRoutes(e, user)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
 	s.bindTaskPages(e, page)
+	s.bindDesignerPages(e, page)
 }
 
 // bindBaseRoutes binds the probes and the static files, which need no user.

@@ -24,5 +24,5 @@ func newHTTP(d *Deps) *echo.Echo {
 	if d.Queue != nil {
 		ping = d.Queue.Ping
 	}
-	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
+	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
 }

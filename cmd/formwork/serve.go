@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"formwork/designer"
 	"formwork/engine"
 	"formwork/engine/queue"
 	"formwork/engine/totp"
@@ -30,6 +31,7 @@ type Deps struct {
 	Org       *engine.Org
 	Service   *engine.Service
 	Workflows *workflow.Runtime
+	Designer  *designer.Designer
 	Clock     func() time.Time
 	Log       *slog.Logger
 }
@@ -67,6 +69,7 @@ func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*
 		channels = append(channels, "email")
 	}
 	d.Workflows = workflow.New(d.Service, d.Clock, workflow.Options{Plugins: reg, Channels: channels})
+	d.Designer = designer.New(d.Service)
 	return d, nil
 }
 

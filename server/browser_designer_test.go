@@ -1,0 +1,273 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"formwork/designer"
+	"formwork/engine"
+)
+
+// box is an element's rectangle in the viewport, as the page measures it.
+type box struct{ X, Y, W, H float64 }
+
+// rectOf scrolls the element sel into view and measures it.
+func rectOf(sel string) chromedp.Action[box] {
+	return chromedp.Evaluate[box](fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		if (!el) throw new Error("no element " + %q);
+		el.scrollIntoView({block: "nearest"});
+		const r = el.getBoundingClientRect();
+		return {X: r.left, Y: r.top, W: r.width, H: r.height};
+	})()`, sel, sel))
+}
+
+// mouseDrag really drags with the mouse: press at (x0, y0), move there in
+// steps with the left button held, release at (x1, y1).
+func mouseDrag(x0, y0, x1, y1 float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		ev := func(typ input.DispatchMouseEventType, x, y float64, buttons int64) error {
+			p := input.DispatchMouseEventParams{Type: typ, X: x, Y: y, Button: input.MouseButtonLeft, Buttons: buttons, ClickCount: 1}
+			if typ == input.DispatchMouseEventTypeMouseMoved {
+				p.ClickCount = 0
+			}
+			_, err := cdp.Call(ctx, t, input.DispatchMouseEvent, p)
+			return err
+		}
+		if err := ev(chromedp.MouseMoved, x0, y0, 0); err != nil {
+			return err
+		}
+		if err := ev(chromedp.MousePressed, x0, y0, 1); err != nil {
+			return err
+		}
+		const steps = 12
+		for i := 1; i <= steps; i++ {
+			f := float64(i) / steps
+			if err := ev(chromedp.MouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, 1); err != nil {
+				return err
+			}
+		}
+		return ev(chromedp.MouseReleased, x1, y1, 0)
+	})
+}
+
+// dragTo drags the element from onto the canvas: just above the element
+// before (a field's key), or below the last field when before is "".
+func dragTo(tb testing.TB, ctx context.Context, from, before string) {
+	tb.Helper()
+	src := run(tb, ctx, "source "+from, rectOf(from))
+	var x, y float64
+	if before != "" {
+		dst := run(tb, ctx, "target "+before, rectOf(`[data-canvas] [data-field="`+before+`"]`))
+		x, y = dst.X+dst.W/2, dst.Y+4
+	} else {
+		dst := run(tb, ctx, "canvas", rectOf(`[data-canvas]`))
+		x, y = dst.X+dst.W/2, dst.Y+dst.H-3
+	}
+	// the source may have scrolled away while the target was measured
+	src = run(tb, ctx, "source "+from, rectOf(from))
+	must(tb, "drag "+from, chromedp.Do(ctx, mouseDrag(src.X+src.W/2, src.Y+src.H/2, x, y)))
+}
+
+// canvasKeys are the keys of the fields on the canvas, in order.
+func canvasKeys(tb testing.TB, ctx context.Context) []string {
+	tb.Helper()
+	return run(tb, ctx, "canvas keys", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-canvas] [data-field]')).map(e => e.dataset.field)`))
+}
+
+// waitSaved waits until the designer has saved every change.
+func waitSaved(tb testing.TB, ctx context.Context) {
+	tb.Helper()
+	run(tb, ctx, "saved", chromedp.Poll[bool](`document.querySelector('[data-saved]').dataset.saved === 'true'`, chromedp.WithPollingTimeout(10*time.Second)))
+}
+
+// shoot saves a full-page screenshot of the current page at width
+// (artifacts in $FORMWORK_ARTIFACTS too) and checks that the page does not
+// scroll sideways.
+func shoot(tb testing.TB, ctx context.Context, dir, name string, width int64) {
+	tb.Helper()
+	must(tb, "viewport", chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)))
+	time.Sleep(100 * time.Millisecond) // the layout settles
+	if ok := run(tb, ctx, "width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)); !ok {
+		w := run(tb, ctx, "scroll width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		tb.Errorf("%s is %dpx wide at %dpx: it scrolls sideways", name, w, width)
+	}
+	png := run(tb, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	file := fmt.Sprintf("%s-%d.png", name, width)
+	must(tb, "save screenshot", os.WriteFile(filepath.Join(dir, file), png, 0o644))
+	if a := os.Getenv("FORMWORK_ARTIFACTS"); a != "" {
+		must(tb, "copy screenshot", os.WriteFile(filepath.Join(a, file), png, 0o644))
+	}
+}
+
+// shootBoth takes the page at 1280px and 390px and returns to 1280px.
+func shootBoth(tb testing.TB, ctx context.Context, dir, name string) {
+	tb.Helper()
+	shoot(tb, ctx, dir, name, 390)
+	shoot(tb, ctx, dir, name, 1280)
+}
+
+// TestBrowserDesignerForm drives the form designer in real Chromium: an
+// administrator starts a blank app, drags five fields from the palette
+// onto the canvas with the mouse, reorders one, labels them and marks one
+// required in the properties panel, undoes and redoes a step, and
+// publishes; the stored draft and then the published form hold what the
+// canvas showed.
+func TestBrowserDesignerForm(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	shots := t.TempDir()
+
+	must(t, "login", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/designer"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
+		chromedp.WaitVisible(chromedp.CSS("#dz-new-key")),
+	))
+	shootBoth(t, ctx, shots, "designer-home")
+
+	// a blank app: the designer opens its one form
+	must(t, "new app", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#dz-new-key"), "repair"),
+		chromedp.SendKeys(chromedp.CSS("#dz-new-name-zh"), "维修登记"),
+		chromedp.SendKeys(chromedp.CSS("#dz-new-name-en"), "Repairs"),
+		answered(chromedp.Click(chromedp.CSS("#dz-new-submit"))),
+		chromedp.WaitVisible(chromedp.CSS(`#designer[data-ready=true]`)),
+	))
+	if n := len(canvasKeys(t, ctx)); n != 0 {
+		t.Fatalf("a blank app's form shows %d fields", n)
+	}
+
+	// five fields dragged from the palette, each where it is dropped
+	dragTo(t, ctx, `[data-widget=text]`, "")
+	must(t, "text dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=text]`))))
+	dragTo(t, ctx, `[data-widget=number]`, "")
+	must(t, "number dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=number]`))))
+	dragTo(t, ctx, `[data-widget=select]`, "number")
+	must(t, "select dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=dropdown]`))))
+	dragTo(t, ctx, `[data-widget=date]`, "text")
+	must(t, "date dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=date]`))))
+	dragTo(t, ctx, `[data-widget=textarea]`, "")
+	must(t, "textarea dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=paragraph]`))))
+	if diff := cmp.Diff([]string{"date", "text", "dropdown", "number", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
+		t.Fatalf("canvas after the drops (-want +got):\n%s", diff)
+	}
+	// reorder on the canvas: the number goes first
+	dragTo(t, ctx, `[data-canvas] [data-field=number]`, "date")
+	if diff := cmp.Diff([]string{"number", "date", "text", "dropdown", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
+		t.Fatalf("canvas after the reorder (-want +got):\n%s", diff)
+	}
+
+	// labels in the properties panel; an English label makes the key
+	label := func(key, zh, en string) {
+		t.Helper()
+		must(t, "label "+key, chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`[data-canvas] [data-field="`+key+`"] .dz-label`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for="`+key+`"] #dz-p-label-zh`)),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('dz-p-label-zh').value = ''`),
+			chromedp.SendKeys(chromedp.CSS(`#dz-p-label-zh`), zh),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('dz-p-label-en').value = ''`),
+			chromedp.SendKeys(chromedp.CSS(`#dz-p-label-en`), en),
+		))
+	}
+	label("text", "客户姓名", "Customer name")
+	label("number", "人数", "Party size")
+	label("dropdown", "维修类型", "Kind")
+	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
+		t.Fatalf("keys made from the English labels (-want +got):\n%s", diff)
+	}
+	// required, then undone and redone from the keyboard
+	must(t, "required", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=customer_name] .dz-label`)),
+		chromedp.Click(chromedp.CSS(`#dz-p-required`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=customer_name] .dz-label`)),
+		chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
+		chromedp.KeyEvent("y", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
+	))
+	waitSaved(t, ctx)
+	shootBoth(t, ctx, shots, "designer-form")
+
+	// the stored draft: the canvas's order, the labels, required
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	d, err := designer.New(h.svc).Draft(context.Background(), admin, "repair")
+	must(t, "draft", err)
+	var b struct {
+		Forms []struct {
+			Properties json.RawMessage `json:"properties"`
+			Required   []string        `json:"required"`
+		} `json:"forms"`
+	}
+	must(t, "decode draft", json.Unmarshal(d.Bundle, &b))
+	loaded, err := engine.LoadBundle(d.Bundle)
+	must(t, "load draft", err)
+	var keys, labels []string
+	for _, f := range loaded.Forms[0].Fields {
+		keys = append(keys, f.Key)
+		labels = append(labels, f.Label.Zh+"/"+f.Label.En)
+	}
+	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, keys); diff != "" {
+		t.Errorf("stored field order (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"人数/Party size", "日期/Date", "客户姓名/Customer name", "维修类型/Kind", "多行文本/Paragraph"}, labels); diff != "" {
+		t.Errorf("stored labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"customer_name"}, b.Forms[0].Required); diff != "" {
+		t.Errorf("stored required (-want +got):\n%s", diff)
+	}
+	if len(d.Problems) != 0 {
+		t.Errorf("the draft has problems: %+v", d.Problems)
+	}
+
+	// publish
+	must(t, "publish page", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/designer/apps/repair"),
+		chromedp.WaitVisible(chromedp.CSS("#dz-to-publish")),
+	))
+	shootBoth(t, ctx, shots, "designer-app")
+	must(t, "publish page", chromedp.Do(ctx,
+		answered(chromedp.Click(chromedp.CSS("#dz-to-publish"))),
+		chromedp.WaitVisible(chromedp.CSS("[data-action=publish]")),
+	))
+	shootBoth(t, ctx, shots, "designer-publish")
+	must(t, "publish", chromedp.Do(ctx,
+		answered(chromedp.Click(chromedp.CSS("[data-action=publish]"))),
+		chromedp.WaitVisible(chromedp.CSS("#dz-published")),
+	))
+	shootBoth(t, ctx, shots, "designer-published")
+
+	// the published form, filled in, in the canvas's order
+	must(t, "fill", chromedp.Do(ctx,
+		answered(chromedp.Click(chromedp.CSS(`#dz-published a[data-form=repair]`))),
+		chromedp.WaitVisible(chromedp.CSS("#f-customer_name")),
+	))
+	order := run(t, ctx, "form order", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form [data-field]')).map(e => e.dataset.field)`))
+	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, order); diff != "" {
+		t.Errorf("published form's order (-want +got):\n%s", diff)
+	}
+	t.Logf("screenshots in %s", shots)
+
+	for _, m := range console() {
+		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") || strings.HasPrefix(m, "error") {
+			t.Errorf("browser console: %s", m)
+		}
+	}
+}
