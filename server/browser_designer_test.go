@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/google/go-cmp/cmp"
 
 	"formwork/designer"
@@ -93,6 +94,27 @@ func waitSaved(tb testing.TB, ctx context.Context) {
 	run(tb, ctx, "saved", chromedp.Poll[bool](`document.querySelector('[data-saved]').dataset.saved === 'true'`, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
+// step runs steps within 20 seconds; when they fail it says what the
+// designer showed (the canvas, the selected field, the notice, the save
+// state) before failing the test.
+func step(tb testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, steps...)
+	if err == nil {
+		return
+	}
+	state, serr := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const q = (s) => document.querySelector(s);
+		const keys = Array.from(document.querySelectorAll('[data-canvas] [data-field]')).map(e => e.dataset.field + (e.classList.contains('is-selected') ? '*' : ''));
+		return JSON.stringify({url: location.pathname, canvas: keys, props: q('[data-props]') && q('[data-props]').dataset.for,
+			saved: q('[data-saved]') && q('[data-saved]').dataset.saved, notice: q('.dz-notice') && q('.dz-notice').textContent,
+			focus: document.activeElement && document.activeElement.outerHTML.slice(0, 120)});
+	})()`))
+	tb.Fatalf("%s: %v\npage: %s %v", what, err, state, serr)
+}
+
 // shoot saves a full-page screenshot of the current page at width
 // (artifacts in $FORMWORK_ARTIFACTS too) and checks that the page does not
 // scroll sideways.
@@ -132,39 +154,39 @@ func TestBrowserDesignerForm(t *testing.T) {
 	defer srv.Close()
 	shots := t.TempDir()
 
-	must(t, "login", chromedp.Do(ctx,
+	step(t, ctx, "login",
 		chromedp.Navigate(srv.URL+"/designer"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#dz-new-key")),
-	))
+	)
 	shootBoth(t, ctx, shots, "designer-home")
 
 	// a blank app: the designer opens its one form
-	must(t, "new app", chromedp.Do(ctx,
+	step(t, ctx, "new app",
 		chromedp.SendKeys(chromedp.CSS("#dz-new-key"), "repair"),
 		chromedp.SendKeys(chromedp.CSS("#dz-new-name-zh"), "维修登记"),
 		chromedp.SendKeys(chromedp.CSS("#dz-new-name-en"), "Repairs"),
 		answered(chromedp.Click(chromedp.CSS("#dz-new-submit"))),
 		chromedp.WaitVisible(chromedp.CSS(`#designer[data-ready=true]`)),
-	))
+	)
 	if n := len(canvasKeys(t, ctx)); n != 0 {
 		t.Fatalf("a blank app's form shows %d fields", n)
 	}
 
 	// five fields dragged from the palette, each where it is dropped
 	dragTo(t, ctx, `[data-widget=text]`, "")
-	must(t, "text dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=text]`))))
+	step(t, ctx, "text dropped", chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=text]`)))
 	dragTo(t, ctx, `[data-widget=number]`, "")
-	must(t, "number dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=number]`))))
+	step(t, ctx, "number dropped", chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=number]`)))
 	dragTo(t, ctx, `[data-widget=select]`, "number")
-	must(t, "select dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=dropdown]`))))
+	step(t, ctx, "select dropped", chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=dropdown]`)))
 	dragTo(t, ctx, `[data-widget=date]`, "text")
-	must(t, "date dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=date]`))))
+	step(t, ctx, "date dropped", chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=date]`)))
 	dragTo(t, ctx, `[data-widget=textarea]`, "")
-	must(t, "textarea dropped", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=paragraph]`))))
+	step(t, ctx, "textarea dropped", chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=paragraph]`)))
 	if diff := cmp.Diff([]string{"date", "text", "dropdown", "number", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
 		t.Fatalf("canvas after the drops (-want +got):\n%s", diff)
 	}
@@ -177,14 +199,14 @@ func TestBrowserDesignerForm(t *testing.T) {
 	// labels in the properties panel; an English label makes the key
 	label := func(key, zh, en string) {
 		t.Helper()
-		must(t, "label "+key, chromedp.Do(ctx,
+		step(t, ctx, "label "+key,
 			chromedp.Click(chromedp.CSS(`[data-canvas] [data-field="`+key+`"] .dz-label`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for="`+key+`"] #dz-p-label-zh`)),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById('dz-p-label-zh').value = ''`),
 			chromedp.SendKeys(chromedp.CSS(`#dz-p-label-zh`), zh),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById('dz-p-label-en').value = ''`),
 			chromedp.SendKeys(chromedp.CSS(`#dz-p-label-en`), en),
-		))
+		)
 	}
 	label("text", "客户姓名", "Customer name")
 	label("number", "人数", "Party size")
@@ -193,7 +215,7 @@ func TestBrowserDesignerForm(t *testing.T) {
 		t.Fatalf("keys made from the English labels (-want +got):\n%s", diff)
 	}
 	// required, then undone and redone from the keyboard
-	must(t, "required", chromedp.Do(ctx,
+	step(t, ctx, "required",
 		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=customer_name] .dz-label`)),
 		chromedp.Click(chromedp.CSS(`#dz-p-required`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
@@ -202,13 +224,70 @@ func TestBrowserDesignerForm(t *testing.T) {
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
 		chromedp.KeyEvent("y", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=customer_name] .req`)),
-	))
+	)
+	// duplicate, then Delete on the copy; Alt+↓ and Alt+↑ move a field
+	step(t, ctx, "duplicate and delete",
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=paragraph] [data-do=duplicate]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=paragraph_copy]:focus`)),
+		chromedp.KeyEvent(kb.Delete),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-canvas] [data-field=paragraph_copy]`)),
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=party_size] .dz-label`)),
+		chromedp.KeyEvent(kb.ArrowDown, chromedp.KeyModifiers(chromedp.ModifierAlt)),
+	)
+	if diff := cmp.Diff([]string{"date", "party_size", "customer_name", "kind", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("canvas after Alt+↓ (-want +got):\n%s", diff)
+	}
+	step(t, ctx, "Alt+↑", chromedp.KeyEvent(kb.ArrowUp, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("canvas after Alt+↑ (-want +got):\n%s", diff)
+	}
+
+	// a select without options is a problem, said in words; clicking it
+	// selects the field; an option added back solves it
+	step(t, ctx, "problem",
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=kind] .dz-label`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for=kind] .dz-option`)),
+		chromedp.Click(chromedp.CSS(`[data-props] .dz-option button`)),
+		chromedp.Click(chromedp.CSS(`[data-props] .dz-option button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-problems] [data-problem^="/forms/0/properties/kind"]`)),
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=date] .dz-label`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for=date]`)),
+	)
+	problem := run(t, ctx, "problem text", chromedp.Text(chromedp.CSS(`[data-problems]`)))
+	if !strings.Contains(problem, "维修类型") || strings.Contains(problem, "/forms") || !hanRE.MatchString(problem) {
+		t.Errorf("problem %q: want the field's label and a Chinese message, no pointer", problem)
+	}
+	step(t, ctx, "problem selects",
+		chromedp.Click(chromedp.CSS(`[data-problems] [data-problem^="/forms/0/properties/kind"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for=kind]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=kind].is-selected`)),
+		chromedp.Click(chromedp.CSS(`[data-props] .dz-options > button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-problems] [data-problem]`)),
+	)
 	waitSaved(t, ctx)
 	shootBoth(t, ctx, shots, "designer-form")
 
-	// the stored draft: the canvas's order, the labels, required
+	// someone else changes the draft: the page's next change gets a 409,
+	// the page loads their version and says so
 	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
-	d, err := designer.New(h.svc).Draft(context.Background(), admin, "repair")
+	dz := designer.New(h.svc)
+	d, err := dz.Draft(context.Background(), admin, "repair")
+	must(t, "draft", err)
+	_, err = dz.Patch(context.Background(), admin, "repair",
+		[]byte(`[{"op":"replace","path":"/forms/0/properties/paragraph/x-label","value":{"zh":"备注","en":"Notes"}}]`), d.Version)
+	must(t, "someone else's patch", err)
+	step(t, ctx, "conflict",
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=date] [data-do=duplicate]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.dz-notice`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-canvas] [data-field=date_copy]`)),
+	)
+	waitSaved(t, ctx)
+	if got := run(t, ctx, "reloaded label", chromedp.Text(chromedp.CSS(`[data-canvas] [data-field=paragraph] .dz-label`))); got != "备注" {
+		t.Errorf("after the conflict the canvas shows %q for paragraph, want the other designer's 备注", got)
+	}
+
+	// the stored draft: the canvas's order, the labels, required
+	d, err = dz.Draft(context.Background(), admin, "repair")
 	must(t, "draft", err)
 	var b struct {
 		Forms []struct {
@@ -227,7 +306,7 @@ func TestBrowserDesignerForm(t *testing.T) {
 	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, keys); diff != "" {
 		t.Errorf("stored field order (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"人数/Party size", "日期/Date", "客户姓名/Customer name", "维修类型/Kind", "多行文本/Paragraph"}, labels); diff != "" {
+	if diff := cmp.Diff([]string{"人数/Party size", "日期/Date", "客户姓名/Customer name", "维修类型/Kind", "备注/Notes"}, labels); diff != "" {
 		t.Errorf("stored labels (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"customer_name"}, b.Forms[0].Required); diff != "" {
@@ -236,36 +315,64 @@ func TestBrowserDesignerForm(t *testing.T) {
 	if len(d.Problems) != 0 {
 		t.Errorf("the draft has problems: %+v", d.Problems)
 	}
+	// a role for the staff (the roles page is not built yet: through the package)
+	_, err = dz.Patch(context.Background(), admin, "repair", []byte(`[{"op":"add","path":"/roles","value":[
+		{"key":"clerk","name":{"zh":"登记员","en":"Clerk"},"permissions":{"repair":{"operations":["create","read"],"scope":"own"}}}]}]`), d.Version)
+	must(t, "add role", err)
+	staff := h.users["staff"]
+	_, err = h.org.SetRoles(context.Background(), engine.AuditActor{ID: engine.SystemActor}, staff.ID,
+		map[string][]string{"shop": {"staff"}, "visit": {"staff"}, "repair": {"clerk"}})
+	must(t, "staff role", err)
 
 	// publish
-	must(t, "publish page", chromedp.Do(ctx,
+	step(t, ctx, "publish page",
 		chromedp.Navigate(srv.URL+"/designer/apps/repair"),
 		chromedp.WaitVisible(chromedp.CSS("#dz-to-publish")),
-	))
+	)
 	shootBoth(t, ctx, shots, "designer-app")
-	must(t, "publish page", chromedp.Do(ctx,
+	step(t, ctx, "publish page",
 		answered(chromedp.Click(chromedp.CSS("#dz-to-publish"))),
 		chromedp.WaitVisible(chromedp.CSS("[data-action=publish]")),
-	))
+	)
 	shootBoth(t, ctx, shots, "designer-publish")
-	must(t, "publish", chromedp.Do(ctx,
+	step(t, ctx, "publish",
 		answered(chromedp.Click(chromedp.CSS("[data-action=publish]"))),
 		chromedp.WaitVisible(chromedp.CSS("#dz-published")),
-	))
+	)
 	shootBoth(t, ctx, shots, "designer-published")
 
-	// the published form, filled in, in the canvas's order
-	must(t, "fill", chromedp.Do(ctx,
-		answered(chromedp.Click(chromedp.CSS(`#dz-published a[data-form=repair]`))),
+	// a staff member fills the published form, laid out in the canvas's order
+	step(t, ctx, "staff login",
+		answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))),
+		chromedp.Navigate(srv.URL+"/apps/repair/forms/repair/new"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "staff@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS("#f-customer_name")),
-	))
+	)
 	order := run(t, ctx, "form order", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form [data-field]')).map(e => e.dataset.field)`))
 	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, order); diff != "" {
 		t.Errorf("published form's order (-want +got):\n%s", diff)
 	}
+	step(t, ctx, "fill",
+		chromedp.SendKeys(chromedp.CSS("#f-customer_name"), "赵师傅"),
+		chromedp.SendKeys(chromedp.CSS("#f-party_size"), "2"),
+		chromedp.SetValue(chromedp.CSS("#f-kind"), "option_1"),
+		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		chromedp.Navigate(srv.URL+"/apps/repair/forms/repair"),
+		chromedp.WaitVisible(chromedp.CSS("table.records")),
+	)
+	if list := run(t, ctx, "list", chromedp.Text(chromedp.CSS("table.records"))); !strings.Contains(list, "赵师傅") {
+		t.Errorf("the staff's record is not in the list: %q", list)
+	}
 	t.Logf("screenshots in %s", shots)
 
 	for _, m := range console() {
+		if strings.Contains(m, "409 (Conflict)") {
+			continue // the conflict the test made
+		}
 		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") || strings.HasPrefix(m, "error") {
 			t.Errorf("browser console: %s", m)
 		}

@@ -141,7 +141,7 @@ function addField(widget, index) {
 function moveField(key, index) {
   change((f) => F.move(f, key, index));
   selected = key;
-  render(false);
+  render(true);
   focusSelected();
 }
 

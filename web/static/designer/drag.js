@@ -10,7 +10,18 @@ const THRESHOLD = 4;
 // enableDrag makes the elements matching selector inside root draggable
 // onto canvas, whose children matching itemSelector are the positions.
 export function enableDrag({ root, selector, canvas, itemSelector, onDrop, handle }) {
+  // the click a browser may send after a drag's release is not a click;
+  // the next press starts afresh whether it came or not
+  let dragged = false;
+  root.addEventListener("click", (ev) => {
+    if (!dragged || ev.detail === 0) return; // a key's click is always one
+    dragged = false;
+    ev.stopPropagation();
+    ev.preventDefault();
+  }, { capture: true });
+
   root.addEventListener("pointerdown", (ev) => {
+    dragged = false;
     if (ev.button !== 0 && ev.pointerType === "mouse") return;
     const src = ev.target.closest(selector);
     if (!src || !root.contains(src)) return;
@@ -79,10 +90,7 @@ export function enableDrag({ root, selector, canvas, itemSelector, onDrop, handl
       line.remove();
       src.classList.remove("dz-dragging");
       document.body.classList.remove("dz-is-dragging");
-      // the click that follows a drag is not a click
-      const stop = (e) => { e.stopPropagation(); e.preventDefault(); };
-      window.addEventListener("click", stop, { capture: true, once: true });
-      setTimeout(() => window.removeEventListener("click", stop, { capture: true }), 0);
+      dragged = true;
       if (ev.type === "pointerup" && index >= 0) onDrop(src, index);
     }
 
