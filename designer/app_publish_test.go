@@ -118,11 +118,26 @@ func TestVersionsAndRestore(t *testing.T) {
 	if diff := cmp.Diff(want, vs); diff != "" {
 		t.Errorf("versions (-want +got):\n%s", diff)
 	}
+	// a version of more than three changes is counted
+	if _, err := f.d.Patch(ctx, des, "mini", []byte(`[
+	  {"op":"replace","path":"/app/version","value":"1.2.0"},
+	  {"op":"replace","path":"/app/name","value":"Mini 2"},
+	  {"op":"replace","path":"/forms/0/x-title","value":"Client"},
+	  {"op":"replace","path":"/roles/0/name","value":"Clerk"}]`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Publish(ctx, des, "mini", false); err != nil {
+		t.Fatal(err)
+	}
+	vs, err = f.d.Versions(ctx, des, "mini")
+	if err != nil || len(vs) != 3 || vs[0].Summary != engine.T("4 处改动", "4 changes") {
+		t.Errorf("versions after a third publish: %+v %v", vs, err)
+	}
 	d, err := f.d.Restore(ctx, des, "mini", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Version != 1 || d.Base != 2 || string(d.Bundle) != miniBundle {
+	if d.Version != 1 || d.Base != 3 || string(d.Bundle) != miniBundle {
 		t.Errorf("restored draft: v%d base %d", d.Version, d.Base)
 	}
 	if diff := cmp.Diff([]string{des.User.ID + " ok"}, f.audited(t, "draft.restore")); diff != "" {

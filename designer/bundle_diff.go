@@ -1,6 +1,7 @@
 package designer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,13 +86,70 @@ func diffBundles(old, new []byte) ([]Change, error) {
 	if err := json.Unmarshal(new, &n); err != nil {
 		return nil, fmt.Errorf("diff: draft: %w", err)
 	}
-	df := &differ{changes: []Change{}}
+	df := &differ{changes: []Change{}, oldOrder: fieldOrder(old), newOrder: fieldOrder(new)}
 	df.bundle(o, n)
 	return df.changes, nil
 }
 
 type differ struct {
 	changes []Change
+	// oldOrder and newOrder hold each form's field keys in document order
+	// (decoded maps have none), so that changes are said in the form's order.
+	oldOrder, newOrder map[string][]string
+}
+
+// fieldOrder reads the field keys of each form of a bundle in document order.
+func fieldOrder(data []byte) map[string][]string {
+	var b struct {
+		Forms []struct {
+			Key        string          `json:"x-key"`
+			Properties json.RawMessage `json:"properties"`
+		} `json:"forms"`
+	}
+	out := map[string][]string{}
+	if json.Unmarshal(data, &b) != nil {
+		return out
+	}
+	for _, f := range b.Forms {
+		dec := json.NewDecoder(bytes.NewReader(f.Properties))
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			continue
+		}
+		var keys []string
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				break
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				break
+			}
+			keys = append(keys, t.(string))
+		}
+		if _, dup := out[f.Key]; !dup {
+			out[f.Key] = keys
+		}
+	}
+	return out
+}
+
+// ordered returns the keys of o in the order given, then any others sorted.
+func ordered(o obj, order []string) []string {
+	out := make([]string, 0, len(o))
+	seen := map[string]bool{}
+	for _, k := range order {
+		if _, ok := o[k]; ok && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, k := range sortedKeys(o) {
+		if !seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // say records a change; zh and en are formats whose %s take names, each
@@ -231,7 +289,7 @@ func (df *differ) form(k string, a, b *item) {
 	if !same(a.v["x-title"], b.v["x-title"]) {
 		df.rename(b.ptr+"/x-title", "form", "表单", "form", text(a.v["x-title"], k), name)
 	}
-	df.fields(b.ptr, a.v, b.v)
+	df.fields(b.ptr, k, a.v, b.v)
 	if !same(a.v["x-checks"], b.v["x-checks"]) {
 		df.say(opOf(a.v["x-checks"], b.v["x-checks"]), b.ptr+"/x-checks", "rule", "修改了表单「%s」的校验规则", "changed the checks of form %s", name)
 	}
@@ -256,15 +314,15 @@ var fieldAspects = []struct {
 		"pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf", "x-pattern-message", "x-message"}},
 }
 
-func (df *differ) fields(formPtr string, o, n obj) {
+func (df *differ) fields(formPtr, form string, o, n obj) {
 	op, np := asObj(o["properties"]), asObj(n["properties"])
 	oreq, nreq := strSet(o["required"]), strSet(n["required"])
-	for _, k := range sortedKeys(op) {
+	for _, k := range ordered(op, df.oldOrder[form]) {
 		if _, ok := np[k]; !ok {
 			df.say("remove", formPtr+"/properties/"+escape(k), "field", "删除字段「%s」", "removed field %s", text(asObj(op[k])["x-label"], k))
 		}
 	}
-	for _, k := range sortedKeys(np) {
+	for _, k := range ordered(np, df.newOrder[form]) {
 		ptr := formPtr + "/properties/" + escape(k)
 		nf := asObj(np[k])
 		name := text(nf["x-label"], k)

@@ -9,6 +9,7 @@
 package designer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -51,11 +52,13 @@ type Draft struct {
 }
 
 // draftDoc is a stored draft. The bundle is kept as a string so that its
-// bytes survive as saved; its problems are kept so that reading a draft
+// bytes survive as saved, its sample data sealed under the app's data key
+// (engine.Service.SealDraft) so that a draft made from a template keeps no
+// customer value in clear; its problems are kept so that reading a draft
 // does not validate it again.
 type draftDoc struct {
-	App       string    `json:"app"`
-	Bundle    string    `json:"bundle"`
+	App string `json:"app"`
+	engine.SealedBundle
 	Base      int       `json:"base"`
 	Problems  []Problem `json:"problems"`
 	UpdatedBy string    `json:"updated_by"`
@@ -83,26 +86,42 @@ func (d *Designer) Draft(ctx context.Context, p *engine.Principal, app string) (
 		return nil, err
 	}
 	if cur.draft != nil {
-		return cur.draft.view(cur.version), nil
+		return cur.draft.view(cur.version, cur.data), nil
 	}
-	probs, err := problems(cur.data)
-	if err != nil {
-		return nil, err
+	probs := []Problem{}
+	if _, _, err := d.svc.Bundle(ctx, app, cur.base); err != nil { // loaded once and cached
+		if probs, err = problems(cur.data); err != nil {
+			return nil, err
+		}
 	}
 	return &Draft{App: app, Bundle: cur.data, Base: cur.base, Problems: probs}, nil
 }
 
-func (dd *draftDoc) view(version int64) *Draft {
+// encode writes the stored form of dd. HTML characters stay as they are:
+// escaped, a draft of "<" would take six times its size.
+func (dd *draftDoc) encode() json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(dd); err != nil {
+		panic("designer: marshal draft: " + err.Error()) // strings, ints and times only
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// view is the draft as the API shows it, data being its bundle opened.
+func (dd *draftDoc) view(version int64, data []byte) *Draft {
 	probs := dd.Problems
 	if probs == nil {
 		probs = []Problem{}
 	}
-	return &Draft{App: dd.App, Bundle: json.RawMessage(dd.Bundle), Version: version, Base: dd.Base,
+	return &Draft{App: dd.App, Bundle: json.RawMessage(data), Version: version, Base: dd.Base,
 		Problems: probs, UpdatedBy: dd.UpdatedBy, UpdatedAt: dd.UpdatedAt}
 }
 
 // current reads the draft of app, or the published bundle when there is
-// none; ENOTFOUND when there is neither.
+// none. When there is neither it returns ENOTFOUND together with an empty
+// current, which a new app's first save starts from.
 func (d *Designer) current(ctx context.Context, p *engine.Principal, app string) (*current, error) {
 	doc, err := d.svc.Store().FindDoc(ctx, KindDraft, app)
 	switch {
@@ -111,7 +130,11 @@ func (d *Designer) current(ctx context.Context, p *engine.Principal, app string)
 		if err := engine.DecodeDoc(doc, &dd); err != nil {
 			return nil, err
 		}
-		return &current{data: []byte(dd.Bundle), version: doc.Version, base: dd.Base, draft: &dd}, nil
+		data, err := d.svc.OpenDraft(ctx, app, dd.SealedBundle)
+		if err != nil {
+			return nil, err
+		}
+		return &current{data: data, version: doc.Version, base: dd.Base, draft: &dd}, nil
 	case engine.ErrorCode(err) != engine.ENOTFOUND:
 		return nil, err
 	}
@@ -189,13 +212,17 @@ func (d *Designer) write(ctx context.Context, p *engine.Principal, app string, c
 		return nil, err
 	}
 	ev := d.svc.Event(p, action, app, "", app+"@draft", nil, engine.ResultOK, "")
-	dd := draftDoc{App: app, Bundle: string(data), Base: cur.base, Problems: probs, UpdatedBy: p.Actor(), UpdatedAt: ev.Time}
+	sealed, err := d.svc.SealDraft(ctx, app, data)
+	if err != nil {
+		return nil, err
+	}
+	dd := draftDoc{App: app, SealedBundle: sealed, Base: cur.base, Problems: probs, UpdatedBy: p.Actor(), UpdatedAt: ev.Time}
 	res, err := d.svc.Store().Apply(ctx, &engine.Change{
-		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: engine.MustJSON(dd)}, ExpectVersion: cur.version}},
+		Docs:  []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app, Value: dd.encode()}, ExpectVersion: cur.version}},
 		Audit: []*engine.AuditEvent{ev},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return dd.view(res.Docs[0].Version), nil
+	return dd.view(res.Docs[0].Version, data), nil
 }

@@ -41,16 +41,39 @@ func problems(data []byte) ([]Problem, error) {
 	if len(fields) == 0 {
 		return []Problem{{Pointer: "", Code: engine.ErrorCode(err), Message: plainMessage("", err.(*engine.Error).Message)}}, nil
 	}
-	out := make([]Problem, len(fields))
-	for i, f := range fields {
-		out[i] = Problem{Pointer: f.Field, Code: f.Code, Message: plainMessage(f.Code, f.Message)}
+	out := make([]Problem, 0, len(fields))
+	for _, f := range fields {
+		if f.Code == "schema" && echoed(f.Field, fields) {
+			continue
+		}
+		out = append(out, Problem{Pointer: f.Field, Code: f.Code, Message: plainMessage(f.Code, f.Message)})
 	}
 	return out, nil
 }
 
+// echoed reports whether another error points inside ptr: a form whose
+// JSON Schema does not compile is reported at its place by the
+// meta-schema, and once more at the whole form in the schema library's
+// words, which add nothing.
+func echoed(ptr string, fields []engine.FieldError) bool {
+	for _, f := range fields {
+		if strings.HasPrefix(f.Field, ptr+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // plainMessage replaces the meta-schema's pattern messages, which quote a
-// regular expression, with what the pattern means.
+// regular expression, with what the pattern means, and the schema
+// library's own error text with a sentence.
 func plainMessage(code string, msg engine.Text) engine.Text {
+	if code == "expr" {
+		return exprMessage(msg)
+	}
+	if code == "schema" {
+		return engine.T("表单的 JSON Schema 无效，请检查其中的高级设置", "the form's JSON Schema is invalid: check its advanced settings")
+	}
 	if code != "pattern" {
 		return msg
 	}
@@ -73,7 +96,8 @@ type bundleKeys struct {
 		Key *string `json:"key"`
 	} `json:"app"`
 	Forms []struct {
-		Key string `json:"x-key"`
+		Key        string                     `json:"x-key"`
+		Properties map[string]json.RawMessage `json:"properties"`
 	} `json:"forms"`
 }
 
@@ -83,9 +107,11 @@ func readKeys(data []byte) bundleKeys {
 	return k
 }
 
-// checkKeys refuses a draft of another app, and one where a form that is
-// published has its key changed (a form at the same place as before now has
-// another key, and the old key is gone): records are stored under keys.
+// checkKeys refuses a draft of another app, and one where a published
+// form was renamed: at the same place in the list as before there is a form
+// with another key that still has all of the published form's fields, and
+// the old key is gone. (A form deleted and another added in its place is
+// not a rename: its data loss is the publish's impact to confirm.)
 func (d *Designer) checkKeys(ctx context.Context, app string, cur *current, data []byte) error {
 	nk := readKeys(data)
 	if nk.App.Key == nil || *nk.App.Key != app {
@@ -98,18 +124,27 @@ func (d *Designer) checkKeys(ctx context.Context, app string, cur *current, data
 	if err != nil || pub == nil {
 		return err
 	}
-	ok := readKeys(cur.data)
 	kept := map[string]bool{}
 	for _, f := range nk.Forms {
 		kept[f.Key] = true
 	}
-	for i, f := range ok.Forms {
-		if i >= len(nk.Forms) || kept[f.Key] || pub.Form(f.Key) == nil {
+	for i, f := range readKeys(cur.data).Forms {
+		pf := pub.Form(f.Key)
+		if i >= len(nk.Forms) || kept[f.Key] || pf == nil || !hasFields(nk.Forms[i].Properties, pf) {
 			continue
 		}
 		return keyChanged(fmt.Sprintf("/forms/%d/x-key", i), f.Key)
 	}
 	return nil
+}
+
+func hasFields(props map[string]json.RawMessage, f *engine.Form) bool {
+	for _, fd := range f.Fields {
+		if _, ok := props[fd.Key]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func keyChanged(ptr, key string) error {

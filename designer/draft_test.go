@@ -2,6 +2,8 @@ package designer_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 
 	"formwork/designer"
 	"formwork/engine"
+	"formwork/templates"
 )
 
 func TestWhoMayDesign(t *testing.T) {
@@ -204,6 +207,8 @@ func TestBadInputLeavesDraftUnchanged(t *testing.T) {
 		{name: "patch without value", patch: `[{"op":"replace","path":"/app/version"}]`, code: engine.EBADREQUEST, fields: []string{"/0/value"}},
 		{name: "move without from", patch: `[{"op":"move","path":"/app/x"}]`, code: engine.EBADREQUEST, fields: []string{"/0/from"}},
 		{name: "pointer that does not exist", patch: `[{"op":"replace","path":"/app/version","value":"1.2.0"},{"op":"replace","path":"/forms/7/x-title","value":"X"}]`, code: engine.EINVALID, fields: []string{"/forms/7/x-title"}},
+		{name: "the third of five operations fails", patch: `[{"op":"test","path":"/app/key","value":"mini"},{"op":"add","path":"/app/x","value":1},{"op":"remove","path":"/app/y"},{"op":"remove","path":"/app/x"},{"op":"test","path":"/app/key","value":"mini"}]`, code: engine.EINVALID, fields: []string{"/app/y"}},
+		{name: "too many operations", patch: "[" + strings.Repeat(`{"op":"test","path":"/app/key","value":"mini"},`, designer.MaxPatchOps) + `{"op":"test","path":"/app/key","value":"mini"}]`, code: engine.ETOOLARGE},
 		{name: "remove what is not there", patch: `[{"op":"remove","path":"/forms/0/properties/nope"}]`, code: engine.EINVALID, fields: []string{"/forms/0/properties/nope"}},
 		{name: "failed test", patch: `[{"op":"test","path":"/app/version","value":"9.9.9"}]`, code: engine.EINVALID, fields: []string{"/app/version"}},
 		{name: "draft over 10 MB", raw: huge, code: engine.ETOOLARGE},
@@ -267,5 +272,148 @@ func TestProblemsInPlainWords(t *testing.T) {
 	}
 	if p := d.Problems[0]; p.Pointer != "/roles/0/key" || p.Code != "pattern" {
 		t.Errorf("first problem: %+v", p)
+	}
+}
+
+func TestFormReplacedIsNoRename(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	// the published form deleted and another put in its place: not a key
+	// change (what it would orphan is the publish's impact to confirm)
+	other := strings.Replace(miniBundle, `"x-key": "customer"`, `"x-key": "order"`, 1)
+	other = strings.Replace(other, `"name": {"type": "string"`, `"title": {"type": "string"`, 1)
+	other = strings.ReplaceAll(other, `["name"`, `["title"`)
+	other = strings.ReplaceAll(other, `"customer"`, `"order"`)
+	d, err := f.d.Save(ctx, f.users["des"], "mini", []byte(other), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) != 0 {
+		t.Errorf("problems: %+v", d.Problems)
+	}
+	diff, err := f.d.Diff(ctx, f.users["des"], "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, c := range diff.Changes {
+		if c.Kind == "form" {
+			ops = append(ops, c.Op+" "+c.Pointer)
+		}
+	}
+	if d := cmp.Diff([]string{"remove /forms/0", "add /forms/0"}, ops); d != "" {
+		t.Errorf("form changes (-want +got):\n%s", d)
+	}
+}
+
+func TestProblemsNoLibraryText(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	d, err := f.d.Patch(ctx, f.users["des"], "mini", []byte(`[{"op":"replace","path":"/forms/0/properties/level/type","value":"strin"}]`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range d.Problems {
+		got = append(got, p.Pointer+" "+p.Code)
+		if strings.Contains(p.Message.En, "jsonschema") || strings.Contains(p.Message.En, "metaschema") {
+			t.Errorf("library text shown: %+v", p)
+		}
+	}
+	if diff := cmp.Diff([]string{"/forms/0/properties/level/type enum"}, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestConcurrentSaves: two designers save over the same draft version at
+// once; one wins, the other gets a conflict, never a silent overwrite.
+func TestConcurrentSaves(t *testing.T) {
+	f := newFixture(t)
+	d, err := f.d.Save(ctx, f.users["des"], "mini", []byte(miniBundle), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundles := []string{
+		strings.Replace(miniBundle, `"1.0.0"`, `"1.0.1"`, 1),
+		strings.Replace(miniBundle, `"1.0.0"`, `"1.0.2"`, 1),
+	}
+	users := []*engine.Principal{f.users["des"], f.users["admin"]}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			_, err := f.d.Save(ctx, users[i], "mini", []byte(bundles[i]), d.Version)
+			errs <- err
+		}()
+	}
+	var codes []string
+	for range 2 {
+		codes = append(codes, code(<-errs))
+	}
+	slices.Sort(codes)
+	if diff := cmp.Diff([]string{"", engine.ECONFLICT}, codes); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	got, err := f.d.Draft(ctx, f.users["des"], "mini")
+	if err != nil || got.Version != d.Version+1 {
+		t.Errorf("draft: %v %v", got, err)
+	}
+}
+
+// TestDraftStoredCompactly: a draft is stored at about its own size, even
+// full of characters JSON encoders like to escape.
+func TestDraftStoredCompactly(t *testing.T) {
+	f := newFixture(t)
+	lt := strings.Repeat("<&>", 100000)
+	bundle := strings.Replace(miniBundle, `"version": "1.0.0"`, `"version": "1.0.0", "description": "`+lt+`"`, 1)
+	if _, err := f.d.Save(ctx, f.users["des"], "mini", []byte(bundle), 0); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.Store().FindDoc(ctx, designer.KindDraft, "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.Value); n > len(bundle)*3/2 {
+		t.Errorf("a %d-byte draft is stored in %d bytes", len(bundle), n)
+	}
+}
+
+// TestDraftSampleDataSealed: a draft made from the CRM template keeps its
+// sample customers only sealed at rest (the published version's are too),
+// and reads back exactly as saved.
+func TestDraftSampleDataSealed(t *testing.T) {
+	f := newFixture(t)
+	data, err := templates.Get("crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		App struct {
+			Key string `json:"key"`
+		} `json:"app"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Save(ctx, f.users["admin"], b.App.Key, data, 0); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.Store().FindDoc(ctx, designer.KindDraft, b.App.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"13800001001", "customer01@example.com", "测试客户01制造业有限公司"} {
+		if !bytes.Contains(data, []byte(secret)) {
+			t.Fatalf("the template no longer holds %q; pick another sample value", secret)
+		}
+		if bytes.Contains(doc.Value, []byte(secret)) {
+			t.Errorf("the stored draft holds the sample value %q in clear", secret)
+		}
+	}
+	got, err := f.d.Draft(ctx, f.users["admin"], b.App.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bundle, data) {
+		t.Errorf("the draft does not read back as saved")
 	}
 }

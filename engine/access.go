@@ -123,7 +123,7 @@ func (a *Access) ScopeFilter() filter.Expr {
 // OperationList returns the allowed operations in a stable order.
 func (a *Access) OperationList() []string {
 	var out []string
-	for _, op := range []string{OpCreate, OpRead, OpUpdate, OpDelete, OpExport, OpImport, OpPrint} {
+	for _, op := range Operations() {
 		if a.Ops[op] {
 			out = append(out, op)
 		}
@@ -181,12 +181,18 @@ func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f
 	if err != nil {
 		return nil, err
 	}
+	return s.accessOf(ctx, u, pr.IP, b, f)
+}
+
+// accessOf computes u's access to f of b from ip, u as given (read
+// already, or a stand-in for a role in a preview).
+func (s *Service) accessOf(ctx context.Context, u *User, ip string, b *Bundle, f *Form) (*Access, error) {
 	if u.Admin {
 		return adminAccess(f), nil
 	}
 	r := &accessResolver{s: s, ctx: ctx, u: u, f: f, a: &Access{Ops: map[string]bool{}, Fields: map[string]string{}}}
 	now := s.now()
-	if err := r.roles(b, now.In(s.zone), pr.IP); err != nil {
+	if err := r.roles(b, now.In(s.zone), ip); err != nil {
 		return nil, err
 	}
 	if err := r.grants(b, now); err != nil {

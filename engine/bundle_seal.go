@@ -58,55 +58,107 @@ func sampleAAD(version, i int) string {
 // among them) is at rest in clear while the definitions stay readable to
 // whoever reads forms from the store. Without a keyring it is kept as is.
 func sealBundle(ctx context.Context, k *Keyring, vd *appVersionDoc, data []byte) error {
-	vd.Sealed = nil
-	if k == nil {
-		vd.Bundle = string(data)
-		return nil
-	}
-	spans, err := sampleSpans(data)
+	id := appVersionID(vd.Key, vd.Version)
+	sb, err := sealSamples(ctx, k, vd.Key, func(i int) string { return sampleAAD(vd.Version, i) }, data)
 	if err != nil {
-		return err
+		return fmt.Errorf("app version %s: seal sample data: %w", id, err)
 	}
-	out := make([]byte, 0, len(data))
-	prev := 0
-	for i, sp := range spans {
-		out = append(out, data[prev:sp[0]]...)
-		ct, err := k.Seal(ctx, vd.Key, sampleAAD(vd.Version, i), data[sp[0]:sp[1]])
-		if err != nil {
-			return fmt.Errorf("app version %s: seal sample data: %w", appVersionID(vd.Key, vd.Version), err)
-		}
-		vd.Sealed = append(vd.Sealed, sealedSpan{At: len(out), Data: ct})
-		out = append(out, sampleStandIn...)
-		prev = sp[1]
-	}
-	vd.Bundle = string(append(out, data[prev:]...))
+	vd.Bundle, vd.Sealed = sb.Bundle, sb.Sealed
 	return nil
 }
 
 // openBundle returns the bundle of vd exactly as it was imported.
 func openBundle(ctx context.Context, k *Keyring, vd *appVersionDoc) ([]byte, error) {
-	if len(vd.Sealed) == 0 {
-		return []byte(vd.Bundle), nil
+	out, err := openSamples(ctx, k, vd.Key, func(i int) string { return sampleAAD(vd.Version, i) }, SealedBundle{Bundle: vd.Bundle, Sealed: vd.Sealed})
+	if err != nil {
+		return nil, fmt.Errorf("app version %s: %w", appVersionID(vd.Key, vd.Version), err)
 	}
-	id := appVersionID(vd.Key, vd.Version)
+	return out, nil
+}
+
+// SealedBundle is a bundle as kept at rest: with a keyring, its
+// sample_data values are sealed under the app's data key and cut out of
+// Bundle, "{}" standing in for each (see sealBundle).
+type SealedBundle struct {
+	Bundle string       `json:"bundle"`
+	Sealed []sealedSpan `json:"sealed,omitempty"`
+}
+
+// draftAAD binds a draft's sealed sample data to the app's draft.
+func draftAAD(i int) string { return "app_draft/sample_data/" + strconv.Itoa(i) }
+
+// SealDraft is how the designer keeps a draft bundle at rest: its sample
+// data sealed under the app's data key, as a published version's is, so a
+// draft made from a template holds no customer value in clear. Without a
+// keyring (a store that encrypts nothing) it is kept as is.
+func (s *Service) SealDraft(ctx context.Context, app string, data []byte) (SealedBundle, error) {
+	sb, err := sealSamples(ctx, s.keys, app, draftAAD, data)
+	if err != nil {
+		return SealedBundle{}, fmt.Errorf("draft of %s: seal sample data: %w", app, err)
+	}
+	return sb, nil
+}
+
+// OpenDraft returns the draft bundle SealDraft kept, exactly as saved.
+func (s *Service) OpenDraft(ctx context.Context, app string, sb SealedBundle) ([]byte, error) {
+	out, err := openSamples(ctx, s.keys, app, draftAAD, sb)
+	if err != nil {
+		return nil, fmt.Errorf("draft of %s: %w", app, err)
+	}
+	return out, nil
+}
+
+// sealSamples cuts each top-level sample_data value out of data and seals
+// it under app's data key with additional data aad(i). It fails, sealing
+// nothing, when data is not a JSON object.
+func sealSamples(ctx context.Context, k *Keyring, app string, aad func(int) string, data []byte) (SealedBundle, error) {
 	if k == nil {
-		return nil, fmt.Errorf("app version %s: its sample data is sealed and this store holds no keys", id)
+		return SealedBundle{Bundle: string(data)}, nil
 	}
-	out := make([]byte, 0, len(vd.Bundle))
+	spans, err := sampleSpans(data)
+	if err != nil {
+		return SealedBundle{}, err
+	}
+	var sb SealedBundle
+	out := make([]byte, 0, len(data))
 	prev := 0
-	for i, sp := range vd.Sealed {
-		if sp.At < prev || sp.At+len(sampleStandIn) > len(vd.Bundle) || vd.Bundle[sp.At:sp.At+len(sampleStandIn)] != sampleStandIn {
-			return nil, fmt.Errorf("app version %s: sealed sample data %d does not fit the stored bundle", id, i)
-		}
-		plain, err := k.Open(ctx, vd.Key, sampleAAD(vd.Version, i), sp.Data)
+	for i, sp := range spans {
+		out = append(out, data[prev:sp[0]]...)
+		ct, err := k.Seal(ctx, app, aad(i), data[sp[0]:sp[1]])
 		if err != nil {
-			return nil, fmt.Errorf("app version %s: %w", id, err)
+			return SealedBundle{}, err
 		}
-		out = append(out, vd.Bundle[prev:sp.At]...)
+		sb.Sealed = append(sb.Sealed, sealedSpan{At: len(out), Data: ct})
+		out = append(out, sampleStandIn...)
+		prev = sp[1]
+	}
+	sb.Bundle = string(append(out, data[prev:]...))
+	return sb, nil
+}
+
+// openSamples puts the sealed sample data of sb back in place.
+func openSamples(ctx context.Context, k *Keyring, app string, aad func(int) string, sb SealedBundle) ([]byte, error) {
+	if len(sb.Sealed) == 0 {
+		return []byte(sb.Bundle), nil
+	}
+	if k == nil {
+		return nil, fmt.Errorf("its sample data is sealed and this store holds no keys")
+	}
+	out := make([]byte, 0, len(sb.Bundle))
+	prev := 0
+	for i, sp := range sb.Sealed {
+		if sp.At < prev || sp.At+len(sampleStandIn) > len(sb.Bundle) || sb.Bundle[sp.At:sp.At+len(sampleStandIn)] != sampleStandIn {
+			return nil, fmt.Errorf("sealed sample data %d does not fit the stored bundle", i)
+		}
+		plain, err := k.Open(ctx, app, aad(i), sp.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sb.Bundle[prev:sp.At]...)
 		out = append(out, plain...)
 		prev = sp.At + len(sampleStandIn)
 	}
-	return append(out, vd.Bundle[prev:]...), nil
+	return append(out, sb.Bundle[prev:]...), nil
 }
 
 // resealBundle seals vd again under the app's current data key when a part

@@ -82,6 +82,19 @@ func dragTo(tb testing.TB, ctx context.Context, from, before string) {
 	must(tb, "drag "+from, chromedp.Do(ctx, mouseDrag(src.X+src.W/2, src.Y+src.H/2, x, y)))
 }
 
+// loginAt opens url and logs in as user (a harness user's key) on the
+// login page it leads to, then waits for want.
+func loginAt(url, user, want string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), user+"@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
+		chromedp.WaitVisible(chromedp.CSS(want)),
+	}
+}
+
 // canvasKeys are the keys of the fields on the canvas, in order.
 func canvasKeys(tb testing.TB, ctx context.Context) []string {
 	tb.Helper()
@@ -141,6 +154,23 @@ func shootBoth(tb testing.TB, ctx context.Context, dir, name string) {
 	shoot(tb, ctx, dir, name, 1280)
 }
 
+// checkConsole fails the test for a CSP violation, an exception or an
+// error in the browser's console, but for messages holding one of allowed.
+func checkConsole(tb testing.TB, msgs []string, allowed ...string) {
+	tb.Helper()
+next:
+	for _, m := range msgs {
+		for _, a := range allowed {
+			if strings.Contains(m, a) {
+				continue next
+			}
+		}
+		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") || strings.HasPrefix(m, "error") {
+			tb.Errorf("browser console: %s", m)
+		}
+	}
+}
+
 // TestBrowserDesignerForm drives the form designer in real Chromium: an
 // administrator starts a blank app, drags five fields from the palette
 // onto the canvas with the mouse, reorders one, labels them and marks one
@@ -154,14 +184,7 @@ func TestBrowserDesignerForm(t *testing.T) {
 	defer srv.Close()
 	shots := t.TempDir()
 
-	step(t, ctx, "login",
-		chromedp.Navigate(srv.URL+"/designer"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
-		chromedp.WaitVisible(chromedp.CSS("#dz-new-key")),
-	)
+	step(t, ctx, "login", loginAt(srv.URL+"/designer", "admin", "#dz-new-key")...)
 	shootBoth(t, ctx, shots, "designer-home")
 
 	// a blank app: the designer opens its one form
@@ -342,15 +365,8 @@ func TestBrowserDesignerForm(t *testing.T) {
 	shootBoth(t, ctx, shots, "designer-published")
 
 	// a staff member fills the published form, laid out in the canvas's order
-	step(t, ctx, "staff login",
-		answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))),
-		chromedp.Navigate(srv.URL+"/apps/repair/forms/repair/new"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "staff@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
-		chromedp.WaitVisible(chromedp.CSS("#f-customer_name")),
-	)
+	step(t, ctx, "log out", answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))))
+	step(t, ctx, "staff login", loginAt(srv.URL+"/apps/repair/forms/repair/new", "staff", "#f-customer_name")...)
 	order := run(t, ctx, "form order", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form [data-field]')).map(e => e.dataset.field)`))
 	if diff := cmp.Diff([]string{"party_size", "date", "customer_name", "kind", "paragraph"}, order); diff != "" {
 		t.Errorf("published form's order (-want +got):\n%s", diff)
@@ -369,12 +385,76 @@ func TestBrowserDesignerForm(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", shots)
 
-	for _, m := range console() {
-		if strings.Contains(m, "409 (Conflict)") {
-			continue // the conflict the test made
-		}
-		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "exception") || strings.HasPrefix(m, "error") {
-			t.Errorf("browser console: %s", m)
-		}
+	checkConsole(t, console(), "409 (Conflict)") // the conflict the test made
+}
+
+// TestBrowserDesignerPublishedApp opens a published app that has no draft
+// yet (shop): a published field's key is fixed; a label changed and a
+// field dragged into another section make the first draft (whole, by PUT)
+// and then a patch; the draft is the published bundle with exactly those
+// changes (nothing else lost or reordered).
+func TestBrowserDesignerPublishedApp(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	pub, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "published", err)
+	if pub.Version != 0 {
+		t.Fatalf("shop has a draft (version %d) before the test", pub.Version)
 	}
+
+	step(t, ctx, "open", loginAt(srv.URL+"/designer/apps/shop/forms/customer", "admin", `#designer[data-ready=true]`)...)
+	step(t, ctx, "select name",
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=name] .dz-label`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for=name] #dz-p-label-en`)),
+	)
+	if !run(t, ctx, "key fixed", chromedp.Evaluate[bool](`document.getElementById('dz-p-key').disabled`)) {
+		t.Errorf("the key of the published field name can be edited")
+	}
+	step(t, ctx, "label",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('dz-p-label-en').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`#dz-p-label-en`), "Full name"),
+	)
+	waitSaved(t, ctx)
+	dragTo(t, ctx, `[data-canvas] [data-field=contacts]`, "level")
+	want := []string{"name", "phone", "contacts", "level", "vip_since", "budget", "discount", "final_price", "rep", "company"}
+	if diff := cmp.Diff(want, canvasKeys(t, ctx)); diff != "" {
+		t.Fatalf("canvas after moving contacts (-want +got):\n%s", diff)
+	}
+	waitSaved(t, ctx)
+
+	d, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft", err)
+	if d.Version < 2 {
+		t.Errorf("draft version %d after a PUT and a PATCH", d.Version)
+	}
+	var got, exp map[string]any
+	must(t, "decode draft", json.Unmarshal(d.Bundle, &got))
+	must(t, "decode published", json.Unmarshal(pub.Bundle, &exp))
+	cust := exp["forms"].([]any)[1].(map[string]any)
+	cust["properties"].(map[string]any)["name"].(map[string]any)["x-label"].(map[string]any)["en"] = "Full name"
+	lay := cust["x-layout"].([]any)
+	lay[0].(map[string]any)["fields"] = []any{"name", "phone", "contacts", "level", "vip_since"}
+	lay[2].(map[string]any)["fields"] = []any{}
+	if diff := cmp.Diff(exp, got); diff != "" {
+		t.Errorf("draft against the published bundle with the two changes (-want +got):\n%s", diff)
+	}
+	pb, err := engine.LoadBundle(pub.Bundle)
+	must(t, "load published", err)
+	var before, after []string
+	for _, f := range pb.Form("customer").Fields {
+		before = append(before, f.Key)
+	}
+	db, err := engine.LoadBundle(d.Bundle)
+	must(t, "load draft", err)
+	for _, f := range db.Form("customer").Fields {
+		after = append(after, f.Key)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("properties reordered (-published +draft):\n%s", diff)
+	}
+	checkConsole(t, console())
 }

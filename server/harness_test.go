@@ -214,7 +214,7 @@ func copyHarness(tb testing.TB, cfg Config, snapshot string, users map[string]*e
 func (h *harness) withWorkflows(opt workflow.Options) *workflow.Runtime {
 	h.tb.Helper()
 	w := workflow.New(h.svc, nil, opt)
-	h.e = New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.e = New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Designer: designer.New(h.svc), Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return w
 }
 

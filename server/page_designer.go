@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,13 +15,12 @@ import (
 	"formwork/web"
 )
 
-// bindDesignerPages binds the designer's pages under /designer. The pages check nothing themselves: every designer call
-// asks the designer package, which refuses a user who may not design the
-// app, and the refusal is the normal error page.
+// bindDesignerPages binds the designer's pages under /designer. The pages
+// check nothing themselves: every designer call asks the designer package,
+// which refuses a user who may not design the app, and the refusal is the
+// normal error page.
 func (s *server) bindDesignerPages(e *echo.Echo, page []echo.MiddlewareFunc) {
-	if s.designer == nil {
-		return
-	}
+	page = append(slices.Clone(page), s.designerOn)
 	e.GET("/designer", s.designerHomePage, page...)
 	e.POST("/designer/apps", s.designerNewApp, page...)
 	e.GET("/designer/apps/:app", s.designerAppPage, page...)

@@ -16,14 +16,14 @@ import (
 	"formwork/engine"
 )
 
-// limitBody caps every request body: the bundle import may be larger than
-// the rest. Reading past the cap fails with *http.MaxBytesError, which the
+// limitBody caps every request body: the bundle import and the designer's
+// drafts may be larger than the rest. Reading past the cap fails with *http.MaxBytesError, which the
 // decoders turn into 413.
 func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		limit := s.cfg.BodyLimit
-		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/apps" {
+		if (r.Method == http.MethodPost && r.URL.Path == "/api/v1/apps") || isDraftWrite(r) {
 			limit = s.cfg.BundleLimit
 		}
 		if isMultipart(r) { // uploads: server/upload.go
@@ -35,6 +35,17 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
+}
+
+// isDraftWrite reports whether r saves or patches a designer's draft
+// (PUT or PATCH /api/v1/apps/{app}/draft), which carries a whole bundle.
+func isDraftWrite(r *http.Request) bool {
+	if r.Method != http.MethodPut && r.Method != http.MethodPatch {
+		return false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/apps/")
+	app, tail, _ := strings.Cut(rest, "/")
+	return ok && app != "" && tail == "draft"
 }
 
 func errTooLarge(limit int64) error {

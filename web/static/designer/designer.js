@@ -37,6 +37,7 @@ const saver = new Saver({
   url: root.dataset.draftUrl,
   csrf: root.dataset.csrf,
   version: 0,
+  bundle: () => doc,
   onState: setSaved,
   onSaved: (res) => {
     if (Array.isArray(res.problems)) {

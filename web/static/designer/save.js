@@ -1,12 +1,14 @@
 // The saver sends the designer's changes to the draft API as JSON Patch,
 // one request at a time: operations made while a request is on its way
 // wait and go together in the next one, with the version the previous
-// answer gave (If-Match), so no change overwrites another.
+// answer gave (If-Match), so no change overwrites another. An app that
+// has no draft yet (version 0) gets its first draft whole, by PUT.
 
 export class Saver {
   // url is the draft's address; version the draft version the page holds.
-  constructor({ url, csrf, version, onState, onSaved, onConflict, onRefused }) {
-    Object.assign(this, { url, csrf, version, onState, onSaved, onConflict, onRefused });
+  // bundle returns the bundle as the page holds it (for the first draft).
+  constructor({ url, csrf, version, bundle, onState, onSaved, onConflict, onRefused }) {
+    Object.assign(this, { url, csrf, version, bundle, onState, onSaved, onConflict, onRefused });
     this.pending = [];
     this.busy = false;
   }
@@ -32,18 +34,21 @@ export class Saver {
     const ops = this.pending;
     this.pending = [];
     this.busy = true;
+    const first = !this.version;
+    const headers = { "Accept": "application/json", "X-CSRF-Token": this.csrf };
+    if (first) {
+      headers["Content-Type"] = "application/json";
+    } else {
+      headers["Content-Type"] = "application/json-patch+json";
+      headers["If-Match"] = '"' + this.version + '"';
+    }
     let r;
     try {
       r = await fetch(this.url, {
-        method: "PATCH",
+        method: first ? "PUT" : "PATCH",
         credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/json-patch+json",
-          "Accept": "application/json",
-          "If-Match": '"' + this.version + '"',
-          "X-CSRF-Token": this.csrf,
-        },
-        body: JSON.stringify(ops),
+        headers,
+        body: JSON.stringify(first ? this.bundle() : ops),
       });
     } catch (e) {
       // offline: keep the operations and try again shortly

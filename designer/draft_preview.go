@@ -1,0 +1,43 @@
+package designer
+
+import (
+	"context"
+
+	"formwork/engine"
+	"formwork/engine/workflow"
+)
+
+// Preview shows a form of the app's draft (or, with no draft, of the
+// published version) as subject would see it: a role in a unit, or a real
+// user. It needs the draft to load: a draft with problems answers
+// EINVALID with them. Nothing is written.
+func (d *Designer) Preview(ctx context.Context, p *engine.Principal, app, form string, subject engine.PreviewSubject, data map[string]any) (*engine.FormPreview, error) {
+	dr, err := d.Draft(ctx, p, app)
+	if err != nil {
+		return nil, err
+	}
+	b, err := engine.LoadBundle(dr.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	return d.svc.PreviewForm(ctx, b, form, subject, data)
+}
+
+// Simulate shows the path a record with data would take through workflow
+// key of the app's draft (see workflow.Simulate), submitted by subject: a
+// role in a unit, or a real user. Nothing is written and no one is told.
+func (d *Designer) Simulate(ctx context.Context, p *engine.Principal, app, key string, subject engine.PreviewSubject, data map[string]any) (*workflow.Simulation, error) {
+	dr, err := d.Draft(ctx, p, app)
+	if err != nil {
+		return nil, err
+	}
+	b, err := engine.LoadBundle(dr.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	u, _, err := d.svc.PreviewUser(ctx, b, subject)
+	if err != nil {
+		return nil, err
+	}
+	return workflow.Simulate(ctx, d.svc, b, key, u, data)
+}
