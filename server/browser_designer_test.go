@@ -458,3 +458,53 @@ func TestBrowserDesignerPublishedApp(t *testing.T) {
 	}
 	checkConsole(t, console())
 }
+
+// TestBrowserDesignerLargeForm opens the designer on a form of 500
+// fields: the page is usable within a second or so (the bound here is
+// looser, for loaded machines; the figures are logged), and one change
+// is made and drawn in a few tens of milliseconds of the page's time.
+func TestBrowserDesignerLargeForm(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	props := map[string]any{}
+	var order []string
+	for i := range 500 {
+		k := fmt.Sprintf("f%03d", i)
+		order = append(order, k)
+		props[k] = map[string]any{"type": "string", "x-widget": "text", "x-label": map[string]string{"zh": "字段" + k, "en": "Field " + k}}
+	}
+	// properties in key order (encoding/json sorts map keys)
+	bundle := engine.MustJSON(map[string]any{"formwork": "1", "app": map[string]any{"key": "big", "name": "Big", "version": "1.0.0"},
+		"forms": []any{map[string]any{"x-key": "big", "type": "object", "properties": props}}})
+	_, err := designer.New(h.svc).Save(context.Background(), admin, "big", bundle, 0)
+	must(t, "save", err)
+
+	step(t, ctx, "open", loginAt(srv.URL+"/designer", "admin", "#dz-new-key")...)
+	step(t, ctx, "designer", chromedp.Navigate(srv.URL+"/designer/apps/big/forms/big"), chromedp.WaitVisible(chromedp.CSS(`#designer[data-ready=true]`)))
+	ready := run(t, ctx, "ready", chromedp.Evaluate[string](`document.getElementById('designer').dataset.readyMs`))
+	if got := canvasKeys(t, ctx); len(got) != 500 || got[0] != order[0] || got[499] != order[499] {
+		t.Fatalf("canvas shows %d fields, want the 500 in order", len(got))
+	}
+	// one move from the keyboard, timed in the page
+	ms := run(t, ctx, "move", chromedp.Evaluate[float64](`(() => {
+		const li = document.querySelector('[data-canvas] [data-field=f000]');
+		li.focus();
+		const t0 = performance.now();
+		li.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown', altKey: true, bubbles: true}));
+		return performance.now() - t0;
+	})()`))
+	waitSaved(t, ctx)
+	if got := canvasKeys(t, ctx); got[0] != "f001" || got[1] != "f000" {
+		t.Errorf("after Alt+↓ the canvas starts %v", got[:2])
+	}
+	t.Logf("500 fields: the page was usable %s ms after navigation; one move took %.1f ms in the page", ready, ms)
+	var readyMs float64
+	fmt.Sscan(ready, &readyMs)
+	if readyMs > 3000 || ms > 500 {
+		t.Errorf("500 fields: usable after %s ms, a move took %.0f ms", ready, ms)
+	}
+	checkConsole(t, console())
+}

@@ -99,7 +99,7 @@ func Palette(lang string) []PaletteGroup {
 // without their "dz.js." prefix.
 var designerScriptMsgs = []string{"saved", "saving", "conflict", "refused", "no_form", "required", "duplicate", "delete",
 	"props", "select_hint", "label_zh", "label_en", "key", "key_help", "key_fixed", "key_bad", "key_taken", "placeholder",
-	"help", "options", "option_zh", "option_en", "option_add", "option_remove"}
+	"help", "options", "option_zh", "option_en", "option_add", "option_remove", "colon"}
 
 // designerMsgs is the JSON the designer script reads its texts from: the
 // messages in lang and every widget's name in both languages (a new
@@ -206,6 +206,7 @@ func init() {
 		"dz.js.option_en":     {"选项英文名", "Option in English"},
 		"dz.js.option_add":    {"添加选项", "Add an option"},
 		"dz.js.option_remove": {"删除选项", "Remove option"},
+		"dz.js.colon":         {"：", ": "},
 		"dz.js.copy_suffix":   {"（副本）", " (copy)"},
 		"dz.pub.title":        {"发布 %s", "Publish %s"},
 		"dz.pub.changes":      {"本次修改", "What changes"},

@@ -84,6 +84,7 @@ async function reload(msg) {
   }
   undoStack.length = 0;
   redoStack.length = 0;
+  lastTag = null;
   if (selected && !(form().properties || {})[selected]) selected = null;
   say(msg);
   setSaved(true);
@@ -206,7 +207,7 @@ function renderCanvas() {
     const s = f.properties[key] || {};
     const lbl = label(s, key);
     const w = s["x-widget"] || "";
-    return el("li", { class: "dz-field" + (key === selected ? " is-selected" : ""), "data-field": key, tabindex: "0", "aria-selected": key === selected ? "true" : "false" },
+    return el("li", { class: "dz-field" + (key === selected ? " is-selected" : ""), "data-field": key, tabindex: "0", "aria-current": key === selected ? "true" : false },
       el("span", { class: "dz-handle", "aria-hidden": "true", text: "⠿" }),
       el("span", { class: "dz-label" }, lbl, F.isRequired(f, key) ? el("span", { class: "req", "aria-label": M.required, text: " *" }) : null),
       el("span", { class: "dz-kind", text: F.text(M.widgets[w], lang) || w }),
@@ -338,9 +339,9 @@ function problemText(p) {
       const title = F.text(f["x-title"], lang) || f["x-key"];
       if (k && f.properties && f.properties[k]) {
         const l = label(f.properties[k], k);
-        return (i === fi ? l : title + " · " + l) + "：" + msg;
+        return (i === fi ? l : title + " · " + l) + M.colon + msg;
       }
-      return title + "：" + msg;
+      return title + M.colon + msg;
     }
   }
   return msg;
@@ -435,6 +436,8 @@ window.addEventListener("beforeunload", (ev) => {
 });
 
 load().then(() => {
-  root.dataset.ready = "true";
   render(true);
+  root.dataset.ready = "true";
+  // how long the page took to be usable, for the tests' speed checks
+  root.dataset.readyMs = String(Math.round(performance.now()));
 }, (e) => say(String(e.message || e)));
