@@ -508,3 +508,64 @@ func TestBrowserDesignerLargeForm(t *testing.T) {
 	}
 	checkConsole(t, console())
 }
+
+// fingerDrag drags with one finger (touch events, which the browser turns
+// into pointer events of type touch) from (x0, y0) to (x1, y1).
+func fingerDrag(x0, y0, x1, y1 float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		touch := func(typ input.DispatchTouchEventType, x, y float64) error {
+			id := 1.0
+			pts := []*input.TouchPoint{{X: x, Y: y, ID: &id}}
+			if typ == input.DispatchTouchEventTypeTouchEnd {
+				pts = []*input.TouchPoint{}
+			}
+			_, err := cdp.Call(ctx, t, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: pts})
+			return err
+		}
+		if err := touch(input.DispatchTouchEventTypeTouchStart, x0, y0); err != nil {
+			return err
+		}
+		const steps = 12
+		for i := 1; i <= steps; i++ {
+			f := float64(i) / steps
+			if err := touch(input.DispatchTouchEventTypeTouchMove, x0+(x1-x0)*f, y0+(y1-y0)*f); err != nil {
+				return err
+			}
+		}
+		return touch(input.DispatchTouchEventTypeTouchEnd, x1, y1)
+	})
+}
+
+// TestBrowserDesignerTouch uses the designer as on a tablet, in English: a
+// finger drags a widget from the palette and a field by its handle.
+func TestBrowserDesignerTouch(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Lang: "en-US"})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	step(t, ctx, "open", append(loginAt(srv.URL+"/designer/apps/shop/forms/customer", "admin", `#designer[data-ready=true]`),
+		chromedp.EmulateViewport(1024, 768, chromedp.EmulateTouch))...)
+	if got := run(t, ctx, "palette", chromedp.Text(chromedp.CSS(`[data-widget=select]`))); got != "Dropdown" {
+		t.Errorf("the select widget is called %q in English, want Dropdown", got)
+	}
+	src := run(t, ctx, "palette number", rectOf(`[data-widget=number]`))
+	dst := run(t, ctx, "phone", rectOf(`[data-canvas] [data-field=phone]`))
+	step(t, ctx, "finger from the palette", fingerDrag(src.X+src.W/2, src.Y+src.H/2, dst.X+dst.W/2, dst.Y+4),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=number]`)))
+	h1 := run(t, ctx, "rep's handle", rectOf(`[data-canvas] [data-field=rep] .dz-handle`))
+	dst = run(t, ctx, "name", rectOf(`[data-canvas] [data-field=name]`))
+	step(t, ctx, "finger on the handle", fingerDrag(h1.X+h1.W/2, h1.Y+h1.H/2, dst.X+dst.W/2, dst.Y+4))
+	want := []string{"rep", "name", "number", "phone", "level", "vip_since", "budget", "discount", "final_price", "company", "contacts"}
+	if diff := cmp.Diff(want, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("canvas after the finger drags (-want +got):\n%s", diff)
+	}
+	// a finger elsewhere on a field scrolls the page; it moves nothing
+	lbl := run(t, ctx, "company's label", rectOf(`[data-canvas] [data-field=company] .dz-label`))
+	dst = run(t, ctx, "rep", rectOf(`[data-canvas] [data-field=rep]`))
+	step(t, ctx, "finger on a label", fingerDrag(lbl.X+lbl.W/2, lbl.Y+lbl.H/2, dst.X+dst.W/2, dst.Y+4))
+	if diff := cmp.Diff(want, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("a finger on a label moved a field (-want +got):\n%s", diff)
+	}
+	waitSaved(t, ctx)
+	checkConsole(t, console())
+}
