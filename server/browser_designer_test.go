@@ -392,7 +392,8 @@ func TestBrowserDesignerForm(t *testing.T) {
 // yet (shop): a published field's key is fixed; a label changed and a
 // field dragged into another section make the first draft (whole, by PUT)
 // and then a patch; the draft is the published bundle with exactly those
-// changes (nothing else lost or reordered).
+// changes (nothing else lost or reordered). 55 more steps, all 57 undone
+// from the keyboard, give the published bundle back; redone, the last.
 func TestBrowserDesignerPublishedApp(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{})
 	h := newHarness(t, testConfig())
@@ -456,6 +457,43 @@ func TestBrowserDesignerPublishedApp(t *testing.T) {
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("properties reordered (-published +draft):\n%s", diff)
 	}
+
+	// 55 steps more, then all 57 undone and redone from the keyboard
+	var toggles []chromedp.Action[chromedp.Void]
+	for range 55 {
+		toggles = append(toggles, chromedp.Click(chromedp.CSS(`#dz-p-required`)))
+	}
+	step(t, ctx, "55 steps", append([]chromedp.Action[chromedp.Void]{
+		chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=level] .dz-label`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-props][data-for=level] #dz-p-required`)),
+	}, toggles...)...)
+	keys := func(key string, n int) []chromedp.Action[chromedp.Void] {
+		out := []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-canvas] [data-field=level] .dz-label`))}
+		for range n {
+			out = append(out, chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+		}
+		return out
+	}
+	step(t, ctx, "undo 57", append(keys("z", 57), chromedp.WaitVisible(chromedp.CSS(`[data-do=undo]:disabled`)))...)
+	original := []string{"name", "phone", "level", "vip_since", "budget", "discount", "final_price", "rep", "company", "contacts"}
+	if diff := cmp.Diff(original, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("canvas after undoing everything (-want +got):\n%s", diff)
+	}
+	waitSaved(t, ctx)
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft after undo", err)
+	var undone, published any
+	must(t, "decode", json.Unmarshal(d.Bundle, &undone))
+	must(t, "decode", json.Unmarshal(pub.Bundle, &published))
+	if diff := cmp.Diff(published, undone); diff != "" {
+		t.Errorf("draft after undoing everything against the published bundle (-want +got):\n%s", diff)
+	}
+	step(t, ctx, "redo 57", append(keys("y", 57), chromedp.WaitVisible(chromedp.CSS(`[data-do=redo]:disabled`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-canvas] [data-field=level] .req`)))...)
+	if diff := cmp.Diff(want, canvasKeys(t, ctx)); diff != "" {
+		t.Errorf("canvas after redoing everything (-want +got):\n%s", diff)
+	}
+	waitSaved(t, ctx)
 	checkConsole(t, console())
 }
 
