@@ -169,6 +169,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
 	s.bindTaskPages(e, page)
+	s.bindDesignerPages(e, page)
 }
 
 // bindBaseRoutes binds the probes and the static files, which need no user.
