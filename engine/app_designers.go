@@ -93,3 +93,26 @@ func (s *Service) AppDesigners(ctx context.Context, p *Principal, app string) ([
 	}
 	return d.Users, nil
 }
+
+// DesignableApps answers which apps p may design, writing nothing: all is
+// true for a system administrator (every app, published or still a
+// draft); otherwise apps are those an administrator named p a designer
+// of. EUNAUTHORIZED without a user.
+func (s *Service) DesignableApps(ctx context.Context, p *Principal) (all bool, apps []string, err error) {
+	if p == nil || p.User == nil {
+		return false, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	if p.User.Admin {
+		return true, nil, nil
+	}
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindAppDesigners})
+	if err != nil {
+		return false, nil, fmt.Errorf("designable apps: %w", err)
+	}
+	for _, d := range decodeEach[appDesignersDoc](docs, nil) {
+		if slices.Contains(d.Users, p.User.ID) {
+			apps = append(apps, d.App)
+		}
+	}
+	return false, apps, nil
+}

@@ -71,41 +71,19 @@ func (s *server) designerPage(c echo.Context, title string) web.Page {
 	return pg
 }
 
-// designerApps lists the apps on the designer's home page for
-// administrators, who may design every app: the published apps and those
-// that exist only as drafts. Other users see none listed (asking the
-// designer package app by app would audit a denial for each app they may
-// not design); the designers an administrator named open their app by its
-// address. Opening one asks the designer package, which alone decides.
+// designerApps lists the apps on the designer's home page: those the
+// designer package says the user may design (every app for an
+// administrator, the apps an administrator named them a designer of
+// otherwise).
 func (s *server) designerApps(c echo.Context) ([]web.DesignerAppItem, error) {
-	ctx, p, lang := c.Request().Context(), principal(c), pageLang(c)
-	if p.User == nil || !p.User.Admin {
-		return nil, nil
-	}
-	apps, err := s.svc.ListApps(ctx, p)
+	lang := pageLang(c)
+	apps, err := s.designer.Apps(c.Request().Context(), principal(c))
 	if err != nil {
 		return nil, err
 	}
-	var out []web.DesignerAppItem
-	seen := map[string]int{}
+	out := make([]web.DesignerAppItem, 0, len(apps))
 	for _, a := range apps {
-		seen[a.Key] = len(out)
-		out = append(out, web.DesignerAppItem{Key: a.Key, Name: a.Name.In(lang), URL: designerAppURL(a.Key)})
-	}
-	docs, err := s.store.FindDocs(ctx, engine.DocQuery{Kind: designer.KindDraft})
-	if err != nil {
-		return nil, err
-	}
-	for _, doc := range docs {
-		if i, ok := seen[doc.ID]; ok {
-			out[i].Draft = true
-			continue
-		}
-		d, err := s.designer.Draft(ctx, p, doc.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, web.DesignerAppItem{Key: doc.ID, Name: readDraft(d).App.Name.In(lang), URL: designerAppURL(doc.ID), Draft: true})
+		out = append(out, web.DesignerAppItem{Key: a.Key, Name: a.Name.In(lang), URL: designerAppURL(a.Key), Draft: a.Draft})
 	}
 	return out, nil
 }

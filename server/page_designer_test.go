@@ -1,11 +1,15 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"formwork/designer"
+	"formwork/engine"
 )
 
 // TestDesignerPages sends the designer's pages the requests a person's
@@ -27,12 +31,21 @@ func TestDesignerPages(t *testing.T) {
 		location string // a redirect's target
 		want     []string
 		not      []string
+		before   func(t *testing.T, f *harness) // on the scenario's fork, before the request
 	}{
 		{name: "anonymous to login", method: "GET", path: "/designer", status: http.StatusSeeOther, location: "/login?next=%2Fdesigner"},
 		{name: "admin home lists the apps", user: "admin", method: "GET", path: "/designer", status: http.StatusOK,
 			want: []string{`href="/designer/apps/shop"`, `href="/designer/apps/visit"`, `id="dz-new-key"`, `href="/designer"`}},
 		{name: "staff home lists none", user: "staff", method: "GET", path: "/designer", status: http.StatusOK,
-			want: []string{"没有列出的应用"}, not: []string{`href="/designer/apps/shop"`}},
+			want: []string{"还没有你可以设计的应用"}, not: []string{`href="/designer/apps/shop"`}},
+		{name: "a named designer's home lists their app", user: "manager", method: "GET", path: "/designer", status: http.StatusOK,
+			before: func(t *testing.T, f *harness) {
+				admin := &engine.Principal{User: f.users["admin"]}
+				if err := designer.New(f.svc).SetDesigners(context.Background(), admin, "shop", []string{"manager@example.com"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: []string{`href="/designer/apps/shop"`}, not: []string{`href="/designer/apps/visit"`, "还没有你可以设计的应用"}},
 		{name: "staff may not design shop", user: "staff", method: "GET", path: "/designer/apps/shop/forms/customer", status: http.StatusForbidden,
 			want: []string{denied}, not: []string{"data-canvas", "vip_since"}},
 		{name: "staff may not see shop's app page", user: "staff", method: "GET", path: "/designer/apps/shop", status: http.StatusForbidden, want: []string{denied}},
@@ -60,6 +73,9 @@ func TestDesignerPages(t *testing.T) {
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			f := h.fork(t, snap)
+			if sc.before != nil {
+				sc.before(t, f)
+			}
 			srv := httptest.NewServer(f.e)
 			defer srv.Close()
 			b := newBrowser(t, srv)

@@ -151,7 +151,7 @@ func init() {
 		"dz.title":            {"应用设计", "App designer"},
 		"dz.intro":            {"在这里搭建和修改应用：拖拽字段、设置属性，确认无误后发布。", "Build and change apps here: drag fields, set their properties, then publish."},
 		"dz.apps":             {"可设计的应用", "Apps you may design"},
-		"dz.no_apps":          {"没有列出的应用。系统管理员在这里看到全部应用；若管理员指定你为某个应用的设计者，请通过该应用的设计链接进入。", "No apps listed. Administrators see every app here; if an administrator made you a designer of an app, open it by its designer link."},
+		"dz.no_apps":          {"还没有你可以设计的应用。系统管理员可以设计全部应用，也可以指定你为某个应用的设计者。", "There is no app you may design yet. Administrators design every app, and may make you a designer of one."},
 		"dz.draft":            {"有未发布的修改", "Unpublished changes"},
 		"dz.open":             {"打开", "Open"},
 		"dz.new":              {"新建空白应用", "New blank app"},
