@@ -318,11 +318,7 @@ type RuleResult struct {
 // will at publish, and tries it on sample values, so the builder shows
 // errors next to the rule as the manager types. Nothing is written.
 func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app string, in RuleCheck) (*RuleResult, error) {
-	dr, err := d.Draft(ctx, p, app)
-	if err != nil {
-		return nil, err
-	}
-	b, err := engine.LoadBundle(dr.Bundle)
+	b, err := d.draftBundle(ctx, p, app)
 	if err != nil {
 		return nil, err
 	}
