@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"formwork/designer"
+	"formwork/engine"
+)
+
+// TestBrowserDesignerRoles works the roles page of shop (published, no
+// draft yet) in Chromium: the staff role may now delete customers, the
+// analyst's phone goes from masked to hidden, the store manager's budget
+// goes round the cycle back to edit (its default, so nothing is written),
+// and a role is added. The stored draft is the published bundle with
+// exactly those changes.
+func TestBrowserDesignerRoles(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	shots := t.TempDir()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	pub, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "published", err)
+	if pub.Version != 0 {
+		t.Fatalf("shop has a draft (version %d) before the test", pub.Version)
+	}
+
+	step(t, ctx, "open", append(loginAt(srv.URL+"/designer/apps/shop", "admin", "#dz-to-roles"),
+		answered(chromedp.Click(chromedp.CSS("#dz-to-roles"))),
+		chromedp.WaitVisible(chromedp.CSS(`#roles[data-ready=true] [data-role=analyst]`)),
+	)...)
+	value := func(sel string) string {
+		t.Helper()
+		return run(t, ctx, "value "+sel, chromedp.Evaluate[string](`document.querySelector('[data-perm="`+sel+`"]').dataset.value`))
+	}
+	if v := value("analyst/customer/phone"); v != "masked" {
+		t.Fatalf("analyst's phone shows %q, want masked", v)
+	}
+	if v := value("analyst/customer/level"); v != "read" {
+		t.Errorf("analyst's level (from \"*\") shows %q, want read", v)
+	}
+	if v := value("staff/customer/discount"); v != "hidden" {
+		t.Errorf("staff's discount shows %q, want hidden", v)
+	}
+	if !run(t, ctx, "custom scope", chromedp.Evaluate[bool](`document.querySelector('[data-scope="staff/customer"]').value === 'own'`)) {
+		t.Errorf("staff's scope on customer is not own")
+	}
+
+	click := func(sel, want string) {
+		t.Helper()
+		step(t, ctx, "cycle "+sel+" to "+want,
+			chromedp.Click(chromedp.CSS(`[data-perm="`+sel+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-perm="`+sel+`"][data-value="`+want+`"]`)),
+		)
+	}
+	step(t, ctx, "staff may delete customers",
+		chromedp.Click(chromedp.CSS(`[data-op="staff/customer/delete"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-op="staff/customer/delete"]:checked`)),
+	)
+	waitSaved(t, ctx)
+	// phone is sensitive: masked → read → edit → hidden
+	click("analyst/customer/phone", "read")
+	click("analyst/customer/phone", "edit")
+	click("analyst/customer/phone", "hidden")
+	// budget is not sensitive: hidden → read → edit, no masked
+	click("store_manager/customer/budget", "hidden")
+	click("store_manager/customer/budget", "read")
+	click("store_manager/customer/budget", "edit")
+	step(t, ctx, "add a role",
+		chromedp.SendKeys(chromedp.CSS("#dz-role-zh"), "收银员"),
+		chromedp.SendKeys(chromedp.CSS("#dz-role-en"), "Cashier"),
+		chromedp.Click(chromedp.CSS("#dz-role-add")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-role=cashier] [data-perm="cashier/customer/phone"]`)),
+	)
+	waitSaved(t, ctx)
+	shootBoth(t, ctx, shots, "designer-roles")
+
+	d, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft", err)
+	for _, p := range d.Problems {
+		t.Errorf("draft problem: %s", p.Message.En)
+	}
+	var got, exp map[string]any
+	must(t, "decode draft", json.Unmarshal(d.Bundle, &got))
+	must(t, "decode published", json.Unmarshal(pub.Bundle, &exp))
+	roles := exp["roles"].([]any)
+	perm := func(i int) map[string]any {
+		return roles[i].(map[string]any)["permissions"].(map[string]any)["customer"].(map[string]any)
+	}
+	staff, analyst := perm(2), perm(3)
+	staff["operations"] = append(staff["operations"].([]any), "delete")
+	analyst["fields"].(map[string]any)["phone"] = "hidden"
+	exp["roles"] = append(roles, map[string]any{"key": "cashier", "name": map[string]any{"zh": "收银员", "en": "Cashier"},
+		"permissions": map[string]any{}})
+	if diff := cmp.Diff(exp, got); diff != "" {
+		t.Errorf("draft against the published bundle with the changes (-want +got):\n%s", diff)
+	}
+	checkConsole(t, console())
+}
