@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // analyst's phone goes from masked to hidden, the store manager's budget
 // goes round the cycle back to edit (its default, so nothing is written),
 // and a role is added. The stored draft is the published bundle with
-// exactly those changes.
+// exactly those changes. A change made behind the page's back makes the
+// page's next one a conflict: the page loads the other version and says so.
 func TestBrowserDesignerRoles(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute})
 	h := newHarness(t, testConfig())
@@ -104,5 +106,36 @@ func TestBrowserDesignerRoles(t *testing.T) {
 	if diff := cmp.Diff(exp, got); diff != "" {
 		t.Errorf("draft against the published bundle with the changes (-want +got):\n%s", diff)
 	}
-	checkConsole(t, console())
+
+	// someone else changes the draft: the page's next change is refused
+	// (409), the page loads their version and says so
+	_, err = dz.Patch(context.Background(), admin, "shop", []byte(`[{"op":"replace","path":"/roles/4/name/zh","value":"收款员"}]`), d.Version)
+	must(t, "patch behind the page", err)
+	step(t, ctx, "conflict",
+		chromedp.Click(chromedp.CSS(`[data-op="cashier/customer/read"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.dz-notice:not([hidden])`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-role=cashier] [data-op="cashier/customer/read"]:not(:checked)`)),
+	)
+	if got := run(t, ctx, "role name", chromedp.Evaluate[string](`document.querySelector('[data-role=cashier] h2').textContent`)); got != "收款员" {
+		t.Errorf("after the conflict the role is named %q, want the other change's 收款员", got)
+	}
+	if got := run(t, ctx, "notice", chromedp.Evaluate[string](`document.querySelector('.dz-notice').textContent`)); !strings.Contains(got, "其他人刚刚修改了这个应用") {
+		t.Errorf("conflict notice %q", got)
+	}
+	step(t, ctx, "again",
+		chromedp.Click(chromedp.CSS(`[data-op="cashier/customer/read"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-op="cashier/customer/read"]:checked`)),
+	)
+	waitSaved(t, ctx)
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft after the conflict", err)
+	var after map[string]any
+	must(t, "decode", json.Unmarshal(d.Bundle, &after))
+	cashier := exp["roles"].([]any)[4].(map[string]any)
+	cashier["name"].(map[string]any)["zh"] = "收款员"
+	cashier["permissions"] = map[string]any{"customer": map[string]any{"operations": []any{"read"}}}
+	if diff := cmp.Diff(exp, after); diff != "" {
+		t.Errorf("draft after the conflict (-want +got):\n%s", diff)
+	}
+	checkConsole(t, console(), "409 (Conflict)") // the conflict the test made
 }

@@ -6,7 +6,7 @@
 // and a custom filter scope is shown but never touched.
 
 import { diff } from "./patch.js";
-import { Saver, parseETag } from "./save.js";
+import { Saver, fetchDraft } from "./save.js";
 
 const OPS = ["create", "read", "update", "delete", "export", "import", "print"];
 const SCOPES = ["own", "unit", "unit_and_below", "all"];
@@ -50,11 +50,9 @@ function text(t, fallback) {
 }
 
 async function load() {
-  const r = await fetch(root.dataset.draftUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.detail || body.title || String(r.status));
-  doc = body.bundle;
-  saver.version = body.version != null ? body.version : parseETag(r.headers.get("ETag")) || 0;
+  const d = await fetchDraft(root.dataset.draftUrl);
+  doc = d.bundle;
+  saver.version = d.version;
 }
 
 async function reload(msg) {
