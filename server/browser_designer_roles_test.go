@@ -17,11 +17,13 @@ import (
 
 // TestBrowserDesignerRoles works the roles page of shop (published, no
 // draft yet) in Chromium: the staff role may now delete customers, the
-// analyst's phone goes from masked to hidden, the store manager's budget
+// analyst's phone goes round from masked to hidden, the store manager's budget
 // goes round the cycle back to edit (its default, so nothing is written),
 // and a role is added. The stored draft is the published bundle with
 // exactly those changes. A change made behind the page's back makes the
-// page's next one a conflict: the page loads the other version and says so.
+// page's next one a conflict: the page loads the other version (a custom
+// scope among its changes, shown read-only and kept) and says so. Then a
+// whole column is set and the new role deleted.
 func TestBrowserDesignerRoles(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute})
 	h := newHarness(t, testConfig())
@@ -109,7 +111,8 @@ func TestBrowserDesignerRoles(t *testing.T) {
 
 	// someone else changes the draft: the page's next change is refused
 	// (409), the page loads their version and says so
-	_, err = dz.Patch(context.Background(), admin, "shop", []byte(`[{"op":"replace","path":"/roles/4/name/zh","value":"收款员"}]`), d.Version)
+	_, err = dz.Patch(context.Background(), admin, "shop", []byte(`[{"op":"replace","path":"/roles/4/name/zh","value":"收款员"},
+		{"op":"replace","path":"/roles/3/permissions/customer/scope","value":{"filter":{"level":{"$in":["vip","gold"]}}}}]`), d.Version)
 	must(t, "patch behind the page", err)
 	step(t, ctx, "conflict",
 		chromedp.Click(chromedp.CSS(`[data-op="cashier/customer/read"]`)),
@@ -118,6 +121,12 @@ func TestBrowserDesignerRoles(t *testing.T) {
 	)
 	if got := run(t, ctx, "role name", chromedp.Evaluate[string](`document.querySelector('[data-role=cashier] h2').textContent`)); got != "收款员" {
 		t.Errorf("after the conflict the role is named %q, want the other change's 收款员", got)
+	}
+	if !run(t, ctx, "custom scope", chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('[data-scope="analyst/customer"]');
+		return s.disabled && s.selectedOptions[0].textContent === '自定义条件';
+	})()`)) {
+		t.Errorf("the analyst's custom scope is not shown read-only as a custom condition")
 	}
 	if got := run(t, ctx, "notice", chromedp.Evaluate[string](`document.querySelector('.dz-notice').textContent`)); !strings.Contains(got, "其他人刚刚修改了这个应用") {
 		t.Errorf("conflict notice %q", got)
@@ -134,8 +143,46 @@ func TestBrowserDesignerRoles(t *testing.T) {
 	cashier := exp["roles"].([]any)[4].(map[string]any)
 	cashier["name"].(map[string]any)["zh"] = "收款员"
 	cashier["permissions"] = map[string]any{"customer": map[string]any{"operations": []any{"read"}}}
+	analyst["scope"] = map[string]any{"filter": map[string]any{"level": map[string]any{"$in": []any{"vip", "gold"}}}}
 	if diff := cmp.Diff(exp, after); diff != "" {
 		t.Errorf("draft after the conflict (-want +got):\n%s", diff)
+	}
+
+	// the whole column: masked where a field is sensitive, read elsewhere;
+	// the analyst's custom scope stays as it is through an operation
+	step(t, ctx, "whole column",
+		chromedp.SetValue(chromedp.CSS(`[data-column="cashier/customer"]`), "masked"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-column="cashier/customer"]').dispatchEvent(new Event('change'))`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-perm="cashier/customer/phone"][data-value=masked]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-perm="cashier/customer/budget"][data-value=read]`)),
+		chromedp.Click(chromedp.CSS(`[data-op="analyst/customer/export"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-op="analyst/customer/export"]:checked`)),
+	)
+	waitSaved(t, ctx)
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft after the whole column", err)
+	after = nil
+	must(t, "decode", json.Unmarshal(d.Bundle, &after))
+	cashier["permissions"].(map[string]any)["customer"].(map[string]any)["fields"] = map[string]any{"*": "read", "name": "masked", "phone": "masked"}
+	analyst["operations"] = []any{"read", "export"}
+	if diff := cmp.Diff(exp, after); diff != "" {
+		t.Errorf("draft after the whole column (-want +got):\n%s", diff)
+	}
+
+	// deleting the role (confirmed) leaves the other roles as they were
+	step(t, ctx, "delete the role",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`[data-delete-role=cashier]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-role=cashier]`)),
+	)
+	waitSaved(t, ctx)
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft after deleting the role", err)
+	after = nil
+	must(t, "decode", json.Unmarshal(d.Bundle, &after))
+	exp["roles"] = exp["roles"].([]any)[:4]
+	if diff := cmp.Diff(exp, after); diff != "" {
+		t.Errorf("draft after deleting the role (-want +got):\n%s", diff)
 	}
 	checkConsole(t, console(), "409 (Conflict)") // the conflict the test made
 }
