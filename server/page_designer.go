@@ -25,6 +25,7 @@ func (s *server) bindDesignerPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.POST("/designer/apps", s.designerNewApp, page...)
 	e.GET("/designer/apps/:app", s.designerAppPage, page...)
 	e.GET("/designer/apps/:app/forms/:form", s.designerFormPage, page...)
+	e.GET("/designer/apps/:app/roles", s.designerRolesPage, page...)
 	e.GET("/designer/apps/:app/publish", s.designerPublishPage, page...)
 	e.POST("/designer/apps/:app/publish", s.designerPublish, page...)
 }
@@ -161,7 +162,7 @@ func (s *server) designerAppPage(c echo.Context) error {
 		return err
 	}
 	v := web.DesignerAppPage{Page: s.designerPage(c, b.App.Name.In(lang)), App: app, Name: b.App.Name.In(lang),
-		PublishURL: designerAppURL(app) + "/publish", Base: d.Base, Draft: d.Version > 0, Problems: len(d.Problems)}
+		PublishURL: designerAppURL(app) + "/publish", RolesURL: designerAppURL(app) + "/roles", Base: d.Base, Draft: d.Version > 0, Problems: len(d.Problems)}
 	for _, f := range b.Forms {
 		title := f.Title.In(lang)
 		if title == "" {
@@ -208,6 +209,20 @@ func (s *server) designerFormPage(c echo.Context) error {
 		}
 	}
 	return Render(c, http.StatusOK, web.DesignerFormView(v))
+}
+
+// designerRolesPage is the roles and permissions of the draft: roles.js
+// loads the draft and saves every change as a JSON Patch.
+func (s *server) designerRolesPage(c echo.Context) error {
+	lang, app := pageLang(c), c.Param("app")
+	_, b, err := s.pageDraft(c)
+	if err != nil {
+		return err
+	}
+	name := b.App.Name.In(lang)
+	v := web.DesignerRolesPage{Page: s.designerPage(c, web.Msg(lang, "dz.roles")+" · "+name), App: app, AppName: name,
+		AppURL: designerAppURL(app), DraftURL: "/api/v1/apps/" + url.PathEscape(app) + "/draft"}
+	return Render(c, http.StatusOK, web.DesignerRolesView(v))
 }
 
 func (s *server) designerPublishPage(c echo.Context) error {

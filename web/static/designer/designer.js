@@ -6,7 +6,7 @@
 
 import { diff } from "./patch.js";
 import * as F from "./form.js";
-import { Saver, parseETag } from "./save.js";
+import { Saver, fetchDraft } from "./save.js";
 import { enableDrag } from "./drag.js";
 
 const HISTORY = 100;
@@ -64,12 +64,10 @@ function say(msg) {
 }
 
 async function load() {
-  const r = await fetch(root.dataset.draftUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.detail || body.title || String(r.status));
-  doc = body.bundle;
-  saver.version = body.version != null ? body.version : parseETag(r.headers.get("ETag")) || 0;
-  problems = body.problems || [];
+  const d = await fetchDraft(root.dataset.draftUrl);
+  doc = d.bundle;
+  saver.version = d.version;
+  problems = d.problems;
   fi = (doc.forms || []).findIndex((f) => f && f["x-key"] === formKey);
   if (fi < 0) throw new Error(M.no_form);
 }

@@ -83,3 +83,12 @@ export function parseETag(tag) {
   const m = /^(?:W\/)?"?(\d+)"?$/.exec(tag.trim());
   return m ? Number(m[1]) : null;
 }
+
+// fetchDraft reads the draft at url: its bundle, version and problems.
+export async function fetchDraft(url) {
+  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.detail || body.title || String(r.status));
+  const version = body.version != null ? body.version : parseETag(r.headers.get("ETag")) || 0;
+  return { bundle: body.bundle, version, problems: body.problems || [] };
+}
