@@ -27,6 +27,7 @@ func (s *server) bindDesignerPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.GET("/designer/apps/:app/forms/:form", s.designerFormPage, page...)
 	e.GET("/designer/apps/:app/roles", s.designerRolesPage, page...)
 	e.GET("/designer/apps/:app/publish", s.designerPublishPage, page...)
+	e.POST("/designer/apps/:app/versions/:n/restore", s.designerRestore, page...)
 	e.POST("/designer/apps/:app/publish", s.designerPublish, page...)
 }
 
@@ -171,7 +172,35 @@ func (s *server) designerAppPage(c echo.Context) error {
 		v.Forms = append(v.Forms, web.DesignerFormItem{Key: f.Key, Title: title, Fields: len(f.Properties),
 			URL: designerAppURL(app) + "/forms/" + url.PathEscape(f.Key)})
 	}
+	if n, err := strconv.Atoi(c.QueryParam("restored")); err == nil && n > 0 {
+		v.Flash = web.Msgf(lang, "dz.restored", n)
+	}
+	if d.Base > 0 {
+		vs, err := s.designer.Versions(c.Request().Context(), principal(c), app)
+		if err != nil {
+			return err
+		}
+		name := s.actorNames(c)
+		for _, ver := range vs {
+			v.Versions = append(v.Versions, web.DesignerVersionItem{Version: ver.Version, AppVersion: ver.AppVersion, By: name(ver.By),
+				At: fmtTime(ver.At), Summary: ver.Summary.In(lang), RestoreURL: designerAppURL(app) + "/versions/" + strconv.Itoa(ver.Version) + "/restore"})
+		}
+	}
 	return Render(c, http.StatusOK, web.DesignerAppView(v))
+}
+
+// designerRestore puts a published version into the draft and shows the
+// app page again.
+func (s *server) designerRestore(c echo.Context) error {
+	app := c.Param("app")
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 1 {
+		return engine.Errorf(engine.ENOTFOUND, engine.T("没有这个版本", "there is no such version"))
+	}
+	if _, err := s.designer.Restore(c.Request().Context(), principal(c), app, n); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, designerAppURL(app)+"?restored="+strconv.Itoa(n))
 }
 
 func (s *server) designerFormPage(c echo.Context) error {

@@ -34,6 +34,17 @@ type DesignerAppPage struct {
 	Base       int  // the published version the draft starts from; 0 = never published
 	Draft      bool // has changes not published yet
 	Problems   int
+	Versions   []DesignerVersionItem // newest first
+}
+
+// DesignerVersionItem is one published version in an app's history.
+type DesignerVersionItem struct {
+	Version    int
+	AppVersion string
+	By         string
+	At         string
+	Summary    string
+	RestoreURL string // POST: puts this version into the draft
 }
 
 // DesignerFormItem is one form of an app in the designer.
@@ -251,6 +262,12 @@ func init() {
 		"dz.pub.records_note":       {"已有记录保留各自的版本。", "Existing records keep their version."},
 		"dz.roles":                  {"角色与权限", "Roles and permissions"},
 		"dz.roles_page":             {"设置角色与权限", "Set roles and permissions"},
+		"dz.versions":               {"版本历史", "Version history"},
+		"dz.versions_none":          {"还没有发布过。", "Not published yet."},
+		"dz.version_n":              {"第 %d 版", "Version %d"},
+		"dz.version_by":             {"%s 于 %s 发布", "published by %s on %s"},
+		"dz.restore":                {"恢复到草稿", "Restore into the draft"},
+		"dz.restored":               {"已把第 %d 版恢复到草稿，发布前可以继续修改。", "Version %d is now the draft; change it further before publishing."},
 		"dz.r.add":                  {"添加角色", "Add a role"},
 		"dz.r.name_zh":              {"中文名称", "Name in Chinese"},
 		"dz.r.name_en":              {"英文名称", "Name in English"},
