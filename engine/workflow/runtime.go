@@ -397,25 +397,15 @@ func (tx *wfTx) enter(path []int) error {
 	case engine.NodeApproval:
 		return tx.enterApproval(n, path)
 	case engine.NodeCondition:
-		for i, br := range n.Branches {
-			ok := br.Else
-			if !ok {
-				var err error
-				ok, err = tx.w.evalBool(tx.cf, br.When, tx.rec, engine.UserEnvFor(tx.submitter, tx.inst.App), tx.now)
-				if err != nil {
-					return err
-				}
-			}
-			if ok {
-				tx.step(Step{Kind: "condition", Node: n.Key, Detail: map[string]any{"branch": i}})
-				if len(br.Nodes) == 0 {
-					return tx.next(path)
-				}
-				return tx.enter(append(slices.Clone(path), i, 0))
-			}
+		i, err := tx.branch(n)
+		if err != nil {
+			return err
 		}
-		tx.step(Step{Kind: "condition", Node: n.Key, Detail: map[string]any{"branch": -1}})
-		return tx.next(path)
+		tx.step(Step{Kind: "condition", Node: n.Key, Detail: map[string]any{"branch": i}})
+		if i < 0 || len(n.Branches[i].Nodes) == 0 {
+			return tx.next(path)
+		}
+		return tx.enter(append(slices.Clone(path), i, 0))
 	case engine.NodeParallel:
 		var live []int
 		for i, br := range n.Branches {
@@ -458,6 +448,26 @@ func (tx *wfTx) enter(path []int) error {
 		return nil
 	}
 	return fmt.Errorf("workflow %s: unknown node type %q", tx.wf.Key, n.Type)
+}
+
+// branch is the index of the first branch of condition node n that holds
+// for the record as its submitter sees it (an else branch always does),
+// -1 when none does.
+func (tx *wfTx) branch(n *engine.Node) (int, error) {
+	user := engine.UserEnvFor(tx.submitter, tx.inst.App)
+	for i, br := range n.Branches {
+		ok := br.Else
+		if !ok {
+			var err error
+			if ok, err = tx.w.evalBool(tx.cf, br.When, tx.rec, user, tx.now); err != nil {
+				return 0, err
+			}
+		}
+		if ok {
+			return i, nil
+		}
+	}
+	return -1, nil
 }
 
 // next moves on from the node at path once it is done.

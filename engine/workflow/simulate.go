@@ -65,10 +65,9 @@ func Simulate(ctx context.Context, svc *engine.Service, b *engine.Bundle, key st
 	if rec.Data == nil {
 		rec.Data = map[string]any{}
 	}
-	s := &simulator{
-		ctx: ctx, now: now, user: user,
-		w:  &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: svc.Now, progs: map[progKey]*engine.Program{}},
-		tx: &wfTx{inst: &Instance{App: b.App.Key, Form: wf.Form, SubmitterUnit: submitter.Unit}, rec: rec, cf: cf, submitter: submitter},
+	w := &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: svc.Now, progs: map[progKey]*engine.Program{}}
+	s := &simulator{ctx: ctx, now: now, user: user, w: w,
+		tx: &wfTx{w: w, ctx: ctx, now: now, inst: &Instance{App: b.App.Key, Form: wf.Form, SubmitterUnit: submitter.Unit}, rec: rec, cf: cf, submitter: submitter},
 	}
 	out := &Simulation{Workflow: wf.Key, Steps: []SimStep{}}
 	starts, err := s.w.evalBool(cf, wf.Trigger.When, rec, user, now)
@@ -135,18 +134,9 @@ func (s *simulator) walk(nodes []*engine.Node) (steps []SimStep, ended bool, err
 			}
 			steps = append(steps, st)
 		case engine.NodeCondition:
-			taken := -1
-			for i, br := range n.Branches {
-				ok := br.Else
-				if !ok {
-					if ok, err = s.w.evalBool(s.tx.cf, br.When, s.tx.rec, s.user, s.now); err != nil {
-						return nil, false, err
-					}
-				}
-				if ok {
-					taken = i
-					break
-				}
+			taken, err := s.tx.branch(n)
+			if err != nil {
+				return nil, false, err
 			}
 			st.Branch = &taken
 			steps = append(steps, st)
