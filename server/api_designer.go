@@ -210,12 +210,11 @@ func (s *server) draftFromSheet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	files := mf.File["file"]
-	if len(files) != 1 {
-		return badRequest(engine.T("须上传且只上传一个 file", "send exactly one file part"),
-			engine.FieldError{Field: "/file", Code: "required", Message: engine.T("缺少文件", "the file is missing")})
+	file, err := onlyFile(mf)
+	if err != nil {
+		return err
 	}
-	f, err := files[0].Open()
+	f, err := file.Open()
 	if err != nil {
 		return badRequest(engine.T("上传内容无法解析", "the upload could not be read"))
 	}
@@ -231,7 +230,7 @@ func (s *server) draftFromSheet(c echo.Context) error {
 		msg := engine.T("请填写应用名称", "give the app a name")
 		return engine.Invalid(engine.FieldError{Field: "/name_zh", Code: "required", Message: msg})
 	}
-	d, sa, err := s.designer.StartFromSheet(c.Request().Context(), principal(c), c.Param("app"), engine.T(zh, en), files[0].Filename, f)
+	d, sa, err := s.designer.StartFromSheet(c.Request().Context(), principal(c), c.Param("app"), engine.T(zh, en), file.Filename, f)
 	if err != nil {
 		return err
 	}

@@ -91,16 +91,26 @@ func (s *server) uploadFile(c echo.Context) error {
 		return badRequest(engine.T("缺少 field", "field is missing"),
 			engine.FieldError{Field: "/field", Code: "required", Message: engine.T("缺少字段名", "the field key is missing")})
 	}
-	files := mf.File["file"]
-	if len(files) != 1 {
-		return badRequest(engine.T("须上传且只上传一个 file", "send exactly one file part"),
-			engine.FieldError{Field: "/file", Code: "required", Message: engine.T("缺少文件", "the file is missing")})
+	file, err := onlyFile(mf)
+	if err != nil {
+		return err
 	}
-	info, err := s.putFile(c, c.Param("app"), c.Param("form"), field, files[0])
+	info, err := s.putFile(c, c.Param("app"), c.Param("form"), field, file)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, uploadResult{BlobRef: info.BlobRef, SHA256: info.SHA256, Field: info.Field, Value: info.Ref()})
+}
+
+// onlyFile is the one "file" part of a multipart body; 400 when there is
+// none or more than one.
+func onlyFile(mf *multipart.Form) (*multipart.FileHeader, error) {
+	files := mf.File["file"]
+	if len(files) != 1 {
+		return nil, badRequest(engine.T("须上传且只上传一个 file", "send exactly one file part"),
+			engine.FieldError{Field: "/file", Code: "required", Message: engine.T("缺少文件", "the file is missing")})
+	}
+	return files[0], nil
 }
 
 func first(ss []string) string {
