@@ -109,7 +109,7 @@ func openHarness(tb testing.TB, cfg Config, dbPath string, users map[string]*eng
 	if seed != nil {
 		seed(h)
 	}
-	h.e = New(Deps{Store: st, Org: org, Service: svc, Designer: designer.New(svc), Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.e = h.app(nil)
 	return h
 }
 
@@ -214,8 +214,16 @@ func copyHarness(tb testing.TB, cfg Config, snapshot string, users map[string]*e
 func (h *harness) withWorkflows(opt workflow.Options) *workflow.Runtime {
 	h.tb.Helper()
 	w := workflow.New(h.svc, nil, opt)
-	h.e = New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Designer: designer.New(h.svc), Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.e = h.app(w)
 	return w
+}
+
+// app builds the HTTP app over the harness's store and service, as
+// cmd/formwork wires it (a designer always; the workflow runtime when w is
+// not nil).
+func (h *harness) app(w *workflow.Runtime) *echo.Echo {
+	return New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Designer: designer.New(h.svc), Config: h.cfg,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // do sends one request as user ("" = anonymous) and returns the response.
