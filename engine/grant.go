@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -111,7 +112,7 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 	}
 	g := &Grant{ID: NewID(now), User: u.ID, App: in.App, Form: in.Form, Ops: in.Ops, Fields: in.Fields, Scope: in.Scope, Reason: in.Reason,
 		GrantedBy: p.Actor(), CreatedAt: now, ExpiresAt: in.ExpiresAt.UTC()}
-	ev := s.Event(p, "grant.create", in.App, in.Form, u.ID, keysOfPerm(in.Fields), ResultOK, in.Reason)
+	ev := s.Event(p, "grant.create", in.App, in.Form, u.ID, slices.Sorted(maps.Keys(in.Fields)), ResultOK, in.Reason)
 	ev.Detail = MustJSON(g)
 	ch := &Change{
 		Docs:   []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: MustJSON(g)}}},
@@ -122,15 +123,6 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 		return nil, err
 	}
 	return g, nil
-}
-
-func keysOfPerm(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // findUserRef finds a user by id or email.

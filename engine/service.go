@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"sort"
 	"sync"
 	"time"
 )
@@ -151,13 +150,4 @@ func UserEnvFor(u *User, app string) UserEnv {
 	}
 	roles := append([]string{}, u.Roles[app]...)
 	return UserEnv{ID: u.ID, Unit: u.Unit, Roles: roles}
-}
-
-func keysOf(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +76,7 @@ func notFoundRecord() error {
 // field must be editable. It returns a 403 naming the fields.
 func checkWritable(f *Form, a *Access, data, prev map[string]any) error {
 	var bad []FieldError
-	for _, k := range keysOf(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fd := f.Field(k)
 		if fd == nil {
 			continue // unknown fields are the rules' to report
@@ -155,7 +157,7 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
 	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, keysOf(res.Data), ResultOK, "")}}
+		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
 		return nil, err
 	}
