@@ -59,16 +59,27 @@ var flowScriptMsgs = []string{"saved", "saving", "conflict", "refused", "no_flow
 	"sim", "sim.open", "sim.run", "sim.intro", "sim.no_start", "sim.path", "sim.asks", "sim.informs", "sim.nobody",
 	"sim.sets", "sim.branch", "sim.no_branch", "sim.parallel", "sim.end", "sim.fix_first", "sim.failed", "sim.done",
 	"problems", "no_problems", "problem.assignees", "problem.branch", "problem.set", "problem.after", "problem.to",
-	"problem.form", "problem.other", "keys", "panel", "panel_hint", "close", "who_hint", "summary.unit_head",
+	"problem.form", "problem.other", "problem.duplicate", "problem.unknown", "keys", "panel", "panel_hint", "close", "who_hint", "summary.unit_head",
 	"summary.unit_head_n", "summary.field", "summary.users", "summary.none", "summary.set_n", "summary.rows_n",
 	"summary.expr", "summary.otherwise", "summary.trigger", "summary.always", "move_up", "move_down", "menu"}
 
-// flowMsgs is the JSON the workflow script reads its texts from.
-func flowMsgs(lang string) map[string]string {
-	m := map[string]string{}
+// flowBothMsgs are the texts a new node or branch is named with, in both
+// languages.
+var flowBothMsgs = []string{"new.approval", "new.cc", "new.condition", "new.parallel", "new.action", "new.end", "branch_n", "otherwise"}
+
+// flowMsgs is the JSON the workflow script reads its texts from: the
+// messages in lang, and under "both" the names of new nodes and branches
+// in both languages.
+func flowMsgs(lang string) map[string]any {
+	m := map[string]any{}
 	for _, k := range flowScriptMsgs {
 		m[k] = Msg(lang, "dz.f."+k)
 	}
+	both := map[string]map[string]string{}
+	for _, k := range flowBothMsgs {
+		both[k] = map[string]string{"zh": Msg(LangZh, "dz.f."+k), "en": Msg(LangEn, "dz.f."+k)}
+	}
+	m["both"] = both
 	return m
 }
 
