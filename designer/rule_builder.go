@@ -318,7 +318,7 @@ type RuleResult struct {
 // will at publish, and tries it on sample values, so the builder shows
 // errors next to the rule as the manager types. Nothing is written.
 func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app string, in RuleCheck) (*RuleResult, error) {
-	b, err := d.draftBundle(ctx, p, app)
+	b, err := d.ruleBundle(ctx, p, app)
 	if err != nil {
 		return nil, err
 	}

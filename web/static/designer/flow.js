@@ -685,11 +685,14 @@ async function ask(body) {
   return { ok: r.ok, res: res || {} };
 }
 
+// firstError is why a condition was not taken, in plain words: a row's
+// mistake or the compiler's (both put in plain words by the server), or
+// else a sentence of ours (the draft's own problems are listed apart).
 function firstError(res) {
-  const e = (res.errors || [])[0];
+  const e = (res.errors || []).find((x) => /^\/(conditions|join)(\/|$)/.test(x.field || ""));
   if (e && e.message) return e.message;
   const p = (res.problems || [])[0];
-  return p ? tx(p.message) : res.detail || res.title || M["problem.other"];
+  return p ? tx(p.message) : M["problem.other"];
 }
 
 // rowsEditor edits one condition (expr) with the row builder, or as a
@@ -719,7 +722,9 @@ function rowsEditor(id, expr, save) {
     timer = setTimeout(async () => {
       const { ok, res } = st.advanced ? await ask({ expr: st.text }) : await ask({ rows: st.rows });
       if (rows.get(id) !== st) return;
-      if (ok && !(res.problems || []).length) {
+      // a problem at /data is the sample's (there is none): the rule compiled
+      if (ok) res.problems = (res.problems || []).filter((p) => p.pointer !== "/data");
+      if (ok && !res.problems.length) {
         st.problem = "";
         st.expr = res.expr;
         save(res.expr);

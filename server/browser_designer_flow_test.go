@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"formwork/designer"
+	"formwork/engine"
+)
+
+// choose picks value in the select sel as a person would (the page hears
+// a change event).
+func choose(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		if (!el) throw new Error("no element " + %q);
+		el.value = %q;
+		el.dispatchEvent(new Event("change", {bubbles: true}));
+	})()`, sel, sel, value))
+}
+
+// TestBrowserDesignerFlow works the workflow designer in Chromium as an
+// administrator on shop (published, no draft yet): a new workflow from the
+// list, a condition inserted with "+" whose two branches get condition
+// rows, a 会签 approval (mode all) for two roles in the first branch, one
+// field read-only in its grid (the others editable); a simulation with a
+// large discount draws the path through the first branch and names who
+// would be asked, a small one the second branch. The saved workflow is
+// exactly that JSON and the rest of the bundle is untouched; a change made
+// behind the page's back makes its next change a conflict, shown and
+// reloaded; then the draft publishes.
+func TestBrowserDesignerFlow(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	shots := t.TempDir()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	pub, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "published", err)
+	if pub.Version != 0 {
+		t.Fatalf("shop has a draft (version %d) before the test", pub.Version)
+	}
+	// flow waits until the saved draft's second workflow satisfies ok, and
+	// returns it
+	flow := func(what string, ok func(wf map[string]any) bool) map[string]any {
+		t.Helper()
+		var wf map[string]any
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			d, err := dz.Draft(context.Background(), admin, "shop")
+			must(t, "draft", err)
+			var b struct {
+				Workflows []map[string]any `json:"workflows"`
+			}
+			must(t, "decode draft", json.Unmarshal(d.Bundle, &b))
+			if len(b.Workflows) == 2 {
+				wf = b.Workflows[1]
+				if ok(wf) {
+					return wf
+				}
+			}
+		}
+		js, _ := json.Marshal(wf)
+		t.Fatalf("%s: the saved workflow is %s", what, js)
+		return nil
+	}
+	branch := func(wf map[string]any, i int) map[string]any {
+		nodes, _ := wf["nodes"].([]any)
+		if len(nodes) == 0 {
+			return nil
+		}
+		bs, _ := nodes[0].(map[string]any)["branches"].([]any)
+		if i >= len(bs) {
+			return nil
+		}
+		return bs[i].(map[string]any)
+	}
+
+	step(t, ctx, "open the list", append(loginAt(srv.URL+"/designer/apps/shop", "admin", "#dz-to-flows"),
+		answered(chromedp.Click(chromedp.CSS("#dz-to-flows"))),
+		chromedp.WaitVisible(chromedp.CSS(`#dz-flow-create`)),
+	)...)
+	step(t, ctx, "new workflow",
+		choose("#dz-flow-form", "customer"),
+		chromedp.SendKeys(chromedp.CSS("#dz-flow-zh"), "大额折扣"),
+		chromedp.SendKeys(chromedp.CSS("#dz-flow-en"), "Big discount"),
+		answered(chromedp.Click(chromedp.CSS("#dz-flow-create"))),
+		chromedp.WaitVisible(chromedp.CSS(`#flow[data-ready=true] [data-node="@trigger"]`)),
+	)
+	if p := run(t, ctx, "address", chromedp.Evaluate[string](`location.pathname`)); p != "/designer/apps/shop/workflows/big_discount" {
+		t.Fatalf("the new workflow opened at %s", p)
+	}
+
+	step(t, ctx, "insert a condition",
+		chromedp.Click(chromedp.CSS(`[data-add="top:0"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-add-type="top:0/condition"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="top:0/condition"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-node=condition]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=condition] [data-row-field="condition.0/0"]`)),
+	)
+	// the first branch has no condition yet: the problem shows on it
+	step(t, ctx, "problem on the branch", chromedp.WaitVisible(chromedp.CSS(`[data-node-problem="condition.0"]`)))
+	if got := run(t, ctx, "problem", chromedp.Evaluate[string](`document.querySelector('[data-node-problem="condition.0"]').textContent`)); !strings.Contains(got, "请为这个分支设置条件") {
+		t.Errorf("the branch's problem says %q", got)
+	}
+	step(t, ctx, "first branch: discount > 0.3",
+		choose(`[data-row-field="condition.0/0"]`, "discount"),
+		choose(`[data-row-op="condition.0/0"]`, "gt"),
+		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.0/0"]`), "0.3"),
+	)
+	flow("first branch's condition", func(wf map[string]any) bool { b := branch(wf, 0); return b != nil && b["when"] == "discount > 0.3" })
+	step(t, ctx, "second branch: no longer otherwise, discount <= 0.3",
+		chromedp.Click(chromedp.CSS(`[data-otherwise="condition.1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-row-field="condition.1/0"]`)),
+		choose(`[data-row-field="condition.1/0"]`, "discount"),
+		choose(`[data-row-op="condition.1/0"]`, "le"),
+		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.1/0"]`), "0.3"),
+	)
+	flow("second branch's condition", func(wf map[string]any) bool { b := branch(wf, 1); return b != nil && b["when"] == "discount <= 0.3" })
+	step(t, ctx, "no problem left on the branches", chromedp.WaitNotPresent(chromedp.CSS(`[data-node-problem^="condition"]`)))
+
+	step(t, ctx, "approval in the first branch",
+		chromedp.Click(chromedp.CSS(`[data-add="condition.0:0"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="condition.0:0/approval"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-branch="condition.0"] [data-node=approval]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=approval] [data-assignees]`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-assignees] input[value=roles]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=hq_admin]`)),
+		chromedp.Click(chromedp.CSS(`[data-role-pick=store_manager]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=store_manager]:checked`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-modes] input[value=all]`)),
+		choose(`[data-fperm="*"]`, "edit"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-fperm=discount]`)),
+		choose(`[data-fperm=discount]`, "read"),
+	)
+	waitSaved(t, ctx)
+	want := map[string]any{"key": "big_discount", "form": "customer", "name": map[string]any{"zh": "大额折扣", "en": "Big discount"},
+		"trigger": map[string]any{"on": []any{"create"}},
+		"nodes": []any{map[string]any{"key": "condition", "type": "condition", "name": map[string]any{"zh": "条件分支", "en": "Condition"},
+			"branches": []any{
+				map[string]any{"name": map[string]any{"zh": "分支 1", "en": "Branch 1"}, "when": "discount > 0.3", "nodes": []any{
+					map[string]any{"key": "approval", "type": "approval", "name": map[string]any{"zh": "审批人", "en": "Approver"},
+						"assignees": map[string]any{"roles": []any{"hq_admin", "store_manager"}}, "mode": "all",
+						"fields": map[string]any{"*": "edit", "discount": "read"}}}},
+				map[string]any{"name": map[string]any{"zh": "其他情况", "en": "Otherwise"}, "when": "discount <= 0.3", "nodes": []any{}},
+			}}}}
+	got := flow("the workflow", func(wf map[string]any) bool { return cmp.Equal(want, wf) })
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("saved workflow (-want +got):\n%s", d)
+	}
+	d, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft", err)
+	for _, p := range d.Problems {
+		t.Errorf("draft problem at %s: %s", p.Pointer, p.Message.En)
+	}
+	var all, exp map[string]any
+	must(t, "decode draft", json.Unmarshal(d.Bundle, &all))
+	must(t, "decode published", json.Unmarshal(pub.Bundle, &exp))
+	exp["workflows"] = append(exp["workflows"].([]any), want)
+	if d := cmp.Diff(exp, all); d != "" {
+		t.Errorf("draft against the published bundle with the new workflow (-want +got):\n%s", d)
+	}
+
+	step(t, ctx, "simulate a large discount",
+		chromedp.Click(chromedp.CSS(`[data-do=simulate]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sim-field=discount]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-sim-field=discount]`), "0.4"),
+		chromedp.Click(chromedp.CSS(`[data-do=run-sim]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-node=approval][data-path=true]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sim-step=approval]`)),
+	)
+	onPath := run(t, ctx, "path", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-flow] [data-path=true]')).map(e => e.dataset.node || e.dataset.branchHead)`))
+	if d := cmp.Diff([]string{"@trigger", "condition", "condition.0", "approval"}, onPath); d != "" {
+		t.Errorf("path drawn for a large discount (-want +got):\n%s", d)
+	}
+	asked := run(t, ctx, "asked", chromedp.Evaluate[string](`document.querySelector('[data-sim-step=approval]').textContent`))
+	if !strings.Contains(asked, "manager") || !strings.Contains(asked, "会签") {
+		t.Errorf("the simulation's approval step says %q, want the store manager and 会签", asked)
+	}
+	shootBoth(t, ctx, shots, "designer-flow")
+	shoot(t, ctx, shots, "designer-flow", 1024)
+	must(t, "viewport", chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)))
+
+	step(t, ctx, "simulate a small discount",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-sim-field=discount]').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`[data-sim-field=discount]`), "0.1"),
+		chromedp.Click(chromedp.CSS(`[data-do=run-sim]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-branch-head="condition.1"][data-path=true]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-node=approval][data-path]`)),
+	)
+
+	// someone else renames the workflow: the page's next change is refused
+	// (409), the page loads their version and says so
+	_, err = dz.Patch(context.Background(), admin, "shop", []byte(`[{"op":"replace","path":"/workflows/1/name/zh","value":"特批折扣"}]`), d.Version)
+	must(t, "patch behind the page", err)
+	step(t, ctx, "conflict",
+		chromedp.Click(chromedp.CSS(`[data-node=approval]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=approval] [data-modes]`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-modes] input[value=sequence]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.dz-notice:not([hidden])`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel] [data-modes] input[value=all]:checked`)),
+	)
+	if got := run(t, ctx, "notice", chromedp.Evaluate[string](`document.querySelector('.dz-notice').textContent`)); !strings.Contains(got, "其他人刚刚修改了这个应用") {
+		t.Errorf("conflict notice %q", got)
+	}
+	if got := run(t, ctx, "title", chromedp.Evaluate[string](`document.querySelector('[data-flow-title]').textContent`)); got != "特批折扣" {
+		t.Errorf("after the conflict the title is %q, want the other change's 特批折扣", got)
+	}
+	want["name"].(map[string]any)["zh"] = "特批折扣"
+	if got := flow("after the conflict", func(map[string]any) bool { return true }); !cmp.Equal(want, got) {
+		t.Errorf("after the conflict (-want +got):\n%s", cmp.Diff(want, got))
+	}
+
+	step(t, ctx, "publish",
+		chromedp.Navigate(srv.URL+"/designer/apps/shop/publish"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action=publish]`)),
+		answered(chromedp.Click(chromedp.CSS(`[data-action=publish]`))),
+		chromedp.WaitVisible(chromedp.CSS(`#dz-published`)),
+	)
+	b, _, err := h.svc.Bundle(context.Background(), "shop", 0)
+	must(t, "published bundle", err)
+	var found *engine.Workflow
+	for _, w := range b.Workflows {
+		if w.Key == "big_discount" {
+			found = w
+		}
+	}
+	if found == nil || len(found.Nodes) != 1 || len(found.Nodes[0].Branches) != 2 || found.Nodes[0].Branches[0].Nodes[0].Mode != "all" {
+		t.Errorf("the published bundle's workflow big_discount: %+v", found)
+	}
+	checkConsole(t, console(), "409 (Conflict)")
+}
