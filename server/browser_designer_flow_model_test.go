@@ -149,7 +149,19 @@ const flowModelChecks = `(async () => {
 // insertion anywhere is one JSON Patch add; and branches, otherwise,
 // moves, assignees, the field grid and durations behave.
 func TestBrowserDesignerFlowModel(t *testing.T) {
-	ctx, console := chrome(t, chromeOpts{})
+	fails, console := runModuleChecks(t, flowModelChecks)
+	for _, f := range fails {
+		t.Error(f)
+	}
+	checkConsole(t, console)
+}
+
+// runModuleChecks runs checks (a script answering the list of what
+// failed) in Chromium on a page of the product, with window.bundles
+// holding both templates and the test apps; it returns what failed and
+// the browser console.
+func runModuleChecks(t *testing.T, checks string) (fails, console []string) {
+	ctx, msgs := chrome(t, chromeOpts{})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
@@ -172,9 +184,5 @@ func TestBrowserDesignerFlowModel(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.Evaluate[chromedp.Void]("window.bundles = "+string(js)),
 	)
-	fails := run(t, ctx, "checks", chromedp.Evaluate[[]string](flowModelChecks, chromedp.EvalAwaitPromise))
-	for _, f := range fails {
-		t.Error(f)
-	}
-	checkConsole(t, console())
+	return run(t, ctx, "checks", chromedp.Evaluate[[]string](checks, chromedp.EvalAwaitPromise)), msgs()
 }

@@ -136,12 +136,7 @@ func (s *server) designerNewApp(c echo.Context) error {
 	if zh == "" && en == "" {
 		return refuse("dz.new.name_missing")
 	}
-	if zh == "" {
-		zh = en
-	}
-	if en == "" {
-		en = zh
-	}
+	zh, en = eachOther(zh, en)
 	// an app that exists already (published or as a draft) is not replaced
 	_, err := s.designer.Draft(ctx, p, key)
 	switch {

@@ -31,6 +31,17 @@ func readFlows(d *designer.Draft) *draftFlows {
 	return &f
 }
 
+// eachOther fills a name missing in one language with the other.
+func eachOther(zh, en string) (string, string) {
+	if zh == "" {
+		zh = en
+	}
+	if en == "" {
+		en = zh
+	}
+	return zh, en
+}
+
 func designerFlowsURL(app string) string { return designerAppURL(app) + "/workflows" }
 
 func designerFlowURL(app, key string) string {
@@ -137,12 +148,7 @@ func (s *server) designerNewFlow(c echo.Context) error {
 	if zh == "" && en == "" {
 		return refuse("dz.f.new.name_missing")
 	}
-	if zh == "" {
-		zh = en
-	}
-	if en == "" {
-		en = zh
-	}
+	zh, en = eachOther(zh, en)
 	flows := readFlows(d).Workflows
 	taken := func(k string) bool {
 		for _, w := range flows {

@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"formwork/designer"
@@ -20,19 +18,7 @@ func TestDesignerPages(t *testing.T) {
 	h := newHarness(t, testConfig())
 	snap := h.snapshot(t)
 	const denied = "只有系统管理员和该应用的设计者可以设计应用"
-	for _, sc := range []struct {
-		name     string
-		user     string // logs in first; "" = anonymous
-		method   string
-		path     string
-		form     url.Values // a POST's fields (the CSRF token is added unless noCSRF)
-		noCSRF   bool
-		status   int
-		location string // a redirect's target
-		want     []string
-		not      []string
-		before   func(t *testing.T, f *harness) // on the scenario's fork, before the request
-	}{
+	for _, sc := range []pageScenario{
 		{name: "anonymous to login", method: "GET", path: "/designer", status: http.StatusSeeOther, location: "/login?next=%2Fdesigner"},
 		{name: "admin home lists the apps", user: "admin", method: "GET", path: "/designer", status: http.StatusOK,
 			want: []string{`href="/designer/apps/shop"`, `href="/designer/apps/visit"`, `id="dz-new-key"`, `href="/designer"`}},
@@ -87,41 +73,6 @@ func TestDesignerPages(t *testing.T) {
 		{name: "new app needs the CSRF token", user: "admin", method: "POST", path: "/designer/apps", form: url.Values{"key": {"repair"}, "name_zh": {"维修"}}, noCSRF: true,
 			status: http.StatusForbidden},
 	} {
-		t.Run(sc.name, func(t *testing.T) {
-			f := h.fork(t, snap)
-			if sc.before != nil {
-				sc.before(t, f)
-			}
-			srv := httptest.NewServer(f.e)
-			defer srv.Close()
-			b := newBrowser(t, srv)
-			b.lang = "zh-CN"
-			csrf := ""
-			if sc.user != "" {
-				csrf = b.login(sc.user + "@example.com")
-			}
-			var resp *http.Response
-			var body string
-			if sc.method == "POST" {
-				if !sc.noCSRF {
-					sc.form.Set("_csrf", csrf)
-				}
-				resp, body = b.post(sc.path, sc.form, nil)
-			} else {
-				resp, body = b.get(sc.path)
-			}
-			if resp.StatusCode != sc.status {
-				t.Fatalf("%s %s: status %d, want %d: %s", sc.method, sc.path, resp.StatusCode, sc.status, body)
-			}
-			if sc.location != "" && resp.Header.Get("Location") != sc.location {
-				t.Errorf("redirect to %q, want %q", resp.Header.Get("Location"), sc.location)
-			}
-			mustContain(t, sc.name, body, sc.want...)
-			for _, n := range sc.not {
-				if strings.Contains(body, n) {
-					t.Errorf("%s holds forbidden %q", sc.name, n)
-				}
-			}
-		})
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, h, snap) })
 	}
 }
