@@ -720,8 +720,9 @@ function rowsEditor(id, expr, save) {
   const send = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
+      const seq = st.seq = (st.seq || 0) + 1; // only the latest answer counts
       const { ok, res } = st.advanced ? await ask({ expr: st.text }) : await ask({ rows: st.rows });
-      if (rows.get(id) !== st) return;
+      if (rows.get(id) !== st || seq !== st.seq) return;
       // a problem at /data is the sample's (there is none): the rule compiled
       if (ok) res.problems = (res.problems || []).filter((p) => p.pointer !== "/data");
       if (ok && !res.problems.length) {
@@ -927,4 +928,9 @@ document.addEventListener("click", (e) => {
   }
 });
 
-reload("").then(() => { root.dataset.ready = "true"; });
+reload("").then(() => {
+  // wide branches scroll inside the canvas: start at the middle, where the flow runs
+  const wrap = flowBox.parentElement;
+  wrap.scrollLeft = Math.max(0, (wrap.scrollWidth - wrap.clientWidth) / 2);
+  root.dataset.ready = "true";
+});
