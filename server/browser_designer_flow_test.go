@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/google/go-cmp/cmp"
 
 	"formwork/designer"
@@ -238,4 +239,128 @@ func TestBrowserDesignerFlow(t *testing.T) {
 		t.Errorf("the published bundle's workflow big_discount: %+v", found)
 	}
 	checkConsole(t, console(), "409 (Conflict)")
+}
+
+// TestBrowserDesignerFlowLossless opens shop's workflow from a draft that
+// holds what the page does not show (a description, a hand-written key on
+// a node) and works it from the keyboard: the unknown key's problem shows
+// on its node in plain words, a condition reads back into rows, durations
+// show as hours and days; a step is inserted from the "+" menu and
+// deleted, another moved up and back; then one mode and one reminder are
+// changed. The saved draft is the one it started from with exactly those
+// two changes.
+func TestBrowserDesignerFlowLossless(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	pub, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "published", err)
+	var start map[string]any
+	must(t, "decode", json.Unmarshal(pub.Bundle, &start))
+	wf := start["workflows"].([]any)[0].(map[string]any)
+	wf["description"] = map[string]any{"zh": "大折扣需要审批", "en": "Large discounts need approval"}
+	nodes := wf["nodes"].([]any)
+	hq := nodes[1].(map[string]any)["branches"].([]any)[0].(map[string]any)["nodes"].([]any)[0].(map[string]any)
+	hq["x-note"] = "hand-written"
+	d, err := dz.Save(context.Background(), admin, "shop", engine.MustJSON(start), 0)
+	must(t, "save the draft", err)
+	if len(d.Problems) != 1 || d.Problems[0].Code != "unknown_key" {
+		t.Fatalf("problems of the draft: %+v", d.Problems)
+	}
+	original := string(engine.MustJSON(start))
+
+	step(t, ctx, "open", loginAt(srv.URL+"/designer/apps/shop/workflows/discount_approval", "admin", `#flow[data-ready=true] [data-node=hq]`)...)
+	step(t, ctx, "the unknown key's problem on its node", chromedp.WaitVisible(chromedp.CSS(`[data-node-problem=hq]`)))
+	page := run(t, ctx, "page text", chromedp.Evaluate[string](`document.getElementById('flow').innerText`))
+	if !strings.Contains(page, "有一项设置无法识别") {
+		t.Errorf("the page does not say a setting is not recognised:\n%s", page)
+	}
+	for _, dev := range []string{"x-note", "/workflows", "unknown", "when", "else", "unit_head", "PT4H"} {
+		if strings.Contains(page, dev) {
+			t.Errorf("the page shows the developer word %q", dev)
+		}
+	}
+	step(t, ctx, "the condition as rows",
+		chromedp.Click(chromedp.CSS(`[data-node=route]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-row-value="route.0/0"]`)),
+	)
+	row := run(t, ctx, "row", chromedp.Evaluate[[]string](`["field", "op", "value"].map(k => document.querySelector('[data-row-' + k + '="route.0/0"]').value)`))
+	if d := cmp.Diff([]string{"discount", "gt", "0.3"}, row); d != "" {
+		t.Errorf("the condition discount > 0.3 as a row (-want +got):\n%s", d)
+	}
+	step(t, ctx, "durations",
+		chromedp.Click(chromedp.CSS(`[data-node=manager]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=manager] [data-duration=remind]`)),
+	)
+	durs := run(t, ctx, "durations", chromedp.Evaluate[[]string](`["remind", "after"].flatMap(k => [document.querySelector('[data-duration=' + k + ']').value, document.querySelector('[data-duration-unit=' + k + ']').value])`))
+	if d := cmp.Diff([]string{"4", "h", "1", "d"}, durs); d != "" {
+		t.Errorf("PT4H and PT24H as hours and days (-want +got):\n%s", d)
+	}
+
+	// from the keyboard: a CC inserted at the end and deleted, tell_rep
+	// moved up above the condition and back
+	step(t, ctx, "keyboard insert",
+		chromedp.Focus(chromedp.CSS(`[data-add="top:4"]`)),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`[data-add-type="top:4/approval"]:focus`)),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`[data-node=cc]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=cc]`)),
+	)
+	waitSaved(t, ctx)
+	step(t, ctx, "keyboard delete",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Focus(chromedp.CSS(`[data-node=cc]`)),
+		chromedp.KeyEvent(kb.Delete),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-node=cc]`)),
+	)
+	step(t, ctx, "keyboard move",
+		chromedp.Focus(chromedp.CSS(`[data-node=tell_rep]`)),
+		chromedp.KeyEvent(kb.ArrowUp, chromedp.KeyModifiers(chromedp.ModifierAlt)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-list=top] > li:nth-child(5) [data-node=tell_rep]:focus`)),
+		chromedp.KeyEvent(kb.ArrowDown, chromedp.KeyModifiers(chromedp.ModifierAlt)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-list=top] > li:nth-child(7) [data-node=tell_rep]:focus`)),
+	)
+	waitSaved(t, ctx)
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft", err)
+	var got, want any
+	must(t, "decode", json.Unmarshal(d.Bundle, &got))
+	must(t, "decode", json.Unmarshal([]byte(original), &want))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("after inserting, deleting and moving back (-want +got):\n%s", diff)
+	}
+
+	step(t, ctx, "two changes",
+		chromedp.Click(chromedp.CSS(`[data-node=hq]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=hq] [data-modes]`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-modes] input[value=any]`)),
+		chromedp.Click(chromedp.CSS(`[data-node=manager]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=manager] [data-duration=remind]`)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-duration=remind]').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`[data-duration=remind]`), "2"),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.WaitVisible(chromedp.CSS(`[data-node=hq] .dz-fcard-sum`)),
+	)
+	waitSaved(t, ctx)
+	hq["mode"] = "any"
+	nodes[0].(map[string]any)["timeout"].(map[string]any)["remind"] = "PT2H"
+	must(t, "decode", json.Unmarshal(engine.MustJSON(start), &want))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err = dz.Draft(context.Background(), admin, "shop")
+		must(t, "draft", err)
+		got = nil
+		must(t, "decode", json.Unmarshal(d.Bundle, &got))
+		if cmp.Equal(want, got) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after the two changes (-want +got):\n%s", diff)
+	}
+	checkConsole(t, console())
 }

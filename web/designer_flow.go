@@ -235,6 +235,8 @@ func init() {
 		"dz.f.problem.to":          {"请选择超时后转交给谁", "Choose whom to hand over to"},
 		"dz.f.problem.form":        {"流程所用的表单不存在", "The flow's form does not exist"},
 		"dz.f.problem.other":       {"这里的设置不完整", "This setting is incomplete"},
+		"dz.f.problem.duplicate":   {"两个节点的标识相同", "Two steps have the same key"},
+		"dz.f.problem.unknown":     {"有一项设置无法识别，发布前需要删除", "A setting here is not recognised; it must go before publishing"},
 		"dz.f.keys":                {"键盘：Tab 移到节点，Enter 打开设置，Alt+↑/↓ 移动节点，Delete 删除节点。", "Keyboard: Tab to a step, Enter opens it, Alt+↑/↓ moves it, Delete removes it."},
 		"dz.f.panel":               {"节点设置", "Step settings"},
 		"dz.f.panel_hint":          {"点击流程中的节点进行设置。", "Click a step of the flow to set it."},

@@ -42,7 +42,9 @@ const saver = new Saver({
   bundle: () => doc,
   onState: setSaved,
   onSaved: (res) => {
-    if (Array.isArray(res.problems)) {
+    // the flow is drawn again only when its problems changed: a redraw
+    // under the pointer or the keyboard would move what they are on
+    if (Array.isArray(res.problems) && JSON.stringify(res.problems) !== JSON.stringify(problems)) {
       problems = res.problems;
       renderFlow();
       renderProblems();
@@ -264,7 +266,7 @@ function card(n, list, index, ps) {
   const onPath = path && path.keys.has(n.key);
   const attrs = { type: "button", class: "dz-fcard dz-fcard-" + n.type + (selected === n.key ? " is-selected" : "") + (onPath ? " is-path" : ""),
     "data-node": n.key, "data-type": n.type, "aria-pressed": selected === n.key ? "true" : "false",
-    onclick: () => select(n.key),
+    onclick: (e) => select(n.key, e.detail === 0), // from the keyboard, on to the panel
     onkeydown: (e) => {
       if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
         e.preventDefault();
@@ -279,7 +281,7 @@ function card(n, list, index, ps) {
   const sum = nodeSummary(n);
   return el("button", attrs,
     el("span", { class: "dz-fcard-type", text: M["type." + n.type] || n.type }),
-    el("span", { class: "dz-fcard-name", text: tx(n.name, n.key) }),
+    el("span", { class: "dz-fcard-name", text: tx(n.name, M["type." + n.type] || n.key) }),
     sum ? el("span", { class: "dz-fcard-sum", text: sum }) : null,
     problemBadges(ps, n.key, -1));
 }
@@ -322,7 +324,7 @@ function renderFlow() {
   const tr = w.trigger || {};
   const on = (tr.on || []).map((o) => M["on_" + o] || o).join(" / ");
   const trig = el("button", { type: "button", class: "dz-fcard dz-fcard-trigger" + (selected === "@trigger" ? " is-selected" : "") + (path && path.starts ? " is-path" : ""),
-    "data-node": "@trigger", "aria-pressed": selected === "@trigger" ? "true" : "false", onclick: () => select("@trigger") },
+    "data-node": "@trigger", "aria-pressed": selected === "@trigger" ? "true" : "false", onclick: (e) => select("@trigger", e.detail === 0) },
   el("span", { class: "dz-fcard-type", text: M.trigger }),
   el("span", { class: "dz-fcard-name", text: on || M.on_missing }),
   el("span", { class: "dz-fcard-sum", text: condSummary(tr.when, "@trigger") }),
@@ -374,7 +376,7 @@ function addBranch(key) {
 
 function deleteNode(key) {
   const f = W.find(wf(), key);
-  if (!f || !window.confirm(fmt(M.confirm_delete, tx(f.node.name, key)))) return;
+  if (!f || !window.confirm(fmt(M.confirm_delete, tx(f.node.name, M["type." + f.node.type])))) return;
   const l = W.list(wf(), f.list);
   const nextKey = (l[f.index + 1] || l[f.index - 1] || {}).key;
   change((w) => W.remove(w, key));
@@ -897,7 +899,7 @@ function stepsList(steps) {
       case "end": detail = M["sim.end"]; break;
       case "parallel": detail = M["sim.parallel"]; break;
     }
-    return el("li", { "data-sim-step": s.node }, el("strong", { text: tx(s.name, s.node) }), " ", el("span", { text: detail }),
+    return el("li", { "data-sim-step": s.node }, el("strong", { text: tx(s.name) && tx(s.name) !== s.node ? tx(s.name) : M["type." + s.type] || s.node }), " ", el("span", { text: detail }),
       s.type === "parallel" ? el("div", { class: "dz-fsim-par" }, ...(s.parallel || []).map((p) => stepsList(p))) : null);
   }));
 }
@@ -908,6 +910,14 @@ function waitSaved() {
     check();
   });
 }
+
+// Escape in the panel closes it and goes back to its node
+panel.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || !selected) return;
+  const k = selected;
+  select(null);
+  focusHook("data-node", k);
+});
 
 simBtn.addEventListener("click", () => {
   simBox.hidden = !simBox.hidden;
