@@ -107,7 +107,7 @@ const flowModelChecks = `(async () => {
 	same("unknown keys kept", wf["x-unknown"], { kept: true });
 
 	// assignees
-	same("kind", [W.kind({ roles: ["a"] }), W.kind({ unit_head: "submitter", levels_up: 1 }), W.kind({ roles: [] }), W.kind(null)], ["roles", "unit_head", "", ""]);
+	same("kind", [W.kind({ roles: ["a"] }), W.kind({ unit_head: "submitter", levels_up: 1 }), W.kind({ users: [] }), W.kind(null)], ["roles", "unit_head", "users", ""]);
 	same("with kind", W.withKind({ unit_head: "submitter" }, "roles", "hq"), { roles: ["hq"] });
 	const same1 = { roles: ["a"], extra: 1 };
 	same("with the same kind", W.withKind(same1, "roles", "b") === same1, true);

@@ -364,3 +364,131 @@ func TestBrowserDesignerFlowLossless(t *testing.T) {
 	}
 	checkConsole(t, console())
 }
+
+// TestBrowserDesignerFlowKinds builds, in English, a workflow with every
+// other kind of step and setting: a trigger on create and update with a
+// condition row, a parallel node whose branches hold a CC to a member
+// field and an approval by a named person with a two-day deadline handed
+// over to a role, and an action setting a field. The saved workflow is
+// exactly that, and a simulation passes every step.
+func TestBrowserDesignerFlowKinds(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute, Lang: "en-US"})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	_, err := dz.Patch(context.Background(), admin, "shop", []byte(`[{"op":"add","path":"/workflows/-","value":
+		{"key":"kinds","form":"customer","name":{"zh":"各种节点","en":"All kinds"},"trigger":{"on":["create"]},"nodes":[]}}]`), 0)
+	must(t, "new workflow", err)
+
+	step(t, ctx, "open", loginAt(srv.URL+"/designer/apps/shop/workflows/kinds", "admin", `#flow[data-ready=true] [data-node="@trigger"]`)...)
+	step(t, ctx, "trigger",
+		chromedp.Click(chromedp.CSS(`[data-node="@trigger"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for="@trigger"] input[data-on=update]`)),
+		chromedp.Click(chromedp.CSS(`input[data-on=update]`)),
+		chromedp.Click(chromedp.CSS(`[data-when] input[value=when]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-row-field="@trigger/0"]`)),
+		choose(`[data-row-field="@trigger/0"]`, "level"),
+		chromedp.WaitVisible(chromedp.CSS(`select[data-row-value="@trigger/0"]`)),
+		choose(`[data-row-value="@trigger/0"]`, "vip"),
+	)
+	wfOf := func(what string, ok func(wf map[string]any) bool) map[string]any {
+		t.Helper()
+		var wf map[string]any
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			d, err := dz.Draft(context.Background(), admin, "shop")
+			must(t, "draft", err)
+			var b struct {
+				Workflows []map[string]any `json:"workflows"`
+			}
+			must(t, "decode draft", json.Unmarshal(d.Bundle, &b))
+			if wf = b.Workflows[1]; ok(wf) {
+				return wf
+			}
+		}
+		js, _ := json.Marshal(wf)
+		t.Fatalf("%s: the saved workflow is %s", what, js)
+		return nil
+	}
+	wfOf("trigger", func(wf map[string]any) bool { return wf["trigger"].(map[string]any)["when"] == `level == "vip"` })
+
+	step(t, ctx, "parallel with a CC",
+		chromedp.Click(chromedp.CSS(`[data-add="top:0"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="top:0/parallel"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-branch="parallel.1"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add="parallel.0:0"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="parallel.0:0/cc"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=cc] [data-assignees]`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-assignees] input[value=field]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-member-field]`)),
+	)
+	waitSaved(t, ctx)
+	step(t, ctx, "approval by a person with a deadline",
+		chromedp.Click(chromedp.CSS(`[data-add="parallel.1:0"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="parallel.1:0/approval"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=approval] [data-assignees]`)),
+		chromedp.Click(chromedp.CSS(`[data-panel] [data-assignees] input[value=users]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-users]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-users]`), "manager@example.com"),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.SendKeys(chromedp.CSS(`[data-duration=after]`), "2"),
+		choose(`[data-duration-unit=after]`, "d"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-deadline-action]`)),
+		choose(`[data-deadline-action]`, "escalate"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-escalate-role=hq_admin]`)),
+		chromedp.Click(chromedp.CSS(`[data-escalate-role=hq_admin]`)),
+	)
+	waitSaved(t, ctx)
+	step(t, ctx, "action",
+		chromedp.Click(chromedp.CSS(`[data-add="top:1"]`)),
+		chromedp.Click(chromedp.CSS(`[data-add-type="top:1/action"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=action] [data-set-add]`)),
+		chromedp.Click(chromedp.CSS(`[data-set-add]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-set-field=name]`)),
+		choose(`[data-set-field=name]`, "level"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-set-expr=level]`)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-set-expr=level]').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`[data-set-expr=level]`), `"gold"`),
+		chromedp.KeyEvent(kb.Tab),
+	)
+	waitSaved(t, ctx)
+	want := map[string]any{"key": "kinds", "form": "customer", "name": map[string]any{"zh": "各种节点", "en": "All kinds"},
+		"trigger": map[string]any{"on": []any{"create", "update"}, "when": `level == "vip"`},
+		"nodes": []any{
+			map[string]any{"key": "parallel", "type": "parallel", "name": map[string]any{"zh": "并行分支", "en": "Parallel"}, "branches": []any{
+				map[string]any{"name": map[string]any{"zh": "分支 1", "en": "Branch 1"}, "nodes": []any{
+					map[string]any{"key": "cc", "type": "cc", "name": map[string]any{"zh": "抄送人", "en": "CC"}, "to": map[string]any{"field": "rep"}}}},
+				map[string]any{"name": map[string]any{"zh": "分支 2", "en": "Branch 2"}, "nodes": []any{
+					map[string]any{"key": "approval", "type": "approval", "name": map[string]any{"zh": "审批人", "en": "Approver"},
+						"assignees": map[string]any{"users": []any{"manager@example.com"}}, "mode": "any",
+						"timeout": map[string]any{"after": "P2D", "action": "escalate", "to": map[string]any{"roles": []any{"hq_admin"}}}}}},
+			}},
+			map[string]any{"key": "action", "type": "action", "name": map[string]any{"zh": "设置字段", "en": "Set fields"}, "set": map[string]any{"level": `"gold"`}},
+		}}
+	got := wfOf("the workflow", func(wf map[string]any) bool { return cmp.Equal(want, wf) })
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("saved workflow (-want +got):\n%s", d)
+	}
+	step(t, ctx, "simulate",
+		chromedp.Click(chromedp.CSS(`[data-do=simulate]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sim-field=level]`)),
+		choose(`[data-sim-field=level]`, "vip"),
+		chromedp.Click(chromedp.CSS(`[data-do=run-sim]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-node=action][data-path=true]`)),
+	)
+	onPath := run(t, ctx, "path", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-flow] [data-node][data-path=true]')).map(e => e.dataset.node)`))
+	if d := cmp.Diff([]string{"@trigger", "parallel", "cc", "approval", "action"}, onPath); d != "" {
+		t.Errorf("path (-want +got):\n%s", d)
+	}
+	sim := run(t, ctx, "simulation", chromedp.Evaluate[string](`document.querySelector('[data-sim-result]').innerText`))
+	for _, w := range []string{"asks manager", "Any one", "sets Level"} {
+		if !strings.Contains(sim, w) {
+			t.Errorf("the simulation does not say %q:\n%s", w, sim)
+		}
+	}
+	if hanRE.MatchString(run(t, ctx, "page", chromedp.Evaluate[string](`document.getElementById('flow').innerText.replace(/中文名称|各种节点/g, '')`))) {
+		t.Errorf("the English page shows Chinese text")
+	}
+	checkConsole(t, console())
+}

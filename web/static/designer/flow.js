@@ -644,7 +644,8 @@ function triggerPanel(w) {
       tr.when || rows.get("@trigger")?.open ? "when" : "always", (v) => {
         if (v === "always") {
           rows.delete("@trigger");
-          change((x) => { if (x.trigger) delete x.trigger.when; }, true);
+          change((x) => { if (x.trigger) delete x.trigger.when; });
+          renderPanel();
         } else {
           rows.set("@trigger", { expr: "", open: true });
           renderPanel();
@@ -723,6 +724,7 @@ function rowsEditor(id, expr, save) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const seq = st.seq = (st.seq || 0) + 1; // only the latest answer counts
+      if (!st.advanced && !complete(st.rows)) return; // a value still to come
       const { ok, res } = st.advanced ? await ask({ expr: st.text }) : await ask({ rows: st.rows });
       if (rows.get(id) !== st || seq !== st.seq) return;
       // a problem at /data is the sample's (there is none): the rule compiled
@@ -759,6 +761,12 @@ function rowsEditor(id, expr, save) {
   };
   draw();
   return box;
+}
+
+// complete reports whether every row has the value its condition needs.
+function complete(r) {
+  return r.conditions.every((c) => ["empty", "not_empty"].includes(c.op) ||
+    (Array.isArray(c.value) ? c.value.length > 0 : c.value !== "" && c.value != null));
 }
 
 function rowsOf(id, st, send, draw) {

@@ -183,10 +183,11 @@ export function setOtherwise(wf, key, bi, on) {
   return true;
 }
 
-// kind is how assignees are given: roles, users, unit_head, field or "".
+// kind is how assignees are given: roles, users, unit_head, field (the
+// first key present, even while still empty) or "".
 export function kind(a) {
   if (!a || typeof a !== "object") return "";
-  return KINDS.find((k) => a[k] != null && a[k] !== "" && !(Array.isArray(a[k]) && !a[k].length)) || "";
+  return KINDS.find((k) => a[k] != null) || "";
 }
 
 // withKind returns the assignees of kind k: the old ones when they are of
