@@ -21,6 +21,7 @@ import (
 // named designer of the app "mini" and "shop", and a user who is neither.
 type fixture struct {
 	svc   *engine.Service
+	es    *engine.EncryptingStore // the store under svc, for key rotation
 	d     *designer.Designer
 	users map[string]*engine.Principal
 }
@@ -64,7 +65,7 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	svc := engine.NewService(store, org, engine.ServiceOptions{Clock: clock.Now, Keys: keys})
 	tb.Cleanup(svc.Close)
-	f := &fixture{svc: svc, d: designer.New(svc), users: map[string]*engine.Principal{}}
+	f := &fixture{svc: svc, es: store, d: designer.New(svc), users: map[string]*engine.Principal{}}
 	for _, name := range []string{"admin", "des", "other"} {
 		u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: name + "@example.com", Name: name, Unit: "hq", Admin: name == "admin",
 			Password: "correct horse battery staple"})
