@@ -137,6 +137,7 @@ type FormPermission struct {
 	Operations []string          `json:"operations"`
 	Scope      Scope             `json:"scope"`
 	Fields     map[string]string `json:"fields,omitempty"`
+	Export     *ExportRule       `json:"export,omitempty"`
 }
 
 // Scope is a data scope: one of own, unit, unit_and_below, all, or a filter.

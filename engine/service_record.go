@@ -234,82 +234,9 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	if q.Deleted && !acc.Can(OpDelete) {
 		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
 	}
-	visible := func(k string) bool {
-		if isSystemField(k) {
-			return true
-		}
-		perm := acc.Field(k)
-		return perm == PermRead || perm == PermEdit
-	}
-	var items []filter.Expr
-	if scope := acc.ScopeFilter(); scope != nil {
-		items = append(items, scope)
-	}
-	if len(q.Match) > 0 {
-		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
-			return nil, err
-		}
-	}
-	if len(q.Filter) > 0 {
-		vars, err := s.filterVars(ctx, p.User)
-		if err != nil {
-			return nil, err
-		}
-		e, err := ParseFilter(f, q.Filter, vars)
-		if err != nil {
-			return nil, err
-		}
-		for _, fl := range filter.Fields(e) {
-			if !visible(fl.Key) {
-				return nil, s.deny(ctx, p, "list", app, form, "", "filter on a field not visible in full: "+fl.Key,
-					Forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
-						FieldError{Field: JSONPointer(fl.Key), Code: "forbidden", Message: Tf("不能按字段 %s 筛选", "you may not filter on %s", fl.Key)}))
-			}
-		}
-		items = append(items, e)
-	}
-	if term := strings.TrimSpace(q.Search); term != "" {
-		if len([]rune(term)) > 100 {
-			return nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
-		}
-		var ors []filter.Expr
-		for _, fd := range f.Fields {
-			if fd.Type == "string" && visible(fd.Key) {
-				if s.keys != nil && fd.Sensitive != "" { // encrypted at rest: exact value only, through the blind index
-					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
-					continue
-				}
-				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
-			}
-		}
-		items = append(items, filter.Or{Items: ors})
-	}
-	var sortKeys []SortKey
-	if q.Sort != "" {
-		for _, part := range strings.Split(q.Sort, ",") {
-			part = strings.TrimSpace(part)
-			if !sortKeyRE.MatchString(part) {
-				return nil, Invalid(FieldError{Field: "/sort", Code: "invalid", Message: Tf("无效的排序 %q", "invalid sort %q", part)})
-			}
-			k := strings.TrimPrefix(part, "-")
-			if f.Field(k) == nil && !isSystemField(k) {
-				return nil, Invalid(FieldError{Field: "/sort", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
-			}
-			if !visible(k) {
-				return nil, s.deny(ctx, p, "list", app, form, "", "sort on a field not visible in full: "+k,
-					Forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
-						FieldError{Field: "/sort", Code: "forbidden", Message: Tf("不能按字段 %s 排序", "you may not sort on %s", k)}))
-			}
-			sortKeys = append(sortKeys, SortKey{Field: k, Desc: strings.HasPrefix(part, "-")})
-		}
-	}
-	var fe filter.Expr
-	switch len(items) {
-	case 0:
-	case 1:
-		fe = items[0]
-	default:
-		fe = filter.And{Items: items}
+	fe, sortKeys, err := s.selection(ctx, p, "list", app, f, acc, q)
+	if err != nil {
+		return nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -334,6 +261,92 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		return nil, err
 	}
 	return out, nil
+}
+
+// selection is the filter and sort of q over f under acc: the scope, the
+// conditions, the filter and the search, each only on fields acc may see
+// in full (a denial is audited as action). Lists and exports select alike.
+func (s *Service) selection(ctx context.Context, p *Principal, action, app string, f *Form, acc *Access, q ListQuery) (filter.Expr, []SortKey, error) {
+	form := f.Key
+	var err error
+	visible := func(k string) bool {
+		if isSystemField(k) {
+			return true
+		}
+		perm := acc.Field(k)
+		return perm == PermRead || perm == PermEdit
+	}
+	var items []filter.Expr
+	if scope := acc.ScopeFilter(); scope != nil {
+		items = append(items, scope)
+	}
+	if len(q.Match) > 0 {
+		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(q.Filter) > 0 {
+		vars, err := s.filterVars(ctx, p.User)
+		if err != nil {
+			return nil, nil, err
+		}
+		e, err := ParseFilter(f, q.Filter, vars)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, fl := range filter.Fields(e) {
+			if !visible(fl.Key) {
+				return nil, nil, s.deny(ctx, p, action, app, form, "", "filter on a field not visible in full: "+fl.Key,
+					Forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
+						FieldError{Field: JSONPointer(fl.Key), Code: "forbidden", Message: Tf("不能按字段 %s 筛选", "you may not filter on %s", fl.Key)}))
+			}
+		}
+		items = append(items, e)
+	}
+	if term := strings.TrimSpace(q.Search); term != "" {
+		if len([]rune(term)) > 100 {
+			return nil, nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
+		}
+		var ors []filter.Expr
+		for _, fd := range f.Fields {
+			if fd.Type == "string" && visible(fd.Key) {
+				if s.keys != nil && fd.Sensitive != "" { // encrypted at rest: exact value only, through the blind index
+					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
+					continue
+				}
+				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
+			}
+		}
+		items = append(items, filter.Or{Items: ors})
+	}
+	var sortKeys []SortKey
+	if q.Sort != "" {
+		for _, part := range strings.Split(q.Sort, ",") {
+			part = strings.TrimSpace(part)
+			if !sortKeyRE.MatchString(part) {
+				return nil, nil, Invalid(FieldError{Field: "/sort", Code: "invalid", Message: Tf("无效的排序 %q", "invalid sort %q", part)})
+			}
+			k := strings.TrimPrefix(part, "-")
+			if f.Field(k) == nil && !isSystemField(k) {
+				return nil, nil, Invalid(FieldError{Field: "/sort", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+			}
+			if !visible(k) {
+				return nil, nil, s.deny(ctx, p, action, app, form, "", "sort on a field not visible in full: "+k,
+					Forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
+						FieldError{Field: "/sort", Code: "forbidden", Message: Tf("不能按字段 %s 排序", "you may not sort on %s", k)}))
+			}
+			sortKeys = append(sortKeys, SortKey{Field: k, Desc: strings.HasPrefix(part, "-")})
+		}
+	}
+	var fe filter.Expr
+	switch len(items) {
+	case 0:
+	case 1:
+		fe = items[0]
+	default:
+		fe = filter.And{Items: items}
+	}
+	return fe, sortKeys, nil
 }
 
 // UpdateRecord applies a partial change at an expected version (stale →
