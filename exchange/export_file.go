@@ -83,7 +83,7 @@ func (x *Exporter) Write(ctx context.Context, j *engine.ExportJob, w io.Writer) 
 	} else if out, err = newXLSXSink(w, j, head, x.TempDir); err != nil {
 		return 0, err
 	}
-	if err := out.row([]any{head}); err != nil {
+	if err := out.row([]any{head + markAll(j.Tag)}); err != nil {
 		return 0, err
 	}
 	var n int64

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
 )
 
@@ -9,9 +10,10 @@ import (
 // over the text cells of its file, four bits a cell, in characters that
 // show as nothing and survive copying cells into another workbook and
 // re-saving in Excel, WPS or LibreOffice (they are ordinary text). A cell
-// carries a marker, the index of its nibble (0–7, two symbols) and the
-// nibble (two symbols); cell (row, col) carries nibble (row+col) mod 8, so
-// any eight neighbouring cells of a row or a column hold the whole tag.
+// carries a marker, an index i (0–7, two symbols) and nibbles i and i+4
+// mod 8 (two symbols each); cell (row, col) has i = (row+col) mod 8, so
+// any four neighbouring text cells of a row or a column hold the whole
+// tag. The header line carries it whole.
 const (
 	markStart = '\u2062' // INVISIBLE TIMES: a nibble follows
 )
@@ -30,8 +32,21 @@ func marker(tag string, row, col int) string {
 		return ""
 	}
 	i := (row + col) % tagNibbles
-	nib := b[i/2] >> (4 * (1 - i%2)) & 0xF
-	return string([]rune{markStart, markSymbols[i>>2&3], markSymbols[i&3], markSymbols[nib>>2], markSymbols[nib&3]})
+	nib := func(i int) byte { return b[i/2] >> (4 * (1 - i%2)) & 0xF }
+	n1, n2 := nib(i), nib((i+tagNibbles/2)%tagNibbles)
+	return string([]rune{markStart, markSymbols[i>>2&3], markSymbols[i&3], markSymbols[n1>>2], markSymbols[n1&3], markSymbols[n2>>2], markSymbols[n2&3]})
+}
+
+// markLen is the length in runes of one cell's mark.
+const markLen = 7
+
+// markAll is the whole tag as marks (for the header line).
+func markAll(tag string) string {
+	var b strings.Builder
+	for i := range tagNibbles / 2 {
+		b.WriteString(marker(tag, i, 0))
+	}
+	return b.String()
 }
 
 // markIt appends the cell's mark to a text value.
@@ -51,8 +66,8 @@ func StripMarks(s string) string {
 	var b strings.Builder
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
-		if rs[i] == markStart && i+4 < len(rs) && isSymbol(rs[i+1]) && isSymbol(rs[i+2]) && isSymbol(rs[i+3]) && isSymbol(rs[i+4]) {
-			i += 4
+		if rs[i] == markStart && i+markLen <= len(rs) && !slices.ContainsFunc(rs[i+1:i+markLen], func(r rune) bool { return !isSymbol(r) }) {
+			i += markLen - 1
 			continue
 		}
 		b.WriteRune(rs[i])
@@ -76,24 +91,34 @@ type tagVotes [tagNibbles]map[byte]int
 
 func (v *tagVotes) read(s string) {
 	rs := []rune(s)
-	for i := 0; i+4 < len(rs); i++ {
+	for i := 0; i+markLen <= len(rs); i++ {
 		if rs[i] != markStart {
 			continue
 		}
-		a, b, c, d := symbolValue(rs[i+1]), symbolValue(rs[i+2]), symbolValue(rs[i+3]), symbolValue(rs[i+4])
-		if a < 0 || b < 0 || c < 0 || d < 0 {
+		var x [markLen - 1]int
+		ok := true
+		for k := range x {
+			x[k] = symbolValue(rs[i+1+k])
+			ok = ok && x[k] >= 0
+		}
+		if !ok {
 			continue
 		}
-		idx, nib := a<<2|b, byte(c<<2|d)
+		idx := x[0]<<2 | x[1]
 		if idx >= tagNibbles {
 			continue
 		}
-		if v[idx] == nil {
-			v[idx] = map[byte]int{}
-		}
-		v[idx][nib]++
-		i += 4
+		v.vote(idx, byte(x[2]<<2|x[3]))
+		v.vote((idx+tagNibbles/2)%tagNibbles, byte(x[4]<<2|x[5]))
+		i += markLen - 1
 	}
+}
+
+func (v *tagVotes) vote(idx int, nib byte) {
+	if v[idx] == nil {
+		v[idx] = map[byte]int{}
+	}
+	v[idx][nib]++
 }
 
 // tag is the tag the votes agree on: each nibble its most frequent value;

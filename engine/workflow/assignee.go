@@ -18,8 +18,8 @@ import (
 //     holders; when no unit on that chain has any, every holder;
 //   - users: ids or emails;
 //   - unit_head: the head of the submitter's unit, levels_up units above it;
-//   - field: the user id (or email) in a member field of the record, or
-//     each of a list of them.
+//   - field: the user id (or email) in a member field of the record; a
+//     built-in request names several, joined by commas.
 func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([]string, error) {
 	if a == nil {
 		return nil, nil
@@ -63,19 +63,9 @@ func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([
 		}
 	}
 	if a.Field != "" {
-		var refs []string
-		switch v := tx.rec.Data[a.Field].(type) {
-		case string:
-			refs = []string{v}
-		case []any:
-			for _, x := range v {
-				if s, ok := x.(string); ok {
-					refs = append(refs, s)
-				}
-			}
-		}
-		for _, ref := range refs {
-			if ref == "" {
+		v, _ := tx.rec.Data[a.Field].(string)
+		for _, ref := range strings.Split(v, ",") {
+			if ref = strings.TrimSpace(ref); ref == "" {
 				continue
 			}
 			u, err := w.findUser(ctx, ref)

@@ -14,7 +14,8 @@ import (
 // built-in access app's form "export_request", filed by the exporter in
 // the same atomic write as the export job. Its workflow asks the users
 // the rule's approvers name — resolved in the exported app when the
-// export is asked for, into the record's "approvers" — and, once one
+// export is asked for, into the record's member field "approvers", ids
+// joined by commas — and, once one
 // approves, calls the "export" plugin, which queues the export
 // (Service.ApproveExport). With nobody to ask, the runtime escalates to
 // the system administrators, as for grant requests. A rejection leaves
@@ -44,7 +45,7 @@ func (w *Runtime) StartExportApproval(ctx context.Context, p *engine.Principal, 
 	}
 	now := w.now()
 	data := map[string]any{"target_app": job.App, "target_form": job.Form, "form_title": job.Title.Zh + " / " + job.Title.En, "export": job.ID,
-		"rows": job.Rows, "format": job.Format, "columns": strings.Join(job.Columns, ", "), "approvers": who}
+		"rows": job.Rows, "format": job.Format, "columns": strings.Join(job.Columns, ", "), "approvers": strings.Join(who, ",")}
 	if len(job.Unmasked) > 0 {
 		data["unmasked"] = strings.Join(job.Unmasked, ", ")
 	}
@@ -70,13 +71,13 @@ func (w *Runtime) StartExportApproval(ctx context.Context, p *engine.Principal, 
 // exportApprovers resolves an export rule's approvers in the exported app:
 // role holders nearest the exporter's unit, users, the exporter's unit
 // head. Empty: the runtime escalates to the administrators.
-func (w *Runtime) exportApprovers(ctx context.Context, app, unit string, a *engine.Assignees) ([]any, error) {
-	out := []any{}
+func (w *Runtime) exportApprovers(ctx context.Context, app, unit string, a *engine.Assignees) ([]string, error) {
+	var out []string
 	if a == nil {
 		return out, nil
 	}
 	add := func(u *engine.User) {
-		if u != nil && !u.Frozen && !slices.Contains(out, any(u.ID)) {
+		if u != nil && !u.Frozen && !slices.Contains(out, u.ID) {
 			out = append(out, u.ID)
 		}
 	}

@@ -66,7 +66,7 @@ var accessBundle = []byte(`{
       "columns":     {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "导出的字段", "en": "Fields exported"}},
       "unmasked":    {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "不打码的敏感字段", "en": "Sensitive fields in clear"}},
       "filter":      {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "筛选条件", "en": "Filter"}},
-      "approvers":   {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 500, "x-widget": "text", "x-label": {"zh": "审批人", "en": "Approvers"}}
+      "approvers":   {"type": "string", "maxLength": 20000, "x-widget": "member", "x-label": {"zh": "审批人", "en": "Approvers"}}
     },
     "required": ["target_app", "target_form", "export", "rows"]
   }],
