@@ -206,7 +206,7 @@ func (s *Service) RequestExport(ctx context.Context, p *Principal, app, form str
 func exportColumns(f *Form, acc *Access, keys []string) ([]ExportColumn, error) {
 	var out []ExportColumn
 	if len(keys) == 0 {
-		for _, fd := range f.Fields {
+		for _, fd := range LayoutOrder(f) {
 			if perm := acc.Field(fd.Key); perm != PermHidden {
 				out = append(out, ExportColumn{Field: fd, Perm: perm})
 			}
@@ -226,6 +226,27 @@ func exportColumns(f *Form, acc *Access, keys []string) ([]ExportColumn, error) 
 		}
 	}
 	return out, nil
+}
+
+// LayoutOrder is f's fields in the order its layout shows them, then
+// those the layout leaves out, in document order.
+func LayoutOrder(f *Form) []*Field {
+	out := make([]*Field, 0, len(f.Fields))
+	seen := map[string]bool{}
+	for _, sec := range f.Layout {
+		for _, k := range sec.Fields {
+			if fd := f.Field(k); fd != nil && !seen[k] {
+				seen[k] = true
+				out = append(out, fd)
+			}
+		}
+	}
+	for _, fd := range f.Fields {
+		if !seen[fd.Key] {
+			out = append(out, fd)
+		}
+	}
+	return out
 }
 
 // exportRule is the strictest export control among the roles that give

@@ -62,9 +62,13 @@ func (s *server) renderExportPage(c echo.Context, status int, msg string, qs url
 	base := formBase(fv.App, fv.Key)
 	v := web.ExportPage{Page: s.page(c, web.Msg(lang, "exp.title")+" · "+fv.Title.In(lang)), FormTitle: fv.Title.In(lang),
 		ListURL: listLinks{base: base, qs: qs}.with(func(url.Values) {}), Action: base + "/export", Query: qs.Encode(), Selection: words, Error: msg}
-	for _, f := range fv.Fields {
-		v.Columns = append(v.Columns, web.ExportColumn{Key: f.Field.Key, Label: f.Field.LabelOr().In(lang), Masked: f.Perm == engine.PermMasked,
-			Checked: len(chosen) == 0 || slices.Contains(chosen, f.Field.Key)})
+	for _, fd := range engine.LayoutOrder(fv.Form) {
+		perm, ok := fv.Perms[fd.Key]
+		if !ok {
+			continue // hidden
+		}
+		v.Columns = append(v.Columns, web.ExportColumn{Key: fd.Key, Label: fd.LabelOr().In(lang), Masked: perm == engine.PermMasked,
+			Checked: len(chosen) == 0 || slices.Contains(chosen, fd.Key)})
 	}
 	return Render(c, status, web.ExportView(v))
 }
