@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,7 +225,7 @@ var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
 // query. Filtering, searching or sorting on a field p may not see in full
 // is refused: it would leak the value.
 func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
-	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +246,28 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	if limit > 500 {
 		limit = 500
 	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: q.Cursor, Deleted: q.Deleted})
+	offset, cursor, err := s.openCursor(ctx, app, f.Key, q.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: page.NextCursor}
+	if allowance := listAllowance(b, f.Key, acc); allowance > 0 {
+		if offset >= allowance {
+			return nil, s.deny(ctx, p, "list", app, form, "", "paging beyond "+strconv.Itoa(allowance)+" records",
+				Forbidden(Tf("列表最多翻阅前 %d 条记录；需要更多请使用导出", "a list pages through its first %d records at most; export to get more", allowance)))
+		}
+		limit = min(limit, allowance-offset)
+	}
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted})
+	if err != nil {
+		return nil, err
+	}
+	next := ""
+	if page.NextCursor != "" {
+		if next, err = s.sealCursor(ctx, app, f.Key, offset+len(page.Items), page.NextCursor); err != nil {
+			return nil, err
+		}
+	}
+	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
 	ids := make([]string, 0, len(page.Items))
 	for _, r := range page.Items {
 		out.Items = append(out.Items, viewOf(r, f, acc))

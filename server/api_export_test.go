@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,5 +308,52 @@ func TestExportApproval(t *testing.T) {
 	}
 	if res := h.do("GET", "/api/v1/exports/"+got.ID+"/file", "staff", "", nil); res.Code != http.StatusConflict {
 		t.Errorf("the file of a rejected export: %d", res.Code)
+	}
+}
+
+// TestListPagingAllowance: paging through the list API stops where an
+// export would need approval; the cursor cannot be reset by hand.
+func TestListPagingAllowance(t *testing.T) {
+	h := newHarness(t, testConfig())
+	ctx := context.Background()
+	staff := &engine.Principal{User: h.users["staff"], IP: "127.0.0.1"}
+	for _, name := range []string{"甲", "乙", "丙"} {
+		if _, err := h.svc.CreateRecord(ctx, staff, "shop", "customer", map[string]any{"name": name, "phone": "13912345678", "level": "normal"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exportShop(t, h, map[string]any{"approve_over_rows": 2})
+	page := func(cursor string) (int, string, string) {
+		t.Helper()
+		res := h.do("GET", "/api/v1/apps/shop/forms/customer/records?limit=1&sort=name&cursor="+url.QueryEscape(cursor), "staff", "", nil)
+		var out struct {
+			Items      []map[string]any `json:"items"`
+			NextCursor string           `json:"next_cursor"`
+		}
+		_ = json.Unmarshal(res.Body.Bytes(), &out)
+		return res.Code, out.NextCursor, res.Body.String()
+	}
+	code, c1, body := page("")
+	if code != http.StatusOK || c1 == "" {
+		t.Fatalf("page 1: %d %s", code, body)
+	}
+	code, c2, body := page(c1)
+	if code != http.StatusOK || c2 == "" {
+		t.Fatalf("page 2: %d %s", code, body)
+	}
+	if code, _, body = page(c2); code != http.StatusForbidden || !strings.Contains(body, "2") {
+		t.Errorf("page 3, beyond the allowance: %d %s", code, body)
+	}
+	reset := "0" + c2[strings.Index(c2, "."):]
+	if code, _, body = page(reset); code != http.StatusUnprocessableEntity {
+		t.Errorf("a cursor reset by hand: %d %s", code, body)
+	}
+	if code, _, _ = page("garbage"); code != http.StatusUnprocessableEntity {
+		t.Errorf("a made-up cursor: %d", code)
+	}
+	// the manager (export without a rule) pages on
+	res := h.do("GET", "/api/v1/apps/shop/forms/customer/records?limit=1", "manager", "", nil)
+	if res.Code != http.StatusOK {
+		t.Errorf("manager: %d", res.Code)
 	}
 }
