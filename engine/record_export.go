@@ -103,7 +103,10 @@ type ExportJob struct {
 	Approval string `json:"approval,omitempty"`
 	// Tag is the watermark: a keyed fingerprint of the export id that the
 	// file carries and TraceExport finds the export by.
-	Tag      string     `json:"tag"`
+	Tag string `json:"tag"`
+	// NoMark leaves the invisible mark out (the app's export settings); the
+	// visible watermark and the workbook's properties stay.
+	NoMark   bool       `json:"no_mark,omitempty"`
 	Size     int64      `json:"size,omitempty"`
 	Chunks   int        `json:"chunks,omitempty"`
 	SHA256   string     `json:"sha256,omitempty"`
@@ -177,6 +180,9 @@ func (s *Service) RequestExport(ctx context.Context, p *Principal, app, form str
 	}
 	if j.Tag, err = s.exportTag(ctx, app, j.ID); err != nil {
 		return nil, err
+	}
+	if b.App.Export != nil && b.App.Export.InvisibleMark != nil && !*b.App.Export.InvisibleMark {
+		j.NoMark = true
 	}
 	rule := exportRule(b, f.Key, acc)
 	ev := s.Event(p, "export.request", app, f.Key, j.ID, j.Columns, ResultOK, "")

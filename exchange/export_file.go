@@ -83,7 +83,11 @@ func (x *Exporter) Write(ctx context.Context, j *engine.ExportJob, w io.Writer) 
 	} else if out, err = newXLSXSink(w, j, head, x.TempDir); err != nil {
 		return 0, err
 	}
-	if err := out.row([]any{head + markAll(j.Tag)}); err != nil {
+	tag := j.Tag
+	if j.NoMark {
+		tag = ""
+	}
+	if err := out.row([]any{head + markAll(tag)}); err != nil {
 		return 0, err
 	}
 	var n int64
@@ -105,7 +109,7 @@ func (x *Exporter) Write(ctx context.Context, j *engine.ExportJob, w io.Writer) 
 			for c, col := range cols {
 				row[c] = cellValue(lang, zone, col, r.Data[col.Field.Key], labels[i])
 				if s, ok := row[c].(string); ok {
-					row[c] = markIt(s, j.Tag, line, c)
+					row[c] = markIt(s, tag, line, c)
 				}
 			}
 			if err := out.row(row); err != nil {

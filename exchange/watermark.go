@@ -42,6 +42,9 @@ const markLen = 7
 
 // markAll is the whole tag as marks (for the header line).
 func markAll(tag string) string {
+	if tag == "" {
+		return ""
+	}
 	var b strings.Builder
 	for i := range tagNibbles / 2 {
 		b.WriteString(marker(tag, i, 0))

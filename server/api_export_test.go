@@ -21,8 +21,9 @@ import (
 )
 
 // exportShop publishes the shop app again with the store staff allowed to
-// export customers under rule (nil: no approval).
-func exportShop(tb testing.TB, h *harness, rule map[string]any) {
+// export customers under rule (nil: no approval), and with the app's
+// export settings app (nil: none).
+func exportShop(tb testing.TB, h *harness, rule, app map[string]any) {
 	tb.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "shop.json"))
 	if err != nil {
@@ -31,6 +32,9 @@ func exportShop(tb testing.TB, h *harness, rule map[string]any) {
 	var b map[string]any
 	if err := json.Unmarshal(data, &b); err != nil {
 		tb.Fatal(err)
+	}
+	if app != nil {
+		b["app"].(map[string]any)["export"] = app
 	}
 	for _, r := range b["roles"].([]any) {
 		role := r.(map[string]any)
@@ -114,7 +118,7 @@ func TestExportAPI(t *testing.T) {
 	if res := h.do("POST", "/api/v1/apps/shop/forms/customer/exports", "staff", `{"format":"xlsx"}`, nil); res.Code != http.StatusForbidden {
 		t.Fatalf("export without the operation: %d %s", res.Code, res.Body)
 	}
-	exportShop(t, h, nil)
+	exportShop(t, h, nil, nil)
 	for _, bad := range []struct{ body, why string }{
 		{`{"format":"pdf"}`, "format"},
 		{`{"fields":["discount"]}`, "a hidden field"},
@@ -211,6 +215,15 @@ func TestExportAPI(t *testing.T) {
 		t.Error("the csv carries no mark")
 	}
 
+	// an app that turns the invisible mark off: the visible one stays
+	exportShop(t, h, nil, map[string]any{"invisible_mark": false})
+	plain := askExport(t, h, "staff", `{}`)
+	runJobs(t, h, engine.JobRecordExport, exchange.NewExporter(h.svc).HandleExportJob)
+	res = h.do("GET", "/api/v1/exports/"+plain.ID+"/file", "staff", "", nil)
+	if tr, err := exchange.TraceFile(res.Body.Bytes()); err != nil || tr.Tag != "" || tr.Export != plain.ID || !strings.Contains(unzipped(t, res.Body.Bytes()), "Exported by staff") {
+		t.Errorf("without the invisible mark: %+v %v", tr, err)
+	}
+
 	// the audit trail
 	for _, action := range []string{"export.request", "export", "export.download"} {
 		evs, err := h.store.FindAuditEvents(ctx, engine.AuditQuery{Action: action})
@@ -261,7 +274,7 @@ func TestExportApproval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exportShop(t, h, map[string]any{"approve_over_rows": 2, "approvers": map[string]any{"roles": []any{"store_manager"}}})
+	exportShop(t, h, map[string]any{"approve_over_rows": 2, "approvers": map[string]any{"roles": []any{"store_manager"}}}, nil)
 	small := askExport(t, h, "staff", `{"q":"甲"}`)
 	if small.Status != engine.ExportQueued {
 		t.Errorf("an export under the threshold: %s", small.Status)
@@ -322,7 +335,7 @@ func TestListPagingAllowance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exportShop(t, h, map[string]any{"approve_over_rows": 2})
+	exportShop(t, h, map[string]any{"approve_over_rows": 2}, nil)
 	page := func(cursor string) (int, string, string) {
 		t.Helper()
 		res := h.do("GET", "/api/v1/apps/shop/forms/customer/records?limit=1&sort=name&cursor="+url.QueryEscape(cursor), "staff", "", nil)

@@ -65,7 +65,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func TestBrowserExport(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
 	h := newHarness(t, testConfig())
-	exportShop(t, h, nil)
+	exportShop(t, h, nil, nil)
 	staff := &engine.Principal{User: h.users["staff"], IP: "127.0.0.1"}
 	for i := range 40 {
 		name := "顾客" + string(rune('甲'+i%10))
