@@ -137,6 +137,8 @@ type ListPage struct {
 	FormTitle string
 	ListURL   string
 	NewURL    string
+	ImportURL string // the import page, for a user with the import operation
+	ExportURL string // the export page with the list's filters, sort and columns, for a user with the export operation
 	Search    string
 	Sort      string
 	Columns   []Column

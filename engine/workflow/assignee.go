@@ -18,7 +18,8 @@ import (
 //     holders; when no unit on that chain has any, every holder;
 //   - users: ids or emails;
 //   - unit_head: the head of the submitter's unit, levels_up units above it;
-//   - field: the user id (or email) in a member field of the record.
+//   - field: the user id (or email) in a member field of the record; a
+//     built-in request names several, joined by commas.
 func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([]string, error) {
 	if a == nil {
 		return nil, nil
@@ -62,7 +63,11 @@ func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([
 		}
 	}
 	if a.Field != "" {
-		if ref, ok := tx.rec.Data[a.Field].(string); ok && ref != "" {
+		v, _ := tx.rec.Data[a.Field].(string)
+		for _, ref := range strings.Split(v, ",") {
+			if ref = strings.TrimSpace(ref); ref == "" {
+				continue
+			}
 			u, err := w.findUser(ctx, ref)
 			if err != nil {
 				return nil, err
