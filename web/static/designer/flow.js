@@ -394,6 +394,8 @@ function select(key, focusPanel) {
   renderPanel();
   renderProblems();
   if (focusPanel) panel.focus();
+  // on a phone the panel is below the flow: bring it up
+  if (key && window.matchMedia("(max-width: 1023px)").matches) panel.scrollIntoView({ block: "start" });
 }
 
 // ---- the panel
@@ -946,9 +948,18 @@ document.addEventListener("click", (e) => {
   }
 });
 
-reload("").then(() => {
-  // wide branches scroll inside the canvas: start at the middle, where the flow runs
-  const wrap = flowBox.parentElement;
-  wrap.scrollLeft = Math.max(0, (wrap.scrollWidth - wrap.clientWidth) / 2);
-  root.dataset.ready = "true";
+// Wide branches scroll inside the canvas. It is kept at the middle, where
+// the flow runs, until the person scrolls it themselves.
+const canvasWrap = flowBox.parentElement;
+let centredAt = -1;
+canvasWrap.addEventListener("scroll", () => {
+  if (centredAt >= 0 && Math.abs(canvasWrap.scrollLeft - centredAt) > 2) centredAt = -2;
 });
+function centre() {
+  if (centredAt === -2) return;
+  centredAt = Math.max(0, Math.round((canvasWrap.scrollWidth - canvasWrap.clientWidth) / 2));
+  canvasWrap.scrollLeft = centredAt;
+}
+new ResizeObserver(centre).observe(flowBox);
+
+reload("").then(() => { root.dataset.ready = "true"; });
