@@ -413,9 +413,17 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 	}
 	wfOf("trigger", func(wf map[string]any) bool { return wf["trigger"].(map[string]any)["when"] == `level == "vip"` })
 
+	// on a 1024px touch screen, by finger: every target is large enough
+	must(t, "touch screen", chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768, chromedp.EmulateTouch)))
+	tapOn(t, ctx, `[data-add="top:0"]`)
+	step(t, ctx, "the menu by finger", chromedp.WaitVisible(chromedp.CSS(`[data-add-type="top:0/parallel"]`)))
+	small := run(t, ctx, "targets", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#flow button, #flow select, #flow input:not([type=radio]):not([type=checkbox]), #flow label.check'))
+		.filter(e => e.offsetParent && e.getBoundingClientRect().height < 40).map(e => e.outerHTML.slice(0, 80))`))
+	if len(small) > 0 {
+		t.Errorf("targets too small for a finger: %q", small)
+	}
+	tapOn(t, ctx, `[data-add-type="top:0/parallel"]`)
 	step(t, ctx, "parallel with a CC",
-		chromedp.Click(chromedp.CSS(`[data-add="top:0"]`)),
-		chromedp.Click(chromedp.CSS(`[data-add-type="top:0/parallel"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-branch="parallel.1"]`)),
 		chromedp.Click(chromedp.CSS(`[data-add="parallel.0:0"]`)),
 		chromedp.Click(chromedp.CSS(`[data-add-type="parallel.0:0/cc"]`)),
@@ -491,4 +499,12 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 		t.Errorf("the English page shows Chinese text")
 	}
 	checkConsole(t, console())
+}
+
+// tapOn taps the middle of the element sel with a finger.
+func tapOn(tb testing.TB, ctx context.Context, sel string) {
+	tb.Helper()
+	r := run(tb, ctx, "where is "+sel, rectOf(sel))
+	x, y := r.X+r.W/2, r.Y+r.H/2
+	must(tb, "tap "+sel, chromedp.Do(ctx, fingerDrag(x, y, x, y)))
 }
