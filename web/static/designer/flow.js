@@ -51,7 +51,7 @@ const saver = new Saver({
     }
   },
   onConflict: () => reload(M.conflict),
-  onRefused: (body) => reload(M.refused),
+  onRefused: () => reload(M.refused),
 });
 
 function setSaved(ok) {
