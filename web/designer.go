@@ -12,6 +12,8 @@ type DesignerHomePage struct {
 	Error string // why the new app was refused
 	// the new-app form as it was sent, kept when it is refused
 	Key, NameZh, NameEn string
+	Start               DesignerStart
+	Templates           []DesignerTemplateItem
 }
 
 // DesignerAppItem is one app on the designer's home page.
@@ -179,9 +181,13 @@ type DesignerPublishPage struct {
 	Problems    []string // why the draft cannot be published yet
 	NeedConfirm bool
 	Error       string
+	// SampleRows is how many sample records (a sheet's rows) a first
+	// publish may import as records.
+	SampleRows int
 	// after publishing
-	Version int
-	Forms   []DesignerFormItem // links to fill the new version's forms
+	Version   int
+	Forms     []DesignerFormItem // links to fill the new version's forms
+	Importing int                // sample records being imported
 }
 
 func init() {
