@@ -253,6 +253,10 @@ func (s *server) designerRolesPage(c echo.Context) error {
 	name := b.App.Name.In(lang)
 	v := web.DesignerRolesPage{Page: s.designerPage(c, web.Msg(lang, "dz.roles")+" · "+name), App: app, AppName: name,
 		AppURL: designerAppURL(app), DraftURL: "/api/v1/apps/" + url.PathEscape(app) + "/draft"}
+	v.Styles = append(v.Styles, "designer/start.css")
+	if err := s.roleHolders(c, &v); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, web.DesignerRolesView(v))
 }
 

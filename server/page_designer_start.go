@@ -255,3 +255,24 @@ func sampleRows(bundle []byte) int {
 	}
 	return n
 }
+
+// roleHolders says how many users hold each role of the app, for an
+// administrator (listing users is theirs to ask; for anyone else the
+// roles page shows no counts).
+func (s *server) roleHolders(c echo.Context, v *web.DesignerRolesPage) error {
+	if v.User == nil || !v.User.Admin {
+		return nil
+	}
+	users, err := s.svc.Users(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	n := map[string]int{}
+	for _, u := range users {
+		for _, r := range u.Roles[v.App] {
+			n[r]++
+		}
+	}
+	v.Holders, v.UsersURL = string(engine.MustJSON(n)), "/admin/users"
+	return nil
+}

@@ -150,6 +150,10 @@ type DesignerRolesPage struct {
 	AppName  string
 	AppURL   string
 	DraftURL string
+	// Holders is how many users hold each role ({"key": n} as JSON), for
+	// an administrator; "" for anyone else. UsersURL is the admin's users page.
+	Holders  string
+	UsersURL string
 }
 
 // rolesScriptMsgs are the catalogue keys the roles script uses, without
@@ -165,6 +169,9 @@ func rolesMsgs(lang string) map[string]string {
 	m := map[string]string{}
 	for _, k := range rolesScriptMsgs {
 		m[k] = Msg(lang, "dz.r."+k)
+	}
+	for _, k := range rolesMoreMsgs {
+		m["s.r."+k] = Msg(lang, "dz.s.r."+k)
 	}
 	return m
 }
