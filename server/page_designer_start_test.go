@@ -236,6 +236,10 @@ func TestDesignerStartPages(t *testing.T) {
 		{name: "a designer may not see the designers page", user: "manager", method: "GET", path: "/designer/apps/shop/designers",
 			before: func(t *testing.T, f *harness) { nameDesigner(t, f, "shop", "manager") }, status: http.StatusForbidden,
 			not: []string{"staff@example.com"}},
+		{name: "the roles page counts holders for an admin", user: "admin", method: "GET", path: "/designer/apps/shop/roles", status: http.StatusOK,
+			want: []string{`data-holders="{&#34;analyst&#34;:1,&#34;staff&#34;:1,&#34;store_manager&#34;:1}"`, `data-users-url="/admin/users"`, `href="/static/designer/start.css"`}},
+		{name: "but not for a designer", user: "manager", method: "GET", path: "/designer/apps/shop/roles", status: http.StatusOK,
+			before: func(t *testing.T, f *harness) { nameDesigner(t, f, "shop", "manager") }, not: []string{"data-holders"}},
 		{name: "staff may not see the designers page", user: "staff", method: "GET", path: "/designer/apps/shop/designers",
 			status: http.StatusForbidden, want: []string{denied}},
 	})
