@@ -182,7 +182,7 @@ func TestDesignerStartPages(t *testing.T) {
 			form: url.Values{"key": {"visits"}, "name_zh": {"到店记录"}}, file: &pageFile{"到店.xlsx", sheetFile(t, visitSheet)},
 			status: http.StatusForbidden, want: []string{denied}},
 		{name: "the first publish offers the rows", user: "admin", method: "GET", path: "/designer/apps/visits/publish", before: startSheet,
-			status: http.StatusOK, want: []string{`id="dz-sample-data"`, "同时把表格中的 2 行导入为记录"}},
+			status: http.StatusOK, want: []string{`id="dz-sample-data"`, "同时把草稿附带的 2 行数据导入为记录"}},
 		{name: "a later publish does not", user: "admin", method: "GET", path: "/designer/apps/shop/publish",
 			status: http.StatusOK, not: []string{`id="dz-sample-data"`}},
 		{name: "publish with the rows", user: "admin", method: "POST", path: "/designer/apps/visits/publish", before: startSheet,

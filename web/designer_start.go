@@ -108,7 +108,7 @@ func init() {
 		"dz.s.no_file":          {"请选择要上传的表格文件", "Choose the sheet to upload"},
 		"dz.s.not_sheet":        {"请上传 Excel 文件（.xlsx）或 CSV 文件", "Upload an Excel file (.xlsx) or a CSV file"},
 		"dz.s.too_large":        {"文件太大", "The file is too large"},
-		"dz.s.rows_import":      {"同时把表格中的 %d 行导入为记录", "Also import the sheet's %d rows as records"},
+		"dz.s.rows_import":      {"同时把草稿附带的 %d 行数据导入为记录", "Also import the %d rows that came with the draft as records"},
 		"dz.s.rows_importing":   {"正在把 %d 行数据导入为记录，稍后可在列表中看到。", "Importing %d rows as records; they will appear in the list shortly."},
 		"dz.s.rows_hint":        {"这些行只能在应用首次发布时导入。", "The rows can be imported only with the app's first version."},
 		"dz.v.title":            {"预览", "Preview"},

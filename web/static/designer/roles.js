@@ -8,7 +8,7 @@
 
 import { diff } from "./patch.js";
 import { Saver, fetchDraft } from "./save.js";
-import { el, roleSettings, scopeBuilder, startScope, dropScope, scopeFixed, forgetScopes, showProblems } from "./roles_more.js";
+import { el, roleSettings, scopeBuilder, startScope, dropScope, scopeFixed, forgetScopes, showProblems, rememberOpen } from "./roles_more.js";
 
 const OPS = ["create", "read", "update", "delete", "export", "import", "print"];
 const SCOPES = ["own", "unit", "unit_and_below", "all"];
@@ -236,6 +236,7 @@ function render() {
   const hook = focused && ["data-perm", "data-op", "data-scope", "data-column", "data-cond-field", "data-cond-op", "data-cond-value",
     "data-cond-join", "data-role-name", "data-role-mfa", "data-role-hours", "data-role-ip", "data-role-weekday"].find((a) => focused.hasAttribute(a));
   const hookVal = hook && focused.getAttribute(hook);
+  rememberOpen(box);
   const roles = doc.roles || [];
   const out = [];
   if (!roles.length) out.push(el("p", { text: M.no_roles }));

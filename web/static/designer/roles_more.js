@@ -33,6 +33,14 @@ function text(t, lang, fallback) {
 // page draws again after a change.
 const openSettings = new Set();
 
+// rememberOpen notes which roles' settings are open in box now (a click
+// opens them before their toggle event says so), before box is drawn again.
+export function rememberOpen(box) {
+  for (const d of box.querySelectorAll("details[data-role-settings]")) {
+    if (d.open) openSettings.add(d.dataset.roleSettings); else openSettings.delete(d.dataset.roleSettings);
+  }
+}
+
 // roleSettings draws a role's names, key, two-step verification, hours
 // and addresses, and who holds it. set(fn) changes the role in a copy of
 // the bundle (fn gets the role) and saves what changed.
