@@ -148,6 +148,9 @@ func (s *server) printApprovals(c echo.Context, v *web.PrintPage, fv *engine.For
 		if e.Node != "" && e.NodeName != nil {
 			names[e.Node] = e.NodeName
 		}
+		if e.NodeName == nil && names[e.Node] == nil {
+			e.Node = "" // a node without a name: its key is the designer's word, not staff's
+		}
 		steps = append(steps, e)
 	}
 	v.Steps = s.flowSteps(c, steps, fv.Form, fv.Perms, names)
