@@ -39,6 +39,6 @@ type PrintTable struct {
 
 // watermarkRepeats is how many times the watermark text is repeated over
 // the page: enough to cover a phone screen and an A4 sheet at any angle.
-const watermarkRepeats = 48
+const watermarkRepeats = 120
 
 func repeats() []int { return make([]int, watermarkRepeats) }
