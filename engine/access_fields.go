@@ -11,13 +11,9 @@ func (s *Service) VisibleFields(ctx context.Context, p *Principal, app, form str
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
-	b, _, err := s.Bundle(ctx, app, 0)
+	b, _, f, err := s.publishedForm(ctx, app, form)
 	if err != nil {
 		return nil, err
-	}
-	f := b.Form(form)
-	if f == nil {
-		return nil, notFoundForm(app, form)
 	}
 	acc, err := s.resolveAccess(ctx, p, b, f)
 	if err != nil {
