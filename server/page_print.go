@@ -48,17 +48,27 @@ func (s *server) printPage(c echo.Context) error {
 		{Label: web.Msg(lang, "print.by"), Value: pr.By.Name},
 		{Label: web.Msg(lang, "print.at"), Value: fmtTime(pr.At)},
 	}
+	// the form's rules decide which fields show for this record, as on
+	// the form page (a member-since date only for members)
+	res, err := s.svc.Preview(ctx, p, app, form, r.ID, nil)
+	if err != nil {
+		return err
+	}
 	picked, _ := s.pickedLabels(c, fv, r.Data)
-	v.Sections = printSections(lang, fv, r.Data, picked)
+	v.Sections = printSections(lang, fv, r.Data, picked, res.Fields)
 	s.printApprovals(c, &v, fv, r.ID)
 	return Render(c, http.StatusOK, web.PrintView(v))
 }
 
-// printSections lays the visible fields out in the form's sections; fields
-// no section names come last, as on the form page.
-func printSections(lang string, fv *engine.FormView, data map[string]any, picked map[string]string) []web.PrintSection {
+// printSections lays the visible fields out in the form's sections (a
+// field the rules hide for this record left out); fields no section names
+// come last, as on the form page.
+func printSections(lang string, fv *engine.FormView, data map[string]any, picked map[string]string, states map[string]engine.FieldState) []web.PrintSection {
 	byKey := map[string]*engine.FieldView{}
 	for _, f := range fv.Fields {
+		if st, ok := states[f.Field.Key]; ok && !st.Visible {
+			continue // the rules hide it for this record
+		}
 		byKey[f.Field.Key] = f
 	}
 	used := map[string]bool{}
@@ -85,7 +95,9 @@ func printSections(lang string, fv *engine.FormView, data map[string]any, picked
 	}
 	var rest []string
 	for _, f := range fv.Fields {
-		rest = append(rest, f.Field.Key)
+		if _, ok := byKey[f.Field.Key]; ok {
+			rest = append(rest, f.Field.Key)
+		}
 	}
 	add(nil, 1, rest)
 	return out
