@@ -83,6 +83,7 @@ func TestBrowserPrint(t *testing.T) {
 	if st := run(t, ctx, "print styles", chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.toolbar')).display + ' ' + getComputedStyle(document.querySelector('.wm')).display`)); st != "none block" {
 		t.Errorf("in print media toolbar and watermark are %q, want none and block", st)
 	}
+	shoot(t, ctx, shots, "print-paper", 794) // an A4 sheet's width at 96 dpi
 	pdf := run(t, ctx, "print to PDF", chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), func(p *page.PrintToPDFParams) { b := true; p.PreferCSSPageSize = &b }))
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) < 2000 {
 		t.Fatalf("the PDF is %d bytes: %q", len(pdf), pdf[:min(len(pdf), 16)])
