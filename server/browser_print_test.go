@@ -84,37 +84,50 @@ func TestBrowserPrint(t *testing.T) {
 		t.Errorf("in print media toolbar and watermark are %q, want none and block", st)
 	}
 	shoot(t, ctx, shots, "print-paper", 794) // an A4 sheet's width at 96 dpi
-	pdf := run(t, ctx, "print to PDF", chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), func(p *page.PrintToPDFParams) { b := true; p.PreferCSSPageSize = &b }))
-	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) < 2000 {
-		t.Fatalf("the PDF is %d bytes: %q", len(pdf), pdf[:min(len(pdf), 16)])
+	printPDF := func(what string) ([]byte, []string) {
+		t.Helper()
+		pdf := run(t, ctx, what, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), func(p *page.PrintToPDFParams) { b := true; p.PreferCSSPageSize = &b }))
+		if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) < 2000 {
+			t.Fatalf("%s: the PDF is %d bytes: %q", what, len(pdf), pdf[:min(len(pdf), 16)])
+		}
+		boxes := regexp.MustCompile(`/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]`).FindAllSubmatch(pdf, -1)
+		if len(boxes) == 0 {
+			t.Fatalf("%s: the PDF has no page", what)
+		}
+		for _, b := range boxes {
+			w, _ := strconv.ParseFloat(string(b[1]), 64)
+			hgt, _ := strconv.ParseFloat(string(b[2]), 64)
+			if w < 593 || w > 598 || hgt < 840 || hgt > 845 { // A4 is 595 × 842 points
+				t.Errorf("%s: a PDF page is %.1f × %.1f points, want A4", what, w, hgt)
+			}
+		}
+		// the watermark is printed, as text, with backgrounds off: on every page
+		text := strings.NewReplacer("\ufb00", "ff", "\ufb01", "fi", "\ufb02", "fl").Replace(pdfText(t, pdf))
+		pages := strings.Split(strings.TrimSuffix(text, "\f"), "\f")
+		for i, pg := range pages {
+			if n := strings.Count(pg, mark); n < 5 {
+				t.Errorf("%s: PDF page %d holds the watermark %d times, want it across the page: %q", what, i+1, n, pg)
+			}
+		}
+		t.Logf("%s: %d bytes, %d A4 page(s), the watermark %d times", what, len(pdf), len(pages), strings.Count(text, mark))
+		return pdf, pages
 	}
+	pdf, pages := printPDF("print to PDF")
 	if dir := os.Getenv("FORMWORK_ARTIFACTS"); dir != "" {
 		must(t, "save PDF", os.WriteFile(filepath.Join(dir, "print.pdf"), pdf, 0o644))
 	}
-	boxes := regexp.MustCompile(`/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]`).FindAllSubmatch(pdf, -1)
-	if len(boxes) == 0 {
-		t.Fatal("the PDF has no page")
+	all := strings.Join(pages, "")
+	if !strings.Contains(all, "139****5678") || strings.Contains(all, "13912345678") || strings.Contains(all, "打印本页") {
+		t.Errorf("the PDF's text: want the phone masked and no toolbar: %q", all)
 	}
-	for _, b := range boxes {
-		w, _ := strconv.ParseFloat(string(b[1]), 64)
-		hgt, _ := strconv.ParseFloat(string(b[2]), 64)
-		if w < 593 || w > 598 || hgt < 840 || hgt > 845 { // A4 is 595 × 842 points
-			t.Errorf("a PDF page is %.1f × %.1f points, want A4", w, hgt)
-		}
+	// a record three sheets long has the watermark on each
+	must(t, "lengthen the record", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const d = document.createElement('div'); d.style.height = '2400px';
+		document.querySelector('.sheet-foot').before(d);
+	})()`)))
+	if _, pages = printPDF("print a long record"); len(pages) < 3 {
+		t.Errorf("the long record printed on %d pages, want 3 or more", len(pages))
 	}
-	// the watermark is printed (as text, with backgrounds off) and the
-	// phone is masked on paper too
-	got := strings.NewReplacer("\ufb00", "ff", "\ufb01", "fi", "\ufb02", "fl").Replace(pdfText(t, pdf))
-	pages := strings.Split(strings.TrimSuffix(got, "\f"), "\f")
-	for i, pg := range pages {
-		if n := strings.Count(pg, mark); n < 5 {
-			t.Errorf("PDF page %d holds the watermark %d times, want it across the page: %q", i+1, n, pg)
-		}
-	}
-	if !strings.Contains(got, "139****5678") || strings.Contains(got, "13912345678") || strings.Contains(got, "打印本页") {
-		t.Errorf("the PDF's text: want the phone masked and no toolbar: %q", got)
-	}
-	t.Logf("PDF: %d bytes, %d A4 page(s), the watermark %d times", len(pdf), len(pages), strings.Count(got, mark))
 	checkConsole(t, console())
 }
 
