@@ -43,6 +43,9 @@ type RevisionView struct {
 	Status  string         `json:"status"`
 	Changes []FieldChange  `json:"changes"`
 	Data    map[string]any `json:"data"`
+	// Withheld says the revision also changed fields the user may not
+	// see: they are left out of Changes, unnamed.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // ListQuery selects records for a list.
@@ -490,8 +493,9 @@ func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id str
 	}
 	out := make([]*RevisionView, 0, len(revs))
 	for _, rv := range revs {
+		changes := redactChanges(f, acc, rv.Changes)
 		out = append(out, &RevisionView{Version: rv.Version, Op: rv.Op, Actor: rv.Actor, At: rv.At, Status: rv.Status,
-			Changes: redactChanges(f, acc, rv.Changes), Data: redact(f, acc, rv.Data)})
+			Changes: changes, Data: redact(f, acc, rv.Data), Withheld: len(changes) < len(rv.Changes)})
 	}
 	if err := s.audit.Write(ctx, s.Event(p, "revisions", app, form, id, nil, ResultOK, "")); err != nil {
 		return nil, err

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,7 +28,7 @@ func TestDesignerFlowPages(t *testing.T) {
 		}
 		return out
 	}
-	for _, sc := range []pageScenario{
+	runPageScenarios(t, h, snap, []pageScenario{
 		{name: "the app page links the flows", user: "admin", method: "GET", path: "/designer/apps/shop", status: http.StatusOK,
 			want: []string{`id="dz-to-flows"`, `href="/designer/apps/shop/workflows"`}},
 		{name: "admin lists the flows", user: "admin", method: "GET", path: "/designer/apps/shop/workflows", status: http.StatusOK,
@@ -84,66 +82,7 @@ func TestDesignerFlowPages(t *testing.T) {
 			status: http.StatusForbidden},
 		{name: "staff may not add a flow", user: "staff", method: "POST", path: "/designer/apps/shop/workflows", form: newFlow(nil),
 			status: http.StatusForbidden, want: []string{denied}},
-	} {
-		t.Run(sc.name, func(t *testing.T) { sc.run(t, h, snap) })
-	}
-}
-
-// pageScenario is one request to a page, as a person's browser sends it,
-// on its own fork of a harness snapshot.
-type pageScenario struct {
-	name     string
-	user     string // logs in first; "" = anonymous
-	method   string
-	path     string
-	form     url.Values // a POST's fields (the CSRF token is added unless noCSRF)
-	noCSRF   bool
-	status   int
-	location string // a redirect's target
-	want     []string
-	not      []string
-	before   func(t *testing.T, f *harness) // on the scenario's fork, before the request
-	after    func(t *testing.T, f *harness) // on the scenario's fork, after it
-}
-
-func (sc pageScenario) run(t *testing.T, h *harness, snap string) {
-	f := h.fork(t, snap)
-	if sc.before != nil {
-		sc.before(t, f)
-	}
-	srv := httptest.NewServer(f.e)
-	defer srv.Close()
-	b := newBrowser(t, srv)
-	b.lang = "zh-CN"
-	csrf := ""
-	if sc.user != "" {
-		csrf = b.login(sc.user + "@example.com")
-	}
-	var resp *http.Response
-	var body string
-	if sc.method == "POST" {
-		if !sc.noCSRF {
-			sc.form.Set("_csrf", csrf)
-		}
-		resp, body = b.post(sc.path, sc.form, nil)
-	} else {
-		resp, body = b.get(sc.path)
-	}
-	if resp.StatusCode != sc.status {
-		t.Fatalf("%s %s: status %d, want %d: %s", sc.method, sc.path, resp.StatusCode, sc.status, body)
-	}
-	if sc.location != "" && resp.Header.Get("Location") != sc.location {
-		t.Errorf("redirect to %q, want %q", resp.Header.Get("Location"), sc.location)
-	}
-	mustContain(t, sc.name, body, sc.want...)
-	for _, n := range sc.not {
-		if strings.Contains(body, n) {
-			t.Errorf("%s holds forbidden %q", sc.name, n)
-		}
-	}
-	if sc.after != nil {
-		sc.after(t, f)
-	}
+	})
 }
 
 // draftWorkflows reads the workflows of shop's draft (or published

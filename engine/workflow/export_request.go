@@ -39,7 +39,15 @@ func (w *Runtime) StartExportApproval(ctx context.Context, p *engine.Principal, 
 	if f == nil {
 		return "", fmt.Errorf("the access app has no %s form", ExportRequestForm)
 	}
-	who, err := w.exportApprovers(ctx, job.App, p.User.Unit, approvers)
+	// the rule's approvers, in the exported app, nearest the exporter's unit
+	var who []string
+	if approvers != nil {
+		a := *approvers
+		a.Field = ""
+		if who, err = w.assignees(ctx, job.App, p.User.Unit, nil, &a); err != nil {
+			return "", err
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -68,51 +76,6 @@ func (w *Runtime) StartExportApproval(ctx context.Context, p *engine.Principal, 
 	return id, nil
 }
 
-// exportApprovers resolves an export rule's approvers in the exported app:
-// role holders nearest the exporter's unit, users, the exporter's unit
-// head. Empty: the runtime escalates to the administrators.
-func (w *Runtime) exportApprovers(ctx context.Context, app, unit string, a *engine.Assignees) ([]string, error) {
-	var out []string
-	if a == nil {
-		return out, nil
-	}
-	add := func(u *engine.User) {
-		if u != nil && !u.Frozen && !slices.Contains(out, u.ID) {
-			out = append(out, u.ID)
-		}
-	}
-	for _, role := range a.Roles {
-		users, err := w.roleHolders(ctx, app, role, unit)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			add(u)
-		}
-	}
-	for _, ref := range a.Users {
-		u, err := w.findUser(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		add(u)
-	}
-	if a.UnitHead != "" {
-		chain, err := w.unitChain(ctx, unit)
-		if err != nil {
-			return nil, err
-		}
-		if a.LevelsUp < len(chain) && chain[a.LevelsUp].Head != "" {
-			u, err := w.findUser(ctx, chain[a.LevelsUp].Head)
-			if err != nil {
-				return nil, err
-			}
-			add(u)
-		}
-	}
-	return out, nil
-}
-
 // exportPlugin ends the export approval: it queues the export.
 type exportPlugin struct{ w *Runtime }
 
@@ -129,19 +92,12 @@ func (e exportPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 		return err
 	}
 	id, _ := rec.Data["export"].(string)
-	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, m.Instance)
+	approver, err := w.approverOf(ctx, m.Instance)
 	if err != nil {
 		return err
 	}
-	inst, err := instanceFromDoc(d)
-	if err != nil {
-		return err
-	}
-	approver := engine.SystemActor
-	for _, s := range inst.Steps {
-		if s.Kind == "approve" {
-			approver = s.Actor
-		}
+	if approver == "" {
+		approver = engine.SystemActor
 	}
 	err = w.svc.ApproveExport(ctx, id, approver)
 	if engine.ErrorCode(err) == engine.ENOTFOUND {

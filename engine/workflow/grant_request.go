@@ -370,19 +370,9 @@ func (g grantPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 		return err
 	}
 	req := grantRequestOf(rec)
-	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, m.Instance)
+	approver, err := w.approverOf(ctx, m.Instance)
 	if err != nil {
 		return err
-	}
-	inst, err := instanceFromDoc(d)
-	if err != nil {
-		return err
-	}
-	approver := ""
-	for _, s := range inst.Steps {
-		if s.Kind == "approve" {
-			approver = s.Actor
-		}
 	}
 	u, err := w.org.FindUserByID(ctx, approver)
 	if err != nil {
@@ -416,6 +406,25 @@ func (g grantPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 		return err
 	}
 	return w.noteGrant(ctx, rec, gr.ID)
+}
+
+// approverOf is who approved last in a workflow instance ("" for nobody).
+func (w *Runtime) approverOf(ctx context.Context, instance string) (string, error) {
+	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, instance)
+	if err != nil {
+		return "", err
+	}
+	inst, err := instanceFromDoc(d)
+	if err != nil {
+		return "", err
+	}
+	approver := ""
+	for _, s := range inst.Steps {
+		if s.Kind == "approve" {
+			approver = s.Actor
+		}
+	}
+	return approver, nil
 }
 
 // noteGrant writes the grant's id into the request record.
