@@ -326,7 +326,7 @@ type RuleResult struct {
 // rows make a role's custom data scope instead (see RuleRows.Filter), or
 // a scope's filter is read back into rows. Nothing is written.
 func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app string, in RuleCheck) (*RuleResult, error) {
-	b, err := d.draftBundle(ctx, p, app)
+	b, err := d.ruleBundle(ctx, p, app)
 	if err != nil {
 		return nil, err
 	}
