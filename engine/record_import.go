@@ -754,6 +754,16 @@ func importMessage(fd *Field, fe FieldError) Text {
 	case "forbidden":
 		return labelMsg("你无权填写“%s”", "you may not fill in “%s”", label)
 	case "pattern", "format":
+		if fd != nil {
+			switch fd.Widget {
+			case WidgetPhone:
+				return labelMsg("“%s”不是有效的手机号码", "“%s” is not a valid mobile number", label)
+			case WidgetEmail:
+				return labelMsg("“%s”不是有效的邮箱地址", "“%s” is not a valid email address", label)
+			case WidgetIDNumber:
+				return labelMsg("“%s”不是有效的身份证号码", "“%s” is not a valid ID number", label)
+			}
+		}
 		return labelMsg("“%s”的格式不正确", "“%s” is not in the right format", label)
 	case "type":
 		return labelMsg("“%s”的类型不对", "“%s” has the wrong kind of value", label)
