@@ -237,3 +237,19 @@ func TestWriteImportReport(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkReadTableXLSX10k reads a 10,000-row workbook as Excel saves it.
+func BenchmarkReadTableXLSX10k(b *testing.B) {
+	rows := [][]any{{"姓名", "手机号", "等级", "预算", "入会日期"}}
+	for i := 0; i < 10000; i++ {
+		rows = append(rows, []any{fmt.Sprintf("客户%05d", i), fmt.Sprintf("139%08d", i), "普通", float64(i) * 1.5, 46362})
+	}
+	data := excelFile(b, rows)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		t, err := ReadTable("f.xlsx", data)
+		if err != nil || len(t.Rows) != 10000 {
+			b.Fatalf("%v %d", err, len(t.Rows))
+		}
+	}
+}

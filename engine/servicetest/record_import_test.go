@@ -107,7 +107,7 @@ func importBundle(tb testing.TB) []byte {
 
 func (f *recordImportFixture) wait(tb testing.TB, p *engine.Principal, id string) *engine.RecordImport {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		j, err := f.svc.RecordImport(context.Background(), p, id)
 		if err != nil {
@@ -328,4 +328,31 @@ func TestRecordImportUpdateByKey(t *testing.T) {
 	if got.Data["level"] != "vip" || got.Version != 2 {
 		t.Errorf("updated record: %v v%d", got.Data["level"], got.Version)
 	}
+}
+
+// BenchmarkRecordImport10k imports 10,000 customer rows (checked, written
+// in batches with their revisions and audit events, sealed at rest)
+// through the Service on SQLite with encryption, the xlsx already read;
+// the target is under 30 s per import on the shared build machine.
+func BenchmarkRecordImport10k(b *testing.B) {
+	const n = 10000
+	tbl := &engine.ImportTable{Headers: []string{"姓名", "手机号", "等级", "预算"}}
+	for i := 0; i < n; i++ {
+		tbl.Rows = append(tbl.Rows, engine.ImportRow{N: i + 2, Cells: []string{fmt.Sprintf("客户%05d", i), fmt.Sprintf("139%08d", i), "普通", "1,200"}})
+	}
+	for b.Loop() {
+		b.StopTimer()
+		f := newRecordImportFixture(b)
+		p := f.users["admin"]
+		b.StartTimer()
+		j, err := f.svc.StartRecordImport(context.Background(), p, "shop", "customer", "bench.xlsx", tbl, engine.RecordImportOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		j = f.wait(b, p, j.ID)
+		if j.Created != n {
+			b.Fatalf("created %d of %d: %+v %v", j.Created, n, j.Errors[:min(3, len(j.Errors))], j.Error)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
