@@ -174,6 +174,9 @@ func (s *Service) StartRecordImport(ctx context.Context, p *Principal, app, form
 	if len(t.Rows) > MaxImportRows {
 		return nil, Invalid(FieldError{Field: "/file", Code: "too_many_rows", Message: Tf("文件有 %d 行数据，一次最多导入 %d 行；请拆分后分批导入", "the file has %d data rows; one import takes at most %d, so split it", len(t.Rows), MaxImportRows)})
 	}
+	if err := s.sweepRecordImports(ctx, p); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	j := &RecordImport{ID: "rimp-" + NewID(now), App: app, Form: f.Key, File: file, Rows: len(t.Rows), Actor: p.Actor(), IP: p.IP,
 		Started: now, Heartbeat: now, Expires: now.Add(recordImportTTL)}
@@ -202,6 +205,39 @@ func (s *Service) StartRecordImport(ctx context.Context, p *Principal, app, form
 	}
 	s.startRecordImport(j.ID)
 	return j, nil
+}
+
+// sweepRecordImports removes p's imports that have expired, with their
+// rows: each new import of a user clears the old ones, so an upload's
+// rows are not kept much longer than recordImportTTL.
+func (s *Service) sweepRecordImports(ctx context.Context, p *Principal) error {
+	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindRecordImport, Tag: "actor:" + p.Actor()})
+	if err != nil {
+		return err
+	}
+	ch := &Change{}
+	for _, d := range docs {
+		var j RecordImport
+		if err := DecodeDoc(d, &j); err != nil {
+			return err
+		}
+		if !j.Over() || !s.now().After(j.Expires) {
+			continue
+		}
+		rows, err := s.store.FindDocs(ctx, DocQuery{Kind: KindRecordImportRows, Tag: "import:" + j.ID})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			ch.Docs = append(ch.Docs, DocWrite{Doc: Doc{Kind: r.Kind, ID: r.ID}, ExpectVersion: AnyVersion, Delete: true})
+		}
+		ch.Docs = append(ch.Docs, DocWrite{Doc: Doc{Kind: d.Kind, ID: d.ID}, ExpectVersion: d.Version, Delete: true})
+	}
+	if len(ch.Docs) == 0 {
+		return nil
+	}
+	_, err = s.store.Apply(ctx, ch)
+	return err
 }
 
 // configureRun resets j for its next run with opt.

@@ -153,6 +153,9 @@ func applyMapping(cols []ImportColumn, mapping map[string]string, fields []*Fiel
 			bad = append(bad, FieldError{Field: "/mapping/" + letter, Code: "unknown_field", Message: Tf("%s 列不能导入到所选字段", "column %s cannot go into the chosen field", letter)})
 			continue
 		}
+		if cols[i].Field == key {
+			continue // as matched: keep its note
+		}
 		cols[i].Field, cols[i].Note = key, nil
 		if key == "" {
 			cols[i].Note = ptrText(T("已选择忽略", "ignored as chosen"))

@@ -15,12 +15,14 @@ import (
 	"formwork/engine/store/mongo"
 	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // recordImportFixture is the shop app with an importer role (import, own
 // scope, budget read only, discount hidden) on SQLite, or on the MongoDB
 // at FORMWORK_MONGO_URI when it is set, encrypting at rest.
 type recordImportFixture struct {
+	clock *testClock
 	st    engine.Store
 	svc   *engine.Service
 	users map[string]*engine.Principal
@@ -62,7 +64,7 @@ func newRecordImportFixture(tb testing.TB) *recordImportFixture {
 	}
 	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now, Keys: keys, TimeZone: time.FixedZone("CST", 8*3600)})
 	tb.Cleanup(svc.Close)
-	f := &recordImportFixture{st: st, svc: svc, users: map[string]*engine.Principal{}}
+	f := &recordImportFixture{clock: clock, st: st, svc: svc, users: map[string]*engine.Principal{}}
 	for _, u := range []struct {
 		name, role string
 		admin      bool
@@ -355,4 +357,61 @@ func BenchmarkRecordImport10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestRecordImportStartsWorkflows: an imported record starts the
+// workflows a create starts (discount over 10% goes to approval).
+func TestRecordImportStartsWorkflows(t *testing.T) {
+	f := newRecordImportFixture(t)
+	workflow.New(f.svc, f.clock.Now, workflow.Options{})
+	ctx := context.Background()
+	p := f.users["admin"]
+	tbl := &engine.ImportTable{Headers: []string{"name", "phone", "discount"}, Rows: []engine.ImportRow{
+		{N: 2, Cells: []string{"张三", "13800138000", "15%"}},
+		{N: 3, Cells: []string{"李四", "13900139000", "0.05"}},
+	}}
+	j, err := f.svc.StartRecordImport(ctx, p, "shop", "customer", "f.csv", tbl, engine.RecordImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j = f.wait(t, p, j.ID); j.Created != 2 {
+		t.Fatalf("created %d: %+v %v", j.Created, j.Errors, j.Error)
+	}
+	list, err := f.svc.ListRecords(ctx, p, "shop", "customer", engine.ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range list.Items {
+		got[fmt.Sprint(r.Data["name"])] = r.Status
+	}
+	if diff := cmp.Diff(map[string]string{"张三": engine.StatusInReview, "李四": engine.StatusActive}, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecordImportSweepsExpired: a user's import older than a day is
+// removed, rows and all, when they start the next one.
+func TestRecordImportSweepsExpired(t *testing.T) {
+	f := newRecordImportFixture(t)
+	ctx := context.Background()
+	p := f.users["importer"]
+	old, err := f.svc.StartRecordImport(ctx, p, "shop", "customer", "f.csv", importTable, engine.RecordImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wait(t, p, old.ID)
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(25 * time.Hour)
+	f.clock.mu.Unlock()
+	if _, err := f.svc.StartRecordImport(ctx, p, "shop", "customer", "g.csv", importTable, engine.RecordImportOptions{DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RecordImport(ctx, p, old.ID); engine.ErrorCode(err) != engine.ENOTFOUND {
+		t.Errorf("the expired import is still there: %v", err)
+	}
+	rows, err := f.st.FindDocs(ctx, engine.DocQuery{Kind: engine.KindRecordImportRows, Tag: "import:" + old.ID})
+	if err != nil || len(rows) != 0 {
+		t.Errorf("%d batches of rows left (%v)", len(rows), err)
+	}
 }
