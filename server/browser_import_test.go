@@ -51,7 +51,7 @@ func TestBrowserImport(t *testing.T) {
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
 	shots := t.TempDir()
-	const rows = 600
+	const rows = 3000 // enough batches (15) for the bar to be seen moving
 	file := filepath.Join(t.TempDir(), "客户名单.xlsx")
 	must(t, "write workbook", os.WriteFile(file, importWorkbook(t, rows), 0o644))
 	before := h.customers()
@@ -112,7 +112,15 @@ func TestBrowserImport(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("progress bar values seen: %v", compact(seen))
+	seen = compact(seen)
+	t.Logf("progress bar values seen: %v", seen)
+	moving := false
+	for _, v := range seen {
+		moving = moving || (v > 0 && v < rows)
+	}
+	if !moving {
+		t.Errorf("the progress bar never showed a value between 0 and %d: %v", rows, seen)
+	}
 	status = run(t, ctx, "final summary", chromedp.Text(chromedp.CSS("#import-status")))
 	if !strings.Contains(status, fmt.Sprintf("新建 %d 条", rows-2)) || !strings.Contains(status, "2 行未导入") {
 		t.Errorf("final summary %q", status)
