@@ -129,18 +129,6 @@ func (s *Service) importAccess(ctx context.Context, p *Principal, app, form stri
 	return b, v, f, acc, nil
 }
 
-// ImportColumns matches the headers of a file to the fields of a form for
-// p (import operation needed) and lists the fields a column may fill: what
-// the mapping screen shows before anything runs.
-func (s *Service) ImportColumns(ctx context.Context, p *Principal, app, form string, headers []string) ([]ImportColumn, []ImportField, error) {
-	_, _, f, acc, err := s.importAccess(ctx, p, app, form, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	fields := importFields(f, acc)
-	return autoColumns(headers, fields), importFieldList(fields), nil
-}
-
 func importFieldList(fields []*Field) []ImportField {
 	out := make([]ImportField, len(fields))
 	for i, fd := range fields {
@@ -150,9 +138,9 @@ func importFieldList(fields []*Field) []ImportField {
 }
 
 // ImportFields lists the fields a column of an import into the form may
-// fill for p.
+// fill for p; it needs the import operation (a refusal is audited).
 func (s *Service) ImportFields(ctx context.Context, p *Principal, app, form string) ([]ImportField, error) {
-	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	_, _, f, acc, err := s.importAccess(ctx, p, app, form, false)
 	if err != nil {
 		return nil, err
 	}

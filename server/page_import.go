@@ -36,7 +36,7 @@ func (s *server) importUploadPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.svc.ImportColumns(ctx, p, fv.App, fv.Key, nil); err != nil {
+	if _, err := s.svc.ImportFields(ctx, p, fv.App, fv.Key); err != nil {
 		return err
 	}
 	return Render(c, http.StatusOK, web.ImportUploadView(s.importUploadView(c, fv, "")))
