@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -336,8 +337,12 @@ func TestRecordImportUpdateByKey(t *testing.T) {
 // in batches with their revisions and audit events, sealed at rest)
 // through the Service on SQLite with encryption, the xlsx already read;
 // the target is under 30 s per import on the shared build machine.
+// FORMWORK_BENCH_RECORDS sets the number of rows.
 func BenchmarkRecordImport10k(b *testing.B) {
-	const n = 10000
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("FORMWORK_BENCH_RECORDS")); err == nil && v > 0 {
+		n = v
+	}
 	tbl := &engine.ImportTable{Headers: []string{"姓名", "手机号", "等级", "预算"}}
 	for i := 0; i < n; i++ {
 		tbl.Rows = append(tbl.Rows, engine.ImportRow{N: i + 2, Cells: []string{fmt.Sprintf("客户%05d", i), fmt.Sprintf("139%08d", i), "普通", "1,200"}})
@@ -352,6 +357,7 @@ func BenchmarkRecordImport10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		j = f.wait(b, p, j.ID)
+		b.Logf("%d rows: %s", n, j.Finished.Sub(j.Started))
 		if j.Created != n {
 			b.Fatalf("created %d of %d: %+v %v", j.Created, n, j.Errors[:min(3, len(j.Errors))], j.Error)
 		}
