@@ -217,7 +217,7 @@ func (s *Service) sweepRecordImports(ctx context.Context, p *Principal) error {
 			return err
 		}
 		for _, r := range rows {
-			ch.Docs = append(ch.Docs, DocWrite{Doc: Doc{Kind: r.Kind, ID: r.ID}, ExpectVersion: AnyVersion, Delete: true})
+			ch.Docs = append(ch.Docs, DocWrite{Doc: Doc{Kind: r.Kind, ID: r.ID}, ExpectVersion: r.Version, Delete: true})
 		}
 		ch.Docs = append(ch.Docs, DocWrite{Doc: Doc{Kind: d.Kind, ID: d.ID}, ExpectVersion: d.Version, Delete: true})
 	}
@@ -347,6 +347,10 @@ func (s *Service) RunRecordImport(ctx context.Context, p *Principal, id string, 
 	}
 	if !j.DryRun && j.State == ImportDone {
 		return nil, Errorf(ECONFLICT, T("这个文件已经导入过了；如需再导入请重新上传", "this file was imported already: upload it again to import it again"))
+	}
+	if !j.DryRun && j.Written > 0 {
+		// a real run that stopped part-way: running it again would write its first rows twice
+		return nil, Errorf(ECONFLICT, Tf("这个文件的前 %d 行已经导入；请核对列表后只上传其余的行", "the first %d rows of this file were imported already: check the list and upload only the rest", j.Processed))
 	}
 	if s.now().After(j.Expires) {
 		return nil, Errorf(ECONFLICT, T("上传的文件已过期，请重新上传", "the upload has expired: upload the file again"))

@@ -3,10 +3,12 @@ package servicetest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -419,5 +421,38 @@ func TestRecordImportSweepsExpired(t *testing.T) {
 	rows, err := f.st.FindDocs(ctx, engine.DocQuery{Kind: engine.KindRecordImportRows, Tag: "import:" + old.ID})
 	if err != nil || len(rows) != 0 {
 		t.Errorf("%d batches of rows left (%v)", len(rows), err)
+	}
+}
+
+// TestRecordImportStopsBetweenBatches: a failure inside a batch leaves
+// the batches before it written and nothing of its own; the import says it
+// stopped, in words, and refuses to run again over the rows it wrote.
+func TestRecordImportStopsBetweenBatches(t *testing.T) {
+	f := newRecordImportFixture(t)
+	ctx := context.Background()
+	p := f.users["admin"]
+	f.svc.AddRecordHook(func(_ context.Context, ev *engine.RecordEvent, _ *engine.Change) error {
+		if ev.After.Data["name"] == "客户0230" {
+			return errors.New("disk on fire")
+		}
+		return nil
+	})
+	tbl := &engine.ImportTable{Headers: []string{"name", "phone"}}
+	for i := 0; i < 300; i++ {
+		tbl.Rows = append(tbl.Rows, engine.ImportRow{N: i + 2, Cells: []string{fmt.Sprintf("客户%04d", i), fmt.Sprintf("139%08d", i)}})
+	}
+	j, err := f.svc.StartRecordImport(ctx, p, "shop", "customer", "f.csv", tbl, engine.RecordImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = f.wait(t, p, j.ID)
+	if j.State != engine.ImportFailed || j.Error == nil || strings.Contains(j.Error.En, "fire") || j.Processed != engine.ImportBatchSize {
+		t.Fatalf("state %s processed %d error %+v", j.State, j.Processed, j.Error)
+	}
+	if n := f.count(t); n != engine.ImportBatchSize {
+		t.Fatalf("%d records written, want the first batch's %d", n, engine.ImportBatchSize)
+	}
+	if _, err := f.svc.RunRecordImport(ctx, p, j.ID, engine.RecordImportOptions{}); engine.ErrorCode(err) != engine.ECONFLICT {
+		t.Errorf("running it again: %v, want conflict", err)
 	}
 }
