@@ -514,6 +514,9 @@ func (s *Service) runRecordImport(ctx context.Context, id string, report func(Re
 		if code := ErrorCode(cause); code != EINTERNAL {
 			msg = T(ErrorMessage(cause, "zh"), ErrorMessage(cause, "en"))
 		}
+		if fes := ErrorFields(cause); len(fes) > 0 {
+			msg = fes[0].Message
+		}
 		*j = saved
 		j.State, j.Error, j.Finished, j.Heartbeat = ImportFailed, &msg, &now, now
 		ch := &Change{Docs: []DocWrite{importDoc(j, ver)}, OutboxDone: []string{j.ID + "-r" + strconv.Itoa(j.Run)}}
