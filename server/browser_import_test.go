@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
+
+	"formwork/engine"
 )
 
 // importWorkbook is an .xlsx of n customers whose rows 5 (a phone number
@@ -48,10 +50,17 @@ func importWorkbook(tb testing.TB, n int) []byte {
 func TestBrowserImport(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 4 * time.Minute})
 	h := newHarness(t, testConfig())
+	// each record takes a few milliseconds more (as on a busy store), so
+	// that a run lasts seconds and the bar is seen between empty and full
+	// however fast the machine
+	h.svc.AddRecordHook(func(context.Context, *engine.RecordEvent, *engine.Change) error {
+		time.Sleep(3 * time.Millisecond)
+		return nil
+	})
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
 	shots := t.TempDir()
-	const rows = 3000 // enough batches (15) for the bar to be seen moving
+	const rows = 1000
 	file := filepath.Join(t.TempDir(), "客户名单.xlsx")
 	must(t, "write workbook", os.WriteFile(file, importWorkbook(t, rows), 0o644))
 	before := h.customers()
