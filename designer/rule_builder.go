@@ -2,6 +2,7 @@ package designer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -303,6 +304,9 @@ type RuleCheck struct {
 	Expr string         `json:"expr,omitempty"`
 	Want string         `json:"want,omitempty"`
 	Data map[string]any `json:"data,omitempty"`
+	// Filter is a role's custom data scope to read back into rows (with
+	// Want WantFilter).
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // RuleResult is the answer: the expression, its rows when the builder can
@@ -312,11 +316,15 @@ type RuleResult struct {
 	Rows     *RuleRows `json:"rows,omitempty"`
 	Problems []Problem `json:"problems"`
 	Value    any       `json:"value,omitempty"`
+	// Filter is the record filter of a data scope (Want WantFilter).
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // CheckRule compiles a rule against a form of app's draft as the engine
 // will at publish, and tries it on sample values, so the builder shows
-// errors next to the rule as the manager types. Nothing is written.
+// errors next to the rule as the manager types. With Want WantFilter the
+// rows make a role's custom data scope instead (see RuleRows.Filter), or
+// a scope's filter is read back into rows. Nothing is written.
 func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app string, in RuleCheck) (*RuleResult, error) {
 	b, err := d.draftBundle(ctx, p, app)
 	if err != nil {
@@ -325,6 +333,9 @@ func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app strin
 	cf := b.Compiled(in.Form)
 	if cf == nil {
 		return nil, rowError("/form", "not_found", "没有这个表单", "there is no such form")
+	}
+	if in.Want == WantFilter {
+		return checkScope(cf.Form, in)
 	}
 	out := &RuleResult{Expr: in.Expr, Problems: []Problem{}}
 	if in.Rows != nil {

@@ -359,9 +359,13 @@ func (g columnGuess) value(s string) (any, bool) {
 
 // StartFromSheet starts a new app's draft from a spreadsheet (see
 // BundleFromSheet): the draft is saved as a new app's first draft would
-// be, so the same permission, size and conflict checks apply.
+// be, so the same permission, size and conflict checks apply; ECONFLICT
+// when app exists already, published or as a draft.
 func (d *Designer) StartFromSheet(ctx context.Context, p *engine.Principal, app string, name engine.Text, filename string, r io.Reader) (*Draft, *SheetApp, error) {
 	if err := d.svc.AuthorizeDesign(ctx, p, app, "draft.sheet"); err != nil {
+		return nil, nil, err
+	}
+	if _, err := d.newApp(ctx, p, app); err != nil {
 		return nil, nil, err
 	}
 	sa, err := BundleFromSheet(app, name, filename, r)

@@ -363,7 +363,7 @@ func cellText(d *xml.Decoder, typ string, sst []string) (string, error) {
 			case "v", "f":
 				in = ""
 			case "c":
-				return cellValue(typ, v.String(), f.String(), hasF, inline.String(), sst), nil
+				return xlsxCellValue(typ, v.String(), f.String(), hasF, inline.String(), sst), nil
 			}
 		case xml.CharData:
 			var sb *strings.Builder
@@ -383,7 +383,7 @@ func cellText(d *xml.Decoder, typ string, sst []string) (string, error) {
 	}
 }
 
-func cellValue(typ, v, f string, hasF bool, inline string, sst []string) string {
+func xlsxCellValue(typ, v, f string, hasF bool, inline string, sst []string) string {
 	if hasF && f != "" {
 		return "=" + f
 	}

@@ -22,7 +22,7 @@ import (
 // and a role is added. The stored draft is the published bundle with
 // exactly those changes. A change made behind the page's back makes the
 // page's next one a conflict: the page loads the other version (a custom
-// scope among its changes, shown read-only and kept) and says so. Then a
+// scope among its changes, shown as condition rows and kept) and says so. Then a
 // whole column is set and the new role deleted.
 func TestBrowserDesignerRoles(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 2 * time.Minute})
@@ -122,11 +122,13 @@ func TestBrowserDesignerRoles(t *testing.T) {
 	if got := run(t, ctx, "role name", chromedp.Evaluate[string](`document.querySelector('[data-role=cashier] h2').textContent`)); got != "收款员" {
 		t.Errorf("after the conflict the role is named %q, want the other change's 收款员", got)
 	}
-	if !run(t, ctx, "custom scope", chromedp.Evaluate[bool](`(() => {
+	step(t, ctx, "custom scope as rows", chromedp.WaitVisible(chromedp.CSS(`[data-cond-row="analyst/customer/0"]`)))
+	if got := run(t, ctx, "custom scope", chromedp.Evaluate[string](`(() => {
 		const s = document.querySelector('[data-scope="analyst/customer"]');
-		return s.disabled && s.selectedOptions[0].textContent === '自定义条件';
-	})()`)) {
-		t.Errorf("the analyst's custom scope is not shown read-only as a custom condition")
+		const q = (a) => document.querySelector('[' + a + '="analyst/customer/0"]').value;
+		return s.selectedOptions[0].textContent + ' ' + q('data-cond-field') + ' ' + q('data-cond-op') + ' ' + q('data-cond-value');
+	})()`)); got != "自定义条件 level in vip, gold" {
+		t.Errorf("the analyst's custom scope shows %q, want it as the condition row level in vip, gold", got)
 	}
 	if got := run(t, ctx, "notice", chromedp.Evaluate[string](`document.querySelector('.dz-notice').textContent`)); !strings.Contains(got, "其他人刚刚修改了这个应用") {
 		t.Errorf("conflict notice %q", got)

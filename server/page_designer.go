@@ -23,6 +23,14 @@ func (s *server) bindDesignerPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	page = append(slices.Clone(page), s.designerOn)
 	e.GET("/designer", s.designerHomePage, page...)
 	e.POST("/designer/apps", s.designerNewApp, page...)
+	e.POST("/designer/start/template", s.designerStartTemplate, page...)
+	e.POST("/designer/start/copy", s.designerStartCopy, page...)
+	e.POST("/designer/start/sheet", s.designerStartSheet, page...)
+	e.GET("/designer/apps/:app/preview", s.designerPreviewPage, page...)
+	e.POST("/designer/apps/:app/preview", s.designerPreviewPage, page...)
+	e.POST("/designer/apps/:app/preview/rules", s.designerPreviewRules, page...)
+	e.GET("/designer/apps/:app/designers", s.designerDesignersPage, page...)
+	e.POST("/designer/apps/:app/designers", s.designerSetDesigners, page...)
 	e.GET("/designer/apps/:app", s.designerAppPage, page...)
 	e.GET("/designer/apps/:app/forms/:form", s.designerFormPage, page...)
 	e.GET("/designer/apps/:app/roles", s.designerRolesPage, page...)
@@ -95,13 +103,7 @@ func (s *server) designerHomePage(c echo.Context) error {
 }
 
 func (s *server) renderDesignerHome(c echo.Context, status int, msg, key, zh, en string) error {
-	lang := pageLang(c)
-	apps, err := s.designerApps(c)
-	if err != nil {
-		return err
-	}
-	v := web.DesignerHomePage{Page: s.designerPage(c, web.Msg(lang, "dz.title")), Apps: apps, Error: msg, Key: key, NameZh: zh, NameEn: en}
-	return Render(c, status, web.DesignerHomeView(v))
+	return s.renderDesignerStart(c, status, web.DesignerStart{Choice: "blank"}, msg, key, zh, en)
 }
 
 // blankBundle is a new app: its name and one empty form with the app's key.
@@ -251,6 +253,10 @@ func (s *server) designerRolesPage(c echo.Context) error {
 	name := b.App.Name.In(lang)
 	v := web.DesignerRolesPage{Page: s.designerPage(c, web.Msg(lang, "dz.roles")+" · "+name), App: app, AppName: name,
 		AppURL: designerAppURL(app), DraftURL: "/api/v1/apps/" + url.PathEscape(app) + "/draft"}
+	v.Styles = append(v.Styles, "designer/start.css")
+	if err := s.roleHolders(c, &v); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, web.DesignerRolesView(v))
 }
 
@@ -295,6 +301,9 @@ func (s *server) renderPublish(c echo.Context, status int, msg string) error {
 	for _, pr := range d.Problems {
 		v.Problems = append(v.Problems, pr.Message.In(lang))
 	}
+	if d.Base == 0 {
+		v.SampleRows = sampleRows(d.Bundle) // a sheet's rows (or a template's samples): imported with the first version only
+	}
 	return Render(c, status, web.DesignerPublishView(v))
 }
 
@@ -316,7 +325,7 @@ func impactText(lang string, pub *engine.Bundle, im designer.Impact) string {
 func (s *server) designerPublish(c echo.Context) error {
 	ctx, p, lang := c.Request().Context(), principal(c), pageLang(c)
 	app := c.Param("app")
-	av, err := s.designer.Publish(ctx, p, app, designer.PublishOptions{Confirm: c.FormValue("confirm") == "1"})
+	av, err := s.designer.Publish(ctx, p, app, designer.PublishOptions{Confirm: c.FormValue("confirm") == "1", SampleData: c.FormValue("sample_data") == "1"})
 	if err != nil {
 		switch engine.ErrorCode(err) {
 		case engine.ECONFLICT:
@@ -326,19 +335,26 @@ func (s *server) designerPublish(c echo.Context) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, designerAppURL(app)+"/publish?published="+strconv.Itoa(av.Version))
+	to := designerAppURL(app) + "/publish?published=" + strconv.Itoa(av.Version)
+	if av.Job != "" {
+		to += "&importing=1"
+	}
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // renderPublished is the page after a publish: links to fill the forms.
 func (s *server) renderPublished(c echo.Context, version int) error {
 	lang, app := pageLang(c), c.Param("app")
-	_, b, err := s.pageDraft(c)
+	d, b, err := s.pageDraft(c)
 	if err != nil {
 		return err
 	}
 	name := b.App.Name.In(lang)
 	v := web.DesignerPublishPage{Page: s.designerPage(c, web.Msg(lang, "dz.publish")+" · "+name), App: app, AppName: name,
 		AppURL: designerAppURL(app), Version: version}
+	if c.QueryParam("importing") == "1" {
+		v.Importing = sampleRows(d.Bundle)
+	}
 	for _, f := range b.Forms {
 		v.Forms = append(v.Forms, web.DesignerFormItem{Key: f.Key, Title: f.Title.In(lang),
 			URL: "/apps/" + url.PathEscape(app) + "/forms/" + url.PathEscape(f.Key) + "/new"})

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,19 +22,7 @@ func TestDesignerPages(t *testing.T) {
 	h := newHarness(t, testConfig())
 	snap := h.snapshot(t)
 	const denied = "只有系统管理员和该应用的设计者可以设计应用"
-	for _, sc := range []struct {
-		name     string
-		user     string // logs in first; "" = anonymous
-		method   string
-		path     string
-		form     url.Values // a POST's fields (the CSRF token is added unless noCSRF)
-		noCSRF   bool
-		status   int
-		location string // a redirect's target
-		want     []string
-		not      []string
-		before   func(t *testing.T, f *harness) // on the scenario's fork, before the request
-	}{
+	runPageScenarios(t, h, snap, []pageScenario{
 		{name: "anonymous to login", method: "GET", path: "/designer", status: http.StatusSeeOther, location: "/login?next=%2Fdesigner"},
 		{name: "admin home lists the apps", user: "admin", method: "GET", path: "/designer", status: http.StatusOK,
 			want: []string{`href="/designer/apps/shop"`, `href="/designer/apps/visit"`, `id="dz-new-key"`, `href="/designer"`}},
@@ -101,7 +91,37 @@ func TestDesignerPages(t *testing.T) {
 			status: http.StatusUnprocessableEntity, want: []string{"已有同名标识的应用"}},
 		{name: "new app needs the CSRF token", user: "admin", method: "POST", path: "/designer/apps", form: url.Values{"key": {"repair"}, "name_zh": {"维修"}}, noCSRF: true,
 			status: http.StatusForbidden},
-	} {
+	})
+}
+
+// pageScenario is one request a person's browser sends a page, on its own
+// copy of the harness, and what must and must not come back.
+type pageScenario struct {
+	name     string
+	user     string // logs in first; "" = anonymous
+	method   string
+	path     string
+	form     url.Values // a POST's fields (the CSRF token is added unless noCSRF)
+	noCSRF   bool
+	status   int
+	location string // a redirect's target
+	want     []string
+	not      []string
+	before   func(t *testing.T, f *harness) // on the scenario's fork, before the request
+	file     *pageFile                      // sends the form as multipart/form-data with this file
+	after    func(t *testing.T, f *harness) // on the scenario's fork, after the request
+}
+
+// pageFile is a file a scenario uploads as the form's "file".
+type pageFile struct {
+	name string
+	data []byte
+}
+
+// runPageScenarios runs each scenario on its own fork of snap.
+func runPageScenarios(t *testing.T, h *harness, snap string, scs []pageScenario) {
+	t.Helper()
+	for _, sc := range scs {
 		t.Run(sc.name, func(t *testing.T) {
 			f := h.fork(t, snap)
 			if sc.before != nil {
@@ -117,12 +137,18 @@ func TestDesignerPages(t *testing.T) {
 			}
 			var resp *http.Response
 			var body string
-			if sc.method == "POST" {
+			switch {
+			case sc.method == "POST" && sc.file != nil:
+				if !sc.noCSRF {
+					sc.form.Set("_csrf", csrf)
+				}
+				resp, body = b.postFile(sc.path, sc.form, sc.file.name, sc.file.data)
+			case sc.method == "POST":
 				if !sc.noCSRF {
 					sc.form.Set("_csrf", csrf)
 				}
 				resp, body = b.post(sc.path, sc.form, nil)
-			} else {
+			default:
 				resp, body = b.get(sc.path)
 			}
 			if resp.StatusCode != sc.status {
@@ -137,6 +163,39 @@ func TestDesignerPages(t *testing.T) {
 					t.Errorf("%s holds forbidden %q", sc.name, n)
 				}
 			}
+			if sc.after != nil {
+				sc.after(t, f)
+			}
 		})
 	}
+}
+
+// postFile sends form and one file part "file" as multipart/form-data.
+func (b *browser) postFile(path string, form url.Values, name string, data []byte) (*http.Response, string) {
+	b.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range form {
+		for _, v := range vs {
+			if err := mw.WriteField(k, v); err != nil {
+				b.tb.Fatal(err)
+			}
+		}
+	}
+	fw, err := mw.CreateFormFile("file", name)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	if _, err := fw.Write(data); err != nil {
+		b.tb.Fatal(err)
+	}
+	if err := mw.Close(); err != nil {
+		b.tb.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", b.base+path, &body)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return b.send(req)
 }

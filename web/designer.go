@@ -12,6 +12,8 @@ type DesignerHomePage struct {
 	Error string // why the new app was refused
 	// the new-app form as it was sent, kept when it is refused
 	Key, NameZh, NameEn string
+	Start               DesignerStart
+	Templates           []DesignerTemplateItem
 }
 
 // DesignerAppItem is one app on the designer's home page.
@@ -148,6 +150,10 @@ type DesignerRolesPage struct {
 	AppName  string
 	AppURL   string
 	DraftURL string
+	// Holders is how many users hold each role ({"key": n} as JSON), for
+	// an administrator; "" for anyone else. UsersURL is the admin's users page.
+	Holders  string
+	UsersURL string
 }
 
 // rolesScriptMsgs are the catalogue keys the roles script uses, without
@@ -163,6 +169,9 @@ func rolesMsgs(lang string) map[string]string {
 	m := map[string]string{}
 	for _, k := range rolesScriptMsgs {
 		m[k] = Msg(lang, "dz.r."+k)
+	}
+	for _, k := range rolesMoreMsgs {
+		m["s.r."+k] = Msg(lang, "dz.s.r."+k)
 	}
 	return m
 }
@@ -180,9 +189,13 @@ type DesignerPublishPage struct {
 	NeedConfirm bool
 	Stale       string // the app was published since the draft began, in plain words
 	Error       string
+	// SampleRows is how many sample records (a sheet's rows) a first
+	// publish may import as records.
+	SampleRows int
 	// after publishing
-	Version int
-	Forms   []DesignerFormItem // links to fill the new version's forms
+	Version   int
+	Forms     []DesignerFormItem // links to fill the new version's forms
+	Importing int                // sample records being imported
 }
 
 func init() {

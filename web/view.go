@@ -187,6 +187,7 @@ type RecordPage struct {
 	ListURL   string
 	EditURL   string // "" when the user may not update
 	DeleteURL string // the confirmation page; "" when the user may not delete
+	PrintURL  string // the print page; "" when the user may not print
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision
@@ -219,6 +220,7 @@ type Revision struct {
 	Actor      string
 	At         string
 	Changes    []Change
+	Withheld   bool   // the revision also changed fields the viewer may not see (unnamed)
 	RestoreURL string // empty for the current version
 }
 

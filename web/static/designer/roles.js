@@ -3,10 +3,12 @@
 // copy of the bundle, compared with the bundle before it (patch.js) and
 // sent as JSON Patch (save.js), so only what the user changed is written:
 // a field whose permission equals the role's default ("*") is not listed,
-// and a custom filter scope is shown but never touched.
+// and a custom filter scope the condition rows cannot show is kept as it
+// was written (roles_more.js builds the others and a role's settings).
 
 import { diff } from "./patch.js";
 import { Saver, fetchDraft } from "./save.js";
+import { el, roleSettings, scopeBuilder, startScope, dropScope, scopeFixed, forgetScopes, showProblems, rememberOpen } from "./roles_more.js";
 
 const OPS = ["create", "read", "update", "delete", "export", "import", "print"];
 const SCOPES = ["own", "unit", "unit_and_below", "all"];
@@ -22,6 +24,9 @@ const addForm = root.querySelector("[data-add-role]");
 const addError = root.querySelector("#dz-role-error");
 
 let doc = null; // the bundle as the page holds it
+let problems = []; // the draft's problems as the last answer gave them
+const holders = root.dataset.holders ? JSON.parse(root.dataset.holders) : null;
+const ruleURL = root.dataset.draftUrl + "/rule";
 
 const saver = new Saver({
   url: root.dataset.draftUrl,
@@ -29,7 +34,10 @@ const saver = new Saver({
   version: 0,
   bundle: () => doc,
   onState: setSaved,
-  onSaved: () => {},
+  onSaved: (body) => {
+    problems = body.problems || [];
+    showProblems(box, problems, lang);
+  },
   onConflict: () => reload(M.conflict),
   onRefused: (body) => reload((body && (body.detail || body.title)) || M.refused),
 });
@@ -53,10 +61,12 @@ async function load() {
   const d = await fetchDraft(root.dataset.draftUrl);
   doc = d.bundle;
   saver.version = d.version;
+  problems = d.problems;
 }
 
 async function reload(msg) {
   saver.drop();
+  forgetScopes();
   try {
     await load();
   } catch (e) {
@@ -141,19 +151,6 @@ function setOp(b, ri, fk, op, on) {
   p.operations = ops;
 }
 
-function el(tag, attrs, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of kids) if (c != null) e.append(c);
-  return e;
-}
-
 function renderForm(role, ri, form) {
   const fk = form["x-key"];
   const p = perm(doc, ri, fk, false);
@@ -173,17 +170,26 @@ function renderForm(role, ri, form) {
 
   const scopeId = "dz-scope-" + role.key + "-" + fk;
   const scope = p ? p.scope : undefined;
-  let sel;
-  if (scope && typeof scope === "object") {
-    sel = el("select", { id: scopeId, "data-scope": id, disabled: true, "data-custom": "true" },
-      el("option", { value: "", text: M.custom, selected: true }));
-  } else {
-    sel = el("select", { id: scopeId, "data-scope": id,
-      onchange: (e) => change((b) => { if (e.target.value) perm(b, ri, fk, true).scope = e.target.value; }) });
-    if (!SCOPES.includes(scope)) sel.append(el("option", { value: "", text: M["perm.none"], selected: true }));
-    for (const s of SCOPES) sel.append(el("option", { value: s, text: M["scope." + s], selected: s === scope }));
-  }
+  const custom = !!(scope && typeof scope === "object");
+  const building = scopeBuilder({ id, form, scope, M, lang, ruleURL, csrf: root.dataset.csrf, rerender: render,
+    apply: (filter) => change((b) => { perm(b, ri, fk, true).scope = { filter }; }) });
+  const sel = el("select", { id: scopeId, "data-scope": id, disabled: custom && scopeFixed(id), "data-custom": custom ? "true" : null,
+    onchange: (e) => {
+      const v = e.target.value;
+      if (v === "custom") {
+        startScope(id);
+        render();
+        return;
+      }
+      dropScope(id);
+      if (v) change((b) => { perm(b, ri, fk, true).scope = v; });
+      else render();
+    } });
+  if (!custom && !building && !SCOPES.includes(scope)) sel.append(el("option", { value: "", text: M["perm.none"], selected: true }));
+  for (const s of SCOPES) sel.append(el("option", { value: s, text: M["scope." + s], selected: !custom && !building && s === scope }));
+  sel.append(el("option", { value: "custom", text: M.custom, selected: custom || !!building }));
   sec.append(el("p", { class: "dz-scope" }, el("label", { for: scopeId, text: M.scope }), " ", sel));
+  if (building) sec.append(building);
 
   const props = form.properties || {};
   const keys = Object.keys(props);
@@ -227,8 +233,10 @@ function renderForm(role, ri, form) {
 
 function render() {
   const focused = document.activeElement;
-  const hook = focused && ["data-perm", "data-op", "data-scope", "data-column"].find((a) => focused.hasAttribute(a));
+  const hook = focused && ["data-perm", "data-op", "data-scope", "data-column", "data-cond-field", "data-cond-op", "data-cond-value",
+    "data-cond-join", "data-role-name", "data-role-mfa", "data-role-hours", "data-role-ip", "data-role-weekday"].find((a) => focused.hasAttribute(a));
   const hookVal = hook && focused.getAttribute(hook);
+  rememberOpen(box);
   const roles = doc.roles || [];
   const out = [];
   if (!roles.length) out.push(el("p", { text: M.no_roles }));
@@ -241,11 +249,15 @@ function render() {
           onclick: () => {
             if (!window.confirm(M.confirm_delete.replace("%s", name))) return;
             change((b) => { b.roles.splice(ri, 1); });
-          } })));
+          } })),
+      el("ul", { class: "error dz-role-problems", "data-role-problems": role.key, "data-role-index": String(ri), role: "alert", hidden: true }),
+      roleSettings({ role, M, holders, usersURL: root.dataset.usersUrl,
+        set: (fn) => change((b) => fn(b.roles[ri])) }));
     for (const f of doc.forms || []) if (f && f["x-key"]) sec.append(renderForm(role, ri, f));
     out.push(sec);
   });
   box.replaceChildren(...out);
+  showProblems(box, problems, lang);
   if (hook) {
     const again = box.querySelector("[" + hook + '="' + CSS.escape(hookVal) + '"]');
     if (again) again.focus();
