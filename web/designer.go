@@ -129,6 +129,7 @@ func designerMsgs(lang string) map[string]any {
 		}
 	}
 	m["widgets"] = ws
+	propsMsgs(m, lang)
 	return m
 }
 
