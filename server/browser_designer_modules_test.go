@@ -133,6 +133,14 @@ const designerModuleChecks = `(async () => {
 // display order with layouts and without; keys, options, texts and
 // problem pointers behave.
 func TestBrowserDesignerModules(t *testing.T) {
+	runModuleChecks(t, designerModuleChecks)
+}
+
+// runModuleChecks runs checks (a script answering the list of what
+// failed) in Chromium on a page of the product, with window.bundles
+// holding both templates and the test apps, and fails the test for each.
+func runModuleChecks(t *testing.T, checks string) {
+	t.Helper()
 	ctx, console := chrome(t, chromeOpts{})
 	h := newHarness(t, testConfig())
 	srv := httptest.NewServer(h.e)
@@ -156,11 +164,9 @@ func TestBrowserDesignerModules(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.Evaluate[chromedp.Void]("window.bundles = "+string(js)),
 	)
-	fails := run(t, ctx, "checks", chromedp.Evaluate[[]string](designerModuleChecks, chromedp.EvalAwaitPromise))
+	fails := run(t, ctx, "checks", chromedp.Evaluate[[]string](checks, chromedp.EvalAwaitPromise))
 	for _, f := range fails {
 		t.Error(f)
 	}
-	for _, m := range console() {
-		t.Logf("browser console: %s", m)
-	}
+	checkConsole(t, console())
 }

@@ -1,16 +1,6 @@
 package server
 
-import (
-	"encoding/json"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"formwork/templates"
-)
+import "testing"
 
 // designerPropsChecks runs in the page against the property, layout,
 // rule and formula modules (window.bundles holds bundles to try) and
@@ -162,32 +152,5 @@ const designerPropsChecks = `(async () => {
 // and serial formats, sections and drops between them, condition rows,
 // formula chips.
 func TestBrowserDesignerPropsModules(t *testing.T) {
-	ctx, console := chrome(t, chromeOpts{})
-	h := newHarness(t, testConfig())
-	srv := httptest.NewServer(h.e)
-	defer srv.Close()
-
-	bundles := map[string]json.RawMessage{}
-	for _, name := range templates.Names() {
-		b, err := templates.Get(name)
-		must(t, "template "+name, err)
-		bundles[name] = b
-	}
-	for _, f := range []string{"shop.json", "visit.json"} {
-		b, err := os.ReadFile(filepath.Join("testdata", f))
-		must(t, f, err)
-		bundles[f] = b
-	}
-	js, err := json.Marshal(bundles)
-	must(t, "bundles", err)
-	step(t, ctx, "page",
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.Evaluate[chromedp.Void]("window.bundles = "+string(js)),
-	)
-	fails := run(t, ctx, "checks", chromedp.Evaluate[[]string](designerPropsChecks, chromedp.EvalAwaitPromise))
-	for _, f := range fails {
-		t.Error(f)
-	}
-	checkConsole(t, console())
+	runModuleChecks(t, designerPropsChecks)
 }

@@ -8,6 +8,7 @@ import { diff } from "./patch.js";
 import * as F from "./form.js";
 import { Saver, fetchDraft } from "./save.js";
 import { enableDrag } from "./drag.js";
+import { el } from "./dom.js";
 import * as L from "./layout.js";
 import * as Panel from "./panel.js";
 import { ruleEditor, checksEditor } from "./rules.js";
@@ -194,19 +195,6 @@ function focusSelected() {
   if (el) el.focus();
 }
 
-// el builds an element: el("li", {class: "x", "data-field": k}, child…).
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === false || v == null) continue;
-    if (k === "text") n.textContent = v;
-    else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
-    else n.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids) if (k != null) n.append(k);
-  return n;
-}
-
 function label(schema, key) {
   return F.text(schema && schema["x-label"], lang) || key;
 }
@@ -357,19 +345,25 @@ function pinyinKey(k, label) {
       return;
     }
     if (selected !== k || !autoKeys.has(k) || enTyped.has(k) || !KEY_RE.test(key)) return;
-    const nk = F.uniqueKey(form(), key, k);
-    if (nk === k) return;
-    change((ff) => F.rename(ff, k, nk), "x-label:zh:" + k);
-    lastTag = "x-label:zh:" + nk;
-    autoKeys.delete(k);
-    autoKeys.add(nk);
-    selected = nk;
-    propsBox.dataset.for = nk;
-    const ki = propsBox.querySelector("#dz-p-key");
-    if (ki) ki.value = nk;
+    autoRename(k, F.uniqueKey(form(), key, k), "x-label:zh:");
     renderCanvas();
     renderProblems();
   }, 250);
+}
+
+// autoRename gives the new field k the key nk made from its label, in the
+// undo step of the label's input (tag), and shows it in the panel.
+function autoRename(k, nk, tag) {
+  if (nk === k || !KEY_RE.test(nk)) return;
+  change((ff) => F.rename(ff, k, nk), tag + k);
+  lastTag = tag + nk;
+  for (const s of [autoKeys, enTyped]) {
+    if (s.delete(k)) s.add(nk);
+  }
+  selected = nk;
+  propsBox.dataset.for = nk;
+  const ki = propsBox.querySelector("#dz-p-key");
+  if (ki) ki.value = nk;
 }
 
 function renderProps() {
@@ -393,19 +387,7 @@ function renderProps() {
     if (kw === "x-label" && lng === "zh" && autoKeys.has(k) && !enTyped.has(k)) pinyinKey(k, v);
     if (kw === "x-label" && lng === "en" && autoKeys.has(k)) {
       enTyped.add(k);
-      const nk = F.uniqueKey(form(), F.keyFrom(v), k);
-      if (nk !== k && KEY_RE.test(nk)) {
-        change((ff) => F.rename(ff, k, nk), kw + ":" + lng + ":" + k);
-        lastTag = kw + ":" + lng + ":" + nk;
-        autoKeys.delete(k);
-        autoKeys.add(nk);
-        enTyped.delete(k);
-        enTyped.add(nk);
-        selected = nk;
-        propsBox.dataset.for = nk;
-        const ki = propsBox.querySelector("#dz-p-key");
-        if (ki) ki.value = nk;
-      }
+      autoRename(k, F.uniqueKey(form(), F.keyFrom(v), k), "x-label:en:");
     }
     renderCanvas();
     renderProblems();

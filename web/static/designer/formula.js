@@ -5,6 +5,8 @@
 // as the formula is written.
 
 import { checkRule } from "./rules.js";
+import { el } from "./dom.js";
+import { text } from "./form.js";
 
 // insert puts snippet into text between start and end and returns the
 // new text and the caret: inside the brackets of a function, else after
@@ -64,24 +66,6 @@ export function fieldsFor(form, keys, except) {
 // OPERATORS are the chips for arithmetic.
 export const OPERATORS = [["+", " + "], ["−", " - "], ["×", " * "], ["÷", " / "], ["(", "("], [")", ")"]];
 
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === false || v == null) continue;
-    if (k === "text") n.textContent = v;
-    else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
-    else n.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids) if (k != null) n.append(k);
-  return n;
-}
-
-function text(t, lang) {
-  if (t == null) return "";
-  if (typeof t === "string") return t;
-  return t[lang] || t[lang === "zh" ? "en" : "zh"] || "";
-}
-
 function show(v, lang) {
   if (v == null) return "—";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
@@ -105,8 +89,14 @@ export function formulaBuilder(o) {
   const err = el("p", { class: "error", role: "alert", "data-formula-error": "", hidden: true });
   const sampleBox = el("div", { class: "dz-formula-samples" });
 
+  // until the manager puts the caret somewhere, chips add at the end (and
+  // replace a new field's 0)
+  let touched = false;
+  area.addEventListener("focus", () => { touched = true; });
   function put(snippet) {
-    const r = insert(area.value, area.selectionStart, area.selectionEnd, snippet);
+    const len = area.value.length;
+    const [start, end] = touched ? [area.selectionStart, area.selectionEnd] : [area.value.trim() === "0" ? 0 : len, len];
+    const r = insert(area.value, start, end, snippet);
     area.value = r.text;
     area.focus();
     area.setSelectionRange(r.caret, r.caret);

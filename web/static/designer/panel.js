@@ -8,24 +8,8 @@
 
 import * as P from "./props.js";
 import * as L from "./layout.js";
-
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === false || v == null) continue;
-    if (k === "text") n.textContent = v;
-    else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
-    else n.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids) if (k != null) n.append(k);
-  return n;
-}
-
-function text(t, lang) {
-  if (t == null) return "";
-  if (typeof t === "string") return t;
-  return t[lang] || t[lang === "zh" ? "en" : "zh"] || "";
-}
+import { el } from "./dom.js";
+import { text } from "./form.js";
 
 function row(id, label, input) {
   return el("div", { class: "dz-prop" }, el("label", { for: id, text: label }), input);
@@ -65,6 +49,7 @@ export function defaultBox(ctx, s) {
 // preset writes shows as custom (advanced) and stays as it is.
 export function validationBox(ctx, s) {
   const { M } = ctx;
+  if (s["x-compute"] || ["formula", "serial"].includes(s["x-widget"])) return null; // computed: nothing is entered
   const ids = P.presetsFor(s);
   if (!ids.length) return null;
   const cur = P.presetOf(s);

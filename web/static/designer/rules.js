@@ -5,6 +5,9 @@
 // problems in the user's language. An expression the rows cannot show
 // stays in advanced mode, as written.
 
+import { el } from "./dom.js";
+import { text } from "./form.js";
+
 // OPS are the operators, each with the kind of value it takes.
 export const OPS = ["eq", "ne", "gt", "ge", "lt", "le", "in", "not_in", "contains", "empty", "not_empty", "has"];
 
@@ -106,24 +109,6 @@ export async function checkRule(url, csrf, lang, body) {
     cache.set(key, out);
   }
   return out;
-}
-
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === false || v == null) continue;
-    if (k === "text") n.textContent = v;
-    else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
-    else n.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids) if (k != null) n.append(k);
-  return n;
-}
-
-function text(t, lang) {
-  if (t == null) return "";
-  if (typeof t === "string") return t;
-  return t[lang] || t[lang === "zh" ? "en" : "zh"] || "";
 }
 
 // ruleEditor draws the editor of one rule and returns its element.
