@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,9 @@ func TestBrowserDesignerProps(t *testing.T) {
 	_, err = dz.Publish(context.Background(), admin, "service", designer.PublishOptions{})
 	must(t, "publish", err)
 
+	checkConsole(t, console())
+	designed := len(console())
+
 	// the staff's form: 备注 hidden until 服务类型 is 选项2; a bad phone
 	// number is refused in the preset's words
 	step(t, ctx, "log out", answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))))
@@ -230,8 +234,142 @@ func TestBrowserDesignerProps(t *testing.T) {
 		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))...)
 	t.Logf("screenshots in %s", shots)
-	checkConsole(t, console(), "422 (Unprocessable Entity)") // the bad phone number the test sent
+	checkConsole(t, console()[designed:], "422 (Unprocessable Entity)") // the bad phone number the test sent
 }
 
 // pinyin are the keys the test's Chinese labels make.
 var pinyin = map[string]string{"客户电话": "ke_hu_dian_hua", "服务类型": "fu_wu_lei_xing", "单价": "dan_jia", "数量": "shu_liang", "备注": "bei_zhu", "总价": "zong_jia"}
+
+// TestBrowserDesignerRules opens a published app's form (shop) whose
+// rules were written by hand: a rule the condition rows can show opens
+// as rows, one they cannot opens in advanced mode exactly as written; an
+// expression typed in advanced mode that does not compile is explained
+// next to the rule in Chinese; a form-level check is added from rows with
+// its messages; a relation copies a field, a subform gains a column and a
+// new serial field, dropped into a section, gets its format. The draft is
+// the published bundle with exactly those changes.
+func TestBrowserDesignerRules(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	shots := t.TempDir()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	dz := designer.New(h.svc)
+	pub, err := dz.Draft(context.Background(), admin, "shop")
+	must(t, "published", err)
+	d, err := dz.Save(context.Background(), admin, "shop", pub.Bundle, 0)
+	must(t, "first draft", err)
+	const handWritten = `len(name) > 3 && user.unit == 'hq'`
+	_, err = dz.Patch(context.Background(), admin, "shop",
+		[]byte(`[{"op":"add","path":"/forms/1/properties/vip_since/x-readonly","value":"`+handWritten+`"}]`), d.Version)
+	must(t, "hand-written rule", err)
+
+	step(t, ctx, "open", append(loginAt(srv.URL+"/designer/apps/shop/forms/customer", "admin", `#designer[data-ready=true]`),
+		selectField("vip_since")...)...)
+	const vis, req, ro = `[data-rule=dz-rule-visible]`, `[data-rule=dz-rule-required]`, `[data-rule=dz-rule-readonly]`
+	step(t, ctx, "rules shown",
+		chromedp.WaitVisible(chromedp.CSS(vis+` [data-row="0"] [data-cond-field]`)),
+		chromedp.WaitVisible(chromedp.CSS(req+` [data-row="0"] [data-cond-field]`)),
+		chromedp.WaitVisible(chromedp.CSS(ro+` [data-expr]`)),
+	)
+	rows := run(t, ctx, "visible rows", chromedp.Evaluate[[]string](`(() => {
+		const r = document.querySelector('[data-rule=dz-rule-visible] [data-row="0"]');
+		return [r.querySelector('[data-cond-field]').value, r.querySelector('[data-cond-op]').value,
+			Array.from(r.querySelectorAll('[data-value] input:checked')).map(i => i.parentElement.textContent).join(",")];
+	})()`))
+	if diff := cmp.Diff([]string{"level", "in", "VIP,金卡"}, rows); diff != "" {
+		t.Errorf("visible rule as rows (-want +got):\n%s", diff)
+	}
+	if got := run(t, ctx, "hand-written", chromedp.Value(chromedp.CSS(ro+` [data-expr]`))); got != handWritten {
+		t.Errorf("the hand-written rule shows %q, want %q as written", got, handWritten)
+	}
+	// advanced mode: the expression; a mistake explained in Chinese; fixed,
+	// the rows show it again
+	step(t, ctx, "advanced",
+		chromedp.Click(chromedp.CSS(vis+` [data-advanced]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#dz-rule-visible-expr`)),
+	)
+	if got := run(t, ctx, "expr", chromedp.Value(chromedp.CSS(`#dz-rule-visible-expr`))); got != "level in ['vip', 'gold']" {
+		t.Errorf("advanced mode shows %q", got)
+	}
+	step(t, ctx, "mistake", append(typeInto(`#dz-rule-visible-expr`, "level == "),
+		chromedp.WaitVisible(chromedp.CSS(vis+` .dz-rule-error`)))...)
+	if msg := run(t, ctx, "error", chromedp.Text(chromedp.CSS(vis+` .dz-rule-error`))); !hanRE.MatchString(msg) {
+		t.Errorf("the rule's error %q is not in Chinese", msg)
+	}
+	shootBoth(t, ctx, shots, "designer-rule-advanced")
+	step(t, ctx, "fixed", append(typeInto(`#dz-rule-visible-expr`, "level == 'vip'"),
+		chromedp.WaitNotVisible(chromedp.CSS(vis+` .dz-rule-error`)),
+		chromedp.Click(chromedp.CSS(vis+` [data-advanced]`)),
+		chromedp.WaitVisible(chromedp.CSS(vis+` [data-row="0"] select[data-value]`)))...)
+	if got := run(t, ctx, "row value", chromedp.Value(chromedp.CSS(vis+` [data-row="0"] select[data-value]`))); got != "vip" {
+		t.Errorf("the fixed rule's row shows %q, want vip", got)
+	}
+
+	// a relation copies the company's name; the contacts get a number
+	// column; a new serial number gets its format
+	step(t, ctx, "relation", append(selectField("company"),
+		chromedp.Click(chromedp.CSS(`[data-do=fill-add]`)),
+		pick(`.dz-fill-row select:first-of-type`, "name"),
+		pick(`.dz-fill-row select:last-of-type`, "name"))...)
+	step(t, ctx, "columns", append(selectField("contacts"),
+		chromedp.Click(chromedp.CSS(`[data-do=column-add]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-column=col_3] select`)),
+		pick(`[data-column=col_3] select`, "number"))...)
+	dragTo(t, ctx, `[data-widget=serial]`, "rep")
+	step(t, ctx, "serial", append(append(selectField("serial_number"), typeInto("#dz-p-serial-prefix", "SO-")...),
+		pick("#dz-p-serial-date", "YYYYMMDD"),
+		pick("#dz-p-serial-per", "unit"))...)
+	if ex := run(t, ctx, "example", chromedp.Text(chromedp.CSS(`[data-serial-example]`))); !regexp.MustCompile(`SO-20\d{6}-0001$`).MatchString(ex) {
+		t.Errorf("serial example %q", ex)
+	}
+
+	// the form's checks: the shipped one as rows, a new one from rows
+	step(t, ctx, "checks",
+		chromedp.Click(chromedp.CSS(`[data-do=form-settings]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-check="0"] [data-row="1"] [data-cond-field]`)),
+		chromedp.Click(chromedp.CSS(`[data-do=check-add]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-check="1"] [data-row="0"] [data-cond-field]`)),
+		pick(`[data-check="1"] [data-row="0"] [data-cond-field]`, "budget"),
+		pick(`[data-check="1"] [data-row="0"] [data-cond-op]`, "ge"),
+		chromedp.SendKeys(chromedp.CSS(`[data-check="1"] [data-row="0"] input[data-value]`), "0"),
+	)
+	run(t, ctx, "check written", chromedp.Poll[bool](`(() => {
+		const e = document.querySelector('[data-check="1"] .dz-rule-error');
+		return e && e.hidden;
+	})()`, chromedp.WithPollingTimeout(10*time.Second)))
+	step(t, ctx, "check messages",
+		chromedp.SendKeys(chromedp.CSS(`[data-check="1"] [data-check-msg=zh]`), "预算不能为负数"),
+		chromedp.SendKeys(chromedp.CSS(`[data-check="1"] [data-check-msg=en]`), "The budget cannot be negative"),
+	)
+	waitSaved(t, ctx)
+	shootBoth(t, ctx, shots, "designer-checks")
+
+	// the draft: the published bundle with exactly these changes
+	d, err = dz.Draft(context.Background(), admin, "shop")
+	must(t, "draft", err)
+	if len(d.Problems) != 0 {
+		t.Errorf("the draft has problems: %+v", d.Problems)
+	}
+	var got, want map[string]any
+	must(t, "decode draft", json.Unmarshal(d.Bundle, &got))
+	must(t, "decode published", json.Unmarshal(pub.Bundle, &want))
+	cust := want["forms"].([]any)[1].(map[string]any)
+	props := cust["properties"].(map[string]any)
+	vip := props["vip_since"].(map[string]any)
+	vip["x-visible"] = "level == 'vip'"
+	vip["x-readonly"] = handWritten
+	props["company"].(map[string]any)["x-fill"] = map[string]any{"name": "name"}
+	props["contacts"].(map[string]any)["items"].(map[string]any)["properties"].(map[string]any)["col_3"] = map[string]any{
+		"type": "number", "x-widget": "number", "x-label": map[string]any{"zh": "单行文本", "en": "Text"}}
+	props["serial_number"] = map[string]any{"type": "string", "x-widget": "serial", "x-label": map[string]any{"zh": "流水号", "en": "Serial number"},
+		"x-serial": map[string]any{"digits": 4.0, "prefix": "SO-", "date": "YYYYMMDD", "per": "unit"}}
+	cust["x-layout"].([]any)[1].(map[string]any)["fields"] = []any{"budget", "discount", "final_price", "serial_number", "rep", "company"}
+	cust["x-checks"] = append(cust["x-checks"].([]any), map[string]any{"expr": "budget >= 0",
+		"message": map[string]any{"zh": "预算不能为负数", "en": "The budget cannot be negative"}})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("draft against the published bundle with the changes (-want +got):\n%s", diff)
+	}
+	checkConsole(t, console())
+}

@@ -600,6 +600,12 @@ enableDrag({
   onDrop: (src, index, before) => moveField(src.dataset.field, index, before),
 });
 root.querySelector("[data-do=add-section]").addEventListener("click", addSection);
+root.querySelector("[data-do=form-settings]").addEventListener("click", () => {
+  selected = null;
+  section = null;
+  lastTag = null;
+  render(true);
+});
 
 window.addEventListener("beforeunload", (ev) => {
   if (!saver.saved) ev.preventDefault();

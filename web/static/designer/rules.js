@@ -336,7 +336,8 @@ export function checksEditor(o) {
   const list = el("ol", { class: "dz-checks" });
   // a check added is written once its rule is valid
   const checks = (o.checks || []).map((c) => ({ ...c }));
-  const write = () => o.onChecks(checks.filter((c) => c.expr));
+  // the form gets copies: the editor goes on changing its own
+  const write = () => o.onChecks(structuredClone(checks.filter((c) => c.expr)));
   function item(c, i) {
     const msg = (lng) => el("input", { type: "text", "aria-label": (lng === "zh" ? M.check_msg_zh : M.check_msg_en) + " " + (i + 1),
       "data-check-msg": lng, value: typeof c.message === "string" ? c.message : (c.message || {})[lng] || "",
