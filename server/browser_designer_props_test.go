@@ -245,9 +245,10 @@ var pinyin = map[string]string{"客户电话": "ke_hu_dian_hua", "服务类型":
 // as rows, one they cannot opens in advanced mode exactly as written; an
 // expression typed in advanced mode that does not compile is explained
 // next to the rule in Chinese; a form-level check is added from rows with
-// its messages; a relation copies a field, a subform gains a column and a
-// new serial field, dropped into a section, gets its format. The draft is
-// the published bundle with exactly those changes.
+// its messages; a relation copies a field, a subform gains a column, a new
+// phone field checks phone numbers from the start and a new serial field,
+// each dropped into a section, gets its format. The draft is the
+// published bundle with exactly those changes.
 func TestBrowserDesignerRules(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
 	h := newHarness(t, testConfig())
@@ -317,6 +318,11 @@ func TestBrowserDesignerRules(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-do=column-add]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-column=col_3] select`)),
 		pick(`[data-column=col_3] select`, "number"))...)
+	dragTo(t, ctx, `[data-widget=phone]`, "rep")
+	step(t, ctx, "phone field", append(selectField("mobile_phone"), chromedp.WaitVisible(chromedp.CSS(`[data-preset-message]`)))...)
+	if v := run(t, ctx, "preset", chromedp.Value(chromedp.CSS(`[data-preset]`))); v != "phone" {
+		t.Errorf("a new phone field's validation is %q, want the phone preset", v)
+	}
 	dragTo(t, ctx, `[data-widget=serial]`, "rep")
 	step(t, ctx, "serial", append(append(selectField("serial_number"), typeInto("#dz-p-serial-prefix", "SO-")...),
 		pick("#dz-p-serial-date", "YYYYMMDD"),
@@ -365,7 +371,9 @@ func TestBrowserDesignerRules(t *testing.T) {
 		"type": "number", "x-widget": "number", "x-label": map[string]any{"zh": "单行文本", "en": "Text"}}
 	props["serial_number"] = map[string]any{"type": "string", "x-widget": "serial", "x-label": map[string]any{"zh": "流水号", "en": "Serial number"},
 		"x-serial": map[string]any{"digits": 4.0, "prefix": "SO-", "date": "YYYYMMDD", "per": "unit"}}
-	cust["x-layout"].([]any)[1].(map[string]any)["fields"] = []any{"budget", "discount", "final_price", "serial_number", "rep", "company"}
+	props["mobile_phone"] = map[string]any{"type": "string", "x-widget": "phone", "x-label": map[string]any{"zh": "手机号", "en": "Mobile phone"},
+		"pattern": "^1[3-9][0-9]{9}$", "x-messages": map[string]any{"pattern": map[string]any{"zh": "请填写11位手机号，例如 13800138000", "en": "Enter an 11-digit mobile number, e.g. 13800138000"}}}
+	cust["x-layout"].([]any)[1].(map[string]any)["fields"] = []any{"budget", "discount", "final_price", "mobile_phone", "serial_number", "rep", "company"}
 	cust["x-checks"] = append(cust["x-checks"].([]any), map[string]any{"expr": "budget >= 0",
 		"message": map[string]any{"zh": "预算不能为负数", "en": "The budget cannot be negative"}})
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -11,6 +11,7 @@ import { enableDrag } from "./drag.js";
 import { el } from "./dom.js";
 import * as L from "./layout.js";
 import * as Panel from "./panel.js";
+import * as P from "./props.js";
 import { ruleEditor, checksEditor } from "./rules.js";
 import { formulaBuilder } from "./formula.js";
 
@@ -142,12 +143,20 @@ function newLabel(widget) {
 // addField adds a field of widget at index of the display order, or,
 // on a form with sections, where a drop just before the element before
 // lands (layout.js).
+// WIDGET_PRESETS are the validation a new field of a widget starts with:
+// a phone field checks phone numbers in words staff understand.
+const WIDGET_PRESETS = { phone: "phone", email: "email", id_number: "id_number" };
+
 function addField(widget, index, before) {
   const key = change((f, b) => {
     const forms = (b.forms || []).map((x) => x["x-key"]);
-    if (before === undefined || !Array.isArray(f["x-layout"])) return F.add(f, widget, index, newLabel(widget), forms);
-    const k = F.add(f, widget, F.order(f).length, newLabel(widget), forms);
-    L.place(f, k, L.dropTarget(f, before));
+    let k;
+    if (before === undefined || !Array.isArray(f["x-layout"])) k = F.add(f, widget, index, newLabel(widget), forms);
+    else {
+      k = F.add(f, widget, F.order(f).length, newLabel(widget), forms);
+      L.place(f, k, L.dropTarget(f, before));
+    }
+    if (WIDGET_PRESETS[widget]) P.setPreset(f.properties[k], WIDGET_PRESETS[widget], M.presets);
     return k;
   });
   autoKeys.add(key);

@@ -95,12 +95,17 @@ const cache = new Map();
 export async function checkRule(url, csrf, lang, body) {
   const key = JSON.stringify(body);
   if (!body.data && cache.has(key)) return cache.get(key);
-  const r = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang, "X-CSRF-Token": csrf },
-    body: key,
-  });
+  let r;
+  try {
+    r = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang, "X-CSRF-Token": csrf },
+      body: key,
+    });
+  } catch (e) {
+    return { ok: false, errors: [], detail: "" }; // offline: no verdict yet
+  }
   let res = {};
   try { res = await r.json(); } catch (e) { res = {}; }
   const out = r.ok ? { ok: true, ...res, problems: res.problems || [] } : { ok: false, errors: res.errors || [], detail: res.detail || res.title || "" };
