@@ -13,7 +13,9 @@ import (
 // does not load; ECONFLICT with the data it would orphan as field errors
 // when that is not empty and confirm is false. The draft is deleted in the
 // same write (so Draft then returns the published bundle); ECONFLICT when
-// the draft changed meanwhile. ENOTFOUND without a draft. Audited as
+// the draft changed meanwhile, and (code stale_base, unless confirm) when
+// the app was published since the draft began, since publishing would
+// undo that version's changes. ENOTFOUND without a draft. Audited as
 // app.publish.
 func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string, opt PublishOptions) (*engine.AppVersion, error) {
 	confirm := opt.Confirm
@@ -37,12 +39,19 @@ func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string,
 		return nil, engine.Invalid(engine.FieldError{Field: "/sample_data", Code: "first_version",
 			Message: engine.T("示例数据只在应用首次发布时导入", "sample data is imported only with an app's first version")})
 	}
+	_, published, err := d.svc.AppVersionBundle(ctx, p, app, 0)
+	if err != nil && engine.ErrorCode(err) != engine.ENOTFOUND {
+		return nil, err
+	}
 	lost, err := d.svc.UpgradeImpact(ctx, p, app, cur.data)
 	if err != nil {
 		return nil, err
 	}
-	if len(lost) > 0 && !confirm {
-		e := &engine.Error{Code: engine.ECONFLICT, Message: engine.T("发布会丢弃已有数据，请确认后再发布", "publishing would orphan existing data; confirm to publish")}
+	if (len(lost) > 0 || published != cur.base) && !confirm {
+		e := &engine.Error{Code: engine.ECONFLICT, Message: engine.T("发布会丢弃已有数据或他人的修改，请确认后再发布", "publishing would orphan existing data or undo someone else's changes; confirm to publish")}
+		if published != cur.base {
+			e.Fields = append(e.Fields, StaleBase(cur.base, published))
+		}
 		for _, l := range lost {
 			e.Fields = append(e.Fields, l.FieldError())
 		}
@@ -50,6 +59,16 @@ func (d *Designer) Publish(ctx context.Context, p *engine.Principal, app string,
 	}
 	return d.svc.PublishApp(ctx, p, cur.data, engine.ImportOptions{ConfirmDataLoss: confirm, SampleData: opt.SampleData,
 		With: []engine.DocWrite{{Doc: engine.Doc{Kind: KindDraft, ID: app}, ExpectVersion: cur.version, Delete: true}}})
+}
+
+// StaleBase is the field error of a draft begun from version base while
+// the app has since been published as version published.
+func StaleBase(base, published int) engine.FieldError {
+	msg := engine.Tf("这份草稿基于第 %d 版，之后又发布了第 %d 版；发布草稿会撤销第 %[2]d 版的修改", "this draft began from version %d, and version %d was published since; publishing the draft undoes its changes", base, published)
+	if base == 0 {
+		msg = engine.Tf("这份草稿开始后，应用已由他人发布为第 %d 版；发布草稿会替换它", "the app was published by someone else as version %d after this draft began; publishing the draft replaces it", published)
+	}
+	return engine.FieldError{Field: "/", Code: "stale_base", Message: msg}
 }
 
 // PublishOptions tune Publish.

@@ -2,6 +2,7 @@ package designer_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -207,5 +208,39 @@ func TestLossless(t *testing.T) {
 			}
 			sameJSON(t, data, d3.Bundle)
 		})
+	}
+}
+
+// TestPublishOverNewerVersion: a draft begun from version 1, while an
+// import publishes version 2, does not silently undo version 2.
+func TestPublishOverNewerVersion(t *testing.T) {
+	f := newFixture(t)
+	f.publish(t, miniBundle)
+	des := f.users["des"]
+	d, err := f.d.Patch(ctx, des, "mini", []byte(`[{"op":"replace","path":"/app/version","value":"1.1.0"}]`), 0)
+	if err != nil || len(d.Problems) > 0 {
+		t.Fatalf("patch: %v %v", err, d)
+	}
+	f.publish(t, strings.Replace(miniBundle, `"version": "1.0.0"`, `"version": "1.0.1"`, 1))
+	diff, err := f.d.Diff(ctx, des, "mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !diff.Stale() || diff.Base != 1 || diff.Published != 2 {
+		t.Errorf("diff over a newer version: base %d published %d", diff.Base, diff.Published)
+	}
+	_, err = f.d.Publish(ctx, des, "mini", designer.PublishOptions{})
+	if code(err) != engine.ECONFLICT || len(engine.ErrorFields(err)) != 1 || engine.ErrorFields(err)[0].Code != "stale_base" {
+		t.Fatalf("publish over a newer version without confirm: %v", err)
+	}
+	if after, _ := f.d.Draft(ctx, des, "mini"); after.Version != d.Version {
+		t.Errorf("draft changed by a refused publish: v%d", after.Version)
+	}
+	v, err := f.d.Publish(ctx, des, "mini", designer.PublishOptions{Confirm: true})
+	if err != nil || v.Version != 3 || v.AppVersion != "1.1.0" {
+		t.Fatalf("confirmed publish: %+v %v", v, err)
+	}
+	if diff, err := f.d.Diff(ctx, des, "mini"); err != nil || diff.Stale() {
+		t.Errorf("no draft, yet stale: %+v %v", diff, err)
 	}
 }

@@ -35,7 +35,15 @@ type Impact struct {
 type Diff struct {
 	Changes []Change `json:"changes"`
 	Impact  []Impact `json:"impact"`
+	// Base is the published version the draft started from and Published
+	// the app's latest: when they differ, someone published since (a CLI
+	// import, another designer) and the changes include undoing theirs.
+	Base      int `json:"base"`
+	Published int `json:"published"`
 }
+
+// Stale says whether the app was published since the draft began.
+func (df *Diff) Stale() bool { return df.Base != df.Published }
 
 // Diff compares app's draft with its published version. Without a draft
 // there are no changes; for a new app everything is added. The impact is
@@ -50,16 +58,17 @@ func (d *Designer) Diff(ctx context.Context, p *engine.Principal, app string) (*
 		return nil, err
 	}
 	var pub []byte
+	published := cur.base
 	if cur.draft == nil {
 		pub = cur.data
-	} else if pub, _, err = d.svc.AppVersionBundle(ctx, p, app, 0); err != nil && engine.ErrorCode(err) != engine.ENOTFOUND {
+	} else if pub, published, err = d.svc.AppVersionBundle(ctx, p, app, 0); err != nil && engine.ErrorCode(err) != engine.ENOTFOUND {
 		return nil, err
 	}
 	changes, err := diffBundles(pub, cur.data)
 	if err != nil {
 		return nil, err
 	}
-	out := &Diff{Changes: changes, Impact: []Impact{}}
+	out := &Diff{Changes: changes, Impact: []Impact{}, Base: cur.base, Published: published}
 	if cur.draft == nil || len(cur.draft.Problems) > 0 {
 		return out, nil
 	}

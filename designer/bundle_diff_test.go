@@ -95,7 +95,11 @@ func TestDiffSummaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(&designer.Diff{Changes: c.want, Impact: []designer.Impact{}}, got); diff != "" {
+			base := 1
+			if c.patch == "" {
+				base = 0
+			}
+			if diff := cmp.Diff(&designer.Diff{Changes: c.want, Impact: []designer.Impact{}, Base: base, Published: base}, got); diff != "" {
 				t.Errorf("diff (-want +got):\n%s", diff)
 			}
 		})

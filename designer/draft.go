@@ -18,7 +18,7 @@ import (
 )
 
 // KindDraft is the doc kind of drafts: one per app, doc ID = app key.
-const KindDraft = "app_draft"
+const KindDraft = engine.KindAppDraft
 
 // MaxDraftSize is the largest draft (and patch) the designer accepts.
 const MaxDraftSize = 10 << 20

@@ -13,14 +13,39 @@ import (
 
 	"formwork/designer"
 	"formwork/engine"
+	"formwork/engine/store/mongo"
+	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/store/sqlite"
 )
 
-// fixture is a Designer on a real SQLite store behind the encrypting store
+// openStore opens the store the designer tests run on: MongoDB when
+// FORMWORK_MONGO_URI is set (a fresh database), else SQLite in dir.
+func openStore(tb testing.TB, dir string, now func() time.Time) engine.Store {
+	tb.Helper()
+	if mongotest.URI() != "" {
+		uri, name := mongotest.Database(tb)
+		st, err := mongo.Open(ctx, uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions(), Now: now})
+		if err != nil {
+			tb.Fatalf("MongoDB at FORMWORK_MONGO_URI: %v", err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "formwork.db"), sqlite.Options{Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// fixture is a Designer on a real store (SQLite, or MongoDB when
+// FORMWORK_MONGO_URI is set) behind the encrypting store
 // (so published sample data is sealed), with an administrator, a user
 // named designer of the app "mini" and "shop", and a user who is neither.
 type fixture struct {
 	svc   *engine.Service
+	es    *engine.EncryptingStore // the store under svc, for key rotation
 	d     *designer.Designer
 	users map[string]*engine.Principal
 }
@@ -43,11 +68,7 @@ func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	dir := tb.TempDir()
 	clock := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	st, err := sqlite.Open(filepath.Join(dir, "formwork.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := openStore(tb, dir, clock.Now)
 	master, _, err := engine.LoadMasterKey(func(string) string { return "" }, dir)
 	if err != nil {
 		tb.Fatal(err)
@@ -64,7 +85,7 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	svc := engine.NewService(store, org, engine.ServiceOptions{Clock: clock.Now, Keys: keys})
 	tb.Cleanup(svc.Close)
-	f := &fixture{svc: svc, d: designer.New(svc), users: map[string]*engine.Principal{}}
+	f := &fixture{svc: svc, es: store, d: designer.New(svc), users: map[string]*engine.Principal{}}
 	for _, name := range []string{"admin", "des", "other"} {
 		u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: name + "@example.com", Name: name, Unit: "hq", Admin: name == "admin",
 			Password: "correct horse battery staple"})

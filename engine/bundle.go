@@ -31,6 +31,14 @@ type AppInfo struct {
 	Name        Text   `json:"name"`
 	Version     string `json:"version"`
 	Description *Text  `json:"description,omitempty"`
+	// Export tunes the app's exports: invisible_mark false leaves the
+	// invisible watermark out of its files (the visible one stays).
+	Export *AppExport `json:"export,omitempty"`
+}
+
+// AppExport is an app's export settings (FORMAT "further keys").
+type AppExport struct {
+	InvisibleMark *bool `json:"invisible_mark,omitempty"`
 }
 
 // UnitDef is an organisation unit a bundle suggests (templates ship a sample tree).
@@ -137,6 +145,7 @@ type FormPermission struct {
 	Operations []string          `json:"operations"`
 	Scope      Scope             `json:"scope"`
 	Fields     map[string]string `json:"fields,omitempty"`
+	Export     *ExportRule       `json:"export,omitempty"`
 }
 
 // Scope is a data scope: one of own, unit, unit_and_below, all, or a filter.

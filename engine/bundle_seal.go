@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -83,6 +84,12 @@ type SealedBundle struct {
 	Bundle string       `json:"bundle"`
 	Sealed []sealedSpan `json:"sealed,omitempty"`
 }
+
+// KindAppDraft is the doc kind the designer keeps an app's draft in (doc
+// ID = app key): a JSON object with the app's key under "app" and a
+// SealedBundle's fields, which re-encryption seals anew (resealDrafts);
+// the designer owns its other fields.
+const KindAppDraft = "app_draft"
 
 // draftAAD binds a draft's sealed sample data to the app's draft.
 func draftAAD(i int) string { return "app_draft/sample_data/" + strconv.Itoa(i) }
@@ -189,6 +196,44 @@ func resealBundle(ctx context.Context, k *Keyring, vd *appVersionDoc) (bool, err
 		return false, err
 	}
 	return true, sealBundle(ctx, k, vd, full)
+}
+
+// resealDraft seals a stored draft's sample data again under its app's
+// current data key when a part is sealed under an older one; it returns
+// the doc's new value, or nil when it is current. The draft's other
+// fields are kept as they are.
+func resealDraft(ctx context.Context, k *Keyring, d *Doc) (json.RawMessage, error) {
+	var head struct {
+		App string `json:"app"`
+		SealedBundle
+	}
+	if err := DecodeDoc(d, &head); err != nil {
+		return nil, err
+	}
+	if len(head.Sealed) == 0 {
+		return nil, nil
+	}
+	cur, err := k.CurrentKeyID(ctx, head.App)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(head.Sealed, func(sp sealedSpan) bool { return cipherKeyID(sp.Data) != cur }) {
+		return nil, nil
+	}
+	full, err := openSamples(ctx, k, head.App, draftAAD, head.SealedBundle)
+	if err != nil {
+		return nil, fmt.Errorf("draft of %s: %w", head.App, err)
+	}
+	sb, err := sealSamples(ctx, k, head.App, draftAAD, full)
+	if err != nil {
+		return nil, fmt.Errorf("draft of %s: %w", head.App, err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(d.Value, &all); err != nil {
+		return nil, err
+	}
+	all["bundle"], all["sealed"] = MustJSON(sb.Bundle), MustJSON(sb.Sealed)
+	return MustJSON(all), nil
 }
 
 // readAppVersion reads a published version's doc.

@@ -277,8 +277,9 @@ func usesOtherKey(data map[string]any, cur int) bool {
 }
 
 // resealDocs seals anew, under the current data keys, what docs hold
-// sealed under an older one — the sample data of published bundles (app
-// key) and users' TOTP secrets (system key) — and seals what an older
+// sealed under an older one — the sample data of published bundles and
+// of the designer's drafts (app key) and users' TOTP secrets (system key)
+// — and seals what an older
 // version of Formwork, or a store without keys, left of them in clear.
 // A doc changed meanwhile (a login rewrote an enrolment) was written
 // under the current key and is left alone.
@@ -309,6 +310,21 @@ func resealDocs(ctx context.Context, k *Keyring, st Store, pr *ReencryptProgress
 		if changed {
 			if err := put(d, MustJSON(vd)); err != nil {
 				return fmt.Errorf("reseal: app version %s: %w", d.ID, err)
+			}
+		}
+	}
+	drafts, err := st.FindDocs(ctx, DocQuery{Kind: KindAppDraft})
+	if err != nil {
+		return err
+	}
+	for _, d := range drafts {
+		v, err := resealDraft(ctx, k, d)
+		if err != nil {
+			return fmt.Errorf("reseal: %w", err)
+		}
+		if v != nil {
+			if err := put(d, v); err != nil {
+				return fmt.Errorf("reseal: draft %s: %w", d.ID, err)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // operation or field not allowed (403)
 	ENOTFOUND     = "not_found"    // missing or out of scope (404)
 	ECONFLICT     = "conflict"     // stale version or duplicate key (409)
+	EGONE         = "gone"         // existed, and is no more: an expired export (410)
 	ETOOLARGE     = "too_large"    // body or upload too large (413)
 	EUNSUPPORTED  = "unsupported"  // wrong content type (415)
 	EINVALID      = "invalid"      // data or definition fails validation (422)

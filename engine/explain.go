@@ -39,13 +39,9 @@ func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form,
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := s.Bundle(ctx, app, 0)
+	b, _, f, err := s.publishedForm(ctx, app, form)
 	if err != nil {
 		return nil, err
-	}
-	f := b.Form(form)
-	if f == nil {
-		return nil, notFoundForm(app, form)
 	}
 	if field != "" && f.Field(field) == nil {
 		return nil, Invalid(FieldError{Field: "/field", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", field)})

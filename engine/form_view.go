@@ -130,19 +130,29 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	if p == nil || p.User == nil {
 		return nil, 0, nil, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
-	b, v, err := s.Bundle(ctx, app, 0)
+	b, v, f, err := s.publishedForm(ctx, app, form)
 	if err != nil {
 		return nil, 0, nil, nil, err
-	}
-	f := b.Form(form)
-	if f == nil {
-		return nil, 0, nil, nil, notFoundForm(app, form)
 	}
 	acc, err := s.useAccess(ctx, p, b, f)
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}
 	return b, v, f, acc, nil
+}
+
+// publishedForm returns an app's current bundle, its version and one of
+// its forms; ENOTFOUND when the app or the form is missing.
+func (s *Service) publishedForm(ctx context.Context, app, form string) (*Bundle, int, *Form, error) {
+	b, v, err := s.Bundle(ctx, app, 0)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f := b.Form(form)
+	if f == nil {
+		return nil, 0, nil, notFoundForm(app, form)
+	}
+	return b, v, f, nil
 }
 
 // mentionsAny reports whether an expression names any of the keys as an identifier.

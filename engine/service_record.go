@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type RevisionView struct {
 	Status  string         `json:"status"`
 	Changes []FieldChange  `json:"changes"`
 	Data    map[string]any `json:"data"`
+	// Withheld says the revision also changed fields the user may not
+	// see: they are left out of Changes, unnamed.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // ListQuery selects records for a list.
@@ -224,7 +228,7 @@ var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
 // query. Filtering, searching or sorting on a field p may not see in full
 // is refused: it would leak the value.
 func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
-	_, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +238,58 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	if q.Deleted && !acc.Can(OpDelete) {
 		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
 	}
+	fe, sortKeys, err := s.selection(ctx, p, "list", app, f, acc, q)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		limit = 500
+	}
+	offset, cursor, err := s.openCursor(ctx, app, f.Key, q.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	if allowance := listAllowance(b, f.Key, acc); allowance > 0 {
+		if offset >= allowance {
+			return nil, s.deny(ctx, p, "list", app, form, "", "paging beyond "+strconv.Itoa(allowance)+" records",
+				Forbidden(Tf("列表最多翻阅前 %d 条记录；需要更多请使用导出", "a list pages through its first %d records at most; export to get more", allowance)))
+		}
+		limit = min(limit, allowance-offset)
+	}
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted})
+	if err != nil {
+		return nil, err
+	}
+	next := ""
+	if page.NextCursor != "" {
+		if next, err = s.sealCursor(ctx, app, f.Key, offset+len(page.Items), page.NextCursor); err != nil {
+			return nil, err
+		}
+	}
+	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
+	ids := make([]string, 0, len(page.Items))
+	for _, r := range page.Items {
+		out.Items = append(out.Items, viewOf(r, f, acc))
+		ids = append(ids, r.ID)
+	}
+	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
+	ev.Detail = MustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
+	if err := s.audit.Write(ctx, ev); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// selection is the filter and sort of q over f under acc: the scope, the
+// conditions, the filter and the search, each only on fields acc may see
+// in full (a denial is audited as action). Lists and exports select alike.
+func (s *Service) selection(ctx context.Context, p *Principal, action, app string, f *Form, acc *Access, q ListQuery) (filter.Expr, []SortKey, error) {
+	form := f.Key
+	var err error
 	visible := func(k string) bool {
 		if isSystemField(k) {
 			return true
@@ -247,21 +303,21 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	if len(q.Match) > 0 {
 		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if len(q.Filter) > 0 {
 		vars, err := s.filterVars(ctx, p.User)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		e, err := ParseFilter(f, q.Filter, vars)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, fl := range filter.Fields(e) {
 			if !visible(fl.Key) {
-				return nil, s.deny(ctx, p, "list", app, form, "", "filter on a field not visible in full: "+fl.Key,
+				return nil, nil, s.deny(ctx, p, action, app, form, "", "filter on a field not visible in full: "+fl.Key,
 					Forbidden(T("不能按无权完整查看的字段筛选", "you may not filter on a field you cannot see in full"),
 						FieldError{Field: JSONPointer(fl.Key), Code: "forbidden", Message: Tf("不能按字段 %s 筛选", "you may not filter on %s", fl.Key)}))
 			}
@@ -270,7 +326,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	if term := strings.TrimSpace(q.Search); term != "" {
 		if len([]rune(term)) > 100 {
-			return nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
+			return nil, nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
 		}
 		var ors []filter.Expr
 		for _, fd := range f.Fields {
@@ -289,14 +345,14 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		for _, part := range strings.Split(q.Sort, ",") {
 			part = strings.TrimSpace(part)
 			if !sortKeyRE.MatchString(part) {
-				return nil, Invalid(FieldError{Field: "/sort", Code: "invalid", Message: Tf("无效的排序 %q", "invalid sort %q", part)})
+				return nil, nil, Invalid(FieldError{Field: "/sort", Code: "invalid", Message: Tf("无效的排序 %q", "invalid sort %q", part)})
 			}
 			k := strings.TrimPrefix(part, "-")
 			if f.Field(k) == nil && !isSystemField(k) {
-				return nil, Invalid(FieldError{Field: "/sort", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
+				return nil, nil, Invalid(FieldError{Field: "/sort", Code: "unknown_field", Message: Tf("表单中没有字段 %q", "the form has no field %q", k)})
 			}
 			if !visible(k) {
-				return nil, s.deny(ctx, p, "list", app, form, "", "sort on a field not visible in full: "+k,
+				return nil, nil, s.deny(ctx, p, action, app, form, "", "sort on a field not visible in full: "+k,
 					Forbidden(T("不能按无权完整查看的字段排序", "you may not sort on a field you cannot see in full"),
 						FieldError{Field: "/sort", Code: "forbidden", Message: Tf("不能按字段 %s 排序", "you may not sort on %s", k)}))
 			}
@@ -311,29 +367,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	default:
 		fe = filter.And{Items: items}
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 500 {
-		limit = 500
-	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: q.Cursor, Deleted: q.Deleted})
-	if err != nil {
-		return nil, err
-	}
-	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: page.NextCursor}
-	ids := make([]string, 0, len(page.Items))
-	for _, r := range page.Items {
-		out.Items = append(out.Items, viewOf(r, f, acc))
-		ids = append(ids, r.ID)
-	}
-	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
-	ev.Detail = MustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
-	if err := s.audit.Write(ctx, ev); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return fe, sortKeys, nil
 }
 
 // UpdateRecord applies a partial change at an expected version (stale →
@@ -459,8 +493,9 @@ func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id str
 	}
 	out := make([]*RevisionView, 0, len(revs))
 	for _, rv := range revs {
+		changes := redactChanges(f, acc, rv.Changes)
 		out = append(out, &RevisionView{Version: rv.Version, Op: rv.Op, Actor: rv.Actor, At: rv.At, Status: rv.Status,
-			Changes: redactChanges(f, acc, rv.Changes), Data: redact(f, acc, rv.Data)})
+			Changes: changes, Data: redact(f, acc, rv.Data), Withheld: len(changes) < len(rv.Changes)})
 	}
 	if err := s.audit.Write(ctx, s.Event(p, "revisions", app, form, id, nil, ResultOK, "")); err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func (c *wfChecker) node(n *Node, ptr string) {
 		NodeCondition: {"branches"},
 		NodeParallel:  {"branches"},
 		NodeCC:        {"to"},
-		NodeAction:    {"set", "plugin"},
+		NodeAction:    {"set", "plugin", "fields"}, // fields: what a plugin call sends of the record
 		NodeEnd:       {},
 	}[n.Type]
 	for k, ok := range present {
@@ -77,14 +77,14 @@ func (c *wfChecker) node(n *Node, ptr string) {
 			l.add(ptr+"/"+k, "unused", Tf("%s 节点不使用 %q", "a %s node does not take %q", n.Type, k))
 		}
 	}
+	for k := range n.Fields {
+		if k != "*" && c.f.Field(k) == nil {
+			l.add(ptr+"/fields"+JSONPointer(k), "reference", Tf("字段 %q 不存在", "field %q does not exist", k))
+		}
+	}
 	switch n.Type {
 	case NodeApproval:
 		c.assignees(n.Assignees, ptr+"/assignees")
-		for k := range n.Fields {
-			if k != "*" && c.f.Field(k) == nil {
-				l.add(ptr+"/fields"+JSONPointer(k), "reference", Tf("字段 %q 不存在", "field %q does not exist", k))
-			}
-		}
 		if t := n.Timeout; t != nil {
 			for _, d := range []struct{ k, v string }{{"remind", t.Remind}, {"after", t.After}} {
 				if d.v == "" {

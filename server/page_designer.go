@@ -276,7 +276,10 @@ func (s *server) renderPublish(c echo.Context, status int, msg string) error {
 	}
 	name := b.App.Name.In(lang)
 	v := web.DesignerPublishPage{Page: s.designerPage(c, web.Msg(lang, "dz.publish")+" · "+name), App: app, AppName: name,
-		AppURL: designerAppURL(app), Action: designerAppURL(app) + "/publish", Error: msg, NeedConfirm: len(df.Impact) > 0}
+		AppURL: designerAppURL(app), Action: designerAppURL(app) + "/publish", Error: msg, NeedConfirm: len(df.Impact) > 0 || df.Stale()}
+	if df.Stale() && d.Version > 0 {
+		v.Stale = designer.StaleBase(df.Base, df.Published).Message.In(lang)
+	}
 	for _, ch := range df.Changes {
 		v.Changes = append(v.Changes, ch.Summary.In(lang))
 	}

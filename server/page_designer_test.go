@@ -76,6 +76,21 @@ func TestDesignerPages(t *testing.T) {
 		{name: "no such app", user: "admin", method: "GET", path: "/designer/apps/nope", status: http.StatusNotFound},
 		{name: "publish page without changes", user: "admin", method: "GET", path: "/designer/apps/shop/publish", status: http.StatusOK,
 			want: []string{"与已发布的版本相比没有修改", `data-action="publish"`, "不会丢弃任何已有数据"}, not: []string{`id="dz-confirm"`}},
+		{name: "publish page over a newer version", user: "admin", method: "GET", path: "/designer/apps/shop/publish", status: http.StatusOK,
+			before: func(t *testing.T, f *harness) {
+				ctx, admin := context.Background(), &engine.Principal{User: f.users["admin"]}
+				if _, err := designer.New(f.svc).Patch(ctx, admin, "shop", []byte(`[{"op":"replace","path":"/app/version","value":"9.0.0"}]`), 0); err != nil {
+					t.Fatal(err)
+				}
+				pub, _, err := f.svc.AppVersionBundle(ctx, admin, "shop", 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.svc.ImportApp(ctx, admin, pub, engine.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: []string{`id="dz-pub-stale"`, "这份草稿基于第 1 版，之后又发布了第 2 版", `id="dz-confirm"`, "确认用草稿替换已发布的版本"}},
 		{name: "new app", user: "admin", method: "POST", path: "/designer/apps", form: url.Values{"key": {"repair"}, "name_zh": {"维修"}, "name_en": {"Repairs"}},
 			status: http.StatusSeeOther, location: "/designer/apps/repair/forms/repair"},
 		{name: "new app needs a key", user: "admin", method: "POST", path: "/designer/apps", form: url.Values{"key": {"Bad Key"}, "name_zh": {"坏"}},

@@ -89,6 +89,12 @@ func (s *server) listPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpCreate) {
 		v.NewURL = base + "/new"
 	}
+	if slices.Contains(fv.Operations, engine.OpImport) {
+		v.ImportURL = base + "/import"
+	}
+	if slices.Contains(fv.Operations, engine.OpExport) {
+		v.ExportURL = listLinks{base: base + "/export", qs: qs}.with(func(u url.Values) { u.Del("cursor") })
+	}
 	if qs.Get("deleted") != "" {
 		v.Flash = web.Msg(lang, "edit.deleted")
 	}

@@ -24,6 +24,7 @@ func (s *server) bindRecordPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.POST(form+"/preview", s.previewPage, page...)
 	e.GET(form, s.listPage, page...)
 	e.GET(form+"/records/:id", s.recordPage, page...)
+	e.GET(form+"/records/:id/print", s.printPage, page...)
 	e.POST(form+"/records/:id/restore", s.restorePage, page...)
 	e.GET(form+"/records/:id/edit", s.editRecordPage, page...)
 	e.POST(form+"/records/:id/edit", s.saveRecordPage, page...)
@@ -430,6 +431,9 @@ func (s *server) recordPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpDelete) {
 		v.DeleteURL = recURL + "/delete"
 	}
+	if slices.Contains(fv.Operations, engine.OpPrint) {
+		v.PrintURL = recURL + "/print"
+	}
 	picked, _ := s.pickedLabels(c, fv, r.Data)
 	for _, f := range fv.Fields {
 		val, ok := r.Data[f.Field.Key]
@@ -456,7 +460,7 @@ func (s *server) recordPage(c echo.Context) error {
 	canRestore := slices.Contains(fv.Operations, engine.OpUpdate)
 	for i := len(revs) - 1; i >= 0; i-- {
 		rv := revs[i]
-		item := web.Revision{Version: rv.Version, Op: web.Msg(lang, "op."+string(rv.Op)), Actor: name(rv.Actor), At: fmtTime(rv.At)}
+		item := web.Revision{Version: rv.Version, Op: web.Msg(lang, "op."+string(rv.Op)), Actor: name(rv.Actor), At: fmtTime(rv.At), Withheld: rv.Withheld}
 		for _, ch := range rv.Changes {
 			fd := fv.Form.Field(ch.Field)
 			label := ch.Field

@@ -382,6 +382,9 @@ func (s *server) flowSteps(c echo.Context, tl []workflow.TimelineEntry, f *engin
 		switch e.Kind {
 		case "update", "create", "restore":
 			st.Detail = labels(e.Fields)
+			if e.Withheld {
+				st.Detail = strings.TrimPrefix(st.Detail+"; "+web.Msg(lang, "record.withheld"), "; ")
+			}
 		case "return":
 			if to, ok := e.Detail["to"].(string); ok {
 				st.Detail = "→ " + textOr(names[to], to, lang)
@@ -401,6 +404,9 @@ func (s *server) flowSteps(c echo.Context, tl []workflow.TimelineEntry, f *engin
 				st.Detail = labels(keys)
 			} else if fs, ok := e.Detail["fields"].([]string); ok {
 				st.Detail = labels(fs)
+			}
+			if e.Withheld {
+				st.Detail = strings.TrimPrefix(st.Detail+"; "+web.Msg(lang, "record.withheld"), "; ")
 			}
 		}
 		out = append(out, st)

@@ -164,12 +164,14 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindAccessRoutes(e, user)
 	s.bindTemplateRoutes(e, admin, adminPage)
 	s.bindDesignerRoutes(e, user)
+	s.bindExportRoutes(e, user)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)
+	s.bindExportPages(e, page)
 }
 
 // bindBaseRoutes binds the probes and the static files, which need no user.

@@ -28,6 +28,8 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case engine.ECONFLICT:
 		return http.StatusConflict
+	case engine.EGONE:
+		return http.StatusGone
 	case engine.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
 	case engine.EUNSUPPORTED:

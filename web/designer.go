@@ -179,6 +179,7 @@ type DesignerPublishPage struct {
 	Impact      []string // data that would be dropped, in plain words
 	Problems    []string // why the draft cannot be published yet
 	NeedConfirm bool
+	Stale       string // the app was published since the draft began, in plain words
 	Error       string
 	// after publishing
 	Version int
@@ -256,6 +257,7 @@ func init() {
 		"dz.pub.impact_form":        {"删除表单「%s」会丢弃 %d 条记录", "Removing form “%s” drops %d records"},
 		"dz.pub.no_impact":          {"不会丢弃任何已有数据。", "No existing data would be dropped."},
 		"dz.pub.confirm":            {"我知道这些数据会被丢弃，确认发布", "I understand this data will be dropped; publish anyway"},
+		"dz.pub.confirm_stale":      {"我已看过上面的修改，确认用草稿替换已发布的版本", "I have reviewed the changes above; replace the published version with the draft"},
 		"dz.pub.need_confirm":       {"请先勾选确认", "Please confirm first"},
 		"dz.pub.problems":           {"发布前需要解决的问题", "Problems to solve before publishing"},
 		"dz.pub.done":               {"已发布第 %d 版。", "Published as version %d."},

@@ -67,6 +67,8 @@ var messages = map[string][2]string{
 	"form.yes":        {"是", "Yes"},
 	"form.attachment": {"附件编号或链接", "attachment id or link"},
 	"list.search":     {"搜索", "Search"},
+	"list.import":     {"导入", "Import"},
+	"list.export":     {"导出", "Export"},
 	"list.filter":     {"筛选", "Filter"},
 	"list.all":        {"全部", "All"},
 	"list.next":       {"下一页", "Next page"},

@@ -23,5 +23,6 @@ func init() {
 		"flt.to":              {"到", "to"},
 		"flt.bad":             {"筛选值无效", "a filter value is not valid"},
 		"tz.utc":              {"时间按 UTC 显示", "times shown in UTC"},
+		"record.withheld":     {"还修改了你无权查看的字段", "also changed fields you may not see"},
 	})
 }

@@ -149,6 +149,8 @@ type ListPage struct {
 	FormTitle string
 	ListURL   string
 	NewURL    string
+	ImportURL string // the import page, for a user with the import operation
+	ExportURL string // the export page with the list's filters, sort and columns, for a user with the export operation
 	Search    string
 	Sort      string
 	Columns   []Column
@@ -197,6 +199,7 @@ type RecordPage struct {
 	ListURL   string
 	EditURL   string // "" when the user may not update
 	DeleteURL string // the confirmation page; "" when the user may not delete
+	PrintURL  string // the print page; "" when the user may not print
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision
@@ -229,6 +232,7 @@ type Revision struct {
 	Actor      string
 	At         string
 	Changes    []Change
+	Withheld   bool   // the revision also changed fields the viewer may not see (unnamed)
 	RestoreURL string // empty for the current version
 }
 

@@ -27,6 +27,7 @@ type CLI struct {
 	App     AppCmd     `cmd:"" help:"Validate, import and export app bundles."`
 	Audit   AuditCmd   `cmd:"" help:"Check the audit log."`
 	Keys    KeysCmd    `cmd:"" help:"Manage the encryption keys of sensitive fields."`
+	Export  ExportCmd  `cmd:"" help:"Trace exported files."`
 }
 
 func main() {

@@ -19,6 +19,7 @@ import (
 	"formwork/engine/queue"
 	"formwork/engine/totp"
 	"formwork/engine/workflow"
+	"formwork/exchange"
 	"formwork/plugins/email"
 	"formwork/plugins/webhook"
 )
@@ -152,6 +153,8 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 		w.Handle(engine.JobSampleImport, d.Service.HandleSampleImportJob)
 		w.Handle(engine.JobReassign, d.Service.HandleReassignJob)
 		w.Handle(engine.JobBlobGC, d.Service.HandleBlobGCJob)
+		w.Handle(engine.JobRecordExport, exchange.NewExporter(d.Service).HandleExportJob)
+		w.Handle(engine.JobExportExpire, d.Service.HandleExportExpireJob)
 	}
 }
 

@@ -18,8 +18,15 @@ import (
 //     holders; when no unit on that chain has any, every holder;
 //   - users: ids or emails;
 //   - unit_head: the head of the submitter's unit, levels_up units above it;
-//   - field: the user id (or email) in a member field of the record.
+//   - field: the user id (or email) in a member field of the record; a
+//     built-in request names several, joined by commas.
 func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([]string, error) {
+	return w.assignees(ctx, tx.inst.App, tx.inst.SubmitterUnit, tx.rec.Data, a)
+}
+
+// assignees resolves a in app for a submitter in unit, the member fields
+// read from data (see resolve).
+func (w *Runtime) assignees(ctx context.Context, app, unit string, data map[string]any, a *engine.Assignees) ([]string, error) {
 	if a == nil {
 		return nil, nil
 	}
@@ -29,9 +36,8 @@ func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([
 			out = append(out, u.ID)
 		}
 	}
-	unit := tx.inst.SubmitterUnit
 	for _, role := range a.Roles {
-		users, err := w.roleHolders(ctx, tx.inst.App, role, unit)
+		users, err := w.roleHolders(ctx, app, role, unit)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +68,11 @@ func (w *Runtime) resolve(ctx context.Context, tx *wfTx, a *engine.Assignees) ([
 		}
 	}
 	if a.Field != "" {
-		if ref, ok := tx.rec.Data[a.Field].(string); ok && ref != "" {
+		v, _ := data[a.Field].(string)
+		for _, ref := range strings.Split(v, ",") {
+			if ref = strings.TrimSpace(ref); ref == "" {
+				continue
+			}
 			u, err := w.findUser(ctx, ref)
 			if err != nil {
 				return nil, err

@@ -33,7 +33,7 @@ const (
 // accessBundle is the built-in app, installed on the first request.
 var accessBundle = []byte(`{
   "formwork": "1",
-  "app": {"key": "access", "name": {"zh": "访问申请", "en": "Access requests"}, "version": "1.0.0"},
+  "app": {"key": "access", "name": {"zh": "访问申请", "en": "Access requests"}, "version": "1.1.0"},
   "roles": [
     {"key": "access_approver", "name": {"zh": "访问审批人", "en": "Access approver"},
      "description": {"zh": "审批临时访问申请；无人持有时由系统管理员审批", "en": "Approves temporary access requests; when nobody holds it, the system administrators do"},
@@ -53,6 +53,22 @@ var accessBundle = []byte(`{
       "grant":       {"type": "string", "maxLength": 40, "x-widget": "text", "x-label": {"zh": "授权编号", "en": "Grant"}}
     },
     "required": ["target_app", "target_form", "reason", "expires_at", "scope"]
+  }, {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "x-key": "export_request", "type": "object",
+    "x-title": {"zh": "导出审批", "en": "Export approval"},
+    "properties": {
+      "target_app":  {"type": "string", "maxLength": 100, "x-widget": "text", "x-label": {"zh": "应用", "en": "App"}},
+      "target_form": {"type": "string", "maxLength": 100, "x-widget": "text", "x-label": {"zh": "表单", "en": "Form"}},
+      "form_title":  {"type": "string", "maxLength": 200, "x-widget": "text", "x-label": {"zh": "导出的表单", "en": "Form exported"}},
+      "export":      {"type": "string", "maxLength": 40, "x-widget": "text", "x-label": {"zh": "导出编号", "en": "Export"}},
+      "rows":        {"type": "integer", "minimum": 0, "x-widget": "number", "x-label": {"zh": "记录数", "en": "Records"}},
+      "format":      {"type": "string", "maxLength": 10, "x-widget": "text", "x-label": {"zh": "格式", "en": "Format"}},
+      "columns":     {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "导出的字段", "en": "Fields exported"}},
+      "unmasked":    {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "不打码的敏感字段", "en": "Sensitive fields in clear"}},
+      "filter":      {"type": "string", "maxLength": 4000, "x-widget": "textarea", "x-label": {"zh": "筛选条件", "en": "Filter"}},
+      "approvers":   {"type": "string", "maxLength": 20000, "x-widget": "member", "x-label": {"zh": "审批人", "en": "Approvers"}}
+    },
+    "required": ["target_app", "target_form", "export", "rows"]
   }],
   "workflows": [{
     "key": "grant_approval", "form": "grant_request", "name": {"zh": "临时访问审批", "en": "Temporary access approval"},
@@ -61,6 +77,14 @@ var accessBundle = []byte(`{
       {"key": "approve", "type": "approval", "name": {"zh": "访问审批", "en": "Access approval"},
        "assignees": {"roles": ["access_approver"]}, "mode": "any", "fields": {"*": "read"}},
       {"key": "grant", "type": "action", "plugin": {"name": "grant"}}
+    ]
+  }, {
+    "key": "export_approval", "form": "export_request", "name": {"zh": "导出审批", "en": "Export approval"},
+    "trigger": {"on": ["create"]},
+    "nodes": [
+      {"key": "approve", "type": "approval", "name": {"zh": "导出审批", "en": "Export approval"},
+       "assignees": {"field": "approvers"}, "mode": "any", "fields": {"*": "read"}},
+      {"key": "export", "type": "action", "plugin": {"name": "export"}}
     ]
   }]
 }`)
@@ -98,10 +122,11 @@ func accessSystem() *engine.Principal {
 }
 
 // accessApp returns the built-in app's current bundle, installing it on
-// first use.
+// first use, and upgrading one installed before it had the export
+// approval form.
 func (w *Runtime) accessApp(ctx context.Context) (*engine.Bundle, int, error) {
 	b, v, err := w.svc.Bundle(ctx, AccessApp, 0)
-	if engine.ErrorCode(err) != engine.ENOTFOUND {
+	if engine.ErrorCode(err) != engine.ENOTFOUND && (err != nil || b.Form(ExportRequestForm) != nil) {
 		return b, v, err
 	}
 	if _, err := w.svc.ImportApp(ctx, accessSystem(), accessBundle, engine.ImportOptions{}); err != nil && engine.ErrorCode(err) != engine.ECONFLICT {
@@ -345,19 +370,9 @@ func (g grantPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 		return err
 	}
 	req := grantRequestOf(rec)
-	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, m.Instance)
+	approver, err := w.approverOf(ctx, m.Instance)
 	if err != nil {
 		return err
-	}
-	inst, err := instanceFromDoc(d)
-	if err != nil {
-		return err
-	}
-	approver := ""
-	for _, s := range inst.Steps {
-		if s.Kind == "approve" {
-			approver = s.Actor
-		}
 	}
 	u, err := w.org.FindUserByID(ctx, approver)
 	if err != nil {
@@ -391,6 +406,25 @@ func (g grantPlugin) Run(ctx context.Context, m engine.PluginMessage) error {
 		return err
 	}
 	return w.noteGrant(ctx, rec, gr.ID)
+}
+
+// approverOf is who approved last in a workflow instance ("" for nobody).
+func (w *Runtime) approverOf(ctx context.Context, instance string) (string, error) {
+	d, err := w.store.FindDoc(ctx, KindWorkflowInstance, instance)
+	if err != nil {
+		return "", err
+	}
+	inst, err := instanceFromDoc(d)
+	if err != nil {
+		return "", err
+	}
+	approver := ""
+	for _, s := range inst.Steps {
+		if s.Kind == "approve" {
+			approver = s.Actor
+		}
+	}
+	return approver, nil
 }
 
 // noteGrant writes the grant's id into the request record.

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -160,6 +161,45 @@ func nodeFieldPerm(n *engine.Node, fd *engine.Field) string {
 	return p
 }
 
+// nodeView applies a node's field permissions (perm gives each field's)
+// to a record's data: hidden fields absent, masked ones masked. It
+// returns the visible fields' permissions and the data.
+func nodeView(f *engine.Form, rec map[string]any, perm func(*engine.Field) string) (map[string]string, map[string]any) {
+	perms := map[string]string{}
+	data := map[string]any{}
+	for _, fd := range f.Fields {
+		p := perm(fd)
+		if p == engine.PermHidden {
+			continue
+		}
+		perms[fd.Key] = p
+		v, ok := rec[fd.Key]
+		switch {
+		case !ok:
+		case p == engine.PermMasked:
+			data[fd.Key] = engine.Mask(fd.Sensitive, v)
+		default:
+			data[fd.Key] = v
+		}
+	}
+	return perms, data
+}
+
+// pluginFieldPerm is what an action node's plugin call sends of a field.
+// A node with field permissions sends as an approval step with them would
+// show (nodeFieldPerm). A node without them sends the fields that are not
+// sensitive and leaves the sensitive ones out: the receiver is outside
+// the organisation, and even a masked value tells it part of one.
+func pluginFieldPerm(n *engine.Node, fd *engine.Field) string {
+	if n != nil && n.Fields != nil {
+		return nodeFieldPerm(n, fd)
+	}
+	if fd.Sensitive != "" {
+		return engine.PermHidden
+	}
+	return engine.PermRead
+}
+
 // Task returns one of p's tasks with its record. ENOTFOUND when the task
 // is missing or not p's.
 func (w *Runtime) Task(ctx context.Context, p *engine.Principal, id string) (*TaskDetail, error) {
@@ -185,22 +225,7 @@ func (w *Runtime) Task(ctx context.Context, p *engine.Principal, id string) (*Ta
 		return nil, err
 	}
 	n := nodeAt(tx.wf, pathOf(tx.wf, t.Node))
-	perms := map[string]string{}
-	data := map[string]any{}
-	for _, fd := range tx.f.Fields {
-		perm := nodeFieldPerm(n, fd)
-		perms[fd.Key] = perm
-		v, ok := tx.rec.Data[fd.Key]
-		switch {
-		case perm == engine.PermHidden:
-			delete(perms, fd.Key)
-		case !ok:
-		case perm == engine.PermMasked:
-			data[fd.Key] = engine.Mask(fd.Sensitive, v)
-		default:
-			data[fd.Key] = v
-		}
-	}
+	perms, data := nodeView(tx.f, tx.rec.Data, func(fd *engine.Field) string { return nodeFieldPerm(n, fd) })
 	r := tx.rec
 	rv := &engine.RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit, Owner: r.Owner,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Data: data}
@@ -226,11 +251,16 @@ type TimelineEntry struct {
 	Comment  string         `json:"comment,omitempty"`
 	Fields   []string       `json:"fields,omitempty"`
 	Detail   map[string]any `json:"detail,omitempty"`
+	// Withheld says the entry also changed fields the viewer may not
+	// see: they are left out of Fields (and of a set step's detail).
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // Timeline returns every workflow step on a record and its changes from
 // the audit log, oldest first. p must be able to read the record, or hold
 // or have held a task on it, or have submitted it; otherwise ENOTFOUND.
+// Changed fields are named only when p may see them (engine's
+// VisibleFields); an entry that changed others says so with Withheld.
 func (w *Runtime) Timeline(ctx context.Context, p *engine.Principal, app, form, recordID string) ([]TimelineEntry, error) {
 	if err := requireUser(p); err != nil {
 		return nil, err
@@ -294,11 +324,59 @@ func (w *Runtime) Timeline(ctx context.Context, p *engine.Principal, app, form, 
 			out = append(out, TimelineEntry{At: ev.Time, Kind: ev.Action, Actor: ev.Actor, Fields: ev.Fields})
 		}
 	}
+	if err := w.withholdFields(ctx, p, app, form, out); err != nil {
+		return nil, err
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	if out == nil {
 		out = []TimelineEntry{}
 	}
 	return out, nil
+}
+
+// withholdFields removes from the entries the names of fields p may not
+// see: the changed fields of a record change and of a set step.
+func (w *Runtime) withholdFields(ctx context.Context, p *engine.Principal, app, form string, tl []TimelineEntry) error {
+	seen, err := w.svc.VisibleFields(ctx, p, app, form)
+	if err != nil {
+		return err
+	}
+	keep := func(keys []string) ([]string, bool) {
+		out := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if _, ok := seen[k]; ok {
+				out = append(out, k)
+			}
+		}
+		return out, len(out) < len(keys)
+	}
+	for i := range tl {
+		e := &tl[i]
+		if len(e.Fields) > 0 {
+			e.Fields, e.Withheld = keep(e.Fields)
+		}
+		if e.Kind != "set" || e.Detail == nil {
+			continue
+		}
+		var keys []string
+		switch fs := e.Detail["fields"].(type) {
+		case []string:
+			keys = fs
+		case []any:
+			for _, k := range fs {
+				if ks, ok := k.(string); ok {
+					keys = append(keys, ks)
+				}
+			}
+		default:
+			continue
+		}
+		d := maps.Clone(e.Detail)
+		var withheld bool
+		d["fields"], withheld = keep(keys)
+		e.Detail, e.Withheld = d, e.Withheld || withheld
+	}
+	return nil
 }
 
 // instancesOf returns a record's workflow instances, oldest first.

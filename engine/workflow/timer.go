@@ -171,8 +171,12 @@ func (w *Runtime) runPlugin(ctx context.Context, job engine.OutboxJob, pl plugin
 		if err != nil {
 			return fmt.Errorf("plugin job %s: record: %w", job.ID, err)
 		}
+		data, err := w.pluginData(ctx, in, pl.Node, rec)
+		if err != nil {
+			return fmt.Errorf("plugin job %s: %w", job.ID, err)
+		}
 		m := engine.PluginMessage{ID: job.ID, Event: engine.EventAction, App: in.App, Form: in.Form, Record: in.Record, Workflow: in.Workflow, Instance: in.ID,
-			Node: pl.Node, Config: pl.Config, Data: rec.Data, Status: rec.Status, Title: engine.T(in.Workflow, in.Workflow)}
+			Node: pl.Node, Config: pl.Config, Data: data, Status: rec.Status, Title: engine.T(in.Workflow, in.Workflow)}
 		if err := p.Run(ctx, m); err != nil {
 			if !engine.IsPermanent(err) {
 				return fmt.Errorf("plugin %s (job %s): %w", pl.Plugin, job.ID, err)
@@ -187,6 +191,25 @@ func (w *Runtime) runPlugin(ctx context.Context, job engine.OutboxJob, pl plugin
 		return nil // a concurrent delivery recorded it first
 	}
 	return err
+}
+
+// pluginData is the record as the action node calling a plugin may see
+// it (pluginFieldPerm), under the app version the instance runs on.
+func (w *Runtime) pluginData(ctx context.Context, in *Instance, node string, rec *engine.Record) (map[string]any, error) {
+	b, _, err := w.svc.Bundle(ctx, in.App, in.FormVersion)
+	if err != nil {
+		return nil, fmt.Errorf("app version %d: %w", in.FormVersion, err)
+	}
+	wf, f := b.Workflow(in.Workflow), b.Form(in.Form)
+	if wf == nil || f == nil {
+		return nil, fmt.Errorf("workflow %s/%s missing from app version %d", in.Form, in.Workflow, in.FormVersion)
+	}
+	var n *engine.Node
+	if path := pathOf(wf, node); path != nil {
+		n = nodeAt(wf, path)
+	}
+	_, data := nodeView(f, rec.Data, func(fd *engine.Field) string { return pluginFieldPerm(n, fd) })
+	return data, nil
 }
 
 func (w *Runtime) deliver(ctx context.Context, job engine.OutboxJob, pl deliverPayload) error {

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"formwork/engine"
+	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/totp"
 )
 
@@ -88,18 +89,15 @@ func scanCollections(tb testing.TB, uri, db string, values []string) []string {
 // secret (base32 and its otpauth URL) must appear in none of the
 // collections (records, revisions, audit, outbox, docs).
 func TestSensitiveFieldsNotAtRest(t *testing.T) {
-	uri := os.Getenv("FORMWORK_MONGO_URI")
-	if uri == "" {
+	if mongotest.URI() == "" {
 		t.Skip("FORMWORK_MONGO_URI not set: MongoDB at-rest scan skipped")
 	}
 	ctx := context.Background()
-	noTx := strings.EqualFold(os.Getenv("FORMWORK_MONGO_TRANSACTIONS"), "off")
-	name := freshName(t)
-	raw, err := Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
+	uri, name := mongotest.Database(t)
+	raw, err := Open(ctx, uri, Options{Database: name, DisableTransactions: mongotest.NoTransactions()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { dropDatabase(t, uri, name) })
 	t.Cleanup(func() { raw.Close() })
 	now := func() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
 

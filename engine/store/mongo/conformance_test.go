@@ -2,16 +2,12 @@ package mongo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"formwork/engine"
+	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/store/storetest"
 )
 
@@ -21,11 +17,10 @@ import (
 // (for wire-compatible servers such as FerretDB), declaring the
 // capabilities that mode lacks.
 func TestConformance(t *testing.T) {
-	uri := os.Getenv("FORMWORK_MONGO_URI")
-	if uri == "" {
+	if mongotest.URI() == "" {
 		t.Skip("FORMWORK_MONGO_URI not set: MongoDB conformance skipped")
 	}
-	noTx := strings.EqualFold(os.Getenv("FORMWORK_MONGO_TRANSACTIONS"), "off")
+	noTx := mongotest.NoTransactions()
 	caps := storetest.All
 	if noTx {
 		caps.Transactions = false
@@ -33,41 +28,11 @@ func TestConformance(t *testing.T) {
 	}
 	storetest.Run(t, storetest.Harness{
 		MakeStore: func(ctx context.Context, tb testing.TB) (engine.Store, error) {
-			name := freshName(tb)
-			s, err := Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
-			if err != nil {
-				return nil, err
-			}
-			tb.Cleanup(func() { dropDatabase(tb, uri, name) })
-			return s, nil
+			uri, name := mongotest.Database(tb)
+			return Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
 		},
 		Capabilities: caps,
 	})
-}
-
-// freshName returns a database name no other subtest uses.
-func freshName(tb testing.TB) string {
-	tb.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	return "fwtest_" + hex.EncodeToString(b[:])
-}
-
-// dropDatabase removes a test database with its own connection (the store
-// is closed by then).
-func dropDatabase(tb testing.TB, uri, name string) {
-	tb.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		tb.Logf("drop %s: %v", name, err)
-		return
-	}
-	defer c.Disconnect(context.Background())
-	if err := c.Database(name).Drop(context.Background()); err != nil {
-		tb.Logf("drop %s: %v", name, err)
-	}
 }
 
 // TestOpenRefusesStandalone checks the start-up refusal against the server
@@ -77,7 +42,7 @@ func TestOpenRefusesStandalone(t *testing.T) {
 	if uri == "" {
 		t.Skip("FORMWORK_MONGO_STANDALONE_URI not set: standalone refusal check skipped")
 	}
-	s, err := Open(context.Background(), uri, Options{Database: freshName(t)})
+	s, err := Open(context.Background(), uri, Options{Database: mongotest.FreshName(t)})
 	if err == nil {
 		s.Close()
 		t.Fatal("Open of a standalone server with transactions on succeeded; want ErrStandalone")

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -206,19 +207,21 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 // have yet. Asking only for missing ones keeps repeated calls cheap, and
 // spares wire-compatible servers that mishandle re-creating an index.
 func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel) error {
-	have := map[string]bool{}
+	have := map[string]bool{} // names and key patterns of the indexes there are
 	cur, err := c.Indexes().List(ctx)
 	if err != nil {
 		return err
 	}
 	var specs []struct {
 		Name string `bson:"name"`
+		Key  bson.D `bson:"key"`
 	}
 	if err := cur.All(ctx, &specs); err != nil {
 		return err
 	}
 	for _, sp := range specs {
 		have[sp.Name] = true
+		have[keyPattern(sp.Key)] = true
 	}
 	var missing []mongo.IndexModel
 	for _, m := range models {
@@ -228,7 +231,9 @@ func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mon
 				return err
 			}
 		}
-		if o.Name == nil || !have[*o.Name] {
+		// an index on the same keys under another name serves as well, and
+		// the server refuses a second one (IndexOptionsConflict)
+		if (o.Name == nil || !have[*o.Name]) && !have[keyPattern(m.Keys.(bson.D))] {
 			missing = append(missing, m)
 		}
 	}
@@ -237,4 +242,17 @@ func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mon
 	}
 	_, err = c.Indexes().CreateMany(ctx, missing)
 	return err
+}
+
+// keyPattern is an index's keys as one comparable string ("a:1,b:-1"),
+// whatever number type the server returned the directions in.
+func keyPattern(keys bson.D) string {
+	var b strings.Builder
+	for i, e := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s:%v", e.Key, e.Value)
+	}
+	return "\x00" + b.String()
 }

@@ -251,8 +251,10 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 
 // EnsureIndexes creates, for each x-index field, an index on data.<field>
 // scoped by app, form and bin (serving equality filters and sorts by the
-// field), and one that also serves the default order. Names derive from app,
-// form and field, so repeated calls are no-ops.
+// field), and one that also serves the default order. App and form lead
+// the keys, so one index on a field path serves every form that indexes
+// it: names derive from the path alone, and repeated calls (and other
+// forms with the same field) are no-ops.
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	var models []mongo.IndexModel
 	for _, f := range ix.Fields {
@@ -261,7 +263,7 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 			return err
 		}
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%s\x00%s\x00%s", ix.App, ix.Form, f)
+		fmt.Fprint(h, p)
 		name := fmt.Sprintf("rx_%016x", h.Sum64())
 		models = append(models,
 			idx(name+"_s", false, "app", 1, "form", 1, "deleted", 1, p, 1, "_id", 1),

@@ -230,6 +230,12 @@ func testIndexes(t *testing.T, h Harness) {
 	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: testApp, Form: "other"}); err != nil {
 		t.Fatalf("EnsureIndexes without fields: %v", err)
 	}
+	// other forms, of this app and another, index a field of the same name
+	for _, other := range []engine.FormIndex{{App: testApp, Form: "second", Fields: []string{"phone"}}, {App: "other_app", Form: testForm, Fields: []string{"level", "phone"}}} {
+		if err := s.EnsureIndexes(ctx, other); err != nil {
+			t.Fatalf("EnsureIndexes of %s.%s, a field another form indexes too: %v", other.App, other.Form, err)
+		}
+	}
 	for i := range 20 {
 		create(t, s, newRecord(fmt.Sprintf("i%02d", i), map[string]any{"phone": fmt.Sprintf("1380000%04d", i%4), "level": []string{"vip", "normal"}[i%2]}), at(i))
 	}
