@@ -53,8 +53,9 @@ func selectField(key string) []chromedp.Action[chromedp.Void] {
 // formula built from chips with its live result on sample values, a
 // section of two columns and a field dragged into a second section. The
 // saved draft holds exactly that (read through the designer package), and
-// the published form behaves: the rule hides and shows the field, and the
-// phone preset refuses a bad number with words staff understand.
+// the published form behaves: the rule hides and shows the field (and its
+// section, which holds nothing else), and the phone preset refuses a bad
+// number with words staff understand.
 func TestBrowserDesignerProps(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
 	h := newHarness(t, testConfig())
@@ -214,6 +215,7 @@ func TestBrowserDesignerProps(t *testing.T) {
 	step(t, ctx, "log out", answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))))
 	step(t, ctx, "staff form", append(loginAt(srv.URL+"/apps/service/forms/service/new", "staff", "#f-ke_hu_dian_hua"),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-field="bei_zhu"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`fieldset.section:has([data-field="bei_zhu"])`)),
 		pick("#f-fu_wu_lei_xing", "option_2"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-field="bei_zhu"]`)),
 		pick("#f-fu_wu_lei_xing", "option_1"),
