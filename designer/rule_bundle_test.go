@@ -5,12 +5,12 @@ import (
 	"testing"
 
 	"formwork/designer"
-	"formwork/engine"
 )
 
 // TestCheckRuleBrokenWorkflow: a rule of a form is checked while a
 // workflow of the draft is incomplete (a condition branch the manager is
-// setting with this check), but not when the form itself is broken.
+// setting with this check), and against the form's fields while the form
+// has a problem elsewhere (an unknown required key).
 func TestCheckRuleBrokenWorkflow(t *testing.T) {
 	f := newFixture(t)
 	admin := f.users["admin"]
@@ -32,7 +32,11 @@ func TestCheckRuleBrokenWorkflow(t *testing.T) {
 	if _, err := f.d.Save(ctx, admin, "mini", []byte(badForm), d.Version); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.d.CheckRule(ctx, admin, "mini", designer.RuleCheck{Form: "customer", Expr: "true"}); engine.ErrorCode(err) != engine.EINVALID {
-		t.Errorf("rule with a broken form: %v, want EINVALID", err)
+	res, err = f.d.CheckRule(ctx, admin, "mini", designer.RuleCheck{Form: "customer", Want: "boolean", Expr: `level == "a"`})
+	if err != nil || len(res.Problems) != 0 {
+		t.Errorf("rule with a problem elsewhere in the form: %+v %v", res, err)
+	}
+	if res, err = f.d.CheckRule(ctx, admin, "mini", designer.RuleCheck{Form: "customer", Want: "boolean", Expr: `nope == 1`}); err != nil || len(res.Problems) == 0 {
+		t.Errorf("a rule naming no field of the form: %+v %v", res, err)
 	}
 }
