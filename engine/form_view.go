@@ -176,3 +176,18 @@ func mentionsAny(src string, keys map[string]bool) bool {
 	}
 	return false
 }
+
+// CreateFields are fields as a new record's form takes them: a field the
+// user may see only masked is entered on create (they know what they
+// type; the service lets it, see checkWritable) and never changed after,
+// so there it is editable.
+func CreateFields(fields []*FieldView) []*FieldView {
+	out := make([]*FieldView, len(fields))
+	for i, f := range fields {
+		out[i] = f
+		if f.Perm == PermMasked {
+			out[i] = &FieldView{Field: f.Field, Perm: PermEdit}
+		}
+	}
+	return out
+}

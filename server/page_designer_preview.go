@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,6 +156,9 @@ func previewFields(set *designer.PreviewSet) []*engine.FieldView {
 		if fd := f.Field(pf.Key); fd != nil {
 			out = append(out, &engine.FieldView{Field: fd, Perm: pf.Perm})
 		}
+	}
+	if slices.Contains(set.Form.Operations, engine.OpCreate) {
+		return engine.CreateFields(out) // the previewed form is a new record's
 	}
 	return out
 }

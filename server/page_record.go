@@ -77,9 +77,10 @@ type formOpts struct {
 func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]any, res *engine.EvalResult, errs []engine.FieldError, o formOpts) web.FormPage {
 	lang := pageLang(c)
 	base := formBase(fv.App, fv.Key)
-	in := web.FormInput{Lang: lang, Fields: fv.Fields, Layout: fv.Layout, Data: data, Errors: errs,
+	in := web.FormInput{Lang: lang, Fields: engine.CreateFields(fv.Fields), Layout: fv.Layout, Data: data, Errors: errs,
 		PickURL: func(key string) string { return base + "/pick/" + url.PathEscape(key) }}
 	if o.id != "" {
+		in.Fields = fv.Fields
 		in.FileURL = func(_ string, ref engine.BlobRef) string { return fileURL(fv.App, fv.Key, o.id, ref.ID) }
 	}
 	if res != nil {
@@ -144,8 +145,9 @@ func (s *server) newRecordPage(c echo.Context) error {
 	return Render(c, http.StatusOK, web.FormView(s.formPage(c, fv, data, res, nil, formOpts{})))
 }
 
-// postedData reads the posted form into record data.
-func postedData(c echo.Context, lang string, fv *engine.FormView) (map[string]any, []engine.FieldError, error) {
+// postedData reads the posted form into record data: of a new record
+// (create) or of an existing one.
+func postedData(c echo.Context, lang string, fv *engine.FormView, create bool) (map[string]any, []engine.FieldError, error) {
 	vals, err := c.FormParams()
 	if err != nil {
 		if strings.Contains(err.Error(), "too large") {
@@ -153,7 +155,11 @@ func postedData(c echo.Context, lang string, fv *engine.FormView) (map[string]an
 		}
 		return nil, nil, badRequest(engine.T("表单无法解析", "the form could not be read"))
 	}
-	data, errs := web.ParseForm(lang, fv.Fields, vals)
+	fields := fv.Fields
+	if create {
+		fields = engine.CreateFields(fields)
+	}
+	data, errs := web.ParseForm(lang, fields, vals)
 	return data, errs, nil
 }
 
@@ -165,7 +171,7 @@ func (s *server) submitRecordPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, perrs, err := postedData(c, lang, fv)
+	data, perrs, err := postedData(c, lang, fv, true)
 	if err != nil {
 		return err
 	}
@@ -251,7 +257,7 @@ func (s *server) saveRecordPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, perrs, err := postedData(c, lang, fv)
+	data, perrs, err := postedData(c, lang, fv, false)
 	if err != nil {
 		return err
 	}
@@ -362,7 +368,8 @@ func (s *server) previewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data, perrs, err := postedData(c, lang, fv)
+	create := c.QueryParam("id") == ""
+	data, perrs, err := postedData(c, lang, fv, create)
 	if err != nil {
 		return err
 	}
@@ -370,7 +377,11 @@ func (s *server) previewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range fv.Fields {
+	fields := fv.Fields
+	if create {
+		fields = engine.CreateFields(fields)
+	}
+	for _, f := range fields {
 		st, ok := res.Fields[f.Field.Key]
 		if ok && (f.Perm != engine.PermEdit || f.Field.Widget == engine.WidgetFormula || f.Field.Widget == engine.WidgetSerial) {
 			st.Readonly = true
