@@ -20,9 +20,10 @@ type Page struct {
 
 // UserInfo is the signed-in user as the layout shows them.
 type UserInfo struct {
-	Name  string
-	Email string
-	Admin bool
+	Name    string
+	Email   string
+	Admin   bool
+	Auditor bool
 }
 
 // LoginPage is the login form.
