@@ -190,9 +190,10 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, nu NewUser) (*Us
 	return s.org.CreateUser(ctx, principalActor(p), nu)
 }
 
-// Units lists the organisation's units in tree order (administrators only).
+// Units lists the organisation's units in tree order (administrators, and
+// auditors, whose chart names them).
 func (s *Service) Units(ctx context.Context, p *Principal) ([]*Unit, error) {
-	if err := requireAdmin(p); err != nil {
+	if err := requireAuditor(p); err != nil {
 		return nil, s.deny(ctx, p, "admin.units", "", "", "", "not an administrator", err)
 	}
 	return s.org.ListUnits(ctx)

@@ -36,23 +36,6 @@ func checkAuditQuery(q AuditQuery) error {
 	return Invalid(FieldError{Field: "/result", Code: "enum", Message: T("结果须为 ok、denied 或 failed", "result must be ok, denied or failed")})
 }
 
-// RecordHistory is every audit event about one record, newest first: who
-// viewed, changed, printed, restored or was refused it (administrators and
-// auditors). It reads one page of the log.
-func (s *Service) RecordHistory(ctx context.Context, p *Principal, app, form, id, cursor string) (*AuditPage, error) {
-	if err := requireAuditor(p); err != nil {
-		return nil, s.deny(ctx, p, "audit.record", app, form, id, "not an administrator or auditor", err)
-	}
-	page, err := s.store.FindAuditEvents(ctx, AuditQuery{App: app, Form: form, Object: id, Limit: 50, Cursor: cursor})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.audit.Write(ctx, s.Event(p, "audit.record", app, form, id, nil, ResultOK, "")); err != nil {
-		return nil, err
-	}
-	return page, nil
-}
-
 // ExportAudit writes the page q selects as CSV to w (administrators and
 // auditors), with an audit event naming the filter and the row count.
 func (s *Service) ExportAudit(ctx context.Context, p *Principal, q AuditQuery, w io.Writer) error {

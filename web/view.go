@@ -139,6 +139,7 @@ type ListPage struct {
 	ListURL   string
 	NewURL    string
 	ImportURL string // the import page, for a user with the import operation
+	BinURL    string // the recycle bin, for a user with the delete operation
 	ExportURL string // the export page with the list's filters, sort and columns, for a user with the export operation
 	Search    string
 	Sort      string
@@ -189,6 +190,7 @@ type RecordPage struct {
 	EditURL   string // "" when the user may not update
 	DeleteURL string // the confirmation page; "" when the user may not delete
 	PrintURL  string // the print page; "" when the user may not print
+	AuditURL  string // who looked at this record; "" unless the user reads the audit log
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision

@@ -59,7 +59,7 @@ func TestAuditorReadsButChangesNothing(t *testing.T) {
 	if err != nil || len(page.Items) == 0 {
 		t.Fatalf("auditor AuditEvents = %v, %v", page, err)
 	}
-	hist, err := f.svc.RecordHistory(ctx, a, "shop", "customer", rec.ID, "")
+	hist, err := f.svc.AuditEvents(ctx, a, engine.AuditQuery{App: "shop", Form: "customer", Object: rec.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +142,8 @@ func TestAuditorReadsButChangesNothing(t *testing.T) {
 	if _, err := f.svc.AuditEvents(ctx, f.users["staff1"], engine.AuditQuery{}); engine.ErrorCode(err) != engine.EFORBIDDEN {
 		t.Errorf("staff AuditEvents = %v, want forbidden", err)
 	}
-	if _, err := f.svc.RecordHistory(ctx, f.users["manager"], "shop", "customer", rec.ID, ""); engine.ErrorCode(err) != engine.EFORBIDDEN {
-		t.Errorf("manager RecordHistory = %v, want forbidden", err)
+	if _, err := f.svc.AuditEvents(ctx, f.users["manager"], engine.AuditQuery{Object: rec.ID}); engine.ErrorCode(err) != engine.EFORBIDDEN {
+		t.Errorf("manager AuditEvents = %v, want forbidden", err)
 	}
 }
 
