@@ -23,6 +23,11 @@ func (s *server) bindBinPages(e *echo.Echo, page, user []echo.MiddlewareFunc) {
 	e.POST("/api/v1/apps/:app/forms/:form/records/:id/purge", s.apiPurge, user...)
 }
 
+// binColumns is how many of the list's columns the bin shows: enough to
+// know the record, leaving room for who deleted it and the buttons on a
+// phone.
+const binColumns = 2
+
 func (s *server) binPage(c echo.Context) error {
 	return s.renderBin(c, http.StatusOK, "")
 }
@@ -63,6 +68,7 @@ func (s *server) renderBin(c echo.Context, status int, msg string) error {
 		return err
 	}
 	cols := listColumns(fv)
+	cols = cols[:min(len(cols), binColumns)]
 	for _, f := range cols {
 		v.Columns = append(v.Columns, f.Field.LabelOr().In(lang))
 	}
@@ -72,15 +78,12 @@ func (s *server) renderBin(c echo.Context, status int, msg string) error {
 	}
 	name := s.actorNames(c)
 	for i, r := range list.Items {
-		row := web.BinRow{ID: r.ID, Cells: rows[i].Cells, DeletedBy: name(r.DeletedBy), Version: strconv.FormatInt(r.Version, 10),
+		row := web.BinRow{ID: r.ID, Cells: rows[i].Cells[:len(cols)], DeletedBy: name(r.DeletedBy), Version: strconv.FormatInt(r.Version, 10),
 			RestoreURL: base + "/bin/" + url.PathEscape(r.ID) + "/restore", PurgeURL: base + "/bin/" + url.PathEscape(r.ID) + "/purge"}
 		if r.DeletedAt != nil {
 			row.DeletedAt = r.DeletedAt.In(s.svc.TimeZone()).Format("2006-01-02 15:04")
 		}
 		v.Rows = append(v.Rows, row)
-	}
-	if len(rows) > 0 && len(rows[0].Cells) > len(cols) {
-		v.Columns = append(v.Columns, web.Msg(lang, "list.updated"))
 	}
 	if list.NextCursor != "" {
 		v.NextURL = base + "/bin?" + url.Values{"cursor": {list.NextCursor}}.Encode()

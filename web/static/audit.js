@@ -6,7 +6,7 @@
   function draw() {
     var el = document.getElementById('audit-chart-data');
     if (!el || !window.echarts) return;
-    var d = JSON.parse(el.textContent || '{}');
+    var d = JSON.parse(el.dataset.chart || '{}');
     document.querySelectorAll('.audit-chart').forEach(function (box) {
       var series = (d[box.dataset.chartKind] || []).map(function (s) {
         return { name: s.name, type: 'bar', stack: 'all', data: s.data, emphasis: { focus: 'series' } };
