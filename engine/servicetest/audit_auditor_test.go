@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"formwork/engine"
+	"formwork/engine/totp"
 )
 
 // auditor adds a system auditor to the fixture.
@@ -199,5 +200,55 @@ func TestRecycleBin(t *testing.T) {
 	}
 	if bin, _ := f.svc.ListRecords(ctx, admin, "shop", "customer", engine.ListQuery{Deleted: true}); len(bin.Items) != 0 {
 		t.Errorf("bin after retention: %d records", len(bin.Items))
+	}
+}
+
+// TestPurgeAsksTheSecondFactorAgain: an administrator who enrolled a
+// second factor purges only with a fresh code; one without purges at once.
+func TestPurgeAsksTheSecondFactorAgain(t *testing.T) {
+	ctx := context.Background()
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers})
+	admin := f.users["admin"]
+	var ids []string
+	for _, n := range []string{"周一", "周二"} {
+		r, err := f.svc.CreateRecord(ctx, admin, f.app, "customer", map[string]any{"name": n, "phone": "13912340000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeleteRecord(ctx, admin, f.app, "customer", r.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	en, err := f.svc.EnrolMFA(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string {
+		c, err := totp.New().Code(en.Secret, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, err := f.svc.ConfirmMFA(ctx, admin, code()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"", "000000"} {
+		if err := f.svc.PurgeRecord(ctx, admin, f.app, "customer", ids[0], c); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+			t.Errorf("purge with code %q = %v, want unauthorized", c, err)
+		}
+	}
+	if _, err := f.store.FindRecordByID(ctx, f.app, "customer", ids[0], true); err != nil {
+		t.Fatalf("a refused purge removed the record: %v", err)
+	}
+	f.clock.mu.Lock()
+	f.clock.t = f.clock.t.Add(35 * time.Second) // the confirming code is spent
+	f.clock.mu.Unlock()
+	if err := f.svc.PurgeRecord(ctx, admin, f.app, "customer", ids[0], code()); err != nil {
+		t.Fatalf("purge with a fresh code: %v", err)
+	}
+	if _, err := f.store.FindRecordByID(ctx, f.app, "customer", ids[0], true); engine.ErrorCode(err) != engine.ENOTFOUND {
+		t.Errorf("after the purge: %v", err)
 	}
 }
