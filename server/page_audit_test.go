@@ -65,6 +65,11 @@ func TestAuditorScenarios(t *testing.T) {
 					t.Errorf("the CSV export was not audited: %+v, %v", page, err)
 				}
 			}},
+		{name: "admin creates an auditor", method: "POST", path: "/api/v1/users", user: "admin", status: http.StatusCreated,
+			body: `{"email":"a2@example.com","name":"审计二","password":"correct horse battery staple","unit":"hq","auditor":true}`, want: []string{`"auditor":true`}},
+		{name: "an auditor holds no role", method: "POST", path: "/api/v1/users", user: "admin", status: http.StatusUnprocessableEntity,
+			body: `{"email":"a3@example.com","name":"x","password":"correct horse battery staple","unit":"hq","auditor":true,"roles":{"shop":["staff"]}}`,
+			want: []string{`"/roles"`}},
 		{name: "auditor opens explain", method: "GET", path: "/admin/explain", user: "auditor", status: http.StatusOK},
 		{name: "the record page links who looked for the admin", method: "GET", path: "/apps/shop/forms/customer/records/{id}", user: "admin", status: http.StatusOK,
 			want: []string{`id="record-audit"`}},
