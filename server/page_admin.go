@@ -281,7 +281,7 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	}
 	pg, nav := s.adminPage(c, "admin.users.title", "users")
 	pg.Title = u.Name
-	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Frozen: u.Frozen, Error: msg,
+	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, Error: msg,
 		StatusURL: "/api/v1/users/" + url.PathEscape(u.ID) + "/reassign"}
 	if v.Units, _, err = s.unitChoices(c, pg.Lang); err != nil {
 		return err

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -147,5 +149,42 @@ func TestBinPageRefusals(t *testing.T) {
 		if strings.Contains(r.Body.String(), "韩梅梅") {
 			t.Errorf("%s sees a deleted record", user)
 		}
+	}
+}
+
+// TestAdminPageCreatesAnAuditor: the users page's auditor tick box makes
+// a system auditor, who then finds the audit log in the top bar and only
+// the audit log and explain in the admin menu.
+func TestAdminPageCreatesAnAuditor(t *testing.T) {
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	b := newBrowser(t, srv)
+	b.lang = "zh-CN"
+	csrf := b.login("admin@example.com")
+	resp, body := b.post("/admin/users", url.Values{"_csrf": {csrf}, "email": {"aud@example.com"}, "name": {"审计员"}, "unit": {"hq"},
+		"auditor": {"1"}, "password": {testPassword}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create an auditor: %d %s", resp.StatusCode, body)
+	}
+	_, body = b.get(resp.Header.Get("Location"))
+	mustContain(t, "the new user's page", body, `id="user-auditor"`, "审计员")
+	resp, body = b.post("/admin/users", url.Values{"_csrf": {csrf}, "email": {"aud2@example.com"}, "name": {"x"}, "unit": {"hq"},
+		"auditor": {"1"}, "admin": {"1"}, "password": {testPassword}}, nil)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "审计员不能同时是系统管理员") {
+		t.Errorf("an auditor who is an admin too: %d", resp.StatusCode)
+	}
+	a := newBrowser(t, srv)
+	a.lang = "zh-CN"
+	a.login("aud@example.com")
+	_, home := a.get("/")
+	mustContain(t, "the auditor's home page", home, `id="nav-audit"`)
+	if strings.Contains(home, `id="nav-designer"`) {
+		t.Error("the auditor is offered the designer")
+	}
+	_, audit := a.get("/admin/audit")
+	mustContain(t, "the auditor's audit page", audit, `href="/admin/explain"`, "审计日志")
+	if strings.Contains(audit, `href="/admin/users"`) {
+		t.Error("the auditor's menu offers the users page")
 	}
 }

@@ -89,15 +89,15 @@ type AdminUserForm struct {
 type AdminUserPage struct {
 	Page
 	AdminNav
-	ID, Name, Email, Unit string
-	Admin, Frozen, MFA    bool
-	Units                 []Choice
-	Apps                  []AdminUserApp
-	Heirs                 []Choice // active users who may take over the records
-	Owned                 int64    // live records the user owns
-	Reassign              *AdminReassign
-	StatusURL             string // JSON progress of the reassignment, polled by admin.js
-	Error                 string
+	ID, Name, Email, Unit       string
+	Admin, Auditor, Frozen, MFA bool
+	Units                       []Choice
+	Apps                        []AdminUserApp
+	Heirs                       []Choice // active users who may take over the records
+	Owned                       int64    // live records the user owns
+	Reassign                    *AdminReassign
+	StatusURL                   string // JSON progress of the reassignment, polled by admin.js
+	Error                       string
 }
 
 // AdminUserApp is one app with its roles, ticked when the user holds them.
