@@ -195,8 +195,20 @@ func TestRecycleBin(t *testing.T) {
 	f.clock.mu.Lock()
 	f.clock.t = f.clock.t.Add(31 * 24 * time.Hour)
 	f.clock.mu.Unlock()
-	if n, err := f.svc.PurgeExpired(ctx, 30*24*time.Hour); err != nil || n != 1 {
-		t.Errorf("PurgeExpired(30 days) a month on = %d, %v; want 1", n, err)
+	// the collector's hourly run applies the retention it was scheduled with
+	if err := f.svc.ScheduleBlobGC(ctx, engine.BlobGCOptions{BinRetention: 30 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := f.svc.Store().FindOutbox(ctx, f.clock.Now().Add(2*time.Hour), 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Type != engine.JobBlobGC {
+		t.Fatalf("the collector's job: %+v, %v", jobs, err)
+	}
+	if err := f.svc.HandleBlobGCJob(ctx, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	page, err = f.svc.AuditEvents(ctx, admin, engine.AuditQuery{Action: "purge", Object: ids[1]})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Actor != engine.SystemActor {
+		t.Errorf("the retention purge's audit: %+v, %v", page, err)
 	}
 	if bin, _ := f.svc.ListRecords(ctx, admin, "shop", "customer", engine.ListQuery{Deleted: true}); len(bin.Items) != 0 {
 		t.Errorf("bin after retention: %d records", len(bin.Items))
