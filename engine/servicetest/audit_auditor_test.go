@@ -232,20 +232,7 @@ func TestPurgeAsksTheSecondFactorAgain(t *testing.T) {
 		}
 		ids = append(ids, r.ID)
 	}
-	en, err := f.svc.EnrolMFA(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := func() string {
-		c, err := totp.New().Code(en.Secret, f.clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if _, err := f.svc.ConfirmMFA(ctx, admin, code()); err != nil {
-		t.Fatal(err)
-	}
+	code := enrolMFA(t, f, admin)
 	for _, c := range []string{"", "000000"} {
 		if err := f.svc.PurgeRecord(ctx, admin, f.app, "customer", ids[0], c); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
 			t.Errorf("purge with code %q = %v, want unauthorized", c, err)
@@ -263,4 +250,26 @@ func TestPurgeAsksTheSecondFactorAgain(t *testing.T) {
 	if _, err := f.store.FindRecordByID(ctx, f.app, "customer", ids[0], true); engine.ErrorCode(err) != engine.ENOTFOUND {
 		t.Errorf("after the purge: %v", err)
 	}
+}
+
+// enrolMFA enrols p in two-factor login, confirms it with a code, and
+// returns what makes the current code at the fixture's clock.
+func enrolMFA(tb testing.TB, f *accessFixture, p *engine.Principal) func() string {
+	tb.Helper()
+	en, err := f.svc.EnrolMFA(context.Background(), p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	code := func() string {
+		tb.Helper()
+		c, err := totp.New().Code(en.Secret, f.clock.Now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return c
+	}
+	if _, err := f.svc.ConfirmMFA(context.Background(), p, code()); err != nil {
+		tb.Fatal(err)
+	}
+	return code
 }
