@@ -5,7 +5,7 @@ DATA ?= ./data
 PKGS := ./...
 FUZZTIME ?= 20s
 
-.PHONY: run build test lint bench fuzz e2e generate
+.PHONY: run build test lint bench fuzz e2e generate vendor-echarts
 
 run: build
 	./bin/formwork serve --addr $(ADDR) --data $(DATA)
@@ -25,6 +25,13 @@ lint:
 
 generate:
 	$(GO) tool templ generate
+
+# The audit page's chart library, embedded with the static files (needs npm
+# only when it is vendored again, never to build).
+ECHARTS ?= 5.6.0
+vendor-echarts:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent echarts@$(ECHARTS) >/dev/null && tar xzf echarts-$(ECHARTS).tgz && \
+	  cp package/dist/echarts.common.min.js package/LICENSE package/NOTICE $(CURDIR)/web/static/vendor/echarts/ && rm -rf $$tmp
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)

@@ -44,9 +44,10 @@ func principalActor(p *Principal) AuditActor {
 	return a
 }
 
-// AdminApps lists every app's roles and forms, by app key (administrators only).
+// AdminApps lists every app's roles and forms, by app key (administrators,
+// and auditors, whose filters and explain pick forms from it).
 func (s *Service) AdminApps(ctx context.Context, p *Principal) ([]*AdminApp, error) {
-	if err := requireAdmin(p); err != nil {
+	if err := requireAuditor(p); err != nil {
 		return nil, s.deny(ctx, p, "admin.apps", "", "", "", "not an administrator", err)
 	}
 	var out []*AdminApp
@@ -189,18 +190,20 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, nu NewUser) (*Us
 	return s.org.CreateUser(ctx, principalActor(p), nu)
 }
 
-// Units lists the organisation's units in tree order (administrators only).
+// Units lists the organisation's units in tree order (administrators, and
+// auditors, whose chart names them).
 func (s *Service) Units(ctx context.Context, p *Principal) ([]*Unit, error) {
-	if err := requireAdmin(p); err != nil {
+	if err := requireAuditor(p); err != nil {
 		return nil, s.deny(ctx, p, "admin.units", "", "", "", "not an administrator", err)
 	}
 	return s.org.ListUnits(ctx)
 }
 
-// Users lists every user, frozen ones included (administrators only).
+// Users lists every user, frozen ones included (administrators, and
+// auditors, who pick people to audit from it).
 func (s *Service) Users(ctx context.Context, p *Principal) ([]*User, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, s.deny(ctx, p, "admin.users", "", "", "", "not an administrator", err)
+	if err := requireAuditor(p); err != nil {
+		return nil, s.deny(ctx, p, "admin.users", "", "", "", "not an administrator or auditor", err)
 	}
 	return s.org.ListUsers(ctx, "")
 }

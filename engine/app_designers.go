@@ -30,6 +30,9 @@ func (s *Service) AuthorizeDesign(ctx context.Context, p *Principal, app, action
 	if p.User.Admin {
 		return nil
 	}
+	if p.User.Auditor {
+		return s.deny(ctx, p, action, app, "", app, "auditors change nothing", Errorf(EFORBIDDEN, T("审计员不能修改应用", "auditors cannot change apps")))
+	}
 	d, _, err := findDocAs[appDesignersDoc](ctx, s.store, KindAppDesigners, app)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return err
@@ -104,6 +107,9 @@ func (s *Service) DesignableApps(ctx context.Context, p *Principal) (all bool, a
 	}
 	if p.User.Admin {
 		return true, nil, nil
+	}
+	if p.User.Auditor {
+		return false, nil, nil
 	}
 	docs, err := s.store.FindDocs(ctx, DocQuery{Kind: KindAppDesigners})
 	if err != nil {

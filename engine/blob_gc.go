@@ -40,6 +40,10 @@ const JobBlobGC = "blob:gc"
 type BlobGCOptions struct {
 	MaxAge time.Duration // how long an unclaimed upload is kept; default 24h
 	Every  time.Duration // how often the collector runs; default 1h
+	// BinRetention purges, before each run, the records that have been in
+	// a recycle bin longer (PurgeExpired), so the same run releases their
+	// files; 0 keeps deleted records until an administrator purges them.
+	BinRetention time.Duration
 }
 
 func (o BlobGCOptions) withDefaults() BlobGCOptions {
@@ -53,8 +57,9 @@ func (o BlobGCOptions) withDefaults() BlobGCOptions {
 }
 
 type blobGCPayload struct {
-	MaxAge string `json:"max_age"`
-	Every  string `json:"every"`
+	MaxAge       string `json:"max_age"`
+	Every        string `json:"every"`
+	BinRetention string `json:"bin_retention,omitempty"`
 }
 
 // BlobGCResult counts what one collector run did.
@@ -76,7 +81,7 @@ func (s *Service) ScheduleBlobGC(ctx context.Context, o BlobGCOptions) error {
 
 func (s *Service) scheduleBlobGC(ctx context.Context, o BlobGCOptions, at, now time.Time) error {
 	job := OutboxJob{ID: "blob-gc-" + at.UTC().Format("20060102T150405Z"), Type: JobBlobGC,
-		Payload: MustJSON(blobGCPayload{MaxAge: o.MaxAge.String(), Every: o.Every.String()}), RunAt: at, CreatedAt: now}
+		Payload: MustJSON(blobGCPayload{MaxAge: o.MaxAge.String(), Every: o.Every.String(), BinRetention: o.BinRetention.String()}), RunAt: at, CreatedAt: now}
 	_, err := s.store.Apply(ctx, &Change{Outbox: []OutboxJob{job}})
 	if ErrorCode(err) == ECONFLICT {
 		return nil // another process, or an earlier try of this run, scheduled it
@@ -97,6 +102,7 @@ func (s *Service) HandleBlobGCJob(ctx context.Context, job OutboxJob) error {
 	var o BlobGCOptions
 	o.MaxAge, _ = time.ParseDuration(pl.MaxAge)
 	o.Every, _ = time.ParseDuration(pl.Every)
+	o.BinRetention, _ = time.ParseDuration(pl.BinRetention)
 	o = o.withDefaults()
 	now := s.now()
 	next := job.RunAt.Truncate(o.Every).Add(o.Every)
@@ -104,6 +110,9 @@ func (s *Service) HandleBlobGCJob(ctx context.Context, job OutboxJob) error {
 		next = now.Truncate(o.Every).Add(o.Every)
 	}
 	if err := s.scheduleBlobGC(ctx, o, next, now); err != nil {
+		return err
+	}
+	if _, err := s.PurgeExpired(ctx, o.BinRetention); err != nil {
 		return err
 	}
 	_, err := s.PurgeBlobs(ctx, o.MaxAge)

@@ -32,8 +32,8 @@ type Explanation struct {
 // which roles, grants, scopes and policies decided it. The user's access
 // is resolved as for a request from ip at the service's current time.
 func (s *Service) Explain(ctx context.Context, p *Principal, userRef, app, form, recordID, field, ip string) (*Explanation, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, s.deny(ctx, p, "access.explain", app, form, userRef, "not an administrator", err)
+	if err := requireAuditor(p); err != nil {
+		return nil, s.deny(ctx, p, "access.explain", app, form, userRef, "not an administrator or auditor", err)
 	}
 	u, err := s.findUserRef(ctx, userRef)
 	if err != nil {

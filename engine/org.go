@@ -61,6 +61,7 @@ type User struct {
 	Name         string              `json:"name"`
 	Unit         string              `json:"unit"`
 	Admin        bool                `json:"admin,omitempty"`
+	Auditor      bool                `json:"auditor,omitempty"` // reads the audit log, alerts and explain; no record data, no changes
 	Roles        map[string][]string `json:"roles,omitempty"`
 	PasswordHash string              `json:"-"`
 	Frozen       bool                `json:"frozen,omitempty"`
@@ -104,6 +105,7 @@ type NewUser struct {
 	Name     string
 	Unit     string
 	Admin    bool
+	Auditor  bool // a system auditor: holds no roles and is never an administrator
 	Roles    map[string][]string
 	Password string
 }
@@ -397,6 +399,9 @@ func userTags(u *User) (tags, unique []string) {
 	if u.Admin {
 		tags = append(tags, "admin")
 	}
+	if u.Auditor {
+		tags = append(tags, "auditor")
+	}
 	return tags, []string{"email:" + u.Email}
 }
 
@@ -440,6 +445,7 @@ func (o *Org) CreateUser(ctx context.Context, actor AuditActor, in NewUser) (*Us
 		errs = append(errs, FieldError{Field: "/unit", Code: "not_found", Message: Tf("单位 %s 不存在", "The unit %s does not exist", in.Unit)})
 	}
 	errs = append(errs, checkRoles(in.Roles)...)
+	errs = append(errs, checkAuditor(in)...)
 	if fe := CheckPasswordPolicy(in.Password, email); fe != nil {
 		errs = append(errs, *fe)
 	}
@@ -452,13 +458,13 @@ func (o *Org) CreateUser(ctx context.Context, actor AuditActor, in NewUser) (*Us
 	}
 	now := o.now()
 	u := &User{
-		ID: NewID(now), Email: email, Name: name, Unit: in.Unit, Admin: in.Admin,
+		ID: NewID(now), Email: email, Name: name, Unit: in.Unit, Admin: in.Admin, Auditor: in.Auditor,
 		Roles: cloneRoles(in.Roles), PasswordHash: hash, CreatedAt: now.UTC(), UpdatedAt: now.UTC(),
 	}
 	res, err := o.store.Apply(ctx, &Change{
 		Docs: []DocWrite{{Doc: userDoc(u, 1, now)}},
-		Audit: []*AuditEvent{o.event(actor, "user.create", u.ID, []string{"email", "name", "unit", "admin", "roles", "password"},
-			map[string]any{"email": u.Email, "name": u.Name, "unit": u.Unit, "admin": u.Admin, "roles": u.Roles})},
+		Audit: []*AuditEvent{o.event(actor, "user.create", u.ID, []string{"email", "name", "unit", "admin", "auditor", "roles", "password"},
+			map[string]any{"email": u.Email, "name": u.Name, "unit": u.Unit, "admin": u.Admin, "auditor": u.Auditor, "roles": u.Roles})},
 	})
 	if err != nil {
 		if ErrorCode(err) == ECONFLICT {
@@ -468,6 +474,26 @@ func (o *Org) CreateUser(ctx context.Context, actor AuditActor, in NewUser) (*Us
 	}
 	u.Version = docVersion(res, 1)
 	return u, nil
+}
+
+// errAuditorRoles refuses roles for an auditor: an auditor sees what the
+// audit events hold and no record data, so holds no role in any app.
+var errAuditorRoles = FieldError{Field: "/roles", Code: "auditor", Message: T("审计员不能担任应用角色", "An auditor holds no roles in apps")}
+
+// checkAuditor keeps an auditor apart from the people they audit: never an
+// administrator, never a role holder.
+func checkAuditor(in NewUser) []FieldError {
+	if !in.Auditor {
+		return nil
+	}
+	var errs []FieldError
+	if in.Admin {
+		errs = append(errs, FieldError{Field: "/auditor", Code: "auditor", Message: T("审计员不能同时是系统管理员", "An auditor cannot also be a system administrator")})
+	}
+	if len(cloneRoles(in.Roles)) > 0 {
+		errs = append(errs, errAuditorRoles)
+	}
+	return errs
 }
 
 func checkRoles(roles map[string][]string) []FieldError {
@@ -720,6 +746,9 @@ func (o *Org) SetRoles(ctx context.Context, actor AuditActor, userID string, rol
 		return nil, Invalid(errs...)
 	}
 	return o.updateUser(ctx, userID, func(u *User) (*AuditEvent, []DocWrite, error) {
+		if u.Auditor && len(cloneRoles(roles)) > 0 {
+			return nil, nil, Invalid(errAuditorRoles)
+		}
 		before := u.Roles
 		u.Roles = cloneRoles(roles)
 		return o.event(actor, "user.roles", u.ID, []string{"roles"},

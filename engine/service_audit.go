@@ -34,10 +34,14 @@ func (s *Service) deny(ctx context.Context, p *Principal, action, app, form, obj
 	return err
 }
 
-// AuditEvents reads the audit log (administrators only).
+// AuditEvents reads the audit log (administrators and auditors). EINVALID
+// for an unknown result or a bad cursor.
 func (s *Service) AuditEvents(ctx context.Context, p *Principal, q AuditQuery) (*AuditPage, error) {
-	if err := requireAdmin(p); err != nil {
-		return nil, s.deny(ctx, p, "audit.read", "", "", "", "not an administrator", err)
+	if err := requireAuditor(p); err != nil {
+		return nil, s.deny(ctx, p, "audit.read", "", "", "", "not an administrator or auditor", err)
+	}
+	if err := checkAuditQuery(q); err != nil {
+		return nil, err
 	}
 	page, err := s.store.FindAuditEvents(ctx, q)
 	if err != nil {
@@ -49,10 +53,10 @@ func (s *Service) AuditEvents(ctx context.Context, p *Principal, q AuditQuery) (
 	return page, nil
 }
 
-// VerifyAudit walks the audit chain (administrators only).
+// VerifyAudit walks the audit chain (administrators and auditors).
 func (s *Service) VerifyAudit(ctx context.Context, p *Principal) (int64, *AuditBreak, error) {
-	if err := requireAdmin(p); err != nil {
-		return 0, nil, s.deny(ctx, p, "audit.verify", "", "", "", "not an administrator", err)
+	if err := requireAuditor(p); err != nil {
+		return 0, nil, s.deny(ctx, p, "audit.verify", "", "", "", "not an administrator or auditor", err)
 	}
 	n, brk, err := VerifyAudit(ctx, s.store)
 	if err != nil {

@@ -26,12 +26,13 @@ type RecordView struct {
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
 	DeletedAt *time.Time     `json:"deleted_at,omitempty"`
+	DeletedBy string         `json:"deleted_by,omitempty"` // in the recycle bin: who moved it there
 	Data      map[string]any `json:"data"`
 }
 
 func viewOf(r *Record, f *Form, a *Access) *RecordView {
 	return &RecordView{ID: r.ID, App: r.App, Form: r.Form, Version: r.Version, Status: r.Status, Unit: r.Unit,
-		Owner: r.Owner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt, Data: redact(f, a, r.Data)}
+		Owner: r.Owner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt, DeletedBy: deletedBy(r), Data: redact(f, a, r.Data)}
 }
 
 // RevisionView is one revision as one user may see it.

@@ -131,7 +131,11 @@ type DocQuery struct {
 type AuditQuery struct {
 	Actor  string
 	Action string
+	App    string
+	Form   string
 	Object string
+	Result string // ResultOK, ResultDenied or ResultFailed
+	IP     string
 	From   time.Time
 	To     time.Time
 	Limit  int    // default 100

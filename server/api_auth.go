@@ -23,13 +23,14 @@ type userJSON struct {
 	Name      string              `json:"name"`
 	Unit      string              `json:"unit"`
 	Admin     bool                `json:"admin"`
+	Auditor   bool                `json:"auditor,omitempty"`
 	Roles     map[string][]string `json:"roles,omitempty"`
 	Frozen    bool                `json:"frozen"`
 	CreatedAt time.Time           `json:"created_at"`
 }
 
 func userOut(u *engine.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Unit: u.Unit, Admin: u.Admin, Roles: u.Roles, Frozen: u.Frozen, CreatedAt: u.CreatedAt}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Roles: u.Roles, Frozen: u.Frozen, CreatedAt: u.CreatedAt}
 }
 
 // checkLogin verifies an email and password with rate limits and

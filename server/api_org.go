@@ -68,6 +68,7 @@ type userBody struct {
 	Unit     string              `json:"unit"`
 	Roles    map[string][]string `json:"roles,omitempty"`
 	Admin    bool                `json:"admin,omitempty"`
+	Auditor  bool                `json:"auditor,omitempty"`
 }
 
 // createUser adds a user (admin) → 201 with the user.
@@ -77,7 +78,7 @@ func (s *server) createUser(c echo.Context) error {
 		return err
 	}
 	u, err := s.svc.CreateUser(c.Request().Context(), principal(c), engine.NewUser{
-		Email: in.Email, Name: in.Name, Unit: in.Unit, Admin: in.Admin, Roles: in.Roles, Password: in.Password})
+		Email: in.Email, Name: in.Name, Unit: in.Unit, Admin: in.Admin, Auditor: in.Auditor, Roles: in.Roles, Password: in.Password})
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,6 @@ func (s *server) bindAdminPages(e *echo.Echo, admin []echo.MiddlewareFunc) {
 	e.GET("/admin/grants", s.adminGrants, admin...)
 	e.POST("/admin/grants", s.adminCreateGrant, admin...)
 	e.POST("/admin/grants/:id/revoke", s.adminRevokeGrant, admin...)
-	e.GET("/admin/explain", s.adminExplain, admin...)
 }
 
 // adminPage fills the layout of an admin page with its assets.
@@ -48,7 +47,7 @@ func (s *server) adminPage(c echo.Context, titleKey, nav string) (web.Page, web.
 	if ok := c.QueryParam("ok"); ok != "" && strings.HasPrefix(ok, "admin.") {
 		p.Flash = web.Msg(p.Lang, ok)
 	}
-	return p, web.AdminNav{Current: nav}
+	return p, web.AdminNav{Current: nav, Auditor: p.User != nil && !p.User.Admin}
 }
 
 // formError reports whether err is the user's mistake (shown on the page
@@ -249,7 +248,7 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 			unit = u.Unit
 		}
 		v.Users = append(v.Users, web.AdminUserRow{ID: u.ID, Name: u.Name, Email: u.Email, Unit: unit, Roles: rolesText(u.Roles),
-			Admin: u.Admin, Frozen: u.Frozen, URL: "/admin/users/" + url.PathEscape(u.ID)})
+			Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, URL: "/admin/users/" + url.PathEscape(u.ID)})
 	}
 	sort.SliceStable(v.Users, func(i, j int) bool { return v.Users[i].Email < v.Users[j].Email })
 	return Render(c, status, web.AdminUsersView(v))
@@ -257,9 +256,9 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 
 func (s *server) adminCreateUser(c echo.Context) error {
 	form := web.AdminUserForm{Email: strings.TrimSpace(c.FormValue("email")), Name: strings.TrimSpace(c.FormValue("name")),
-		Unit: c.FormValue("unit"), Admin: c.FormValue("admin") != ""}
+		Unit: c.FormValue("unit"), Admin: c.FormValue("admin") != "", Auditor: c.FormValue("auditor") != ""}
 	u, err := s.svc.CreateUser(c.Request().Context(), principal(c), engine.NewUser{Email: form.Email, Name: form.Name, Unit: form.Unit,
-		Admin: form.Admin, Password: c.FormValue("password")})
+		Admin: form.Admin, Auditor: form.Auditor, Password: c.FormValue("password")})
 	if err != nil {
 		if formError(err) {
 			return s.renderUsers(c, statusOf(engine.ErrorCode(err)), errText(err, pageLang(c)), form)
@@ -282,7 +281,7 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	}
 	pg, nav := s.adminPage(c, "admin.users.title", "users")
 	pg.Title = u.Name
-	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Frozen: u.Frozen, Error: msg,
+	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, Error: msg,
 		StatusURL: "/api/v1/users/" + url.PathEscape(u.ID) + "/reassign"}
 	if v.Units, _, err = s.unitChoices(c, pg.Lang); err != nil {
 		return err

@@ -58,7 +58,7 @@ func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("staff GET %s: %d, want 403", path, resp.StatusCode)
 		}
-		mustContain(t, "403 page", body, "403 · 无权操作", "需要系统管理员权限", `<html lang="zh">`)
+		mustContain(t, "403 page", body, "403 · 无权操作", "需要系统管理员", `<html lang="zh">`)
 	}
 	// posts with a valid session token are refused just the same
 	resp, _ := b.post("/admin/users/"+h.users["nobody"].ID+"/freeze", url.Values{"_csrf": {csrf}}, nil)

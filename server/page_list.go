@@ -95,6 +95,9 @@ func (s *server) listPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpExport) {
 		v.ExportURL = listLinks{base: base + "/export", qs: qs}.with(func(u url.Values) { u.Del("cursor") })
 	}
+	if slices.Contains(fv.Operations, engine.OpDelete) {
+		v.BinURL = base + "/bin"
+	}
 	if qs.Get("deleted") != "" {
 		v.Flash = web.Msg(lang, "edit.deleted")
 	}

@@ -445,6 +445,9 @@ func (s *server) recordPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpPrint) {
 		v.PrintURL = recURL + "/print"
 	}
+	if engine.CanAudit(p) {
+		v.AuditURL = recordAuditURL(fv.App, fv.Key, r.ID)
+	}
 	picked, _ := s.pickedLabels(c, fv, r.Data)
 	for _, f := range fv.Fields {
 		val, ok := r.Data[f.Field.Key]

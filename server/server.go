@@ -40,11 +40,12 @@ type Config struct {
 	SessionTTL       time.Duration // browser sessions and login tokens
 	LockoutThreshold int           // failed logins before a lock
 	LockoutDuration  time.Duration
-	RateIP           RateLimit // every request, per client address
-	RateUser         RateLimit // every authenticated request, per user
-	RateLogin        RateLimit // login attempts, per client address
-	SecureCookies    bool      // set Secure on cookies (behind HTTPS)
-	TrustProxy       bool      // take the client address from X-Forwarded-For
+	RateIP           RateLimit     // every request, per client address
+	RateUser         RateLimit     // every authenticated request, per user
+	RateLogin        RateLimit     // login attempts, per client address
+	SecureCookies    bool          // set Secure on cookies (behind HTTPS)
+	TrustProxy       bool          // take the client address from X-Forwarded-For
+	BinRetention     time.Duration // how long deleted records stay in a recycle bin (0: until purged), shown on the bin page
 }
 
 // DefaultConfig returns the defaults.
@@ -170,6 +171,8 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
+	s.bindAuditPages(e, page)
+	s.bindBinPages(e, page, user)
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)
 	s.bindExportPages(e, page)

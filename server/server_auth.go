@@ -275,7 +275,7 @@ func pageLang(c echo.Context) string {
 func (s *server) page(c echo.Context, title string) web.Page {
 	p := web.Page{Lang: pageLang(c), Title: title, Path: c.Request().URL.RequestURI()}
 	if a := authOf(c); a != nil {
-		p.User = &web.UserInfo{Name: a.user.Name, Email: a.user.Email, Admin: a.user.Admin}
+		p.User = &web.UserInfo{Name: a.user.Name, Email: a.user.Email, Admin: a.user.Admin, Auditor: a.user.Auditor}
 		p.Inbox = s.inboxCount(c)
 		if a.session != nil {
 			p.CSRF = a.session.CSRF

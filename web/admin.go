@@ -7,6 +7,18 @@ package web
 // AdminNav is the admin pages' sub-navigation; Current is the active key.
 type AdminNav struct {
 	Current string
+	Auditor bool // the viewer is an auditor: only the audit log and explain
+}
+
+type adminNavItem struct{ key, href string }
+
+// items are the admin pages the viewer may open.
+func (n AdminNav) items() []adminNavItem {
+	if n.Auditor {
+		return []adminNavItem{{"audit", "/admin/audit"}, {"explain", "/admin/explain"}}
+	}
+	return []adminNavItem{{"overview", "/admin"}, {"units", "/admin/units"}, {"users", "/admin/users"}, {"grants", "/admin/grants"},
+		{"audit", "/admin/audit"}, {"explain", "/admin/explain"}}
 }
 
 // AdminOverviewPage is /admin.
@@ -63,29 +75,29 @@ type AdminUsersPage struct {
 // AdminUserRow is one user in the list.
 type AdminUserRow struct {
 	ID, Name, Email, Unit, Roles string
-	Admin, Frozen                bool
+	Admin, Auditor, Frozen       bool
 	URL                          string
 }
 
 // AdminUserForm is the create-user form's values.
 type AdminUserForm struct {
 	Email, Name, Unit string
-	Admin             bool
+	Admin, Auditor    bool
 }
 
 // AdminUserPage is one user: unit, roles per app, freeze and reassignment.
 type AdminUserPage struct {
 	Page
 	AdminNav
-	ID, Name, Email, Unit string
-	Admin, Frozen, MFA    bool
-	Units                 []Choice
-	Apps                  []AdminUserApp
-	Heirs                 []Choice // active users who may take over the records
-	Owned                 int64    // live records the user owns
-	Reassign              *AdminReassign
-	StatusURL             string // JSON progress of the reassignment, polled by admin.js
-	Error                 string
+	ID, Name, Email, Unit       string
+	Admin, Auditor, Frozen, MFA bool
+	Units                       []Choice
+	Apps                        []AdminUserApp
+	Heirs                       []Choice // active users who may take over the records
+	Owned                       int64    // live records the user owns
+	Reassign                    *AdminReassign
+	StatusURL                   string // JSON progress of the reassignment, polled by admin.js
+	Error                       string
 }
 
 // AdminUserApp is one app with its roles, ticked when the user holds them.

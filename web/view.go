@@ -20,9 +20,10 @@ type Page struct {
 
 // UserInfo is the signed-in user as the layout shows them.
 type UserInfo struct {
-	Name  string
-	Email string
-	Admin bool
+	Name    string
+	Email   string
+	Admin   bool
+	Auditor bool
 }
 
 // LoginPage is the login form.
@@ -150,6 +151,7 @@ type ListPage struct {
 	ListURL   string
 	NewURL    string
 	ImportURL string // the import page, for a user with the import operation
+	BinURL    string // the recycle bin, for a user with the delete operation
 	ExportURL string // the export page with the list's filters, sort and columns, for a user with the export operation
 	Search    string
 	Sort      string
@@ -200,6 +202,7 @@ type RecordPage struct {
 	EditURL   string // "" when the user may not update
 	DeleteURL string // the confirmation page; "" when the user may not delete
 	PrintURL  string // the print page; "" when the user may not print
+	AuditURL  string // who looked at this record; "" unless the user reads the audit log
 	Meta      []Value
 	Values    []Value
 	Revisions []Revision

@@ -76,6 +76,7 @@ type UserCreateCmd struct {
 	Name          string `required:"" help:"Display name."`
 	Unit          string `required:"" help:"Key of the user's unit."`
 	Admin         bool   `help:"Make the user a system administrator."`
+	Auditor       bool   `help:"Make the user a system auditor: reads the audit log, alerts and explain; no record data, no changes."`
 	PasswordStdin bool   `name:"password-stdin" help:"Read the password from the first line of standard input."`
 }
 
@@ -94,7 +95,7 @@ func (c *UserCreateCmd) Run(g *Globals) error {
 	}
 	defer closeFn()
 	u, err := engine.NewOrg(s, time.Now).CreateUser(context.Background(), cliActor, engine.NewUser{
-		Email: c.Email, Name: c.Name, Unit: c.Unit, Admin: c.Admin, Password: pw,
+		Email: c.Email, Name: c.Name, Unit: c.Unit, Admin: c.Admin, Auditor: c.Auditor, Password: pw,
 	})
 	if err != nil {
 		return err

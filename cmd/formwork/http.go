@@ -24,5 +24,13 @@ func newHTTP(d *Deps) *echo.Echo {
 	if d.Queue != nil {
 		ping = d.Queue.Ping
 	}
-	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: server.DefaultConfig()})
+	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: serverConfig()})
+}
+
+// serverConfig is the server's defaults with the settings read from the
+// environment here.
+func serverConfig() server.Config {
+	c := server.DefaultConfig()
+	c.BinRetention = binRetention()
+	return c
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -123,7 +124,7 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 		// the upload collector (engine/blob_gc.go); FORMWORK_UPLOAD_MAX_AGE
 		// (a Go duration, default 24h) is how long an unattached upload is kept
 		maxAge, _ := time.ParseDuration(os.Getenv("FORMWORK_UPLOAD_MAX_AGE"))
-		if err := d.Service.ScheduleBlobGC(ctx, engine.BlobGCOptions{MaxAge: maxAge}); err != nil {
+		if err := d.Service.ScheduleBlobGC(ctx, engine.BlobGCOptions{MaxAge: maxAge, BinRetention: binRetention()}); err != nil {
 			w.Shutdown()
 			return nil, err
 		}
@@ -140,6 +141,17 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 		<-done
 		w.Shutdown()
 	}, nil
+}
+
+// binRetention is FORMWORK_BIN_RETENTION_DAYS: records in a recycle bin
+// longer are purged by the hourly upload collector; unset or 0 keeps them
+// until an administrator purges them.
+func binRetention() time.Duration {
+	n, err := strconv.Atoi(os.Getenv("FORMWORK_BIN_RETENTION_DAYS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * 24 * time.Hour
 }
 
 // registerHandlers registers every background job's handler; packages that

@@ -235,8 +235,10 @@ func TestCLIUnitUserAndAuditVerify(t *testing.T) {
 		{"user create duplicate", "a long and fine password\n", []string{"user", "create", "--email", "boss@example.com", "--name", "x", "--unit", "hq", "--password-stdin"}, 1, "conflict"},
 		{"user create weak password", "password123\n", []string{"user", "create", "--email", "b@example.com", "--name", "x", "--unit", "hq", "--password-stdin"}, 1, "/password"},
 		{"user create without stdin flag", "", []string{"user", "create", "--email", "c@example.com", "--name", "x", "--unit", "hq"}, 1, "--password-stdin"},
-		// 0001 writes unit.create + migration.apply; then two units and a user.
-		{"audit verify", "", []string{"audit", "verify"}, 0, "ok: 5 events"},
+		{"user create auditor", "a long and fine password\n", []string{"user", "create", "--email", "audit@example.com", "--name", "审计", "--unit", "hq", "--auditor", "--password-stdin"}, 0, "<audit@example.com>"},
+		{"user create auditor and admin", "a long and fine password\n", []string{"user", "create", "--email", "a2@example.com", "--name", "x", "--unit", "hq", "--auditor", "--admin", "--password-stdin"}, 1, "/auditor"},
+		// 0001 writes unit.create + migration.apply; then two units and two users.
+		{"audit verify", "", []string{"audit", "verify"}, 0, "ok: 6 events"},
 	}
 	for _, st := range steps {
 		out, code := run(t, data, st.stdin, st.args...)

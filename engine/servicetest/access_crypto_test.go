@@ -308,21 +308,7 @@ func TestKeysRotate(t *testing.T) {
 	}
 	// a TOTP secret sealed under the system key; the published bundle's sample data is sealed under the app's
 	admin := f.users["admin"]
-	en, err := f.svc.EnrolMFA(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := func() string {
-		t.Helper()
-		c, err := totp.New().Code(en.Secret, f.clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	if _, err := f.svc.ConfirmMFA(ctx, admin, code()); err != nil {
-		t.Fatal(err)
-	}
+	code := enrolMFA(t, f, admin)
 	sealedKeyIDs := func() map[string]string {
 		t.Helper()
 		out := map[string]string{}

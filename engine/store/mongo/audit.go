@@ -155,7 +155,8 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 	if below > 0 {
 		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: below}}})
 	}
-	for _, e := range []bson.E{{Key: "actor", Value: q.Actor}, {Key: "action", Value: q.Action}, {Key: "object", Value: q.Object}} {
+	for _, e := range []bson.E{{Key: "actor", Value: q.Actor}, {Key: "action", Value: q.Action}, {Key: "app", Value: q.App},
+		{Key: "form", Value: q.Form}, {Key: "object", Value: q.Object}, {Key: "result", Value: q.Result}, {Key: "ip", Value: q.IP}} {
 		if e.Value != "" {
 			f = append(f, e)
 		}

@@ -184,6 +184,8 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 			idx("actor", false, "actor", 1, "_id", -1),
 			idx("action", false, "action", 1, "_id", -1),
 			idx("object", false, "object", 1, "_id", -1),
+			idx("result", false, "result", 1, "_id", -1),
+			idx("ip", false, "ip", 1, "_id", -1),
 			idx("time", false, "time", 1),
 		}},
 		{s.outbox, []mongo.IndexModel{idx("pending", false, "done", 1, "run_at", 1, "_id", 1)}},

@@ -94,7 +94,8 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 		where = append(where, "seq < ?")
 		args = append(args, below)
 	}
-	for _, f := range []struct{ col, v string }{{"actor", q.Actor}, {"action", q.Action}, {"object", q.Object}} {
+	for _, f := range []struct{ col, v string }{{"actor", q.Actor}, {"action", q.Action}, {"app", q.App}, {"form", q.Form},
+		{"object", q.Object}, {"result", q.Result}, {"ip", q.IP}} {
 		if f.v != "" {
 			where = append(where, f.col+" = ?")
 			args = append(args, f.v)

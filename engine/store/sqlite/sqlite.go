@@ -253,6 +253,13 @@ BEGIN
 		ON CONFLICT (app, form, deleted) DO UPDATE SET n = n + 1;
 END;
 `,
+	// 3: the audit page's filters by result and by address read one page:
+	// each index holds (value, seq), so the newest matches come first
+	// without a scan (a query for one address scanned every event).
+	`
+CREATE INDEX audit_result ON audit(result);
+CREATE INDEX audit_ip ON audit(ip);
+`,
 }
 
 // migrate creates the schema_version table and applies the missing steps,

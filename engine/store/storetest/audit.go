@@ -103,7 +103,18 @@ func testAuditQuery(t *testing.T, h Harness) {
 	actions := []string{"view", "update", "login"}
 	var all []*engine.AuditEvent
 	for i := range 30 {
-		all = append(all, ev(actors[i%3], actions[i%3+0*i], fmt.Sprintf("obj%d", i%5), at(i)))
+		e := ev(actors[i%3], actions[i%3+0*i], fmt.Sprintf("obj%d", i%5), at(i))
+		e.IP = fmt.Sprintf("10.0.0.%d", i%2)
+		if i%4 == 1 {
+			e.Result, e.Reason = engine.ResultDenied, "no read permission"
+		}
+		if i%6 == 0 {
+			e.Form = "other_form"
+		}
+		if i%7 == 2 {
+			e.App = "other_app"
+		}
+		all = append(all, e)
 	}
 	for i := 0; i < len(all); i += 4 {
 		mustApply(t, s, &engine.Change{Audit: all[i:min(i+4, len(all))]})
@@ -149,6 +160,17 @@ func testAuditQuery(t *testing.T, h Harness) {
 		{"object", engine.AuditQuery{Object: "obj2", Limit: 2}, want(func(_ int, e *engine.AuditEvent) bool { return e.Object == "obj2" })},
 		{"time range", engine.AuditQuery{From: at(5), To: at(12), Limit: 3}, want(func(i int, _ *engine.AuditEvent) bool { return i >= 5 && i < 12 })},
 		{"actor and range", engine.AuditQuery{Actor: "alice", From: at(3), To: at(20), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool { return e.Actor == "alice" && i >= 3 && i < 20 })},
+		{"app", engine.AuditQuery{App: "other_app"}, want(func(_ int, e *engine.AuditEvent) bool { return e.App == "other_app" })},
+		{"record", engine.AuditQuery{App: testApp, Form: testForm, Object: "obj1", Limit: 2}, want(func(_ int, e *engine.AuditEvent) bool {
+			return e.App == testApp && e.Form == testForm && e.Object == "obj1"
+		})},
+		{"result", engine.AuditQuery{Result: engine.ResultDenied, Limit: 3}, want(func(_ int, e *engine.AuditEvent) bool { return e.Result == engine.ResultDenied })},
+		{"record denied", engine.AuditQuery{Object: "obj1", Result: engine.ResultDenied}, want(func(_ int, e *engine.AuditEvent) bool {
+			return e.Object == "obj1" && e.Result == engine.ResultDenied
+		})},
+		{"ip and range", engine.AuditQuery{IP: "10.0.0.1", From: at(4), To: at(25), Limit: 4}, want(func(i int, e *engine.AuditEvent) bool {
+			return e.IP == "10.0.0.1" && i >= 4 && i < 25
+		})},
 		{"nothing", engine.AuditQuery{Actor: "nobody"}, want(func(int, *engine.AuditEvent) bool { return false })},
 	}
 	for _, tc := range cases {
