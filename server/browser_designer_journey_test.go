@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,16 @@ import (
 	"formwork/engine"
 	"formwork/engine/workflow"
 )
+
+// clickNow clicks the element sel finds at the moment of the click (in the
+// page, so a redraw in between cannot leave a stale node).
+func clickNow(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => {
+		const el = document.querySelector(` + strconv.Quote(sel) + `);
+		if (!el) throw new Error("no element " + ` + strconv.Quote(sel) + `);
+		el.click();
+	})()`)
+}
 
 // TestBrowserDesignerJourney is the designer issue's "done when", in real
 // Chromium and Chinese, dragging with the mouse: an administrator starts a
@@ -154,22 +165,26 @@ func TestBrowserDesignerJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.0/0"]`), "1000"),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-node-problem^="condition"]`)),
 	)
-	step(t, ctx, "会签 approval",
+	step(t, ctx, "an approval in the first branch",
 		chromedp.Click(chromedp.CSS(`[data-add="condition.0:0"]`)),
 		chromedp.Click(chromedp.CSS(`[data-add-type="condition.0:0/approval"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=approval] [data-assignees]`)),
-		chromedp.Click(chromedp.CSS(`[data-panel] [data-assignees] input[value=roles]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=manager]`)),
-		chromedp.Click(chromedp.CSS(`[data-role-pick=manager]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=manager]:checked`)),
 	)
-	if run(t, ctx, "clerk picked", chromedp.Evaluate[bool](`document.querySelector('[data-role-pick=clerk]').checked`)) {
-		step(t, ctx, "not the clerks", chromedp.Click(chromedp.CSS(`[data-role-pick=clerk]`)), chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=clerk]:not(:checked)`)))
+	// the panel is drawn again when a save changes the step's problems:
+	// each choice waits for its save, and clicks the element it finds then
+	// (a node found before a redraw is gone by the time it is clicked)
+	settle := func(what, sel, until string) {
+		t.Helper()
+		waitSaved(t, ctx)
+		step(t, ctx, what, clickNow(sel), chromedp.WaitVisible(chromedp.CSS(until)))
 	}
-	step(t, ctx, "会签",
-		chromedp.Click(chromedp.CSS(`[data-panel] [data-modes] input[value=all]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-panel] [data-modes] input[value=all]:checked`)),
-	)
+	settle("by roles", `[data-panel] [data-assignees] input[value=roles]`, `[data-role-pick=manager]`)
+	settle("the managers", `[data-role-pick=manager]`, `[data-role-pick=manager]:checked`)
+	waitSaved(t, ctx)
+	if run(t, ctx, "clerk picked", chromedp.Evaluate[bool](`document.querySelector('[data-role-pick=clerk]').checked`)) {
+		settle("not the clerks", `[data-role-pick=clerk]`, `[data-role-pick=clerk]:not(:checked)`)
+	}
+	settle("会签", `[data-panel] [data-modes] input[value=all]`, `[data-panel] [data-modes] input[value=all]:checked`)
 	waitSaved(t, ctx)
 	step(t, ctx, "simulate",
 		chromedp.Click(chromedp.CSS(`[data-do=simulate]`)),
