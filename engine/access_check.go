@@ -1,6 +1,10 @@
 package engine
 
-import "formwork/engine/filter"
+import (
+	"context"
+
+	"formwork/engine/filter"
+)
 
 // holdsScope reports whether r, as a write would leave it, lies inside a's
 // data scope. A create or update whose result falls outside is refused, as
@@ -25,4 +29,29 @@ func holdsScope(a *Access, r *Record) bool {
 // writer's data scope.
 func outOfScope() error {
 	return Forbidden(T("保存后的记录将超出你的数据范围", "the record as saved would fall outside your data scope"))
+}
+
+// MayRead reports whether u may read r of b on their own, through their
+// roles and grants, whatever any approval task shows them. The workflow
+// runtime asks it before handing a task to someone the node's assignee
+// rule did not choose, so a transfer cannot widen who sees a record. A
+// role whose policy names addresses counts only from an address it allows,
+// and there is none here: the answer errs towards no. It writes nothing.
+func (s *Service) MayRead(ctx context.Context, u *User, b *Bundle, r *Record) (bool, error) {
+	f := b.Form(r.Form)
+	if f == nil {
+		return false, nil
+	}
+	fresh, err := s.currentUser(ctx, u)
+	if err != nil {
+		if c := ErrorCode(err); c == ELOCKED || c == EUNAUTHORIZED {
+			return false, nil
+		}
+		return false, err
+	}
+	acc, err := s.accessOf(ctx, fresh, "", b, f)
+	if err != nil {
+		return false, err
+	}
+	return acc.Can(OpRead) && r.DeletedAt == nil && holdsScope(acc, r), nil
 }
