@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"formwork/engine"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/workflow"
 )
 
 // TestFreezeAcrossServers runs two server instances on one SQLite file,
@@ -163,4 +166,63 @@ func TestFreezeAcrossServers(t *testing.T) {
 	if resp, _ := b.get("/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("home after logging in again: %d", resp.StatusCode)
 	}
+}
+
+// TestFreezeHandsOverTasks: a frozen approver's open tasks are offered to
+// someone else on the admin user page and through the API, as their
+// records are; a task the chosen user may not decide (they submitted it)
+// stays, and the page and the answer say why.
+func TestFreezeHandsOverTasks(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.withWorkflows(workflow.Options{})
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	ctx := context.Background()
+	analyst := h.users["analyst"]
+	if _, err := h.org.UpdateUnitHead(ctx, engine.AuditActor{ID: engine.SystemActor}, "store1", analyst.ID); err != nil {
+		t.Fatal(err)
+	}
+	first := h.submitDiscount("移交一", "normal", 0.15)
+	second := h.submitDiscount("移交二", "normal", 0.15)
+	if res := h.do("POST", "/api/v1/users/"+analyst.ID+"/freeze", "admin", "", nil); res.Code != http.StatusOK {
+		t.Fatalf("freeze: %d %s", res.Code, res.Body)
+	}
+
+	// the page offers the hand-over once the user is frozen
+	ab := newBrowser(t, srv)
+	ab.lang = "en"
+	tok := ab.login("admin@example.com")
+	_, page := ab.get("/admin/users/" + analyst.ID)
+	mustContain(t, "user page", page, `id="open-tasks">2<`, `id="tasks-form"`, "Hand over approval tasks")
+	// to the records' submitter: both stay, with the reason
+	resp, page := ab.post("/admin/users/"+analyst.ID+"/tasks/reassign", url.Values{"_csrf": {tok}, "to": {h.users["manager"].ID}}, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("hand over to the submitter: %d", resp.StatusCode)
+	}
+	mustContain(t, "left with a reason", page, "0 approval tasks handed over", "2 stayed", "the submitter cannot decide their own record", `id="open-tasks">2<`)
+
+	// through the API: the refusals, then both move to the administrator
+	for _, c := range []struct {
+		user, body string
+		status     int
+	}{
+		{"staff", `{"to":"admin@example.com"}`, http.StatusForbidden},
+		{"admin", `{"to":"` + analyst.ID + `"}`, http.StatusUnprocessableEntity},
+		{"admin", `{"to":"admin@example.com","x":1}`, http.StatusBadRequest},
+	} {
+		if res := h.do("POST", "/api/v1/users/"+analyst.ID+"/tasks/reassign", c.user, c.body, nil); res.Code != c.status {
+			t.Errorf("%s %s: %d %s, want %d", c.user, c.body, res.Code, res.Body, c.status)
+		}
+	}
+	res := h.do("POST", "/api/v1/users/"+analyst.ID+"/tasks/reassign", "admin", `{"to":"admin@example.com"}`, nil)
+	var out workflow.TaskHandOver
+	if res.Code != http.StatusOK || json.Unmarshal(res.Body.Bytes(), &out) != nil || len(out.Moved) != 2 || len(out.Left) != 0 {
+		t.Fatalf("hand over to the administrator: %d %s", res.Code, res.Body)
+	}
+	for _, r := range []string{first.ID, second.ID} {
+		inboxOf(t, h, "admin", r)
+	}
+	_, page = ab.get("/admin/users/" + analyst.ID)
+	mustContain(t, "user page after", page, `id="open-tasks">0<`)
+	mustLack(t, "user page after", page, `id="tasks-form"`)
 }
