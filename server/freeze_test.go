@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,4 +227,69 @@ func TestFreezeHandsOverTasks(t *testing.T) {
 	_, page = ab.get("/admin/users/" + analyst.ID)
 	mustContain(t, "user page after", page, `id="open-tasks">0<`)
 	mustLack(t, "user page after", page, `id="tasks-form"`)
+}
+
+// TestLockoutAcrossNodes: the failed-login count and the lock live in the
+// store, so wrong passwords sent in parallel to two nodes sharing it lock
+// the account at the threshold, every attempt is counted and audited (a
+// lost race between nodes must not give a guess for free), and the right
+// password is then refused on both nodes.
+func TestLockoutAcrossNodes(t *testing.T) {
+	cfg := testConfig()
+	cfg.LockoutThreshold = 5
+	h := newHarness(t, cfg)
+	stB, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stB.Close() })
+	orgB := engine.NewOrg(stB, time.Now)
+	svcB := engine.NewService(stB, orgB, engine.ServiceOptions{Clock: time.Now})
+	t.Cleanup(svcB.Close)
+	nodes := []http.Handler{h.e, New(Deps{Store: stB, Org: orgB, Service: svcB, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})}
+	login := func(node int, password string, i int) int {
+		req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"email":"staff@example.com","password":"`+password+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = fmt.Sprintf("198.51.100.%d:4000", 1+i%200)
+		rec := httptest.NewRecorder()
+		nodes[node].ServeHTTP(rec, req)
+		return rec.Code
+	}
+	const attempts = 12
+	var wg sync.WaitGroup
+	codes := make([]int, attempts)
+	for i := range attempts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = login(i%2, fmt.Sprintf("wrong-password-%d", i), i)
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusUnauthorized && c != http.StatusLocked {
+			t.Errorf("attempt %d: %d, want 401 or 423", i, c)
+		}
+	}
+	for node := range nodes {
+		if c := login(node, testPassword, 250); c != http.StatusLocked {
+			t.Errorf("the right password on node %d after the failures: %d, want 423", node, c)
+		}
+	}
+	staff := h.users["staff"].ID
+	counted := 0
+	for _, action := range []string{"login.failed", "user.lock", "login"} {
+		page, err := h.store.FindAuditEvents(context.Background(), engine.AuditQuery{Action: action, Object: staff, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Items {
+			if e.Result != engine.ResultOK {
+				counted++
+			}
+		}
+	}
+	if counted != attempts+len(nodes) {
+		t.Errorf("failed and refused logins in the audit log: %d, want %d (every attempt)", counted, attempts+len(nodes))
+	}
 }
