@@ -19,6 +19,22 @@ import (
 	"formwork/engine/workflow"
 )
 
+// secondNode is another server on the harness's SQLite file, with its own
+// store, services and the harness's config, as a second web node shares
+// the store.
+func (h *harness) secondNode(tb testing.TB) http.Handler {
+	tb.Helper()
+	st, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	org := engine.NewOrg(st, time.Now)
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now})
+	tb.Cleanup(svc.Close)
+	return New(Deps{Store: st, Org: org, Service: svc, Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
 // TestFreezeAcrossServers runs two server instances on one SQLite file,
 // as two web nodes share a store. Freezing a user on node A refuses their
 // very next request on node B with 423 — the API token (problem+json) and
@@ -27,16 +43,7 @@ import (
 // does not come back.
 func TestFreezeAcrossServers(t *testing.T) {
 	h := newHarness(t, testConfig())
-	stB, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stB.Close() })
-	orgB := engine.NewOrg(stB, time.Now)
-	svcB := engine.NewService(stB, orgB, engine.ServiceOptions{Clock: time.Now})
-	t.Cleanup(svcB.Close)
-	nodeB := New(Deps{Store: stB, Org: orgB, Service: svcB, Config: testConfig(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srvA, srvB := httptest.NewServer(h.e), httptest.NewServer(nodeB)
+	srvA, srvB := httptest.NewServer(h.e), httptest.NewServer(h.secondNode(t))
 	defer srvA.Close()
 	defer srvB.Close()
 
@@ -238,15 +245,7 @@ func TestLockoutAcrossNodes(t *testing.T) {
 	cfg := testConfig()
 	cfg.LockoutThreshold = 5
 	h := newHarness(t, cfg)
-	stB, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stB.Close() })
-	orgB := engine.NewOrg(stB, time.Now)
-	svcB := engine.NewService(stB, orgB, engine.ServiceOptions{Clock: time.Now})
-	t.Cleanup(svcB.Close)
-	nodes := []http.Handler{h.e, New(Deps{Store: stB, Org: orgB, Service: svcB, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})}
+	nodes := []http.Handler{h.e, h.secondNode(t)}
 	login := func(node int, password string, i int) int {
 		req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"email":"staff@example.com","password":"`+password+`"}`))
 		req.Header.Set("Content-Type", "application/json")
