@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"formwork/engine/filter"
 )
@@ -26,9 +28,21 @@ func holdsScope(a *Access, r *Record) bool {
 }
 
 // outOfScope is the error of a write whose result would leave the
-// writer's data scope.
-func outOfScope() error {
-	return Forbidden(T("保存后的记录将超出你的数据范围", "the record as saved would fall outside your data scope"))
+// writer's data scope, naming the fields the scope reads that the writer
+// may see (their own rule), so a form shows it next to them.
+func outOfScope(a *Access) error {
+	var fields []FieldError
+	seen := map[string]bool{}
+	for _, f := range filter.Fields(a.ScopeFilter()) {
+		if f.System || seen[f.Key] || a.Field(f.Key) == PermHidden {
+			continue
+		}
+		seen[f.Key] = true
+		fields = append(fields, FieldError{Field: JSONPointer(f.Key), Code: "out_of_scope",
+			Message: Tf("字段 %s 的值超出你的数据范围", "the value of %s is outside your data scope", f.Key)})
+	}
+	slices.SortFunc(fields, func(x, y FieldError) int { return strings.Compare(x.Field, y.Field) })
+	return Forbidden(T("保存后的记录将超出你的数据范围", "the record as saved would fall outside your data scope"), fields...)
 }
 
 // MayRead reports whether u may read r of b on their own, through their

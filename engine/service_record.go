@@ -161,7 +161,7 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
 	if !holdsScope(acc, r) {
-		return nil, s.deny(ctx, p, "create", app, form, "", "result outside data scope", outOfScope())
+		return nil, s.deny(ctx, p, "create", app, form, "", "result outside data scope", outOfScope(acc))
 	}
 	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
@@ -428,7 +428,7 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	nr := r.Clone()
 	nr.Data, nr.FormVersion, nr.UpdatedBy = res.Data, v, p.User.ID
 	if !holdsScope(acc, nr) {
-		return nil, s.deny(ctx, p, "update", app, form, id, "result outside data scope", outOfScope())
+		return nil, s.deny(ctx, p, "update", app, form, id, "result outside data scope", outOfScope(acc))
 	}
 	changed := DiffData(r.Data, res.Data)
 	fields := make([]string, len(changed))
@@ -562,7 +562,7 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 	}
 	nr.FormVersion, nr.UpdatedBy, nr.DeletedAt = v, p.User.ID, nil
 	if !holdsScope(acc, nr) {
-		return nil, s.deny(ctx, p, "restore", app, form, id, "result outside data scope", outOfScope())
+		return nil, s.deny(ctx, p, "restore", app, form, id, "result outside data scope", outOfScope(acc))
 	}
 	now := s.now()
 	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: WriteRestore, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},

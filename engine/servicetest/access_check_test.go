@@ -53,6 +53,9 @@ func testWriteStaysInScope(t *testing.T, f *accessFixture) {
 	ok("create in scope", err)
 	_, err = create(clerk, map[string]any{"store": "store2", "phone": "13800000002"})
 	wantForbidden("create for another store", err)
+	if diff := cmp.Diff([]string{"/store out_of_scope"}, fieldCodes(err)); diff != "" {
+		t.Errorf("the refusal names the field the scope reads (-want +got):\n%s", diff)
+	}
 
 	// and may change an order but not move it out of store 1
 	ok("update in scope", update(clerk, mine.ID, map[string]any{"note": "called back"}))
@@ -108,4 +111,13 @@ func testWriteStaysInScope(t *testing.T, f *accessFixture) {
 	if diff := cmp.Diff(map[string]int{"create": 3, "update": 3}, denied); diff != "" {
 		t.Errorf("denied writes in the audit log (-want +got):\n%s", diff)
 	}
+}
+
+// fieldCodes lists an error's field errors as "field code".
+func fieldCodes(err error) []string {
+	var out []string
+	for _, fe := range engine.ErrorFields(err) {
+		out = append(out, fe.Field+" "+fe.Code)
+	}
+	return out
 }
