@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestSensitiveUploadsSealed(t *testing.T) {
 	for _, backend := range []string{"sqlite", "mongo"} {
 		t.Run(backend, func(t *testing.T) {
 			f := newAccessFixture(t, fixtureOptions{Bundle: "orders.json", Units: shopUnits, Encrypt: true, Mongo: backend == "mongo",
-				Users: []fixtureUser{{Name: "clerk1", Unit: "store1", Roles: []string{"clerk"}}}})
+				Users: []fixtureUser{{Name: "clerk1", Unit: "store1", Roles: []string{"clerk"}}, {Name: "viewer", Unit: "hq", Roles: []string{"viewer"}}}})
 			testSensitiveUploadsSealed(t, f)
 		})
 	}
@@ -44,21 +45,39 @@ func testSensitiveUploadsSealed(t *testing.T, f *accessFixture) {
 		}
 		return b
 	}
+	back := blobPNG(t, 99)
 	bp, bs, br := put("id_photo", "id.png", photo), put("id_scan", "id.txt", scan), put("receipt", "r.txt", receipt)
-	if !bp.Sealed || !bs.Sealed || br.Sealed {
-		t.Errorf("sealed: photo %v, scan %v, receipt %v; want true, true, false", bp.Sealed, bs.Sealed, br.Sealed)
+	bf, bb := put("id_sides", "front.png", photo), put("id_sides", "back.png", back)
+	if !bp.Sealed || !bs.Sealed || br.Sealed || !bf.Sealed || !bb.Sealed {
+		t.Errorf("sealed: photo %v, scan %v, receipt %v, sides %v %v; want all but the receipt", bp.Sealed, bs.Sealed, br.Sealed, bf.Sealed, bb.Sealed)
 	}
 	rec, err := f.svc.CreateRecord(ctx, clerk, f.app, "order", map[string]any{"store": "store1",
-		"id_photo": bp.Ref(), "id_scan": bs.Ref(), "receipt": []any{br.Ref()}})
+		"id_photo": bp.Ref(), "id_scan": bs.Ref(), "id_sides": []any{bf.Ref(), bb.Ref()}, "receipt": []any{br.Ref()}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// a role that sees the ID fields masked gets neither their references nor their files
+	viewer := f.users["viewer"]
+	seen, err := f.svc.GetRecord(ctx, viewer, f.app, "order", rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id_photo", "id_scan", "id_sides"} {
+		if v := fmt.Sprint(seen.Data[k]); strings.Contains(v, "blob:") {
+			t.Errorf("masked %s shows %s", k, v)
+		}
+	}
+	for _, b := range []*engine.BlobInfo{bp, bs, bf, bb} {
+		if _, _, err := f.svc.OpenBlob(ctx, viewer, f.app, "order", rec.ID, b.ID); engine.ErrorCode(err) != engine.EFORBIDDEN {
+			t.Errorf("masked %s opened: %v, want forbidden", b.Field, err)
+		}
 	}
 
 	// read back whole, thumbnail included
 	for _, c := range []struct {
 		b    *engine.BlobInfo
 		want []byte
-	}{{bp, photo}, {bs, scan}, {br, receipt}} {
+	}{{bp, photo}, {bs, scan}, {br, receipt}, {bf, photo}, {bb, back}} {
 		info, got, err := f.svc.OpenBlob(ctx, clerk, f.app, "order", rec.ID, c.b.ID)
 		if err != nil || !bytes.Equal(got, c.want) || info.SHA256 != c.b.SHA256 {
 			t.Errorf("read back %s: %d bytes, sha %s, %v", c.b.Field, len(got), info.SHA256, err)
@@ -89,7 +108,8 @@ func testSensitiveUploadsSealed(t *testing.T, f *accessFixture) {
 		data   []byte
 		sha    string
 		sealed bool
-	}{{"ID photo", photo, bp.SHA256, true}, {"ID scan", scan, bs.SHA256, true}, {"photo thumbnail", thumb.Data, "", true}, {"receipt", receipt, br.SHA256, false}} {
+	}{{"ID photo", photo, bp.SHA256, true}, {"ID scan", scan, bs.SHA256, true}, {"photo thumbnail", thumb.Data, "", true},
+		{"ID card's back", back, bb.SHA256, true}, {"receipt", receipt, br.SHA256, false}} {
 		found := 0
 		for _, n := range needles(c.data, c.sha) {
 			for _, r := range raw {
