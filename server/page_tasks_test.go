@@ -255,7 +255,10 @@ func TestTaskPagesOtherActions(t *testing.T) {
 		t.Errorf("unknown signer: %d", resp.StatusCode)
 	}
 	// a signer or a transfer target must be able to read the record
-	// anyway, and never be its submitter
+	// anyway, and never be its submitter, whom the page does not offer
+	_, page = ab.get("/tasks/" + tt)
+	mustContain(t, "task page offers", page, `value="staff@example.com"`)
+	mustLack(t, "task page offers", page, `value="manager@example.com"`)
 	resp, page = ab.post("/tasks/"+tt+"/add_signer", url.Values{"_csrf": {acsrf}, "to": {"staff@example.com"}}, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a signer who may read only their own records: %d, want 403", resp.StatusCode)
