@@ -223,7 +223,7 @@ func TestWorkflowDelegationAttacks(t *testing.T) {
 			t.Errorf("the administrator's inbox: %v, want the escalated task", got)
 		}
 		res := s.h.do("GET", record(s.rec)+"/timeline", "manager", "", nil)
-		for _, w := range []string{`"kind":"skip_submitter"`, `"kind":"escalate"`} {
+		for _, w := range []string{`"kind":"skip_self"`, `"kind":"escalate"`} {
 			if !strings.Contains(res.Body.String(), w) {
 				t.Errorf("timeline lacks %s: %s", w, res.Body)
 			}

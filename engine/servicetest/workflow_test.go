@@ -494,8 +494,8 @@ func TestWorkflowSubmitterNeverDecides(t *testing.T) {
 		want  []string
 		steps []string
 	}{
-		{"self", []string{"m1"}, []string{"start by clerk", "skip_submitter n → clerk", "task n → m1"}},
-		{"selfonly", []string{"admin"}, []string{"start by clerk", "skip_submitter n → clerk", "escalate n → admin", "task n → admin"}},
+		{"self", []string{"m1"}, []string{"start by clerk", "skip_self n → clerk", "task n → m1"}},
+		{"selfonly", []string{"admin"}, []string{"start by clerk", "skip_self n → clerk", "escalate n → admin", "task n → admin"}},
 		{"selfok", []string{"clerk", "m1"}, []string{"start by clerk", "task n → clerk,m1"}},
 	}
 	for _, tc := range tests {

@@ -20,7 +20,7 @@ func (tx *wfTx) withoutSubmitter(n *engine.Node, users []string, why string) []s
 	if !dropped {
 		return users
 	}
-	tx.step(Step{Kind: "skip_submitter", Node: n.Key, Users: []string{tx.inst.Submitter}, Detail: map[string]any{"reason": why}})
+	tx.step(Step{Kind: "skip_self", Node: n.Key, Users: []string{tx.inst.Submitter}, Detail: map[string]any{"reason": why}})
 	tx.audit("workflow.skip_submitter", "", map[string]any{"node": n.Key, "user": tx.inst.Submitter, "reason": why})
 	return out
 }
