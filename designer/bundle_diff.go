@@ -320,7 +320,7 @@ var fieldAspects = []struct {
 	{"field", "修改了字段「%s」的类型", "changed the type of field %s", []string{"type", "x-widget", "format"}},
 	{"field", "修改了字段「%s」的选项", "changed the options of field %s", []string{"enum", "x-options", "items"}},
 	{"rule", "修改了字段「%s」的规则", "changed the rules of field %s", []string{"x-visible", "x-required", "x-readonly", "x-compute",
-		"pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf", "x-pattern-message", "x-message"}},
+		"pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf", "x-pattern-message", "x-message", "x-messages"}},
 }
 
 func (df *differ) fields(formPtr, form string, o, n obj) {

@@ -18,6 +18,7 @@ var (
 		zh, en string // formats taking the submatches, types in plain words
 	}{
 		{regexp.MustCompile(`^unexpected token EOF$`), "表达式不完整", "the expression is incomplete"},
+		{regexp.MustCompile(`^literal not terminated$`), "引号没有配对：文字要放在一对引号之间", "a quote is not closed: text goes between two quotes"},
 		{regexp.MustCompile(`^unexpected token (.+)$`), "这里有多余或写错的符号 %s", "unexpected %s here"},
 		{regexp.MustCompile(`^unknown name (\S+)$`), "没有名为「%s」的字段或函数", "there is no field or function named %s"},
 		{regexp.MustCompile(`^invalid operation: (\S+) \(mismatched types (\S+) and (\S+)\)$`), "「%s」两边的类型不同：%s 与 %s", "the two sides of %s differ: %s and %s"},

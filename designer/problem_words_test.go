@@ -20,6 +20,7 @@ func TestRuleProblemsInPlainWords(t *testing.T) {
 		{"nme == 'a'", engine.T("没有名为「nme」的字段或函数（第 1 个字符）", "there is no field or function named nme (at character 1)")},
 		{"name == 1", engine.T("「==」两边的类型不同：文本 与 数字（第 6 个字符）", "the two sides of == differ: text and number (at character 6)")},
 		{"level", engine.T("规则应得出是或否，这里得出的是文本", "the rule should give yes or no, it gives text")},
+		{"name == 'a", engine.T("引号没有配对：文字要放在一对引号之间（第 11 个字符）", "a quote is not closed: text goes between two quotes (at character 11)")},
 		{"name.foo", engine.T("文本没有属性「foo」（第 6 个字符）", "text has no property foo (at character 6)")},
 	}
 	version := int64(0)

@@ -326,13 +326,9 @@ type RuleResult struct {
 // rows make a role's custom data scope instead (see RuleRows.Filter), or
 // a scope's filter is read back into rows. Nothing is written.
 func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app string, in RuleCheck) (*RuleResult, error) {
-	b, err := d.draftBundle(ctx, p, app)
+	cf, err := d.ruleForm(ctx, p, app, in.Form)
 	if err != nil {
 		return nil, err
-	}
-	cf := b.Compiled(in.Form)
-	if cf == nil {
-		return nil, rowError("/form", "not_found", "没有这个表单", "there is no such form")
 	}
 	if in.Want == WantFilter {
 		return checkScope(cf.Form, in)
@@ -366,4 +362,55 @@ func (d *Designer) CheckRule(ctx context.Context, p *engine.Principal, app strin
 	}
 	out.Value = v
 	return out, nil
+}
+
+// ruleForm is the compiled form of app's draft a rule is checked
+// against: the draft's own when the draft loads, else (it has a problem
+// somewhere, as a draft may while the manager works — an expression half
+// typed, say) the form alone with its rules left out, since a rule needs
+// only the fields and their types.
+func (d *Designer) ruleForm(ctx context.Context, p *engine.Principal, app, form string) (*engine.CompiledForm, error) {
+	b, err := d.ruleBundle(ctx, p, app)
+	switch {
+	case err == nil:
+		if cf := b.Compiled(form); cf != nil {
+			return cf, nil
+		}
+		return nil, rowError("/form", "not_found", "没有这个表单", "there is no such form")
+	case engine.ErrorCode(err) != engine.EINVALID:
+		return nil, err
+	}
+	dr, err := d.Draft(ctx, p, app)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Forms []map[string]any `json:"forms"`
+	}
+	if err := json.Unmarshal(dr.Bundle, &doc); err != nil {
+		return nil, fmt.Errorf("read draft: %w", err)
+	}
+	for i, m := range doc.Forms {
+		if m == nil || m["x-key"] != form {
+			continue
+		}
+		delete(m, "x-checks")
+		props, _ := m["properties"].(map[string]any)
+		for _, v := range props {
+			if fs, ok := v.(map[string]any); ok {
+				for _, kw := range []string{"x-visible", "x-required", "x-readonly", "x-compute"} {
+					delete(fs, kw)
+				}
+			}
+		}
+		f, err := engine.ParseForm(engine.MustJSON(m), fmt.Sprintf("/forms/%d", i))
+		if err == nil {
+			var cf *engine.CompiledForm
+			if cf, err = engine.CompileForm(f); err == nil {
+				return cf, nil
+			}
+		}
+		return nil, rowError("/form", "invalid", "请先解决这个表单的问题", "solve this form's problems first")
+	}
+	return nil, rowError("/form", "not_found", "没有这个表单", "there is no such form")
 }

@@ -118,6 +118,30 @@ func TestCheckRule(t *testing.T) {
 	if _, err := f.d.CheckRule(ctx, f.users["other"], "rules", designer.RuleCheck{Form: "f", Expr: "true"}); engine.ErrorCode(err) != engine.EFORBIDDEN {
 		t.Errorf("a user who may not design: %v", err)
 	}
+
+	// a draft with a problem (a rule half typed, a formula that does not
+	// compile) still checks rules against the form's fields
+	d, err := f.d.Draft(ctx, admin, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = f.d.Patch(ctx, admin, "rules", []byte(`[{"op":"add","path":"/forms/0/properties/note/x-visible","value":"level == "},
+		{"op":"add","path":"/forms/0/properties/total","value":{"type":"number","x-widget":"formula","x-compute":"amount *"}},
+		{"op":"add","path":"/forms/0/x-checks","value":[{"expr":"amount >","message":"x"}]}]`), d.Version)
+	if err != nil || len(d.Problems) == 0 {
+		t.Fatalf("a draft with problems: %+v %v", d, err)
+	}
+	res, err = f.d.CheckRule(ctx, admin, "rules", designer.RuleCheck{Form: "f", Want: "number", Expr: "amount * 3", Data: map[string]any{"amount": 2.0}})
+	if err != nil || res.Value != 6.0 || len(res.Problems) != 0 {
+		t.Errorf("a formula checked in a draft with problems: %+v %v", res, err)
+	}
+	res, err = f.d.CheckRule(ctx, admin, "rules", designer.RuleCheck{Form: "f", Want: "boolean", Expr: "total > 1"})
+	if err != nil || len(res.Problems) != 0 {
+		t.Errorf("a rule on the formula field in a draft with problems: %+v %v", res, err)
+	}
+	if _, err := f.d.CheckRule(ctx, admin, "rules", designer.RuleCheck{Form: "nope", Expr: "true"}); engine.ErrorCode(err) != engine.EINVALID {
+		t.Errorf("no such form in a draft with problems: %v", err)
+	}
 }
 
 // FuzzParseRows: any expression reads back into rows or is left alone;

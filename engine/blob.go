@@ -279,7 +279,7 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 		}
 	}
 	for off := 0; off < len(data); off += BlobChunkSize {
-		info.Chunks = append(info.Chunks, chunkID(info, len(info.Chunks), data[off:min(off+BlobChunkSize, len(data))]))
+		info.Chunks = append(info.Chunks, blobChunkID(info, len(info.Chunks), data[off:min(off+BlobChunkSize, len(data))]))
 	}
 	// The blob doc first, pending and naming its chunks (as tags too),
 	// then the chunks a few per write (content-addressed, so a retry
@@ -304,7 +304,7 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	}
 	for i, id := range info.Chunks {
 		off := i * BlobChunkSize
-		part, err := s.sealChunk(ctx, info, i, data[off:min(off+BlobChunkSize, len(data))])
+		part, err := s.sealBlobChunk(ctx, info, i, data[off:min(off+BlobChunkSize, len(data))])
 		if err != nil {
 			return nil, err
 		}
@@ -390,7 +390,7 @@ func (s *Service) readBlob(ctx context.Context, b *BlobInfo) ([]byte, error) {
 		if err := json.Unmarshal(d.Value, &c); err != nil {
 			return nil, err
 		}
-		part, err := s.openChunk(ctx, b, i, c.Data)
+		part, err := s.openBlobChunk(ctx, b, i, c.Data)
 		if err != nil {
 			return nil, err
 		}

@@ -24,9 +24,9 @@ import (
 // blobAAD is the additional data binding a sealed part of an upload.
 func blobAAD(b *BlobInfo, part string) string { return "blob/" + b.ID + "/" + part }
 
-// chunkID is the id of the n-th chunk of an upload: the SHA-256 of its
+// blobChunkID is the id of the n-th chunk of an upload: the SHA-256 of its
 // bytes (shared by equal content), or for a sealed upload of its place.
-func chunkID(b *BlobInfo, n int, part []byte) string {
+func blobChunkID(b *BlobInfo, n int, part []byte) string {
 	if b.Sealed {
 		part = []byte(blobAAD(b, strconv.Itoa(n)))
 	}
@@ -60,8 +60,8 @@ func (s *Service) openBlobInfo(ctx context.Context, b *BlobInfo) error {
 	return nil
 }
 
-// sealChunk returns the stored bytes of the n-th chunk of b.
-func (s *Service) sealChunk(ctx context.Context, b *BlobInfo, n int, part []byte) ([]byte, error) {
+// sealBlobChunk returns the stored bytes of the n-th chunk of b.
+func (s *Service) sealBlobChunk(ctx context.Context, b *BlobInfo, n int, part []byte) ([]byte, error) {
 	if !b.Sealed {
 		return part, nil
 	}
@@ -72,8 +72,8 @@ func (s *Service) sealChunk(ctx context.Context, b *BlobInfo, n int, part []byte
 	return []byte(sealed), nil
 }
 
-// openChunk returns the bytes of the n-th chunk of b as stored.
-func (s *Service) openChunk(ctx context.Context, b *BlobInfo, n int, stored []byte) ([]byte, error) {
+// openBlobChunk returns the bytes of the n-th chunk of b as stored.
+func (s *Service) openBlobChunk(ctx context.Context, b *BlobInfo, n int, stored []byte) ([]byte, error) {
 	if !b.Sealed {
 		return stored, nil
 	}

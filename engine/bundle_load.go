@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -208,6 +210,9 @@ func (l *loader) checkForm(b *Bundle, f *Form) {
 	walk = func(fields []*Field, top bool) {
 		for _, fd := range fields {
 			l.checkField(b, fd, top)
+			if top {
+				l.checkFill(b, f, fd)
+			}
 			if len(fd.Fields) > 0 {
 				walk(fd.Fields, false)
 			}
@@ -223,6 +228,28 @@ func (l *loader) checkForm(b *Bundle, f *Form) {
 		}
 	}
 	walk(f.Fields, true)
+}
+
+// checkFill checks a relation's x-fill: each key a field of the related
+// form, each value a field of this form.
+func (l *loader) checkFill(b *Bundle, f *Form, fd *Field) {
+	if len(fd.Fill) == 0 {
+		return
+	}
+	if fd.Widget != WidgetRelation || fd.Relation == nil {
+		l.add(fd.Pointer+"/x-fill", "relation", T("只有关联控件可以设置 x-fill", "only relation widgets take x-fill"))
+		return
+	}
+	rf := b.Form(fd.Relation.Form)
+	for _, from := range slices.Sorted(maps.Keys(fd.Fill)) {
+		to := fd.Fill[from]
+		if rf != nil && rf.Field(from) == nil {
+			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("表单 %q 中没有字段 %q", "form %q has no field %q", rf.Key, from))
+		}
+		if f.Field(to) == nil || to == fd.Key {
+			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("字段 %q 不存在", "field %q does not exist", to))
+		}
+	}
 }
 
 func (l *loader) checkField(b *Bundle, fd *Field, top bool) {

@@ -79,7 +79,9 @@ type Relation struct {
 // Serial configures a serial-number field.
 type Serial struct {
 	Prefix string `json:"prefix,omitempty"`
+	Date   string `json:"date,omitempty"`
 	Digits int    `json:"digits,omitempty"`
+	Per    string `json:"per,omitempty"`
 }
 
 // Field is one property of a form (or of a subform's items).
@@ -104,9 +106,11 @@ type Field struct {
 	Compute     string
 	Relation    *Relation
 	Serial      *Serial
-	ItemType    string   // for arrays: the items' type
-	Fields      []*Field // subform (array of objects) or object fields
-	RequiredSub []string // required keys of a subform item / object
+	Fill        map[string]string // x-fill: the related record's field → this form's field
+	Messages    map[string]Text   // x-messages: keyword → what staff read when the value breaks it
+	ItemType    string            // for arrays: the items' type
+	Fields      []*Field          // subform (array of objects) or object fields
+	RequiredSub []string          // required keys of a subform item / object
 	Schema      json.RawMessage
 
 	byKey map[string]*Field
@@ -173,6 +177,8 @@ type rawField struct {
 	Index       bool                       `json:"x-index"`
 	Relation    *Relation                  `json:"x-relation"`
 	Serial      *Serial                    `json:"x-serial"`
+	Fill        map[string]string          `json:"x-fill"`
+	Messages    map[string]Text            `json:"x-messages"`
 }
 
 // parseFields reads an ordered "properties" object into fields.
@@ -211,6 +217,7 @@ func parseField(key string, raw json.RawMessage, pointer string) (*Field, error)
 		Label: rf.Label, Placeholder: rf.Placeholder, Help: rf.Help, Unit: rf.Unit,
 		Sensitive: rf.Sensitive, Index: rf.Index, Visible: rf.Visible, Required: rf.XRequired,
 		Readonly: rf.Readonly, Compute: rf.Compute, Relation: rf.Relation, Serial: rf.Serial,
+		Fill: rf.Fill, Messages: rf.Messages,
 		Schema: raw, RequiredSub: rf.Required,
 	}
 	if len(rf.Default) > 0 {

@@ -147,32 +147,51 @@ func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form stri
 	if err := checkWritable(f, acc, data, nil); err != nil {
 		return nil, s.deny(ctx, p, "create", app, form, "", "non-editable fields", err)
 	}
-	now := s.now()
-	id := NewID(now)
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, app),
-		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
-	if !res.OK() {
-		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
-	}
-	claims, err := s.bindBlobs(ctx, p, app, f, id, res.Data, nil) // engine/blob.go
+	_, ch, err := s.createChange(ctx, p, b, v, f, acc, data, s.now())
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{ID: id, App: app, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
-		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
-	if !holdsScope(acc, r) {
-		return nil, s.deny(ctx, p, "create", app, form, "", "result outside data scope", outOfScope(acc))
-	}
-	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.Event(p, "create", app, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
-	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
-		return nil, err
-	}
+	return s.applyOne(ctx, ch, f, acc)
+}
+
+// applyOne writes the change of one record's action and returns the
+// record as written, as acc lets its user see it.
+func (s *Service) applyOne(ctx context.Context, ch *Change, f *Form, acc *Access) (*RecordView, error) {
 	out, err := s.store.Apply(ctx, ch)
 	if err != nil {
 		return nil, err
 	}
 	return viewOf(out.Records[0], f, acc), nil
+}
+
+// createChange validates data as a new record of f by p (rules as on the
+// form, defaults and formulas, uploaded files claimed) and returns it with
+// the change that stores it, the record hooks (workflow triggers) already
+// run on it. The caller has checked the create or import operation and
+// checkWritable. Errors are the rules' (EINVALID, scrubbed for p) or a
+// hook's.
+func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v int, f *Form, acc *Access, data map[string]any, now time.Time) (*Record, *Change, error) {
+	id := NewID(now)
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key),
+		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
+	if !res.OK() {
+		return nil, nil, Invalid(scrubErrors(f, acc, res.Errors)...)
+	}
+	claims, err := s.bindBlobs(ctx, p, b.App.Key, f, id, res.Data, nil) // engine/blob.go
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &Record{ID: id, App: b.App.Key, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
+		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
+	if !holdsScope(acc, r) {
+		return nil, nil, s.deny(ctx, p, "create", b.App.Key, f.Key, "", "result outside data scope", outOfScope(acc))
+	}
+	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
+		Audit: []*AuditEvent{s.Event(p, "create", b.App.Key, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
+	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
+		return nil, nil, err
+	}
+	return r, ch, nil
 }
 
 // findInScope returns a record only if it lies in the user's scope; a
@@ -396,6 +415,23 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 	if version != 0 && version != r.Version {
 		return nil, &Error{Code: ECONFLICT, Message: Tf("记录已被他人修改（当前版本 %d）", "the record was changed meanwhile (now at version %d)", r.Version)}
 	}
+	if err := checkWritable(f, acc, patch, r.Data); err != nil {
+		return nil, s.deny(ctx, p, "update", app, form, id, "non-editable fields", err)
+	}
+	_, ch, err := s.updateChange(ctx, p, b, v, f, acc, r, patch, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return s.applyOne(ctx, ch, f, acc)
+}
+
+// updateChange applies patch (a JSON merge patch at the top level) to r
+// as p, evaluates the form's rules on the result and returns the new state
+// with the change that writes it at r's version, the record hooks already
+// run. A masked value echoed back keeps the stored one. The caller has
+// checked the update operation, the record's scope and state, and
+// checkWritable.
+func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v int, f *Form, acc *Access, r *Record, patch map[string]any, now time.Time) (*Record, *Change, error) {
 	merged := CloneData(r.Data)
 	if merged == nil {
 		merged = map[string]any{}
@@ -407,28 +443,24 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		}
 		merged[k] = val
 	}
-	if err := checkWritable(f, acc, patch, r.Data); err != nil {
-		return nil, s.deny(ctx, p, "update", app, form, id, "non-editable fields", err)
-	}
 	// a masked value echoed back must not overwrite the stored one
 	for k, val := range patch {
 		if fd := f.Field(k); fd != nil && acc.Field(k) == PermMasked && reflect.DeepEqual(val, Mask(fd.Sensitive, r.Data[k])) {
 			merged[k] = r.Data[k]
 		}
 	}
-	now := s.now()
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, app), System: SystemOf(r), NoFieldMap: true, InPlace: true})
+	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key), System: SystemOf(r), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
-		return nil, Invalid(scrubErrors(f, acc, res.Errors)...)
+		return nil, nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
-	claims, err := s.bindBlobs(ctx, p, app, f, id, res.Data, r.Data) // engine/blob.go
+	claims, err := s.bindBlobs(ctx, p, b.App.Key, f, r.ID, res.Data, r.Data) // engine/blob.go
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nr := r.Clone()
 	nr.Data, nr.FormVersion, nr.UpdatedBy = res.Data, v, p.User.ID
 	if !holdsScope(acc, nr) {
-		return nil, s.deny(ctx, p, "update", app, form, id, "result outside data scope", outOfScope(acc))
+		return nil, nil, s.deny(ctx, p, "update", b.App.Key, f.Key, r.ID, "result outside data scope", outOfScope(acc))
 	}
 	changed := DiffData(r.Data, res.Data)
 	fields := make([]string, len(changed))
@@ -436,15 +468,11 @@ func (s *Service) UpdateRecord(ctx context.Context, p *Principal, app, form, id 
 		fields[i] = c.Field
 	}
 	ch := &Change{Records: []RecordWrite{{Op: WriteUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.Event(p, "update", app, f.Key, id, fields, ResultOK, "")}}
+		Audit: []*AuditEvent{s.Event(p, "update", b.App.Key, f.Key, r.ID, fields, ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteUpdate, Before: r, After: nr}, ch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out, err := s.store.Apply(ctx, ch)
-	if err != nil {
-		return nil, err
-	}
-	return viewOf(out.Records[0], f, acc), nil
+	return nr, ch, nil
 }
 
 // SystemOf returns the system fields (_id, _unit, _owner, _status, …)

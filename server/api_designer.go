@@ -219,13 +219,7 @@ func (s *server) draftFromSheet(c echo.Context) error {
 		return badRequest(engine.T("上传内容无法解析", "the upload could not be read"))
 	}
 	defer f.Close()
-	zh, en := strings.TrimSpace(first(mf.Value["name_zh"])), strings.TrimSpace(first(mf.Value["name_en"]))
-	if zh == "" {
-		zh = en
-	}
-	if en == "" {
-		en = zh
-	}
+	zh, en := eachOther(strings.TrimSpace(first(mf.Value["name_zh"])), strings.TrimSpace(first(mf.Value["name_en"])))
 	if zh == "" {
 		msg := engine.T("请填写应用名称", "give the app a name")
 		return engine.Invalid(engine.FieldError{Field: "/name_zh", Code: "required", Message: msg})

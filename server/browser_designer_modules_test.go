@@ -1,16 +1,6 @@
 package server
 
-import (
-	"encoding/json"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"testing"
-
-	"github.com/chromedp/chromedp"
-
-	"formwork/templates"
-)
+import "testing"
 
 // designerModuleChecks runs in the page against the designer's modules
 // (window.bundles holds the bundles to try) and returns what failed.
@@ -133,34 +123,11 @@ const designerModuleChecks = `(async () => {
 // display order with layouts and without; keys, options, texts and
 // problem pointers behave.
 func TestBrowserDesignerModules(t *testing.T) {
-	ctx, console := chrome(t, chromeOpts{})
-	h := newHarness(t, testConfig())
-	srv := httptest.NewServer(h.e)
-	defer srv.Close()
-
-	bundles := map[string]json.RawMessage{}
-	for _, name := range templates.Names() {
-		b, err := templates.Get(name)
-		must(t, "template "+name, err)
-		bundles[name] = b
-	}
-	for _, f := range []string{"shop.json", "visit.json"} {
-		b, err := os.ReadFile(filepath.Join("testdata", f))
-		must(t, f, err)
-		bundles[f] = b
-	}
-	js, err := json.Marshal(bundles)
-	must(t, "bundles", err)
-	step(t, ctx, "page",
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.Evaluate[chromedp.Void]("window.bundles = "+string(js)),
-	)
-	fails := run(t, ctx, "checks", chromedp.Evaluate[[]string](designerModuleChecks, chromedp.EvalAwaitPromise))
+	fails, console := runModuleChecks(t, designerModuleChecks)
 	for _, f := range fails {
 		t.Error(f)
 	}
-	for _, m := range console() {
+	for _, m := range console {
 		t.Logf("browser console: %s", m)
 	}
 }

@@ -95,6 +95,18 @@ func loginAt(url, user, want string) []chromedp.Action[chromedp.Void] {
 	}
 }
 
+// newApp starts a blank app from the designer's home page and waits for
+// the designer of its form.
+func newApp(key, zh, en string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.CSS("#dz-new-key"), key),
+		chromedp.SendKeys(chromedp.CSS("#dz-new-name-zh"), zh),
+		chromedp.SendKeys(chromedp.CSS("#dz-new-name-en"), en),
+		answered(chromedp.Click(chromedp.CSS("#dz-new-submit"))),
+		chromedp.WaitVisible(chromedp.CSS(`#designer[data-ready=true]`)),
+	}
+}
+
 // canvasKeys are the keys of the fields on the canvas, in order.
 func canvasKeys(tb testing.TB, ctx context.Context) []string {
 	tb.Helper()
@@ -188,13 +200,7 @@ func TestBrowserDesignerForm(t *testing.T) {
 	shootBoth(t, ctx, shots, "designer-home")
 
 	// a blank app: the designer opens its one form
-	step(t, ctx, "new app",
-		chromedp.SendKeys(chromedp.CSS("#dz-new-key"), "repair"),
-		chromedp.SendKeys(chromedp.CSS("#dz-new-name-zh"), "维修登记"),
-		chromedp.SendKeys(chromedp.CSS("#dz-new-name-en"), "Repairs"),
-		answered(chromedp.Click(chromedp.CSS("#dz-new-submit"))),
-		chromedp.WaitVisible(chromedp.CSS(`#designer[data-ready=true]`)),
-	)
+	step(t, ctx, "new app", newApp("repair", "维修登记", "Repairs")...)
 	if n := len(canvasKeys(t, ctx)); n != 0 {
 		t.Fatalf("a blank app's form shows %d fields", n)
 	}

@@ -34,6 +34,9 @@ func (s *server) bindDesignerPages(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.GET("/designer/apps/:app", s.designerAppPage, page...)
 	e.GET("/designer/apps/:app/forms/:form", s.designerFormPage, page...)
 	e.GET("/designer/apps/:app/roles", s.designerRolesPage, page...)
+	e.GET("/designer/apps/:app/workflows", s.designerFlowsPage, page...)
+	e.POST("/designer/apps/:app/workflows", s.designerNewFlow, page...)
+	e.GET("/designer/apps/:app/workflows/:key", s.designerFlowPage, page...)
 	e.GET("/designer/apps/:app/publish", s.designerPublishPage, page...)
 	e.POST("/designer/apps/:app/versions/:n/restore", s.designerRestore, page...)
 	e.POST("/designer/apps/:app/publish", s.designerPublish, page...)
@@ -135,12 +138,7 @@ func (s *server) designerNewApp(c echo.Context) error {
 	if zh == "" && en == "" {
 		return refuse("dz.new.name_missing")
 	}
-	if zh == "" {
-		zh = en
-	}
-	if en == "" {
-		en = zh
-	}
+	zh, en = eachOther(zh, en)
 	// an app that exists already (published or as a draft) is not replaced
 	_, err := s.designer.Draft(ctx, p, key)
 	switch {

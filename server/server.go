@@ -158,6 +158,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindAppRoutes(e, user)
 	s.bindRecordRoutes(e, user)
 	s.bindUploadRoutes(e, user, page)
+	s.bindImportRoutes(e, user, page)
 	s.bindPickerRoutes(e, user, page)
 	s.bindAuditRoutes(e, user)
 	s.bindWorkflowRoutes(e, user)

@@ -131,6 +131,7 @@ func designerMsgs(lang string) map[string]any {
 		}
 	}
 	m["widgets"] = ws
+	propsMsgs(m, lang)
 	return m
 }
 

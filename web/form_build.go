@@ -110,7 +110,7 @@ func BuildForm(in FormInput) ([]Section, []string) {
 	used := map[string]bool{}
 	var out []Section
 	for _, s := range in.Layout {
-		sec := Section{Columns: s.Columns}
+		sec := Section{Columns: s.Columns, Collapsed: s.Collapsed}
 		if s.Title != nil {
 			sec.Title = s.Title.In(in.Lang)
 		}
@@ -139,8 +139,8 @@ func BuildForm(in FormInput) ([]Section, []string) {
 		if out[i].Columns < 1 {
 			out[i].Columns = 1
 		}
-		if out[i].Columns > 3 {
-			out[i].Columns = 3
+		if out[i].Columns > 4 {
+			out[i].Columns = 4
 		}
 	}
 	return out, other

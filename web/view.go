@@ -72,9 +72,21 @@ type FormPage struct {
 
 // Section is one part of a form's layout.
 type Section struct {
-	Title   string
-	Columns int
-	Fields  []*Field
+	Title     string
+	Columns   int
+	Collapsed bool // folded until opened (open when one of its fields has an error)
+	Fields    []*Field
+}
+
+// Open reports whether a collapsed section starts open: one of its fields
+// has an error the person must see.
+func (s Section) Open() bool {
+	for _, f := range s.Fields {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return !s.Collapsed
 }
 
 // Field is one field as the form renderer draws it.

@@ -151,6 +151,7 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 	if d.Service != nil {
 		w.Handle(engine.JobGrantExpire, d.Service.HandleGrantExpireJob)
 		w.Handle(engine.JobSampleImport, d.Service.HandleSampleImportJob)
+		w.Handle(engine.JobRecordImport, d.Service.HandleRecordImportJob)
 		w.Handle(engine.JobReassign, d.Service.HandleReassignJob)
 		w.Handle(engine.JobBlobGC, d.Service.HandleBlobGCJob)
 		w.Handle(engine.JobRecordExport, exchange.NewExporter(d.Service).HandleExportJob)

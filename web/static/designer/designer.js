@@ -8,6 +8,12 @@ import { diff } from "./patch.js";
 import * as F from "./form.js";
 import { Saver, fetchDraft } from "./save.js";
 import { enableDrag } from "./drag.js";
+import { el } from "./dom.js";
+import * as L from "./layout.js";
+import * as Panel from "./panel.js";
+import * as P from "./props.js";
+import { ruleEditor, checksEditor } from "./rules.js";
+import { formulaBuilder } from "./formula.js";
 
 const HISTORY = 100;
 const KEY_RE = /^[a-z][a-z0-9_]{0,62}$/;
@@ -27,11 +33,15 @@ const redoBtn = root.querySelector("[data-do=redo]");
 let doc = null; // the bundle as the page holds it
 let fi = -1; // the index of this page's form in doc.forms
 let selected = null; // the selected field's key
+let section = null; // the selected section's index (when no field is)
 let problems = [];
 let published = new Set(JSON.parse(root.dataset.published || "[]"));
 const undoStack = [], redoStack = [];
 let lastTag = null; // consecutive edits of one input are one undo step
-const autoKeys = new Set(); // new fields whose key follows the English label
+const autoKeys = new Set(); // new fields whose key follows the label
+const enTyped = new Set(); // of those, the ones whose English label was typed (it makes the key)
+const ruleUrl = root.dataset.draftUrl + "/rule";
+const keyUrl = root.dataset.draftUrl + "/key";
 
 const saver = new Saver({
   url: root.dataset.draftUrl,
@@ -130,16 +140,36 @@ function newLabel(widget) {
   return { zh: w.zh, en: w.en };
 }
 
-function addField(widget, index) {
-  const key = change((f, b) => F.add(f, widget, index, newLabel(widget), (b.forms || []).map((x) => x["x-key"])));
+// addField adds a field of widget at index of the display order, or,
+// on a form with sections, where a drop just before the element before
+// lands (layout.js).
+// WIDGET_PRESETS are the validation a new field of a widget starts with:
+// a phone field checks phone numbers in words staff understand.
+const WIDGET_PRESETS = { phone: "phone", email: "email", id_number: "id_number" };
+
+function addField(widget, index, before) {
+  const key = change((f, b) => {
+    const forms = (b.forms || []).map((x) => x["x-key"]);
+    let k;
+    if (before === undefined || !Array.isArray(f["x-layout"])) k = F.add(f, widget, index, newLabel(widget), forms);
+    else {
+      k = F.add(f, widget, F.order(f).length, newLabel(widget), forms);
+      L.place(f, k, L.dropTarget(f, before));
+    }
+    if (WIDGET_PRESETS[widget]) P.setPreset(f.properties[k], WIDGET_PRESETS[widget], M.presets);
+    return k;
+  });
   autoKeys.add(key);
   selected = key;
   render(true);
   focusSelected();
 }
 
-function moveField(key, index) {
-  change((f) => F.move(f, key, index));
+function moveField(key, index, before) {
+  change((f) => {
+    if (before === undefined || !Array.isArray(f["x-layout"])) F.move(f, key, index);
+    else L.place(f, key, L.dropTarget(f, before));
+  });
   selected = key;
   render(true);
   focusSelected();
@@ -162,8 +192,9 @@ function duplicateField(key) {
 }
 
 function select(key) {
-  if (selected === key) return;
+  if (selected === key && section === null) return;
   selected = key;
+  section = null;
   lastTag = null;
   render(true);
 }
@@ -171,19 +202,6 @@ function select(key) {
 function focusSelected() {
   const el = selected && canvas.querySelector(`[data-field="${CSS.escape(selected)}"]`);
   if (el) el.focus();
-}
-
-// el builds an element: el("li", {class: "x", "data-field": k}, child…).
-function el(tag, attrs, ...kids) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === false || v == null) continue;
-    if (k === "text") n.textContent = v;
-    else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
-    else n.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids) if (k != null) n.append(k);
-  return n;
 }
 
 function label(schema, key) {
@@ -198,10 +216,23 @@ function render(withProps) {
   redoBtn.disabled = redoStack.length === 0;
 }
 
+// sectionHead is the canvas's title of section i (-1: the fields no
+// section holds); a drop just below it lands in the section.
+function sectionHead(f, i) {
+  const s = i >= 0 ? f["x-layout"][i] : null;
+  const title = s ? F.text(s.title, lang) || M.p.section_untitled : M.p.other_fields;
+  const meta = s ? [M.p["columns_" + Math.max(1, Math.min(4, s.columns || 1))]].concat(s.collapsed ? [M.p.collapsed] : []).join(" · ") : "";
+  return el("li", { class: "dz-section-head" + (i >= 0 && i === section ? " is-selected" : ""), "data-section-head": String(i) },
+    el("span", { class: "dz-section-title", text: title }),
+    meta ? el("span", { class: "dz-kind", text: meta }) : null,
+    s ? el("button", { type: "button", class: "link", "data-do": "edit-section", "aria-label": M.p.section_edit + " " + title, text: M.p.section_edit }) : null);
+}
+
 function renderCanvas() {
   const f = form();
   const focused = canvas.contains(document.activeElement);
-  const items = F.order(f).map(({ key }) => {
+  const ord = F.order(f);
+  const items = ord.map(({ key }) => {
     const s = f.properties[key] || {};
     const lbl = label(s, key);
     const w = s["x-widget"] || "";
@@ -213,7 +244,19 @@ function renderCanvas() {
         el("button", { type: "button", class: "link", "data-do": "duplicate", "aria-label": M.duplicate + " " + lbl, text: M.duplicate }),
         el("button", { type: "button", class: "link danger", "data-do": "delete", "aria-label": M.delete + " " + lbl, text: M.delete })));
   });
-  canvas.replaceChildren(...items);
+  const lay = Array.isArray(f["x-layout"]) ? f["x-layout"] : null;
+  if (lay) {
+    const out = [];
+    lay.forEach((_, si) => {
+      out.push(sectionHead(f, si));
+      ord.forEach((e, j) => { if (e.section === si) out.push(items[j]); });
+    });
+    if (ord.some((e) => e.section === -1)) out.push(sectionHead(f, -1));
+    ord.forEach((e, j) => { if (e.section === -1) out.push(items[j]); });
+    canvas.replaceChildren(...out);
+  } else {
+    canvas.replaceChildren(...items);
+  }
   root.querySelector(".dz-empty").hidden = items.length > 0;
   if (focused) focusSelected();
 }
@@ -222,37 +265,145 @@ function field(id, text, input) {
   return el("div", { class: "dz-prop" }, el("label", { for: id, text }), input);
 }
 
+// write changes the form for an input that stays on the page (the
+// panel is not drawn again, so the input keeps its focus and state).
+function write(fn, tag) {
+  change(fn, tag);
+  renderCanvas();
+  renderProblems();
+  undoBtn.disabled = undoStack.length === 0;
+  redoBtn.disabled = redoStack.length === 0;
+}
+
+// panelCtx is what the panel's modules need: the texts, the bundle and
+// form, and how to change the selected field (always the one selected
+// when the input changes, as the key may change while typing).
+function panelCtx() {
+  return {
+    M, lang, bundle: doc, form: form(), key: selected,
+    schema: () => selected && form().properties[selected],
+    edit: (fn, tag) => {
+      const k = selected;
+      write((ff) => fn(ff.properties[k], ff), tag && tag + ":" + k);
+    },
+    editForm: (fn, tag) => write(fn, tag),
+    redraw: () => renderProps(),
+    removeSection: (i) => {
+      change((ff) => L.removeSection(ff, i));
+      section = null;
+      render(true);
+    },
+  };
+}
+
+function ruleCtx() {
+  return { form: form(), formKey, keys: F.order(form()).map((e) => e.key), url: ruleUrl, csrf: root.dataset.csrf, lang, M: M.p };
+}
+
+// rules draws the editors of the field's visible, required and readonly
+// rules (a formula is only ever shown or not).
+function rules(key, s) {
+  const kinds = s["x-widget"] === "formula" || s["x-compute"] ? ["visible"] : ["visible", "required", "readonly"];
+  return el("section", { class: "dz-rules", "data-rules": "" }, el("h3", { text: M.p.rules }),
+    ...kinds.map((kind) => ruleEditor({
+      ...ruleCtx(), id: "dz-rule-" + kind, title: M.p["rule_" + kind], empty: M.p["rule_" + kind + "_empty"],
+      expr: s["x-" + kind] || "", except: key,
+      onWrite: (expr) => {
+        const k = selected;
+        write((ff) => {
+          if (expr == null) delete ff.properties[k]["x-" + kind];
+          else ff.properties[k]["x-" + kind] = expr;
+        }, "rule:" + kind + ":" + k);
+      },
+    })));
+}
+
+// formSettings is the panel when no field is selected: the form's
+// cross-field checks.
+function formSettings() {
+  return [
+    el("h2", { text: M.p.form_settings }),
+    el("p", { class: "dz-hint", text: M.p.form_hint }),
+    checksEditor({
+      ...ruleCtx(), checks: form()["x-checks"] || [],
+      onChecks: (next) => write((ff) => {
+        if (next.length) ff["x-checks"] = next;
+        else delete ff["x-checks"];
+      }, "checks"),
+    }),
+  ];
+}
+
+// pinyinKey asks the server for a key made from a Chinese label and
+// gives it to the new field k, unless the field changed meanwhile or its
+// English label makes its key.
+let pinyinTimer = 0;
+function pinyinKey(k, label) {
+  clearTimeout(pinyinTimer);
+  if (!/[\u3400-\u9fff]/.test(label)) return;
+  pinyinTimer = setTimeout(async () => {
+    let key = "";
+    try {
+      const r = await fetch(keyUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": root.dataset.csrf },
+        body: JSON.stringify({ form: formKey, label }),
+      });
+      if (r.ok) key = (await r.json()).key || "";
+    } catch (e) {
+      return;
+    }
+    if (selected !== k || !autoKeys.has(k) || enTyped.has(k) || !KEY_RE.test(key)) return;
+    autoRename(k, F.uniqueKey(form(), key, k), "x-label:zh:");
+    renderCanvas();
+    renderProblems();
+  }, 250);
+}
+
+// autoRename gives the new field k the key nk made from its label, in the
+// undo step of the label's input (tag), and shows it in the panel.
+function autoRename(k, nk, tag) {
+  if (nk === k || !KEY_RE.test(nk)) return;
+  change((ff) => F.rename(ff, k, nk), tag + k);
+  lastTag = tag + nk;
+  for (const s of [autoKeys, enTyped]) {
+    if (s.delete(k)) s.add(nk);
+  }
+  selected = nk;
+  propsBox.dataset.for = nk;
+  const ki = propsBox.querySelector("#dz-p-key");
+  if (ki) ki.value = nk;
+}
+
 function renderProps() {
   const f = form();
   const key = selected;
   const s = key && f.properties[key];
   propsBox.dataset.for = s ? key : "";
   if (!s) {
-    propsBox.replaceChildren(el("h2", { text: M.props }), el("p", { class: "dz-hint", text: M.select_hint }));
+    selected = null;
+    const lay = f["x-layout"] || [];
+    propsBox.dataset.section = section !== null && lay[section] ? String(section) : "";
+    if (section !== null && lay[section]) propsBox.replaceChildren(...Panel.sectionPanel(panelCtx(), section));
+    else propsBox.replaceChildren(...formSettings());
     return;
   }
+  propsBox.dataset.section = "";
   const edit = (kw, lng) => (ev) => {
     const v = ev.target.value;
     const k = selected;
     change((ff) => F.setText(ff.properties[k], kw, lng, v), kw + ":" + lng + ":" + k);
+    if (kw === "x-label" && lng === "zh" && autoKeys.has(k) && !enTyped.has(k)) pinyinKey(k, v);
     if (kw === "x-label" && lng === "en" && autoKeys.has(k)) {
-      const nk = F.uniqueKey(form(), F.keyFrom(v), k);
-      if (nk !== k && KEY_RE.test(nk)) {
-        change((ff) => F.rename(ff, k, nk), kw + ":" + lng + ":" + k);
-        lastTag = kw + ":" + lng + ":" + nk;
-        autoKeys.delete(k);
-        autoKeys.add(nk);
-        selected = nk;
-        propsBox.dataset.for = nk;
-        const ki = propsBox.querySelector("#dz-p-key");
-        if (ki) ki.value = nk;
-      }
+      enTyped.add(k);
+      autoRename(k, F.uniqueKey(form(), F.keyFrom(v), k), "x-label:en:");
     }
     renderCanvas();
     renderProblems();
   };
   const lbl = s["x-label"];
   const canKey = !published.has(key);
+  const ctx = panelCtx();
   const kids = [
     el("h2", { text: M.props }),
     field("dz-p-label-zh", M.label_zh, el("input", { id: "dz-p-label-zh", type: "text", value: typeof lbl === "string" ? lbl : (lbl && lbl.zh) || "", oninput: edit("x-label", "zh") })),
@@ -261,7 +412,7 @@ function renderProps() {
       id: "dz-p-key", type: "text", value: key, disabled: !canKey, spellcheck: "false", autocapitalize: "off",
       "aria-describedby": "dz-p-key-help", onchange: renameKey,
     })),
-    el("p", { class: "dz-hint", id: "dz-p-key-help", text: canKey ? M.key_help : M.key_fixed }),
+    el("p", { class: "dz-hint", id: "dz-p-key-help", text: canKey ? M.p.key_help : M.key_fixed }),
     el("div", { class: "dz-prop dz-check" },
       el("input", { id: "dz-p-required", type: "checkbox", checked: F.isRequired(f, key), onchange: (ev) => {
         const on = ev.target.checked;
@@ -272,9 +423,36 @@ function renderProps() {
       el("label", { for: "dz-p-required", text: M.required })),
     field("dz-p-placeholder", M.placeholder, el("input", { id: "dz-p-placeholder", type: "text", value: F.text(s["x-placeholder"], lang), oninput: edit("x-placeholder", lang) })),
     field("dz-p-help", M.help, el("textarea", { id: "dz-p-help", rows: "2", oninput: edit("x-help", lang) }, F.text(s["x-help"], lang))),
+    Panel.defaultBox(ctx, s),
+    Panel.validationBox(ctx, s),
   ];
   if (F.OPTION_WIDGETS.has(s["x-widget"]) && s.type !== "boolean") kids.push(optionsEditor(s));
-  propsBox.replaceChildren(...kids);
+  if (s["x-widget"] === "formula") {
+    kids.push(formulaBuilder({
+      ...ruleCtx(), key, functions: M.fns,
+      onWrite: (expr) => {
+        const k = selected;
+        write((ff) => { ff.properties[k]["x-compute"] = expr; }, "formula:" + k);
+      },
+    }));
+  }
+  kids.push(Panel.relationBox(ctx, s), Panel.columnsBox(ctx, s), Panel.serialBox(ctx, s), Panel.moreBox(ctx, s), rules(key, s));
+  propsBox.replaceChildren(...kids.filter(Boolean));
+}
+
+function selectSection(i) {
+  selected = null;
+  section = i;
+  lastTag = null;
+  render(true);
+}
+
+function addSection() {
+  const n = (form()["x-layout"] || []).length + 1;
+  const i = change((f) => L.addSection(f, { zh: "分组" + n, en: "Section " + n }));
+  selectSection(i);
+  const t = propsBox.querySelector("#dz-s-title-" + lang);
+  if (t) t.focus();
 }
 
 function renameKey(ev) {
@@ -365,6 +543,8 @@ problemsList.addEventListener("click", (ev) => {
 });
 
 canvas.addEventListener("click", (ev) => {
+  const head = ev.target.closest("[data-section-head]");
+  if (head && Number(head.dataset.sectionHead) >= 0) return selectSection(Number(head.dataset.sectionHead));
   const li = ev.target.closest("[data-field]");
   if (!li) return;
   const key = li.dataset.field;
@@ -421,12 +601,19 @@ root.querySelector(".dz-palette").addEventListener("click", (ev) => {
 });
 
 enableDrag({
-  root: root.querySelector(".dz-palette"), selector: "[data-widget]", canvas, itemSelector: "[data-field]",
-  onDrop: (src, index) => addField(src.dataset.widget, index),
+  root: root.querySelector(".dz-palette"), selector: "[data-widget]", canvas, itemSelector: "[data-field], [data-section-head]",
+  onDrop: (src, index, before) => addField(src.dataset.widget, index, before),
 });
 enableDrag({
-  root: canvas, selector: "[data-field]", canvas, itemSelector: "[data-field]", handle: ".dz-handle",
-  onDrop: (src, index) => moveField(src.dataset.field, index),
+  root: canvas, selector: "[data-field]", canvas, itemSelector: "[data-field], [data-section-head]", handle: ".dz-handle",
+  onDrop: (src, index, before) => moveField(src.dataset.field, index, before),
+});
+root.querySelector("[data-do=add-section]").addEventListener("click", addSection);
+root.querySelector("[data-do=form-settings]").addEventListener("click", () => {
+  selected = null;
+  section = null;
+  lastTag = null;
+  render(true);
 });
 
 window.addEventListener("beforeunload", (ev) => {

@@ -2,7 +2,8 @@
 // browser's mouse all send them), not HTML5 drag events. A press on a
 // source that moves a few pixels starts a drag: a ghost follows the
 // pointer, a line in the canvas shows where the drop lands, and releasing
-// over the canvas calls onDrop with the source and the position. A press
+// over the canvas calls onDrop with the source, the position and the
+// element the drop lands just before. A press
 // that does not move is a click, left to the page.
 
 const THRESHOLD = 4;
@@ -91,7 +92,9 @@ export function enableDrag({ root, selector, canvas, itemSelector, onDrop, handl
       src.classList.remove("dz-dragging");
       document.body.classList.remove("dz-is-dragging");
       dragged = true;
-      if (ev.type === "pointerup" && index >= 0) onDrop(src, index);
+      // the drop lands at index among the positions, just before "before"
+      // (a position's element, or null at the end)
+      if (ev.type === "pointerup" && index >= 0) onDrop(src, index, positions()[index] || null);
     }
 
     src.addEventListener("pointermove", move);

@@ -1,0 +1,37 @@
+package web
+
+func init() {
+	addMessages(map[string][2]string{
+		"imp.title":        {"导入记录", "Import records"},
+		"imp.file":         {"选择文件", "Choose a file"},
+		"imp.check":        {"上传并检查", "Upload and check"},
+		"imp.limits":       {"可导入 .xlsx 或 .csv 文件，第一行是列标题，最多 %d 行、%d MB。先检查，不会写入任何数据；确认无误后再导入。", "Import an .xlsx or .csv file whose first row holds the column headers, at most %d rows and %d MB. It is checked first and nothing is written until you confirm."},
+		"imp.back":         {"返回列表", "Back to the list"},
+		"imp.progress":     {"进度", "Progress"},
+		"imp.checking":     {"正在检查第 %d / %d 行…", "Checking row %d of %d…"},
+		"imp.writing":      {"正在导入第 %d / %d 行…", "Importing row %d of %d…"},
+		"imp.mapping":      {"列与字段的对应", "Columns and fields"},
+		"imp.mapping_hint": {"按列标题自动对应；如有不对，请在这里改正后重新检查。", "Columns were matched by their headers; fix any that are wrong here and check again."},
+		"imp.col":          {"列", "Column"},
+		"imp.header":       {"列标题", "Header"},
+		"imp.field":        {"导入到字段", "Goes into field"},
+		"imp.ignore":       {"（忽略此列）", "(ignore this column)"},
+		"imp.key":          {"已有记录", "Existing records"},
+		"imp.key_none":     {"只新建记录", "Only create new records"},
+		"imp.key_by":       {"按“%s”更新已有记录，其余新建", "Update records with the same “%s”, create the rest"},
+		"imp.recheck":      {"按此对应重新检查", "Check again with this mapping"},
+		"imp.run":          {"导入 %d 行有效数据", "Import the %d valid rows"},
+		"imp.report":       {"问题清单", "Problems"},
+		"imp.row":          {"行号", "Row"},
+		"imp.where":        {"列 / 字段", "Column / field"},
+		"imp.problem":      {"问题", "Problem"},
+		"imp.truncated":    {"只列出前 %d 个问题；下载未导入的行可查看全部。", "Only the first %d problems are listed; download the rows not imported to see them all."},
+		"imp.dry_done":     {"检查完毕：共 %d 行，%d 行可以导入，%d 行有问题。尚未写入任何数据。", "Checked: %d rows, %d can be imported, %d have problems. Nothing has been written yet."},
+		"imp.done":         {"导入完成：共 %d 行，新建 %d 条，更新 %d 条，%d 行未导入。", "Import finished: %d rows, %d created, %d updated, %d not imported."},
+		"imp.failed":       {"导入中止", "The import stopped"},
+		"imp.download":     {"下载未导入的行（含错误说明）", "Download the rows not imported (with the errors)"},
+		"imp.no_problems":  {"没有发现问题。", "No problems found."},
+		"imp.refresh":      {"刷新查看进度", "Refresh to see the progress"},
+		"imp.no_file":      {"请选择要导入的文件", "Choose a file to import"},
+	})
+}
