@@ -514,6 +514,16 @@ func TestWorkflowSubmitterNeverDecides(t *testing.T) {
 	if err != nil || len(page.Items) != 2 {
 		t.Errorf("skip audit events: %d %v, want 2", len(page.Items), err)
 	}
+	// the last resort: the only administrator submits and nobody else may
+	// decide; they keep the step (they may change any record anyway), on record
+	r = e.submit(t, "admin", map[string]any{"kind": "empty"})
+	diff(t, "lone administrator", []string{"admin"}, e.open(t, r.ID))
+	diff(t, "lone administrator's steps", []string{"start by admin", "self_fallback n → admin", "escalate n → admin", "task n → admin"}, e.steps(t, r.ID))
+	e.act(t, "admin", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+	diff(t, "lone administrator's status", engine.StatusApproved, e.status(t, r.ID))
+	if page, err := e.store.FindAuditEvents(ctx, engine.AuditQuery{Action: "workflow.self_fallback"}); err != nil || len(page.Items) != 1 {
+		t.Errorf("fallback audit events: %v %v, want 1", page, err)
+	}
 }
 
 func TestWorkflowAssignees(t *testing.T) {

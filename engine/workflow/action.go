@@ -94,7 +94,7 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 			return errTaskClosed("stale")
 		}
 		n := nodeAt(tx.wf, pathOf(tx.wf, t.Node))
-		if t.Assignee == tx.inst.Submitter && !selfAllowed(n) && action != ActionComment && action != ActionTransfer {
+		if t.Assignee == tx.inst.Submitter && !tx.selfDecides(n, t) && action != ActionComment && action != ActionTransfer {
 			// a task the submitter holds from before the rule (or an old
 			// version's flow) is passed on, never decided by them
 			denied = "submitter deciding their own record"

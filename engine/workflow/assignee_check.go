@@ -10,14 +10,32 @@ import (
 // n (the node says "self": "allow").
 func selfAllowed(n *engine.Node) bool { return n != nil && n.Self == engine.NodeSelfAllow }
 
+// selfDecides reports whether t, held by the record's submitter, may be
+// decided by them: the node allows it, or it is the administrators' last
+// resort (see withoutSubmitter).
+func (tx *wfTx) selfDecides(n *engine.Node, t *Task) bool {
+	return selfAllowed(n) || (t.Escalated && tx.submitter != nil && tx.submitter.Admin)
+}
+
 // withoutSubmitter leaves the record's submitter out of users unless n
 // lets them decide their own record; a removal is on the timeline and in
 // the audit log, so nobody wonders why the step went elsewhere (as
 // Jiandaoyun's 发起人自动审批/去重 settings: the next eligible approver
 // takes it, or, with none, the step escalates).
+//
+// The one exception is the last resort: when the step has gone to the
+// administrators and the submitter is the only one, they keep it (an
+// administrator may change any record anyway, so deciding it gives them
+// nothing more), audited as workflow.self_fallback; otherwise a lone
+// administrator could not save a record that starts an approval.
 func (tx *wfTx) withoutSubmitter(n *engine.Node, users []string, why string) []string {
 	out, dropped := dropSubmitter(n, users, tx.inst.Submitter)
 	if !dropped {
+		return users
+	}
+	if len(out) == 0 && why == "administrator" {
+		tx.step(Step{Kind: "self_fallback", Node: n.Key, Users: users, Detail: map[string]any{"reason": "no other administrator"}})
+		tx.audit("workflow.self_fallback", "", map[string]any{"node": n.Key, "user": tx.inst.Submitter})
 		return users
 	}
 	tx.step(Step{Kind: "skip_self", Node: n.Key, Users: []string{tx.inst.Submitter}, Detail: map[string]any{"reason": why}})
