@@ -118,6 +118,13 @@ type BlobInfo struct {
 	// Pending is set while the chunks are being written; a pending upload
 	// cannot be claimed.
 	Pending bool `json:"pending,omitempty"`
+	// Sealed is set for an upload to a sensitive field (x-sensitive) on a
+	// store with keys: its chunks and thumbnail are sealed under the app's
+	// data key, its chunk ids say nothing of the content, and its SHA-256
+	// is stored only sealed (SealedSHA), since a hash of an ID-card photo
+	// confirms a guess of it (see blob_seal.go).
+	Sealed    bool   `json:"sealed,omitempty"`
+	SealedSHA string `json:"sealed_sha256,omitempty"`
 }
 
 // Ref is the field value for the upload.
@@ -266,9 +273,13 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	sum := sha256.Sum256(data)
 	info := &BlobInfo{BlobRef: BlobRef{ID: NewID(now), Name: name, Size: int64(len(data)), Type: typ},
 		SHA256: hex.EncodeToString(sum[:]), App: app, Form: f.Key, Field: fd.Key, Owner: p.Actor(), CreatedAt: now, Pending: true}
+	if fd.Sensitive != "" && s.keys != nil {
+		if err := s.sealBlobInfo(ctx, info); err != nil {
+			return nil, err
+		}
+	}
 	for off := 0; off < len(data); off += BlobChunkSize {
-		cs := sha256.Sum256(data[off:min(off+BlobChunkSize, len(data))])
-		info.Chunks = append(info.Chunks, hex.EncodeToString(cs[:]))
+		info.Chunks = append(info.Chunks, blobChunkID(info, len(info.Chunks), data[off:min(off+BlobChunkSize, len(data))]))
 	}
 	// The blob doc first, pending and naming its chunks (as tags too),
 	// then the chunks a few per write (content-addressed, so a retry
@@ -293,7 +304,10 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	}
 	for i, id := range info.Chunks {
 		off := i * BlobChunkSize
-		part := data[off:min(off+BlobChunkSize, len(data))]
+		part, err := s.sealBlobChunk(ctx, info, i, data[off:min(off+BlobChunkSize, len(data))])
+		if err != nil {
+			return nil, err
+		}
 		batch = append(batch, DocWrite{Doc: Doc{Kind: KindBlobChunk, ID: id, Value: MustJSON(blobChunk{Data: part}), Updated: now}, ExpectVersion: AnyVersion})
 		if len(batch) == 4 {
 			if err := flush(); err != nil {
@@ -309,7 +323,11 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	ev.Detail = MustJSON(map[string]any{"blob": info.ID, "size": info.Size, "type": info.Type})
 	ch := &Change{Docs: []DocWrite{blobDoc(info, ver)}, Audit: []*AuditEvent{ev}}
 	if thumb != nil {
-		ch.Docs = append(ch.Docs, thumbDoc(info, thumb))
+		w, err := s.thumbDoc(ctx, info, thumb)
+		if err != nil {
+			return nil, err
+		}
+		ch.Docs = append(ch.Docs, w)
 	}
 	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
@@ -332,7 +350,11 @@ func blobDoc(b *BlobInfo, expect int64) DocWrite {
 			tags = append(tags, "chunk:"+c)
 		}
 	}
-	return DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: tags, Value: MustJSON(b), Updated: b.CreatedAt}, ExpectVersion: expect}
+	stored := *b
+	if b.Sealed {
+		stored.SHA256 = "" // kept only sealed
+	}
+	return DocWrite{Doc: Doc{Kind: KindBlob, ID: b.ID, Tags: tags, Value: MustJSON(&stored), Updated: b.CreatedAt}, ExpectVersion: expect}
 }
 
 func (s *Service) findBlob(ctx context.Context, id string) (*BlobInfo, int64, error) {
@@ -350,13 +372,16 @@ func (s *Service) findBlob(ctx context.Context, id string) (*BlobInfo, int64, er
 	if err := json.Unmarshal(d.Value, &b); err != nil {
 		return nil, 0, err
 	}
+	if err := s.openBlobInfo(ctx, &b); err != nil {
+		return nil, 0, err
+	}
 	return &b, d.Version, nil
 }
 
 // readBlob reads an upload's bytes and checks them against its SHA-256.
 func (s *Service) readBlob(ctx context.Context, b *BlobInfo) ([]byte, error) {
 	out := make([]byte, 0, b.Size)
-	for _, id := range b.Chunks {
+	for i, id := range b.Chunks {
 		d, err := s.store.FindDoc(ctx, KindBlobChunk, id)
 		if err != nil {
 			return nil, err
@@ -365,7 +390,11 @@ func (s *Service) readBlob(ctx context.Context, b *BlobInfo) ([]byte, error) {
 		if err := json.Unmarshal(d.Value, &c); err != nil {
 			return nil, err
 		}
-		out = append(out, c.Data...)
+		part, err := s.openBlobChunk(ctx, b, i, c.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
 	}
 	sum := sha256.Sum256(out)
 	if hex.EncodeToString(sum[:]) != b.SHA256 || int64(len(out)) != b.Size {

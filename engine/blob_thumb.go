@@ -319,9 +319,10 @@ func orient(src *image.RGBA, o int) *image.RGBA {
 	return dst
 }
 
-// findThumb returns the stored thumbnail of an upload.
-func (s *Service) findThumb(ctx context.Context, id string) (*BlobThumb, error) {
-	d, err := s.store.FindDoc(ctx, KindBlobThumb, id)
+// findThumb returns the stored thumbnail of an upload, opened when the
+// upload is sealed.
+func (s *Service) findThumb(ctx context.Context, b *BlobInfo) (*BlobThumb, error) {
+	d, err := s.store.FindDoc(ctx, KindBlobThumb, b.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -329,12 +330,28 @@ func (s *Service) findThumb(ctx context.Context, id string) (*BlobThumb, error) 
 	if err := DecodeDoc(d, &t); err != nil {
 		return nil, err
 	}
+	if b.Sealed {
+		if t.Data, err = s.keys.Open(ctx, b.App, blobAAD(b, "thumb"), string(t.Data)); err != nil {
+			return nil, fmt.Errorf("thumbnail of %s: %w", b.ID, err)
+		}
+		t.SHA256 = b.SHA256
+	}
 	return &t, nil
 }
 
-func thumbDoc(b *BlobInfo, t *BlobThumb) DocWrite {
-	t.SHA256 = b.SHA256
-	return DocWrite{Doc: Doc{Kind: KindBlobThumb, ID: b.ID, Value: MustJSON(t)}, ExpectVersion: AnyVersion}
+// thumbDoc is the write of an upload's thumbnail: sealed, and without the
+// upload's hash, when the upload is.
+func (s *Service) thumbDoc(ctx context.Context, b *BlobInfo, t *BlobThumb) (DocWrite, error) {
+	stored := *t
+	stored.SHA256 = b.SHA256
+	if b.Sealed {
+		sealed, err := s.keys.Seal(ctx, b.App, blobAAD(b, "thumb"), t.Data)
+		if err != nil {
+			return DocWrite{}, fmt.Errorf("thumbnail of %s: %w", b.ID, err)
+		}
+		stored.Data, stored.SHA256 = []byte(sealed), ""
+	}
+	return DocWrite{Doc: Doc{Kind: KindBlobThumb, ID: b.ID, Value: MustJSON(&stored)}, ExpectVersion: AnyVersion}, nil
 }
 
 // OpenBlobThumb returns the thumbnail of an image held by a field of a
@@ -350,7 +367,7 @@ func (s *Service) OpenBlobThumb(ctx context.Context, p *Principal, app, form, id
 	if !b.IsImage() {
 		return nil, nil, Errorf(EUNSUPPORTED, T("该文件不是图片，没有缩略图", "the file is not an image and has no thumbnail"))
 	}
-	t, err := s.findThumb(ctx, b.ID)
+	t, err := s.findThumb(ctx, b)
 	if ErrorCode(err) == ENOTFOUND {
 		var data []byte
 		if data, err = s.readBlob(ctx, b); err != nil {
@@ -359,7 +376,11 @@ func (s *Service) OpenBlobThumb(ctx context.Context, p *Principal, app, form, id
 		if t, err = MakeThumbnail(ctx, data); err != nil {
 			return nil, nil, err
 		}
-		_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{thumbDoc(b, t)}})
+		var w DocWrite
+		if w, err = s.thumbDoc(ctx, b, t); err == nil {
+			_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w}})
+		}
+		t.SHA256 = b.SHA256
 	}
 	if err != nil {
 		return nil, nil, err

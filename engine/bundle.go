@@ -222,11 +222,22 @@ type Node struct {
 	Mode      string            `json:"mode,omitempty"` // any, all, sequence
 	Fields    map[string]string `json:"fields,omitempty"`
 	Timeout   *Timeout          `json:"timeout,omitempty"`
+	Self      string            `json:"self,omitempty"` // approval: NodeSelfAllow lets the submitter decide their own record
 	Branches  []*Branch         `json:"branches,omitempty"`
 	To        *Assignees        `json:"to,omitempty"`
 	Set       map[string]string `json:"set,omitempty"`
 	Plugin    *PluginCall       `json:"plugin,omitempty"`
 }
+
+// What an approval node does when its assignees include the record's
+// submitter (its "self" key).
+const (
+	// NodeSelfPass, the default, leaves the submitter out: the step goes
+	// to the node's other assignees or, with none left, escalates.
+	NodeSelfPass = "pass"
+	// NodeSelfAllow lets the submitter decide their own record.
+	NodeSelfAllow = "allow"
+)
 
 // Assignees says who acts on (or is notified by) a node.
 type Assignees struct {

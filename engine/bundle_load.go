@@ -315,8 +315,12 @@ func (l *loader) checkField(b *Bundle, fd *Field, top bool) {
 	if !top && (fd.Visible != "" || fd.Required != "" || fd.Readonly != "" || fd.Compute != "") {
 		l.add(fd.Pointer, "rule", T("子表单内的字段暂不支持规则", "fields inside a subform cannot carry rules yet"))
 	}
-	if fd.Sensitive != "" && fd.Type != "string" && fd.Type != "object" {
-		l.add(fd.Pointer+"/x-sensitive", "sensitive", T("敏感字段必须是 string 类型", "a sensitive field must be of type string"))
+	// files are sensitive as a list too (an ID card's two sides): their
+	// uploads are sealed (blob_seal.go) and the list of references is
+	// encrypted in the record like any sensitive value
+	files := fd.Type == "array" && (fd.Widget == WidgetAttachment || fd.Widget == WidgetImage)
+	if fd.Sensitive != "" && fd.Type != "string" && fd.Type != "object" && !files {
+		l.add(fd.Pointer+"/x-sensitive", "sensitive", T("敏感字段必须是 string 类型（附件和图片也可以是列表）", "a sensitive field must be of type string (attachments and images may be lists)"))
 	}
 	var raw struct {
 		Options map[string]json.RawMessage `json:"x-options"`

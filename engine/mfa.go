@@ -51,6 +51,9 @@ type mfaDoc struct {
 	LastStep  int64      `json:"last_step,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	EnabledAt *time.Time `json:"enabled_at,omitempty"`
+	// ResetAt is when an administrator last reset the enrolment: it opens
+	// the self-enrolment window again (see MFAEnrolWindow).
+	ResetAt *time.Time `json:"reset_at,omitempty"`
 }
 
 // mfaSecret is what mfaDoc.Sealed holds.
@@ -157,7 +160,7 @@ func (s *Service) EnrolMFA(ctx context.Context, p *Principal) (*MFAEnrolment, er
 	m := mfaDoc{User: p.User.ID, Secret: secret, URL: url, CreatedAt: s.now()}
 	expect := int64(0)
 	if cur != nil {
-		expect = ver
+		expect, m.ResetAt = ver, cur.ResetAt
 	}
 	w, err := s.putMFA(ctx, &m, expect)
 	if err != nil {
@@ -204,6 +207,9 @@ func (s *Service) ConfirmMFA(ctx context.Context, p *Principal, code string) ([]
 		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
 	m, ver, err := s.findMFA(ctx, p.User.ID)
+	if err == nil && m.Secret == "" {
+		err = Errorf(ENOTFOUND, T("请先开始绑定", "start the enrolment first")) // reset, not started again
+	}
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, Invalid(FieldError{Field: "/totp", Code: "not_enrolled", Message: T("请先开始绑定", "start the enrolment first")})
@@ -321,7 +327,11 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 		return &Error{Code: EUNAUTHORIZED, Message: msg, Fields: []FieldError{{Field: "/totp", Code: fcode, Message: msg}}}
 	}
 	if !enabled {
-		return fail("not enrolled", "mfa_enrolment_required", T("你的角色需要两步验证，请联系管理员开通", "your role needs two-factor authentication: ask an administrator to set it up"))
+		if until, open := s.mfaEnrolUntil(u, m); open {
+			return fail("not enrolled", "mfa_enrolment_required", Tf("你的角色需要两步验证：请在 %s 前通过网页登录绑定验证器",
+				"your role needs two-factor authentication: sign in on the web page before %s to enrol an authenticator", until.In(s.zone).Format("2006-01-02 15:04 MST")))
+		}
+		return fail("not enrolled, enrolment window closed", "mfa_reset_required", msgMFAReset)
 	}
 	if strings.TrimSpace(code) == "" {
 		return fail("no code", "mfa_required", T("请输入两步验证码", "enter your two-factor code"))
@@ -361,7 +371,8 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 	return err
 }
 
-// ResetMFA removes a user's enrolment (administrators only), so they can enrol again.
+// ResetMFA removes a user's enrolment (administrators only), so they can
+// enrol again: at their next sign-in, within MFAEnrolWindow.
 func (s *Service) ResetMFA(ctx context.Context, p *Principal, userRef string) error {
 	if err := requireAdmin(p); err != nil {
 		return s.deny(ctx, p, "mfa.reset", "", "", userRef, "not an administrator", err)
@@ -370,7 +381,13 @@ func (s *Service) ResetMFA(ctx context.Context, p *Principal, userRef string) er
 	if err != nil {
 		return err
 	}
-	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{{Doc: Doc{Kind: KindMFA, ID: u.ID}, ExpectVersion: AnyVersion, Delete: true}},
+	// the reset is kept (no secret, off): it opens the self-enrolment window again
+	now := s.now()
+	w, err := s.putMFA(ctx, &mfaDoc{User: u.ID, CreatedAt: now, ResetAt: &now}, AnyVersion)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
 		Audit: []*AuditEvent{s.Event(p, "mfa.reset", "", "", u.ID, nil, ResultOK, "")}})
 	return err
 }

@@ -14,6 +14,54 @@ const KindLoginPending = "login_pending"
 // PendingLoginTTL is how long a password-checked login waits for its code.
 const PendingLoginTTL = 5 * time.Minute
 
+// MFAEnrolWindow is how long after an account is created, or after an
+// administrator reset its second factor, its user may enrol an
+// authenticator at sign-in with the password alone (on the HTML login; the
+// API's login tells them to). After that only an administrator's reset
+// opens enrolment again: a password found or guessed later must not be
+// enough to bind the finder's authenticator to an account whose role
+// needs a second factor.
+const MFAEnrolWindow = 72 * time.Hour
+
+var msgMFAReset = T("你的角色需要两步验证，自助绑定的期限已过，请联系管理员重置",
+	"your role needs two-factor authentication and the time to set it up yourself has passed: ask an administrator to reset it")
+
+// mfaEnrolUntil returns the end of u's self-enrolment window (from the
+// account's creation or the last reset in m) and whether it is still open.
+func (s *Service) mfaEnrolUntil(u *User, m *mfaDoc) (time.Time, bool) {
+	from := u.CreatedAt
+	if m != nil && m.ResetAt != nil && m.ResetAt.After(from) {
+		from = *m.ResetAt
+	}
+	until := from.Add(MFAEnrolWindow)
+	return until, !from.IsZero() && s.now().Before(until)
+}
+
+// CheckMFAEnrolAtLogin is asked before, and at every step of, an
+// enrolment made with the password alone (the HTML login's enrolment
+// step): nil while u's self-enrolment window is open (see MFAEnrolWindow)
+// and they have no enrolment on; otherwise EUNAUTHORIZED with the field
+// /totp, code "mfa_reset_required" (an administrator resets it), audited
+// as a denied login.mfa.
+func (s *Service) CheckMFAEnrolAtLogin(ctx context.Context, p *Principal, u *User) error {
+	m, _, err := s.findMFA(ctx, u.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	if m != nil && m.Enabled {
+		return Errorf(ECONFLICT, T("已启用两步验证", "two-factor authentication is already on"))
+	}
+	if _, open := s.mfaEnrolUntil(u, m); open {
+		return nil
+	}
+	actor := &Principal{User: u}
+	if p != nil {
+		actor.IP = p.IP
+	}
+	_ = s.audit.Write(ctx, s.Event(actor, "login.mfa", "", "", u.ID, nil, ResultDenied, "not enrolled, enrolment window closed"))
+	return &Error{Code: EUNAUTHORIZED, Message: msgMFAReset, Fields: []FieldError{{Field: "/totp", Code: "mfa_reset_required", Message: msgMFAReset}}}
+}
+
 // maxPendingAttempts is how many wrong codes one pending login takes
 // before it is dropped and the password must be given again.
 const maxPendingAttempts = 5

@@ -674,22 +674,26 @@ func (o *Org) LoginWithLockout(ctx context.Context, actor AuditActor, email, pas
 			}
 			return nil, lerr
 		}
-		locked := false
-		_, uerr := o.updateUser(ctx, known.ID, func(u *User) (*AuditEvent, []DocWrite, error) {
-			u.FailedLogins++
-			ev := login("login.failed", u.ID, ResultFailed, "wrong password")
-			ev.Detail = marshalDoc(map[string]any{"failed_logins": u.FailedLogins})
-			if threshold > 0 && u.FailedLogins >= threshold {
-				until := o.now().Add(lockFor).UTC()
-				u.LockedUntil, u.FailedLogins, locked = &until, 0, true
-				ev = login("user.lock", u.ID, ResultFailed, "wrong password; locked until "+until.Format(time.RFC3339))
-				ev.Fields = []string{"locked_until"}
-				ev.Detail = marshalDoc(map[string]any{"locked_until": until, "after_failures": threshold})
-			}
-			return ev, nil, nil
+		// Count the failure at the user doc's version, again on a lost
+		// race: another node (or request) counting at the same moment must
+		// not make this guess free and unaudited.
+		locked, lockedMeanwhile := false, false
+		uerr := retryConflict(func() error {
+			locked, lockedMeanwhile = false, false
+			_, err := o.updateUser(ctx, known.ID, func(u *User) (*AuditEvent, []DocWrite, error) {
+				if u.LockedUntil != nil && o.now().Before(*u.LockedUntil) {
+					lockedMeanwhile = true
+					return login("login", u.ID, ResultDenied, "locked"), nil, nil
+				}
+				return o.countFailure(u, login, threshold, lockFor, &locked), nil, nil
+			})
+			return err
 		})
-		if uerr != nil && ErrorCode(uerr) != ECONFLICT {
+		if uerr != nil {
 			return nil, uerr
+		}
+		if lockedMeanwhile {
+			return nil, Errorf(ELOCKED, T("账号暂时锁定，请稍后再试", "The account is locked for now; try again later"))
 		}
 		if locked {
 			return nil, Errorf(ELOCKED, T("登录失败次数过多，账号暂时锁定，请稍后再试", "Too many failed logins: the account is locked for now; try again later"))
@@ -706,6 +710,34 @@ func (o *Org) LoginWithLockout(ctx context.Context, actor AuditActor, email, pas
 	default:
 		return nil, err
 	}
+}
+
+// countFailure counts one wrong password on u and, at the threshold,
+// locks it; it returns the audit event of what happened.
+func (o *Org) countFailure(u *User, login func(action, object, result, reason string) *AuditEvent, threshold int, lockFor time.Duration, locked *bool) *AuditEvent {
+	u.FailedLogins++
+	ev := login("login.failed", u.ID, ResultFailed, "wrong password")
+	ev.Detail = marshalDoc(map[string]any{"failed_logins": u.FailedLogins})
+	if threshold > 0 && u.FailedLogins >= threshold {
+		until := o.now().Add(lockFor).UTC()
+		u.LockedUntil, u.FailedLogins, *locked = &until, 0, true
+		ev = login("user.lock", u.ID, ResultFailed, "wrong password; locked until "+until.Format(time.RFC3339))
+		ev.Fields = []string{"locked_until"}
+		ev.Detail = marshalDoc(map[string]any{"locked_until": until, "after_failures": threshold})
+	}
+	return ev
+}
+
+// retryConflict runs fn again while it loses a version race (ECONFLICT),
+// a bounded number of times.
+func retryConflict(fn func() error) error {
+	var err error
+	for range 20 {
+		if err = fn(); ErrorCode(err) != ECONFLICT {
+			return err
+		}
+	}
+	return err
 }
 
 // updateUser reads a user, lets fn change it and writes it back with its

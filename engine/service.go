@@ -122,6 +122,11 @@ func (s *Service) Store() Store { return s.store }
 // Org returns the organisation service.
 func (s *Service) Org() *Org { return s.org }
 
+// RequireAdmin is EUNAUTHORIZED without a user and EFORBIDDEN for anyone
+// but a system administrator: for the parts of the product outside this
+// package (the workflow runtime) that offer administrators' actions.
+func RequireAdmin(p *Principal) error { return requireAdmin(p) }
+
 func requireAdmin(p *Principal) error {
 	if p == nil || p.User == nil {
 		return Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))

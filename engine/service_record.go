@@ -184,6 +184,9 @@ func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v i
 	}
 	r := &Record{ID: id, App: b.App.Key, Form: f.Key, FormVersion: v, Unit: p.User.Unit, Owner: p.User.ID, Status: StatusActive,
 		Data: res.Data, CreatedBy: p.User.ID, UpdatedBy: p.User.ID}
+	if !holdsScope(acc, r) {
+		return nil, nil, s.deny(ctx, p, "create", b.App.Key, f.Key, "", "result outside data scope", outOfScope(acc))
+	}
 	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
 		Audit: []*AuditEvent{s.Event(p, "create", b.App.Key, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
@@ -457,6 +460,9 @@ func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v i
 	}
 	nr := r.Clone()
 	nr.Data, nr.FormVersion, nr.UpdatedBy = res.Data, v, p.User.ID
+	if !holdsScope(acc, nr) {
+		return nil, nil, s.deny(ctx, p, "update", b.App.Key, f.Key, r.ID, "result outside data scope", outOfScope(acc))
+	}
 	changed := DiffData(r.Data, res.Data)
 	fields := make([]string, len(changed))
 	for i, c := range changed {
@@ -584,6 +590,9 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 		nr.Data = data
 	}
 	nr.FormVersion, nr.UpdatedBy, nr.DeletedAt = v, p.User.ID, nil
+	if !holdsScope(acc, nr) {
+		return nil, s.deny(ctx, p, "restore", app, form, id, "result outside data scope", outOfScope(acc))
+	}
 	now := s.now()
 	out, err := s.store.Apply(ctx, &Change{Records: []RecordWrite{{Op: WriteRestore, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}},
 		Audit: []*AuditEvent{s.Event(p, "restore", app, f.Key, id, nil, ResultOK, "")}})

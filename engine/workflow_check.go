@@ -55,10 +55,10 @@ func (c *wfChecker) node(n *Node, ptr string) {
 	present := map[string]bool{
 		"assignees": n.Assignees != nil, "mode": n.Mode != "", "fields": n.Fields != nil,
 		"timeout": n.Timeout != nil, "branches": n.Branches != nil, "to": n.To != nil,
-		"set": n.Set != nil, "plugin": n.Plugin != nil,
+		"set": n.Set != nil, "plugin": n.Plugin != nil, "self": n.Self != "",
 	}
 	allowed := map[string][]string{
-		NodeApproval:  {"assignees", "mode", "fields", "timeout"},
+		NodeApproval:  {"assignees", "mode", "fields", "timeout", "self"},
 		NodeCondition: {"branches"},
 		NodeParallel:  {"branches"},
 		NodeCC:        {"to"},

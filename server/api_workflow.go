@@ -27,6 +27,28 @@ func (s *server) bindWorkflowRoutes(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	e.POST(v1+"/notifications/read", s.readNotifications, mw...)
 	e.GET(v1+"/access/requests", s.listGrantRequests, mw...)
 	e.POST(v1+"/access/requests", s.requestGrant, mw...)
+	e.POST(v1+"/users/:id/tasks/reassign", s.handOverTasks, mw...)
+}
+
+// handOverTasks moves a frozen user's open approval tasks to {"to": id or
+// email} → 200 with what moved and what stayed, and why (admin, checked by
+// the runtime).
+func (s *server) handOverTasks(c echo.Context) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	var in struct {
+		To string `json:"to"`
+	}
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	out, err := w.HandOverTasks(c.Request().Context(), principal(c), c.Param("id"), in.To)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *server) workflows() (*workflow.Runtime, error) {

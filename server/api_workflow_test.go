@@ -87,3 +87,184 @@ func TestWorkflowAPI(t *testing.T) {
 		t.Errorf("record after approval: %+v %v", got, err)
 	}
 }
+
+// TestWorkflowDelegationAttacks replays, through the API, what an attacker
+// tried on a running server: an approver handing the task to the record's
+// submitter, who then approves their own record; adding the submitter as
+// a signer; handing an east-unit record to a west-unit rep who may read
+// only his own records, so he reads it through the task; and a submitter
+// whom the node's own rule names. Each scenario runs on its own state.
+func TestWorkflowDelegationAttacks(t *testing.T) {
+	type setup struct {
+		h         *harness
+		rec, task string // the record and the store head's task on it
+	}
+	start := func(t *testing.T, submitterHeads bool) *setup {
+		t.Helper()
+		h := newHarness(t, testConfig())
+		h.withWorkflows(workflow.Options{})
+		ctx := context.Background()
+		sys := engine.AuditActor{ID: engine.SystemActor}
+		for _, u := range []engine.Unit{{Key: "east", Name: engine.T("华东", "East"), Parent: "hq"}, {Key: "west", Name: engine.T("华西", "West"), Parent: "hq"}} {
+			if _, err := h.org.CreateUnit(ctx, sys, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := h.org.CreateUser(ctx, sys, engine.NewUser{Email: "rep@example.com", Name: "rep", Unit: "west",
+			Roles: map[string][]string{"shop": {"staff"}}, Password: testPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, _, err := h.org.CreateToken(ctx, sys, rep.ID, "test", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.users["rep"], h.tokens["rep"] = rep, secret
+		head := "analyst"
+		if submitterHeads {
+			head = "manager"
+		}
+		if _, err := h.org.UpdateUnitHead(ctx, sys, "store1", h.users[head].ID); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := h.svc.CreateRecord(ctx, &engine.Principal{User: h.users["manager"]}, "shop", "customer",
+			map[string]any{"name": "王小明", "phone": "13912345678", "level": "normal", "discount": 0.15, "budget": 880000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &setup{h: h, rec: rec.ID}
+		if !submitterHeads {
+			s.task = inboxOf(t, h, "analyst", rec.ID)
+		}
+		return s
+	}
+	deniedAudit := func(t *testing.T, h *harness, action, reason string) {
+		t.Helper()
+		page, err := h.store.FindAuditEvents(context.Background(), engine.AuditQuery{Action: action, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Items {
+			if e.Result == engine.ResultDenied && e.Reason == reason {
+				return
+			}
+		}
+		t.Errorf("no denied %s event with reason %q", action, reason)
+	}
+	record := func(id string) string { return "/api/v1/apps/shop/forms/customer/records/" + id }
+
+	t.Run("transfer to the submitter is refused; the submitter never gets the task", func(t *testing.T) {
+		s := start(t, false)
+		res := s.h.do("POST", "/api/v1/tasks/"+s.task+"/transfer", "analyst", `{"to":"manager@example.com"}`, nil)
+		if res.Code != http.StatusForbidden || !strings.Contains(res.Body.String(), "submitter cannot decide") {
+			t.Fatalf("transfer to the submitter: %d %s", res.Code, res.Body)
+		}
+		if got := inbox(t, s.h, "manager"); len(got) != 0 {
+			t.Errorf("the submitter's inbox: %v, want empty", got)
+		}
+		if res := s.h.do("POST", "/api/v1/tasks/"+s.task+"/approve", "manager", `{}`, nil); res.Code != http.StatusNotFound {
+			t.Errorf("the submitter approving the task: %d, want 404", res.Code)
+		}
+		if res := s.h.do("GET", record(s.rec), "manager", "", nil); !strings.Contains(res.Body.String(), `"status":"in_review"`) {
+			t.Errorf("record after the attempt: %s", res.Body)
+		}
+		deniedAudit(t, s.h, "workflow.transfer", "target is the submitter")
+	})
+	t.Run("adding the submitter as a signer is refused", func(t *testing.T) {
+		s := start(t, false)
+		res := s.h.do("POST", "/api/v1/tasks/"+s.task+"/add_signer", "analyst", `{"to":"manager@example.com"}`, nil)
+		if res.Code != http.StatusForbidden {
+			t.Fatalf("add the submitter: %d %s", res.Code, res.Body)
+		}
+		if got := inbox(t, s.h, "manager"); len(got) != 0 {
+			t.Errorf("the submitter's inbox: %v, want empty", got)
+		}
+		deniedAudit(t, s.h, "workflow.add_signer", "target is the submitter")
+	})
+	t.Run("a west rep who reads only his own records cannot be handed an east record", func(t *testing.T) {
+		s := start(t, false)
+		for _, action := range []string{"transfer", "add_signer"} {
+			res := s.h.do("POST", "/api/v1/tasks/"+s.task+"/"+action, "analyst", `{"to":"rep@example.com"}`, nil)
+			if res.Code != http.StatusForbidden || !strings.Contains(res.Body.String(), "may not read this record") {
+				t.Errorf("%s to the rep: %d %s", action, res.Code, res.Body)
+			}
+			deniedAudit(t, s.h, "workflow."+action, "target may not read the record")
+		}
+		if got := inbox(t, s.h, "rep"); len(got) != 0 {
+			t.Errorf("the rep's inbox: %v, want empty", got)
+		}
+		for _, url := range []string{"/api/v1/tasks/" + s.task, record(s.rec)} {
+			res := s.h.do("GET", url, "rep", "", nil)
+			if res.Code != http.StatusNotFound || strings.Contains(res.Body.String(), "880000") || strings.Contains(res.Body.String(), "王小明") {
+				t.Errorf("the rep reads %s: %d %s", url, res.Code, res.Body)
+			}
+		}
+	})
+	t.Run("a transfer to someone who may read the record anyway goes through, audited", func(t *testing.T) {
+		s := start(t, false)
+		res := s.h.do("POST", "/api/v1/tasks/"+s.task+"/transfer", "analyst", `{"to":"admin@example.com"}`, nil)
+		if res.Code != http.StatusOK {
+			t.Fatalf("transfer to the administrator: %d %s", res.Code, res.Body)
+		}
+		if got := inbox(t, s.h, "admin"); len(got) != 1 {
+			t.Errorf("the administrator's inbox: %v, want the task", got)
+		}
+		page, err := s.h.store.FindAuditEvents(context.Background(), engine.AuditQuery{Action: "workflow.transfer"})
+		if err != nil || len(page.Items) != 1 || page.Items[0].Result != engine.ResultOK {
+			t.Errorf("transfer audit: %+v %v", page, err)
+		}
+	})
+	t.Run("a submitter the node's rule names is passed over: the step escalates", func(t *testing.T) {
+		s := start(t, true)
+		if got := inbox(t, s.h, "manager"); len(got) != 0 {
+			t.Errorf("the submitter's inbox: %v, want empty", got)
+		}
+		if got := inbox(t, s.h, "admin"); len(got) != 1 {
+			t.Errorf("the administrator's inbox: %v, want the escalated task", got)
+		}
+		res := s.h.do("GET", record(s.rec)+"/timeline", "manager", "", nil)
+		for _, w := range []string{`"kind":"skip_self"`, `"kind":"escalate"`} {
+			if !strings.Contains(res.Body.String(), w) {
+				t.Errorf("timeline lacks %s: %s", w, res.Body)
+			}
+		}
+		page, err := s.h.store.FindAuditEvents(context.Background(), engine.AuditQuery{Action: "workflow.skip_submitter"})
+		if err != nil || len(page.Items) != 1 {
+			t.Errorf("skip audit: %+v %v", page, err)
+		}
+	})
+}
+
+// inbox returns the records of user's open tasks.
+func inbox(tb testing.TB, h *harness, user string) []string {
+	tb.Helper()
+	var out []string
+	for _, t := range openTasksOf(tb, h, user) {
+		out = append(out, t.Record)
+	}
+	return out
+}
+
+// inboxOf returns the id of user's open task on record.
+func inboxOf(tb testing.TB, h *harness, user, record string) string {
+	tb.Helper()
+	for _, t := range openTasksOf(tb, h, user) {
+		if t.Record == record {
+			return t.ID
+		}
+	}
+	tb.Fatalf("%s has no open task on %s", user, record)
+	return ""
+}
+
+func openTasksOf(tb testing.TB, h *harness, user string) []workflow.Task {
+	tb.Helper()
+	res := h.do(http.MethodGet, "/api/v1/tasks?status=open", user, "", nil)
+	var list struct {
+		Items []workflow.Task `json:"items"`
+	}
+	if res.Code != http.StatusOK || json.Unmarshal(res.Body.Bytes(), &list) != nil {
+		tb.Fatalf("inbox of %s: %d %s", user, res.Code, res.Body)
+	}
+	return list.Items
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,6 +34,7 @@ func (s *server) bindAdminPages(e *echo.Echo, admin []echo.MiddlewareFunc) {
 	e.POST("/admin/users/:id/freeze", s.adminUserFreeze, admin...)
 	e.POST("/admin/users/:id/unfreeze", s.adminUserUnfreeze, admin...)
 	e.POST("/admin/users/:id/reassign", s.adminUserReassign, admin...)
+	e.POST("/admin/users/:id/tasks/reassign", s.adminUserTasks, admin...)
 	e.POST("/admin/users/:id/mfa/reset", s.adminUserMFAReset, admin...)
 	e.GET("/admin/grants", s.adminGrants, admin...)
 	e.POST("/admin/grants", s.adminCreateGrant, admin...)
@@ -273,6 +275,12 @@ func (s *server) adminUser(c echo.Context) error {
 }
 
 func (s *server) renderUser(c echo.Context, status int, msg string) error {
+	return s.renderUserFlash(c, status, msg, "")
+}
+
+// renderUserFlash draws a user's page with an error (msg) or a report
+// (flash) at the top.
+func (s *server) renderUserFlash(c echo.Context, status int, msg, flash string) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	u, err := s.svc.User(ctx, p, c.Param("id"))
@@ -281,6 +289,9 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	}
 	pg, nav := s.adminPage(c, "admin.users.title", "users")
 	pg.Title = u.Name
+	if flash != "" {
+		pg.Flash = flash
+	}
 	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, Error: msg,
 		StatusURL: "/api/v1/users/" + url.PathEscape(u.ID) + "/reassign"}
 	if v.Units, _, err = s.unitChoices(c, pg.Lang); err != nil {
@@ -305,6 +316,12 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 	v.MFA = mfa[u.ID]
 	if v.Owned, err = s.svc.CountOwnedRecords(ctx, p, u.ID); err != nil {
 		return err
+	}
+	if s.wf != nil {
+		v.TasksEnabled = true
+		if v.OpenTasks, err = s.wf.UserOpenTaskCount(ctx, p, u.ID); err != nil {
+			return err
+		}
 	}
 	users, err := s.svc.Users(ctx, p)
 	if err != nil {
@@ -377,6 +394,33 @@ func (s *server) adminUserReassign(c echo.Context) error {
 		_, err := s.svc.StartReassign(ctx, p, id, c.FormValue("to"))
 		return err
 	})
+}
+
+// adminUserTasks hands a frozen user's open approval tasks to another
+// user and shows what moved and what stayed, with why.
+func (s *server) adminUserTasks(c echo.Context) error {
+	w, err := s.workflows()
+	if err != nil {
+		return err
+	}
+	lang := pageLang(c)
+	out, err := w.HandOverTasks(c.Request().Context(), principal(c), c.Param("id"), c.FormValue("to"))
+	if err != nil {
+		if formError(err) && engine.ErrorCode(err) != engine.ENOTFOUND {
+			return s.renderUser(c, statusOf(engine.ErrorCode(err)), errText(err, lang))
+		}
+		return err
+	}
+	flash := fmt.Sprintf(web.Msg(lang, "admin.user.tasks_moved"), len(out.Moved))
+	if len(out.Left) > 0 {
+		var why []string
+		for _, l := range out.Left {
+			why = append(why, l.Reason.In(lang))
+		}
+		slices.Sort(why)
+		flash += " " + fmt.Sprintf(web.Msg(lang, "admin.user.tasks_left"), len(out.Left), strings.Join(slices.Compact(why), "; "))
+	}
+	return s.renderUserFlash(c, http.StatusOK, "", flash)
 }
 
 func (s *server) adminUserMFAReset(c echo.Context) error {

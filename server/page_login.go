@@ -86,6 +86,13 @@ func (s *server) loginSubmit(c echo.Context) error {
 		return err
 	}
 	if need {
+		if !enrolled {
+			// enrolling with the password alone: only within the window
+			// the engine keeps (the API's login answers the same)
+			if err := s.svc.CheckMFAEnrolAtLogin(c.Request().Context(), principal(c), u); err != nil {
+				return s.backToLogin(c, err)
+			}
+		}
 		secret, pl, err := s.svc.StartPendingLogin(c.Request().Context(), u, !enrolled)
 		if err != nil {
 			return err
@@ -158,7 +165,7 @@ func (s *server) pendingLogin(c echo.Context) (*engine.PendingLogin, *engine.Use
 // step again, with the reason.
 func (s *server) backToLogin(c echo.Context, err error) error {
 	code := engine.ErrorCode(err)
-	if code != engine.ENOTFOUND && code != engine.ELOCKED {
+	if code != engine.ENOTFOUND && code != engine.ELOCKED && code != engine.EUNAUTHORIZED {
 		return err
 	}
 	s.setCookie(c, cookieMFA, "", time.Time{}, true)
@@ -225,6 +232,9 @@ func (s *server) mfaLoginEnrolPage(c echo.Context) error {
 	if !pl.Enrol {
 		return c.Redirect(http.StatusSeeOther, "/login/mfa?next="+urlEscape(safeNext(c.QueryParam("next"))))
 	}
+	if err := s.svc.CheckMFAEnrolAtLogin(c.Request().Context(), principal(c), u); err != nil {
+		return s.backToLogin(c, err)
+	}
 	return s.renderEnrol(c, http.StatusOK, &engine.Principal{User: u, IP: c.RealIP()}, pl.CSRF, "/login/mfa/enrol", safeNext(c.QueryParam("next")), true, "")
 }
 
@@ -267,6 +277,9 @@ func (s *server) mfaLoginEnrolSubmit(c echo.Context) error {
 	p := &engine.Principal{User: u, IP: c.RealIP()}
 	if !sameToken(c.FormValue(fieldCSRF), pl.CSRF) || !pl.Enrol {
 		return s.renderEnrol(c, http.StatusForbidden, p, pl.CSRF, "/login/mfa/enrol", next, true, engine.T("页面已过期，请重试", "the page has expired; try again").In(lang))
+	}
+	if err := s.svc.CheckMFAEnrolAtLogin(ctx, p, u); err != nil {
+		return s.backToLogin(c, err)
 	}
 	codes, err := s.svc.ConfirmMFA(ctx, p, c.FormValue("totp"))
 	if err != nil {

@@ -274,7 +274,7 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 		v.Returnable = append(v.Returnable, web.Option{Value: r.Key, Label: textOr(r.Name, r.Key, lang)})
 	}
 	if v.Open {
-		v.Users = s.userOptions(c, p.User.ID)
+		v.Users = s.userOptions(c, p.User.ID, d.Task.Submitter)
 	}
 	tl := make([]workflow.TimelineEntry, 0, len(d.Steps))
 	for _, st := range d.Steps {
@@ -314,9 +314,11 @@ func (s *server) canRead(c echo.Context, app, form string) bool {
 	return false
 }
 
-// userOptions lists the active users a task can be handed to (everyone
-// but the viewer), by email.
-func (s *server) userOptions(c echo.Context, self string) []web.Option {
+// userOptions lists the active users a task may be offered to, by email:
+// everyone but the viewer and the record's submitter, whom the runtime
+// refuses (it also refuses those who may not read the record, which this
+// list does not work out for every user).
+func (s *server) userOptions(c echo.Context, self, submitter string) []web.Option {
 	users, err := s.org.ListUsers(c.Request().Context(), "")
 	if err != nil {
 		s.log.Warn("task page: users", "err", err)
@@ -324,7 +326,7 @@ func (s *server) userOptions(c echo.Context, self string) []web.Option {
 	}
 	var out []web.Option
 	for _, u := range users {
-		if u.Frozen || u.ID == self {
+		if u.Frozen || u.ID == self || u.ID == submitter {
 			continue
 		}
 		out = append(out, web.Option{Value: u.Email, Label: u.Name})

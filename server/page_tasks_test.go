@@ -254,11 +254,29 @@ func TestTaskPagesOtherActions(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("unknown signer: %d", resp.StatusCode)
 	}
-	resp, _ = ab.post("/tasks/"+tt+"/add_signer", url.Values{"_csrf": {acsrf}, "to": {"staff@example.com"}}, nil)
+	// a signer or a transfer target must be able to read the record
+	// anyway, and never be its submitter, whom the page does not offer
+	_, page = ab.get("/tasks/" + tt)
+	mustContain(t, "task page offers", page, `value="staff@example.com"`)
+	mustLack(t, "task page offers", page, `value="manager@example.com"`)
+	resp, page = ab.post("/tasks/"+tt+"/add_signer", url.Values{"_csrf": {acsrf}, "to": {"staff@example.com"}}, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a signer who may read only their own records: %d, want 403", resp.StatusCode)
+	}
+	mustContain(t, "signer refused", page, "无权查看这条记录")
+	resp, page = ab.post("/tasks/"+tt+"/transfer", url.Values{"_csrf": {acsrf}, "to": {"manager@example.com"}}, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("transfer to the submitter: %d, want 403", resp.StatusCode)
+	}
+	mustContain(t, "transfer refused", page, "不能把审批交给提交人本人")
+	if _, err := h.org.CreateUser(ctx, engine.AuditActor{ID: engine.SystemActor}, engine.NewUser{Email: "analyst2@example.com", Name: "analyst2", Unit: "hq",
+		Roles: map[string][]string{"shop": {"analyst"}}, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = ab.post("/tasks/"+tt+"/add_signer", url.Values{"_csrf": {acsrf}, "to": {"analyst2@example.com"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add signer: %d", resp.StatusCode)
 	}
-	openTask(t, h, w, "staff", rt.ID)
 	resp, _ = ab.post("/tasks/"+tt+"/transfer", url.Values{"_csrf": {acsrf}, "to": {"admin@example.com"}, "comment": {"你来"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/tasks?done=transfer" {
 		t.Fatalf("transfer: %d %s", resp.StatusCode, resp.Header.Get("Location"))

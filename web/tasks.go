@@ -176,6 +176,8 @@ func init() {
 		"tasks.step.remind":        {"催办", "reminded"},
 		"tasks.step.escalate":      {"升级", "escalated to"},
 		"tasks.step.timeout":       {"超时", "timed out"},
+		"tasks.step.skip_self":     {"提交人不审批自己的记录，已跳过", "submitter passed over (may not decide their own record)"},
+		"tasks.step.self_fallback": {"没有其他管理员，由提交人审批", "no other administrator: the submitter decides"},
 		"tasks.step.cc":            {"抄送", "copied to"},
 		"tasks.step.set":           {"自动更新字段", "fields set"},
 		"tasks.step.set_failed":    {"自动更新失败", "setting fields failed"},

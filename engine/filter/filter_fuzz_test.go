@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -28,5 +29,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) accepted a tree that does not validate: %v", raw, err)
 		}
 		roundTrip(t, e)
+	})
+}
+
+// FuzzMatch checks a filter (as a role's scope holds it) against a record
+// (as a writer submits it): both come from outside, and Match must answer
+// without panicking, and Not must answer the opposite.
+func FuzzMatch(f *testing.F) {
+	for _, c := range [][2]string{
+		{`{"level": "vip"}`, `{"level": "vip"}`},
+		{`{"budget": {"$gte": 10, "$lt": 100}}`, `{"budget": 50}`},
+		{`{"$and": [{"level": {"$in": ["vip", "gold"]}}, {"_unit": {"$in": "$user.units_below"}}]}`, `{"level": ["vip"], "_unit": "shop-1"}`},
+		{`{"$or": [{"name": {"$regex": "^a", "$options": "i"}}, {"$not": {"vip": true}}]}`, `{"name": "Alice", "vip": "true"}`},
+		{`{"tags": {"$nin": [1, "a", false]}}`, `{"tags": [null, {"a": 1}, "a"]}`},
+		{`{"budget": {"$exists": true}}`, `{"budget": null}`},
+	} {
+		f.Add([]byte(c[0]), []byte(c[1]))
+	}
+	f.Fuzz(func(t *testing.T, rawFilter, rawRecord []byte) {
+		e, err := Parse(rawFilter, testResolver, testVars)
+		if err != nil {
+			return
+		}
+		var rec map[string]any
+		if json.Unmarshal(rawRecord, &rec) != nil {
+			return
+		}
+		value := func(f Field) any { return rec[f.Key] }
+		if Match(e, value) == Match(Not{X: e}, value) {
+			t.Fatalf("Match and Not Match agree on %s over %s", rawFilter, rawRecord)
+		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"formwork/engine"
+	"formwork/engine/store/mongo"
+	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/store/sqlite"
 	"formwork/engine/totp"
 )
@@ -17,7 +19,8 @@ import (
 // users and one imported bundle.
 type accessFixture struct {
 	dir   string
-	raw   *sqlite.Store
+	raw   *sqlite.Store // nil on MongoDB
+	base  engine.Store  // the store under the encrypting one (raw, or MongoDB)
 	store engine.Store
 	svc   *engine.Service
 	org   *engine.Org
@@ -40,6 +43,9 @@ type fixtureOptions struct {
 	Units   []engine.Unit // parents first; "hq" exists
 	Users   []fixtureUser
 	Encrypt bool
+	// Mongo runs the fixture on a fresh database at FORMWORK_MONGO_URI
+	// instead of SQLite (the test skips when none is configured).
+	Mongo bool
 }
 
 // shopUnits is a three-level tree: hq → east → store1/store2, hq → west → store3.
@@ -55,12 +61,27 @@ func newAccessFixture(tb testing.TB, opt fixtureOptions) *accessFixture {
 	tb.Helper()
 	ctx := context.Background()
 	f := &accessFixture{dir: tb.TempDir(), clock: &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, users: map[string]*engine.Principal{}}
-	st, err := sqlite.Open(filepath.Join(f.dir, "formwork.db"), sqlite.Options{Now: f.clock.Now})
-	if err != nil {
-		tb.Fatal(err)
+	var st engine.Store
+	if opt.Mongo {
+		if mongotest.URI() == "" {
+			tb.Skip("FORMWORK_MONGO_URI is not set")
+		}
+		uri, name := mongotest.Database(tb)
+		ms, err := mongo.Open(ctx, uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions(), Now: f.clock.Now})
+		if err != nil {
+			tb.Fatalf("MongoDB at FORMWORK_MONGO_URI: %v", err)
+		}
+		tb.Cleanup(func() { ms.Close() })
+		st = ms
+	} else {
+		ss, err := sqlite.Open(filepath.Join(f.dir, "formwork.db"), sqlite.Options{Now: f.clock.Now})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { ss.Close() })
+		f.raw, st = ss, ss
 	}
-	f.raw, f.store = st, st
-	tb.Cleanup(func() { st.Close() })
+	f.base, f.store = st, st
 	if opt.Encrypt {
 		master, src, err := engine.LoadMasterKey(func(string) string { return "" }, f.dir)
 		if err != nil || !src.Generated {

@@ -125,3 +125,79 @@ func testMFALogin(t *testing.T, encrypt bool) {
 		t.Errorf("the code the bare node refused: %v", err)
 	}
 }
+
+// TestMFAEnrolWindow: a user whose role needs a second factor may enrol
+// with the password alone only within engine.MFAEnrolWindow of the
+// account's creation or of an administrator's reset; after it both login
+// paths say to ask an administrator, and the refusal is audited.
+func TestMFAEnrolWindow(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers, Encrypt: true})
+	ctx := context.Background()
+	hq, admin := f.users["hqadmin"], f.users["admin"]
+	code := func(err error) string {
+		t.Helper()
+		if err == nil {
+			return ""
+		}
+		if fe := engine.ErrorFields(err); engine.ErrorCode(err) == engine.EUNAUTHORIZED && len(fe) == 1 {
+			return fe[0].Code
+		}
+		t.Fatalf("want an unauthorized error with one field, got %v", err)
+		return ""
+	}
+	check := func(when, wantAPI, wantHTML string) {
+		t.Helper()
+		if got := code(f.svc.CheckLoginMFA(ctx, hq, hq.User, "")); got != wantAPI {
+			t.Errorf("%s: API login: %q, want %q", when, got, wantAPI)
+		}
+		if got := code(f.svc.CheckMFAEnrolAtLogin(ctx, hq, hq.User)); got != wantHTML {
+			t.Errorf("%s: enrolment at the HTML login: %q, want %q", when, got, wantHTML)
+		}
+	}
+	check("just created", "mfa_enrolment_required", "")
+	f.clock.t = f.clock.t.Add(engine.MFAEnrolWindow - time.Minute)
+	check("just before the window closes", "mfa_enrolment_required", "")
+	f.clock.t = f.clock.t.Add(2 * time.Minute)
+	check("after the window", "mfa_reset_required", "mfa_reset_required")
+	if err := f.svc.ResetMFA(ctx, hq, hq.User.ID); engine.ErrorCode(err) != engine.EFORBIDDEN {
+		t.Errorf("a user resetting their own second factor: %v", err)
+	}
+	if err := f.svc.ResetMFA(ctx, admin, hq.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after an administrator's reset", "mfa_enrolment_required", "")
+	// a reset enrolment starts afresh and confirms as usual
+	en, err := f.svc.EnrolMFA(ctx, hq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := totp.New().Code(en.Secret, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ConfirmMFA(ctx, hq, c); err != nil {
+		t.Fatalf("confirm after a reset: %v", err)
+	}
+	if err := f.svc.CheckMFAEnrolAtLogin(ctx, hq, hq.User); engine.ErrorCode(err) != engine.ECONFLICT {
+		t.Errorf("enrolling again while on: %v, want conflict", err)
+	}
+	// a second reset, then the window runs out again
+	if err := f.svc.ResetMFA(ctx, admin, hq.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.t = f.clock.t.Add(engine.MFAEnrolWindow + time.Minute)
+	check("after the reset's window", "mfa_reset_required", "mfa_reset_required")
+	page, err := f.store.FindAuditEvents(ctx, engine.AuditQuery{Action: "login.mfa", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := 0
+	for _, e := range page.Items {
+		if e.Result == engine.ResultDenied && e.Reason == "not enrolled, enrolment window closed" {
+			closed++
+		}
+	}
+	if closed != 4 {
+		t.Errorf("denied logins with the window closed: %d, want 4", closed)
+	}
+}

@@ -145,6 +145,9 @@ func wfBundle() []byte {
 				appr("n", users("m1@example.com"), "any")),
 			wf("ret", appr("a1", users("m1@example.com"), "any"), appr("a2", users("m2@example.com"), "any"), appr("a3", users("m3@example.com"), "any")),
 			wf("edit", appr("n", users("m1@example.com"), "any", map[string]any{"fields": map[string]string{"amount": "edit", "*": "read"}})),
+			wf("self", appr("n", users("clerk@example.com", "m1@example.com"), "all")),
+			wf("selfonly", appr("n", users("clerk@example.com"), "any")),
+			wf("selfok", appr("n", users("clerk@example.com", "m1@example.com"), "all", map[string]any{"self": "allow"})),
 		},
 	}
 	raw, err := json.Marshal(b)
@@ -480,6 +483,49 @@ func TestWorkflowNodeTypes(t *testing.T) {
 	})
 }
 
+// TestWorkflowSubmitterNeverDecides: a submitter whom a node's rule names
+// is passed over (the others decide; with nobody else, the step escalates),
+// unless the node says "self": "allow".
+func TestWorkflowSubmitterNeverDecides(t *testing.T) {
+	e := newWfEnv(t, wfBundle(), workflow.Options{})
+	ctx := context.Background()
+	tests := []struct {
+		kind  string
+		want  []string
+		steps []string
+	}{
+		{"self", []string{"m1"}, []string{"start by clerk", "skip_self n → clerk", "task n → m1"}},
+		{"selfonly", []string{"admin"}, []string{"start by clerk", "skip_self n → clerk", "escalate n → admin", "task n → admin"}},
+		{"selfok", []string{"clerk", "m1"}, []string{"start by clerk", "task n → clerk,m1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.kind, func(t *testing.T) {
+			r := e.submit(t, "clerk", map[string]any{"kind": tc.kind})
+			diff(t, "assignees", tc.want, e.open(t, r.ID))
+			diff(t, "steps", tc.steps, e.steps(t, r.ID))
+		})
+	}
+	// with "self": "allow" the submitter's approval counts
+	r := e.submit(t, "clerk", map[string]any{"kind": "selfok"})
+	e.act(t, "clerk", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+	e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+	diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
+	page, err := e.store.FindAuditEvents(ctx, engine.AuditQuery{Action: "workflow.skip_submitter"})
+	if err != nil || len(page.Items) != 2 {
+		t.Errorf("skip audit events: %d %v, want 2", len(page.Items), err)
+	}
+	// the last resort: the only administrator submits and nobody else may
+	// decide; they keep the step (they may change any record anyway), on record
+	r = e.submit(t, "admin", map[string]any{"kind": "empty"})
+	diff(t, "lone administrator", []string{"admin"}, e.open(t, r.ID))
+	diff(t, "lone administrator's steps", []string{"start by admin", "self_fallback n → admin", "escalate n → admin", "task n → admin"}, e.steps(t, r.ID))
+	e.act(t, "admin", r.ID, workflow.ActionApprove, workflow.TaskInput{})
+	diff(t, "lone administrator's status", engine.StatusApproved, e.status(t, r.ID))
+	if page, err := e.store.FindAuditEvents(ctx, engine.AuditQuery{Action: "workflow.self_fallback"}); err != nil || len(page.Items) != 1 {
+		t.Errorf("fallback audit events: %v %v, want 1", page, err)
+	}
+}
+
 func TestWorkflowAssignees(t *testing.T) {
 	e := newWfEnv(t, wfBundle(), workflow.Options{})
 	ctx := context.Background()
@@ -525,10 +571,11 @@ func TestWorkflowActions(t *testing.T) {
 		e.act(t, "m2", r.ID, workflow.ActionReturn, workflow.TaskInput{Comment: "fix it"})
 		diff(t, "returned to a1", []string{"m1"}, e.open(t, r.ID))
 		e.act(t, "m1", r.ID, workflow.ActionApprove, workflow.TaskInput{})
-		e.act(t, "m2", r.ID, workflow.ActionTransfer, workflow.TaskInput{To: "m3@example.com", Comment: "you decide"})
-		diff(t, "transferred", []string{"m3"}, e.open(t, r.ID))
-		e.act(t, "m3", r.ID, workflow.ActionAddSigner, workflow.TaskInput{To: e.users["hqa"].User.ID})
-		diff(t, "signer added", []string{"hqa", "m3"}, e.open(t, r.ID))
+		// a transfer goes to someone who may read the record anyway (finance reads every request)
+		e.act(t, "m2", r.ID, workflow.ActionTransfer, workflow.TaskInput{To: "fin_hq@example.com", Comment: "you decide"})
+		diff(t, "transferred", []string{"fin_hq"}, e.open(t, r.ID))
+		e.act(t, "fin_hq", r.ID, workflow.ActionAddSigner, workflow.TaskInput{To: e.users["hqa"].User.ID})
+		diff(t, "signer added", []string{"fin_hq", "hqa"}, e.open(t, r.ID))
 		e.act(t, "hqa", r.ID, workflow.ActionApprove, workflow.TaskInput{})
 		diff(t, "at a3", []string{"m3"}, e.open(t, r.ID))
 		bad := e.task(t, "m3", r.ID)
@@ -548,7 +595,7 @@ func TestWorkflowActions(t *testing.T) {
 		diff(t, "status", engine.StatusApproved, e.status(t, r.ID))
 		diff(t, "steps", []string{
 			"start by clerk", "task a1 → m1", "approve a1 by m1", "task a2 → m2", "return a2 by m2", "task a1 → m1", "approve a1 by m1",
-			"task a2 → m2", "transfer a2 by m2 → m3", "add_signer a2 by m3 → hqa", "approve a2 by hqa", "task a3 → m3", "return a3 by m3",
+			"task a2 → m2", "transfer a2 by m2 → fin_hq", "add_signer a2 by fin_hq → hqa", "approve a2 by hqa", "task a3 → m3", "return a3 by m3",
 			"task a1 → m1", "comment a1 by m1", "approve a1 by m1", "task a2 → m2", "approve a2 by m2", "task a3 → m3", "approve a3 by m3", "approved",
 		}, e.steps(t, r.ID))
 	})

@@ -78,7 +78,9 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 		return nil, errTaskClosed(t0.Status)
 	}
 	var out *Task
+	denied := "" // why the action was refused, for the audit log (the transition writes nothing)
 	err = w.transition(ctx, t0.Instance, p, func(tx *wfTx) error {
+		denied = ""
 		t := tx.tasks[taskID]
 		if t == nil {
 			return errTaskClosed("closed")
@@ -92,6 +94,12 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 			return errTaskClosed("stale")
 		}
 		n := nodeAt(tx.wf, pathOf(tx.wf, t.Node))
+		if t.Assignee == tx.inst.Submitter && !tx.selfDecides(n, t) && action != ActionComment && action != ActionTransfer {
+			// a task the submitter holds from before the rule (or an old
+			// version's flow) is passed on, never decided by them
+			denied = "submitter deciding their own record"
+			return engine.Forbidden(engine.T("提交人不能审批自己的记录，请转交他人", "you submitted this record and cannot decide it; transfer the task"))
+		}
 		switch action {
 		case ActionApprove:
 			return tx.approve(t, act, n, in)
@@ -105,7 +113,9 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 		case ActionReturn:
 			return tx.returnTo(t, in)
 		case ActionTransfer, ActionAddSigner:
-			return tx.delegate(t, act, n, action, in)
+			why, err := tx.delegate(t, act, n, action, in)
+			denied = why
+			return err
 		case ActionComment:
 			tx.step(Step{Kind: "comment", Node: t.Node, Actor: tx.actorID(), Comment: in.Comment})
 			tx.audit("workflow.comment", t.ID, map[string]any{"node": t.Node, "comment": in.Comment})
@@ -114,6 +124,11 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 		return engine.Invalid(engine.FieldError{Field: "/action", Code: "enum", Message: engine.Tf("未知操作 %q", "unknown action %q", action)})
 	})
 	if err != nil {
+		if denied != "" {
+			ev := w.svc.Event(p, "workflow."+action, t0.App, t0.Form, t0.Record, nil, engine.ResultDenied, denied)
+			ev.Detail = engine.MustJSON(map[string]any{"instance": t0.Instance, "task": t0.ID, "node": t0.Node, "to": in.To})
+			_ = w.svc.WriteAudit(ctx, ev)
+		}
 		return nil, err
 	}
 	return out, nil
@@ -244,28 +259,33 @@ func (tx *wfTx) returnTo(t *Task, in TaskInput) error {
 }
 
 // delegate transfers a task to another user or adds a signer next to it.
-func (tx *wfTx) delegate(t *Task, act *Activation, n *engine.Node, action string, in TaskInput) error {
+// A refusal of the target (see checkDelegate) comes with its reason for
+// the audit log.
+func (tx *wfTx) delegate(t *Task, act *Activation, n *engine.Node, action string, in TaskInput) (string, error) {
 	if strings.TrimSpace(in.To) == "" {
-		return engine.Invalid(engine.FieldError{Field: "/to", Code: "required", Message: engine.T("请指定用户", "name the user")})
+		return "", engine.Invalid(engine.FieldError{Field: "/to", Code: "required", Message: engine.T("请指定用户", "name the user")})
 	}
 	u, err := tx.w.findUser(tx.ctx, strings.TrimSpace(in.To))
 	if err != nil {
-		return err
+		return "", err
 	}
 	if u == nil || u.Frozen {
-		return engine.Invalid(engine.FieldError{Field: "/to", Code: "not_found", Message: engine.Tf("用户 %s 不存在或已冻结", "user %s does not exist or is frozen", in.To)})
+		return "", engine.Invalid(engine.FieldError{Field: "/to", Code: "not_found", Message: engine.Tf("用户 %s 不存在或已冻结", "user %s does not exist or is frozen", in.To)})
 	}
 	for _, o := range tx.openTasks(act.Seq) {
 		if o.Assignee == u.ID {
-			return engine.Invalid(engine.FieldError{Field: "/to", Code: "duplicate", Message: engine.T("该用户已在处理此节点", "that user already has this step")})
+			return "", engine.Invalid(engine.FieldError{Field: "/to", Code: "duplicate", Message: engine.T("该用户已在处理此节点", "that user already has this step")})
 		}
+	}
+	if why, err := tx.checkDelegate(n, u); err != nil {
+		return why, err
 	}
 	if action == ActionTransfer {
 		tx.closeTask(t, TaskTransferred, in.Comment)
 		nt := tx.newTask(act, n, u.ID, t.Escalated, t.Assignee)
 		tx.step(Step{Kind: "transfer", Node: t.Node, Actor: tx.actorID(), Users: []string{u.ID}, Comment: in.Comment})
 		tx.audit("workflow.transfer", t.ID, map[string]any{"node": t.Node, "to": u.ID, "new_task": nt.ID, "comment": in.Comment})
-		return nil
+		return "", nil
 	}
 	if act.Mode == ModeSequence {
 		act.Queue = append([]string{u.ID}, act.Queue...)
@@ -274,7 +294,7 @@ func (tx *wfTx) delegate(t *Task, act *Activation, n *engine.Node, action string
 	}
 	tx.step(Step{Kind: "add_signer", Node: t.Node, Actor: tx.actorID(), Users: []string{u.ID}, Comment: in.Comment})
 	tx.audit("workflow.add_signer", t.ID, map[string]any{"node": t.Node, "user": u.ID, "comment": in.Comment})
-	return nil
+	return "", nil
 }
 
 // BatchResult is one task's outcome in a batch approval.

@@ -508,12 +508,14 @@ func (tx *wfTx) enterApproval(n *engine.Node, path []int) error {
 	if err != nil {
 		return err
 	}
+	users = tx.withoutSubmitter(n, users, "assignee")
 	escalated := false
 	if len(users) == 0 {
 		users, err = tx.w.admins(tx.ctx)
 		if err != nil {
 			return err
 		}
+		users = tx.withoutSubmitter(n, users, "administrator")
 		if len(users) == 0 {
 			return engine.Errorf(engine.ECONFLICT, engine.Tf("节点 %s 没有审批人，也没有系统管理员可以接手", "node %s has no approver and no administrator to take over", n.Key))
 		}

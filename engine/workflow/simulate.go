@@ -114,11 +114,13 @@ func (s *simulator) walk(nodes []*engine.Node) (steps []SimStep, ended bool, err
 			if err != nil {
 				return nil, false, err
 			}
+			ids, _ = dropSubmitter(n, ids, s.tx.submitter.ID) // the submitter never decides their own record
 			if len(ids) == 0 {
 				st.Escalated = true
 				if ids, err = s.w.admins(s.ctx); err != nil {
 					return nil, false, err
 				}
+				ids, _ = dropSubmitter(n, ids, s.tx.submitter.ID)
 			}
 			if st.Users, err = s.users(ids); err != nil {
 				return nil, false, err

@@ -92,10 +92,12 @@ func (w *Runtime) timeout(ctx context.Context, job engine.OutboxJob, pl timerPay
 			if err != nil {
 				return err
 			}
+			users = tx.withoutSubmitter(n, users, "escalation")
 			if len(users) == 0 {
 				if users, err = tx.w.admins(tx.ctx); err != nil {
 					return err
 				}
+				users = tx.withoutSubmitter(n, users, "administrator")
 			}
 			// whoever the node escalates to decides: the first decision wins
 			act.Mode, act.Queue = ModeAny, nil

@@ -162,6 +162,10 @@ func testFilter(t *testing.T, h Harness) {
 	s := open(t, h)
 	ctx := context.Background()
 	filterFixture(t, s)
+	live, err := s.FindRecords(ctx, engine.RecordQuery{App: testApp, Form: testForm, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range filterCases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.regex {
@@ -175,6 +179,24 @@ func testFilter(t *testing.T, h Harness) {
 			}
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("filter %+v (-want +got):\n%s", tc.f, d)
+			}
+			// the engine's in-memory check of a write (filter.Match) answers
+			// as the store does for the records it stores
+			inMemory := []string{}
+			for _, r := range live.Items {
+				sys := engine.SystemOf(r)
+				if filter.Match(tc.f, func(f filter.Field) any {
+					if f.System {
+						return sys[f.Key]
+					}
+					return r.Data[f.Key]
+				}) {
+					inMemory = append(inMemory, r.ID)
+				}
+			}
+			sort.Strings(inMemory)
+			if d := cmp.Diff(tc.want, inMemory); d != "" {
+				t.Errorf("filter.Match %+v (-want +got):\n%s", tc.f, d)
 			}
 			n, err := s.CountRecords(ctx, q)
 			if err != nil || n != int64(len(tc.want)) {
