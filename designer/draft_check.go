@@ -76,6 +76,9 @@ func plainMessage(code string, msg engine.Text) engine.Text {
 	if code == "expr" {
 		return exprMessage(msg)
 	}
+	if w, ok := workflowWords[msg.En]; ok {
+		return w
+	}
 	if code == "schema" {
 		return engine.T("表单的 JSON Schema 无效，请检查其中的高级设置", "the form's JSON Schema is invalid: check its advanced settings")
 	}
@@ -93,6 +96,24 @@ func plainMessage(code string, msg engine.Text) engine.Text {
 		return engine.T("应为时段，例如 09:00-21:00", "should be hours such as 09:00-21:00")
 	}
 	return engine.T("格式不正确", "is not in the expected format")
+}
+
+// workflowWords are the workflow check's messages, which speak the
+// format's keys (roles, unit_head, else), as the workflow designer's
+// panels say them.
+var workflowWords = map[string]engine.Text{
+	"name exactly one of roles, users, unit_head or field": engine.T("请选择由谁处理：按角色、指定人员、发起人的上级或成员字段，选其中一种",
+		"choose who handles this step: by role, named people, the submitter's manager or a member field — one of them"),
+	"levels_up goes with unit_head only":      engine.T("「向上几级」只用于「发起人的上级」", "“levels up” goes with “the submitter's manager” only"),
+	"a timeout action needs after":            engine.T("请设置处理期限", "set the deadline"),
+	"escalate needs to":                       engine.T("请选择期限到了交给谁", "choose who takes over at the deadline"),
+	"only escalate takes to":                  engine.T("只有「转交」需要选择接手的人", "only a hand-over takes someone to hand over to"),
+	"a branch cannot have both when and else": engine.T("一个分支不能既有条件又是「其他情况」", "a branch cannot have conditions and be “otherwise” too"),
+	"the else branch must come last":          engine.T("「其他情况」分支要放在最后", "the “otherwise” branch must come last"),
+	"a branch needs when or else":             engine.T("请为这个分支设置条件，或设为「其他情况」", "give this branch conditions, or make it “otherwise”"),
+	"parallel branches take no when or else":  engine.T("并行分支不设条件", "parallel branches have no conditions"),
+	"at most one else branch":                 engine.T("只能有一个「其他情况」分支", "there can be one “otherwise” branch only"),
+	"an action node needs set or plugin":      engine.T("请设置这一步要修改的字段", "choose the fields this step sets"),
 }
 
 // bundleKeys is what the key checks read of a bundle.

@@ -2,6 +2,7 @@ package designer_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,5 +40,19 @@ func TestRuleProblemsInPlainWords(t *testing.T) {
 				t.Errorf("message (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestWorkflowProblemWords: a workflow the manager is building reports its
+// problems in the designer's words, not the format's keys.
+func TestWorkflowProblemWords(t *testing.T) {
+	f := newFixture(t)
+	broken := strings.Replace(miniBundle, `"assignees": {"roles": ["staff"]}`, `"assignees": {"roles": ["staff"], "users": ["des@example.com"]}`, 1)
+	d, err := f.d.Save(ctx, f.users["admin"], "mini", []byte(broken), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) != 1 || !strings.Contains(d.Problems[0].Message.Zh, "请选择由谁处理") || strings.Contains(d.Problems[0].Message.En, "unit_head") {
+		t.Errorf("problems: %+v", d.Problems)
 	}
 }
