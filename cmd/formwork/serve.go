@@ -207,6 +207,21 @@ func (c *ServeCmd) Run(g *Globals) error {
 		ln.Close()
 		return err
 	}
+	sched, err := newBackupSchedule(g, os.Getenv, time.Now, log)
+	if err != nil {
+		stopBackground()
+		ln.Close()
+		return err
+	}
+	bctx, stopBackups := context.WithCancel(ctx)
+	defer stopBackups()
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if sched != nil {
+			sched.run(bctx)
+		}
+	}()
 	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -226,6 +241,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 		err = fmt.Errorf("http shutdown: %w", serr)
 	}
 	stopBackground()
+	stopBackups()
+	<-backupsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

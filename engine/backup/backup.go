@@ -306,6 +306,10 @@ func List(dir string) ([]Info, error) {
 		}
 		out = append(out, Info{Path: filepath.Join(dir, e.Name()), Size: fi.Size(), Time: t})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	sortNewestFirst(out)
 	return out, nil
+}
+
+func sortNewestFirst(list []Info) {
+	sort.Slice(list, func(i, j int) bool { return list[i].Time.After(list[j].Time) })
 }
