@@ -13,6 +13,7 @@ import (
 
 	"formwork/engine/backup"
 	"formwork/engine/store/sqlite"
+	"formwork/server"
 )
 
 // Environment variables of the backups `serve` takes by itself.
@@ -189,4 +190,17 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp, dst)
+}
+
+// listBackups is /admin/backups' listing of dir.
+func listBackups(dir string) ([]server.BackupFile, error) {
+	list, err := backup.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.BackupFile, len(list))
+	for i, b := range list {
+		out[i] = server.BackupFile{Name: filepath.Base(b.Path), Size: b.Size, Time: b.Time}
+	}
+	return out, nil
 }

@@ -36,6 +36,7 @@ type Deps struct {
 	Designer  *designer.Designer
 	Clock     func() time.Time
 	Log       *slog.Logger
+	BackupDir string // where serve keeps its backups; "" when it takes none
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -212,6 +213,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 		stopBackground()
 		ln.Close()
 		return err
+	}
+	if sched != nil {
+		d.BackupDir = sched.dir
 	}
 	bctx, stopBackups := context.WithCancel(ctx)
 	defer stopBackups()
