@@ -26,13 +26,17 @@ type MasterKeySource struct {
 }
 
 // ParseMasterKey decodes a base64 master key.
-func ParseMasterKey(s string) ([]byte, error) {
+func ParseMasterKey(s string) ([]byte, error) { return DecodeKey("master key", s, MasterKeySize) }
+
+// DecodeKey decodes the base64 text of a size-byte key; what names the key
+// in errors.
+func DecodeKey(what, s string, size int) ([]byte, error) {
 	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
 	if err != nil {
-		return nil, fmt.Errorf("master key: not base64: %w", err)
+		return nil, fmt.Errorf("%s: not base64: %w", what, err)
 	}
-	if len(k) != MasterKeySize {
-		return nil, fmt.Errorf("master key: want %d bytes, got %d", MasterKeySize, len(k))
+	if len(k) != size {
+		return nil, fmt.Errorf("%s: want %d bytes, got %d", what, size, len(k))
 	}
 	return k, nil
 }

@@ -37,6 +37,7 @@ func (s *server) bindAdminPages(e *echo.Echo, admin []echo.MiddlewareFunc) {
 	e.POST("/admin/users/:id/tasks/reassign", s.adminUserTasks, admin...)
 	e.POST("/admin/users/:id/mfa/reset", s.adminUserMFAReset, admin...)
 	e.GET("/admin/grants", s.adminGrants, admin...)
+	e.GET("/admin/backups", s.adminBackups, admin...)
 	e.POST("/admin/grants", s.adminCreateGrant, admin...)
 	e.POST("/admin/grants/:id/revoke", s.adminRevokeGrant, admin...)
 }

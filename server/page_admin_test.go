@@ -53,7 +53,7 @@ func TestAdminPagesRefuseNonAdmins(t *testing.T) {
 	b := newBrowser(t, srv)
 	b.lang = "zh-CN"
 	csrf := b.login("staff@example.com")
-	for _, path := range []string{"/admin", "/admin/units", "/admin/users", "/admin/users/" + h.users["staff"].ID, "/admin/grants", "/admin/explain"} {
+	for _, path := range []string{"/admin", "/admin/units", "/admin/users", "/admin/users/" + h.users["staff"].ID, "/admin/grants", "/admin/explain", "/admin/backups"} {
 		resp, body := b.get(path)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("staff GET %s: %d, want 403", path, resp.StatusCode)

@@ -97,6 +97,9 @@ type Deps struct {
 	Clock     func() time.Time            // nil: time.Now
 	Config    Config
 	Log       *slog.Logger // nil: slog.Default()
+	// Backups lists the backups the process takes, newest first; nil: it
+	// takes none (/admin/backups says so).
+	Backups func() ([]BackupFile, error)
 }
 
 // server holds the dependencies the handlers share.
@@ -110,6 +113,7 @@ type server struct {
 	now       func() time.Time
 	cfg       Config
 	log       *slog.Logger
+	backups   func() ([]BackupFile, error)
 	ipLimit   *limiter
 	userLimit *limiter
 	login     *limiter
@@ -125,7 +129,7 @@ func New(d Deps) *echo.Echo {
 		d.Log = slog.Default()
 	}
 	cfg := d.Config.withDefaults()
-	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log,
+	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log, backups: d.Backups,
 		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock)}
 
 	e := echo.New()

@@ -18,7 +18,7 @@ func (n AdminNav) items() []adminNavItem {
 		return []adminNavItem{{"audit", "/admin/audit"}, {"explain", "/admin/explain"}}
 	}
 	return []adminNavItem{{"overview", "/admin"}, {"units", "/admin/units"}, {"users", "/admin/users"}, {"grants", "/admin/grants"},
-		{"audit", "/admin/audit"}, {"explain", "/admin/explain"}}
+		{"audit", "/admin/audit"}, {"explain", "/admin/explain"}, {"backups", "/admin/backups"}}
 }
 
 // AdminOverviewPage is /admin.
@@ -193,6 +193,14 @@ var adminMessages = map[string][2]string{
 	"admin.nav.users":           {"用户", "Users"},
 	"admin.nav.grants":          {"临时授权", "Grants"},
 	"admin.nav.explain":         {"权限解释", "Explain"},
+	"admin.nav.backups":         {"备份", "Backups"},
+	"admin.backups.title":       {"备份", "Backups"},
+	"admin.backups.off":         {"本进程不自动备份（MongoDB 或 FORMWORK_BACKUP_EVERY=off）。", "This process takes no backups (MongoDB, or FORMWORK_BACKUP_EVERY=off)."},
+	"admin.backups.none":        {"还没有备份：服务启动 10 分钟后做第一次。", "No backups yet: the first is taken 10 minutes after the server starts."},
+	"admin.backups.time":        {"时间", "Taken"},
+	"admin.backups.file":        {"文件", "File"},
+	"admin.backups.size":        {"大小", "Size"},
+	"admin.backups.help":        {"在服务器上用 formwork backup verify 文件 检查，用 formwork backup restore 文件 --data 新目录 恢复（需要备份密钥和主密钥）。", "Check one on the server with formwork backup verify FILE; restore with formwork backup restore FILE --data NEWDIR (needs the backup key and the master key)."},
 	"admin.count.units":         {"单位", "Units"},
 	"admin.count.users":         {"用户", "Users"},
 	"admin.count.frozen":        {"已冻结", "Frozen"},

@@ -18,16 +18,8 @@ func TestExportTraceCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("CLI test with subprocesses: skipped under -short")
 	}
-	data := filepath.Join(t.TempDir(), "data")
 	const password = "a long and fine password"
-	for _, args := range [][]string{
-		{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"},
-		{"app", "import", shopBundle(t)},
-	} {
-		if out, code := run(t, data, password+"\n", args...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, out)
-		}
-	}
+	data := seedData(t, password, []string{"app", "import", shopBundle(t)})
 	addr := freeAddr(t)
 	base := "http://" + addr
 	srv := startServe(t, data, addr, cleanEnv())

@@ -24,7 +24,12 @@ func newHTTP(d *Deps) *echo.Echo {
 	if d.Queue != nil {
 		ping = d.Queue.Ping
 	}
-	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log, Config: serverConfig()})
+	var backups func() ([]server.BackupFile, error)
+	if d.BackupDir != "" {
+		backups = func() ([]server.BackupFile, error) { return listBackups(d.BackupDir) }
+	}
+	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log,
+		Config: serverConfig(), Backups: backups})
 }
 
 // serverConfig is the server's defaults with the settings read from the

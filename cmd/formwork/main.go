@@ -28,6 +28,7 @@ type CLI struct {
 	Audit   AuditCmd   `cmd:"" help:"Check the audit log."`
 	Keys    KeysCmd    `cmd:"" help:"Manage the encryption keys of sensitive fields."`
 	Export  ExportCmd  `cmd:"" help:"Trace exported files."`
+	Backup  BackupCmd  `cmd:"" help:"Create, list, verify and restore encrypted backups."`
 }
 
 func main() {

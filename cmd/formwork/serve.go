@@ -36,6 +36,7 @@ type Deps struct {
 	Designer  *designer.Designer
 	Clock     func() time.Time
 	Log       *slog.Logger
+	BackupDir string // where serve keeps its backups; "" when it takes none
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -207,6 +208,24 @@ func (c *ServeCmd) Run(g *Globals) error {
 		ln.Close()
 		return err
 	}
+	sched, err := newBackupSchedule(g, os.Getenv, time.Now, log)
+	if err != nil {
+		stopBackground()
+		ln.Close()
+		return err
+	}
+	if sched != nil {
+		d.BackupDir = sched.dir
+	}
+	bctx, stopBackups := context.WithCancel(ctx)
+	defer stopBackups()
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if sched != nil {
+			sched.run(bctx)
+		}
+	}()
 	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -226,6 +245,8 @@ func (c *ServeCmd) Run(g *Globals) error {
 		err = fmt.Errorf("http shutdown: %w", serr)
 	}
 	stopBackground()
+	stopBackups()
+	<-backupsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -175,6 +175,20 @@ func run(tb testing.TB, data, stdin string, args ...string) (string, int) {
 	}
 }
 
+// seedData returns a new data directory with the administrator
+// admin@example.com (password) in unit hq, after running each of cmds.
+func seedData(tb testing.TB, password string, cmds ...[]string) string {
+	tb.Helper()
+	data := filepath.Join(tb.TempDir(), "data")
+	admin := []string{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"}
+	for _, args := range append([][]string{admin}, cmds...) {
+		if out, code := run(tb, data, password+"\n", args...); code != 0 {
+			tb.Fatalf("%v: exit %d: %s", args, code, out)
+		}
+	}
+	return data
+}
+
 // copyData copies a stopped store's data directory.
 func copyData(tb testing.TB, from string) string {
 	tb.Helper()

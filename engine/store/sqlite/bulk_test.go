@@ -202,8 +202,6 @@ func (s *Store) RestoreIndexes(ctx context.Context) error {
 	})
 }
 
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
 // Checkpoint moves the whole WAL into the database file and truncates it.
 func (s *Store) Checkpoint(ctx context.Context) error {
 	_, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)

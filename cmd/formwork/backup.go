@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/backup"
+	"formwork/engine/store/sqlite"
+)
+
+// BackupCmd groups the backup commands.
+type BackupCmd struct {
+	Create  BackupCreateCmd  `cmd:"" help:"Write an encrypted, checksummed backup of the store (an online snapshot; the server may keep running)."`
+	List    BackupListCmd    `cmd:"" help:"List the backups in a directory, newest first."`
+	Verify  BackupVerifyCmd  `cmd:"" help:"Restore a backup into a scratch directory and compare every table's logical hash and the audit chain."`
+	Restore BackupRestoreCmd `cmd:"" help:"Restore a backup into a new data directory (--data); asks for the master key."`
+}
+
+// mongoBackupHelp is what the backup commands say on MongoDB, where the
+// database's own point-in-time dump is the backup.
+const mongoBackupHelp = `formwork backup works on the embedded SQLite store only; on MongoDB take a point-in-time dump of the replica set:
+  mongodump --uri "$FORMWORK_MONGO_URI" --oplog --gzip --archive=formwork-$(date -u +%Y%m%dT%H%M%SZ).archive
+(--oplog needs a replica set and dumps the whole deployment, consistent at the dump's end), encrypt it (for example age or gpg) under a key kept apart from FORMWORK_MASTER_KEY, and restore with
+  mongorestore --uri NEWURI --oplogReplay --gzip --archive=FILE
+then run "formwork audit verify" against the restored database.`
+
+// backupDir is where backups go by default: DATA/backups.
+func backupDir(g *Globals, out string) string {
+	if out != "" {
+		return out
+	}
+	return filepath.Join(g.Data, "backups")
+}
+
+func openSQLiteBackup(path string) (backup.Store, error) {
+	s, err := sqlite.Open(path, sqlite.Options{Now: time.Now, Readers: 2})
+	if err != nil {
+		return nil, fmt.Errorf("open snapshot: %w", err)
+	}
+	return s, nil
+}
+
+func refuseMongo() error {
+	if os.Getenv(envMongoURI) != "" {
+		return errors.New(mongoBackupHelp)
+	}
+	return nil
+}
+
+// BackupCreateCmd is `formwork backup create [--out DIR]`.
+type BackupCreateCmd struct {
+	Out string `help:"Directory for the backup file (default DATA/backups)." type:"path"`
+	Key string `help:"File holding the backup key (base64); default FORMWORK_BACKUP_KEY, else DATA/backup.key (generated on first use)." type:"path"`
+}
+
+// Run takes the backup.
+func (c *BackupCreateCmd) Run(g *Globals) error {
+	if err := refuseMongo(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if _, err := os.Stat(filepath.Join(g.Data, dbFile)); err != nil {
+		return fmt.Errorf("no store to back up at %s: %w", filepath.Join(g.Data, dbFile), err)
+	}
+	s, err := sqlite.Open(filepath.Join(g.Data, dbFile), sqlite.Options{Now: time.Now})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer s.Close()
+	key, generated, err := backup.LoadKey(os.Getenv, c.Key, g.Data, true)
+	if err != nil {
+		return err
+	}
+	if generated {
+		newLogger(os.Stderr).Warn("generated a backup key next to the data; copy it off this machine (a backup cannot be read without it) and pass it as "+backup.EnvKey,
+			"file", filepath.Join(g.Data, backup.KeyFile))
+	}
+	dir := backupDir(g, c.Out)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create backup directory: %w", err)
+	}
+	start := time.Now()
+	path, m, err := backup.Create(ctx, s, openSQLiteBackup, dir, key, time.Now())
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("backup %s: %d bytes, %s, %d audit events, in %.2fs\n", path, fi.Size(), summary(m.Tables), m.AuditEvents, time.Since(start).Seconds())
+	return nil
+}
+
+// summary names the row counts of the tables people know.
+func summary(t map[string]engine.TableDigest) string {
+	return fmt.Sprintf("%d records, %d revisions, %d docs", t["records"].Rows, t["revisions"].Rows, t["docs"].Rows)
+}
+
+// BackupListCmd is `formwork backup list [--out DIR]`.
+type BackupListCmd struct {
+	Out string `help:"Directory of the backups (default DATA/backups)." type:"path"`
+}
+
+// Run lists the backups.
+func (c *BackupListCmd) Run(g *Globals) error {
+	list, err := backup.List(backupDir(g, c.Out))
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Println("no backups in", backupDir(g, c.Out))
+		return nil
+	}
+	for _, b := range list {
+		fmt.Printf("%s  %10d bytes  %s\n", b.Time.Format(time.RFC3339), b.Size, b.Path)
+	}
+	return nil
+}
+
+// BackupVerifyCmd is `formwork backup verify FILE`.
+type BackupVerifyCmd struct {
+	File string `arg:"" help:"The backup file." type:"existingfile"`
+	Key  string `help:"File holding the backup key; default FORMWORK_BACKUP_KEY, else DATA/backup.key." type:"path"`
+}
+
+// Run verifies the backup: exit 0 if it restores to exactly what was
+// backed up, else exit 1 with the reason.
+func (c *BackupVerifyCmd) Run(g *Globals) error {
+	key, _, err := backup.LoadKey(os.Getenv, c.Key, g.Data, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	m, err := backup.Verify(context.Background(), openSQLiteBackup, c.File, key, os.TempDir())
+	if err != nil {
+		fmt.Printf("refused: %s: %v\n", c.File, err)
+		return exitError{1}
+	}
+	fmt.Printf("ok: %s from %s: %s, audit chain intact (%d events), in %.2fs\n", c.File, m.Created.Format(time.RFC3339), summary(m.Tables), m.AuditEvents, time.Since(start).Seconds())
+	return nil
+}
+
+// BackupRestoreCmd is `formwork backup restore FILE --data NEWDIR`.
+type BackupRestoreCmd struct {
+	File      string `arg:"" help:"The backup file." type:"existingfile"`
+	Key       string `help:"File holding the backup key; default FORMWORK_BACKUP_KEY." type:"path"`
+	MasterKey string `name:"master-key" help:"File holding the master key the backed-up data keys are wrapped by; default FORMWORK_MASTER_KEY, else asked on standard input." type:"path"`
+	DryRun    bool   `name:"dry-run" help:"Check the backup and say what would change; write nothing."`
+}
+
+// Run restores into the (new or empty) data directory g.Data: the backup
+// is decrypted and checked in a scratch directory inside it, the master
+// key must unwrap every app's data keys, and only then does the store file
+// take its place. Without FORMWORK_MASTER_KEY the key is written to
+// DATA/master.key, as a first start would.
+func (c *BackupRestoreCmd) Run(g *Globals) error {
+	ctx := context.Background()
+	key, _, err := backup.LoadKey(os.Getenv, c.Key, g.Data, false)
+	if err != nil {
+		return err
+	}
+	target := filepath.Join(g.Data, dbFile)
+	_, statErr := os.Stat(target)
+	exists := statErr == nil
+	if exists && !c.DryRun {
+		return fmt.Errorf("%s already holds a store; restore into a new directory (try --dry-run to see what would change)", g.Data)
+	}
+	if err := os.MkdirAll(g.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	scratch, err := os.MkdirTemp(g.Data, ".restore-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	m, err := backup.Extract(c.File, key, scratch)
+	if err == nil {
+		err = backup.Check(ctx, openSQLiteBackup, scratch, m)
+	}
+	if err != nil {
+		fmt.Printf("refused: %s: %v\n", c.File, err)
+		return exitError{1}
+	}
+	if c.DryRun {
+		return c.dryRun(ctx, g, m, exists)
+	}
+	master, fromEnv, err := c.masterKey(os.Stdin)
+	if err != nil {
+		return err
+	}
+	apps, err := checkMasterKey(ctx, filepath.Join(scratch, dbFile), master)
+	if err != nil {
+		return err
+	}
+	if !fromEnv {
+		if err := engine.WriteMasterKeyFile(g.Data, master); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(filepath.Join(scratch, dbFile), target); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Printf("restored %s into %s: %s, %d audit events, data keys of %d app(s) unwrap under master key %s\n",
+		c.File, g.Data, summary(m.Tables), m.AuditEvents, apps, engine.Fingerprint(master))
+	return nil
+}
+
+func (c *BackupRestoreCmd) dryRun(ctx context.Context, g *Globals, m *backup.Manifest, exists bool) error {
+	fmt.Printf("dry run: %s from %s is intact: %s, %d audit events\n", c.File, m.Created.Format(time.RFC3339), summary(m.Tables), m.AuditEvents)
+	if !exists {
+		fmt.Printf("would create %s with these contents\n", filepath.Join(g.Data, dbFile))
+		return nil
+	}
+	cur, err := openSQLiteBackup(filepath.Join(g.Data, dbFile))
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	now, err := cur.Digest(ctx)
+	if err != nil {
+		return err
+	}
+	diff := backup.DiffTables(now, m.Tables)
+	if len(diff) == 0 {
+		fmt.Printf("%s already holds exactly this data; nothing would change\n", g.Data)
+		return nil
+	}
+	fmt.Printf("%s holds other data; restoring would change (current -> backup):\n", g.Data)
+	for _, d := range diff {
+		fmt.Println("  " + d)
+	}
+	fmt.Println("restore refuses a directory that holds a store: move it away first")
+	return nil
+}
+
+// masterKey reads the master key from --master-key, FORMWORK_MASTER_KEY or
+// standard input.
+func (c *BackupRestoreCmd) masterKey(stdin io.Reader) ([]byte, bool, error) {
+	if c.MasterKey != "" {
+		b, err := os.ReadFile(c.MasterKey)
+		if err != nil {
+			return nil, false, fmt.Errorf("read master key: %w", err)
+		}
+		k, err := engine.ParseMasterKey(string(b))
+		return k, false, err
+	}
+	if v := os.Getenv(engine.EnvMasterKey); v != "" {
+		k, err := engine.ParseMasterKey(v)
+		return k, true, err
+	}
+	fmt.Fprint(os.Stderr, "master key of the backed-up data (base64): ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && (err != io.EOF || strings.TrimSpace(line) == "") {
+		return nil, false, fmt.Errorf("read master key: %w", err)
+	}
+	k, err := engine.ParseMasterKey(line)
+	return k, false, err
+}
+
+// checkMasterKey opens the restored store and unwraps every app's data keys
+// under master, so a wrong key is refused before anything is in place.
+func checkMasterKey(ctx context.Context, db string, master []byte) (int, error) {
+	s, err := openSQLiteBackup(db)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	kr, err := engine.NewKeyring(s, master, time.Now)
+	if err != nil {
+		return 0, err
+	}
+	docs, err := s.FindDocs(ctx, engine.DocQuery{Kind: engine.KindKeyring})
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range docs {
+		if _, err := kr.CurrentKeyID(ctx, d.ID); err != nil {
+			return 0, fmt.Errorf("restore refused: the master key does not open the backed-up data keys: %w", err)
+		}
+	}
+	return len(docs), nil
+}

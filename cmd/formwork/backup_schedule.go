@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"formwork/engine/backup"
+	"formwork/engine/store/sqlite"
+	"formwork/server"
+)
+
+// Environment variables of the backups `serve` takes by itself.
+const (
+	// envBackupEvery is how often (a Go duration; default 24h); "off" stops them.
+	envBackupEvery = "FORMWORK_BACKUP_EVERY"
+	// envBackupDir is where they go (default DATA/backups).
+	envBackupDir = "FORMWORK_BACKUP_DIR"
+	// envBackupCopyDir also receives a copy of each (another disk or a mount), pruned alike.
+	envBackupCopyDir = "FORMWORK_BACKUP_COPY_DIR"
+	// envBackupKeepDaily and envBackupKeepWeekly are the retention (default 7 and 4).
+	envBackupKeepDaily  = "FORMWORK_BACKUP_KEEP_DAILY"
+	envBackupKeepWeekly = "FORMWORK_BACKUP_KEEP_WEEKLY"
+)
+
+// backupSchedule takes a backup when the newest one is older than every,
+// then prunes to the retention; serve checks firstCheck after it starts
+// (so short runs take none) and then every hour (or a quarter of every).
+type backupSchedule struct {
+	db, data    string
+	dir, copy   string
+	every       time.Duration
+	keep        backup.Retention
+	zone        *time.Location
+	getenv      func(string) string
+	clock       func() time.Time
+	log         *slog.Logger
+	firstCheck  time.Duration
+	checkPeriod time.Duration
+}
+
+// newBackupSchedule reads the schedule from getenv; nil when scheduled
+// backups are off or the store is MongoDB (see mongoBackupHelp).
+func newBackupSchedule(g *Globals, getenv func(string) string, clock func() time.Time, log *slog.Logger) (*backupSchedule, error) {
+	if getenv(envMongoURI) != "" || getenv(envBackupEvery) == "off" {
+		return nil, nil
+	}
+	s := &backupSchedule{db: filepath.Join(g.Data, dbFile), data: g.Data, dir: getenv(envBackupDir), copy: getenv(envBackupCopyDir),
+		every: 24 * time.Hour, keep: backup.Retention{Daily: 7, Weekly: 4}, zone: time.UTC, getenv: getenv, clock: clock, log: log,
+		firstCheck: 10 * time.Minute, checkPeriod: time.Hour}
+	if s.dir == "" {
+		s.dir = backupDir(g, "")
+	}
+	if v := getenv(envBackupEvery); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return nil, fmt.Errorf("%s=%q: want a duration of a minute or more, or off", envBackupEvery, v)
+		}
+		s.every = d
+		s.checkPeriod = min(time.Hour, d/4)
+	}
+	for _, n := range []struct {
+		env string
+		to  *int
+	}{{envBackupKeepDaily, &s.keep.Daily}, {envBackupKeepWeekly, &s.keep.Weekly}} {
+		if v := getenv(n.env); v != "" {
+			k, err := strconv.Atoi(v)
+			if err != nil || k < 0 {
+				return nil, fmt.Errorf("%s=%q: want a count", n.env, v)
+			}
+			*n.to = k
+		}
+	}
+	if name := getenv(envTimeZone); name != "" {
+		z, err := time.LoadLocation(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
+		}
+		s.zone = z
+	}
+	return s, nil
+}
+
+// run checks on schedule until ctx ends; a failed backup is logged and
+// tried again at the next check.
+func (s *backupSchedule) run(ctx context.Context) {
+	t := time.NewTimer(s.firstCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.check(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("scheduled backup failed", "err", err)
+		}
+		t.Reset(s.checkPeriod)
+	}
+}
+
+// check takes a backup if one is due, copies it and prunes both places.
+func (s *backupSchedule) check(ctx context.Context) error {
+	list, err := backup.List(s.dir)
+	if err != nil {
+		return err
+	}
+	now := s.clock()
+	// half a check of slack, so a timer a second early does not slip the backup by a whole check
+	if !backup.Due(list, now, s.every-s.checkPeriod/2) {
+		return nil
+	}
+	key, generated, err := backup.LoadKey(s.getenv, "", s.data, true)
+	if err != nil {
+		return err
+	}
+	if generated {
+		s.log.Warn("generated a backup key next to the data; copy it off this machine (a backup cannot be read without it) and pass it as "+backup.EnvKey,
+			"file", filepath.Join(s.data, backup.KeyFile))
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(s.db, sqlite.Options{Now: s.clock, Readers: 1})
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	path, m, err := backup.Create(ctx, st, openSQLiteBackup, s.dir, key, now)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("backup taken", "file", path, "records", m.Tables["records"].Rows, "audit_events", m.AuditEvents)
+	dirs := []string{s.dir}
+	if s.copy != "" {
+		if err := copyFile(path, filepath.Join(s.copy, filepath.Base(path))); err != nil {
+			return fmt.Errorf("copy backup: %w", err)
+		}
+		dirs = append(dirs, s.copy)
+	}
+	for _, d := range dirs {
+		if err := s.prune(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *backupSchedule) prune(dir string) error {
+	list, err := backup.List(dir)
+	if err != nil {
+		return err
+	}
+	_, remove := s.keep.Prune(list, s.zone)
+	for _, b := range remove {
+		if err := os.Remove(b.Path); err != nil {
+			return fmt.Errorf("prune backups: %w", err)
+		}
+		s.log.Info("backup removed by retention", "file", b.Path)
+	}
+	return nil
+}
+
+// copyFile copies src to dst through a temporary name, so dst is whole or absent.
+func copyFile(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err = errors.Join(err, out.Sync(), out.Close()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// listBackups is /admin/backups' listing of dir.
+func listBackups(dir string) ([]server.BackupFile, error) {
+	list, err := backup.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.BackupFile, len(list))
+	for i, b := range list {
+		out[i] = server.BackupFile{Name: filepath.Base(b.Path), Size: b.Size, Time: b.Time}
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"formwork/engine/backup"
+)
+
+// TestBackupSchedule: hourly checks over 60 days with a fake clock take one
+// backup a day, copy each, and keep 7 daily and 4 weekly in both places;
+// every kept backup verifies.
+func TestBackupSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("CLI test with subprocesses: skipped under -short")
+	}
+	data := seedData(t, "a long and fine password")
+	copyDir := filepath.Join(t.TempDir(), "offsite")
+	env := map[string]string{envBackupCopyDir: copyDir, envBackupKeepDaily: "3", envBackupKeepWeekly: "2"}
+	now := time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC)
+	s, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return env[k] }, func() time.Time { return now }, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := 0
+	for h := 0; h < 24*21; h++ {
+		before, _ := backup.List(s.dir)
+		if err := s.check(context.Background()); err != nil {
+			t.Fatalf("hour %d: %v", h, err)
+		}
+		after, _ := backup.List(s.dir)
+		if len(after) > 0 && (len(before) == 0 || after[0].Path != before[0].Path) {
+			taken++
+		}
+		now = now.Add(time.Hour)
+	}
+	if taken != 21 {
+		t.Errorf("%d backups taken in 21 days, want 21", taken)
+	}
+	names := func(dir string) []string {
+		list, err := backup.List(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range list {
+			out = append(out, filepath.Base(b.Path))
+		}
+		return out
+	}
+	// 2026-01-21 is a Wednesday: 3 days (21, 20, 19: week 4), then the newest of weeks 3 (18th)
+	want := []string{"formwork-20260121T003000Z.fwbk", "formwork-20260120T003000Z.fwbk", "formwork-20260119T003000Z.fwbk", "formwork-20260118T003000Z.fwbk"}
+	if diff := cmp.Diff(want, names(s.dir)); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, names(copyDir)); diff != "" {
+		t.Errorf("kept in the copy (-want +got):\n%s", diff)
+	}
+	if out, code := run(t, data, "", "backup", "verify", filepath.Join(copyDir, want[3])); code != 0 {
+		t.Errorf("verify the oldest copy: exit %d\n%s", code, out)
+	}
+	if s, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return map[string]string{envBackupEvery: "off"}[k] }, time.Now, newLogger(io.Discard)); s != nil || err != nil {
+		t.Errorf("FORMWORK_BACKUP_EVERY=off: %v, %v", s, err)
+	}
+	if _, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return map[string]string{envBackupEvery: "soon"}[k] }, time.Now, newLogger(io.Discard)); err == nil {
+		t.Errorf("FORMWORK_BACKUP_EVERY=soon accepted")
+	}
+}
