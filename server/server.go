@@ -167,6 +167,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindTemplateRoutes(e, admin, adminPage)
 	s.bindDesignerRoutes(e, user)
 	s.bindExportRoutes(e, user)
+	s.bindAlertRoutes(e, user)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
