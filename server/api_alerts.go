@@ -13,8 +13,8 @@ import (
 func (s *server) bindAlertRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 	const v1 = "/api/v1"
 	e.GET(v1+"/alerts", s.listAlerts, user...)
-	e.POST(v1+"/alerts/:id/acknowledge", s.alertStatus(engine.AlertAcknowledged), user...)
-	e.POST(v1+"/alerts/:id/resolve", s.alertStatus(engine.AlertResolved), user...)
+	e.POST(v1+"/alerts/:id/acknowledge", s.acknowledgeAlert, user...)
+	e.POST(v1+"/alerts/:id/resolve", s.resolveAlert, user...)
 	e.GET(v1+"/settings/anomaly", s.getAnomalySettings, user...)
 	e.PUT(v1+"/settings/anomaly", s.putAnomalySettings, user...)
 }
@@ -28,15 +28,19 @@ func (s *server) listAlerts(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
-// alertStatus acknowledges or resolves one alert and answers it.
-func (s *server) alertStatus(status string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		a, err := s.svc.SetAlertStatus(c.Request().Context(), principal(c), c.Param("id"), status)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, a)
+func (s *server) acknowledgeAlert(c echo.Context) error {
+	return s.setAlertStatus(c, engine.AlertAcknowledged)
+}
+
+func (s *server) resolveAlert(c echo.Context) error { return s.setAlertStatus(c, engine.AlertResolved) }
+
+// setAlertStatus acknowledges or resolves one alert and answers it.
+func (s *server) setAlertStatus(c echo.Context, status string) error {
+	a, err := s.svc.SetAlertStatus(c.Request().Context(), principal(c), c.Param("id"), status)
+	if err != nil {
+		return err
 	}
+	return c.JSON(http.StatusOK, a)
 }
 
 func (s *server) getAnomalySettings(c echo.Context) error {

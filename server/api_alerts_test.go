@@ -125,3 +125,38 @@ func TestAlertAPIRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertAuditorScenarios: an auditor reads alerts (API and page) but
+// acknowledges, resolves and sets nothing; the page offers them no buttons.
+func TestAlertAuditorScenarios(t *testing.T) {
+	h := newHarness(t, testConfig())
+	withAuditor(t, h)
+	h.putRules(t, `[{"kind": "denials", "threshold": 1, "window": "PT1H", "action": "alert"}]`)
+	if rec := h.do("GET", "/api/v1/audit", "staff", "", nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("staff reads the log = %d", rec.Code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var as []map[string]any
+	for len(as) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		as = h.openAlerts(t)
+	}
+	if len(as) != 1 || as[0]["rule"] != "denials" {
+		t.Fatalf("open alerts = %v, want one denials alert", as)
+	}
+	id := as[0]["id"].(string)
+	zh := map[string]string{"Accept-Language": "zh-CN,zh;q=0.9"}
+	h.run(t, []scenario{
+		{name: "auditor reads alerts", method: "GET", path: "/api/v1/alerts?status=open", user: "auditor", status: http.StatusOK, want: []string{`"rule":"denials"`}},
+		{name: "auditor resolves nothing", method: "POST", path: "/api/v1/alerts/" + id + "/resolve", user: "auditor", status: http.StatusForbidden},
+		{name: "auditor acknowledges nothing", method: "POST", path: "/api/v1/alerts/" + id + "/acknowledge", user: "auditor", status: http.StatusForbidden},
+		{name: "auditor sets no rules", method: "PUT", path: "/api/v1/settings/anomaly", user: "auditor", body: `{"rules": []}`, status: http.StatusForbidden},
+		{name: "auditor's page", method: "GET", path: "/admin/alerts", user: "auditor", headers: zh, status: http.StatusOK,
+			want: []string{"异常告警", "多次被拒", `data-alert="` + id + `"`}, not: []string{`data-action="resolve"`, "告警规则"}},
+		{name: "admin's page", method: "GET", path: "/admin/alerts", user: "admin", headers: zh, status: http.StatusOK,
+			want: []string{`data-action="resolve"`, "告警规则", `value="PT1H"`}},
+	}, nil)
+	if rec := h.do("GET", "/admin/alerts", "staff", "", zh); rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "多次被拒") {
+		t.Errorf("staff's /admin/alerts = %d, want 403 without the alerts", rec.Code)
+	}
+}

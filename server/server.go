@@ -173,6 +173,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
 	s.bindAuditPages(e, page)
+	s.bindAlertPages(e, page)
 	s.bindBinPages(e, page, user)
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)
