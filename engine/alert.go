@@ -30,6 +30,14 @@ type Alert struct {
 	Key    string    `json:"key"`          // rule, user and window: one alert per window on every node
 }
 
+// AlertHook runs when an alert is raised, before its one atomic write: it
+// may add docs and outbox jobs to the Change (the workflow runtime adds an
+// in-app notification for every administrator and auditor this way).
+type AlertHook func(ctx context.Context, a *Alert, ch *Change) error
+
+// AddAlertHook registers a hook; call it before serving requests.
+func (s *Service) AddAlertHook(h AlertHook) { s.alertHooks = append(s.alertHooks, h) }
+
 func alertDoc(a *Alert, expect int64) DocWrite {
 	return DocWrite{Doc: Doc{Kind: KindAlert, ID: a.ID, Tags: []string{"status:" + a.Status, "user:" + a.User},
 		Unique: []string{"key:" + a.Key}, Value: MustJSON(a), Updated: a.At}, ExpectVersion: expect}

@@ -212,7 +212,13 @@ func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *Audi
 		Key: fmt.Sprintf("%s|%s|%d", r.Kind, u.ID, bucket)}
 	aev := &AuditEvent{Time: now, Actor: SystemActor, Action: "alert.raise", Object: u.ID, Result: ResultOK,
 		Reason: r.Kind, Detail: MustJSON(map[string]string{"alert": a.ID, "action": r.Action, "detail": detail})}
-	_, err := w.s.store.Apply(ctx, &Change{Docs: []DocWrite{alertDoc(a, 0)}, Audit: []*AuditEvent{aev}})
+	ch := &Change{Docs: []DocWrite{alertDoc(a, 0)}, Audit: []*AuditEvent{aev}}
+	for _, h := range w.s.alertHooks {
+		if err := h(ctx, a, ch); err != nil {
+			return fmt.Errorf("alert hook: %w", err)
+		}
+	}
+	_, err := w.s.store.Apply(ctx, ch)
 	if ErrorCode(err) == ECONFLICT {
 		return nil // raised already in this window, here or on another node
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"formwork/engine"
+	"formwork/engine/workflow"
 )
 
 // waitAlerts polls until the watcher raised n alerts (it runs after the
@@ -114,5 +115,35 @@ func TestAlertSettingsRefusedAndValidated(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"/rules/0/kind", "/rules/0/threshold", "/rules/0/window", "/rules/0/action"}, got); diff != "" {
 		t.Errorf("field errors (-want +got):\n%s", diff)
+	}
+}
+
+// TestAlertNotifiesAdminsAndAuditors: with the workflow runtime wired, an
+// alert reaches every administrator and auditor as an in-app notification
+// and nobody else.
+func TestAlertNotifiesAdminsAndAuditors(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := auditor(t, f)
+	w := workflow.New(f.svc, nil, workflow.Options{})
+	setRules(t, f, engine.AlertRule{Kind: engine.RuleDenials, Threshold: 1, Window: "PT1H", Action: engine.ActionAlert, Roles: []string{"staff"}})
+	if _, err := f.svc.AuditEvents(ctx, f.users["staff1"], engine.AuditQuery{}); engine.ErrorCode(err) != engine.EFORBIDDEN {
+		t.Fatalf("staff reads the log: %v", err)
+	}
+	if as := waitAlerts(t, f, 1); len(as) != 1 {
+		t.Fatalf("alerts = %v, want one", as)
+	}
+	for name, p := range map[string]*engine.Principal{"admin": f.users["admin"], "auditor": a, "manager": f.users["manager"]} {
+		ns, err := w.Notifications(ctx, p, true, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if name == "manager" {
+			want = 0
+		}
+		if len(ns) != want || want == 1 && (ns[0].Kind != "alert" || ns[0].Title.Zh != "异常告警：多次被拒") {
+			t.Errorf("%s's unread notifications = %+v, want %d alert", name, ns, want)
+		}
 	}
 }
