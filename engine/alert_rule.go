@@ -16,11 +16,12 @@ const (
 
 // Anomaly rule kinds.
 const (
-	RuleMassView   = "mass_view"   // distinct records viewed within the window
-	RuleBulkExport = "bulk_export" // rows exported within the window
-	RuleDenials    = "denials"     // refused actions within the window
-	RuleOffHours   = "off_hours"   // any action outside the rule's hours in the organisation's time zone
-	RuleNewNetwork = "new_network" // an action from an address the user never used before
+	RuleMassView     = "mass_view"     // distinct records viewed within the window
+	RuleBulkExport   = "bulk_export"   // rows exported within the window
+	RuleDenials      = "denials"       // refused actions within the window
+	RuleFailedLogins = "failed_logins" // wrong passwords for the user within the window
+	RuleOffHours     = "off_hours"     // any action outside the rule's hours in the organisation's time zone
+	RuleNewNetwork   = "new_network"   // an action from an address the user never used before
 )
 
 // Anomaly rule actions.
@@ -49,7 +50,7 @@ type AnomalySettings struct {
 	Rules []AlertRule `json:"rules"`
 }
 
-var ruleKinds = []string{RuleMassView, RuleBulkExport, RuleDenials, RuleOffHours, RuleNewNetwork}
+var ruleKinds = []string{RuleMassView, RuleBulkExport, RuleDenials, RuleFailedLogins, RuleOffHours, RuleNewNetwork}
 
 // window returns the rule's window; Validate has checked it.
 func (r AlertRule) window() time.Duration {

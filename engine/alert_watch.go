@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -64,10 +65,9 @@ func (w *anomalyWatch) evaluate(ctx context.Context, evs []*AuditEvent) error {
 	}
 	last := map[string]*AuditEvent{} // newest event per user in the batch
 	for _, ev := range evs {
-		if ev.Actor == SystemActor || ev.Actor == "" {
-			continue
+		if u := subject(ev); u != "" {
+			last[u] = ev
 		}
-		last[ev.Actor] = ev
 	}
 	for id, ev := range last {
 		u, err := w.s.org.FindUserByID(ctx, id)
@@ -92,25 +92,44 @@ func (w *anomalyWatch) evaluate(ctx context.Context, evs []*AuditEvent) error {
 	return nil
 }
 
+// subject is the user an event is about: its actor, or for a login
+// (written before anyone is signed in) the user it names.
+func subject(ev *AuditEvent) string {
+	if strings.HasPrefix(ev.Action, "login") && ev.Actor == "anonymous" {
+		return ev.Object
+	}
+	if ev.Actor == SystemActor || ev.Actor == "anonymous" {
+		return ""
+	}
+	return ev.Actor
+}
+
 // check returns why ev (and the log before it) trips r, or "".
 func (w *anomalyWatch) check(ctx context.Context, r AlertRule, ev *AuditEvent, batch []*AuditEvent) (string, error) {
 	from := ev.Time.Add(-r.window())
 	to := ev.Time.Add(time.Millisecond) // AuditQuery.To is exclusive
+	user := subject(ev)
 	switch r.Kind {
 	case RuleMassView:
-		n, err := w.distinct(ctx, AuditQuery{Actor: ev.Actor, Action: "view", Result: ResultOK, From: from, To: to}, r.Threshold)
+		n, err := w.distinct(ctx, AuditQuery{Actor: user, Action: "view", Result: ResultOK, From: from, To: to}, r.Threshold)
 		if err != nil || n < r.Threshold {
 			return "", err
 		}
 		return fmt.Sprintf("%d distinct records viewed within %s", n, r.Window), nil
 	case RuleDenials:
-		n, err := w.count(ctx, AuditQuery{Actor: ev.Actor, Result: ResultDenied, From: from, To: to}, r.Threshold)
+		n, err := w.count(ctx, AuditQuery{Actor: user, Result: ResultDenied, From: from, To: to}, r.Threshold)
 		if err != nil || n < r.Threshold {
 			return "", err
 		}
 		return fmt.Sprintf("%d refused actions within %s", n, r.Window), nil
+	case RuleFailedLogins:
+		n, err := w.count(ctx, AuditQuery{Object: user, Action: "login.failed", From: from, To: to}, r.Threshold)
+		if err != nil || n < r.Threshold {
+			return "", err
+		}
+		return fmt.Sprintf("%d failed logins within %s", n, r.Window), nil
 	case RuleBulkExport:
-		rows, err := w.exportedRows(ctx, ev.Actor, from, to, r.Threshold)
+		rows, err := w.exportedRows(ctx, user, from, to, r.Threshold)
 		if err != nil || rows < r.Threshold {
 			return "", err
 		}
@@ -127,11 +146,11 @@ func (w *anomalyWatch) check(ctx context.Context, r AlertRule, ev *AuditEvent, b
 			return "", nil
 		}
 		before := earliest(batch, ev.Actor, ev.IP)
-		seen, err := w.count(ctx, AuditQuery{Actor: ev.Actor, IP: ev.IP, To: before}, 1)
+		seen, err := w.count(ctx, AuditQuery{Actor: user, IP: ev.IP, To: before}, 1)
 		if err != nil || seen > 0 {
 			return "", err
 		}
-		any, err := w.count(ctx, AuditQuery{Actor: ev.Actor, To: before}, 1)
+		any, err := w.count(ctx, AuditQuery{Actor: user, To: before}, 1)
 		if err != nil || any == 0 { // a first-ever action has no usual network to differ from
 			return "", err
 		}

@@ -107,6 +107,9 @@ func NewService(store Store, org *Org, opt ServiceOptions) *Service {
 	}
 	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, bundles: map[string]*Bundle{}}
 	s.watch = newAnomalyWatch(s)
+	if org != nil {
+		org.observe = s.watch.observe
+	}
 	s.audit = NewAuditWriter(store, AuditWriterOptions{Committed: s.watch.observe})
 	s.jobCtx, s.jobStop = context.WithCancel(context.Background())
 	return s

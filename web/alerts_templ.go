@@ -30,7 +30,7 @@ type AlertRuleRow struct {
 	Kind, Threshold, Window, Action, Roles, Hours string
 }
 
-var alertKinds = []string{"mass_view", "bulk_export", "denials", "off_hours", "new_network"}
+var alertKinds = []string{"mass_view", "bulk_export", "denials", "failed_logins", "off_hours", "new_network"}
 
 func AlertsView(v AlertsPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {

@@ -4,7 +4,7 @@ func init() {
 	addMessages(map[string][2]string{
 		"admin.nav.alerts":           {"异常告警", "Alerts"},
 		"alerts.title":               {"异常告警", "Anomaly alerts"},
-		"alerts.help":                {"规则在审计日志写入后立即检查：批量查看、批量导出、多次被拒、非工作时间访问、从未用过的网络。", "Rules are checked as the audit log is written: mass viewing, bulk export, repeated refusals, off-hours access, a network never used before."},
+		"alerts.help":                {"规则在审计日志写入后立即检查：批量查看、批量导出、多次被拒、多次登录失败、非工作时间访问、从未用过的网络。", "Rules are checked as the audit log is written: mass viewing, bulk export, repeated refusals, repeated failed logins, off-hours access, a network never used before."},
 		"alerts.f.status":            {"状态", "Status"},
 		"alerts.f.all":               {"全部", "All"},
 		"alerts.f.apply":             {"筛选", "Filter"},
@@ -23,6 +23,7 @@ func init() {
 		"alerts.rule.mass_view":      {"批量查看", "Mass viewing"},
 		"alerts.rule.bulk_export":    {"批量导出", "Bulk export"},
 		"alerts.rule.denials":        {"多次被拒", "Repeated refusals"},
+		"alerts.rule.failed_logins":  {"多次登录失败", "Repeated failed logins"},
 		"alerts.rule.off_hours":      {"非工作时间访问", "Off-hours access"},
 		"alerts.rule.new_network":    {"陌生网络", "New network"},
 		"alerts.action.alert":        {"仅告警", "Alert only"},

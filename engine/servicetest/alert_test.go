@@ -147,3 +147,20 @@ func TestAlertNotifiesAdminsAndAuditors(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertFailedLogins: wrong passwords (written by the organisation
+// service, not the audit writer) are counted for the user they name.
+func TestAlertFailedLogins(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	setRules(t, f, engine.AlertRule{Kind: engine.RuleFailedLogins, Threshold: 3, Window: "PT10M", Action: engine.ActionAlert})
+	for range 3 {
+		if _, err := f.org.Login(ctx, engine.AuditActor{IP: "203.0.113.5"}, "staff1@example.com", "wrong password"); engine.ErrorCode(err) != engine.EUNAUTHORIZED {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	as := waitAlerts(t, f, 1)
+	if len(as) != 1 || as[0].Rule != engine.RuleFailedLogins || as[0].User != f.users["staff1"].User.ID {
+		t.Fatalf("alerts = %+v, want one failed_logins alert for staff1", as)
+	}
+}

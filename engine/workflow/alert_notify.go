@@ -9,11 +9,12 @@ import (
 
 // alertTitles name each rule kind in a notification's title.
 var alertTitles = map[string]engine.Text{
-	engine.RuleMassView:   {Zh: "批量查看", En: "Mass viewing"},
-	engine.RuleBulkExport: {Zh: "批量导出", En: "Bulk export"},
-	engine.RuleDenials:    {Zh: "多次被拒", En: "Repeated refusals"},
-	engine.RuleOffHours:   {Zh: "非工作时间访问", En: "Off-hours access"},
-	engine.RuleNewNetwork: {Zh: "陌生网络", En: "New network"},
+	engine.RuleMassView:     {Zh: "批量查看", En: "Mass viewing"},
+	engine.RuleBulkExport:   {Zh: "批量导出", En: "Bulk export"},
+	engine.RuleDenials:      {Zh: "多次被拒", En: "Repeated refusals"},
+	engine.RuleFailedLogins: {Zh: "多次登录失败", En: "Repeated failed logins"},
+	engine.RuleOffHours:     {Zh: "非工作时间访问", En: "Off-hours access"},
+	engine.RuleNewNetwork:   {Zh: "陌生网络", En: "New network"},
 }
 
 // onAlert gives every administrator and auditor an in-app notification of
