@@ -23,10 +23,11 @@ import (
 // dropped, not waited for: the counting rules see them anyway at the next
 // event, since they read the log.
 type anomalyWatch struct {
-	s    *Service
-	in   chan []*AuditEvent
-	done chan struct{}
-	once sync.Once
+	s      *Service
+	in     chan []*AuditEvent
+	done   chan struct{}
+	mu     sync.RWMutex // guards closed against observe racing close
+	closed bool
 }
 
 func newAnomalyWatch(s *Service) *anomalyWatch {
@@ -35,8 +36,14 @@ func newAnomalyWatch(s *Service) *anomalyWatch {
 	return w
 }
 
-// observe queues committed events; it never blocks.
+// observe queues committed events; it never blocks, and after close it
+// drops them (a login or an export may finish while the service stops).
 func (w *anomalyWatch) observe(evs []*AuditEvent) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return
+	}
 	select {
 	case w.in <- evs:
 	default:
@@ -44,7 +51,12 @@ func (w *anomalyWatch) observe(evs []*AuditEvent) {
 }
 
 func (w *anomalyWatch) close() {
-	w.once.Do(func() { close(w.in) })
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.in)
+	}
+	w.mu.Unlock()
 	<-w.done
 }
 
