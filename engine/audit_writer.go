@@ -9,6 +9,10 @@ import (
 type AuditWriterOptions struct {
 	// MaxBatch caps the events of one commit. Default 1000.
 	MaxBatch int
+	// Committed, when set, is called with each committed batch from the
+	// writer's goroutine; it must return at once (the anomaly watcher
+	// only queues the events).
+	Committed func([]*AuditEvent)
 }
 
 // AuditWriter appends audit events of reads (views, lists, exports) with
@@ -19,6 +23,7 @@ type AuditWriterOptions struct {
 type AuditWriter struct {
 	s        Store
 	maxBatch int
+	after    func([]*AuditEvent)
 	reqs     chan *auditReq
 	mu       sync.RWMutex // guards closed against Write racing Close
 	closed   bool
@@ -35,7 +40,7 @@ func NewAuditWriter(s Store, opts AuditWriterOptions) *AuditWriter {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
 	}
-	w := &AuditWriter{s: s, maxBatch: opts.MaxBatch, reqs: make(chan *auditReq, opts.MaxBatch), done: make(chan struct{})}
+	w := &AuditWriter{s: s, maxBatch: opts.MaxBatch, after: opts.Committed, reqs: make(chan *auditReq, opts.MaxBatch), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -107,6 +112,9 @@ func (w *AuditWriter) loop() {
 		_, err := w.s.Apply(context.Background(), &Change{Audit: evs})
 		for _, r := range batch {
 			r.err <- err
+		}
+		if err == nil && w.after != nil {
+			w.after(evs)
 		}
 	}
 }

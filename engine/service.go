@@ -33,10 +33,13 @@ type Service struct {
 	totp  TOTP           // one-time passwords of two-factor logins; nil refuses them
 	keys  *Keyring       // the encrypting store's keyring; nil when nothing is encrypted at rest
 	zone  *time.Location // the organisation's time zone
+	watch *anomalyWatch  // evaluates the anomaly rules on committed audit events
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
 	hooks   []RecordHook
+
+	alertHooks []AlertHook
 
 	// background sample-data imports of this process; Close stops them
 	jobs    sync.WaitGroup
@@ -102,8 +105,12 @@ func NewService(store Store, org *Org, opt ServiceOptions) *Service {
 	if opt.TimeZone == nil {
 		opt.TimeZone = time.UTC
 	}
-	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, bundles: map[string]*Bundle{},
-		audit: NewAuditWriter(store, AuditWriterOptions{})}
+	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, bundles: map[string]*Bundle{}}
+	s.watch = newAnomalyWatch(s)
+	if org != nil {
+		org.observe = s.watch.observe
+	}
+	s.audit = NewAuditWriter(store, AuditWriterOptions{Committed: s.watch.observe})
 	s.jobCtx, s.jobStop = context.WithCancel(context.Background())
 	return s
 }
@@ -114,6 +121,7 @@ func (s *Service) Close() {
 	s.jobStop()
 	s.jobs.Wait()
 	s.audit.Close()
+	s.watch.close()
 }
 
 // Store returns the underlying store.

@@ -32,8 +32,8 @@ func TestBrowserAuditorFindsWhoViewed(t *testing.T) {
 	shots := t.TempDir()
 
 	step(t, ctx, "login as the auditor", loginAt(srv.URL+"/admin/audit", "auditor", "#audit-filters")...)
-	if n := run(t, ctx, "nav", chromedp.Evaluate[int](`document.querySelectorAll('.admin-nav a').length`)); n != 2 {
-		t.Errorf("the auditor's admin menu has %d items, want the audit log and explain", n)
+	if n := run(t, ctx, "nav", chromedp.Evaluate[int](`document.querySelectorAll('.admin-nav a').length`)); n != 3 {
+		t.Errorf("the auditor's admin menu has %d items, want the audit log, alerts and explain", n)
 	}
 	step(t, ctx, "filter to the record",
 		chromedp.SetValue(chromedp.CSS("#af-form"), "shop/customer"),

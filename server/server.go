@@ -171,11 +171,13 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindTemplateRoutes(e, admin, adminPage)
 	s.bindDesignerRoutes(e, user)
 	s.bindExportRoutes(e, user)
+	s.bindAlertRoutes(e, user)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
 	s.bindAdminPages(e, adminPage)
 	s.bindAuditPages(e, page)
+	s.bindAlertPages(e, page)
 	s.bindBinPages(e, page, user)
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)

@@ -15,10 +15,10 @@ type adminNavItem struct{ key, href string }
 // items are the admin pages the viewer may open.
 func (n AdminNav) items() []adminNavItem {
 	if n.Auditor {
-		return []adminNavItem{{"audit", "/admin/audit"}, {"explain", "/admin/explain"}}
+		return []adminNavItem{{"audit", "/admin/audit"}, {"alerts", "/admin/alerts"}, {"explain", "/admin/explain"}}
 	}
 	return []adminNavItem{{"overview", "/admin"}, {"units", "/admin/units"}, {"users", "/admin/users"}, {"grants", "/admin/grants"},
-		{"audit", "/admin/audit"}, {"explain", "/admin/explain"}, {"backups", "/admin/backups"}}
+		{"audit", "/admin/audit"}, {"alerts", "/admin/alerts"}, {"explain", "/admin/explain"}, {"backups", "/admin/backups"}}
 }
 
 // AdminOverviewPage is /admin.

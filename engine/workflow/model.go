@@ -135,7 +135,7 @@ type Task struct {
 type Notification struct {
 	ID        string          `json:"id"`
 	User      string          `json:"user"`
-	Kind      string          `json:"kind"` // task, remind, escalate, result, cc, returned
+	Kind      string          `json:"kind"` // task, remind, escalate, result, cc, returned, alert
 	Title     engine.Text     `json:"title"`
 	App       string          `json:"app,omitempty"`
 	Form      string          `json:"form,omitempty"`

@@ -59,6 +59,7 @@ func New(svc *engine.Service, clock func() time.Time, opt Options) *Runtime {
 	}
 	w := &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*engine.Program{}}
 	svc.AddRecordHook(w.onRecord)
+	svc.AddAlertHook(w.onAlert)           // alert_notify.go
 	opt.Plugins.Register(grantPlugin{w})  // grant_request.go
 	opt.Plugins.Register(exportPlugin{w}) // export_request.go
 	return w
@@ -281,10 +282,17 @@ func (tx *wfTx) notify(user, kind string, title engine.Text, task string) {
 	n := &Notification{ID: engine.NewID(tx.now), User: user, Kind: kind, Title: title, App: tx.inst.App, Form: tx.inst.Form, Record: tx.inst.Record,
 		Task: task, Instance: tx.inst.ID, CreatedAt: tx.now}
 	tx.ch.Docs = append(tx.ch.Docs, engine.DocWrite{Doc: notificationDoc(n, tx.now)})
-	for _, c := range tx.w.opt.Channels {
-		tx.ch.Outbox = append(tx.ch.Outbox, engine.OutboxJob{ID: "notify-" + n.ID + "-" + c, Type: JobNotifyDeliver,
-			Payload: engine.MustJSON(deliverPayload{Notification: n.ID, Channel: c}), RunAt: tx.now.UTC(), CreatedAt: tx.now.UTC()})
+	tx.ch.Outbox = append(tx.ch.Outbox, tx.w.deliveries(n, tx.now)...)
+}
+
+// deliveries are the jobs that send n on every configured channel.
+func (w *Runtime) deliveries(n *Notification, now time.Time) []engine.OutboxJob {
+	jobs := make([]engine.OutboxJob, 0, len(w.opt.Channels))
+	for _, c := range w.opt.Channels {
+		jobs = append(jobs, engine.OutboxJob{ID: "notify-" + n.ID + "-" + c, Type: JobNotifyDeliver,
+			Payload: engine.MustJSON(deliverPayload{Notification: n.ID, Channel: c}), RunAt: now.UTC(), CreatedAt: now.UTC()})
 	}
+	return jobs
 }
 
 type deliverPayload struct {

@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// anomalyWatch evaluates the anomaly rules on audit events after they are
+// committed, on a goroutine of its own, so a write never waits for it.
+//
+// Why not an outbox job per event: every view would then cost a second
+// write and a queue round trip, doubling the audit log's write load for a
+// check that mostly finds nothing. Instead each node watches the events it
+// committed itself, and every count is a query on the store's audit log
+// (the state all nodes share), so a user spreading requests over several
+// nodes is counted as one. An alert's unique key (rule, user, window)
+// keeps two nodes from raising it twice. When the queue is full events are
+// dropped, not waited for: the counting rules see them anyway at the next
+// event, since they read the log.
+type anomalyWatch struct {
+	s      *Service
+	in     chan []*AuditEvent
+	done   chan struct{}
+	mu     sync.RWMutex // guards closed against observe racing close
+	closed bool
+}
+
+func newAnomalyWatch(s *Service) *anomalyWatch {
+	w := &anomalyWatch{s: s, in: make(chan []*AuditEvent, 256), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// observe queues committed events; it never blocks, and after close it
+// drops them (a login or an export may finish while the service stops).
+func (w *anomalyWatch) observe(evs []*AuditEvent) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return
+	}
+	select {
+	case w.in <- evs:
+	default:
+	}
+}
+
+func (w *anomalyWatch) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.in)
+	}
+	w.mu.Unlock()
+	<-w.done
+}
+
+func (w *anomalyWatch) loop() {
+	defer close(w.done)
+	for evs := range w.in {
+		if err := w.evaluate(context.Background(), evs); err != nil {
+			slog.Warn("anomaly rules", "err", err)
+		}
+	}
+}
+
+// evaluate checks each rule once per user and batch.
+func (w *anomalyWatch) evaluate(ctx context.Context, evs []*AuditEvent) error {
+	set, err := w.s.anomalySettings(ctx)
+	if err != nil || len(set.Rules) == 0 {
+		return err
+	}
+	last := map[string]*AuditEvent{} // newest event per user in the batch
+	for _, ev := range evs {
+		if u := subject(ev); u != "" {
+			last[u] = ev
+		}
+	}
+	for id, ev := range last {
+		u, err := w.s.org.FindUserByID(ctx, id)
+		if err != nil {
+			continue // a failed login's email, or a deleted user
+		}
+		for _, r := range set.Rules {
+			if !r.appliesTo(u) {
+				continue
+			}
+			detail, err := w.check(ctx, r, ev, evs)
+			if err != nil {
+				return err
+			}
+			if detail != "" {
+				if err := w.raise(ctx, r, u, ev, detail); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// subject is the user an event is about: its actor, or for a login
+// (written before anyone is signed in) the user it names.
+func subject(ev *AuditEvent) string {
+	if strings.HasPrefix(ev.Action, "login") && ev.Actor == "anonymous" {
+		return ev.Object
+	}
+	if ev.Actor == SystemActor || ev.Actor == "anonymous" {
+		return ""
+	}
+	return ev.Actor
+}
+
+// check returns why ev (and the log before it) trips r, or "".
+func (w *anomalyWatch) check(ctx context.Context, r AlertRule, ev *AuditEvent, batch []*AuditEvent) (string, error) {
+	from := ev.Time.Add(-r.window())
+	to := ev.Time.Add(time.Millisecond) // AuditQuery.To is exclusive
+	user := subject(ev)
+	switch r.Kind {
+	case RuleMassView:
+		n, err := w.distinct(ctx, AuditQuery{Actor: user, Action: "view", Result: ResultOK, From: from, To: to}, r.Threshold)
+		if err != nil || n < r.Threshold {
+			return "", err
+		}
+		return fmt.Sprintf("%d distinct records viewed within %s", n, r.Window), nil
+	case RuleDenials:
+		n, err := w.count(ctx, AuditQuery{Actor: user, Result: ResultDenied, From: from, To: to}, r.Threshold)
+		if err != nil || n < r.Threshold {
+			return "", err
+		}
+		return fmt.Sprintf("%d refused actions within %s", n, r.Window), nil
+	case RuleFailedLogins:
+		n, err := w.count(ctx, AuditQuery{Object: user, Action: "login.failed", From: from, To: to}, r.Threshold)
+		if err != nil || n < r.Threshold {
+			return "", err
+		}
+		return fmt.Sprintf("%d failed logins within %s", n, r.Window), nil
+	case RuleBulkExport:
+		rows, err := w.exportedRows(ctx, user, from, to, r.Threshold)
+		if err != nil || rows < r.Threshold {
+			return "", err
+		}
+		return fmt.Sprintf("%d rows exported within %s", rows, r.Window), nil
+	case RuleOffHours:
+		lo, hi := r.hours()
+		h := ev.Time.In(w.s.zone).Hour()
+		if h >= lo && h < hi {
+			return "", nil
+		}
+		return fmt.Sprintf("%s at %s, outside %02d:00–%02d:00", ev.Action, ev.Time.In(w.s.zone).Format("2006-01-02 15:04 MST"), lo, hi), nil
+	case RuleNewNetwork:
+		if ev.IP == "" {
+			return "", nil
+		}
+		before := earliest(batch, ev.Actor, ev.IP)
+		seen, err := w.count(ctx, AuditQuery{Actor: user, IP: ev.IP, To: before}, 1)
+		if err != nil || seen > 0 {
+			return "", err
+		}
+		any, err := w.count(ctx, AuditQuery{Actor: user, To: before}, 1)
+		if err != nil || any == 0 { // a first-ever action has no usual network to differ from
+			return "", err
+		}
+		return fmt.Sprintf("%s from %s, an address never used before", ev.Action, ev.IP), nil
+	}
+	return "", nil
+}
+
+// earliest returns the time of the batch's first event by actor from ip.
+func earliest(batch []*AuditEvent, actor, ip string) time.Time {
+	var t time.Time
+	for _, e := range batch {
+		if e.Actor == actor && e.IP == ip && (t.IsZero() || e.Time.Before(t)) {
+			t = e.Time
+		}
+	}
+	return t
+}
+
+// pages walks q's events newest first until fn says stop.
+func (w *anomalyWatch) pages(ctx context.Context, q AuditQuery, fn func(*AuditEvent) bool) error {
+	q.Limit = MaxAuditLimit
+	for {
+		p, err := w.s.store.FindAuditEvents(ctx, q)
+		if err != nil {
+			return fmt.Errorf("anomaly count: %w", err)
+		}
+		for _, e := range p.Items {
+			if !fn(e) {
+				return nil
+			}
+		}
+		if p.NextCursor == "" {
+			return nil
+		}
+		q.Cursor = p.NextCursor
+	}
+}
+
+// count counts q's events, stopping at limit.
+func (w *anomalyWatch) count(ctx context.Context, q AuditQuery, limit int) (int, error) {
+	n := 0
+	err := w.pages(ctx, q, func(*AuditEvent) bool { n++; return n < limit })
+	return n, err
+}
+
+// distinct counts the distinct records q's events name, stopping at limit.
+func (w *anomalyWatch) distinct(ctx context.Context, q AuditQuery, limit int) (int, error) {
+	seen := map[string]bool{}
+	err := w.pages(ctx, q, func(e *AuditEvent) bool {
+		seen[e.App+"/"+e.Form+"/"+e.Object] = true
+		return len(seen) < limit
+	})
+	return len(seen), err
+}
+
+// exportedRows sums the rows of the user's finished exports.
+func (w *anomalyWatch) exportedRows(ctx context.Context, actor string, from, to time.Time, limit int) (int, error) {
+	rows := 0
+	err := w.pages(ctx, AuditQuery{Actor: actor, Action: "export", Result: ResultOK, From: from, To: to}, func(e *AuditEvent) bool {
+		var d struct {
+			Rows int `json:"rows"`
+		}
+		if len(e.Detail) > 0 && json.Unmarshal(e.Detail, &d) == nil {
+			rows += d.Rows
+		}
+		return rows < limit
+	})
+	return rows, err
+}
+
+// raise writes the alert once per rule, user and window (on any node) with
+// its audit event, then takes the rule's action.
+func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *AuditEvent, detail string) error {
+	now := w.s.now()
+	bucket := ev.Time.Truncate(r.window()).Unix()
+	a := &Alert{ID: NewID(now), Rule: r.Kind, User: u.ID, At: now, Status: AlertOpen, Detail: detail, Action: r.Action,
+		Key: fmt.Sprintf("%s|%s|%d", r.Kind, u.ID, bucket)}
+	aev := &AuditEvent{Time: now, Actor: SystemActor, Action: "alert.raise", Object: u.ID, Result: ResultOK,
+		Reason: r.Kind, Detail: MustJSON(map[string]string{"alert": a.ID, "action": r.Action, "detail": detail})}
+	ch := &Change{Docs: []DocWrite{alertDoc(a, 0)}, Audit: []*AuditEvent{aev}}
+	for _, h := range w.s.alertHooks {
+		if err := h(ctx, a, ch); err != nil {
+			return fmt.Errorf("alert hook: %w", err)
+		}
+	}
+	_, err := w.s.store.Apply(ctx, ch)
+	if ErrorCode(err) == ECONFLICT {
+		return nil // raised already in this window, here or on another node
+	}
+	if err != nil {
+		return fmt.Errorf("raise alert: %w", err)
+	}
+	if r.Action == ActionFreeze && !u.Admin {
+		if _, err := w.s.org.Freeze(ctx, AuditActor{ID: SystemActor}, u.ID); err != nil {
+			return fmt.Errorf("freeze on alert: %w", err)
+		}
+	}
+	return nil
+}
