@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,31 +12,8 @@ import (
 
 	"formwork/designer"
 	"formwork/engine"
-	"formwork/engine/store/mongo"
-	"formwork/engine/store/mongo/mongotest"
-	"formwork/engine/store/sqlite"
+	"formwork/engine/store/teststore"
 )
-
-// openStore opens the store the designer tests run on: MongoDB when
-// FORMWORK_MONGO_URI is set (a fresh database), else SQLite in dir.
-func openStore(tb testing.TB, dir string, now func() time.Time) engine.Store {
-	tb.Helper()
-	if mongotest.URI() != "" {
-		uri, name := mongotest.Database(tb)
-		st, err := mongo.Open(ctx, uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions(), Now: now})
-		if err != nil {
-			tb.Fatalf("MongoDB at FORMWORK_MONGO_URI: %v", err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		return st
-	}
-	st, err := sqlite.Open(filepath.Join(dir, "formwork.db"), sqlite.Options{Now: now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	return st
-}
 
 // fixture is a Designer on a real store (SQLite, or MongoDB when
 // FORMWORK_MONGO_URI is set) behind the encrypting store
@@ -68,7 +44,7 @@ func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	dir := tb.TempDir()
 	clock := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	st := openStore(tb, dir, clock.Now)
+	st := teststore.Open(tb, clock.Now)
 	master, _, err := engine.LoadMasterKey(func(string) string { return "" }, dir)
 	if err != nil {
 		tb.Fatal(err)

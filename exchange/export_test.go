@@ -3,38 +3,14 @@ package exchange_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"formwork/engine"
-	"formwork/engine/store/mongo"
-	"formwork/engine/store/mongo/mongotest"
-	"formwork/engine/store/sqlite"
+	"formwork/engine/store/teststore"
 	"formwork/exchange"
 )
-
-// openStore is the store the export tests run on: MongoDB when
-// FORMWORK_MONGO_URI is set (a fresh database), else SQLite.
-func openStore(tb testing.TB) engine.Store {
-	tb.Helper()
-	if mongotest.URI() != "" {
-		uri, name := mongotest.Database(tb)
-		st, err := mongo.Open(context.Background(), uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions()})
-		if err != nil {
-			tb.Fatalf("MongoDB at FORMWORK_MONGO_URI: %v", err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		return st
-	}
-	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "export.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	return st
-}
 
 // TestExportOnStore runs an export through the service on the store under
 // test, behind the encrypting store: the job, its sealed file chunks, the
@@ -42,7 +18,7 @@ func openStore(tb testing.TB) engine.Store {
 func TestExportOnStore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	raw := openStore(t)
+	raw := teststore.Open(t, nil)
 	master, _, err := engine.LoadMasterKey(func(string) string { return "" }, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"formwork/engine"
-	"formwork/engine/store/mongo"
 	"formwork/engine/store/mongo/mongotest"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/store/teststore"
 	"formwork/engine/totp"
 )
 
@@ -66,13 +66,7 @@ func newAccessFixture(tb testing.TB, opt fixtureOptions) *accessFixture {
 		if mongotest.URI() == "" {
 			tb.Skip("FORMWORK_MONGO_URI is not set")
 		}
-		uri, name := mongotest.Database(tb)
-		ms, err := mongo.Open(ctx, uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions(), Now: f.clock.Now})
-		if err != nil {
-			tb.Fatalf("MongoDB at FORMWORK_MONGO_URI: %v", err)
-		}
-		tb.Cleanup(func() { ms.Close() })
-		st = ms
+		st = teststore.Mongo(tb, f.clock.Now)
 	} else {
 		ss, err := sqlite.Open(filepath.Join(f.dir, "formwork.db"), sqlite.Options{Now: f.clock.Now})
 		if err != nil {

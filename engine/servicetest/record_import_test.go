@@ -15,9 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"formwork/engine"
-	"formwork/engine/store/mongo"
-	"formwork/engine/store/mongo/mongotest"
-	"formwork/engine/store/sqlite"
+	"formwork/engine/store/teststore"
 	"formwork/engine/workflow"
 )
 
@@ -35,22 +33,7 @@ func newRecordImportFixture(tb testing.TB) *recordImportFixture {
 	tb.Helper()
 	ctx := context.Background()
 	clock := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	var raw engine.Store
-	if mongotest.URI() != "" {
-		uri, name := mongotest.Database(tb)
-		ms, err := mongo.Open(ctx, uri, mongo.Options{Database: name, DisableTransactions: mongotest.NoTransactions()})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		raw = ms
-	} else {
-		ss, err := sqlite.Open(filepath.Join(tb.TempDir(), "fw.db"), sqlite.Options{Now: clock.Now})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		raw = ss
-	}
-	tb.Cleanup(func() { raw.Close() })
+	raw := teststore.Open(tb, clock.Now)
 	master, _, err := engine.LoadMasterKey(func(string) string { return "" }, tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
