@@ -360,9 +360,14 @@ func (s *Service) Exports(ctx context.Context, p *Principal) ([]*ExportJob, erro
 	if err != nil {
 		return nil, err
 	}
+	return newestFirst(docs), nil
+}
+
+// newestFirst decodes export job docs, the newest first.
+func newestFirst(docs []*Doc) []*ExportJob {
 	out := decodeEach(docs, func(*ExportJob) bool { return true })
 	slices.SortFunc(out, func(a, b *ExportJob) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return out
 }
 
 // The built-in app exports needing approval are filed in (see
@@ -634,8 +639,7 @@ func (s *Service) TraceExport(ctx context.Context, p *Principal, tag string) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := decodeEach(docs, func(*ExportJob) bool { return true })
-	slices.SortFunc(out, func(a, b *ExportJob) int { return b.Created.Compare(a.Created) })
+	out := newestFirst(docs)
 	if p != nil {
 		ev := s.Event(p, "export.trace", "", "", tag, nil, ResultOK, "")
 		if err := s.audit.Write(ctx, ev); err != nil {
