@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,17 +15,6 @@ import (
 	"formwork/designer"
 	"formwork/engine"
 )
-
-// choose picks value in the select sel as a person would (the page hears
-// a change event).
-func choose(sel, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
-		const el = document.querySelector(%q);
-		if (!el) throw new Error("no element " + %q);
-		el.value = %q;
-		el.dispatchEvent(new Event("change", {bubbles: true}));
-	})()`, sel, sel, value))
-}
 
 // TestBrowserDesignerFlow works the workflow designer in Chromium as an
 // administrator on shop (published, no draft yet): a new workflow from the
@@ -91,7 +79,7 @@ func TestBrowserDesignerFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#dz-flow-create`)),
 	)...)
 	step(t, ctx, "new workflow",
-		choose("#dz-flow-form", "customer"),
+		pick("#dz-flow-form", "customer"),
 		chromedp.SendKeys(chromedp.CSS("#dz-flow-zh"), "大额折扣"),
 		chromedp.SendKeys(chromedp.CSS("#dz-flow-en"), "Big discount"),
 		answered(chromedp.Click(chromedp.CSS("#dz-flow-create"))),
@@ -114,16 +102,16 @@ func TestBrowserDesignerFlow(t *testing.T) {
 		t.Errorf("the branch's problem says %q", got)
 	}
 	step(t, ctx, "first branch: discount > 0.3",
-		choose(`[data-row-field="condition.0/0"]`, "discount"),
-		choose(`[data-row-op="condition.0/0"]`, "gt"),
+		pick(`[data-row-field="condition.0/0"]`, "discount"),
+		pick(`[data-row-op="condition.0/0"]`, "gt"),
 		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.0/0"]`), "0.3"),
 	)
 	flow("first branch's condition", func(wf map[string]any) bool { b := branch(wf, 0); return b != nil && b["when"] == "discount > 0.3" })
 	step(t, ctx, "second branch: no longer otherwise, discount <= 0.3",
 		chromedp.Click(chromedp.CSS(`[data-otherwise="condition.1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-row-field="condition.1/0"]`)),
-		choose(`[data-row-field="condition.1/0"]`, "discount"),
-		choose(`[data-row-op="condition.1/0"]`, "le"),
+		pick(`[data-row-field="condition.1/0"]`, "discount"),
+		pick(`[data-row-op="condition.1/0"]`, "le"),
 		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.1/0"]`), "0.3"),
 	)
 	flow("second branch's condition", func(wf map[string]any) bool { b := branch(wf, 1); return b != nil && b["when"] == "discount <= 0.3" })
@@ -139,9 +127,9 @@ func TestBrowserDesignerFlow(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-role-pick=store_manager]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-role-pick=store_manager]:checked`)),
 		chromedp.Click(chromedp.CSS(`[data-panel] [data-modes] input[value=all]`)),
-		choose(`[data-fperm="*"]`, "edit"),
+		pick(`[data-fperm="*"]`, "edit"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-fperm=discount]`)),
-		choose(`[data-fperm=discount]`, "read"),
+		pick(`[data-fperm=discount]`, "read"),
 	)
 	waitSaved(t, ctx)
 	want := map[string]any{"key": "big_discount", "form": "customer", "name": map[string]any{"zh": "大额折扣", "en": "Big discount"},
@@ -389,9 +377,9 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[data-on=update]`)),
 		chromedp.Click(chromedp.CSS(`[data-when] input[value=when]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-row-field="@trigger/0"]`)),
-		choose(`[data-row-field="@trigger/0"]`, "level"),
+		pick(`[data-row-field="@trigger/0"]`, "level"),
 		chromedp.WaitVisible(chromedp.CSS(`select[data-row-value="@trigger/0"]`)),
-		choose(`[data-row-value="@trigger/0"]`, "vip"),
+		pick(`[data-row-value="@trigger/0"]`, "vip"),
 	)
 	wfOf := func(what string, ok func(wf map[string]any) bool) map[string]any {
 		t.Helper()
@@ -441,9 +429,9 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-users]`), "manager@example.com"),
 		chromedp.KeyEvent(kb.Tab),
 		chromedp.SendKeys(chromedp.CSS(`[data-duration=after]`), "2"),
-		choose(`[data-duration-unit=after]`, "d"),
+		pick(`[data-duration-unit=after]`, "d"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-deadline-action]`)),
-		choose(`[data-deadline-action]`, "escalate"),
+		pick(`[data-deadline-action]`, "escalate"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-escalate-role=hq_admin]`)),
 		chromedp.Click(chromedp.CSS(`[data-escalate-role=hq_admin]`)),
 	)
@@ -454,7 +442,7 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=action] [data-set-add]`)),
 		chromedp.Click(chromedp.CSS(`[data-set-add]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-set-field=name]`)),
-		choose(`[data-set-field=name]`, "level"),
+		pick(`[data-set-field=name]`, "level"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-set-expr=level]`)),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-set-expr=level]').value = ''`),
 		chromedp.SendKeys(chromedp.CSS(`[data-set-expr=level]`), `"gold"`),
@@ -481,7 +469,7 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 	step(t, ctx, "simulate",
 		chromedp.Click(chromedp.CSS(`[data-do=simulate]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-sim-field=level]`)),
-		choose(`[data-sim-field=level]`, "vip"),
+		pick(`[data-sim-field=level]`, "vip"),
 		chromedp.Click(chromedp.CSS(`[data-do=run-sim]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-node=action][data-path=true]`)),
 	)

@@ -149,7 +149,7 @@ func TestBrowserDesignerJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#dz-flow-create`)),
 	)
 	step(t, ctx, "new workflow",
-		choose("#dz-flow-form", "service"),
+		pick("#dz-flow-form", "service"),
 		chromedp.SendKeys(chromedp.CSS("#dz-flow-zh"), "大单审批"),
 		chromedp.SendKeys(chromedp.CSS("#dz-flow-en"), "Large orders"),
 		answered(chromedp.Click(chromedp.CSS("#dz-flow-create"))),
@@ -160,8 +160,8 @@ func TestBrowserDesignerJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-add-type="top:0/condition"]`)),
 		chromedp.Click(chromedp.CSS(`[data-add-type="top:0/condition"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-panel][data-for=condition] [data-row-field="condition.0/0"]`)),
-		choose(`[data-row-field="condition.0/0"]`, "zong_jia"),
-		choose(`[data-row-op="condition.0/0"]`, "gt"),
+		pick(`[data-row-field="condition.0/0"]`, "zong_jia"),
+		pick(`[data-row-op="condition.0/0"]`, "gt"),
 		chromedp.SendKeys(chromedp.CSS(`[data-row-value="condition.0/0"]`), "1000"),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-node-problem^="condition"]`)),
 	)

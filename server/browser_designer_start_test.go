@@ -192,26 +192,22 @@ func TestBrowserDesignerRoleMore(t *testing.T) {
 		s, _ := json.Marshal(staffRole()["permissions"].(map[string]any)["customer"].(map[string]any)["scope"])
 		return string(s)
 	}
-	choose := func(sel, v string) chromedp.Action[chromedp.Void] {
-		return chromedp.Evaluate[chromedp.Void](`(() => { const e = document.querySelector('` + sel + `'); e.value = ` + strconvQuote(v) + `; e.dispatchEvent(new Event('change', {bubbles: true})); })()`)
-	}
-
 	step(t, ctx, "open", loginAt(srv.URL+"/designer/apps/shop/roles", "admin", `#roles[data-ready=true] [data-role=staff]`)...)
 	step(t, ctx, "custom scope, one row",
-		choose(`[data-scope="staff/customer"]`, "custom"),
+		pick(`[data-scope="staff/customer"]`, "custom"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-cond-row="staff/customer/0"]`)),
-		choose(`[data-cond-field="staff/customer/0"]`, "level"),
+		pick(`[data-cond-field="staff/customer/0"]`, "level"),
 		chromedp.WaitVisible(chromedp.CSS(`select[data-cond-value="staff/customer/0"]`)),
-		choose(`[data-cond-value="staff/customer/0"]`, "vip"),
+		pick(`[data-cond-value="staff/customer/0"]`, "vip"),
 	)
 	waitSaved(t, ctx)
 	waitFor(t, func() bool { return scope() == `{"filter":{"level":{"$eq":"vip"}}}` }, func() string { return "scope " + scope() })
 	step(t, ctx, "a second row, any",
 		chromedp.Click(chromedp.CSS(`[data-cond-add="staff/customer"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-cond-row="staff/customer/1"]`)),
-		choose(`[data-cond-field="staff/customer/1"]`, "budget"),
-		choose(`[data-cond-op="staff/customer/1"]`, "ge"),
-		choose(`[data-cond-value="staff/customer/1"]`, "many"),
+		pick(`[data-cond-field="staff/customer/1"]`, "budget"),
+		pick(`[data-cond-op="staff/customer/1"]`, "ge"),
+		pick(`[data-cond-value="staff/customer/1"]`, "many"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-cond-error="staff/customer"]`)),
 	)
 	if got := run(t, ctx, "refusal", chromedp.Evaluate[string](`document.querySelector('[data-cond-error="staff/customer"]').textContent`)); got != "请填写一个数字" {
@@ -221,9 +217,9 @@ func TestBrowserDesignerRoleMore(t *testing.T) {
 		t.Errorf("a bad value changed the scope to %s", got)
 	}
 	step(t, ctx, "fixed",
-		choose(`[data-cond-value="staff/customer/1"]`, "1000"),
+		pick(`[data-cond-value="staff/customer/1"]`, "1000"),
 		chromedp.WaitNotPresent(chromedp.CSS(`[data-cond-error="staff/customer"]`)),
-		choose(`[data-cond-join="staff/customer"]`, "any"),
+		pick(`[data-cond-join="staff/customer"]`, "any"),
 	)
 	waitSaved(t, ctx)
 	want := `{"filter":{"$or":[{"level":{"$eq":"vip"}},{"budget":{"$gte":1000}}]}}`
@@ -270,5 +266,3 @@ func waitFor(tb testing.TB, ok func() bool, what func() string) {
 	}
 	tb.Errorf("waited in vain: %s", what())
 }
-
-func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
