@@ -42,9 +42,10 @@ type HomePage struct {
 
 // AppItem is one app on the home page.
 type AppItem struct {
-	Key   string
-	Name  string
-	Forms []FormItem
+	Key        string
+	Name       string
+	Forms      []FormItem
+	Dashboards []Choice // value: the dashboard's URL
 }
 
 // FormItem is one form of an app on the home page.
