@@ -113,6 +113,7 @@ func (s *server) listPage(c echo.Context) error {
 	q := engine.ListQuery{Sort: qs.Get("sort"), Cursor: qs.Get("cursor"), Search: qs.Get("q"), Limit: 20, Match: matches}
 	if f := qs.Get("filter"); f != "" { // a chart's point: the engine checks it as any filter
 		q.Filter = []byte(f)
+		v.ChartFilter = f
 	}
 	cols := listColumns(fv)
 	for _, f := range cols {

@@ -567,7 +567,7 @@ func dashChart(v DashboardPage, c DashChart) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			if c.Type != "table" && c.Type != "pivot" {
+			if c.Type != "table" && c.Type != "pivot" && len(c.Rows) > 0 {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<div class=\"dash-canvas\" role=\"img\" aria-label=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

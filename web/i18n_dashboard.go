@@ -29,6 +29,8 @@ func init() {
 		"dash.updated":            {"已更新", "Updated"},
 		"dash.refresh_failed":     {"刷新失败，显示的是上次的数据。", "Refreshing failed; the numbers shown are the last ones."},
 		"dash.others":             {"其他仪表盘", "Other dashboards"},
+		"list.chart_filter":       {"只显示图表中所点分组的记录。", "Showing only the records of the chart's group you clicked."},
+		"list.chart_filter.clear": {"显示全部", "Show all"},
 		"home.dashboards":         {"仪表盘", "Dashboards"},
 	})
 }

@@ -163,6 +163,9 @@ type ListPage struct {
 	FirstURL  string
 	Error     string
 	TZ        string // the tz offset the filters were read in ("" = UTC)
+	// ChartFilter is the filter a dashboard's point opened the list with
+	// (kept while the list's own filters change).
+	ChartFilter string
 }
 
 // Column is a list column with its sort links.

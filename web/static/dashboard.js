@@ -33,7 +33,7 @@
     if (ch.type === 'pie') {
       return {
         animation: false,
-        tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
+        tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)', renderMode: 'richText' },
         series: [{ type: 'pie', radius: ['35%', '65%'], avoidLabelOverlap: true, cursor: 'pointer',
           label: { formatter: '{b}\n{c}' },
           data: ch.series.map(function (p) { return { name: p.label, value: p.value }; }) }]
@@ -42,7 +42,7 @@
     var narrow = window.innerWidth < 600;
     return {
       animation: false,
-      tooltip: { trigger: 'axis' },
+      tooltip: { trigger: 'axis', renderMode: 'richText' },
       grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
       xAxis: { type: 'category', data: labels,
         axisLabel: { interval: 0, rotate: (labels.length > 5 || narrow) ? 30 : 0, hideOverlap: true } },
