@@ -390,7 +390,7 @@ func (r *chartRun) groupBy(g *ChartGroup) GroupBy {
 		return GroupBy{Field: g.Field, Cut: CutHour, Shift: time.Duration(off%3600) * time.Second}
 	}
 	fd := r.f.Field(g.Field)
-	return GroupBy{Field: g.Field, Each: fd != nil && fd.Type == "array"}
+	return GroupBy{Field: g.Field, Each: fd != nil && fd.Type == "array", Bool: fd != nil && fd.Type == "boolean"}
 }
 
 func (s *Service) zoneOr() *time.Location {

@@ -162,11 +162,14 @@ type GroupQuery struct {
 }
 
 // GroupBy is one grouping key: a field's value (each element of an array
-// field), or a time field cut into hours or days.
+// field), or a time field cut into hours or days. A field's values are of
+// its type, as a form's schema keeps them: a field mixing JSON types
+// groups as the backend reads it.
 type GroupBy struct {
 	Field string  // data key or system field (_unit, _owner, _status, _created_at, _updated_at)
 	Cut   TimeCut // "" groups by the value itself
 	Each  bool    // an array field: each element is a key (a record counts in each)
+	Bool  bool    // a yes/no field (its keys are true and false)
 	// Shift, with Cut == CutHour, is added to each time before it is cut:
 	// the part of the organisation's UTC offset below a whole hour, so the
 	// engine can fold the hours into local days (see FoldGroups).

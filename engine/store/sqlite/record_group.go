@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 	if err != nil {
 		return nil, err
 	}
-	var sel, group, joins []string
+	var sel, group, groupBy, joins []string
 	for i, b := range q.By {
 		t, v, join, err := groupKeySQL(i, b)
 		if err != nil {
@@ -30,6 +31,10 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 		}
 		sel = append(sel, t, v)
 		group = append(group, "k"+strconv.Itoa(i)+"t", "k"+strconv.Itoa(i)+"v")
+		if !strings.HasPrefix(t, "'") { // a constant type column groups nothing
+			groupBy = append(groupBy, "k"+strconv.Itoa(i)+"t")
+		}
+		groupBy = append(groupBy, "k"+strconv.Itoa(i)+"v")
 		if join != "" {
 			joins = append(joins, join)
 		}
@@ -40,47 +45,65 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 		if err != nil {
 			return nil, err
 		}
-		m = "CASE WHEN json_type(r.data, " + p + ") IN ('integer', 'real') THEN json_extract(r.data, " + p + ") END"
+		x := "json_extract(r.data, " + p + ")"
+		m = "CASE WHEN typeof(" + x + ") IN ('integer', 'real') THEN " + x + " END"
 	}
-	inner := "SELECT " + strings.Join(append(sel, m+" AS m"), ", ") +
-		" FROM (SELECT data, unit, owner, status, version, created_at, updated_at FROM records WHERE " + where + ") AS r " + strings.Join(joins, " ")
-	query := "SELECT " + strings.Join(append(group, "count(*)", "count(m)", "coalesce(sum(m), 0)", "coalesce(min(m), 0)", "coalesce(max(m), 0)"), ", ") +
-		" FROM (" + inner + ")"
+	aggs := []string{"count(*)", "count(m)", "coalesce(sum(m), 0)", "coalesce(min(m), 0)", "coalesce(max(m), 0)"}
+	var query string
+	if len(joins) == 0 {
+		// One level, so the planner sees the keys' expressions against the
+		// table and its indexes (a key an index holds is read from it).
+		for i := range aggs {
+			aggs[i] = strings.ReplaceAll(aggs[i], "(m)", "("+m+")")
+		}
+		query = "SELECT " + strings.Join(append(sel, aggs...), ", ") + " FROM records AS r WHERE " + where
+	} else {
+		// json_each's columns (id among them) would clash with the
+		// filter's: the records are selected first.
+		inner := "SELECT " + strings.Join(append(sel, m+" AS m"), ", ") +
+			" FROM (SELECT data, unit, owner, status, version, created_at, updated_at FROM records WHERE " + where + ") AS r " + strings.Join(joins, " ")
+		query = "SELECT " + strings.Join(append(group, aggs...), ", ") + " FROM (" + inner + ")"
+	}
 	if len(group) > 0 {
-		query += " GROUP BY " + strings.Join(group, ", ")
+		query += " GROUP BY " + strings.Join(groupBy, ", ")
 	}
-	query += " LIMIT ?"
-	args = append(args, q.Limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite group records: %w", err)
 	}
 	defer rows.Close()
-	var out []engine.GroupRow
+	// Groups the SQL tells apart but a key does not (arrays, read as no
+	// key) fall together here.
+	acc := engine.NewGroupAccumulator(q)
+	empty := true
 	for rows.Next() {
-		if len(out) == q.Limit {
-			return nil, engine.ErrTooManyGroups(q.Limit)
-		}
-		row, err := scanGroupRow(rows, len(q.By))
+		row, err := scanGroupRow(rows, q.By)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, row)
+		if len(q.By) == 0 && row.Count == 0 {
+			continue // an aggregate over no rows is one row of zeros
+		}
+		if err := acc.Merge(row); err != nil {
+			return nil, err
+		}
+		empty = false
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite group records: %w", err)
 	}
-	if len(q.By) == 0 && len(out) == 1 && out[0].Count == 0 {
-		return nil, nil // an aggregate over no rows is one row of zeros
+	if empty {
+		return nil, nil
 	}
-	return out, nil
+	return acc.Rows(), nil
 }
 
 // groupKeySQL returns the SQL of key i's type and value columns, and the
-// json_each join an Each key reads its elements from. Types are
-// normalised to 'text', 'number', 'true', 'false' or 'null' (anything that
-// is not a scalar, with a NULL value), so 1 and true stay apart and 1 and
-// 1.0 fall together, as in engine.GroupKeys.
+// json_each join an Each key reads its elements from. A data field's value
+// is json_extract of it alone, the expression its index (x-index, or a
+// dashboard's group) holds, so a GROUP BY over it reads the index, not the
+// records; its type is read in Go from the SQL value (see groupValue). An
+// element's type comes from json_each.
 func groupKeySQL(i int, b engine.GroupBy) (typ, val, join string, err error) {
 	n := strconv.Itoa(i)
 	var t, v string
@@ -100,33 +123,37 @@ func groupKeySQL(i int, b engine.GroupBy) (typ, val, join string, err error) {
 			join = "LEFT JOIN json_each(r.data, " + p + ") AS g" + n
 			t, v = "g"+n+".type", "g"+n+".atom"
 		} else {
-			t, v = "json_type(r.data, "+p+")", "json_extract(r.data, "+p+")"
+			t, v = "'value'", "json_extract(r.data, "+p+")"
 		}
 	}
-	norm := "CASE WHEN " + t + " IN ('integer', 'real') THEN 'number' WHEN " + t + " IN ('text', 'true', 'false') THEN " + t + " ELSE 'null' END"
 	switch b.Cut {
 	case "":
+		if t == "'value'" || t == "'text'" || t == "'integer'" {
+			return t + " AS k" + n + "t", v + " AS k" + n + "v", join, nil
+		}
+		norm := "CASE WHEN " + t + " IN ('integer', 'real') THEN 'number' WHEN " + t + " IN ('text', 'true', 'false') THEN " + t + " ELSE 'null' END"
 		val = "CASE WHEN " + t + " IN ('integer', 'real', 'text', 'true', 'false') THEN " + v + " END"
 		return norm + " AS k" + n + "t", val + " AS k" + n + "v", join, nil
 	case engine.CutHour:
 		// A time text starts yyyy-mm-ddT; SQLite's own date parsing would
 		// also read other shapes, which engine.CutHourText does not.
-		ok := t + " = 'text' AND " + v + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'"
-		cut := "strftime('%Y-%m-%dT%H', " + v + ")"
-		if b.Shift != 0 {
+		ok := v + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*'"
+		cut := "substr(" + v + ", 1, 13)"
+		if t != "'text'" || b.Shift != 0 { // a data field's time may carry an offset: strftime reads it in UTC
 			cut = "strftime('%Y-%m-%dT%H', " + v + ", '" + strconv.FormatInt(int64(b.Shift.Seconds()), 10) + " seconds')"
 		}
 		val = "CASE WHEN " + ok + " THEN " + cut + " END"
 	case engine.CutDay:
-		ok := t + " = 'text' AND " + v + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
+		ok := v + " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
 		val = "CASE WHEN " + ok + " THEN substr(" + v + ", 1, 10) END"
 	}
-	return "CASE WHEN (" + val + ") IS NULL THEN 'null' ELSE 'text' END AS k" + n + "t", val + " AS k" + n + "v", join, nil
+	return "'text' AS k" + n + "t", val + " AS k" + n + "v", join, nil
 }
 
 // scanGroupRow reads one group: nkeys (type, value) pairs, then the count,
 // the measure's count, sum, min and max.
-func scanGroupRow(rows *sql.Rows, nkeys int) (engine.GroupRow, error) {
+func scanGroupRow(rows *sql.Rows, by []engine.GroupBy) (engine.GroupRow, error) {
+	nkeys := len(by)
 	dest := make([]any, 2*nkeys+5)
 	types := make([]string, nkeys)
 	vals := make([]any, nkeys)
@@ -141,25 +168,42 @@ func scanGroupRow(rows *sql.Rows, nkeys int) (engine.GroupRow, error) {
 	}
 	row.Keys = make([]any, nkeys)
 	for i, t := range types {
-		row.Keys[i] = groupValue(t, vals[i])
+		row.Keys[i] = groupValue(t, vals[i], by[i].Bool)
 	}
 	return row, nil
 }
 
-// groupValue turns a normalised type and an SQL value into the key value
-// engine.GroupKeys gives.
-func groupValue(t string, v any) any {
+// groupValue turns a key's type and SQL value into the key value
+// engine.GroupKeys gives. A data field's value ("value") is typed by its
+// SQL value: text holding a JSON array or object (json_extract's answer for
+// one) is no key, and with isBool 1 and 0 are true and false.
+func groupValue(t string, v any, isBool bool) any {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
 	switch t {
+	case "value":
+		switch x := v.(type) {
+		case string:
+			if (strings.HasPrefix(x, "[") || strings.HasPrefix(x, "{")) && json.Valid([]byte(x)) {
+				return nil
+			}
+			return x
+		case int64:
+			if isBool {
+				return x != 0
+			}
+			return float64(x)
+		case float64:
+			return x
+		}
 	case "true":
 		return true
 	case "false":
 		return false
 	case "text":
-		switch x := v.(type) {
-		case string:
+		if x, ok := v.(string); ok {
 			return x
-		case []byte:
-			return string(x)
 		}
 	case "number", "integer":
 		switch x := v.(type) {
