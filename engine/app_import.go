@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -144,7 +145,7 @@ func (s *Service) importApp(ctx context.Context, p *Principal, data []byte, opt 
 		return nil, err
 	}
 	for _, f := range b.Forms {
-		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(f)}); err != nil {
+		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(b, f)}); err != nil {
 			return nil, fmt.Errorf("import app %s: indexes of %s: %w", b.App.Key, f.Key, err)
 		}
 	}
@@ -163,11 +164,23 @@ func (s *Service) importApp(ctx context.Context, p *Principal, data []byte, opt 
 	return v, nil
 }
 
-func indexedFields(f *Form) []string {
+// indexedFields are the fields of f the store indexes: those marked
+// x-index, and those a dashboard groups f's records by (a chart's GROUP BY
+// then reads the index alone, not every record).
+func indexedFields(b *Bundle, f *Form) []string {
 	var out []string
 	for _, fd := range f.Fields {
 		if fd.Index {
 			out = append(out, fd.Key)
+		}
+	}
+	for _, d := range b.Dashboards {
+		for _, c := range d.Charts {
+			for _, g := range c.groups() {
+				if fd := f.Field(g.Field); c.Form == f.Key && fd != nil && !slices.Contains(out, g.Field) && fd.Type != "array" {
+					out = append(out, g.Field)
+				}
+			}
 		}
 	}
 	return out

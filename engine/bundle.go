@@ -19,6 +19,7 @@ type Bundle struct {
 	Forms      []*Form                     `json:"-"`
 	Workflows  []*Workflow                 `json:"workflows"`
 	Views      []*View                     `json:"views,omitempty"`
+	Dashboards []*Dashboard                `json:"dashboards,omitempty"`
 	SampleData map[string][]map[string]any `json:"sample_data,omitempty"`
 	Raw        json.RawMessage             `json:"-"`
 

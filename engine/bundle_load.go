@@ -51,6 +51,7 @@ func LoadBundle(data []byte) (*Bundle, error) {
 		Forms      []json.RawMessage                     `json:"forms"`
 		Workflows  []json.RawMessage                     `json:"workflows"`
 		Views      []json.RawMessage                     `json:"views"`
+		Dashboards []json.RawMessage                     `json:"dashboards"`
 		SampleData map[string][]map[string]any           `json:"sample_data"`
 		_          map[string]map[string]json.RawMessage `json:"-"`
 	}
@@ -89,10 +90,18 @@ func LoadBundle(data []byte) (*Bundle, error) {
 			l.viewPtr[v] = fmt.Sprintf("/views/%d", i)
 		}
 	})
+	l.decodeList("/dashboards", top.Dashboards, func(i int, raw json.RawMessage) {
+		d := &Dashboard{}
+		if json.Unmarshal(raw, d) == nil {
+			b.Dashboards = append(b.Dashboards, d)
+			l.dashPtr[d] = fmt.Sprintf("/dashboards/%d", i)
+		}
+	})
 	l.checkUnits(b)
 	l.checkRoles(b)
 	l.checkWorkflows(b)
 	l.checkViews(b)
+	l.checkDashboards(b)
 	if len(l.errs) == 0 {
 		l.checkSampleData(b)
 	}
@@ -112,6 +121,7 @@ type loader struct {
 	rolePtr  map[*Role]string
 	wfPtr    map[*Workflow]string
 	viewPtr  map[*View]string
+	dashPtr  map[*Dashboard]string
 }
 
 func (l *loader) add(ptr, code string, msg Text) {
@@ -141,6 +151,7 @@ func (l *loader) dropCovered() {
 func (l *loader) decodeList(prefix string, items []json.RawMessage, fn func(i int, raw json.RawMessage)) {
 	if l.rolePtr == nil {
 		l.rolePtr, l.wfPtr, l.viewPtr = map[*Role]string{}, map[*Workflow]string{}, map[*View]string{}
+		l.dashPtr = map[*Dashboard]string{}
 	}
 	for i, raw := range items {
 		fn(i, raw)

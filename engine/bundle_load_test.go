@@ -141,6 +141,26 @@ func TestLoadBundleBroken(t *testing.T) {
 		{"sample data breaks rules", func(m map[string]any) {
 			obj(m, "sample_data")["customer"] = []any{map[string]any{"name": "x", "phone": "123", "bogus": 1}}
 		}, []string{"/sample_data/customer/0/bogus unknown_field"}},
+		{"chart groups by a missing field", func(m map[string]any) { obj(m, "dashboards", 0, "charts", 1)["group"] = "ghost" },
+			[]string{"/dashboards/0/charts/1/group reference"}},
+		{"chart measures a text field", func(m map[string]any) {
+			obj(m, "dashboards", 0, "charts", 2)["measure"] = map[string]any{"op": "sum", "field": "level"}
+		}, []string{"/dashboards/0/charts/2/measure/field type"}},
+		{"chart filter with a forbidden operator", func(m map[string]any) {
+			obj(m, "dashboards", 0, "charts", 0)["filter"] = map[string]any{"level": map[string]any{"$where": "1"}}
+		}, []string{"/dashboards/0/charts/0/filter/level/$where"}},
+		{"chart groups by a sensitive field", func(m map[string]any) { obj(m, "dashboards", 0, "charts", 1)["group"] = "phone" },
+			[]string{"/dashboards/0/charts/1/group sensitive"}},
+		{"chart groups a date without a period", func(m map[string]any) { obj(m, "dashboards", 0, "charts", 3)["group"] = "_created_at" },
+			[]string{"/dashboards/0/charts/3/group/by required"}},
+		{"pivot without columns", func(m map[string]any) { delete(obj(m, "dashboards", 0, "charts", 5), "columns") },
+			[]string{"/dashboards/0/charts/5/columns required"}},
+		{"chart over a missing form", func(m map[string]any) { obj(m, "dashboards", 0, "charts", 0)["form"] = "ghost" },
+			[]string{"/dashboards/0/charts/0/form reference"}},
+		{"dashboard role missing", func(m map[string]any) { obj(m, "dashboards", 1)["roles"] = []any{"ghost"} },
+			[]string{"/dashboards/1/roles/0 reference"}},
+		{"unknown chart type", func(m map[string]any) { obj(m, "dashboards", 0, "charts", 0)["type"] = "radar" },
+			[]string{"/dashboards/0/charts/0/type"}},
 		{"many errors at once", func(m map[string]any) {
 			field(m, "budget")["x-visble"] = "true"
 			field(m, "final_price")["x-compute"] = "budget > 'abc'"

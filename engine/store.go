@@ -148,6 +148,65 @@ type AuditPage struct {
 	NextCursor string
 }
 
+// GroupQuery groups the records of one form and measures each group inside
+// the database (dashboards). Filter is already checked against the form,
+// with the viewer's scope ANDed in; the engine has refused keys and
+// measures the viewer may not read.
+type GroupQuery struct {
+	App     string
+	Form    string
+	Filter  filter.Expr // nil: all live records
+	By      []GroupBy   // at most MaxGroupKeys; none: one group of every record
+	Measure string      // data key whose numbers are summed, averaged…; "": counts only
+	Limit   int         // most groups answered (default and at most MaxGroups); more is EINVALID
+}
+
+// GroupBy is one grouping key: a field's value (each element of an array
+// field), or a time field cut into hours or days. A field's values are of
+// its type, as a form's schema keeps them: a field mixing JSON types
+// groups as the backend reads it.
+type GroupBy struct {
+	Field string  // data key or system field (_unit, _owner, _status, _created_at, _updated_at)
+	Cut   TimeCut // "" groups by the value itself
+	Each  bool    // an array field: each element is a key (a record counts in each)
+	Bool  bool    // a yes/no field (its keys are true and false)
+	// Shift, with Cut == CutHour, is added to each time before it is cut:
+	// the part of the organisation's UTC offset below a whole hour, so the
+	// engine can fold the hours into local days (see FoldGroups).
+	Shift time.Duration
+}
+
+// TimeCut is how a time key is cut.
+type TimeCut string
+
+// Time cuts. A CutHour key is "2006-01-02T15" (UTC plus Shift): times are
+// read as RFC 3339 (system times, date-time fields); a CutDay key is
+// "2006-01-02", the first ten characters of a date field's value.
+const (
+	CutHour TimeCut = "hour"
+	CutDay  TimeCut = "day"
+)
+
+// Group limits: MaxGroupKeys keys (a pivot table's rows and columns), and
+// at most MaxGroups groups in one answer.
+const (
+	MaxGroupKeys = 2
+	MaxGroups    = 20000
+)
+
+// GroupRow is one group: its key values in By's order (nil for records
+// without the field), how many records it holds, and — over the numeric
+// values of the measure field — how many there are, their sum, least and
+// greatest (all zero when N is 0).
+type GroupRow struct {
+	Keys  []any
+	Count int64
+	N     int64
+	Sum   float64
+	Min   float64
+	Max   float64
+}
+
 // FormIndex describes the indexes a published form needs.
 type FormIndex struct {
 	App    string
@@ -175,6 +234,10 @@ type Store interface {
 	FindRevisions(ctx context.Context, app, form, id string) ([]*Revision, error)
 	// EnsureIndexes creates the indexes of a form's x-index fields.
 	EnsureIndexes(ctx context.Context, ix FormIndex) error
+	// GroupRecords groups the live records q selects and measures each
+	// group, in the database. Rows come in no particular order. EINVALID
+	// for a bad key or more groups than q.Limit.
+	GroupRecords(ctx context.Context, q GroupQuery) ([]GroupRow, error)
 
 	// FindDoc returns one doc. ENOTFOUND when missing.
 	FindDoc(ctx context.Context, kind, id string) (*Doc, error)

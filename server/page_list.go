@@ -111,6 +111,10 @@ func (s *server) listPage(c echo.Context) error {
 		v.Error = web.Msg(lang, "flt.bad") + ": " + bad
 	}
 	q := engine.ListQuery{Sort: qs.Get("sort"), Cursor: qs.Get("cursor"), Search: qs.Get("q"), Limit: 20, Match: matches}
+	if f := qs.Get("filter"); f != "" { // a chart's point: the engine checks it as any filter
+		q.Filter = []byte(f)
+		v.ChartFilter = f
+	}
 	cols := listColumns(fv)
 	for _, f := range cols {
 		v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: f.Field.Key, Label: f.Field.LabelOr().In(lang)}, q.Sort, false))

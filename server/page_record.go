@@ -57,6 +57,13 @@ func (s *server) homePage(c echo.Context) error {
 			}
 			item.Forms = append(item.Forms, fi)
 		}
+		ds, err := s.svc.Dashboards(ctx, p, a.Key)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			item.Dashboards = append(item.Dashboards, web.Choice{Value: dashboardURL(a.Key, d.Key), Label: d.Name.In(lang)})
+		}
 		v.Apps = append(v.Apps, item)
 	}
 	if err := s.svc.Audit(ctx, p, "page.view", "", "", "/", engine.ResultOK, ""); err != nil {

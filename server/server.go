@@ -172,6 +172,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindDesignerRoutes(e, user)
 	s.bindExportRoutes(e, user)
 	s.bindAlertRoutes(e, user)
+	s.bindDashboardRoutes(e, user)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
@@ -182,6 +183,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)
 	s.bindExportPages(e, page)
+	s.bindDashboardPages(e, page)
 }
 
 // bindBaseRoutes binds the probes and the static files, which need no user.

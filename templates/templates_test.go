@@ -27,12 +27,13 @@ var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // bundle is the loose view of a template the checks below need.
 type bundle struct {
-	Formwork  string                      `json:"formwork"`
-	App       map[string]any              `json:"app"`
-	Roles     []map[string]any            `json:"roles"`
-	Forms     []map[string]any            `json:"forms"`
-	Workflows []map[string]any            `json:"workflows"`
-	Sample    map[string][]map[string]any `json:"sample_data"`
+	Formwork   string                      `json:"formwork"`
+	App        map[string]any              `json:"app"`
+	Roles      []map[string]any            `json:"roles"`
+	Forms      []map[string]any            `json:"forms"`
+	Workflows  []map[string]any            `json:"workflows"`
+	Dashboards []map[string]any            `json:"dashboards"`
+	Sample     map[string][]map[string]any `json:"sample_data"`
 }
 
 // field is one field of a form (or of a subform row) with its raw schema.
@@ -1010,6 +1011,34 @@ func TestAccessPromises(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("grant (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTemplatesShipDashboards checks that each template ships a
+// dashboard a manager reads every morning: numbers and charts over the
+// forms the store works in, every one accepted by the engine.
+func TestTemplatesShipDashboards(t *testing.T) {
+	for _, name := range []string{"crm", "dealership"} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := engine.LoadBundle(raw)
+			if err != nil {
+				t.Fatalf("LoadBundle: %v", err)
+			}
+			if len(b.Dashboards) != 1 {
+				t.Fatalf("%d dashboards, want 1", len(b.Dashboards))
+			}
+			kinds := map[string]int{}
+			for _, c := range b.Dashboards[0].Charts {
+				kinds[c.Type]++
+			}
+			if len(b.Dashboards[0].Charts) < 6 || kinds[engine.ChartNumber] == 0 || kinds[engine.ChartBar] == 0 {
+				t.Errorf("charts %v: want at least six, with numbers and bars", kinds)
 			}
 		})
 	}

@@ -42,9 +42,10 @@ type HomePage struct {
 
 // AppItem is one app on the home page.
 type AppItem struct {
-	Key   string
-	Name  string
-	Forms []FormItem
+	Key        string
+	Name       string
+	Forms      []FormItem
+	Dashboards []Choice // value: the dashboard's URL
 }
 
 // FormItem is one form of an app on the home page.
@@ -162,6 +163,9 @@ type ListPage struct {
 	FirstURL  string
 	Error     string
 	TZ        string // the tz offset the filters were read in ("" = UTC)
+	// ChartFilter is the filter a dashboard's point opened the list with
+	// (kept while the list's own filters change).
+	ChartFilter string
 }
 
 // Column is a list column with its sort links.

@@ -1,0 +1,82 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/filter"
+)
+
+// dashboardQueries are the six charts of a store dashboard over the
+// benchmark's customers: a count by level (an x-index field), the amount
+// by city, records per day, a filtered count, a count by a yes/no field,
+// and a pivot of level by city.
+func dashboardQueries(zone time.Duration, from time.Time) []engine.GroupQuery {
+	base := engine.GroupQuery{App: "shop", Form: "customer"}
+	var since filter.Expr
+	if !from.IsZero() {
+		since = filter.Cmp{Field: filter.Field{Key: "_created_at", Type: filter.TypeTime, System: true}, Op: filter.OpGte, Value: filter.FormatTime(from)}
+		base.Filter = since
+	}
+	with := func(q engine.GroupQuery, f func(*engine.GroupQuery)) engine.GroupQuery { f(&q); return q }
+	and := func(e filter.Expr) filter.Expr {
+		if since == nil {
+			return e
+		}
+		return filter.And{Items: []filter.Expr{since, e}}
+	}
+	return []engine.GroupQuery{
+		with(base, func(q *engine.GroupQuery) { q.By = []engine.GroupBy{{Field: "level"}} }),
+		with(base, func(q *engine.GroupQuery) { q.By = []engine.GroupBy{{Field: "city"}}; q.Measure = "amount" }),
+		with(base, func(q *engine.GroupQuery) {
+			q.By = []engine.GroupBy{{Field: "_created_at", Cut: engine.CutHour, Shift: zone}}
+		}),
+		with(base, func(q *engine.GroupQuery) { q.Filter = and(eqLevel("L3")); q.Measure = "amount" }),
+		with(base, func(q *engine.GroupQuery) { q.By = []engine.GroupBy{{Field: "vip"}} }),
+		with(base, func(q *engine.GroupQuery) { q.By = []engine.GroupBy{{Field: "level"}, {Field: "city"}} }),
+	}
+}
+
+// BenchmarkDashboard measures a dashboard of six charts over
+// FORMWORK_BENCH_RECORDS records (default 100000), all of them and the
+// last tenth of them by creation time (a "this month" view): each
+// operation is the whole dashboard, p50/p95 over the operations.
+func BenchmarkDashboard(b *testing.B) {
+	n := envInt("FORMWORK_BENCH_RECORDS", 100000)
+	s, path := recordsStore(b, n)
+	ctx := context.Background()
+	// The product indexes the fields a dashboard groups by (level and
+	// amount are x-index already).
+	start := time.Now()
+	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"city", "vip"}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("group indexes ready in %v", time.Since(start).Round(time.Millisecond))
+	reportSize(b, path)
+	recent := benchT0.Add(time.Duration(n-n/10) * time.Second)
+	for _, tc := range []struct {
+		name string
+		qs   []engine.GroupQuery
+	}{
+		{"all", dashboardQueries(0, time.Time{})},
+		{"last-tenth", dashboardQueries(0, recent)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var lat []time.Duration
+			cpu := processCPU()
+			for b.Loop() {
+				t := time.Now()
+				for _, q := range tc.qs {
+					if _, err := s.GroupRecords(ctx, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				lat = append(lat, time.Since(t))
+			}
+			reportCPU(b, cpu)
+			reportPercentiles(b, lat)
+		})
+	}
+}
