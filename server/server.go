@@ -182,6 +182,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindBinPages(e, page, user)
 	s.bindTaskPages(e, page)
 	s.bindDesignerPages(e, page)
+	s.bindDesignerDashboardPages(e, page)
 	s.bindExportPages(e, page)
 	s.bindDashboardPages(e, page)
 }
