@@ -192,6 +192,9 @@ func TestPublicLinkUse(t *testing.T) {
 	if r.Unit != "store1" || r.Owner != h.users["manager"].ID || r.Status != engine.StatusInReview {
 		t.Errorf("record unit %s owner %s status %s, want store1, the manager, in review", r.Unit, r.Owner, r.Status)
 	}
+	if body := h.do(http.MethodGet, "/apps/shop/forms/customer/records/"+r.ID, "manager", "", zhPage).Body.String(); !strings.Contains(body, "公开链接的填写人") {
+		t.Errorf("the record's history does not name the public link as its author")
+	}
 	tasks := h.do(http.MethodGet, "/api/v1/tasks?status=open", "analyst", "", nil)
 	if !strings.Contains(tasks.Body.String(), r.ID) {
 		t.Errorf("the store head has no task for the public record: %s", tasks.Body)

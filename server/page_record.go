@@ -416,6 +416,8 @@ func (s *server) actorNames(c echo.Context) func(id string) string {
 		n := id
 		if u, err := s.org.FindUserByID(c.Request().Context(), id); err == nil {
 			n = u.Name
+		} else if strings.HasPrefix(id, engine.PublicActor("")) {
+			n = web.Msg(pageLang(c), "public.actor")
 		}
 		cache[id] = n
 		return n

@@ -2,6 +2,7 @@ package web
 
 func init() {
 	addMessages(map[string][2]string{
+		"public.actor":               {"公开链接的填写人", "someone through the public link"},
 		"public.submit":              {"提交", "Send"},
 		"public.working":             {"正在校验，请稍候…", "Checking, one moment…"},
 		"public.privacy":             {"提交的信息仅用于本次登记。", "What you send is used for this request only."},
