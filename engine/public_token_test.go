@@ -96,3 +96,26 @@ func FuzzFormToken(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckWork is what the server spends checking a submission's
+// proof of work: one hash.
+func BenchmarkCheckWork(b *testing.B) {
+	tok := issueFormToken([]byte("k"), time.Now())
+	ft, _ := parseFormToken(tok)
+	w := SolveWork(tok)
+	for b.Loop() {
+		if !checkWork(ft.Nonce, w) {
+			b.Fatal("work refused")
+		}
+	}
+}
+
+// BenchmarkSolveWork is what a client spends finding one (about 2^16
+// hashes on average), here in Go; the page's script takes a few times as
+// long.
+func BenchmarkSolveWork(b *testing.B) {
+	now := time.Now()
+	for b.Loop() {
+		_ = SolveWork(issueFormToken([]byte("k"), now))
+	}
+}
