@@ -60,3 +60,12 @@ type SensitiveChoice struct {
 	Label   string
 	Checked bool
 }
+
+// makeLabel names the button (and its section) that makes a link: a new
+// one when the form has one already.
+func makeLabel(lang string, replace bool) string {
+	if replace {
+		return Msg(lang, "public.link.replace")
+	}
+	return Msg(lang, "public.link.make")
+}
