@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,18 @@ func TestBrowserPublicFormFromQR(t *testing.T) {
 	// the first action on a context opens its tab, which lives as long as
 	// that action's context: open it on phone itself, not under step's timeout
 	must(t, "open the customer's browser", chromedp.Do(phone))
+	var mu sync.Mutex
+	var phoneLog []string
+	go func() {
+		for m, err := range chromedp.Console(phone) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			phoneLog = append(phoneLog, string(m.Type)+": "+m.Text)
+			mu.Unlock()
+		}
+	}()
 	step(t, phone, "open the link from the QR code",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
 		chromedp.Navigate(link),
@@ -121,4 +134,7 @@ func TestBrowserPublicFormFromQR(t *testing.T) {
 	}
 	shoot(t, phone, shots, "public-revoked", 390)
 	checkConsole(t, console())
+	mu.Lock()
+	defer mu.Unlock()
+	checkConsole(t, phoneLog, "status of 404") // the revoked link's page
 }
