@@ -29,14 +29,18 @@ type FormView struct {
 // FormView returns the published form as p may see it. ENOTFOUND when the
 // app or form is missing or p may neither read nor create on it.
 func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) (*FormView, error) {
-	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	_, v, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, err
 	}
-	_ = b
 	if !acc.Can(OpRead) && !acc.Can(OpCreate) {
 		return nil, s.deny(ctx, p, "form.view", app, form, "", "no read or create permission", notFoundForm(app, form))
 	}
+	return formViewOf(app, v, f, acc), nil
+}
+
+// formViewOf is f (version v of app) as acc lets its user see it.
+func formViewOf(app string, v int, f *Form, acc *Access) *FormView {
 	fv := &FormView{App: app, Key: f.Key, Version: v, Title: f.Title, Operations: acc.OperationList(), Perms: map[string]string{}, Form: f}
 	hidden := map[string]bool{}
 	for _, fd := range f.Fields {
@@ -61,7 +65,7 @@ func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) 
 		}
 	}
 	fv.Schema = redactSchema(f.Raw, hidden)
-	return fv, nil
+	return fv
 }
 
 // redactSchema removes hidden fields (and their mentions in required and

@@ -11,13 +11,21 @@ import (
 type Principal struct {
 	User *User
 	IP   string
+	// Link is set when an anonymous person acts through a public form
+	// link (engine/public_link.go): User is then the link's owner, placed
+	// in the link's unit, and audit events name the link, not the owner.
+	Link string
 }
 
 // Actor is the id audit events and revisions name for p: the user's id,
-// or the system actor when there is no user.
+// PublicActor of the link someone filled a public form through, or the
+// system actor when there is no user.
 func (p *Principal) Actor() string {
 	if p == nil || p.User == nil {
 		return SystemActor
+	}
+	if p.Link != "" {
+		return PublicActor(p.Link)
 	}
 	return p.User.ID
 }

@@ -635,6 +635,13 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 		}
 		in.Data, in.Prev, in.System = merged, r.Data, SystemOf(r)
 	}
+	return evaluateFor(b, f, acc, in), nil
+}
+
+// evaluateFor evaluates the rules of f on in and keeps what acc's user
+// may see of the verdict: values redacted, hidden fields' states and
+// errors left out.
+func evaluateFor(b *Bundle, f *Form, acc *Access, in EvalInput) *EvalResult {
 	res := b.Compiled(f.Key).Evaluate(in)
 	res.Data = redact(f, acc, res.Data)
 	for k := range res.Fields {
@@ -643,7 +650,7 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 		}
 	}
 	res.Errors = scrubErrors(f, acc, res.Errors)
-	return res, nil
+	return res
 }
 
 // MarshalJSON keeps RecordList items an array even when empty.

@@ -98,6 +98,7 @@ func (s *server) listPage(c echo.Context) error {
 	if slices.Contains(fv.Operations, engine.OpDelete) {
 		v.BinURL = base + "/bin"
 	}
+	v.PublicURL = s.publicLinkURL(c, fv.App, base)
 	if qs.Get("deleted") != "" {
 		v.Flash = web.Msg(lang, "edit.deleted")
 	}

@@ -90,19 +90,7 @@ func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]a
 		in.Fields = fv.Fields
 		in.FileURL = func(_ string, ref engine.BlobRef) string { return fileURL(fv.App, fv.Key, o.id, ref.ID) }
 	}
-	if res != nil {
-		in.States = res.Fields
-		shown := map[string]any{}
-		for k, v := range data {
-			shown[k] = v
-		}
-		for k, st := range res.Fields {
-			if st.Computed {
-				shown[k] = res.Data[k]
-			}
-		}
-		in.Data = shown
-	}
+	withVerdict(&in, data, res)
 	in.Picked, in.Units = s.pickedLabels(c, fv, in.Data)
 	secs, other := web.BuildForm(in)
 	v := web.FormPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), Action: base + "/new",
@@ -119,6 +107,25 @@ func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]a
 		}
 	}
 	return v
+}
+
+// withVerdict gives a form's input the rules' verdict on data: field
+// states, and computed values in place of what was posted.
+func withVerdict(in *web.FormInput, data map[string]any, res *engine.EvalResult) {
+	if res == nil {
+		return
+	}
+	in.States = res.Fields
+	shown := map[string]any{}
+	for k, v := range data {
+		shown[k] = v
+	}
+	for k, st := range res.Fields {
+		if st.Computed {
+			shown[k] = res.Data[k]
+		}
+	}
+	in.Data = shown
 }
 
 func defaults(fv *engine.FormView) map[string]any {
@@ -388,6 +395,13 @@ func (s *server) previewPage(c echo.Context) error {
 	if create {
 		fields = engine.CreateFields(fields)
 	}
+	markReadonly(fields, res)
+	return c.JSON(http.StatusOK, previewResult(res, lang, perrs))
+}
+
+// markReadonly marks read-only in a live-rule verdict the fields the user
+// cannot type into: not editable, formulas and serial numbers.
+func markReadonly(fields []*engine.FieldView, res *engine.EvalResult) {
 	for _, f := range fields {
 		st, ok := res.Fields[f.Field.Key]
 		if ok && (f.Perm != engine.PermEdit || f.Field.Widget == engine.WidgetFormula || f.Field.Widget == engine.WidgetSerial) {
@@ -395,7 +409,6 @@ func (s *server) previewPage(c echo.Context) error {
 			res.Fields[f.Field.Key] = st
 		}
 	}
-	return c.JSON(http.StatusOK, previewResult(res, lang, perrs))
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
@@ -410,6 +423,8 @@ func (s *server) actorNames(c echo.Context) func(id string) string {
 		n := id
 		if u, err := s.org.FindUserByID(c.Request().Context(), id); err == nil {
 			n = u.Name
+		} else if strings.HasPrefix(id, engine.PublicActor("")) {
+			n = web.Msg(pageLang(c), "public.actor")
 		}
 		cache[id] = n
 		return n

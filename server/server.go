@@ -43,6 +43,8 @@ type Config struct {
 	RateIP           RateLimit     // every request, per client address
 	RateUser         RateLimit     // every authenticated request, per user
 	RateLogin        RateLimit     // login attempts, per client address
+	RatePublic       RateLimit     // public form submissions (/f/TOKEN), per client address
+	PublicURL        string        // the address public form links and their QR codes start with ("" = the request's scheme and host)
 	SecureCookies    bool          // set Secure on cookies (behind HTTPS)
 	TrustProxy       bool          // take the client address from X-Forwarded-For
 	BinRetention     time.Duration // how long deleted records stay in a recycle bin (0: until purged), shown on the bin page
@@ -60,6 +62,7 @@ func DefaultConfig() Config {
 		RateIP:           RateLimit{PerSecond: 50, Burst: 200},
 		RateUser:         RateLimit{PerSecond: 30, Burst: 120},
 		RateLogin:        RateLimit{PerSecond: 0.5, Burst: 10},
+		RatePublic:       RateLimit{PerSecond: 0.1, Burst: 10},
 	}
 }
 
@@ -117,6 +120,7 @@ type server struct {
 	ipLimit   *limiter
 	userLimit *limiter
 	login     *limiter
+	public    *limiter
 }
 
 // New returns the echo application with every route of the JSON API and
@@ -130,7 +134,8 @@ func New(d Deps) *echo.Echo {
 	}
 	cfg := d.Config.withDefaults()
 	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log, backups: d.Backups,
-		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock)}
+		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock),
+		public: newLimiter(cfg.RatePublic, d.Clock)}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -173,6 +178,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindExportRoutes(e, user)
 	s.bindAlertRoutes(e, user)
 	s.bindDashboardRoutes(e, user)
+	s.bindPublicRoutes(e, user, page)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)

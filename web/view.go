@@ -154,6 +154,7 @@ type ListPage struct {
 	ImportURL string // the import page, for a user with the import operation
 	BinURL    string // the recycle bin, for a user with the delete operation
 	ExportURL string // the export page with the list's filters, sort and columns, for a user with the export operation
+	PublicURL string // the form's public link page, for administrators and the app's designers
 	Search    string
 	Sort      string
 	Columns   []Column

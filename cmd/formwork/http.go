@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,5 +38,9 @@ func newHTTP(d *Deps) *echo.Echo {
 func serverConfig() server.Config {
 	c := server.DefaultConfig()
 	c.BinRetention = binRetention()
+	// FORMWORK_PUBLIC_URL is the address public form links and their QR
+	// codes start with (https://forms.example.com), when the server is
+	// reached through another name than the one staff use
+	c.PublicURL = os.Getenv("FORMWORK_PUBLIC_URL")
 	return c
 }
