@@ -640,6 +640,7 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 	for k := range res.Fields {
 		if acc.Field(k) == PermHidden {
 			delete(res.Fields, k)
+			delete(res.Rows, k)
 		}
 	}
 	res.Errors = scrubErrors(f, acc, res.Errors)
