@@ -121,44 +121,51 @@
       if (tr) tr.setAttribute("data-touched", "");
     });
 
-    // Dragging by the handle: the row follows the pointer among the rows
-    // (pointer events: mouse, pen and touch alike).
-    var drag = null;
+    // Dragging by the handle (pointer events: mouse, pen and touch alike):
+    // a line shows where the row lands; it moves there on release. The
+    // row stays in place meanwhile, so the handle keeps the pointer.
     body.addEventListener("pointerdown", function (ev) {
       var h = ev.target.closest("[data-row-drag]");
-      if (!h || ev.button > 0) return;
+      if (!h || (ev.pointerType === "mouse" && ev.button !== 0)) return;
       ev.preventDefault();
-      drag = { tr: h.closest("tr[data-row]"), handle: h, from: rows().indexOf(h.closest("tr[data-row]")) };
-      drag.tr.classList.add("row-dragging");
-      h.setPointerCapture(ev.pointerId);
-    });
-    body.addEventListener("pointermove", function (ev) {
-      if (!drag) return;
-      var all = rows();
-      for (var i = 0; i < all.length; i++) {
-        var r = all[i];
-        if (r === drag.tr) continue;
-        var box = r.getBoundingClientRect();
-        var mid = box.top + box.height / 2;
-        var at = all.indexOf(drag.tr);
-        if (i < at && ev.clientY < mid) { body.insertBefore(drag.tr, r); break; }
-        if (i > at && ev.clientY > mid) { body.insertBefore(drag.tr, r.nextSibling); }
+      var tr = h.closest("tr[data-row]");
+      var from = rows().indexOf(tr), to = from;
+      try { h.setPointerCapture(ev.pointerId); } catch (e) { /* released already */ }
+      tr.classList.add("row-dragging");
+      function mark() {
+        rows().forEach(function (r, i) {
+          r.classList.toggle("drop-before", to !== from && i === to && to < from);
+          r.classList.toggle("drop-after", to !== from && i === to && to > from);
+        });
       }
-    });
-    function drop() {
-      if (!drag) return;
-      var d = drag;
-      drag = null;
-      d.tr.classList.remove("row-dragging");
-      renumber();
-      var to = rows().indexOf(d.tr);
-      if (to !== d.from) {
-        say("data-msg-moved", to + 1);
-        changed();
+      function move(e) {
+        e.preventDefault();
+        // near the window's edge the page scrolls, so a long list can be crossed
+        if (e.clientY < 40) window.scrollBy(0, -20);
+        else if (e.clientY > window.innerHeight - 40) window.scrollBy(0, 20);
+        var all = rows();
+        to = from;
+        for (var i = 0; i < all.length; i++) {
+          var b = all[i].getBoundingClientRect();
+          if (i < from && e.clientY < b.top + b.height / 2) { to = i; break; }
+          if (i > from && e.clientY > b.top + b.height / 2) to = i;
+        }
+        mark();
       }
-    }
-    body.addEventListener("pointerup", drop);
-    body.addEventListener("pointercancel", drop);
+      function end(e) {
+        h.removeEventListener("pointermove", move);
+        h.removeEventListener("pointerup", end);
+        h.removeEventListener("pointercancel", end);
+        tr.classList.remove("row-dragging");
+        var go = e.type === "pointerup" ? to : from;
+        to = from;
+        mark();
+        if (go !== from) moveRow(tr, go - from, h);
+      }
+      h.addEventListener("pointermove", move);
+      h.addEventListener("pointerup", end);
+      h.addEventListener("pointercancel", end);
+    });
 
     // filled reports whether a row posts anything (the server drops empty
     // rows, so the verdict's rows are the filled rows in order).
