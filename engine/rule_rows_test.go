@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -189,4 +190,48 @@ func TestLoadColumnRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzEvaluateRows feeds any JSON as an order's lines: evaluation never
+// panics, never changes what was sent, and a passing result's lines hold
+// the server's line totals.
+func FuzzEvaluateRows(f *testing.F) {
+	for _, s := range []string{
+		`[{"kind":"part","qty":2,"price":3}]`,
+		`[{"kind":"device","qty":1,"price":1,"serial":"x","total":5}]`,
+		`[1, "a", null, {}, []]`,
+		`[{"code":"abc","qty":"2"}]`,
+		`{"qty":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	cf := orderForm(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var lines any
+		if json.Unmarshal(b, &lines) != nil {
+			return
+		}
+		in := map[string]any{"lines": lines}
+		sent := CloneValue(in)
+		res := cf.Evaluate(EvalInput{Data: in, Now: testNow})
+		if !cmp.Equal(sent, any(in)) {
+			t.Fatalf("the submitted data was changed: %v", in)
+		}
+		if !res.OK() {
+			return
+		}
+		rows, _ := res.Data["lines"].([]any)
+		for _, r := range rows {
+			m := r.(map[string]any)
+			q, qok := m["qty"].(float64)
+			p, pok := m["price"].(float64)
+			if qok && pok && m["total"] != normaliseComputed(q*p, cf.Form.Field("lines").Sub("total")) {
+				t.Fatalf("line %v: total %v, want qty × price", m, m["total"])
+			}
+		}
+		res = cf.Evaluate(EvalInput{Data: CloneData(in), Now: testNow, InPlace: true, NoFieldMap: true})
+		if !res.OK() {
+			t.Fatalf("in place: %v", res.Errors)
+		}
+	})
 }
