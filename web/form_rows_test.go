@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,4 +60,45 @@ func TestBuildRows(t *testing.T) {
 	if f.Blank[0].Name != "lines.ROW.kind" {
 		t.Errorf("the blank row is named %q", f.Blank[0].Name)
 	}
+}
+
+// FuzzParseRows posts any form to a subform's fields: parsing never
+// panics, keeps at most the rows an index may name, and every row holds
+// only the subform's columns that people type in (not computed ones).
+func FuzzParseRows(f *testing.F) {
+	for _, s := range []string{
+		"lines.0.qty=2&lines.0.product=a&lines.2.qty=1",
+		"lines.ROW.qty=1&lines.-1.qty=2&lines.1001.qty=3&lines.x.qty=4",
+		"lines.0.qty=abc&lines.0.nope=1&lines..qty=1&lines.0=1",
+		"lines.00.qty=1&lines.0.qty=2",
+		"lines.0.total=5&lines.1.total=6&lines.1.qty=1",
+	} {
+		f.Add(s)
+	}
+	b, err := engine.LoadBundle([]byte(`{"formwork":"1","app":{"key":"a","name":"A","version":"1.0.0"},"forms":[{"x-key":"o","type":"object","properties":{
+		"lines":{"type":"array","x-widget":"subform","items":{"type":"object","properties":{
+			"product":{"type":"string","x-widget":"text"},"qty":{"type":"number","x-widget":"number"},
+			"total":{"type":"number","x-widget":"formula","x-compute":"qty * 2"}}}}}}]}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	fields := []*engine.FieldView{{Field: b.Form("o").Field("lines"), Perm: engine.PermEdit}}
+	f.Fuzz(func(t *testing.T, q string) {
+		vals, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		data, _ := ParseForm(LangZh, fields, vals)
+		rows, _ := data["lines"].([]any)
+		if len(rows) > 1001 {
+			t.Fatalf("%d rows", len(rows))
+		}
+		for _, r := range rows {
+			for k := range r.(map[string]any) {
+				if k != "product" && k != "qty" {
+					t.Fatalf("row key %q", k)
+				}
+			}
+		}
+	})
 }
