@@ -158,3 +158,50 @@ func TestBrowserOrderLines(t *testing.T) {
 	}
 	checkConsole(t, console())
 }
+
+// TestBrowserDesignerColumnFormula: the designer shows a formula column's
+// rule and writes a change to it as x-compute on the column, which is
+// what the engine evaluates row by row (the draft's preview computes it).
+func TestBrowserDesignerColumnFormula(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{})
+	h := newHarness(t, testConfig())
+	withOrders(t, h)
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	sel := `[data-props] [data-column-compute=amount]`
+	step(t, ctx, "open", append(loginAt(srv.URL+"/designer/apps/orders/forms/order", "admin", `#designer[data-ready=true]`),
+		append(selectField("lines"), chromedp.WaitVisible(chromedp.CSS(sel)))...)...)
+	if got := run(t, ctx, "formula shown", chromedp.Value(chromedp.CSS(sel))); got != "round(qty * price * 100) / 100" {
+		t.Errorf("the column's formula reads %q", got)
+	}
+	step(t, ctx, "change it", typeInto(sel, "qty * price + 1")...)
+	waitSaved(t, ctx)
+
+	rec := h.do("GET", "/api/v1/apps/orders/draft", "admin", "", nil)
+	var draft struct {
+		Bundle struct {
+			Forms []struct {
+				Properties map[string]struct {
+					Items struct{ Properties map[string]map[string]any }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &draft); err != nil || len(draft.Bundle.Forms) != 1 {
+		t.Fatalf("draft: %v %.300s", err, rec.Body)
+	}
+	if got := draft.Bundle.Forms[0].Properties["lines"].Items.Properties["amount"]["x-compute"]; got != "qty * price + 1" {
+		t.Errorf("the draft's column rule is %v", got)
+	}
+	rec = h.do("POST", "/api/v1/apps/orders/draft/preview", "admin",
+		`{"form":"order","as":{"role":"clerk","unit":"hq"},"data":{"customer":"A","lines":[{"product":"a","qty":2,"price":3}]}}`, nil)
+	var pv struct{ Data map[string]any }
+	if err := json.Unmarshal(rec.Body.Bytes(), &pv); err != nil {
+		t.Fatalf("preview: %v %.300s", err, rec.Body)
+	}
+	lines, _ := pv.Data["lines"].([]any)
+	if len(lines) != 1 || lines[0].(map[string]any)["amount"] != 7.0 || pv.Data["total"] != 7.0 {
+		t.Errorf("the draft's preview computes %v", pv.Data)
+	}
+	checkConsole(t, console())
+}
