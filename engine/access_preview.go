@@ -35,6 +35,8 @@ type FormPreview struct {
 	Fields     []PreviewField `json:"fields"`
 	Data       map[string]any `json:"data"`
 	Errors     []FieldError   `json:"errors"`
+	// Rows: the states of subform columns with rules, by row
+	Rows map[string][]map[string]FieldState `json:"rows,omitempty"`
 }
 
 // PreviewForm shows form of bundle b as subject would see it, with data
@@ -69,6 +71,12 @@ func (s *Service) PreviewForm(ctx context.Context, b *Bundle, form string, subje
 			continue
 		}
 		out.Fields = append(out.Fields, PreviewField{Key: fd.Key, Label: fd.LabelOr(), Perm: perm, FieldState: states[fd.Key]})
+		if rows, ok := res.Rows[fd.Key]; ok {
+			if out.Rows == nil {
+				out.Rows = map[string][]map[string]FieldState{}
+			}
+			out.Rows[fd.Key] = rows
+		}
 	}
 	if out.Operations == nil {
 		out.Operations = []string{}

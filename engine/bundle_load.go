@@ -226,6 +226,7 @@ func (l *loader) checkForm(b *Bundle, f *Form) {
 			}
 			if len(fd.Fields) > 0 {
 				walk(fd.Fields, false)
+				l.checkColumnRules(fd)
 			}
 			prefix := fd.Pointer
 			if fd.IsSubform() {
@@ -239,6 +240,20 @@ func (l *loader) checkForm(b *Bundle, f *Form) {
 		}
 	}
 	walk(f.Fields, true)
+}
+
+// checkColumnRules refuses rules the engine does not run inside fd: a
+// subform's columns may be computed, shown and required row by row
+// (rule_rows.go), but not made read-only; an object's members carry none.
+func (l *loader) checkColumnRules(fd *Field) {
+	for _, sub := range fd.Fields {
+		switch {
+		case !fd.IsSubform() && (sub.Visible != "" || sub.Required != "" || sub.Readonly != "" || sub.Compute != ""):
+			l.add(sub.Pointer, "rule", T("对象内的字段不支持规则", "fields inside an object cannot carry rules"))
+		case sub.Readonly != "":
+			l.add(sub.Pointer+"/x-readonly", "rule", T("子表单的列不支持只读规则（可改用公式列）", "a subform column cannot have a read-only rule (use a formula column instead)"))
+		}
+	}
 }
 
 // checkFill checks a relation's x-fill: each key a field of the related
@@ -322,9 +337,6 @@ func (l *loader) checkField(b *Bundle, fd *Field, top bool) {
 	}
 	if fd.Serial != nil && fd.Widget != WidgetSerial {
 		l.add(fd.Pointer+"/x-serial", "widget", T("只有流水号控件可以设置 x-serial", "only serial widgets take x-serial"))
-	}
-	if !top && (fd.Visible != "" || fd.Required != "" || fd.Readonly != "" || fd.Compute != "") {
-		l.add(fd.Pointer, "rule", T("子表单内的字段暂不支持规则", "fields inside a subform cannot carry rules yet"))
 	}
 	// files are sensitive as a list too (an ID card's two sides): their
 	// uploads are sealed (blob_seal.go) and the list of references is

@@ -32,9 +32,10 @@ type CompiledForm struct {
 	allVM    bool           // run every rule on the VM (benchmarks compare the two)
 	evalPool sync.Pool      // *evalState
 
-	rules   []fieldRules // fields with any rule, in document order
-	compute []fieldRules // computed fields in dependency order
-	checks  []checkProgram
+	rules    []fieldRules    // fields with any rule, in document order
+	subforms []*subformRules // subforms whose columns carry rules (rule_rows.go)
+	compute  []fieldRules    // computed fields in dependency order
+	checks   []checkProgram
 }
 
 type fieldRules struct {
@@ -69,6 +70,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	}
 	delete(doc, "required")
 	delete(doc, "$schema")
+	limitRows(doc, f.Fields)
 	closeObjects(doc)
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -109,24 +111,7 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	}
 	cf.evalPool.New = cf.newEvalState
 	for pos, fd := range f.Fields {
-		fr := fieldRules{field: fd, pos: pos, ptr: JSONPointer(fd.Key)}
-		any := false
-		comp := func(src, kw, want string) *exprProgram {
-			if src == "" {
-				return nil
-			}
-			any = true
-			p, err := ec.check(src, want)
-			if err != nil {
-				add(fd.Pointer+"/"+kw, "expr", err.(*exprCompileError).msg)
-				return nil
-			}
-			return p
-		}
-		fr.visible = comp(fd.Visible, "x-visible", "boolean")
-		fr.required = comp(fd.Required, "x-required", "boolean")
-		fr.readonly = comp(fd.Readonly, "x-readonly", "boolean")
-		fr.comput = comp(fd.Compute, "x-compute", fd.Type)
+		fr, any := compileFieldRules(ec, fd, pos, add)
 		if any {
 			cf.rules = append(cf.rules, fr)
 		}
@@ -140,20 +125,13 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		fd := f.Field(cyc)
 		add(fd.Pointer+"/x-compute", "cycle", Tf("公式循环引用：%s", "formulas refer to each other in a cycle: %s", cyc))
 	}
-	cf.fread = make([]bool, len(f.Fields))
-	for i := range order {
-		for _, r := range order[i].comput.refs {
-			j, ok := cf.pos[r]
-			if !ok {
-				continue
-			}
-			cf.fread[j] = true
-			if f.Fields[j].Type == "number" || f.Fields[j].Type == "integer" {
-				order[i].numberRefs = append(order[i].numberRefs, j)
-			}
+	cf.fread = formulaReads(order, cf.pos, f.Fields)
+	cf.compute = order
+	for pos, fd := range f.Fields {
+		if sr := compileRowRules(fd, pos, add); sr != nil {
+			cf.subforms = append(cf.subforms, sr)
 		}
 	}
-	cf.compute = order
 	for i := range f.Checks {
 		ch := &f.Checks[i]
 		p, err := ec.check(ch.Expr, "boolean")
@@ -168,6 +146,30 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 	}
 	cf.collectReads()
 	return cf, nil
+}
+
+// compileFieldRules compiles the rules of field fd at position pos; any
+// reports whether it has one. A rule that does not compile is reported
+// through add at its keyword's pointer.
+func compileFieldRules(ec *exprCompiler, fd *Field, pos int, add func(ptr, code string, msg Text)) (fr fieldRules, any bool) {
+	fr = fieldRules{field: fd, pos: pos, ptr: JSONPointer(fd.Key)}
+	comp := func(src, kw, want string) *exprProgram {
+		if src == "" {
+			return nil
+		}
+		any = true
+		p, err := ec.check(src, want)
+		if err != nil {
+			add(fd.Pointer+"/"+kw, "expr", err.(*exprCompileError).msg)
+			return nil
+		}
+		return p
+	}
+	fr.visible = comp(fd.Visible, "x-visible", "boolean")
+	fr.required = comp(fd.Required, "x-required", "boolean")
+	fr.readonly = comp(fd.Readonly, "x-readonly", "boolean")
+	fr.comput = comp(fd.Compute, "x-compute", fd.Type)
+	return fr, any
 }
 
 // collectReads compiles the fast form of every rule and lists the fields
@@ -207,6 +209,26 @@ func (cf *CompiledForm) collectReads() {
 		}
 		cf.vmRead[i] = vmRead[fd.Key]
 	}
+}
+
+// formulaReads notes in each formula of order the positions of the number
+// fields it reads (a formula over an empty number is empty) and returns,
+// by position, whether some formula reads the field.
+func formulaReads(order []fieldRules, pos map[string]int, fields []*Field) []bool {
+	fread := make([]bool, len(fields))
+	for i := range order {
+		for _, r := range order[i].comput.refs {
+			j, ok := pos[r]
+			if !ok {
+				continue
+			}
+			fread[j] = true
+			if fields[j].Type == "number" || fields[j].Type == "integer" {
+				order[i].numberRefs = append(order[i].numberRefs, j)
+			}
+		}
+	}
+	return fread
 }
 
 // closeObjects sets additionalProperties false on every object schema with

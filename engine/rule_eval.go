@@ -52,7 +52,10 @@ type EvalResult struct {
 	// gives them by key.
 	States []FieldState          `json:"-"`
 	Fields map[string]FieldState `json:"fields"`
-	form   *Form
+	// Rows are, for each subform whose columns carry rules, the states of
+	// those columns by row (not filled with NoFieldMap).
+	Rows map[string][]map[string]FieldState `json:"rows,omitempty"`
+	form *Form
 }
 
 // FieldMap returns every field's state by key.
@@ -93,6 +96,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	if in.Prev == nil {
 		e.applyDefaults()
 	}
+	e.evalRows()
 	e.fillEnv()
 	e.compute(nil)
 	e.decideVisible()
@@ -100,6 +104,7 @@ func (cf *CompiledForm) Evaluate(in EvalInput) *EvalResult {
 	e.decideRequiredReadonly()
 	e.keepReadonly()
 	e.checkRequired()
+	e.rowErrors()
 	if e.recompute && len(cf.compute) > 0 {
 		// formulas must see the kept readonly values, not what was sent
 		// for them, and hidden fields as empty (nothing to redo when

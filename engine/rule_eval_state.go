@@ -18,6 +18,8 @@ type evaluation struct {
 	// recompute: a value a formula reads was hidden or restored after
 	// the formulas ran
 	recompute bool
+	// rowResults: what the subforms' column rules made of their rows
+	rowResults []rowResult
 }
 
 // evalState is the scratch space of one evaluation, pooled per form.

@@ -647,6 +647,7 @@ func evaluateFor(b *Bundle, f *Form, acc *Access, in EvalInput) *EvalResult {
 	for k := range res.Fields {
 		if acc.Field(k) == PermHidden {
 			delete(res.Fields, k)
+			delete(res.Rows, k)
 		}
 	}
 	res.Errors = scrubErrors(f, acc, res.Errors)

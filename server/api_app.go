@@ -109,16 +109,25 @@ type previewOut struct {
 	Fields map[string]engine.FieldState `json:"fields"`
 	Data   map[string]any               `json:"data"`
 	Values map[string]string            `json:"values"`
-	Errors []ProblemField               `json:"errors"`
+	Errors []previewError               `json:"errors"`
+	// Rows: the states of subform columns with rules, by row
+	Rows map[string][]map[string]engine.FieldState `json:"rows,omitempty"`
+}
+
+// previewError is a field error with its whole pointer besides the
+// top-level key, so an error about a cell (/lines/2/qty) finds its row.
+type previewError struct {
+	ProblemField
+	Pointer string `json:"pointer,omitempty"`
 }
 
 func previewResult(res *engine.EvalResult, lang string, extra []engine.FieldError) previewOut {
-	out := previewOut{Fields: res.Fields, Data: res.Data, Values: map[string]string{}, Errors: []ProblemField{}}
+	out := previewOut{Fields: res.Fields, Data: res.Data, Values: map[string]string{}, Errors: []previewError{}, Rows: res.Rows}
 	for k, v := range res.Data {
 		out.Values[k] = web.FormatValue(v)
 	}
 	for _, e := range append(slices.Clone(extra), res.Errors...) {
-		out.Errors = append(out.Errors, ProblemField{Field: web.ErrorKey(e.Field), Code: e.Code, Message: e.Message.In(lang)})
+		out.Errors = append(out.Errors, previewError{ProblemField{Field: web.ErrorKey(e.Field), Code: e.Code, Message: e.Message.In(lang)}, e.Field})
 	}
 	return out
 }

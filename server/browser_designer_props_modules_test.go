@@ -79,10 +79,17 @@ const designerPropsChecks = `(async () => {
 	const col = P.addColumn(sub, "number", { zh: "数量", en: "Qty" });
 	P.setColumn(sub, col, { widget: "date" });
 	P.setColumn(sub, col, { lang: "en", text: "Day" });
-	same("columns", P.columns(sub), [{ key: "item", widget: "text", zh: "项目", en: "Item" }, { key: col, widget: "date", zh: "数量", en: "Day" }]);
+	same("columns", P.columns(sub), [{ key: "item", widget: "text", compute: "", zh: "项目", en: "Item" }, { key: col, widget: "date", compute: "", zh: "数量", en: "Day" }]);
 	same("column type", [sub.items.properties[col].type, sub.items.properties[col].format], ["string", "date"]);
 	P.removeColumn(sub, "item");
 	same("column removed", Object.keys(sub.items.properties), [col]);
+	// a formula column: computed on its row by x-compute, which the engine reads
+	P.setColumn(sub, col, { widget: "formula" });
+	P.setColumnCompute(sub, col, " qty * price ");
+	same("formula column", sub.items.properties[col], { type: "number", "x-widget": "formula", "x-label": { zh: "数量", en: "Day" }, "x-compute": "qty * price" });
+	same("formula in columns", P.columns(sub)[0].compute, "qty * price");
+	P.setColumn(sub, col, { widget: "money" });
+	same("typed in again", [sub.items.properties[col].type, sub.items.properties[col]["x-compute"]], ["number", undefined]);
 	const ser = { type: "string", "x-widget": "serial", "x-serial": { digits: 4 } };
 	P.setSerial(ser, "prefix", "SO-");
 	P.setSerial(ser, "date", "YYYYMMDD");

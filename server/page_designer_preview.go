@@ -74,7 +74,8 @@ func (s *server) designerPreviewPage(c echo.Context) error {
 	base := designerAppURL(app) + "/preview"
 	v := web.DesignerPreviewPage{Page: s.designerPage(c, web.Msg(lang, "dz.v.title")+" · "+name), App: app, AppName: name,
 		AppURL: designerAppURL(app), Action: base, Form: ask.form, Role: ask.subject.Role, Unit: ask.subject.Unit, User: ask.subject.User}
-	v.Styles = append(v.Styles, "designer/start.css")
+	v.Styles = append(v.Styles, "designer/start.css", "rows.css")
+	v.Scripts = append(v.Scripts, "rows.js")
 	if err := s.previewChoices(c, d, &v); err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func (s *server) fillPreview(c echo.Context, v *web.DesignerPreviewPage, set *de
 	for _, pf := range pv.Fields {
 		states[pf.Key] = pf.FieldState
 	}
-	in := web.FormInput{Lang: lang, Fields: fields, Layout: f.Layout, Data: pv.Data, States: states}
+	in := web.FormInput{Lang: lang, Fields: fields, Layout: f.Layout, Data: pv.Data, States: states, Rows: pv.Rows}
 	if typed {
 		in.Errors = append(perrs, pv.Errors...)
 	}
@@ -254,7 +255,7 @@ func (s *server) designerPreviewRules(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res := &engine.EvalResult{Data: pv.Data, Errors: pv.Errors, Fields: map[string]engine.FieldState{}}
+	res := &engine.EvalResult{Data: pv.Data, Errors: pv.Errors, Fields: map[string]engine.FieldState{}, Rows: pv.Rows}
 	for _, pf := range pv.Fields {
 		st := pf.FieldState
 		if pf.Perm != engine.PermEdit {

@@ -95,6 +95,8 @@ func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]a
 	secs, other := web.BuildForm(in)
 	v := web.FormPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), Action: base + "/new",
 		PreviewURL: base + "/preview", ListURL: base, Sections: secs, Errors: other, UploadURL: base + "/uploads"}
+	v.Page.Styles = append(v.Page.Styles, "rows.css")
+	v.Page.Scripts = append(v.Page.Scripts, "rows.js")
 	if o.id != "" {
 		recURL := base + "/records/" + url.PathEscape(o.id)
 		v.Action, v.PreviewURL, v.CancelURL = recURL+"/edit", base+"/preview?id="+url.QueryEscape(o.id), recURL
@@ -125,7 +127,10 @@ func withVerdict(in *web.FormInput, data map[string]any, res *engine.EvalResult)
 			shown[k] = res.Data[k]
 		}
 	}
-	in.Data = shown
+	for k := range res.Rows {
+		shown[k] = res.Data[k] // rows with their computed cells
+	}
+	in.Data, in.Rows = shown, res.Rows
 }
 
 func defaults(fv *engine.FormView) map[string]any {

@@ -30,6 +30,9 @@ type FormInput struct {
 	Picked  map[string]string
 	// Units is the unit tree for unit fields' plain selects.
 	Units []Option
+	// Rows are the states of subform columns that carry rules, by
+	// subform key and row (engine.EvalResult.Rows).
+	Rows map[string][]map[string]engine.FieldState
 }
 
 // Files turns an attachment or image value into the uploads it holds;
@@ -99,6 +102,9 @@ func BuildForm(in FormInput) ([]Section, []string) {
 	var other []string
 	for _, e := range in.Errors {
 		key := ErrorKey(e.Field)
+		if fv, ok := byKey[key]; ok && isCellError(fv, e.Field) {
+			continue // shown on its row (form_rows.go)
+		}
 		if _, ok := byKey[key]; ok && key != "" {
 			if errs[key] == "" {
 				errs[key] = e.Message.In(in.Lang)
@@ -202,30 +208,7 @@ func buildField(in FormInput, fv *engine.FieldView, errMsg string) *Field {
 		return f
 	}
 	if fd.IsSubform() {
-		rows, _ := in.Data[fd.Key].([]any)
-		n := len(rows) + 2
-		if n < 3 {
-			n = 3
-		}
-		for _, sub := range fd.Fields {
-			f.Sub = append(f.Sub, newField(in.Lang, sub, fd.Key+".0."+sub.Key, nil))
-		}
-		for i := 0; i < n; i++ {
-			row, _ := func() (map[string]any, bool) {
-				if i < len(rows) {
-					m, ok := rows[i].(map[string]any)
-					return m, ok
-				}
-				return nil, false
-			}()
-			var cells []*Field
-			for _, sub := range fd.Fields {
-				c := newField(in.Lang, sub, fmt.Sprintf("%s.%d.%s", fd.Key, i, sub.Key), row[sub.Key])
-				c.Readonly = f.Readonly
-				cells = append(cells, c)
-			}
-			f.Rows = append(f.Rows, cells)
-		}
+		buildRows(in, f, fd)
 	}
 	return f
 }

@@ -140,6 +140,9 @@ func parseRows(fd *engine.Field, vals url.Values, loc *time.Location) ([]any, []
 	for _, i := range order {
 		row := map[string]any{}
 		for _, sub := range fd.Fields {
+			if sub.Compute != "" {
+				continue // computed on the row by the server
+			}
 			name := prefix + strconv.Itoa(i) + "." + sub.Key
 			s := strings.TrimSpace(vals.Get(name))
 			if s == "" {

@@ -114,6 +114,7 @@ type Field struct {
 	Unit     string
 	Sub      []*Field // subform columns
 	Rows     [][]*Field
+	Blank    []*Field // a subform's new row, its names numbered ROW (form_rows.go)
 
 	// Static fields are shown as text, not as inputs: the user may read
 	// but not edit them (read or masked permission).

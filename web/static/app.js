@@ -43,6 +43,7 @@
       }).then(function (res) {
         if (my !== seq) return; // a newer answer is on its way
         apply(res);
+        form.dispatchEvent(new CustomEvent("fw:rules", { detail: res })); // rows.js shows the rows' part
       }).catch(function () { /* the plain submit still works */ });
     }
 
@@ -78,7 +79,7 @@
             if (out.tagName === "OUTPUT") out.textContent = res.values[k]; else out.value = res.values[k];
           }
         }
-        var msg = box.querySelector(".field-error");
+        var msg = box.querySelector(":scope > .field-error"); // not a subform cell's
         var text = touched[k] && st.visible ? (errs[k] || "") : "";
         if (msg && (touched[k] || !msg.textContent)) {
           msg.textContent = text;

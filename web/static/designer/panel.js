@@ -167,7 +167,11 @@ export function columnsBox(ctx, s) {
       select({ "aria-label": M.p.column_widget + " " + (i + 1), onchange: (ev) => {
         const w = ev.target.value;
         ctx.edit((x) => P.setColumn(x, c.key, { widget: w }));
+        ctx.redraw();
       } }, P.COLUMN_WIDGETS.map((w) => [w, wname(w)]), c.widget),
+      c.widget === "formula" ? el("input", { type: "text", class: "dz-col-expr", "data-column-compute": c.key, value: c.compute,
+        "aria-label": M.p.column_formula + " " + (i + 1), title: M.p.column_formula_help + " " + cols.filter((o) => o.key !== c.key).map((o) => o.key + " (" + (lang === "zh" ? o.zh : o.en) + ")").join(", "),
+        oninput: (ev) => { const v = ev.target.value; ctx.edit((x) => P.setColumnCompute(x, c.key, v), "colx:" + c.key); } }) : null,
       el("button", { type: "button", class: "link danger", "aria-label": M.p.column_remove + " " + (i + 1), text: "×", disabled: cols.length < 2, onclick: () => {
         ctx.edit((x) => P.removeColumn(x, c.key));
         ctx.redraw();

@@ -169,14 +169,18 @@ export function setFill(schema, rows) {
   else delete schema["x-fill"];
 }
 
-// COLUMN_WIDGETS are the widgets a subform column may have.
-export const COLUMN_WIDGETS = ["text", "textarea", "number", "money", "date", "phone", "email"];
+// COLUMN_WIDGETS are the widgets a subform column may have; a formula
+// column is computed on its row by the server (x-compute over the row's
+// columns, e.g. qty * price).
+export const COLUMN_WIDGETS = ["text", "textarea", "number", "money", "date", "phone", "email", "formula"];
 
 function columnSchema(widget, label, keep) {
   const s = { ...(keep || {}) };
   delete s.format;
-  s.type = widget === "number" || widget === "money" ? "number" : "string";
+  s.type = widget === "number" || widget === "money" || widget === "formula" ? "number" : "string";
   if (widget === "date") s.format = "date";
+  if (widget === "formula") s["x-compute"] = s["x-compute"] || "0";
+  else if (keep && keep["x-widget"] === "formula") delete s["x-compute"]; // typed in from now on
   s["x-widget"] = widget;
   if (label) s["x-label"] = label;
   return s;
@@ -193,9 +197,16 @@ export function columns(schema) {
   const p = (schema.items && schema.items.properties) || {};
   return Object.entries(p).map(([key, c]) => {
     const l = (c || {})["x-label"];
-    return { key, widget: (c || {})["x-widget"] || "text",
+    return { key, widget: (c || {})["x-widget"] || "text", compute: (c || {})["x-compute"] || "",
       zh: typeof l === "string" ? l : (l && l.zh) || "", en: typeof l === "string" ? l : (l && l.en) || "" };
   });
+}
+
+// setColumnCompute sets a formula column's expression over its row's
+// columns (the engine evaluates it row by row); empty is 0.
+export function setColumnCompute(schema, key, expr) {
+  const p = itemProps(schema);
+  if (p[key]) p[key]["x-compute"] = String(expr || "").trim() || "0";
 }
 
 // addColumn adds a column of widget labelled label and returns its key.
