@@ -252,6 +252,24 @@ func (l *loader) checkFill(b *Bundle, f *Form, fd *Field) {
 	}
 }
 
+// checkSerial refuses what a serial field cannot mean: the server numbers
+// it at create and nobody changes it, so it takes no rules, no default and
+// no encryption (the store writes the number inside the record's write),
+// and it sits at the top of the form (a record has one number).
+func (l *loader) checkSerial(fd *Field, top bool) {
+	if !top {
+		l.add(fd.Pointer+"/x-widget", "widget", T("流水号只能放在表单顶层，不能放在子表单里", "a serial number belongs to the form, not to a subform row"))
+	}
+	for _, kw := range []struct {
+		key string
+		set bool
+	}{{"default", fd.HasDefault}, {"x-compute", fd.Compute != ""}, {"x-readonly", fd.Readonly != ""}, {"x-required", fd.Required != ""}, {"x-sensitive", fd.Sensitive != ""}, {"x-visible", fd.Visible != ""}} {
+		if kw.set {
+			l.add(fd.Pointer+"/"+kw.key, "serial", Tf("流水号由系统在新建时生成，不能设置 %s", "a serial number is given by the system at create and takes no %s", kw.key))
+		}
+	}
+}
+
 func (l *loader) checkField(b *Bundle, fd *Field, top bool) {
 	bad := func(msg Text) { l.add(fd.Pointer+"/x-widget", "widget", msg) }
 	scalarEnum := len(fd.Options) > 0
@@ -311,6 +329,9 @@ func (l *loader) checkField(b *Bundle, fd *Field, top bool) {
 	}
 	if fd.Serial != nil && fd.Widget != WidgetSerial {
 		l.add(fd.Pointer+"/x-serial", "widget", T("只有流水号控件可以设置 x-serial", "only serial widgets take x-serial"))
+	}
+	if fd.Widget == WidgetSerial {
+		l.checkSerial(fd, top)
 	}
 	if !top && (fd.Visible != "" || fd.Required != "" || fd.Readonly != "" || fd.Compute != "") {
 		l.add(fd.Pointer, "rule", T("子表单内的字段暂不支持规则", "fields inside a subform cannot carry rules yet"))

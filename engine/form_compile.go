@@ -32,6 +32,7 @@ type CompiledForm struct {
 	allVM    bool           // run every rule on the VM (benchmarks compare the two)
 	evalPool sync.Pool      // *evalState
 
+	serials []int        // positions of serial fields: the store numbers them, nobody types one
 	rules   []fieldRules // fields with any rule, in document order
 	compute []fieldRules // computed fields in dependency order
 	checks  []checkProgram
@@ -106,6 +107,9 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		cf.pos[fd.Key] = i
 		cf.zeros[i] = zeroFor(fd)
 		cf.static[i] = cf.required[fd.Key]
+		if fd.Widget == WidgetSerial {
+			cf.serials = append(cf.serials, i)
+		}
 	}
 	cf.evalPool.New = cf.newEvalState
 	for pos, fd := range f.Fields {

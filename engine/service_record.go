@@ -187,7 +187,7 @@ func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v i
 	if !holdsScope(acc, r) {
 		return nil, nil, s.deny(ctx, p, "create", b.App.Key, f.Key, "", "result outside data scope", outOfScope(acc))
 	}
-	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
+	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now, Serials: SerialClaims(f, r, now, s.zone)}}, Docs: claims,
 		Audit: []*AuditEvent{s.Event(p, "create", b.App.Key, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
 		return nil, nil, err
