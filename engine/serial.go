@@ -97,7 +97,7 @@ func (c SerialClaim) Format(n int64) (string, error) {
 	if n < 1 || n > maxSerial(c.Digits) {
 		last := c.Prefix + strings.Repeat("9", c.Digits)
 		return "", Invalid(FieldError{Field: JSONPointer(c.Field), Code: "serial_exhausted",
-			Message: T(fmt.Sprintf("%s 的编号已用完（最后一个是 %s）：请管理员在表单设计中增加编号位数", c.Label.Zh, last),
+			Message: T(fmt.Sprintf("%s的编号已用完（最后一个是 %s）：请管理员在表单设计中增加编号位数", c.Label.Zh, last),
 				fmt.Sprintf("the numbers of %s are used up (the last one is %s): ask an administrator to give the number more digits in the form designer", c.Label.In("en"), last))})
 	}
 	return c.Prefix + fmt.Sprintf("%0*d", c.Digits, n), nil
