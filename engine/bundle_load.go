@@ -246,8 +246,10 @@ func (l *loader) checkFill(b *Bundle, f *Form, fd *Field) {
 		if rf != nil && rf.Field(from) == nil {
 			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("表单 %q 中没有字段 %q", "form %q has no field %q", rf.Key, from))
 		}
-		if f.Field(to) == nil || to == fd.Key {
+		if tf := f.Field(to); tf == nil || to == fd.Key {
 			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("字段 %q 不存在", "field %q does not exist", to))
+		} else if tf.Compute != "" || tf.Widget == WidgetSerial || tf.Widget == WidgetFormula {
+			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("字段 %q 由系统计算，不能被带入", "field %q is computed by the system and cannot be filled", to))
 		}
 	}
 }
