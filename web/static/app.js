@@ -66,9 +66,9 @@
           var inp = inputs[m];
           if (inp.type === "hidden") continue;
           if (inp.tagName === "SELECT" || inp.type === "checkbox" || inp.type === "radio") {
-            inp.disabled = !!st.readonly;
+            inp.disabled = !!st.readonly || inp.hasAttribute("data-fill-masked");
           } else {
-            inp.readOnly = !!st.readonly;
+            inp.readOnly = !!st.readonly || inp.hasAttribute("data-fill-masked");
           }
           if (st.required) inp.setAttribute("aria-required", "true"); else inp.removeAttribute("aria-required");
         }
@@ -117,6 +117,50 @@
     tz.name = "_tz";
     tz.value = String(off);
     form.appendChild(tz);
+  }
+
+  // Fill on pick (a relation's x-fill, data-fill): the server says what
+  // the picked record puts into this form's fields, as the user may see
+  // it. A value the user sees masked is shown masked, read-only, with a
+  // note; the server does not store it (nor anything unmasked in its
+  // place), whatever this page sends.
+  function fillFrom(inp, record) {
+    var url = inp.getAttribute("data-fill");
+    var form = inp.form;
+    if (!url || !form || !record) return;
+    fetch(url + "?record=" + encodeURIComponent(record), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error("fill " + r.status); return r.json(); })
+      .then(function (res) {
+        if (inp.value !== record) return; // picked another meanwhile
+        var vals = res.values || {};
+        Object.keys(vals).forEach(function (k) {
+          var el = form.querySelector("[name=\"" + k + "\"]");
+          if (!el || el.type === "hidden" || el.type === "file") return;
+          var was = el.hasAttribute("data-fill-masked");
+          if ((el.readOnly || el.disabled) && !was) return; // not the user's to enter
+          var v = vals[k], box = el.closest("[data-field]");
+          var note = box ? box.querySelector(".fill-note") : null;
+          el.value = v.value === null || v.value === undefined ? "" : String(v.value);
+          if (v.masked) {
+            el.setAttribute("data-fill-masked", "");
+            el.readOnly = true;
+            if (box && !note) {
+              note = document.createElement("p");
+              note.className = "hint fill-note";
+              note.id = el.id + "-fill";
+              el.parentNode.insertBefore(note, el.nextSibling);
+              el.setAttribute("aria-describedby", ((el.getAttribute("aria-describedby") || "") + " " + note.id).trim());
+            }
+            if (note) { note.textContent = inp.getAttribute("data-fill-masked"); note.hidden = false; }
+          } else {
+            el.removeAttribute("data-fill-masked");
+            if (was) el.readOnly = false;
+            if (note) note.hidden = true;
+          }
+        });
+        form.dispatchEvent(new Event("change", { bubbles: true }));
+      })
+      .catch(function () { /* the server fills on save all the same */ });
   }
 
   // Pickers for member, unit and relation inputs (data-pick): a search
@@ -177,6 +221,7 @@
       search.value = it.label;
       close();
       inp.dispatchEvent(new Event("change", { bubbles: true }));
+      fillFrom(inp, it.value);
     }
     function render(res) {
       items = res.items || [];
