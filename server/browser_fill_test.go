@@ -15,9 +15,10 @@ import (
 
 // TestBrowserFillOnPick drives real Chromium through a new order: a clerk,
 // who sees customers' phones masked, picks a customer with the picker and
-// sees the contact phone and address fill in masked, read-only, with a
-// note, and the level in full; the page holds the full number nowhere and
-// the saved order keeps no phone. The boss picking the same customer gets
+// sees the contact phone and address fill in masked (as the fields'
+// placeholders, with a note; the fields stay empty to type into), and the
+// level in full; the page holds the full number nowhere and the saved
+// order keeps no phone. The boss picking the same customer gets
 // the phone in full, and it is saved. Screenshots in Chinese at 1280 px
 // and 390 px.
 func TestBrowserFillOnPick(t *testing.T) {
@@ -53,17 +54,18 @@ func TestBrowserFillOnPick(t *testing.T) {
 
 	login("clerk")
 	pickCustomer("the clerk")
-	run(t, ctx, "the phone fills in masked", chromedp.Poll[bool](`(function(){var p=document.querySelector('[name=contact_phone]'); return p.value==='138****8000' && p.readOnly})()`,
+	// masked: shown as the field's placeholder, the field left empty
+	run(t, ctx, "the phone fills in masked", chromedp.Poll[bool](`(function(){var p=document.querySelector('[name=contact_phone]'); return p.placeholder==='138****8000' && p.value==='' && !p.readOnly})()`,
 		chromedp.WithPollingTimeout(15*time.Second)))
-	if v := run(t, ctx, "address", chromedp.Value(chromedp.CSS("[name=ship_address]"))); v != masked {
-		t.Errorf("address filled as %q, want the masked %q", v, masked)
+	if v := run(t, ctx, "address", chromedp.Evaluate[string](`(function(){var a=document.querySelector('[name=ship_address]'); return a.placeholder + '|' + a.value})()`)); v != masked+"|" {
+		t.Errorf("address shows %q (placeholder|value), want the masked %q and no value", v, masked)
 	}
 	if v := run(t, ctx, "level", chromedp.Value(chromedp.CSS("[name=level]"))); v != "vip" {
 		t.Errorf("level filled as %q, want vip (the clerk reads it in full)", v)
 	}
 	note := run(t, ctx, "note", chromedp.Text(chromedp.CSS(`[data-field="contact_phone"] .fill-note`)))
-	if !strings.Contains(note, "不会保存") {
-		t.Errorf("the masked phone's note reads %q, want it to say it is not saved", note)
+	if !strings.Contains(note, "不会带入本记录") {
+		t.Errorf("the masked phone's note reads %q, want it to say it is not copied", note)
 	}
 	html := run(t, ctx, "page", chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	for _, s := range []string{fillPhone, fillAddr} {

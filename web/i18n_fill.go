@@ -2,6 +2,6 @@ package web
 
 func init() {
 	addMessages(map[string][2]string{
-		"fill.masked": {"来自所选记录，你只能看到部分内容：不会保存到本记录", "From the record picked, which you may see only in part: it is not saved with this record"},
+		"fill.masked": {"所选记录的这一项你只能看到部分内容，不会带入本记录；需要时请自行填写", "You may see this value of the record picked only in part: it is not copied into this record; type it in if you need it"},
 	})
 }

@@ -66,9 +66,9 @@
           var inp = inputs[m];
           if (inp.type === "hidden") continue;
           if (inp.tagName === "SELECT" || inp.type === "checkbox" || inp.type === "radio") {
-            inp.disabled = !!st.readonly || inp.hasAttribute("data-fill-masked");
+            inp.disabled = !!st.readonly;
           } else {
-            inp.readOnly = !!st.readonly || inp.hasAttribute("data-fill-masked");
+            inp.readOnly = !!st.readonly;
           }
           if (st.required) inp.setAttribute("aria-required", "true"); else inp.removeAttribute("aria-required");
         }
@@ -121,9 +121,10 @@
 
   // Fill on pick (a relation's x-fill, data-fill): the server says what
   // the picked record puts into this form's fields, as the user may see
-  // it. A value the user sees masked is shown masked, read-only, with a
-  // note; the server does not store it (nor anything unmasked in its
-  // place), whatever this page sends.
+  // it. A value the user sees masked is no value of this record: it shows
+  // as the field's placeholder with a note, the field stays empty for the
+  // user to type into, and the server stores nothing of it whatever this
+  // page sends.
   function fillFrom(inp, record) {
     var url = inp.getAttribute("data-fill");
     var form = inp.form;
@@ -135,15 +136,14 @@
         var vals = res.values || {};
         Object.keys(vals).forEach(function (k) {
           var el = form.querySelector("[name=\"" + k + "\"]");
-          if (!el || el.type === "hidden" || el.type === "file") return;
-          var was = el.hasAttribute("data-fill-masked");
-          if ((el.readOnly || el.disabled) && !was) return; // not the user's to enter
+          if (!el || el.type === "hidden" || el.type === "file" || el.readOnly || el.disabled) return;
           var v = vals[k], box = el.closest("[data-field]");
           var note = box ? box.querySelector(".fill-note") : null;
-          el.value = v.value === null || v.value === undefined ? "" : String(v.value);
+          if (!el.hasAttribute("data-placeholder")) el.setAttribute("data-placeholder", el.getAttribute("placeholder") || "");
           if (v.masked) {
+            el.value = "";
+            el.setAttribute("placeholder", String(v.value));
             el.setAttribute("data-fill-masked", "");
-            el.readOnly = true;
             if (box && !note) {
               note = document.createElement("p");
               note.className = "hint fill-note";
@@ -153,8 +153,9 @@
             }
             if (note) { note.textContent = inp.getAttribute("data-fill-masked"); note.hidden = false; }
           } else {
+            el.value = v.value === null || v.value === undefined ? "" : String(v.value);
+            el.setAttribute("placeholder", el.getAttribute("data-placeholder"));
             el.removeAttribute("data-fill-masked");
-            if (was) el.readOnly = false;
             if (note) note.hidden = true;
           }
         });
