@@ -315,6 +315,15 @@ func TestScenarioDealership(t *testing.T) {
 		"signature": []any{w.upload("cons1", "delivery", "signature")}, "photos": nil}), 201, []string{`"checklist":[`}, nil)
 	w.create("a service booking", "adv", "service_booking", w.sampleWith("service_booking", map[string]any{"contact_name": name, "phone": phone}), 201,
 		[]string{phone}, nil)
+	// booking for the customer fills the contact from the customer record;
+	// the advisor sees its phone masked, so it is not copied (the booking
+	// needs one: the customer gives it)
+	forCust := map[string]any{"customer": cid, "contact_name": nil, "phone": nil, "pickup": false, "pickup_address": nil}
+	w.create("a booking for the customer copies no masked phone", "adv", "service_booking", w.sampleWith("service_booking", forCust), 422,
+		[]string{`"/phone"`}, []string{phone})
+	forCust["phone"] = "13700009999"
+	w.create("the phone the customer gives is taken", "adv", "service_booking", w.sampleWith("service_booking", forCust), 201,
+		[]string{`"contact_name":"` + name + `"`, `"phone":"13700009999"`}, []string{phone})
 	w.create("a low score needs the complaint", "fus", "followup_visit", w.sampleWith("followup_visit", map[string]any{"satisfaction": 1, "nps": 2}), 422,
 		[]string{"/complaint"}, nil)
 	w.create("the low score with its complaint", "fus", "followup_visit", w.sampleWith("followup_visit", map[string]any{"satisfaction": 1, "nps": 2,
