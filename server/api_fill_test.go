@@ -58,18 +58,8 @@ func newFillWorld(t *testing.T) *fillWorld {
 		t.Fatalf("import: %d %s", rec.Code, rec.Body.String())
 	}
 	ctx := context.Background()
-	sys := engine.AuditActor{ID: engine.SystemActor}
-	for _, u := range []struct{ key, role string }{{"clerk", "clerk"}, {"boss", "boss"}, {"trainee", "trainee"}} {
-		nu, err := h.org.CreateUser(ctx, sys, engine.NewUser{Email: u.key + "@example.com", Name: u.key + "-name", Unit: "store1",
-			Roles: map[string][]string{"sales": {u.role}}, Password: testPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		secret, _, err := h.org.CreateToken(ctx, sys, nu.ID, "test", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.users[u.key], h.tokens[u.key] = nu, secret
+	for _, u := range []string{"clerk", "boss", "trainee"} {
+		h.addUser(u, "store1", "sales", u)
 	}
 	w := &fillWorld{harness: h}
 	boss := &engine.Principal{User: h.users["boss"]}
