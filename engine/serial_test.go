@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +141,34 @@ func TestLoadBundleSerial(t *testing.T) {
 	if fe := ErrorFields(err); len(fe) == 0 || fe[0].Field != "/forms/1/properties/lines/items/properties/no/x-widget" {
 		t.Errorf("a serial in a subform: %v", err)
 	}
+}
+
+// FuzzSerialFormat: whatever x-serial a bundle that loads gives, the
+// numbers are its prefix and date part, then the counter in at least its
+// digits, and running out is a field error, never a panic.
+func FuzzSerialFormat(f *testing.F) {
+	f.Add("SO-", "YYYYMMDD", 4, "unit", int64(1))
+	f.Add("", "", 1, "", int64(10))
+	f.Add("编号", "YYYY", 12, "app", int64(999999999999))
+	f.Fuzz(func(t *testing.T, prefix, date string, digits int, per string, n int64) {
+		cfg := fmt.Sprintf(`{"prefix":%q,"date":%q,"digits":%d,"per":%q}`, prefix, date, digits, per)
+		b, err := LoadBundle([]byte(`{"formwork":"1","app":{"key":"t","name":"T","version":"1.0.0"},"forms":[{"x-key":"f","type":"object","properties":{"no":{"type":"string","x-widget":"serial","x-serial":` + cfg + `}}}]}`))
+		if err != nil {
+			return // refused at load, with its pointer (TestLoadBundleSerial)
+		}
+		claims := SerialClaims(b.Form("f"), &Record{App: "t", Form: "f", Unit: "u"}, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), nil)
+		if len(claims) != 1 {
+			t.Fatalf("%d claims", len(claims))
+		}
+		s, err := claims[0].Format(n)
+		if err != nil {
+			if fe := ErrorFields(err); ErrorCode(err) != EINVALID || len(fe) != 1 || fe[0].Field != "/no" {
+				t.Fatalf("Format(%d) error %v", n, err)
+			}
+			return
+		}
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(claims[0].Prefix) + `[0-9]{` + fmt.Sprint(claims[0].Digits) + `}$`).MatchString(s) {
+			t.Fatalf("Format(%d) = %q for %s", n, s, cfg)
+		}
+	})
 }
