@@ -582,13 +582,14 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 		if found == nil {
 			return nil, Invalid(FieldError{Field: "/revision", Code: "not_found", Message: Tf("没有第 %d 版", "there is no revision %d", revision)})
 		}
-		// fields the user may not edit keep their current values
+		// fields the user may not edit keep their current values, and so
+		// does a serial number (a revision from before it was given has none)
 		data := CloneData(found.Data)
 		if data == nil {
 			data = map[string]any{}
 		}
 		for _, fd := range f.Fields {
-			if acc.Field(fd.Key) != PermEdit {
+			if acc.Field(fd.Key) != PermEdit || fd.Widget == WidgetSerial {
 				if cur, ok := r.Data[fd.Key]; ok {
 					data[fd.Key] = cur
 				} else {

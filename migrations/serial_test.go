@@ -83,6 +83,11 @@ func TestSerialMigrationNumbersOldRecords(t *testing.T) {
 	if err != nil || len(page.Items) != 1 || page.Items[0].Actor != engine.SystemActor {
 		t.Errorf("audit of o2's back-fill: %+v, %v", page, err)
 	}
+	// restoring o1 as it was before it had a number keeps the number
+	restored, err := svc.RestoreRecord(ctx, &engine.Principal{User: admin}, "shop", "order", "o1", 1)
+	if err != nil || restored.Data["order_no"] != "SO-20260302-0001" || restored.Version != 3 {
+		t.Errorf("o1 restored to revision 1: %+v %v; want its number kept", restored, err)
+	}
 	// running the back-fill again numbers nothing
 	if n, err := engine.BackfillSerials(ctx, s, shanghai, clock); n != 0 || err != nil {
 		t.Errorf("second back-fill numbered %d (%v), want 0", n, err)
