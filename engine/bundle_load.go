@@ -272,8 +272,28 @@ func (l *loader) checkFill(b *Bundle, f *Form, fd *Field) {
 		if rf != nil && rf.Field(from) == nil {
 			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("表单 %q 中没有字段 %q", "form %q has no field %q", rf.Key, from))
 		}
-		if f.Field(to) == nil || to == fd.Key {
+		if tf := f.Field(to); tf == nil || to == fd.Key {
 			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("字段 %q 不存在", "field %q does not exist", to))
+		} else if tf.Compute != "" || tf.Widget == WidgetSerial || tf.Widget == WidgetFormula {
+			l.add(fd.Pointer+"/x-fill"+JSONPointer(from), "reference", Tf("字段 %q 由系统计算，不能被带入", "field %q is computed by the system and cannot be filled", to))
+		}
+	}
+}
+
+// checkSerial refuses what a serial field cannot mean: the server numbers
+// it at create and nobody changes it, so it takes no rules, no default and
+// no encryption (the store writes the number inside the record's write),
+// and it sits at the top of the form (a record has one number).
+func (l *loader) checkSerial(fd *Field, top bool) {
+	if !top {
+		l.add(fd.Pointer+"/x-widget", "widget", T("流水号只能放在表单顶层，不能放在子表单里", "a serial number belongs to the form, not to a subform row"))
+	}
+	for _, kw := range []struct {
+		key string
+		set bool
+	}{{"default", fd.HasDefault}, {"x-compute", fd.Compute != ""}, {"x-readonly", fd.Readonly != ""}, {"x-required", fd.Required != ""}, {"x-sensitive", fd.Sensitive != ""}, {"x-visible", fd.Visible != ""}} {
+		if kw.set {
+			l.add(fd.Pointer+"/"+kw.key, "serial", Tf("流水号由系统在新建时生成，不能设置 %s", "a serial number is given by the system at create and takes no %s", kw.key))
 		}
 	}
 }
@@ -337,6 +357,9 @@ func (l *loader) checkField(b *Bundle, fd *Field, top bool) {
 	}
 	if fd.Serial != nil && fd.Widget != WidgetSerial {
 		l.add(fd.Pointer+"/x-serial", "widget", T("只有流水号控件可以设置 x-serial", "only serial widgets take x-serial"))
+	}
+	if fd.Widget == WidgetSerial {
+		l.checkSerial(fd, top)
 	}
 	// files are sensitive as a list too (an ID card's two sides): their
 	// uploads are sealed (blob_seal.go) and the list of references is

@@ -32,6 +32,7 @@ type CompiledForm struct {
 	allVM    bool           // run every rule on the VM (benchmarks compare the two)
 	evalPool sync.Pool      // *evalState
 
+	serials  []int           // positions of serial fields: the store numbers them, nobody types one
 	rules    []fieldRules    // fields with any rule, in document order
 	subforms []*subformRules // subforms whose columns carry rules (rule_rows.go)
 	compute  []fieldRules    // computed fields in dependency order
@@ -108,6 +109,9 @@ func CompileForm(f *Form) (*CompiledForm, error) {
 		cf.pos[fd.Key] = i
 		cf.zeros[i] = zeroFor(fd)
 		cf.static[i] = cf.required[fd.Key]
+		if fd.Widget == WidgetSerial {
+			cf.serials = append(cf.serials, i)
+		}
 	}
 	cf.evalPool.New = cf.newEvalState
 	for pos, fd := range f.Fields {

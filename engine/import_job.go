@@ -255,7 +255,7 @@ func (s *Service) runImportJob(ctx context.Context, id string, report func(Impor
 			}
 			r := &Record{ID: NewID(now), App: j.App, Form: fp.Form, FormVersion: j.Version, Unit: j.Unit, Owner: j.Actor,
 				Status: StatusActive, Data: res.Data, CreatedBy: j.Actor, UpdatedBy: j.Actor}
-			ch.Records = append(ch.Records, RecordWrite{Op: WriteCreate, Record: r, Actor: j.Actor, At: now})
+			ch.Records = append(ch.Records, RecordWrite{Op: WriteCreate, Record: r, Actor: j.Actor, At: now, Serials: SerialClaims(f, r, now, s.zone)})
 			ch.Audit = append(ch.Audit, s.Event(actor, "create", j.App, fp.Form, r.ID, slices.Sorted(maps.Keys(res.Data)), ResultOK, "sample data"))
 			fp.Done++
 			j.Done++

@@ -268,37 +268,51 @@ func (e *evaluation) decideRequiredReadonly() {
 			st.Required = false
 		}
 	}
+	for _, i := range e.cf.serials {
+		st := &e.res.States[i]
+		st.Readonly, st.Required = true, false
+	}
 }
 
 // keepReadonly keeps what was stored (or the default on create) in each
 // visible readonly field that is no formula: nobody edits one, except the
-// system (TrustReadonly).
+// system (TrustReadonly), which still never changes a serial number.
 func (e *evaluation) keepReadonly() {
 	if e.in.TrustReadonly {
+		for _, i := range e.cf.serials {
+			e.keepStored(i)
+		}
 		return
 	}
-	for i, fd := range e.cf.Form.Fields {
+	for i := range e.cf.Form.Fields {
 		if st := e.res.States[i]; !st.Visible || !st.Readonly || st.Computed {
 			continue
 		}
-		var keep any
-		if e.in.Prev != nil {
-			keep = e.in.Prev[fd.Key]
-		} else if fd.HasDefault {
-			keep = CloneValue(fd.Default)
-		}
-		switch {
-		case keep == nil:
-			if e.vals[i] != nil {
-				e.recompute = e.recompute || e.cf.fread[i]
-				e.clearValue(i)
-			}
-		case !sameScalar(e.vals[i], keep):
+		e.keepStored(i)
+	}
+}
+
+// keepStored sets field i back to its stored value (on create: its
+// default, or empty).
+func (e *evaluation) keepStored(i int) {
+	fd := e.cf.Form.Fields[i]
+	var keep any
+	if e.in.Prev != nil {
+		keep = e.in.Prev[fd.Key]
+	} else if fd.HasDefault {
+		keep = CloneValue(fd.Default)
+	}
+	switch {
+	case keep == nil:
+		if e.vals[i] != nil {
 			e.recompute = e.recompute || e.cf.fread[i]
-			e.vals[i], e.dirty[i] = keep, true
-			if e.cf.read[i] {
-				e.setEnv(i, envValue(keep, fd))
-			}
+			e.clearValue(i)
+		}
+	case !sameScalar(e.vals[i], keep):
+		e.recompute = e.recompute || e.cf.fread[i]
+		e.vals[i], e.dirty[i] = keep, true
+		if e.cf.read[i] {
+			e.setEnv(i, envValue(keep, fd))
 		}
 	}
 }

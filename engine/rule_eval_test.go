@@ -202,7 +202,6 @@ func TestEveryWidget(t *testing.T) {
 		{"unit", `{"type":"string"}`, "hq", false},
 		{"relation", `{"type":"string","x-relation":{"form":"other","display":"title"}}`, "r1", 1.0},
 		{"subform", `{"type":"array","items":{"type":"object","properties":{"q":{"type":"integer","x-widget":"number"}},"required":["q"]}}`, []any{map[string]any{"q": 2.0}}, []any{map[string]any{}}},
-		{"serial", `{"type":"string","x-serial":{"prefix":"NO-","digits":4}}`, "NO-0001", 1.0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.widget+" "+tt.schema, func(t *testing.T) {

@@ -133,7 +133,8 @@ func scrubErrors(f *Form, a *Access, errs []FieldError) []FieldError {
 // CreateRecord validates and stores a new record owned by p in p's unit.
 // When data passes the form's rules it becomes the stored record's data
 // (hidden and unknown keys dropped, formulas written): the caller must not
-// use it afterwards. When it does not pass, data is left as it was sent.
+// use it afterwards. When it does not pass, data is left as it was sent,
+// with what x-fill put into it (engine/record_fill.go).
 func (s *Service) CreateRecord(ctx context.Context, p *Principal, app, form string, data map[string]any) (*RecordView, error) {
 	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
@@ -173,6 +174,10 @@ func (s *Service) applyOne(ctx context.Context, ch *Change, f *Form, acc *Access
 // hook's.
 func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v int, f *Form, acc *Access, data map[string]any, now time.Time) (*Record, *Change, error) {
 	id := NewID(now)
+	fills, err := s.applyFills(ctx, p, b, f, acc, data, nil) // engine/record_fill.go
+	if err != nil {
+		return nil, nil, err
+	}
 	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key),
 		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
 	if !res.OK() {
@@ -187,8 +192,8 @@ func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v i
 	if !holdsScope(acc, r) {
 		return nil, nil, s.deny(ctx, p, "create", b.App.Key, f.Key, "", "result outside data scope", outOfScope(acc))
 	}
-	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.Event(p, "create", b.App.Key, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}}
+	ch := &Change{Records: []RecordWrite{{Op: WriteCreate, Record: r, Actor: p.Actor(), At: now, Serials: SerialClaims(f, r, now, s.zone)}}, Docs: claims,
+		Audit: append([]*AuditEvent{s.Event(p, "create", b.App.Key, f.Key, id, slices.Sorted(maps.Keys(res.Data)), ResultOK, "")}, fills...)}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteCreate, After: r}, ch); err != nil {
 		return nil, nil, err
 	}
@@ -450,6 +455,10 @@ func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v i
 			merged[k] = r.Data[k]
 		}
 	}
+	fills, err := s.applyFills(ctx, p, b, f, acc, merged, r.Data) // engine/record_fill.go
+	if err != nil {
+		return nil, nil, err
+	}
 	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key), System: SystemOf(r), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, nil, Invalid(scrubErrors(f, acc, res.Errors)...)
@@ -469,7 +478,7 @@ func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v i
 		fields[i] = c.Field
 	}
 	ch := &Change{Records: []RecordWrite{{Op: WriteUpdate, Record: nr, ExpectVersion: r.Version, Actor: p.Actor(), At: now}}, Docs: claims,
-		Audit: []*AuditEvent{s.Event(p, "update", b.App.Key, f.Key, r.ID, fields, ResultOK, "")}}
+		Audit: append([]*AuditEvent{s.Event(p, "update", b.App.Key, f.Key, r.ID, fields, ResultOK, "")}, fills...)}
 	if err := s.runHooks(ctx, &RecordEvent{Principal: p, Bundle: b, Form: f, Op: WriteUpdate, Before: r, After: nr}, ch); err != nil {
 		return nil, nil, err
 	}
@@ -573,13 +582,14 @@ func (s *Service) RestoreRecord(ctx context.Context, p *Principal, app, form, id
 		if found == nil {
 			return nil, Invalid(FieldError{Field: "/revision", Code: "not_found", Message: Tf("没有第 %d 版", "there is no revision %d", revision)})
 		}
-		// fields the user may not edit keep their current values
+		// fields the user may not edit keep their current values, and so
+		// does a serial number (a revision from before it was given has none)
 		data := CloneData(found.Data)
 		if data == nil {
 			data = map[string]any{}
 		}
 		for _, fd := range f.Fields {
-			if acc.Field(fd.Key) != PermEdit {
+			if acc.Field(fd.Key) != PermEdit || fd.Widget == WidgetSerial {
 				if cur, ok := r.Data[fd.Key]; ok {
 					data[fd.Key] = cur
 				} else {

@@ -33,6 +33,9 @@ type RecordWrite struct {
 	ExpectVersion int64
 	Actor         string
 	At            time.Time
+	// Serials number the record's serial fields that are still empty,
+	// inside this write (see AssignSerials).
+	Serials []SerialClaim
 }
 
 // Doc is a small JSON document of an auxiliary kind (users, units, sessions,

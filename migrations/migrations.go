@@ -34,17 +34,34 @@ type record struct {
 	Changed   bool      `json:"changed"` // false when the step found nothing to do
 }
 
-// All lists the migrations in the order they apply.
-var All = []Migration{
-	{ID: "0001_root_unit", Plan: rootUnit},
+// All lists the migrations in the order they apply (those that read the
+// organisation's time zone as UTC; ApplyIn gives them the real one).
+var All = steps(time.UTC)
+
+// steps lists the migrations for the organisation's time zone.
+func steps(zone *time.Location) []Migration {
+	return []Migration{
+		{ID: "0001_root_unit", Plan: rootUnit},
+		{ID: "0002_serial_numbers", Plan: serialNumbers(zone)},
+	}
 }
 
 // Apply runs every migration not yet recorded in s, in order, and returns
 // the ids of those it applied. clock gives the time (time.Now when nil).
 // Running it again applies nothing; two processes running it at once both
-// succeed, and each migration is recorded once.
+// succeed, and each migration is recorded once. Dates are read in UTC
+// (see ApplyIn).
 func Apply(ctx context.Context, s engine.Store, clock func() time.Time) ([]string, error) {
 	return apply(ctx, s, clock, All)
+}
+
+// ApplyIn is Apply with the organisation's time zone, in which the serial
+// numbers of old records get their date part.
+func ApplyIn(ctx context.Context, s engine.Store, clock func() time.Time, zone *time.Location) ([]string, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
+	return apply(ctx, s, clock, steps(zone))
 }
 
 func apply(ctx context.Context, s engine.Store, clock func() time.Time, all []Migration) ([]string, error) {
@@ -122,4 +139,19 @@ func rootUnit(ctx context.Context, s engine.Store, now time.Time) (*engine.Chang
 		Audit: []*engine.AuditEvent{{Time: now, Actor: engine.SystemActor, Action: "unit.create", Object: u.Key,
 			Fields: []string{"key", "name", "parent"}, Result: engine.ResultOK, Detail: json.RawMessage(`{"name":{"zh":"总部","en":"Headquarters"},"parent":""}`)}},
 	}, nil
+}
+
+// serialNumbers numbers the records written before the engine gave serial
+// fields their numbers (engine.BackfillSerials): in batches that each
+// commit on their own, so a process stopped half way leaves numbered
+// records numbered and the next start numbers the rest (the step is
+// recorded only once it finished).
+func serialNumbers(zone *time.Location) func(ctx context.Context, s engine.Store, now time.Time) (*engine.Change, error) {
+	return func(ctx context.Context, s engine.Store, now time.Time) (*engine.Change, error) {
+		n, err := engine.BackfillSerials(ctx, s, zone, func() time.Time { return now })
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		return &engine.Change{}, nil
+	}
 }

@@ -33,7 +33,7 @@ func TestApplyCreatesTheRootUnitOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"0001_root_unit"}, applied); diff != "" {
+	if diff := cmp.Diff([]string{"0001_root_unit", "0002_serial_numbers"}, applied); diff != "" {
 		t.Errorf("first Apply (-want +got):\n%s", diff)
 	}
 	again, err := Apply(ctx, s, clock)
@@ -57,12 +57,12 @@ func TestApplyCreatesTheRootUnitOnce(t *testing.T) {
 		t.Errorf("UnitKeysBelow(hq) (-want +got): %v\n%s", err, diff)
 	}
 	recorded, err := Applied(ctx, s)
-	if diff := cmp.Diff([]string{"0001_root_unit"}, recorded); diff != "" || err != nil {
+	if diff := cmp.Diff([]string{"0001_root_unit", "0002_serial_numbers"}, recorded); diff != "" || err != nil {
 		t.Errorf("Applied (-want +got): %v\n%s", err, diff)
 	}
 	var actions []string
 	_ = s.WalkAudit(ctx, 0, func(e *engine.AuditEvent) error { actions = append(actions, e.Action+" "+e.Object); return nil })
-	if diff := cmp.Diff([]string{"unit.create hq", "migration.apply 0001_root_unit", "unit.create east"}, actions); diff != "" {
+	if diff := cmp.Diff([]string{"unit.create hq", "migration.apply 0001_root_unit", "migration.apply 0002_serial_numbers", "unit.create east"}, actions); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)
 	}
 }
@@ -100,8 +100,8 @@ func TestConcurrentApplyRecordsEachMigrationOnce(t *testing.T) {
 		t.Errorf("%d units, want 1", len(units))
 	}
 	n, brk, err := engine.VerifyAudit(context.Background(), s)
-	if err != nil || brk != nil || n != 2 {
-		t.Errorf("VerifyAudit = %d, %+v, %v; want 2 intact events", n, brk, err)
+	if err != nil || brk != nil || n != 3 {
+		t.Errorf("VerifyAudit = %d, %+v, %v; want 3 intact events (the unit, two migrations)", n, brk, err)
 	}
 }
 

@@ -156,6 +156,24 @@ func seedHarness(h *harness) {
 	}
 }
 
+// addUser adds a user key (email key@example.com, name key-name) in unit
+// with roles in app, and a token for it.
+func (h *harness) addUser(key, unit, app string, roles ...string) {
+	h.tb.Helper()
+	ctx := context.Background()
+	sys := engine.AuditActor{ID: engine.SystemActor}
+	u, err := h.org.CreateUser(ctx, sys, engine.NewUser{Email: key + "@example.com", Name: key + "-name", Unit: unit,
+		Roles: map[string][]string{app: roles}, Password: testPassword})
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	secret, _, err := h.org.CreateToken(ctx, sys, u.ID, "test", nil)
+	if err != nil {
+		h.tb.Fatal(err)
+	}
+	h.users[key], h.tokens[key] = u, secret
+}
+
 // snapshot writes a consistent copy of the harness's SQLite file and
 // returns its path.
 func (h *harness) snapshot(tb testing.TB) string {

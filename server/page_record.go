@@ -85,7 +85,8 @@ func (s *server) formPage(c echo.Context, fv *engine.FormView, data map[string]a
 	lang := pageLang(c)
 	base := formBase(fv.App, fv.Key)
 	in := web.FormInput{Lang: lang, Fields: engine.CreateFields(fv.Fields), Layout: fv.Layout, Data: data, Errors: errs,
-		PickURL: func(key string) string { return base + "/pick/" + url.PathEscape(key) }}
+		PickURL: func(key string) string { return base + "/pick/" + url.PathEscape(key) },
+		FillURL: func(key string) string { return base + "/fill/" + url.PathEscape(key) }}
 	if o.id != "" {
 		in.Fields = fv.Fields
 		in.FileURL = func(_ string, ref engine.BlobRef) string { return fileURL(fv.App, fv.Key, o.id, ref.ID) }

@@ -68,19 +68,8 @@ func docsHarness(t *testing.T) *harness {
 	if _, err := h.svc.ImportApp(ctx, admin, []byte(docsBundle), engine.ImportOptions{}); err != nil {
 		t.Fatalf("import docs: %v", err)
 	}
-	sys := engine.AuditActor{ID: engine.SystemActor}
 	for _, u := range []struct{ key, role string }{{"clerk", "clerk"}, {"clerk2", "clerk"}, {"auditor", "auditor"}} {
-		nu, err := h.org.CreateUser(ctx, sys, engine.NewUser{Email: u.key + "@example.com", Name: u.key + "-name", Unit: "store1",
-			Roles: map[string][]string{"docs": {u.role}}, Password: testPassword})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.users[u.key] = nu
-		secret, _, err := h.org.CreateToken(ctx, sys, nu.ID, "test", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.tokens[u.key] = secret
+		h.addUser(u.key, "store1", "docs", u.role)
 	}
 	return h
 }

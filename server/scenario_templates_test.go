@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,6 +157,29 @@ func (w *tplWorld) noTask(step, user, record string) {
 	w.call(step, "GET", "/api/v1/tasks?status=open", user, nil, nil, http.StatusOK, nil, []string{record})
 }
 
+// serial returns the serial number field of rec holds, failing unless it
+// is in the form pattern gives (e.g. `SO-\d{8}-\d{4}`).
+func (w *tplWorld) serial(step string, rec map[string]any, field, pattern string) string {
+	w.t.Helper()
+	data, _ := rec["data"].(map[string]any)
+	no, _ := data[field].(string)
+	if !regexp.MustCompile(`^` + pattern + `$`).MatchString(no) {
+		w.t.Errorf("%s: %s = %q, want a number like %s", step, field, no, pattern)
+	}
+	return no
+}
+
+// serialNext fails unless b is the number after a (same prefix).
+func (w *tplWorld) serialNext(step, a, b string) {
+	w.t.Helper()
+	i, j := strings.LastIndexByte(a, '-'), strings.LastIndexByte(b, '-')
+	na, _ := strconv.Atoi(a[i+1:])
+	nb, _ := strconv.Atoi(b[j+1:])
+	if a[:i] != b[:j] || nb != na+1 {
+		w.t.Errorf("%s: %q does not follow %q", step, b, a)
+	}
+}
+
 func TestScenarioCRM(t *testing.T) {
 	w := newTplWorld(t, "crm")
 	w.user("rep1", "store1", "sales_rep")
@@ -191,6 +216,7 @@ func TestScenarioCRM(t *testing.T) {
 		"payment_terms": "split_50_50", "status": "submitted", "start_date": "2026-12-01", "end_date": "2027-12-01"}, 201,
 		[]string{`"status":"in_review"`, `"total_amount":2500000`, `"outstanding_amount":2500000`}, nil)
 	kid := contract["id"].(string)
+	w.serial("the contract is numbered", contract, "contract_no", `HT-\d{6}-\d{4}`)
 	w.noTask("the director waits for the manager", "director", kid)
 	w.approve("the manager approves", "mgr", kid)
 	w.approve("the director countersigns", "director", kid)
@@ -202,10 +228,11 @@ func TestScenarioCRM(t *testing.T) {
 	// payments close the balance
 	w.create("a payment above the balance is refused", "fin", "payment", map[string]any{"contract": kid, "outstanding_before": 2500000,
 		"amount": 2600000, "payment_date": "2026-12-05", "method": "bank_transfer"}, 422, nil, nil)
-	w.create("first payment", "fin", "payment", map[string]any{"contract": kid, "outstanding_before": 2500000, "amount": 1500000,
-		"payment_date": "2026-12-05", "method": "bank_transfer", "payer_account": "6222000011112222"}, 201, []string{`"outstanding_after":1000000`}, nil)
-	w.create("second payment", "fin", "payment", map[string]any{"contract": kid, "outstanding_before": 1000000, "amount": 1000000,
+	p1 := w.create("first payment", "fin", "payment", map[string]any{"contract": kid, "outstanding_before": 2500000, "amount": 1500000,
+		"payment_date": "2026-12-05", "method": "bank_transfer", "payer_account": "6222000011112222", "payment_no": "HK-000000-9999"}, 201, []string{`"outstanding_after":1000000`}, []string{"HK-000000-9999"})
+	p2 := w.create("second payment", "fin", "payment", map[string]any{"contract": kid, "outstanding_before": 1000000, "amount": 1000000,
 		"payment_date": "2026-12-20", "method": "bank_transfer"}, 201, []string{`"outstanding_after":0`}, nil)
+	w.serialNext("payments are numbered in turn", w.serial("first payment", p1, "payment_no", `HK-\d{6}-\d{4}`), w.serial("second payment", p2, "payment_no", `HK-\d{6}-\d{4}`))
 	w.patch("finance books the payments", "fin", "contract", contract, map[string]any{"received_amount": 2500000}, 200,
 		[]string{`"outstanding_amount":0`}, nil)
 	w.call("the rep sees a payment's account masked", "GET", w.records("payment"), "rep1", nil, nil, 200, nil, []string{"6222000011112222"})
@@ -273,12 +300,30 @@ func TestScenarioDealership(t *testing.T) {
 	small := w.create("a 2% discount needs no approval", "cons1", "sales_order", w.sampleWith("sales_order", map[string]any{"customer": cid,
 		"list_price": 100000, "discount_amount": 2000, "status": "pending"}), 201, []string{`"status":"active"`}, nil)
 	w.noTask("nothing for the manager", "smgr", small["id"].(string))
+	orderNo := w.serial("the order is numbered", order, "order_no", `SO-\d{8}-\d{4}`)
+	smallNo := w.serial("so is the next", small, "order_no", `SO-\d{8}-\d{4}`)
+	w.serialNext("orders are numbered in turn", orderNo, smallNo)
+	w.patch("an order number cannot be changed", "cons1", "sales_order", small, map[string]any{"order_no": "SO-20000101-0001", "discount_amount": 1000}, 200,
+		[]string{`"order_no":"` + smallNo + `"`, `"discount_amount":1000`}, []string{"SO-20000101-0001"})
+	r1 := w.create("finance takes the deposit", "fin", "receipt", w.sampleWith("receipt", map[string]any{"sales_order": oid}), 201, nil, nil)
+	r2 := w.create("and the balance", "fin", "receipt", w.sampleWith("receipt", map[string]any{"sales_order": oid, "kind": "balance"}), 201, nil, nil)
+	w.serialNext("receipts are numbered in turn", w.serial("the deposit's receipt", r1, "receipt_no", `RC-\d{8}-\d{4}`), w.serial("the balance's receipt", r2, "receipt_no", `RC-\d{8}-\d{4}`))
+	w.call("the order list shows the numbers", "GET", w.records("sales_order"), "cons1", nil, nil, 200, []string{orderNo, smallNo}, nil)
 
 	// delivery, a service booking, a follow-up visit with a low score
 	w.create("delivery", "cons1", "delivery", w.sampleWith("delivery", map[string]any{"order": oid, "customer": cid,
 		"signature": []any{w.upload("cons1", "delivery", "signature")}, "photos": nil}), 201, []string{`"checklist":[`}, nil)
 	w.create("a service booking", "adv", "service_booking", w.sampleWith("service_booking", map[string]any{"contact_name": name, "phone": phone}), 201,
 		[]string{phone}, nil)
+	// booking for the customer fills the contact from the customer record;
+	// the advisor sees its phone masked, so it is not copied (the booking
+	// needs one: the customer gives it)
+	forCust := map[string]any{"customer": cid, "contact_name": nil, "phone": nil, "pickup": false, "pickup_address": nil}
+	w.create("a booking for the customer copies no masked phone", "adv", "service_booking", w.sampleWith("service_booking", forCust), 422,
+		[]string{`"/phone"`}, []string{phone})
+	forCust["phone"] = "13700009999"
+	w.create("the phone the customer gives is taken", "adv", "service_booking", w.sampleWith("service_booking", forCust), 201,
+		[]string{`"contact_name":"` + name + `"`, `"phone":"13700009999"`}, []string{phone})
 	w.create("a low score needs the complaint", "fus", "followup_visit", w.sampleWith("followup_visit", map[string]any{"satisfaction": 1, "nps": 2}), 422,
 		[]string{"/complaint"}, nil)
 	w.create("the low score with its complaint", "fus", "followup_visit", w.sampleWith("followup_visit", map[string]any{"satisfaction": 1, "nps": 2,

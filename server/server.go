@@ -170,6 +170,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindUploadRoutes(e, user, page)
 	s.bindImportRoutes(e, user, page)
 	s.bindPickerRoutes(e, user, page)
+	s.bindFillRoutes(e, user, page)
 	s.bindAuditRoutes(e, user)
 	s.bindWorkflowRoutes(e, user)
 	s.bindAccessRoutes(e, user)

@@ -28,6 +28,9 @@ type FormInput struct {
 	// field; Picked holds the labels of the values shown, by field key.
 	PickURL func(key string) string
 	Picked  map[string]string
+	// FillURL gives what picking a record in a relation with x-fill fills
+	// in (nil: the page does not fill on pick; the server still does).
+	FillURL func(key string) string
 	// Units is the unit tree for unit fields' plain selects.
 	Units []Option
 	// Rows are the states of subform columns that carry rules, by
@@ -194,6 +197,9 @@ func buildField(in FormInput, fv *engine.FieldView, errMsg string) *Field {
 			f.PickURL = in.PickURL(fd.Key)
 		}
 		f.Picked = in.Picked[fd.Key]
+		if in.FillURL != nil && len(fd.Fill) > 0 {
+			f.FillURL = in.FillURL(fd.Key)
+		}
 		if fd.Widget == engine.WidgetUnit {
 			f.Choices = in.Units
 		}

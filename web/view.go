@@ -123,6 +123,7 @@ type Field struct {
 	Files   []File   // attachment and image fields: the uploads held
 	PickURL string   // member, unit and relation fields: the search endpoint
 	Picked  string   // the picked value's label
+	FillURL string   // relation fields with x-fill: what a pick fills in (static/app.js)
 	Accept  string   // file inputs: the accepted types
 	Choices []Option // unit fields: the unit tree for a plain select
 }

@@ -19,12 +19,16 @@ type MigrateCmd struct{}
 
 // Run applies pending migrations and lists them.
 func (c *MigrateCmd) Run(g *Globals) error {
+	zone, err := orgTimeZone()
+	if err != nil {
+		return err
+	}
 	s, closeFn, err := openStoreRaw(g)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	applied, err := migrations.Apply(context.Background(), s, time.Now)
+	applied, err := migrations.ApplyIn(context.Background(), s, time.Now, zone)
 	for _, id := range applied {
 		fmt.Println("applied", id)
 	}

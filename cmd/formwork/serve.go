@@ -43,6 +43,20 @@ type Deps struct {
 // Asia/Shanghai; default UTC): role policies' hours and the rules' `today`.
 const envTimeZone = "FORMWORK_TIME_ZONE"
 
+// orgTimeZone is the organisation's time zone (FORMWORK_TIME_ZONE; UTC
+// when unset).
+func orgTimeZone() (*time.Location, error) {
+	name := os.Getenv(envTimeZone)
+	if name == "" {
+		return time.UTC, nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
+	}
+	return z, nil
+}
+
 // newDeps builds the engine services one process shares between its HTTP
 // server and its workers: one Service with TOTP (engine/totp) for
 // two-factor logins, the store's keyring and the organisation's time zone,
@@ -51,13 +65,9 @@ const envTimeZone = "FORMWORK_TIME_ZONE"
 // (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR
 // with FORMWORK_SMTP_FROM).
 func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*Deps, error) {
-	zone := time.UTC
-	if name := os.Getenv(envTimeZone); name != "" {
-		z, err := time.LoadLocation(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
-		}
-		zone = z
+	zone, err := orgTimeZone()
+	if err != nil {
+		return nil, err
 	}
 	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
 	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})

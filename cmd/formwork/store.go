@@ -60,13 +60,17 @@ func openMongo(uri string) (engine.Store, func(), error) {
 // func closes the store. The store encrypts sensitive values at rest (see
 // encryptStore); its Keyring goes to NewService.
 func openStore(g *Globals) (*engine.EncryptingStore, func(), error) {
+	zone, err := orgTimeZone()
+	if err != nil {
+		return nil, nil, err
+	}
 	s, closeFn, err := openStoreRaw(g)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := migrations.Apply(ctx, s, time.Now); err != nil {
+	if _, err := migrations.ApplyIn(ctx, s, time.Now, zone); err != nil {
 		closeFn()
 		return nil, nil, err
 	}

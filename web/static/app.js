@@ -120,6 +120,51 @@
     form.appendChild(tz);
   }
 
+  // Fill on pick (a relation's x-fill, data-fill): the server says what
+  // the picked record puts into this form's fields, as the user may see
+  // it. A value the user sees masked is no value of this record: it shows
+  // as the field's placeholder with a note, the field stays empty for the
+  // user to type into, and the server stores nothing of it whatever this
+  // page sends.
+  function fillFrom(inp, record) {
+    var url = inp.getAttribute("data-fill");
+    var form = inp.form;
+    if (!url || !form || !record) return;
+    fetch(url + "?record=" + encodeURIComponent(record), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error("fill " + r.status); return r.json(); })
+      .then(function (res) {
+        if (inp.value !== record) return; // picked another meanwhile
+        var vals = res.values || {};
+        Object.keys(vals).forEach(function (k) {
+          var el = form.querySelector("[name=\"" + k + "\"]");
+          if (!el || el.type === "hidden" || el.type === "file" || el.readOnly || el.disabled) return;
+          var v = vals[k], box = el.closest("[data-field]");
+          var note = box ? box.querySelector(".fill-note") : null;
+          if (!el.hasAttribute("data-placeholder")) el.setAttribute("data-placeholder", el.getAttribute("placeholder") || "");
+          if (v.masked) {
+            el.value = "";
+            el.setAttribute("placeholder", String(v.value));
+            el.setAttribute("data-fill-masked", "");
+            if (box && !note) {
+              note = document.createElement("p");
+              note.className = "hint fill-note";
+              note.id = el.id + "-fill";
+              el.parentNode.insertBefore(note, el.nextSibling);
+              el.setAttribute("aria-describedby", ((el.getAttribute("aria-describedby") || "") + " " + note.id).trim());
+            }
+            if (note) { note.textContent = inp.getAttribute("data-fill-masked"); note.hidden = false; }
+          } else {
+            el.value = v.value === null || v.value === undefined ? "" : String(v.value);
+            el.setAttribute("placeholder", el.getAttribute("data-placeholder"));
+            el.removeAttribute("data-fill-masked");
+            if (note) note.hidden = true;
+          }
+        });
+        form.dispatchEvent(new Event("change", { bubbles: true }));
+      })
+      .catch(function () { /* the server fills on save all the same */ });
+  }
+
   // Pickers for member, unit and relation inputs (data-pick): a search
   // box with a list of choices from the server, by keyboard (arrows,
   // Enter, Escape) or pointer. The original input becomes the hidden
@@ -178,6 +223,7 @@
       search.value = it.label;
       close();
       inp.dispatchEvent(new Event("change", { bubbles: true }));
+      fillFrom(inp, it.value);
     }
     function render(res) {
       items = res.items || [];

@@ -32,6 +32,19 @@ func TestConformance(t *testing.T) {
 			return Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
 		},
 		Capabilities: caps,
+		MakePair: func(ctx context.Context, tb testing.TB) (engine.Store, engine.Store, error) {
+			uri, name := mongotest.Database(tb)
+			a, err := Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := Open(ctx, uri, Options{Database: name, DisableTransactions: noTx})
+			if err != nil {
+				a.Close()
+				return nil, nil, err
+			}
+			return a, b, nil
+		},
 	})
 }
 

@@ -54,6 +54,7 @@ type Store struct {
 	now    func() time.Time
 
 	records, revisions, docs, uniques, audit, outbox, meta *mongo.Collection
+	counters, serials                                      *mongo.Collection // serial numbers (counter.go)
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -90,6 +91,9 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	s.audit = s.db.Collection("audit")
 	s.outbox = s.db.Collection("outbox")
 	s.meta = s.db.Collection("meta")
+	s.counters = s.db.Collection("counters")
+	s.serials = s.db.Collection("serials")
+	s.serials = s.db.Collection("serials")
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if err := s.checkServer(cctx); err != nil {
@@ -194,6 +198,9 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 		if err := createMissingIndexes(ctx, set.c, set.ix); err != nil {
 			return fmt.Errorf("mongo create indexes on %s: %w", set.c.Name(), err)
 		}
+	}
+	if err := s.ensureCounters(ctx); err != nil {
+		return err
 	}
 	// The chain head exists before the first Apply, so transactions never
 	// race to create it.

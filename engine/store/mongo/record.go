@@ -222,6 +222,9 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 		if err != nil {
 			return nil, err
 		}
+		if err := s.assignSerials(ctx, r, w); err != nil {
+			return nil, err
+		}
 		d, err := toRecordDoc(r)
 		if err != nil {
 			return nil, err
@@ -264,6 +267,9 @@ func (s *Store) applyRecord(ctx context.Context, w *engine.RecordWrite) (*engine
 			return nil, fmt.Errorf("mongo purge revisions: %w", err)
 		}
 		return old, nil
+	}
+	if err := s.assignSerials(ctx, r, w); err != nil {
+		return nil, err
 	}
 	d, err := toRecordDoc(r)
 	if err != nil {

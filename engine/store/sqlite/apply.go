@@ -99,6 +99,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if err != nil {
 			return nil, err
 		}
+		if err := s.assignSerials(ctx, tx, r, w); err != nil {
+			return nil, err
+		}
 		data, err := json.Marshal(r.Data)
 		if err != nil {
 			return nil, engine.ErrDataEncoding(err)
@@ -137,6 +140,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		}
 		return old, nil
 	}
+	if err := s.assignSerials(ctx, tx, r, w); err != nil {
+		return nil, err
+	}
 	data, err := json.Marshal(r.Data)
 	if err != nil {
 		return nil, engine.ErrDataEncoding(err)
@@ -158,6 +164,23 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		return nil, err
 	}
 	return r, nil
+}
+
+// sqlNextCounter advances a serial counter (made at 1 when new) and returns
+// its new value.
+const sqlNextCounter = `INSERT INTO counters (key, n) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n`
+
+// assignSerials numbers r's empty serial fields from counters advanced in
+// tx, so a number is taken with the record or not at all.
+func (s *Store) assignSerials(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite) error {
+	if len(w.Serials) == 0 || w.Op == engine.WriteDelete {
+		return nil
+	}
+	return engine.AssignSerials(r, w.Serials, func(key string) (int64, error) {
+		var n int64
+		err := s.queryRow(ctx, tx, sqlNextCounter, key).Scan(&n)
+		return n, err
+	})
 }
 
 // createRecordArgs are the values of the records row a create inserts, in

@@ -71,6 +71,24 @@ func BenchmarkApply(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		reportPercentiles(b, lat)
 	})
+	// the same change with a serial number taken in it (engine.SerialClaim):
+	// what numbering costs a create
+	b.Run("serial_number", func(b *testing.B) {
+		s := benchStore(b)
+		claim := []engine.SerialClaim{{Field: "no", Counter: "form|shop|customer|no|20260101", Prefix: "SO-20260101-", Digits: 8}}
+		b.ResetTimer()
+		cpu := processCPU()
+		for i := 0; i < b.N; i++ {
+			ch := userChange(int64(i))
+			ch.Records[0].Serials = claim
+			if _, err := s.Apply(ctx, ch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		reportCPU(b, cpu)
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
 	b.Run("concurrent8", func(b *testing.B) {
 		s := benchStore(b)
 		var n atomic.Int64

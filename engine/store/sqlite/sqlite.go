@@ -260,6 +260,14 @@ END;
 CREATE INDEX audit_result ON audit(result);
 CREATE INDEX audit_ip ON audit(ip);
 `,
+	// 4: the counters serial numbers are taken from (engine.SerialClaim),
+	// advanced in the transaction of the record that takes the number.
+	`
+CREATE TABLE counters (
+	key TEXT PRIMARY KEY,
+	n INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // migrate creates the schema_version table and applies the missing steps,

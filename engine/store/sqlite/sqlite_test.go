@@ -19,5 +19,18 @@ func TestConformance(t *testing.T) {
 			})
 		},
 		Capabilities: storetest.All,
+		MakePair: func(_ context.Context, tb testing.TB) (engine.Store, engine.Store, error) {
+			path := filepath.Join(tb.TempDir(), "formwork.db")
+			a, err := sqlite.Open(path, sqlite.Options{})
+			if err != nil {
+				return nil, nil, err
+			}
+			b, err := sqlite.Open(path, sqlite.Options{})
+			if err != nil {
+				a.Close()
+				return nil, nil, err
+			}
+			return a, b, nil
+		},
 	})
 }

@@ -32,7 +32,7 @@ const (
 
 var writeStatements = []string{sqlInsertRecord, sqlRecordByID, sqlUpdateRecord, sqlDeleteRecord, sqlInsertRevision, sqlDeleteRevisions,
 	sqlAuditHead, sqlInsertAudit, sqlInsertOutbox, sqlOutboxDone,
-	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique}
+	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique, sqlNextCounter}
 
 // prepareWrites prepares writeStatements on the writer. It must run
 // outside a transaction: the writer pool has one connection, which a

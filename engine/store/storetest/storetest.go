@@ -51,6 +51,9 @@ type Harness struct {
 	MakeStore func(ctx context.Context, tb testing.TB) (engine.Store, error)
 	// Capabilities declares what the backend can do.
 	Capabilities Capabilities
+	// MakePair, when set, returns two stores on one fresh set of data, as
+	// two processes (nodes) would open it; Run closes neither.
+	MakePair func(ctx context.Context, tb testing.TB) (engine.Store, engine.Store, error)
 }
 
 // Capabilities are the guarantees a backend may lack. A false flag makes Run
@@ -94,6 +97,7 @@ func Run(t *testing.T, h Harness) {
 		{"Unicode", testUnicode},
 		{"Indexes", testIndexes},
 		{"Group", testGroup},
+		{"Serials", testSerials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
