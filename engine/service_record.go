@@ -351,17 +351,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		if len([]rune(term)) > 100 {
 			return nil, nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
 		}
-		var ors []filter.Expr
-		for _, fd := range f.Fields {
-			if fd.Type == "string" && visible(fd.Key) {
-				if s.keys != nil && fd.Sensitive != "" { // encrypted at rest: exact value only, through the blind index
-					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
-					continue
-				}
-				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
-			}
-		}
-		items = append(items, filter.Or{Items: ors})
+		items = append(items, s.searchFilter(f, visible, term))
 	}
 	var sortKeys []SortKey
 	if q.Sort != "" {
@@ -391,6 +381,30 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		fe = filter.And{Items: items}
 	}
 	return fe, sortKeys, nil
+}
+
+// searchFilter is the full-text search of term over the text fields the
+// viewer reads in full: through the stores' text index (filter.Text), or,
+// for a sensitive field kept encrypted, the exact value through its blind
+// index. Masked and hidden fields are never searched.
+func (s *Service) searchFilter(f *Form, visible func(string) bool, term string) filter.Expr {
+	var ors []filter.Expr
+	var text []filter.Field
+	for _, fd := range f.Fields {
+		if fd.Type != "string" || !visible(fd.Key) {
+			continue
+		}
+		fl := filter.Field{Key: fd.Key, Type: filter.TypeString}
+		if s.keys != nil && fd.Sensitive != "" {
+			ors = append(ors, filter.Cmp{Field: fl, Op: filter.OpEq, Value: term})
+			continue
+		}
+		text = append(text, fl)
+	}
+	if t, ok := filter.NewText(text, term); ok && len(text) > 0 {
+		ors = append(ors, t)
+	}
+	return filter.Or{Items: ors}
 }
 
 // UpdateRecord applies a partial change at an expected version (stale →

@@ -260,6 +260,14 @@ END;
 CREATE INDEX audit_result ON audit(result);
 CREATE INDEX audit_ip ON audit(ip);
 `,
+	// 4: the full-text index of list searches (record_text.go), filled
+	// from the stored records by backfillText.
+	textSchema,
+}
+
+// migrationFuncs run after the SQL of their step, in its transaction.
+var migrationFuncs = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) error{
+	4: (*Store).backfillText,
 }
 
 // migrate creates the schema_version table and applies the missing steps,
@@ -280,6 +288,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.ExecContext(ctx, step); err != nil {
 				return err
+			}
+			if fn := migrationFuncs[v]; fn != nil {
+				if err := fn(s, ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied_at) VALUES (?, ?)`, v, fmtTime(s.now()))
 			return err

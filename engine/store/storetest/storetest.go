@@ -93,6 +93,7 @@ func Run(t *testing.T, h Harness) {
 		{"BadCursor", testBadCursor},
 		{"Unicode", testUnicode},
 		{"Indexes", testIndexes},
+		{"TextSearch", testTextSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
