@@ -325,7 +325,15 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		items = append(items, scope)
 	}
 	if len(q.Match) > 0 {
-		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
+		ms := make([]FieldMatch, len(q.Match))
+		for i, m := range q.Match {
+			if ms[i] = m; m.Range != "" {
+				if ms[i], err = s.resolveRange(f, m); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		if q.Filter, err = matchFilter(f, ms, q.Filter); err != nil {
 			return nil, nil, err
 		}
 	}

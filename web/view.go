@@ -162,6 +162,24 @@ type ListPage struct {
 	FirstURL  string
 	Error     string
 	TZ        string // the tz offset the filters were read in ("" = UTC)
+
+	Views      []ViewTab // the tabs over the list: all records, then each view
+	View       string    // the open view's id ("" = none)
+	ViewEdit   *ViewTab  // the open view when the user saved it: rename and delete
+	SaveURL    string    // where "save as a view" posts
+	SaveQuery  string    // the list's state it saves
+	ColChoices []Option  // the fields a user may show as columns
+}
+
+// ViewTab is one tab over a list: a view to open.
+type ViewTab struct {
+	ID        string
+	Name      string
+	URL       string
+	Active    bool
+	Shared    bool
+	RenameURL string
+	DeleteURL string
 }
 
 // Column is a list column with its sort links.
@@ -192,6 +210,7 @@ type Filter struct {
 	To      string
 	PickURL string
 	Picked  string
+	Ranges  []Option // a date filter's named ranges (then From and To are the custom range)
 }
 
 // RecordPage shows one record with its history.
