@@ -412,6 +412,9 @@ func (s *Service) searchFilter(f *Form, visible func(string) bool, term string) 
 	if t, ok := filter.NewText(text, term); ok && len(text) > 0 {
 		ors = append(ors, t)
 	}
+	if len(ors) == 1 {
+		return ors[0]
+	}
 	return filter.Or{Items: ors}
 }
 

@@ -288,7 +288,9 @@ func listFilters(fv *engine.FormView, qs url.Values, lang string, loc *time.Loca
 			matches = append(matches, in.m)
 		}
 	}
-	for _, sys := range []struct{ key, label string }{{"_created_at", "list.created"}, {"_updated_at", "list.updated"}} {
+	// the creation time by range (the API also takes _updated_at; one
+	// more range here would lengthen the filters on a phone for little)
+	for _, sys := range []struct{ key, label string }{{"_created_at", "list.created"}} {
 		in := filterInput{qs: qs, name: "f." + sys.key, flt: web.Filter{Key: sys.key, ID: "flt" + sys.key, Label: web.Msg(lang, sys.label)}, m: engine.FieldMatch{Field: sys.key}}
 		if !in.namedRange(lang, "date") {
 			in.dayRange()

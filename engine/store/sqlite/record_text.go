@@ -140,6 +140,8 @@ func (c *sqlFilter) text(t filter.Text) error {
 		c.w("0")
 		return nil
 	}
-	c.w("id IN (SELECT id FROM record_text WHERE tid IN (SELECT rowid FROM record_fts WHERE record_fts MATCH ", c.arg(textMatch(t)), "))")
+	// the join lets the FTS match drive (probing record_text by its key);
+	// "tid IN (SELECT rowid …)" scanned record_text instead
+	c.w("id IN (SELECT t.id FROM record_fts f JOIN record_text t ON t.tid = f.rowid WHERE record_fts MATCH ", c.arg(textMatch(t)), ")")
 	return nil
 }
