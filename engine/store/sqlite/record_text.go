@@ -145,3 +145,36 @@ func (c *sqlFilter) text(t filter.Text) error {
 	c.w("id IN (SELECT t.id FROM record_fts f JOIN record_text t ON t.tid = f.rowid WHERE record_fts MATCH ", c.arg(textMatch(t)), ")")
 	return nil
 }
+
+// fewTextMatchesMax is the number of text matches up to which a query is
+// driven by them (recordWhereBy): fetching and sorting that many records
+// by id costs less than walking the form's records in list order, which
+// stops early only when matches are common.
+const fewTextMatchesMax = 2000
+
+// fewTextMatches reports whether e is (or ANDs) a text search matching at
+// most fewTextMatchesMax records of any form, counted in the FTS index
+// alone (a millisecond or so).
+func (s *Store) fewTextMatches(ctx context.Context, e filter.Expr) (bool, error) {
+	var t *filter.Text
+	switch x := e.(type) {
+	case filter.Text:
+		t = &x
+	case filter.And:
+		for _, it := range x.Items {
+			if tx, ok := it.(filter.Text); ok && len(tx.Fields) > 0 {
+				t = &tx
+				break
+			}
+		}
+	}
+	if t == nil || len(t.Fields) == 0 || filter.Validate(*t) != nil {
+		return false, nil
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_fts WHERE record_fts MATCH ? LIMIT ?)`, textMatch(*t), fewTextMatchesMax+1).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite text count: %w", err)
+	}
+	return n <= fewTextMatchesMax, nil
+}
