@@ -23,35 +23,31 @@ const maxViews = 50
 // with the viewer's scope like any list query, and its columns are cut to
 // the fields the viewer may see.
 type SavedView struct {
-	ID      string          `json:"id"`
-	App     string          `json:"app"`
-	Form    string          `json:"form"`
-	Name    Text            `json:"name"`
+	ID   string `json:"id"`
+	App  string `json:"app"`
+	Form string `json:"form"`
+	Name Text   `json:"name"`
+	ViewState
+	Owner   string `json:"owner,omitempty"`
+	Unit    string `json:"unit,omitempty"` // shared with this unit; empty: the owner's alone
+	Builtin bool   `json:"builtin,omitempty"`
+	Mine    bool   `json:"mine,omitempty"` // the caller owns it (may rename and delete it)
+}
+
+// ViewState is what a view sets on a list.
+type ViewState struct {
 	Columns []string        `json:"columns,omitempty"`
 	Filter  json.RawMessage `json:"filter,omitempty"`
 	Match   []FieldMatch    `json:"match,omitempty"`
 	Search  string          `json:"search,omitempty"`
 	Sort    string          `json:"sort,omitempty"`
-	Owner   string          `json:"owner,omitempty"`
-	Unit    string          `json:"unit,omitempty"` // shared with this unit; empty: the owner's alone
-	Builtin bool            `json:"builtin,omitempty"`
-	Mine    bool            `json:"mine,omitempty"` // the caller owns it (may rename and delete it)
 }
 
 // ViewInput is what a user sends to save a view.
 type ViewInput struct {
-	Name    string          `json:"name"`
-	Columns []string        `json:"columns,omitempty"`
-	Filter  json.RawMessage `json:"filter,omitempty"`
-	Match   []FieldMatch    `json:"match,omitempty"`
-	Search  string          `json:"search,omitempty"`
-	Sort    string          `json:"sort,omitempty"`
-	Shared  bool            `json:"shared,omitempty"` // share with the caller's unit
-}
-
-// Query is the list query the view stands for.
-func (v *SavedView) Query() ListQuery {
-	return ListQuery{Filter: v.Filter, Match: slices.Clone(v.Match), Search: v.Search, Sort: v.Sort}
+	Name string `json:"name"`
+	ViewState
+	Shared bool `json:"shared,omitempty"` // share with the caller's unit
 }
 
 func viewTagOwner(app, form, user string) string { return "owner:" + app + "/" + form + "|" + user }
@@ -81,8 +77,8 @@ func (s *Service) ListViews(ctx context.Context, p *Principal, app, form string)
 		if name.Zh == "" && name.En == "" {
 			name = T(v.Key, v.Key)
 		}
-		out = append(out, &SavedView{ID: builtinViewID(v.Key), App: app, Form: f.Key, Name: name, Columns: v.Columns,
-			Filter: v.Filter, Sort: strings.Join(v.Sort, ","), Builtin: true})
+		out = append(out, &SavedView{ID: builtinViewID(v.Key), App: app, Form: f.Key, Name: name,
+			ViewState: ViewState{Columns: v.Columns, Filter: v.Filter, Sort: strings.Join(v.Sort, ",")}, Builtin: true})
 	}
 	seen := map[string]bool{}
 	for _, tag := range []string{viewTagOwner(app, f.Key, p.User.ID), viewTagUnit(app, f.Key, p.User.Unit)} {
@@ -168,8 +164,8 @@ func (s *Service) SaveView(ctx context.Context, p *Principal, app, form string, 
 	if n >= maxViews {
 		return nil, Invalid(FieldError{Field: "", Code: "maxItems", Message: Tf("每个表单最多保存 %d 个视图", "you may keep at most %d views of a form", maxViews)})
 	}
-	v := &SavedView{ID: NewID(s.now()), App: app, Form: f.Key, Name: T(in.Name, in.Name), Columns: in.Columns, Filter: in.Filter,
-		Match: in.Match, Search: strings.TrimSpace(in.Search), Sort: in.Sort, Owner: p.User.ID}
+	in.Search = strings.TrimSpace(in.Search)
+	v := &SavedView{ID: NewID(s.now()), App: app, Form: f.Key, Name: T(in.Name, in.Name), ViewState: in.ViewState, Owner: p.User.ID}
 	if in.Shared {
 		v.Unit = p.User.Unit
 	}

@@ -101,12 +101,12 @@ func TestListViewsAPI(t *testing.T) {
 	ids := listFixture(t, h)
 	ctx := context.Background()
 	staff := &engine.Principal{User: h.users["staff"], IP: "127.0.0.1"}
-	mine, err := h.svc.SaveView(ctx, staff, "shop", "customer", engine.ViewInput{Name: "我的VIP", Columns: []string{"name", "level"},
-		Match: []engine.FieldMatch{{Field: "level", Equals: "vip"}}, Search: "伟明", Sort: "-_created_at"})
+	mine, err := h.svc.SaveView(ctx, staff, "shop", "customer", engine.ViewInput{Name: "我的VIP", ViewState: engine.ViewState{Columns: []string{"name", "level"},
+		Match: []engine.FieldMatch{{Field: "level", Equals: "vip"}}, Search: "伟明", Sort: "-_created_at"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := h.svc.SaveView(ctx, staff, "shop", "customer", engine.ViewInput{Name: "今日入会", Match: []engine.FieldMatch{{Field: "vip_since", Range: "today"}}, Shared: true})
+	shared, err := h.svc.SaveView(ctx, staff, "shop", "customer", engine.ViewInput{Name: "今日入会", ViewState: engine.ViewState{Match: []engine.FieldMatch{{Field: "vip_since", Range: "today"}}}, Shared: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,7 +178,8 @@ func (s *server) viewSaveSubmit(c echo.Context) error {
 	if bad != "" {
 		return s.renderList(c, qs, http.StatusUnprocessableEntity, web.Msg(lang, "flt.bad")+": "+bad)
 	}
-	in := engine.ViewInput{Name: c.FormValue("name"), Columns: qs["col"], Match: matches, Search: qs.Get("q"), Sort: qs.Get("sort"), Shared: c.FormValue("shared") != ""}
+	in := engine.ViewInput{Name: c.FormValue("name"), Shared: c.FormValue("shared") != "",
+		ViewState: engine.ViewState{Columns: qs["col"], Match: matches, Search: qs.Get("q"), Sort: qs.Get("sort")}}
 	sv, err := s.svc.SaveView(ctx, principal(c), fv.App, fv.Key, in)
 	if err != nil {
 		if !formError(err) && engine.ErrorCode(err) != engine.EFORBIDDEN {
