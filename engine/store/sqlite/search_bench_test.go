@@ -37,6 +37,12 @@ func BenchmarkSearch(b *testing.B) {
 		{"name_prefix_char", text("客")},                 // every record, by prefix
 		{"phone_digits", phoneText},                     // one record, inside a number
 		{"city_and_level", filter.And{Items: []filter.Expr{text("成都"), eqLevel("L6")}}},
+		// the search before the index, for comparison: a case-folded
+		// regular expression over each field, record by record
+		{"name_rare_by_regex", filter.Or{Items: []filter.Expr{
+			filter.Regex{Field: fields[0], Pattern: fmt.Sprintf("r%012d", n/2), Fold: true},
+			filter.Regex{Field: fields[1], Pattern: fmt.Sprintf("r%012d", n/2), Fold: true},
+			filter.Regex{Field: fields[2], Pattern: fmt.Sprintf("r%012d", n/2), Fold: true}}}},
 	} {
 		q := engine.RecordQuery{App: "shop", Form: "customer", Limit: 50, Filter: tc.f}
 		b.Run(fmt.Sprintf("page/%s/N=%d", tc.name, n), func(b *testing.B) {
