@@ -546,6 +546,12 @@ func (s *EncryptingStore) rewriteExpr(ctx context.Context, app string, f *Form, 
 		if sensitive(x.Field) {
 			return nil, encryptedFilterError(x.Field.Key)
 		}
+	case filter.Text:
+		for _, fl := range x.Fields {
+			if sensitive(fl) { // never indexed: a search on it would silently find nothing
+				return nil, encryptedFilterError(fl.Key)
+			}
+		}
 	}
 	return e, nil
 }

@@ -20,6 +20,11 @@ type FieldMatch struct {
 	Contains string `json:"contains,omitempty"`
 	From     any    `json:"from,omitempty"`
 	To       any    `json:"to,omitempty"`
+	// Range is a date range on a date or date-time field or a record time
+	// (_created_at, _updated_at): a name of DateRanges, or "FROM..TO" with
+	// days as YYYY-MM-DD (either may be left out), in the organisation's
+	// time zone. The engine turns it into From and To.
+	Range string `json:"range,omitempty"`
 }
 
 // matchFilter returns the filter-language document of ms over f (nil when

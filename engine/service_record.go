@@ -330,7 +330,15 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		items = append(items, scope)
 	}
 	if len(q.Match) > 0 {
-		if q.Filter, err = matchFilter(f, q.Match, q.Filter); err != nil {
+		ms := make([]FieldMatch, len(q.Match))
+		for i, m := range q.Match {
+			if ms[i] = m; m.Range != "" {
+				if ms[i], err = s.resolveRange(f, m); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		if q.Filter, err = matchFilter(f, ms, q.Filter); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -356,17 +364,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		if len([]rune(term)) > 100 {
 			return nil, nil, Invalid(FieldError{Field: "/search", Code: "maxLength", Message: T("搜索词过长", "the search term is too long")})
 		}
-		var ors []filter.Expr
-		for _, fd := range f.Fields {
-			if fd.Type == "string" && visible(fd.Key) {
-				if s.keys != nil && fd.Sensitive != "" { // encrypted at rest: exact value only, through the blind index
-					ors = append(ors, filter.Cmp{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Op: filter.OpEq, Value: term})
-					continue
-				}
-				ors = append(ors, filter.Regex{Field: filter.Field{Key: fd.Key, Type: filter.TypeString}, Pattern: regexp.QuoteMeta(term), Fold: true})
-			}
-		}
-		items = append(items, filter.Or{Items: ors})
+		items = append(items, s.searchFilter(f, visible, term))
 	}
 	var sortKeys []SortKey
 	if q.Sort != "" {
@@ -396,6 +394,33 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		fe = filter.And{Items: items}
 	}
 	return fe, sortKeys, nil
+}
+
+// searchFilter is the full-text search of term over the text fields the
+// viewer reads in full: through the stores' text index (filter.Text), or,
+// for a sensitive field kept encrypted, the exact value through its blind
+// index. Masked and hidden fields are never searched.
+func (s *Service) searchFilter(f *Form, visible func(string) bool, term string) filter.Expr {
+	var ors []filter.Expr
+	var text []filter.Field
+	for _, fd := range f.Fields {
+		if fd.Type != "string" || !visible(fd.Key) {
+			continue
+		}
+		fl := filter.Field{Key: fd.Key, Type: filter.TypeString}
+		if s.keys != nil && fd.Sensitive != "" {
+			ors = append(ors, filter.Cmp{Field: fl, Op: filter.OpEq, Value: term})
+			continue
+		}
+		text = append(text, fl)
+	}
+	if t, ok := filter.NewText(text, term); ok && len(text) > 0 {
+		ors = append(ors, t)
+	}
+	if len(ors) == 1 {
+		return ors[0]
+	}
+	return filter.Or{Items: ors}
 }
 
 // UpdateRecord applies a partial change at an expected version (stale →

@@ -59,7 +59,9 @@ func (s *server) createRecord(c echo.Context) error {
 	return c.JSON(http.StatusCreated, r)
 }
 
-// listRecords: ?filter=JSON&sort=-field&limit=N&cursor=C&q=TEXT&deleted=true.
+// listRecords: ?filter=JSON&sort=-field&limit=N&cursor=C&q=TEXT&deleted=true
+// and any number of date=FIELD:RANGE (a named range such as this_week, or
+// FROM..TO as YYYY-MM-DD, in the organisation's time zone).
 func (s *server) listRecords(c echo.Context) error {
 	q := engine.ListQuery{Sort: c.QueryParam("sort"), Cursor: c.QueryParam("cursor"), Search: c.QueryParam("q")}
 	if f := c.QueryParam("filter"); f != "" {
@@ -75,6 +77,14 @@ func (s *server) listRecords(c echo.Context) error {
 				engine.FieldError{Field: "limit", Code: "range", Message: engine.T("limit 超出范围", "limit out of range")})
 		}
 		q.Limit = n
+	}
+	for _, d := range c.QueryParams()["date"] {
+		field, rng, ok := strings.Cut(d, ":")
+		if !ok || field == "" || rng == "" {
+			return badRequest(engine.T("date 应为 字段:范围，如 _created_at:this_week", "date must be FIELD:RANGE, such as _created_at:this_week"),
+				engine.FieldError{Field: "date", Code: "format", Message: engine.T("date 格式不正确", "date is malformed")})
+		}
+		q.Match = append(q.Match, engine.FieldMatch{Field: field, Range: rng})
 	}
 	if d := c.QueryParam("deleted"); d != "" {
 		b, err := strconv.ParseBool(d)

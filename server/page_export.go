@@ -82,6 +82,13 @@ func (s *server) submitExportPage(c echo.Context) error {
 		return err
 	}
 	req, _ := exportSelection(fv, qs, lang)
+	if id := qs.Get("view"); id != "" { // the open view's own filter (a bundle view's), as the list applied it
+		v, err := s.svc.FindView(ctx, p, fv.App, fv.Key, id)
+		if err != nil {
+			return err
+		}
+		req.Filter = v.Filter
+	}
 	req.Format = c.FormValue("format")
 	form, err := c.FormParams()
 	if err != nil {

@@ -14,21 +14,51 @@ import (
 	"formwork/web"
 )
 
-// listColumns picks the fields a list shows: the first six that fit in a
-// table cell.
+// listColumns picks the fields a list shows when no view names them: up
+// to six that fit in a table cell and say what a record is, in form order,
+// leaving out long text, files, subforms and the sensitive data a list
+// does not need (ID and bank card numbers, addresses). A phone stays: it
+// is how staff tell people apart, and shows masked to whoever may not
+// read it.
 func listColumns(fv *engine.FormView) []*engine.FieldView {
 	var out []*engine.FieldView
 	for _, f := range fv.Fields {
-		switch f.Field.Widget {
-		case engine.WidgetSubform, engine.WidgetTextarea, engine.WidgetAttachment, engine.WidgetImage:
+		if !listable(f.Field) {
 			continue
 		}
-		if f.Field.Type == "object" {
+		switch f.Field.Sensitive {
+		case "id_number", "bank_card", "address":
+			continue
+		}
+		if f.Field.Widget == engine.WidgetAddress {
 			continue
 		}
 		out = append(out, f)
 		if len(out) == 6 {
 			break
+		}
+	}
+	return out
+}
+
+// listable reports whether a field fits in a table cell.
+func listable(fd *engine.Field) bool {
+	switch fd.Widget {
+	case engine.WidgetSubform, engine.WidgetTextarea, engine.WidgetAttachment, engine.WidgetImage:
+		return false
+	}
+	return fd.Type != "object"
+}
+
+// viewColumns is the fields of keys the user may see, in that order;
+// hidden and unknown ones are left out (a view never shows more).
+func viewColumns(fv *engine.FormView, keys []string) []*engine.FieldView {
+	var out []*engine.FieldView
+	for _, k := range keys {
+		for _, f := range fv.Fields {
+			if f.Field.Key == k && listable(f.Field) && f.Perm != engine.PermHidden {
+				out = append(out, f)
+			}
 		}
 	}
 	return out
@@ -75,6 +105,13 @@ func (l listLinks) sortedBy(col web.Column, sort string, descFirst bool) web.Col
 }
 
 func (s *server) listPage(c echo.Context) error {
+	return s.renderList(c, c.QueryParams(), http.StatusOK, "")
+}
+
+// renderList draws the list of a form for the list state in qs: the view
+// opened (its state fills in what qs does not set), the filters, search,
+// sort and columns; msg is an error to show (status its code).
+func (s *server) renderList(c echo.Context, qs url.Values, status int, msg string) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	lang := pageLang(c)
@@ -83,24 +120,25 @@ func (s *server) listPage(c echo.Context) error {
 		return err
 	}
 	base := formBase(fv.App, fv.Key)
-	qs := c.QueryParams()
+	var views []*engine.SavedView
+	if slices.Contains(fv.Operations, engine.OpRead) {
+		if views, err = s.svc.ListViews(ctx, p, fv.App, fv.Key); err != nil {
+			return err
+		}
+	}
+	open, def := pickView(views, qs.Get("view"))
+	if qs.Get("view") != "" && open == nil {
+		status, msg = http.StatusNotFound, engine.ErrorMessage(engine.Errorf(engine.ENOTFOUND, engine.T("视图不存在", "view not found")), lang)
+	}
+	if open != nil && !listStateSet(qs) {
+		qs = viewQuery(open, qs)
+	}
 	links := listLinks{base: base, qs: qs}
-	v := web.ListPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), ListURL: base, Search: qs.Get("q"), Sort: qs.Get("sort")}
-	if slices.Contains(fv.Operations, engine.OpCreate) {
-		v.NewURL = base + "/new"
-	}
-	if slices.Contains(fv.Operations, engine.OpImport) {
-		v.ImportURL = base + "/import"
-	}
-	if slices.Contains(fv.Operations, engine.OpExport) {
-		v.ExportURL = listLinks{base: base + "/export", qs: qs}.with(func(u url.Values) { u.Del("cursor") })
-	}
-	if slices.Contains(fv.Operations, engine.OpDelete) {
-		v.BinURL = base + "/bin"
-	}
+	v := web.ListPage{Page: s.page(c, fv.Title.In(lang)), FormTitle: fv.Title.In(lang), ListURL: base, Search: qs.Get("q"), Sort: qs.Get("sort"), Error: msg}
+	s.listActions(&v, fv, qs, base)
 	v.PublicURL = s.publicLinkURL(c, fv.App, base)
-	if qs.Get("deleted") != "" {
-		v.Flash = web.Msg(lang, "edit.deleted")
+	if ok := qs.Get("view_ok"); ok != "" && strings.HasPrefix(ok, "views.") {
+		v.Flash = web.Msg(lang, ok)
 	}
 	loc := web.ParseTZ(qs.Get("_tz"))
 	if loc != time.UTC {
@@ -108,31 +146,41 @@ func (s *server) listPage(c echo.Context) error {
 	}
 	flts, matches, bad := listFilters(fv, qs, lang, loc, base)
 	v.Filters = flts
-	if bad != "" {
+	if bad != "" && v.Error == "" {
 		v.Error = web.Msg(lang, "flt.bad") + ": " + bad
 	}
 	q := engine.ListQuery{Sort: qs.Get("sort"), Cursor: qs.Get("cursor"), Search: qs.Get("q"), Limit: 20, Match: matches}
+	if open != nil {
+		q.Filter = open.Filter
+	}
 	if f := qs.Get("filter"); f != "" { // a chart's point: the engine checks it as any filter
 		q.Filter = []byte(f)
 		v.ChartFilter = f
 	}
-	cols := listColumns(fv)
+	s.listViewTabs(&v, views, open, qs, base, lang)
+	cols := pickColumns(fv, qs, open, def)
+	v.ColChoices = columnChoices(fv, cols, lang)
 	for _, f := range cols {
 		v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: f.Field.Key, Label: f.Field.LabelOr().In(lang)}, q.Sort, false))
 	}
+	v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: "_status", Label: web.Msg(lang, "list.status")}, q.Sort, false))
 	v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: "_updated_at", Label: web.Msg(lang, "list.updated")}, q.Sort, true))
 
 	list, err := s.svc.ListRecords(ctx, p, fv.App, fv.Key, q)
 	if err != nil {
 		code := engine.ErrorCode(err)
-		if code != engine.EINVALID && code != engine.EBADREQUEST {
+		if code != engine.EINVALID && code != engine.EBADREQUEST && code != engine.EFORBIDDEN {
 			return err
 		}
-		v.Error = engine.ErrorMessage(err, lang)
+		v.Error = errText(err, lang)
 		return Render(c, statusOf(code), web.ListView(v))
 	}
 	if v.Rows, err = s.listRows(c, fv, cols, list.Items); err != nil {
 		return err
+	}
+	for i, r := range list.Items {
+		cells := v.Rows[i].Cells
+		v.Rows[i].Cells = append(cells[:len(cols):len(cols)], web.StatusLabel(lang, r.Status), cells[len(cols)])
 	}
 	if list.NextCursor != "" {
 		v.NextURL = links.with(func(u url.Values) { u.Set("cursor", list.NextCursor) })
@@ -140,7 +188,26 @@ func (s *server) listPage(c echo.Context) error {
 	if q.Cursor != "" {
 		v.FirstURL = links.with(func(u url.Values) { u.Del("cursor") })
 	}
-	return Render(c, http.StatusOK, web.ListView(v))
+	return Render(c, status, web.ListView(v))
+}
+
+// listActions sets the buttons of the list that fv's operations allow.
+func (s *server) listActions(v *web.ListPage, fv *engine.FormView, qs url.Values, base string) {
+	if slices.Contains(fv.Operations, engine.OpCreate) {
+		v.NewURL = base + "/new"
+	}
+	if slices.Contains(fv.Operations, engine.OpImport) {
+		v.ImportURL = base + "/import"
+	}
+	if slices.Contains(fv.Operations, engine.OpExport) {
+		v.ExportURL = listLinks{base: base + "/export", qs: qs}.with(func(u url.Values) { u.Del("cursor"); u.Del("view_ok") })
+	}
+	if slices.Contains(fv.Operations, engine.OpDelete) {
+		v.BinURL = base + "/bin"
+	}
+	if qs.Get("deleted") != "" {
+		v.Flash = web.Msg(v.Lang, "edit.deleted")
+	}
 }
 
 // listRows renders one page of records as table rows: names instead of
@@ -204,9 +271,13 @@ func listFilters(fv *engine.FormView, qs url.Values, lang string, loc *time.Loca
 		case fd.Type == "number" || fd.Type == "integer":
 			in.numberRange()
 		case fd.Widget == engine.WidgetDate:
-			in.dateRange()
+			if !in.namedRange(lang, "date") {
+				in.dateRange()
+			}
 		case fd.Widget == engine.WidgetDatetime:
-			in.datetimeRange(loc)
+			if !in.namedRange(lang, "datetime-local") {
+				in.datetimeRange(loc)
+			}
 		case fd.Widget == engine.WidgetMember || fd.Widget == engine.WidgetUnit || fd.Widget == engine.WidgetRelation:
 			in.pick(base + "/pick/" + url.PathEscape(fd.Key))
 		case fd.Type == "string":
@@ -218,11 +289,60 @@ func listFilters(fv *engine.FormView, qs url.Values, lang string, loc *time.Loca
 		if in.bad {
 			bad = append(bad, in.flt.Label)
 		}
-		if in.m.Equals != nil || in.m.Contains != "" || in.m.From != nil || in.m.To != nil {
+		if in.m.Equals != nil || in.m.Contains != "" || in.m.From != nil || in.m.To != nil || in.m.Range != "" {
+			matches = append(matches, in.m)
+		}
+	}
+	// the creation time by range (the API also takes _updated_at; one
+	// more range here would lengthen the filters on a phone for little)
+	for _, sys := range []struct{ key, label string }{{"_created_at", "list.created"}} {
+		in := filterInput{qs: qs, name: "f." + sys.key, flt: web.Filter{Key: sys.key, ID: "flt" + sys.key, Label: web.Msg(lang, sys.label)}, m: engine.FieldMatch{Field: sys.key}}
+		if !in.namedRange(lang, "date") {
+			in.dayRange()
+		}
+		out = append(out, in.flt)
+		if in.bad {
+			bad = append(bad, in.flt.Label)
+		}
+		if in.m.Range != "" {
 			matches = append(matches, in.m)
 		}
 	}
 	return out, matches, strings.Join(bad, ", ")
+}
+
+// namedRange offers the named date ranges (today, this week, last month …)
+// and reports whether one is chosen: the engine reads it in the
+// organisation's time zone. Otherwise the from and to inputs are the
+// custom range.
+func (in *filterInput) namedRange(lang, kind string) bool {
+	sel := in.qs.Get(in.name + ".range")
+	for _, r := range engine.DateRanges {
+		in.flt.Ranges = append(in.flt.Ranges, web.Option{Value: r, Label: engine.DateRangeLabels[r].In(lang), Selected: r == sel})
+	}
+	in.flt.Ranges = append(in.flt.Ranges, web.Option{Value: "custom", Label: web.Msg(lang, "flt.range.custom"), Selected: sel == "custom"})
+	if sel == "" || sel == "custom" {
+		return false
+	}
+	in.flt.Kind = kind
+	if !slices.Contains(engine.DateRanges, sel) {
+		in.bad = true
+		return true
+	}
+	in.m.Range = sel
+	return true
+}
+
+// dayRange: a record time's custom range, from and to as YYYY-MM-DD days
+// in the organisation's time zone.
+func (in *filterInput) dayRange() {
+	in.dateRange()
+	from, _ := in.m.From.(string)
+	to, _ := in.m.To.(string)
+	in.m.From, in.m.To = nil, nil
+	if from != "" || to != "" {
+		in.m.Range = from + ".." + to
+	}
 }
 
 // filterInput reads one field's filter from the query string into the

@@ -180,6 +180,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindAlertRoutes(e, user)
 	s.bindDashboardRoutes(e, user)
 	s.bindPublicRoutes(e, user, page)
+	s.bindViewRoutes(e, user, page)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)

@@ -169,6 +169,24 @@ type ListPage struct {
 	// ChartFilter is the filter a dashboard's point opened the list with
 	// (kept while the list's own filters change).
 	ChartFilter string
+
+	Views      []ViewTab // the tabs over the list: all records, then each view
+	View       string    // the open view's id ("" = none)
+	ViewEdit   *ViewTab  // the open view when the user saved it: rename and delete
+	SaveURL    string    // where "save as a view" posts
+	SaveQuery  string    // the list's state it saves
+	ColChoices []Option  // the fields a user may show as columns
+}
+
+// ViewTab is one tab over a list: a view to open.
+type ViewTab struct {
+	ID        string
+	Name      string
+	URL       string
+	Active    bool
+	Shared    bool
+	RenameURL string
+	DeleteURL string
 }
 
 // Column is a list column with its sort links.
@@ -199,6 +217,7 @@ type Filter struct {
 	To      string
 	PickURL string
 	Picked  string
+	Ranges  []Option // a date filter's named ranges (then From and To are the custom range)
 }
 
 // RecordPage shows one record with its history.

@@ -51,6 +51,8 @@ func Match(e Expr, value func(Field) any) bool {
 		return matchRegex(x, value(x.Field))
 	case *Regex:
 		return matchRegex(*x, value(x.Field))
+	case Text:
+		return matchText(x, value)
 	}
 	return false // an unknown node never lets a record through
 }

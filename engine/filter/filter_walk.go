@@ -37,6 +37,10 @@ func Fields(e Expr) []Field {
 			add(x.Field)
 		case Regex:
 			add(x.Field)
+		case Text:
+			for _, f := range x.Fields {
+				add(f)
+			}
 		}
 	}
 	walk(e)
@@ -90,6 +94,8 @@ func validate(e Expr, n *int) error {
 		if err := CheckRegex(x.Pattern); err != nil {
 			return err
 		}
+	case Text:
+		return validateText(x)
 	default:
 		return fmt.Errorf("filter: unknown node %T", e)
 	}
@@ -217,6 +223,12 @@ func encode(e Expr) (any, error) {
 			ops = append(ops, [2]any{"$options", "i"})
 		}
 		return ordered{{x.Field.Key, ops}}, nil
+	case Text:
+		keys := make([]string, len(x.Fields))
+		for i, f := range x.Fields {
+			keys[i] = f.Key
+		}
+		return ordered{{"$search", ordered{{"fields", keys}, {"grams", x.Grams}, {"prefixes", x.Prefixes}}}}, nil
 	}
 	return nil, fmt.Errorf("filter: unknown node %T", e)
 }

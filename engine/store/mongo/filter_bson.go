@@ -127,6 +127,8 @@ func compile(e filter.Expr) (bson.D, error) {
 			opts = "i"
 		}
 		return bson.D{{Key: p, Value: bson.D{{Key: "$regex", Value: x.Pattern}, {Key: "$options", Value: opts}}}}, nil
+	case filter.Text:
+		return compileText(x)
 	}
 	return nil, engine.Errorf(engine.EINVALID, engine.T("不支持的筛选条件", fmt.Sprintf("unsupported filter node %T", e)))
 }

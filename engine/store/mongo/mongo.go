@@ -104,6 +104,10 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
+	if err := s.backfillText(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -177,6 +181,7 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 		{s.records, []mongo.IndexModel{
 			idx("form_created", false, "app", 1, "form", 1, "deleted", 1, "created_at", -1, "_id", -1),
 			idx("form_updated", false, "app", 1, "form", 1, "deleted", 1, "updated_at", -1, "_id", -1),
+			idx("form_text", false, "app", 1, "form", 1, "text", 1),
 		}},
 		{s.revisions, []mongo.IndexModel{idx("record_version", true, "record_id", 1, "version", 1)}},
 		{s.docs, []mongo.IndexModel{

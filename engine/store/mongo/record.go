@@ -132,6 +132,9 @@ type recordDoc struct {
 	UpdatedBy   string         `bson:"updated_by"`
 	Deleted     bool           `bson:"deleted"`
 	DeletedAt   *bson.DateTime `bson:"deleted_at"`
+	// Text is the full-text index terms of Data (engine.RecordTextTerms),
+	// renewed by every write that replaces the document; record_text.go.
+	Text []string `bson:"text,omitempty"`
 }
 
 func toRecordDoc(r *engine.Record) (*recordDoc, error) {
@@ -145,7 +148,7 @@ func toRecordDoc(r *engine.Record) (*recordDoc, error) {
 	}
 	d := &recordDoc{ID: r.ID, App: r.App, Form: r.Form, FormVersion: r.FormVersion, Unit: r.Unit, Owner: r.Owner,
 		Status: r.Status, Version: r.Version, Data: raw, CreatedAt: dt(r.CreatedAt), CreatedBy: r.CreatedBy,
-		UpdatedAt: dt(r.UpdatedAt), UpdatedBy: r.UpdatedBy}
+		UpdatedAt: dt(r.UpdatedAt), UpdatedBy: r.UpdatedBy, Text: engine.RecordTextTerms(r.Data)}
 	if r.DeletedAt != nil {
 		t := dt(*r.DeletedAt)
 		d.Deleted, d.DeletedAt = true, &t

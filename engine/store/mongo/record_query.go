@@ -20,7 +20,11 @@ const (
 	MaxLimit     = engine.MaxRecordLimit
 )
 
-func findOpts() *options.FindOptionsBuilder { return options.Find() }
+// findOpts leaves out the text terms (record_text.go), which a page of
+// records does not need and which outweigh the data.
+func findOpts() *options.FindOptionsBuilder {
+	return options.Find().SetProjection(bson.D{{Key: "text", Value: 0}})
+}
 
 func badCursor() error { return engine.ErrBadCursor() }
 

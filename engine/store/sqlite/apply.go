@@ -116,6 +116,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if err := s.writeRevision(ctx, tx, r, w, nil); err != nil {
 			return nil, err
 		}
+		if err := s.indexText(ctx, tx, r.ID, nil, r.Data, false); err != nil {
+			return nil, err
+		}
 		return r, nil
 	}
 
@@ -137,6 +140,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		}
 		if _, err := s.exec(ctx, tx, sqlDeleteRevisions, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
+		}
+		if err := s.indexText(ctx, tx, in.ID, nil, nil, true); err != nil {
+			return nil, err
 		}
 		return old, nil
 	}
@@ -161,6 +167,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		return nil, conflict("record " + r.ID)
 	}
 	if err := s.writeRevision(ctx, tx, r, w, old.Data); err != nil {
+		return nil, err
+	}
+	if err := s.indexText(ctx, tx, r.ID, old.Data, r.Data, false); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -111,7 +111,7 @@ func BenchmarkApply(b *testing.B) {
 
 // benchCacheVersion names the shape of the generated data; bump it when the
 // generators below change, so stale cached databases are not reused.
-const benchCacheVersion = 3
+const benchCacheVersion = 4 // 4: with the full-text index
 
 // cachedStore opens the benchmark database kind-n, building it with build
 // on first use. Built databases are kept in FORMWORK_BENCH_CACHE (default: a

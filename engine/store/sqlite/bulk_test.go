@@ -58,6 +58,11 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 		if err := insertRows(ctx, tx, `INSERT INTO revisions (`+revisionCols+`) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?)", revRows); err != nil {
 			return err
 		}
+		for i := range recs {
+			if err := s.indexText(ctx, tx, recs[i].Record.ID, nil, recs[i].Record.Data, false); err != nil {
+				return err
+			}
+		}
 		if len(evs) == 0 {
 			return nil
 		}

@@ -190,6 +190,8 @@ func (c *sqlFilter) expr(e filter.Expr) error {
 		return c.regex(x)
 	case *filter.Regex:
 		return c.regex(*x)
+	case filter.Text:
+		return c.text(x)
 	default:
 		return engine.Errorf(engine.EINVALID, engine.T("不支持的筛选条件", "unsupported filter node"))
 	}

@@ -256,6 +256,15 @@ func rangeScan(q engine.RecordQuery) map[string]bool {
 
 // where builds the WHERE clause common to FindRecords and CountRecords.
 func recordWhere(q engine.RecordQuery) (string, []any, error) {
+	return recordWhereBy(q, false)
+}
+
+// recordWhereBy is recordWhere; byText (a search with few matches, see
+// fewTextMatches) keeps SQLite from walking the form's records in list
+// order to probe each against the matches: the unary + on app, form and
+// deleted hides the list indexes, so the matches' ids drive through the
+// primary key and the page is sorted from them.
+func recordWhereBy(q engine.RecordQuery, byText bool) (string, []any, error) {
 	// app, form and deleted are literals, not parameters: SQLite uses a
 	// partial index (EnsureIndexes) only when the query's terms imply the
 	// index's WHERE at prepare time.
@@ -263,7 +272,11 @@ func recordWhere(q engine.RecordQuery) (string, []any, error) {
 	if q.Deleted {
 		deleted = "1"
 	}
-	w := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND deleted = " + deleted
+	plus := ""
+	if byText {
+		plus = "+"
+	}
+	w := plus + "app = " + quote(q.App) + " AND " + plus + "form = " + quote(q.Form) + " AND " + plus + "deleted = " + deleted
 	var args []any
 	if q.Filter != nil {
 		f, fargs, err := compileFilter(q.Filter, rangeScan(q))
@@ -283,7 +296,11 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	if err != nil {
 		return nil, err
 	}
-	where, args, err := recordWhere(q)
+	byText, err := s.fewTextMatches(ctx, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	where, args, err := recordWhereBy(q, byText)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +387,11 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 		}
 		return n, nil
 	}
-	where, args, err := recordWhere(q)
+	byText, err := s.fewTextMatches(ctx, q.Filter)
+	if err != nil {
+		return 0, err
+	}
+	where, args, err := recordWhereBy(q, byText)
 	if err != nil {
 		return 0, err
 	}

@@ -268,6 +268,14 @@ CREATE TABLE counters (
 	n INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 5: the full-text index of list searches (record_text.go), filled
+	// from the stored records by backfillText.
+	textSchema,
+}
+
+// migrationFuncs run after the SQL of their step, in its transaction.
+var migrationFuncs = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) error{
+	5: (*Store).backfillText,
 }
 
 // migrate creates the schema_version table and applies the missing steps,
@@ -288,6 +296,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.ExecContext(ctx, step); err != nil {
 				return err
+			}
+			if fn := migrationFuncs[v]; fn != nil {
+				if err := fn(s, ctx, tx); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied_at) VALUES (?, ?)`, v, fmtTime(s.now()))
 			return err

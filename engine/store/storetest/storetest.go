@@ -98,6 +98,7 @@ func Run(t *testing.T, h Harness) {
 		{"Indexes", testIndexes},
 		{"Group", testGroup},
 		{"Serials", testSerials},
+		{"TextSearch", testTextSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

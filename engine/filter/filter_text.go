@@ -1,0 +1,177 @@
+package filter
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Text holds when one of Fields holds, in its indexed text, every gram of
+// Grams and a term starting with each of Prefixes. It is the full-text
+// search of a list: never parsed from a filter document, only built by the
+// engine (NewText) over the fields a viewer may read in full. Stores answer
+// it from a text index whose terms IndexTerms gives, so it matches the
+// same records on every backend and in Match.
+type Text struct {
+	Fields   []Field
+	Grams    []string // whole index terms: character bigrams of the query
+	Prefixes []string // single characters a term must start with
+}
+
+func (Text) isExpr() {}
+
+// MaxIndexedRunes is how much of one field's text is indexed: longer
+// values are searched in their first MaxIndexedRunes characters only,
+// which keeps one long note from weighing on the index.
+const MaxIndexedRunes = 2000
+
+// normRuns folds s the way index and query both see it (lower case,
+// full-width ASCII to half-width) and splits it into runs of letters and
+// digits; everything else separates runs.
+func normRuns(s string, limit int) [][]rune {
+	var runs [][]rune
+	var cur []rune
+	n := 0
+	for _, r := range s {
+		if n++; limit > 0 && n > limit {
+			break
+		}
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			r -= 0xFEE0
+		case r == 0x3000:
+			r = ' '
+		}
+		r = unicode.ToLower(r)
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			cur = append(cur, r)
+			continue
+		}
+		if len(cur) > 0 {
+			runs = append(runs, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	return runs
+}
+
+// IndexTerms returns the terms a store indexes for one field's text: each
+// "field:gram" where a gram is a character bigram of a run of letters and
+// digits, plus the run's last character on its own (so a one-character
+// query finds a character at any position by prefix). Bigrams make Chinese
+// searchable without a dictionary and match inside words and numbers.
+// The terms are sorted and unique.
+func IndexTerms(field, s string) []string {
+	seen := map[string]bool{}
+	for _, run := range normRuns(s, MaxIndexedRunes) {
+		for i := 0; i+1 < len(run); i++ {
+			seen[string(run[i:i+2])] = true
+		}
+		seen[string(run[len(run)-1:])] = true
+	}
+	out := make([]string, 0, len(seen))
+	for g := range seen {
+		out = append(out, field+":"+g)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// NewText builds the search of query over fields: every bigram of the
+// query's runs must be in one field, and a run of one character must start
+// one of its terms. ok is false when the query has no letter or digit (it
+// can match nothing).
+func NewText(fields []Field, query string) (t Text, ok bool) {
+	t.Fields = fields
+	seen := map[string]bool{}
+	for _, run := range normRuns(query, 0) {
+		if len(run) == 1 {
+			if p := string(run); !seen["*"+p] {
+				seen["*"+p] = true
+				t.Prefixes = append(t.Prefixes, p)
+			}
+			continue
+		}
+		for i := 0; i+1 < len(run); i++ {
+			if g := string(run[i : i+2]); !seen[g] {
+				seen[g] = true
+				t.Grams = append(t.Grams, g)
+			}
+		}
+	}
+	return t, len(t.Grams)+len(t.Prefixes) > 0
+}
+
+// matchText answers t for one record in memory, from the same terms a
+// store indexes.
+func matchText(t Text, value func(Field) any) bool {
+	for _, f := range t.Fields {
+		s, _ := value(f).(string)
+		if s == "" {
+			continue
+		}
+		terms := IndexTerms(f.Key, s)
+		if textHolds(t, f.Key, terms) {
+			return true
+		}
+	}
+	return false
+}
+
+func textHolds(t Text, key string, terms []string) bool {
+	for _, g := range t.Grams {
+		if _, found := slices.BinarySearch(terms, key+":"+g); !found {
+			return false
+		}
+	}
+	for _, p := range t.Prefixes {
+		i, _ := slices.BinarySearch(terms, key+":"+p)
+		if i >= len(terms) || !strings.HasPrefix(terms[i], key+":"+p) {
+			return false
+		}
+	}
+	return true
+}
+
+func validateText(t Text) error {
+	if len(t.Grams)+len(t.Prefixes) == 0 {
+		return errText("no terms")
+	}
+	for _, f := range t.Fields {
+		if err := validateField(f); err != nil {
+			return err
+		}
+		if f.System || f.Type != TypeString {
+			return errText("field " + f.Key + " is not a text field")
+		}
+	}
+	for _, g := range t.Grams {
+		if len([]rune(g)) != 2 || !isRun(g) {
+			return errText("bad gram")
+		}
+	}
+	for _, p := range t.Prefixes {
+		if len([]rune(p)) != 1 || !isRun(p) {
+			return errText("bad prefix")
+		}
+	}
+	return nil
+}
+
+func isRun(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+type textError string
+
+func (e textError) Error() string { return "filter: text search: " + string(e) }
+
+func errText(s string) error { return textError(s) }

@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"formwork/engine"
+	"formwork/engine/filter"
+)
+
+// The full-text index: record_fts is a contentless FTS5 table of each
+// record's terms (engine.RecordTextTerms: "field:gram" character bigrams,
+// made in Go, so the built-in unicode61 tokenizer only splits on spaces
+// and keeps ':' and '_' inside a term); record_text gives each record a
+// stable integer row for it (an INTEGER PRIMARY KEY survives VACUUM,
+// records' implicit rowid does not).
+const (
+	sqlTextRow       = `SELECT tid FROM record_text WHERE id = ?`
+	sqlInsertTextRow = `INSERT INTO record_text (id) VALUES (?)`
+	sqlDeleteTextRow = `DELETE FROM record_text WHERE tid = ?`
+	sqlDeleteFTS     = `DELETE FROM record_fts WHERE rowid = ?`
+	sqlInsertFTS     = `INSERT INTO record_fts (rowid, terms) VALUES (?, ?)`
+)
+
+// textSchema is backend migration 4: the tables, filled from the records
+// already stored by backfillText in the same step.
+const textSchema = `
+CREATE TABLE record_text (tid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete=1,
+	tokenize="unicode61 remove_diacritics 0 tokenchars ':_'");
+`
+
+// indexText renews a record's terms inside the writing transaction: data
+// nil (a purge) removes them; unchanged terms are left alone.
+func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data map[string]any, purge bool) error {
+	terms := engine.RecordTextTerms(data)
+	if old != nil && !purge && slices.Equal(terms, engine.RecordTextTerms(old)) {
+		return nil
+	}
+	var tid int64
+	err := s.queryRow(ctx, tx, sqlTextRow, id).Scan(&tid)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if purge || len(terms) == 0 {
+			return nil
+		}
+		res, err := s.exec(ctx, tx, sqlInsertTextRow, id)
+		if err != nil {
+			return fmt.Errorf("sqlite text row: %w", err)
+		}
+		if tid, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("sqlite text row: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("sqlite text row: %w", err)
+	default:
+		if _, err := s.exec(ctx, tx, sqlDeleteFTS, tid); err != nil {
+			return fmt.Errorf("sqlite text delete: %w", err)
+		}
+		if purge {
+			_, err := s.exec(ctx, tx, sqlDeleteTextRow, tid)
+			return err
+		}
+	}
+	if len(terms) == 0 {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, sqlInsertFTS, tid, strings.Join(terms, " ")); err != nil {
+		return fmt.Errorf("sqlite text insert: %w", err)
+	}
+	return nil
+}
+
+// backfillText indexes the records stored before the text index existed.
+func (s *Store) backfillText(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM records`)
+	if err != nil {
+		return err
+	}
+	type rec struct {
+		id   string
+		data map[string]any
+	}
+	var all []rec
+	for rows.Next() {
+		var r rec
+		var data string
+		if err := rows.Scan(&r.id, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal([]byte(data), &r.data); err != nil {
+			rows.Close()
+			return fmt.Errorf("record %s data: %w", r.id, err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		if err := s.indexText(ctx, tx, r.id, nil, r.data, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textMatch is the FTS5 query of t: for each field, every gram as a whole
+// term and every prefix as a term's start, the fields joined by OR. Grams
+// and prefixes are letters and digits only (filter.Validate), field keys
+// are [a-z0-9_], so nothing needs escaping inside the quotes.
+func textMatch(t filter.Text) string {
+	var ors []string
+	for _, f := range t.Fields {
+		var ands []string
+		for _, g := range t.Grams {
+			ands = append(ands, `"`+f.Key+":"+g+`"`)
+		}
+		for _, p := range t.Prefixes {
+			ands = append(ands, `"`+f.Key+":"+p+`"*`)
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return strings.Join(ors, " OR ")
+}
+
+// text writes t as a subquery on the text index.
+func (c *sqlFilter) text(t filter.Text) error {
+	if err := filter.Validate(t); err != nil {
+		return engine.Errorf(engine.EINVALID, engine.T("无效的搜索", "invalid search"))
+	}
+	if len(t.Fields) == 0 {
+		c.w("0")
+		return nil
+	}
+	// the join lets the FTS match drive (probing record_text by its key);
+	// "tid IN (SELECT rowid …)" scanned record_text instead
+	c.w("id IN (SELECT t.id FROM record_fts f JOIN record_text t ON t.tid = f.rowid WHERE record_fts MATCH ", c.arg(textMatch(t)), ")")
+	return nil
+}
+
+// fewTextMatchesMax is the number of text matches up to which a query is
+// driven by them (recordWhereBy): fetching and sorting that many records
+// by id costs less than walking the form's records in list order, which
+// stops early only when matches are common.
+const fewTextMatchesMax = 2000
+
+// fewTextMatches reports whether e is (or ANDs) a text search matching at
+// most fewTextMatchesMax records of any form, counted in the FTS index
+// alone (a millisecond or so).
+func (s *Store) fewTextMatches(ctx context.Context, e filter.Expr) (bool, error) {
+	var t *filter.Text
+	switch x := e.(type) {
+	case filter.Text:
+		t = &x
+	case filter.And:
+		for _, it := range x.Items {
+			if tx, ok := it.(filter.Text); ok && len(tx.Fields) > 0 {
+				t = &tx
+				break
+			}
+		}
+	}
+	if t == nil || len(t.Fields) == 0 || filter.Validate(*t) != nil {
+		return false, nil
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_fts WHERE record_fts MATCH ? LIMIT ?)`, textMatch(*t), fewTextMatchesMax+1).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite text count: %w", err)
+	}
+	return n <= fewTextMatchesMax, nil
+}
