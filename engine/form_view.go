@@ -37,6 +37,11 @@ func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) 
 	if !acc.Can(OpRead) && !acc.Can(OpCreate) {
 		return nil, s.deny(ctx, p, "form.view", app, form, "", "no read or create permission", notFoundForm(app, form))
 	}
+	return formViewOf(app, v, f, acc), nil
+}
+
+// formViewOf is form f (of app at version v) as acc lets its holder see it.
+func formViewOf(app string, v int, f *Form, acc *Access) *FormView {
 	fv := &FormView{App: app, Key: f.Key, Version: v, Title: f.Title, Operations: acc.OperationList(), Perms: map[string]string{}, Form: f}
 	hidden := map[string]bool{}
 	for _, fd := range f.Fields {
@@ -61,7 +66,7 @@ func (s *Service) FormView(ctx context.Context, p *Principal, app, form string) 
 		}
 	}
 	fv.Schema = redactSchema(f.Raw, hidden)
-	return fv, nil
+	return fv
 }
 
 // redactSchema removes hidden fields (and their mentions in required and
