@@ -172,6 +172,8 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindDesignerRoutes(e, user)
 	s.bindExportRoutes(e, user)
 	s.bindAlertRoutes(e, user)
+	s.bindNotificationRoutes(e, user, page)
+	s.bindMailRoutes(e, admin, adminPage)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
