@@ -181,3 +181,11 @@ func (s *server) readAllNotificationsPage(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, "/notifications?read=all")
 }
+
+// rememberLang records the language a user reads the pages in, so mail to
+// them is in it; a failure only costs that, so it is logged.
+func (s *server) rememberLang(c echo.Context, user, lang string) {
+	if err := s.org.SetUserLang(c.Request().Context(), user, lang); err != nil {
+		s.log.Warn("remember language", "err", err)
+	}
+}
