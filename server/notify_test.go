@@ -105,7 +105,7 @@ func TestNotificationsPage(t *testing.T) {
 	b.lang = "zh-CN"
 	b.login("analyst@example.com")
 	_, home := b.get("/")
-	mustContain(t, "the home page's bell", home, `id="nav-bell"`, `data-count-url="/api/v1/notifications/count"`, `<span class="badge" data-unread aria-label="未读通知">3</span>`)
+	mustContain(t, "the home page's bell", home, `id="nav-bell"`, `data-count-url="/api/v1/notifications/count"`, `<span class="badge bell-count" data-unread aria-label="未读通知">3</span>`)
 	resp, page := b.get("/notifications")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/notifications: %d", resp.StatusCode)
