@@ -442,11 +442,11 @@ func (w *Runtime) UnreadCount(ctx context.Context, p *engine.Principal) (int, er
 	if err := requireUser(p); err != nil {
 		return 0, err
 	}
-	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+	n, err := w.store.CountDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
-	return len(docs), nil
+	return int(n), nil
 }
 
 // MarkRead marks p's notifications read (all unread ones when ids is
