@@ -197,6 +197,7 @@ func TestCCOpensTheRecord(t *testing.T) {
 	}
 
 	b := newBrowser(t, srv)
+	b.lang = "zh-CN"
 	b.login("nobody@example.com")
 	resp, _ := b.get("/notifications/" + ns[0].ID + "/open")
 	loc := resp.Header.Get("Location")
@@ -207,7 +208,7 @@ func TestCCOpensTheRecord(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the record page for the CC'd rep: %d", resp.StatusCode)
 	}
-	mustContain(t, "the CC'd rep's record page", page, "139****5678", "抄***")
+	mustContain(t, "the CC'd rep's record page", page, "139****5678", "抄***", `id="flow-panel"`, "店长审批")
 	mustLack(t, "the CC'd rep's record page", page, "13912345678", "抄送客户", r.ID+"/edit", r.ID+"/delete")
 	if resp, _ := b.get(loc + "/edit"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the rep opens the edit page: %d", resp.StatusCode)
