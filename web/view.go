@@ -4,14 +4,16 @@ import "github.com/a-h/templ"
 
 // Page is what every page's layout needs.
 type Page struct {
-	Lang   string
-	Title  string
-	User   *UserInfo // nil when not logged in
-	CSRF   string    // the token for forms of this page
-	Path   string    // the current path, for the language switch
-	Flash  string    // a one-line notice at the top
-	Inbox  int       // open tasks of the user, for the badge
-	Unread int       // unread notifications of the user, for the bell
+	Lang  string
+	Title string
+	User  *UserInfo // nil when not logged in
+	CSRF  string    // the token for forms of this page
+	Path  string    // the current path, for the language switch
+	Flash string    // a one-line notice at the top
+	Inbox int       // open tasks of the user, for the badge
+
+	// Unread counts the user's unread notifications, for the bell.
+	Unread int
 
 	// Scripts and Styles are extra files under /static/ that this page
 	// needs beyond app.js and app.css (each area keeps its own).
