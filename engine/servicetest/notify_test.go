@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"formwork/engine"
 	"formwork/engine/workflow"
@@ -115,5 +117,49 @@ func TestCCSeesSensitiveFieldsMasked(t *testing.T) {
 	}
 	if got.Data["phone"] != "139****2222" {
 		t.Errorf("phone %v, want it masked", got.Data["phone"])
+	}
+}
+
+// TestMarkAllReadWhileDelivering: "mark all read" while the channel
+// deliveries of the same notifications record themselves: both finish,
+// every notification ends read and delivered.
+func TestMarkAllReadWhileDelivering(t *testing.T) {
+	e := newWfEnv(t, wfBundle(), workflow.Options{Channels: []string{"recorder"}})
+	ctx := context.Background()
+	for range 15 {
+		e.submit(t, "clerk", map[string]any{"kind": "any", "title": "并发"})
+	}
+	jobs, err := e.store.FindOutbox(ctx, e.clock.Now().Add(time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(jobs)+1)
+	for _, j := range jobs {
+		if j.Type != workflow.JobNotifyDeliver {
+			continue
+		}
+		wg.Go(func() { errs <- e.wf.HandleJob(ctx, j) })
+	}
+	m1 := e.users["m1"]
+	wg.Go(func() { errs <- e.wf.MarkRead(ctx, m1) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := e.wf.UnreadCount(ctx, m1); err != nil || n != 0 {
+		t.Errorf("m1 has %d unread after marking all read (%v)", n, err)
+	}
+	ns, err := e.wf.Notifications(ctx, m1, false, 100)
+	if err != nil || len(ns) != 15 {
+		t.Fatalf("m1's notifications: %d %v", len(ns), err)
+	}
+	for _, n := range ns {
+		if !n.Read || !n.Delivered["recorder"] {
+			t.Errorf("notification %s: read %v delivered %v", n.ID, n.Read, n.Delivered)
+		}
 	}
 }
