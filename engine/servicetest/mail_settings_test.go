@@ -13,9 +13,17 @@ import (
 // read back out, kept when a save leaves it empty and forgotten on
 // request; the email plugin's MailConfig opens it. Staff may neither read
 // nor write them; bad settings are refused field by field and nothing is
-// written; every save is audited without the password.
+// written; every save is audited without the password. On SQLite and,
+// when FORMWORK_MONGO_URI is set, on MongoDB.
 func TestMailSettings(t *testing.T) {
-	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers, Encrypt: true})
+	for _, backend := range []string{"sqlite", "mongo"} {
+		t.Run(backend, func(t *testing.T) {
+			testMailSettings(t, newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Users: shopUsers, Encrypt: true, Mongo: backend == "mongo"}))
+		})
+	}
+}
+
+func testMailSettings(t *testing.T, f *accessFixture) {
 	ctx := context.Background()
 	admin, staff := f.users["admin"], f.users["staff1"]
 	const secret = "s3cret-smtp-pass"
