@@ -90,6 +90,11 @@ func TestNotificationsAPI(t *testing.T) {
 	if rec := h.do("GET", "/api/v1/notifications/count", "", "", nil); rec.Code != http.StatusUnauthorized {
 		t.Errorf("the count without a login: %d", rec.Code)
 	}
+	// every page polls the count: a server without workflows answers zeros
+	plain := newHarness(t, testConfig())
+	if rec := plain.do("GET", "/api/v1/notifications/count", "analyst", "", nil); rec.Code != http.StatusOK || rec.Body.String() != `{"tasks":0,"unread":0}`+"\n" {
+		t.Errorf("the count without workflows: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // TestNotificationsPage: the bell shows the unread count on every page;
