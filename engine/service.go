@@ -47,6 +47,8 @@ type Service struct {
 	bundles map[string]*Bundle // "app@version"
 	hooks   []RecordHook
 
+	shareHooks []RecordShareHook // record_share.go
+
 	alertHooks []AlertHook
 
 	// background sample-data imports of this process; Close stops them

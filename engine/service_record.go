@@ -235,11 +235,17 @@ func (s *Service) GetRecord(ctx context.Context, p *Principal, app, form, id str
 		return nil, err
 	}
 	if !acc.Can(OpRead) {
+		if v, err := s.sharedRecord(ctx, p, app, f, id); v != nil || err != nil {
+			return v, err
+		}
 		return nil, s.deny(ctx, p, "view", app, form, id, "no read permission", notFoundRecord())
 	}
 	r, err := s.findInScope(ctx, app, f, acc, id, false)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
+			if v, err := s.sharedRecord(ctx, p, app, f, id); v != nil || err != nil {
+				return v, err
+			}
 			return nil, s.deny(ctx, p, "view", app, form, id, "not found or out of scope", err)
 		}
 		return nil, err
@@ -548,13 +554,23 @@ func (s *Service) Revisions(ctx context.Context, p *Principal, app, form, id str
 	if err != nil {
 		return nil, err
 	}
+	denied := ""
 	if !acc.Can(OpRead) {
-		return nil, s.deny(ctx, p, "revisions", app, form, id, "no read permission", notFoundRecord())
-	}
-	if _, err := s.findInScope(ctx, app, f, acc, id, false); err != nil {
+		denied = "no read permission"
+	} else if _, err := s.findInScope(ctx, app, f, acc, id, false); err != nil {
 		if _, err2 := s.findInScope(ctx, app, f, acc, id, true); err2 != nil {
-			return nil, s.deny(ctx, p, "revisions", app, form, id, "not found or out of scope", err)
+			denied = "not found or out of scope"
 		}
+	}
+	if denied != "" {
+		sh, _, err := s.shareAccess(ctx, p, app, f, id)
+		if err != nil {
+			return nil, err
+		}
+		if sh == nil {
+			return nil, s.deny(ctx, p, "revisions", app, form, id, denied, notFoundRecord())
+		}
+		acc = sh
 	}
 	revs, err := s.store.FindRevisions(ctx, app, f.Key, id)
 	if err != nil {

@@ -31,6 +31,7 @@ type Recipient struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
 	Name  string `json:"name"`
+	Lang  string `json:"lang,omitempty"` // the language the user reads: "zh", "en", or "" when unknown
 }
 
 // PluginMessage is what a plugin receives: a notification for users or an

@@ -114,6 +114,7 @@ func (s *server) startSession(c echo.Context, u *engine.User, next string) error
 		return err
 	}
 	s.setCookie(c, cookieSession, secret, sess.ExpiresAt, true)
+	s.rememberLang(c, u.ID, pageLang(c))
 	s.setCookie(c, cookieLogin, "", time.Time{}, true)
 	s.setCookie(c, cookieMFA, "", time.Time{}, true)
 	return c.Redirect(http.StatusSeeOther, next)
@@ -133,6 +134,9 @@ func (s *server) switchLang(c echo.Context) error {
 		return engine.Errorf(engine.ENOTFOUND, engine.T("不支持的语言", "unsupported language"))
 	}
 	s.setCookie(c, cookieLang, l, s.now().AddDate(1, 0, 0), true)
+	if a := authOf(c); a != nil {
+		s.rememberLang(c, a.user.ID, l)
+	}
 	return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 }
 

@@ -247,7 +247,7 @@ func (s *server) editRecordPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
-	fv, err := s.svc.FormView(ctx, p, app, form)
+	fv, err := s.svc.RecordFormView(ctx, p, app, form, id) // also a record shared with p (a CC)
 	if err != nil {
 		return err
 	}
@@ -345,7 +345,7 @@ func (s *server) deleteRecordAsk(c echo.Context) error {
 	p := principal(c)
 	lang := pageLang(c)
 	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
-	fv, err := s.svc.FormView(ctx, p, app, form)
+	fv, err := s.svc.RecordFormView(ctx, p, app, form, id) // also a record shared with p (a CC)
 	if err != nil {
 		return err
 	}
@@ -442,7 +442,7 @@ func (s *server) recordPage(c echo.Context) error {
 	p := principal(c)
 	lang := pageLang(c)
 	app, form, id := c.Param("app"), c.Param("form"), c.Param("id")
-	fv, err := s.svc.FormView(ctx, p, app, form)
+	fv, err := s.svc.RecordFormView(ctx, p, app, form, id) // also a record shared with p (a CC)
 	if err != nil {
 		return err
 	}

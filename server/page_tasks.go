@@ -538,7 +538,7 @@ func (s *server) recordFlowPanel(c echo.Context, app, form, id string) templ.Com
 	if fl.Instances == 0 {
 		return nil
 	}
-	fv, err := s.svc.FormView(ctx, p, app, form)
+	fv, err := s.svc.RecordFormView(ctx, p, app, form, id)
 	if err != nil {
 		return nil
 	}

@@ -181,6 +181,8 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindDashboardRoutes(e, user)
 	s.bindPublicRoutes(e, user, page)
 	s.bindViewRoutes(e, user, page)
+	s.bindNotificationRoutes(e, user, page)
+	s.bindMailRoutes(e, admin, adminPage)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)

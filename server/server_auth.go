@@ -277,6 +277,7 @@ func (s *server) page(c echo.Context, title string) web.Page {
 	if a := authOf(c); a != nil {
 		p.User = &web.UserInfo{Name: a.user.Name, Email: a.user.Email, Admin: a.user.Admin, Auditor: a.user.Auditor}
 		p.Inbox = s.inboxCount(c)
+		p.Unread = s.unreadCount(c)
 		if a.session != nil {
 			p.CSRF = a.session.CSRF
 		}

@@ -18,7 +18,7 @@ func (n AdminNav) items() []adminNavItem {
 		return []adminNavItem{{"audit", "/admin/audit"}, {"alerts", "/admin/alerts"}, {"explain", "/admin/explain"}}
 	}
 	return []adminNavItem{{"overview", "/admin"}, {"units", "/admin/units"}, {"users", "/admin/users"}, {"grants", "/admin/grants"},
-		{"audit", "/admin/audit"}, {"alerts", "/admin/alerts"}, {"explain", "/admin/explain"}, {"backups", "/admin/backups"}}
+		{"audit", "/admin/audit"}, {"alerts", "/admin/alerts"}, {"explain", "/admin/explain"}, {"backups", "/admin/backups"}, {"mail", "/admin/mail"}}
 }
 
 // AdminOverviewPage is /admin.

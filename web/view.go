@@ -12,6 +12,9 @@ type Page struct {
 	Flash string    // a one-line notice at the top
 	Inbox int       // open tasks of the user, for the badge
 
+	// Unread counts the user's unread notifications, for the bell.
+	Unread int
+
 	// Scripts and Styles are extra files under /static/ that this page
 	// needs beyond app.js and app.css (each area keeps its own).
 	Scripts []string

@@ -62,8 +62,8 @@ func orgTimeZone() (*time.Location, error) {
 // two-factor logins, the store's keyring and the organisation's time zone,
 // the workflow runtime registered on it (as a record hook), and the
 // notification and action plugins configured by the environment
-// (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; FORMWORK_SMTP_ADDR
-// with FORMWORK_SMTP_FROM).
+// (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; email through the
+// settings of /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
 func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*Deps, error) {
 	zone, err := orgTimeZone()
 	if err != nil {
@@ -77,10 +77,11 @@ func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*
 		webhook.Register(reg, webhook.Options{Store: store, Secret: []byte(secret), URL: url})
 		channels = append(channels, "webhook")
 	}
-	if addr, from := os.Getenv("FORMWORK_SMTP_ADDR"), os.Getenv("FORMWORK_SMTP_FROM"); addr != "" && from != "" {
-		email.Register(reg, email.Options{Addr: addr, From: from, Store: store})
-		channels = append(channels, "email")
-	}
+	// email always listens: the SMTP server is what an administrator set on
+	// /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM; with
+	// neither a notification's email job ends without sending
+	email.Register(reg, email.Options{Settings: d.Service.MailConfig, Addr: os.Getenv("FORMWORK_SMTP_ADDR"), From: os.Getenv("FORMWORK_SMTP_FROM"), Store: store})
+	channels = append(channels, "email")
 	d.Workflows = workflow.New(d.Service, d.Clock, workflow.Options{Plugins: reg, Channels: channels})
 	d.Designer = designer.New(d.Service)
 	return d, nil

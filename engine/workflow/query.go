@@ -442,19 +442,31 @@ func (w *Runtime) UnreadCount(ctx context.Context, p *engine.Principal) (int, er
 	if err := requireUser(p); err != nil {
 		return 0, err
 	}
-	docs, err := w.store.FindDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
+	n, err := w.store.CountDocs(ctx, engine.DocQuery{Kind: KindNotification, Tag: "user:" + p.User.ID + "|unread"})
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
-	return len(docs), nil
+	return int(n), nil
 }
 
 // MarkRead marks p's notifications read (all unread ones when ids is
-// empty). Unknown ids and other users' notifications are ignored.
+// empty). Unknown ids and other users' notifications are ignored. A
+// delivery recording a channel on one of them at the same moment makes it
+// read them again and retry.
 func (w *Runtime) MarkRead(ctx context.Context, p *engine.Principal, ids ...string) error {
 	if err := requireUser(p); err != nil {
 		return err
 	}
+	var err error
+	for attempt := 0; attempt < w.opt.MaxRetries; attempt++ {
+		if err = w.markRead(ctx, p, ids); engine.ErrorCode(err) != engine.ECONFLICT {
+			return err
+		}
+	}
+	return err
+}
+
+func (w *Runtime) markRead(ctx context.Context, p *engine.Principal, ids []string) error {
 	var docs []*engine.Doc
 	if len(ids) == 0 {
 		var err error

@@ -60,6 +60,7 @@ func New(svc *engine.Service, clock func() time.Time, opt Options) *Runtime {
 	w := &Runtime{svc: svc, store: svc.Store(), org: svc.Org(), now: clock, plugins: opt.Plugins, opt: opt, progs: map[progKey]*engine.Program{}}
 	svc.AddRecordHook(w.onRecord)
 	svc.AddAlertHook(w.onAlert)           // alert_notify.go
+	svc.AddRecordShareHook(w.ccShare)     // cc_share.go
 	opt.Plugins.Register(grantPlugin{w})  // grant_request.go
 	opt.Plugins.Register(exportPlugin{w}) // export_request.go
 	return w

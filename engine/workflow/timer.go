@@ -243,7 +243,7 @@ func (w *Runtime) deliver(ctx context.Context, job engine.OutboxJob, pl deliverP
 		}
 		if attempt == 0 {
 			m := engine.PluginMessage{ID: job.ID, Event: engine.EventNotification, App: n.App, Form: n.Form, Record: n.Record, Instance: n.Instance,
-				Kind: n.Kind, Title: n.Title, To: []engine.Recipient{{ID: u.ID, Email: u.Email, Name: u.Name}}}
+				Kind: n.Kind, Title: n.Title, To: []engine.Recipient{{ID: u.ID, Email: u.Email, Name: u.Name, Lang: w.org.UserLang(ctx, u.ID)}}}
 			if err := p.Run(ctx, m); err != nil {
 				if engine.IsPermanent(err) {
 					return nil // logged by the plugin; retrying cannot help

@@ -27,11 +27,15 @@ const KindSent = "email_sent"
 
 // Options configure the plugin.
 type Options struct {
-	Addr  string    // SMTP server host:port; required
-	From  string    // sender address; required
-	Auth  smtp.Auth // optional (PLAIN refuses unencrypted connections except to localhost)
-	Store engine.Store
-	Clock func() time.Time // default time.Now
+	// Settings reads the mail settings an administrator stored
+	// (engine.Service.MailConfig); nil, or nil settings, fall back to Addr,
+	// From and Auth (the environment).
+	Settings func(ctx context.Context) (*engine.MailConfig, error)
+	Addr     string    // SMTP server host:port, when no settings are stored
+	From     string    // sender address, when no settings are stored
+	Auth     smtp.Auth // optional (PLAIN refuses unencrypted connections except to localhost)
+	Store    engine.Store
+	Clock    func() time.Time // default time.Now
 	// Send replaces smtp.SendMail (for a TLS dialer, say); nil uses smtp.SendMail.
 	Send func(addr string, a smtp.Auth, from string, to []string, msg []byte) error
 }
@@ -61,8 +65,12 @@ func (p *Plugin) Name() string { return Name }
 // id so mail clients fold a duplicate that slipped through (a crash
 // between sending and recording).
 func (p *Plugin) Run(ctx context.Context, m engine.PluginMessage) error {
-	if p.o.Addr == "" || p.o.From == "" {
-		return engine.Permanent(errors.New("email: no SMTP server or sender configured"))
+	cfg, err := p.config(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg == nil {
+		return engine.Permanent(engine.Errorf(engine.EUNAVAILABLE, engine.T("尚未设置邮件服务器", "no mail server is set up")))
 	}
 	if p.o.Store != nil {
 		if _, err := p.o.Store.FindDoc(ctx, KindSent, m.ID); err == nil {
@@ -94,9 +102,9 @@ func (p *Plugin) Run(ctx context.Context, m engine.PluginMessage) error {
 	if len(to) == 0 {
 		return engine.Permanent(errors.New("email: no valid recipient"))
 	}
-	msg := p.compose(m, to)
-	if err := p.o.Send(p.o.Addr, p.o.Auth, p.o.From, to, msg); err != nil {
-		return fmt.Errorf("email: send: %w", err)
+	msg := p.compose(m, cfg.From, to)
+	if err := cfg.send(ctx, p.o.Send, to, msg); err != nil {
+		return err
 	}
 	if p.o.Store != nil {
 		now := p.o.Clock()
@@ -118,11 +126,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// compose builds the message: a bilingual subject (RFC 2047 encoded) and
-// a plain-text body in both languages.
-func (p *Plugin) compose(m engine.PluginMessage, to []string) []byte {
-	subject := m.Title.Zh
-	if m.Title.En != "" && m.Title.En != m.Title.Zh {
+// compose builds the message: the subject (RFC 2047 encoded) and a
+// plain-text body in the recipient's language (the first recipient's), or
+// in both when it is not known.
+func (p *Plugin) compose(m engine.PluginMessage, from string, to []string) []byte {
+	lang := ""
+	if len(m.To) > 0 {
+		lang = m.To[0].Lang
+	}
+	subject, body := m.Title.Zh, m.Title.Zh+"\r\n"+m.Title.En+"\r\n\r\n"
+	switch {
+	case lang == "zh" || lang == "en":
+		subject, body = m.Title.In(lang), m.Title.In(lang)+"\r\n\r\n"
+	case m.Title.En != "" && m.Title.En != m.Title.Zh:
 		subject += " / " + m.Title.En
 	}
 	if subject == "" {
@@ -130,7 +146,7 @@ func (p *Plugin) compose(m engine.PluginMessage, to []string) []byte {
 	}
 	var b strings.Builder
 	h := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	h("From", p.o.From)
+	h("From", from)
 	h("To", strings.Join(to, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", subject))
 	h("Date", p.o.Clock().UTC().Format(time.RFC1123Z))
@@ -139,9 +155,22 @@ func (p *Plugin) compose(m engine.PluginMessage, to []string) []byte {
 	h("Content-Type", "text/plain; charset=utf-8")
 	h("Content-Transfer-Encoding", "8bit")
 	b.WriteString("\r\n")
-	b.WriteString(m.Title.Zh + "\r\n" + m.Title.En + "\r\n\r\n")
+	b.WriteString(body)
 	if m.App != "" {
 		b.WriteString(fmt.Sprintf("%s / %s / %s\r\n", m.App, m.Form, m.Record))
 	}
+	if m.Kind == "test" {
+		b.WriteString(footer(lang, engine.T("这是一封测试邮件：收到它说明邮件设置可用。", "This is a test: receiving it means the mail settings work.")))
+	}
+	b.WriteString(footer(lang, engine.T("此邮件由 Formwork 自动发送，请勿直接回复。", "Sent by Formwork; please do not reply to this message.")))
 	return []byte(b.String())
+}
+
+// footer is a closing line in lang, or in both languages when lang is not
+// known.
+func footer(lang string, t engine.Text) string {
+	if lang == "zh" || lang == "en" {
+		return "\r\n" + t.In(lang) + "\r\n"
+	}
+	return "\r\n" + t.Zh + "\r\n" + t.En + "\r\n"
 }

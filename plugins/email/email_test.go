@@ -147,3 +147,37 @@ func TestEmail(t *testing.T) {
 		t.Errorf("server down: %v, want a retryable error", err)
 	}
 }
+
+// TestEmailStoredSettingsFirst: settings an administrator stored win over
+// the environment's server; without them the environment's is used; with
+// neither nothing is sent and no retry can help.
+func TestEmailStoredSettingsFirst(t *testing.T) {
+	ctx := context.Background()
+	env, stored := startSMTP(t), startSMTP(t)
+	var cfg *engine.MailConfig
+	p := email.Register(engine.NewPluginRegistry(), email.Options{Addr: env.ln.Addr().String(), From: "env@example.com",
+		Settings: func(context.Context) (*engine.MailConfig, error) { return cfg, nil }})
+	msg := func(id string) engine.PluginMessage {
+		return engine.PluginMessage{ID: id, Title: engine.T("抄送：折扣审批", "For your information: Discount approval"),
+			To: []engine.Recipient{{Email: "rep@example.com", Lang: "zh"}}}
+	}
+	if err := p.Run(ctx, msg("a")); err != nil {
+		t.Fatal(err)
+	}
+	port := stored.ln.Addr().(*net.TCPAddr).Port
+	cfg = &engine.MailConfig{Host: "127.0.0.1", Port: port, Security: engine.MailPlain, From: "stored@example.com"}
+	if err := p.Run(ctx, msg("b")); err != nil {
+		t.Fatal(err)
+	}
+	if e, s := env.messages(), stored.messages(); len(e) != 1 || len(s) != 1 || !strings.HasPrefix(e[0].From, "env@example.com>") || !strings.HasPrefix(s[0].From, "stored@example.com>") {
+		t.Fatalf("environment server got %+v, stored server got %+v", e, s)
+	}
+	body := stored.messages()[0].Data
+	if !strings.Contains(body, "抄送：折扣审批") || strings.Contains(body, "For your information") {
+		t.Errorf("a Chinese reader's mail is not in Chinese only:\n%s", body)
+	}
+	none := email.Register(engine.NewPluginRegistry(), email.Options{Settings: func(context.Context) (*engine.MailConfig, error) { return nil, nil }})
+	if err := none.Run(ctx, msg("c")); !engine.IsPermanent(err) {
+		t.Errorf("no server anywhere: %v, want a permanent error", err)
+	}
+}
