@@ -11,6 +11,10 @@ import (
 type Principal struct {
 	User *User
 	IP   string
+	// Token is the personal API token the request carries (nil for a
+	// browser session or a login token): it may limit the apps the
+	// principal acts in and manages nothing of the account (see AllowsApp).
+	Token *APIToken
 }
 
 // Actor is the id audit events and revisions name for p: the user's id,
@@ -141,6 +145,9 @@ func requireAdmin(p *Principal) error {
 	}
 	if !p.User.Admin {
 		return Errorf(EFORBIDDEN, T("需要系统管理员权限", "system administrators only"))
+	}
+	if limitedToken(p) {
+		return errLimitedToken
 	}
 	return nil
 }

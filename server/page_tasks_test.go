@@ -421,7 +421,7 @@ func TestPendingGrantRequestsShown(t *testing.T) {
 	sb.lang = "en"
 	scsrf := sb.login("staff@example.com")
 	_, home := sb.get("/")
-	mustContain(t, "menu", home, `href="/access/requests" id="nav-access">Access requests</a>`, `href="/account/mfa" id="nav-mfa">Two-step verification</a>`)
+	mustContain(t, "menu", home, `href="/access/requests" id="nav-access">Access requests</a>`, `href="/account" id="nav-account">My account</a>`)
 	zb := newBrowser(t, srv)
 	zb.lang = "zh-CN"
 	zb.login("analyst@example.com")

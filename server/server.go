@@ -172,6 +172,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindDesignerRoutes(e, user)
 	s.bindExportRoutes(e, user)
 	s.bindAlertRoutes(e, user)
+	s.bindAccountRoutes(e, user, page, adminPage)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)
