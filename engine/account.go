@@ -287,8 +287,8 @@ func (si *SessionInfo) lastSeen() time.Time {
 	return si.CreatedAt
 }
 
-// Sessions lists where the principal is signed in, the most recently used
-// first; current (the id of the request's own session or token) is
+// Sessions lists where the principal is signed in: the current one, then
+// the most recently used first; current (the id of the request's own session or token) is
 // marked. Expired ones are left out. EFORBIDDEN for a personal token.
 func (s *Service) Sessions(ctx context.Context, p *Principal, current string) ([]*SessionInfo, error) {
 	if err := requireAccountOwner(p); err != nil {
@@ -320,7 +320,12 @@ func (s *Service) Sessions(ctx context.Context, p *Principal, current string) ([
 		out = append(out, &SessionInfo{ID: t.ID, Kind: SessionAPI, Agent: t.Agent, IP: t.IP, CreatedAt: t.CreatedAt,
 			LastSeenAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt, Current: t.ID == current})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].lastSeen().After(out[j].lastSeen()) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Current != out[j].Current {
+			return out[i].Current
+		}
+		return out[i].lastSeen().After(out[j].lastSeen())
+	})
 	return out, nil
 }
 

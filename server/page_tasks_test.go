@@ -426,7 +426,7 @@ func TestPendingGrantRequestsShown(t *testing.T) {
 	zb.lang = "zh-CN"
 	zb.login("analyst@example.com")
 	_, home = zb.get("/")
-	mustContain(t, "menu (zh)", home, ">权限申请</a>", ">两步验证</a>")
+	mustContain(t, "menu (zh)", home, ">权限申请</a>", ">我的账号</a>")
 
 	ask := func(reason string) {
 		t.Helper()
