@@ -397,3 +397,23 @@ func (a agentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", string(a))
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// BenchmarkHTTPTokenKinds reads one form's records through the seeded login
+// token and through a personal token limited to that app, to show what
+// the personal token's checks (its app list, its last-used time kept to
+// the minute) add to a request.
+func BenchmarkHTTPTokenKinds(b *testing.B) {
+	for _, kind := range []string{"login", "personal"} {
+		b.Run("token="+kind, func(b *testing.B) {
+			benchHTTP(b, 1, func(h *harness) func(*http.Client, string, int) int {
+				tok := h.tokens["staff"]
+				if kind == "personal" {
+					tok = createToken(b, h, "staff", `{"name":"bench","expires_in":"P1D","apps":["visit"]}`)
+				}
+				return func(c *http.Client, base string, i int) int {
+					return do(c, "GET", base+benchVisit+"?limit=20", tok, "")
+				}
+			})
+		})
+	}
+}
