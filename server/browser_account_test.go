@@ -84,3 +84,42 @@ func TestBrowserAccount(t *testing.T) {
 	step(t, ctx, "mfa tab", answered(chromedp.Click(chromedp.CSS(`.account-tabs [data-tab="mfa"]`))), chromedp.WaitVisible(chromedp.CSS("#mfa-qr")))
 	checkConsole(t, console(), "status of 422") // the refused password form's answer
 }
+
+// TestBrowserAdminResetsPassword: an administrator resets a member of
+// staff's password on the user's page and reads the one-time password;
+// logged in with it, the member of staff finds only the password form
+// (any other page leads back to it) until they set their own, and then
+// reaches their home page. Screenshots at 1280 and 390 px.
+func TestBrowserAdminResetsPassword(t *testing.T) {
+	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
+	h := newHarness(t, testConfig())
+	hs := httptest.NewServer(h.e)
+	defer hs.Close()
+	shots := t.TempDir()
+
+	step(t, ctx, "login", loginAt(hs.URL+"/admin/users/"+h.users["staff"].ID, "admin", "#reset-password")...)
+	step(t, ctx, "reset", answered(chromedp.Click(chromedp.CSS("#reset-password"))), chromedp.WaitVisible(chromedp.CSS("#one-time-password")))
+	pw := strings.TrimSpace(run(t, ctx, "one-time password", chromedp.Text(chromedp.CSS("#one-time-password"))))
+	if len(pw) < 10 {
+		t.Fatalf("the one-time password reads %q", pw)
+	}
+	shootBoth(t, ctx, shots, "admin-reset-password")
+	step(t, ctx, "logout", answered(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`))), chromedp.WaitVisible(chromedp.CSS("#email")))
+
+	step(t, ctx, "login with the one-time password",
+		chromedp.SendKeys(chromedp.CSS("#email"), "staff@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), pw),
+		answered(chromedp.Click(chromedp.CSS("form button[type=submit]"))),
+		chromedp.WaitVisible(chromedp.CSS("#must-change")))
+	step(t, ctx, "another page", answered(chromedp.Navigate(hs.URL+"/tasks")), chromedp.WaitVisible(chromedp.CSS("#must-change")))
+	shootBoth(t, ctx, shots, "account-must-change")
+	const mine = "a passphrase of my own"
+	step(t, ctx, "set my own", append(append(append(typeInto("#pw-current", pw), typeInto("#pw-new", mine)...), typeInto("#pw-confirm", mine)...),
+		answered(chromedp.Click(chromedp.CSS("#password-save"))), chromedp.WaitVisible(chromedp.CSS(".account-tabs")))...)
+	step(t, ctx, "home", answered(chromedp.Navigate(hs.URL+"/")), chromedp.WaitVisible(chromedp.CSS("#nav-account")))
+	if path := run(t, ctx, "where", chromedp.Evaluate[string](`location.pathname`)); path != "/" {
+		t.Errorf("home after setting a password is %q", path)
+	}
+	h.apiLogin(t, "staff@example.com", mine)
+	checkConsole(t, console())
+}
