@@ -11,6 +11,7 @@ func init() {
 		"account.password.title":        {"修改密码", "Change your password"},
 		"account.password.must":         {"管理员已为您重置密码。请先设置一个只有您知道的新密码，然后才能继续使用。", "An administrator reset your password. Set a new one only you know before you go on."},
 		"account.password.current":      {"当前密码", "Current password"},
+		"account.password.one_time":     {"管理员给您的一次性密码", "The one-time password you were given"},
 		"account.password.new":          {"新密码", "New password"},
 		"account.password.rules":        {"至少 10 个字符，不能是邮箱，也不能是常见密码。", "At least 10 characters, not your email, not a common password."},
 		"account.password.confirm":      {"再次输入新密码", "New password again"},
