@@ -155,6 +155,9 @@ type AccessRule struct {
 // used (grant.use) and the role policies that did not hold
 // (access.policy).
 func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
+	if err := CheckTokenApp(pr, b.App.Key); err != nil {
+		return nil, s.deny(ctx, pr, "token.app", b.App.Key, f.Key, "", "personal token limited to other apps", err)
+	}
 	a, err := s.resolveAccess(ctx, pr, b, f)
 	if err != nil {
 		return nil, err
@@ -173,13 +176,21 @@ func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Fo
 // union of their roles whose access policy holds for this request (time
 // and address) and of their unexpired temporary grants. The user is read
 // again from the store, so a freeze or a role change takes effect on the
-// very next call on every node: a frozen user gets ELOCKED.
+// very next call on every node: a frozen user gets ELOCKED, one whose
+// password an administrator reset EPASSWORDCHANGE, and a personal token
+// limited to other apps EFORBIDDEN.
 // It answers a question and writes nothing: callers acting on the answer
 // go through useAccess, which audits.
 func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
+	if err := CheckTokenApp(pr, b.App.Key); err != nil {
+		return nil, err
+	}
 	u, err := s.currentUser(ctx, pr.User)
 	if err != nil {
 		return nil, err
+	}
+	if u.MustChangePassword {
+		return nil, errMustChangePassword
 	}
 	return s.accessOf(ctx, u, pr.IP, b, f)
 }

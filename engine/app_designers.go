@@ -27,6 +27,9 @@ func (s *Service) AuthorizeDesign(ctx context.Context, p *Principal, app, action
 	if p == nil || p.User == nil {
 		return s.deny(ctx, p, action, app, "", app, "not logged in", Errorf(EUNAUTHORIZED, T("请先登录", "please log in")))
 	}
+	if err := CheckTokenApp(p, app); err != nil {
+		return s.deny(ctx, p, action, app, "", app, "personal token limited to other apps", err)
+	}
 	if p.User.Admin {
 		return nil
 	}

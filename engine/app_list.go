@@ -28,6 +28,9 @@ func (s *Service) ListApps(ctx context.Context, p *Principal) ([]*AppSummary, er
 	}
 	var out []*AppSummary
 	err := s.eachApp(ctx, func(a *appDoc, b *Bundle) error {
+		if !p.AllowsApp(a.Key) {
+			return nil
+		}
 		sum := &AppSummary{Key: a.Key, Name: a.Name, Version: a.Version}
 		for _, f := range b.Forms {
 			acc, err := s.resolveAccess(ctx, p, b, f)

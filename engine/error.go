@@ -18,9 +18,12 @@ const (
 	EUNSUPPORTED  = "unsupported"  // wrong content type (415)
 	EINVALID      = "invalid"      // data or definition fails validation (422)
 	ELOCKED       = "locked"       // user frozen or locked out (423)
-	ERATELIMIT    = "rate_limited" // too many requests (429)
-	EINTERNAL     = "internal"     // anything not ours (500)
-	EUNAVAILABLE  = "unavailable"  // a dependency is down (503)
+	// EPASSWORDCHANGE: an administrator reset the password and the user
+	// must set their own before anything else (403)
+	EPASSWORDCHANGE = "password_change_required"
+	ERATELIMIT      = "rate_limited" // too many requests (429)
+	EINTERNAL       = "internal"     // anything not ours (500)
+	EUNAVAILABLE    = "unavailable"  // a dependency is down (503)
 )
 
 // FieldError is one problem at a JSON pointer into the submitted document.

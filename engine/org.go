@@ -35,8 +35,9 @@ const SystemActor = "system"
 // AuditActor says who makes a change, for its audit event: a user id (or
 // SystemActor) and, for requests, the client address.
 type AuditActor struct {
-	ID string
-	IP string
+	ID    string
+	IP    string
+	Agent string // the client's User-Agent, kept on the sessions it starts
 }
 
 // Unit is one node of the organisation tree (HQ → region → store →
@@ -66,10 +67,13 @@ type User struct {
 	PasswordHash string              `json:"-"`
 	Frozen       bool                `json:"frozen,omitempty"`
 	FailedLogins int                 `json:"failed_logins,omitempty"`
-	LockedUntil  *time.Time          `json:"locked_until,omitempty"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
-	Version      int64               `json:"-"`
+	// MustChangePassword is set by an administrator's reset: until the
+	// user sets a password of their own they may do nothing else.
+	MustChangePassword bool       `json:"must_change_password,omitempty"`
+	LockedUntil        *time.Time `json:"locked_until,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	Version            int64      `json:"-"`
 }
 
 // storedUser is a User as stored: the same fields plus the password hash.
@@ -85,18 +89,30 @@ type Session struct {
 	UserID    string    `json:"user_id"`
 	CSRF      string    `json:"csrf"`
 	IP        string    `json:"ip,omitempty"`
+	Agent     string    `json:"agent,omitempty"` // the browser's User-Agent
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// LastSeenAt is the last request, kept to the minute (see Touch).
+	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
 }
 
 // APIToken is a bearer token for scripts. ID is the SHA-256 (hex) of the
 // secret; the secret is shown once, when the token is created.
+// A login token (POST /api/v1/auth/login) acts as its user in full; a
+// personal token (Personal) is one the user made for an integration, may be
+// limited to some apps (Apps) and manages nothing of the account.
 type APIToken struct {
 	ID        string     `json:"id"`
 	UserID    string     `json:"user_id"`
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Personal  bool       `json:"personal,omitempty"`
+	Apps      []string   `json:"apps,omitempty"` // personal tokens: the only apps it may act in; empty: any
+	IP        string     `json:"ip,omitempty"`   // where it was issued
+	Agent     string     `json:"agent,omitempty"`
+	// LastUsedAt is the last request, kept to the minute (see Touch).
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
 
 // NewUser is the input of CreateUser.
@@ -821,17 +837,7 @@ func (o *Org) Freeze(ctx context.Context, actor AuditActor, userID string) (*Use
 // credentialDeletes returns the writes that delete every session and API
 // token of a user.
 func (o *Org) credentialDeletes(ctx context.Context, userID string) ([]DocWrite, error) {
-	var writes []DocWrite
-	for _, kind := range []string{KindSession, KindToken} {
-		docs, err := o.store.FindDocs(ctx, DocQuery{Kind: kind, Tag: "user:" + userID})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range docs {
-			writes = append(writes, DocWrite{Doc: Doc{Kind: kind, ID: d.ID}, ExpectVersion: AnyVersion, Delete: true})
-		}
-	}
-	return writes, nil
+	return o.credentialWrites(ctx, userID, "", true)
 }
 
 // ---- sessions and tokens ----
@@ -866,7 +872,7 @@ func (o *Org) CreateSession(ctx context.Context, actor AuditActor, userID string
 	secret, id := newSecret("fws_")
 	csrf, _ := newSecret("")
 	now := o.now()
-	s := &Session{ID: id, UserID: u.ID, CSRF: csrf, IP: actor.IP, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	s := &Session{ID: id, UserID: u.ID, CSRF: csrf, IP: actor.IP, Agent: clipAgent(actor.Agent), CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
 	if _, err := o.store.Apply(ctx, &Change{
 		Docs:  []DocWrite{{Doc: Doc{Kind: KindSession, ID: id, Version: 1, Tags: []string{"user:" + u.ID}, Value: marshalDoc(s), Updated: now}}},
 		Audit: []*AuditEvent{o.event(actor, "session.create", u.ID, nil, nil)},
@@ -922,6 +928,12 @@ func (o *Org) DeleteSession(ctx context.Context, actor AuditActor, secret string
 // (shown only now) and the token. expiresAt may be nil for no expiry.
 // ENOTFOUND for an unknown user, ELOCKED for a frozen one.
 func (o *Org) CreateToken(ctx context.Context, actor AuditActor, userID, name string, expiresAt *time.Time) (string, *APIToken, error) {
+	return o.issueToken(ctx, actor, userID, APIToken{Name: name, ExpiresAt: expiresAt})
+}
+
+// issueToken stores t (its id, user and times filled in here) for the
+// user, audited as token.create, and returns the secret.
+func (o *Org) issueToken(ctx context.Context, actor AuditActor, userID string, t APIToken) (string, *APIToken, error) {
 	u, err := o.FindUserByID(ctx, userID)
 	if err != nil {
 		return "", nil, err
@@ -931,19 +943,25 @@ func (o *Org) CreateToken(ctx context.Context, actor AuditActor, userID, name st
 	}
 	secret, id := newSecret("fwt_")
 	now := o.now()
-	t := &APIToken{ID: id, UserID: u.ID, Name: name, CreatedAt: now.UTC()}
-	if expiresAt != nil {
-		e := expiresAt.UTC()
+	t.ID, t.UserID, t.CreatedAt = id, u.ID, now.UTC()
+	t.IP, t.Agent = actor.IP, clipAgent(actor.Agent)
+	if t.ExpiresAt != nil {
+		e := t.ExpiresAt.UTC()
 		t.ExpiresAt = &e
 	}
+	tags := []string{"user:" + u.ID}
+	detail := map[string]any{"name": t.Name, "token": id[:12]}
+	if t.Personal {
+		tags = append(tags, "personal:"+u.ID)
+		detail["apps"], detail["expires_at"] = t.Apps, t.ExpiresAt
+	}
 	if _, err := o.store.Apply(ctx, &Change{
-		Docs: []DocWrite{{Doc: Doc{Kind: KindToken, ID: id, Version: 1, Tags: []string{"user:" + u.ID}, Value: marshalDoc(t), Updated: now}}},
-		Audit: []*AuditEvent{o.event(actor, "token.create", u.ID, nil,
-			map[string]any{"name": name, "token": id[:12]})},
+		Docs:  []DocWrite{{Doc: Doc{Kind: KindToken, ID: id, Version: 1, Tags: tags, Value: marshalDoc(t), Updated: now}}},
+		Audit: []*AuditEvent{o.event(actor, "token.create", u.ID, nil, detail)},
 	}); err != nil {
 		return "", nil, fmt.Errorf("create token: %w", err)
 	}
-	return secret, t, nil
+	return secret, &t, nil
 }
 
 // FindToken returns the API token for a bearer secret. ENOTFOUND when it

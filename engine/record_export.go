@@ -343,6 +343,9 @@ func (s *Service) Export(ctx context.Context, p *Principal, id string) (*ExportJ
 	if j.Owner != p.User.ID {
 		return nil, s.deny(ctx, p, "export.read", j.App, j.Form, id, "not the owner", Errorf(ENOTFOUND, T("没有这次导出", "there is no such export")))
 	}
+	if err := CheckTokenApp(p, j.App); err != nil {
+		return nil, s.deny(ctx, p, "export.read", j.App, j.Form, id, "personal token limited to other apps", err)
+	}
 	if j.State == ExportAwaitingApproval && j.Approval != "" {
 		if r, err := s.store.FindRecordByID(ctx, exportApprovalApp, exportApprovalForm, j.Approval, true); err == nil && (r.Status == StatusRejected || r.Status == StatusWithdrawn) {
 			j.State = ExportRejected

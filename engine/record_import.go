@@ -322,6 +322,9 @@ func (s *Service) RecordImport(ctx context.Context, p *Principal, id string) (*R
 	if err != nil || j.Actor != p.User.ID {
 		return nil, Errorf(ENOTFOUND, T("导入任务不存在", "no such import"))
 	}
+	if err := CheckTokenApp(p, j.App); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 

@@ -15,6 +15,10 @@ type Principal struct {
 	// link (engine/public_link.go): User is then the link's owner, placed
 	// in the link's unit, and audit events name the link, not the owner.
 	Link string
+	// Token is the personal API token the request carries (nil for a
+	// browser session or a login token): it may limit the apps the
+	// principal acts in and manages nothing of the account (see AllowsApp).
+	Token *APIToken
 }
 
 // Actor is the id audit events and revisions name for p: the user's id,
@@ -151,6 +155,9 @@ func requireAdmin(p *Principal) error {
 	}
 	if !p.User.Admin {
 		return Errorf(EFORBIDDEN, T("需要系统管理员权限", "system administrators only"))
+	}
+	if limitedToken(p) {
+		return errLimitedToken
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ func requireAuditor(p *Principal) error {
 	if !p.User.Admin && !p.User.Auditor {
 		return Errorf(EFORBIDDEN, T("需要系统管理员或审计员权限", "system administrators and auditors only"))
 	}
+	if limitedToken(p) {
+		return errLimitedToken
+	}
 	return nil
 }
 

@@ -75,11 +75,23 @@ func (s *server) apiLogin(c echo.Context) error {
 		return err
 	}
 	exp := s.now().Add(s.cfg.SessionTTL)
-	secret, _, err := s.org.CreateToken(c.Request().Context(), engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, "login", &exp)
+	secret, _, err := s.org.CreateToken(c.Request().Context(), signInActor(c, u), u.ID, "login", &exp)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"token": secret, "user": userOut(u), "expires_at": exp.UTC()})
+	out := map[string]any{"token": secret, "user": userOut(u), "expires_at": exp.UTC()}
+	if u.MustChangePassword {
+		// the token is good for POST /api/v1/account/password (and logout)
+		// only; anything else answers 403 password_change_required
+		out["password_change_required"] = true
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// signInActor is the audit actor of u signing in with this request: its
+// address and browser, which the new session or token keeps.
+func signInActor(c echo.Context, u *engine.User) engine.AuditActor {
+	return engine.AuditActor{ID: u.ID, IP: c.RealIP(), Agent: c.Request().UserAgent()}
 }
 
 // apiLogout revokes the bearer token, or ends the browser session.

@@ -282,6 +282,17 @@ func (s *server) renderUser(c echo.Context, status int, msg string) error {
 // renderUserFlash draws a user's page with an error (msg) or a report
 // (flash) at the top.
 func (s *server) renderUserFlash(c echo.Context, status int, msg, flash string) error {
+	return s.renderUserWith(c, status, func(v *web.AdminUserPage) {
+		v.Error = msg
+		if flash != "" {
+			v.Flash = flash
+		}
+	})
+}
+
+// renderUserWith draws a user's page after edit has added what the action
+// just did to it.
+func (s *server) renderUserWith(c echo.Context, status int, edit func(v *web.AdminUserPage)) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	u, err := s.svc.User(ctx, p, c.Param("id"))
@@ -290,10 +301,7 @@ func (s *server) renderUserFlash(c echo.Context, status int, msg, flash string) 
 	}
 	pg, nav := s.adminPage(c, "admin.users.title", "users")
 	pg.Title = u.Name
-	if flash != "" {
-		pg.Flash = flash
-	}
-	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, Error: msg,
+	v := web.AdminUserPage{Page: pg, AdminNav: nav, ID: u.ID, Name: u.Name, Email: u.Email, Unit: u.Unit, Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen,
 		StatusURL: "/api/v1/users/" + url.PathEscape(u.ID) + "/reassign"}
 	if v.Units, _, err = s.unitChoices(c, pg.Lang); err != nil {
 		return err
@@ -343,6 +351,7 @@ func (s *server) renderUserFlash(c echo.Context, status int, msg, flash string) 
 	if r != nil {
 		v.Reassign = &web.AdminReassign{ID: r.ID, To: names[r.To], Status: r.Status, Moved: r.Moved, Total: r.Total, Percent: r.Percent(), Done: r.Status == engine.ReassignDone}
 	}
+	edit(&v)
 	return Render(c, status, web.AdminUserView(v))
 }
 

@@ -109,7 +109,7 @@ func (s *server) loginSubmit(c echo.Context) error {
 
 // startSession signs the user in with a session cookie and sends them on.
 func (s *server) startSession(c echo.Context, u *engine.User, next string) error {
-	secret, sess, err := s.org.CreateSession(c.Request().Context(), engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, s.cfg.SessionTTL)
+	secret, sess, err := s.org.CreateSession(c.Request().Context(), signInActor(c, u), u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func (s *server) mfaLoginEnrolSubmit(c echo.Context) error {
 	if err := s.svc.Audit(ctx, p, "login.mfa", "", "", u.ID, engine.ResultOK, "enrolled at login"); err != nil {
 		return err
 	}
-	secret, sess, err := s.org.CreateSession(ctx, engine.AuditActor{ID: u.ID, IP: c.RealIP()}, u.ID, s.cfg.SessionTTL)
+	secret, sess, err := s.org.CreateSession(ctx, signInActor(c, u), u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		return err
 	}

@@ -421,12 +421,12 @@ func TestPendingGrantRequestsShown(t *testing.T) {
 	sb.lang = "en"
 	scsrf := sb.login("staff@example.com")
 	_, home := sb.get("/")
-	mustContain(t, "menu", home, `href="/access/requests" id="nav-access">Access requests</a>`, `href="/account/mfa" id="nav-mfa">Two-step verification</a>`)
+	mustContain(t, "menu", home, `href="/access/requests" id="nav-access">Access requests</a>`, `href="/account" id="nav-account">My account</a>`)
 	zb := newBrowser(t, srv)
 	zb.lang = "zh-CN"
 	zb.login("analyst@example.com")
 	_, home = zb.get("/")
-	mustContain(t, "menu (zh)", home, ">权限申请</a>", ">两步验证</a>")
+	mustContain(t, "menu (zh)", home, ">权限申请</a>", ">我的账号</a>")
 
 	ask := func(reason string) {
 		t.Helper()

@@ -183,6 +183,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindViewRoutes(e, user, page)
 	s.bindNotificationRoutes(e, user, page)
 	s.bindMailRoutes(e, admin, adminPage)
+	s.bindAccountRoutes(e, user, page, adminPage)
 
 	s.bindLoginPages(e, page)
 	s.bindRecordPages(e, page)

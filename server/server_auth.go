@@ -27,9 +27,22 @@ const (
 
 // auth is who a request comes from.
 type auth struct {
-	user    *engine.User
-	session *engine.Session // set for a browser session
-	token   string          // the bearer secret, set for an API token
+	user     *engine.User
+	session  *engine.Session  // set for a browser session
+	token    string           // the bearer secret, set for an API token
+	apiToken *engine.APIToken // the token of that secret
+}
+
+// credentialID is the id of the session or token a request came with, the
+// one a password change keeps and the sessions list marks as current.
+func (a *auth) credentialID() string {
+	if a.session != nil {
+		return a.session.ID
+	}
+	if a.apiToken != nil {
+		return a.apiToken.ID
+	}
+	return ""
 }
 
 const ctxAuth = "fw.auth"
@@ -44,12 +57,15 @@ func principal(c echo.Context) *engine.Principal {
 	p := &engine.Principal{IP: c.RealIP()}
 	if a := authOf(c); a != nil {
 		p.User = a.user
+		if a.apiToken != nil && a.apiToken.Personal {
+			p.Token = a.apiToken
+		}
 	}
 	return p
 }
 
 func actorOf(c echo.Context) engine.AuditActor {
-	a := engine.AuditActor{IP: c.RealIP()}
+	a := engine.AuditActor{IP: c.RealIP(), Agent: c.Request().UserAgent()}
 	if au := authOf(c); au != nil {
 		a.ID = au.user.ID
 	}
@@ -78,7 +94,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			a = &auth{token: strings.TrimSpace(secret)}
+			a = &auth{token: strings.TrimSpace(secret), apiToken: t}
 			a.user, err = s.org.FindUserByID(ctx, t.UserID)
 			if err != nil {
 				return engine.Errorf(engine.EUNAUTHORIZED, engine.T("令牌无效", "the token is not valid"))
@@ -107,9 +123,53 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return engine.Errorf(engine.ELOCKED, engine.T("账号已冻结，请联系管理员", "this account is frozen; ask an administrator"))
 			}
 			c.Set(ctxAuth, a)
+			s.touch(c, a)
+			if a.user.MustChangePassword && !passwordChangePath(c.Request()) {
+				return s.mustChangePassword(c)
+			}
 		}
 		return next(c)
 	}
+}
+
+// touch records when a session or token was last used. It is best effort:
+// a failed write costs the request nothing, only the "last seen" column.
+func (s *server) touch(c echo.Context, a *auth) {
+	ctx := c.Request().Context()
+	var err error
+	switch {
+	case a.session != nil:
+		err = s.org.TouchSession(ctx, a.session)
+	case a.apiToken != nil:
+		err = s.org.TouchToken(ctx, a.apiToken)
+	}
+	if err != nil {
+		s.log.Warn("last seen not recorded", "err", err)
+	}
+}
+
+// passwordChangePath reports whether r is one of the few requests a user
+// whose password an administrator reset may still make: changing it,
+// logging out, switching the language.
+func passwordChangePath(r *http.Request) bool {
+	p := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && (p == "/api/v1/account/password" || p == "/account/password" || p == "/api/v1/auth/logout" || p == "/logout"):
+		return true
+	case r.Method == http.MethodGet && (p == "/account" || strings.HasPrefix(p, "/lang/")):
+		return true
+	}
+	return false
+}
+
+// mustChangePassword answers any other request of such a user: the API
+// with a 403 problem (code password_change_required), a browser's page
+// with the password form.
+func (s *server) mustChangePassword(c echo.Context) error {
+	if !isAPI(c) && c.Request().Method == http.MethodGet {
+		return c.Redirect(http.StatusSeeOther, "/account")
+	}
+	return engine.ErrMustChangePassword()
 }
 
 // requireUser refuses anonymous API requests (401).
@@ -125,10 +185,9 @@ func (s *server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 // requireAdmin refuses non-administrators (403) and audits the denial.
 func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a := authOf(c)
-		if a == nil || !a.user.Admin {
+		if err := engine.RequireAdmin(principal(c)); err != nil {
 			_ = s.svc.Audit(c.Request().Context(), principal(c), "admin."+strings.ToLower(c.Request().Method), "", "", c.Path(), engine.ResultDenied, "not an administrator")
-			return engine.Errorf(engine.EFORBIDDEN, engine.T("需要系统管理员权限", "system administrators only"))
+			return err
 		}
 		return next(c)
 	}

@@ -22,7 +22,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case engine.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case engine.EFORBIDDEN:
+	case engine.EFORBIDDEN, engine.EPASSWORDCHANGE:
 		return http.StatusForbidden
 	case engine.ENOTFOUND:
 		return http.StatusNotFound
@@ -74,19 +74,20 @@ func codeOfStatus(status int) string {
 
 // titles are the problem titles by code.
 var titles = map[string]engine.Text{
-	engine.EBADREQUEST:   engine.T("请求有误", "Bad request"),
-	engine.EUNAUTHORIZED: engine.T("未登录", "Not logged in"),
-	engine.EFORBIDDEN:    engine.T("无权操作", "Forbidden"),
-	engine.ENOTFOUND:     engine.T("未找到", "Not found"),
-	engine.ECONFLICT:     engine.T("版本冲突", "Conflict"),
-	engine.ETOOLARGE:     engine.T("请求过大", "Too large"),
-	engine.EUNSUPPORTED:  engine.T("不支持的内容类型", "Unsupported media type"),
-	engine.EINVALID:      engine.T("数据有误", "Invalid data"),
-	engine.ELOCKED:       engine.T("账号已锁定", "Locked"),
-	engine.ERATELIMIT:    engine.T("请求过于频繁", "Too many requests"),
-	engine.EUNAVAILABLE:  engine.T("服务暂不可用", "Unavailable"),
-	engine.EINTERNAL:     engine.T("服务器内部错误", "Internal error"),
-	codePrecondition:     engine.T("缺少版本条件", "Precondition required"),
+	engine.EBADREQUEST:     engine.T("请求有误", "Bad request"),
+	engine.EUNAUTHORIZED:   engine.T("未登录", "Not logged in"),
+	engine.EFORBIDDEN:      engine.T("无权操作", "Forbidden"),
+	engine.ENOTFOUND:       engine.T("未找到", "Not found"),
+	engine.ECONFLICT:       engine.T("版本冲突", "Conflict"),
+	engine.ETOOLARGE:       engine.T("请求过大", "Too large"),
+	engine.EUNSUPPORTED:    engine.T("不支持的内容类型", "Unsupported media type"),
+	engine.EINVALID:        engine.T("数据有误", "Invalid data"),
+	engine.ELOCKED:         engine.T("账号已锁定", "Locked"),
+	engine.EPASSWORDCHANGE: engine.T("请先修改密码", "Password change required"),
+	engine.ERATELIMIT:      engine.T("请求过于频繁", "Too many requests"),
+	engine.EUNAVAILABLE:    engine.T("服务暂不可用", "Unavailable"),
+	engine.EINTERNAL:       engine.T("服务器内部错误", "Internal error"),
+	codePrecondition:       engine.T("缺少版本条件", "Precondition required"),
 }
 
 // Problem is an RFC 9457 problem document.

@@ -100,6 +100,7 @@ type AdminUserPage struct {
 	OpenTasks                   int    // open approval tasks the user holds
 	StatusURL                   string // JSON progress of the reassignment, polled by admin.js
 	Error                       string
+	OneTimePassword             string // just reset: shown only on this answer
 }
 
 // AdminUserApp is one app with its roles, ticked when the user holds them.

@@ -67,6 +67,9 @@ func (w *Runtime) Act(ctx context.Context, p *engine.Principal, taskID, action s
 	if t0.Assignee != p.User.ID {
 		return nil, errTaskNotFound() // somebody else's task: no existence oracle
 	}
+	if err := engine.CheckTokenApp(p, t0.App); err != nil {
+		return nil, err
+	}
 	if t0.Status != TaskOpen {
 		if action == ActionComment {
 			return t0, w.comment(ctx, p, t0, in)

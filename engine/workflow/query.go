@@ -94,7 +94,7 @@ func (w *Runtime) Tasks(ctx context.Context, p *engine.Principal, q TaskQuery) (
 	out := &TaskList{Items: []*Task{}, Open: len(open), Done: done}
 	for i := len(items) - 1; i >= 0 && len(out.Items) < limit; i-- {
 		t := items[i]
-		if (q.App != "" && t.App != q.App) || (q.Form != "" && t.Form != q.Form) {
+		if (q.App != "" && t.App != q.App) || (q.Form != "" && t.Form != q.Form) || !p.AllowsApp(t.App) {
 			continue
 		}
 		out.Items = append(out.Items, t)
@@ -219,6 +219,9 @@ func (w *Runtime) Task(ctx context.Context, p *engine.Principal, id string) (*Ta
 	}
 	if t.Assignee != p.User.ID {
 		return nil, errTaskNotFound()
+	}
+	if err := engine.CheckTokenApp(p, t.App); err != nil {
+		return nil, err
 	}
 	tx, err := w.load(ctx, t.Instance, p)
 	if err != nil {
