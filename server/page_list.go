@@ -115,6 +115,7 @@ func (s *server) listPage(c echo.Context) error {
 	for _, f := range cols {
 		v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: f.Field.Key, Label: f.Field.LabelOr().In(lang)}, q.Sort, false))
 	}
+	v.Columns = append(v.Columns, web.Column{Key: "_status", Label: web.Msg(lang, "record.status")})
 	v.Columns = append(v.Columns, links.sortedBy(web.Column{Key: "_updated_at", Label: web.Msg(lang, "list.updated")}, q.Sort, true))
 
 	list, err := s.svc.ListRecords(ctx, p, fv.App, fv.Key, q)
@@ -161,7 +162,7 @@ func (s *server) listRows(c echo.Context, fv *engine.FormView, cols []*engine.Fi
 			}
 			row.Cells = append(row.Cells, web.DisplayValue(lang, f.Field, r.Data[f.Field.Key]))
 		}
-		row.Cells = append(row.Cells, fmtTime(r.UpdatedAt))
+		row.Cells = append(row.Cells, web.StatusLabel(lang, r.Status), fmtTime(r.UpdatedAt))
 		rows = append(rows, row)
 	}
 	return rows, nil

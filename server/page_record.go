@@ -465,7 +465,7 @@ func (s *server) recordPage(c echo.Context) error {
 	}
 	v.Meta = []web.Value{
 		{Label: web.Msg(lang, "record.version"), Value: strconv.FormatInt(r.Version, 10)},
-		{Label: web.Msg(lang, "record.status"), Value: r.Status},
+		{Label: web.Msg(lang, "record.status"), Value: web.StatusLabel(lang, r.Status)},
 		{Label: web.Msg(lang, "record.owner"), Value: name(r.Owner)},
 		{Label: web.Msg(lang, "record.unit"), Value: r.Unit},
 		{Label: web.Msg(lang, "record.created"), Value: fmtTime(r.CreatedAt)},
