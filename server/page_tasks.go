@@ -250,7 +250,11 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 		if !ok {
 			continue
 		}
-		v.Values = append(v.Values, web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)})
+		item := web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)}
+		if l, ok := d.Labels[f.Field.Key]; ok {
+			item.Value = l.In(lang)
+		}
+		v.Values = append(v.Values, item)
 	}
 	if len(edit) > 0 {
 		shown := map[string]any{}
@@ -263,7 +267,11 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 			shown[k] = val
 		}
 		var other []string
-		v.Sections, other = web.BuildForm(web.FormInput{Lang: lang, Fields: edit, Data: shown, Errors: errs})
+		picked := map[string]string{}
+		for k, l := range d.Labels {
+			picked[k] = l.In(lang)
+		}
+		v.Sections, other = web.BuildForm(web.FormInput{Lang: lang, Fields: edit, Data: shown, Errors: errs, Picked: picked})
 		v.Errors = append(v.Errors, other...)
 	} else {
 		for _, e := range errs {

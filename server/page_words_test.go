@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"formwork/engine"
 )
 
 // mustLackAll fails for each unwanted text the page shows.
@@ -89,4 +92,57 @@ func TestPagesInWordsStaffUnderstand(t *testing.T) {
 		}
 		mustLackAll(t, "problem", rec.Body.String(), "^1[3-9]", "不符合格式")
 	})
+}
+
+// TestRelationsReadAsNames: the record history and the task page show a
+// related record by its display value as the viewer may see it, and a
+// related record the viewer may not read as such — never its id; a
+// member field shows the person's name.
+func TestRelationsReadAsNames(t *testing.T) {
+	h, w, srv := taskFixture(t)
+	ctx := context.Background()
+	admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
+	mgr := &engine.Principal{User: h.users["manager"], IP: "127.0.0.1"}
+	var companies []*engine.RecordView
+	for _, n := range []string{"星光科技", "海川贸易"} {
+		c, err := h.svc.CreateRecord(ctx, admin, "shop", "company", map[string]any{"name": n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		companies = append(companies, c)
+	}
+	r, err := h.svc.CreateRecord(ctx, mgr, "shop", "customer", map[string]any{"name": "王五", "phone": "13912345678", "level": "normal",
+		"company": companies[0].ID, "rep": h.users["staff"].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := engine.CloneValue(r.Data).(map[string]any)
+	data["company"], data["discount"] = companies[1].ID, 0.15
+	if r, err = h.svc.UpdateRecord(ctx, mgr, "shop", "customer", r.ID, r.Version, data); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, srv)
+	b.lang = "zh-CN"
+	b.login("manager@example.com")
+	_, page := b.get("/apps/shop/forms/customer/records/" + r.ID)
+	mustContain(t, "record page", page, "星光科技", "海川贸易", "staff")
+	mustLack(t, "record page", page, ">"+companies[0].ID+"<", ">"+companies[1].ID+"<", ">"+h.users["staff"].ID+"<")
+
+	// the analyst decides the discount and may not read companies
+	task := openTask(t, h, w, "analyst", r.ID)
+	a := newBrowser(t, srv)
+	a.lang = "zh-CN"
+	a.login("analyst@example.com")
+	_, page = a.get("/tasks/" + task)
+	mustContain(t, "task page", page, "（无权查看的关联记录）", "staff")
+	mustLack(t, "task page", page, companies[0].ID, companies[1].ID, "海川贸易", h.users["staff"].ID)
+	// the API gives the same labels with the task
+	d, err := w.Task(ctx, &engine.Principal{User: h.users["analyst"], IP: "127.0.0.1"}, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Labels["company"].Zh; got != "（无权查看的关联记录）" {
+		t.Errorf("task labels: company reads %q", got)
+	}
 }
