@@ -142,10 +142,17 @@ func (s *server) renderTasks(c echo.Context, status int, results []string) error
 		}
 	}
 	now := s.now()
+	sums, err := w.TaskSummaries(ctx, p, list.Items)
+	if err != nil {
+		return err
+	}
 	for i, t := range list.Items {
 		row := web.TaskRow{ID: t.ID, CheckID: "task-" + strconv.Itoa(i), URL: taskURL(t.ID), Workflow: textOr(&t.WorkflowNm, t.Workflow, lang),
 			Node: textOr(t.NodeName, t.Node, lang), Form: title(t.App, t.Form), Submitter: name(t.Submitter), Created: fmtTime(t.CreatedAt),
-			Status: web.Msg(lang, "tasks.st."+t.Status), Escalated: t.Escalated}
+			Status: web.Msg(lang, "tasks.st."+t.Status), Escalated: t.Escalated, Title: sums[t.ID].Title}
+		if sum := sums[t.ID]; sum.AmountField != nil {
+			row.Amount = web.DisplayValue(lang, sum.AmountField, sum.Amount)
+		}
 		if t.DueAt != nil {
 			row.Due = fmtTime(*t.DueAt)
 			row.Overdue = t.Status == workflow.TaskOpen && now.After(*t.DueAt)

@@ -146,3 +146,46 @@ func TestRelationsReadAsNames(t *testing.T) {
 		t.Errorf("task labels: company reads %q", got)
 	}
 }
+
+// TestTaskInboxShowsWhatIsApproved: each inbox line names the record and
+// its amount as the step shows them (a masked name stays masked), so
+// "approve selected" approves something the approver can see; the
+// inbox's reading of records is on record.
+func TestTaskInboxShowsWhatIsApproved(t *testing.T) {
+	h, w, srv := taskFixture(t)
+	ctx := context.Background()
+	mgr := &engine.Principal{User: h.users["manager"], IP: "127.0.0.1"}
+	r, err := h.svc.CreateRecord(ctx, mgr, "shop", "customer", map[string]any{"name": "欧阳娜娜", "phone": "13912345678", "level": "normal",
+		"discount": 0.15, "budget": 128000.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := openTask(t, h, w, "analyst", r.ID)
+	b := newBrowser(t, srv)
+	b.lang = "zh-CN"
+	b.login("analyst@example.com")
+	_, detail := b.get("/tasks/" + task)
+	_, inbox := b.get("/tasks")
+	// the title is the name as the task page shows it
+	shown := "欧阳娜娜"
+	if !strings.Contains(detail, shown) {
+		shown = "欧***"
+	}
+	mustContain(t, "task page", detail, shown)
+	amount := "128000.5" // as every page writes a money value
+	mustContain(t, "inbox", inbox, `<td class="task-title">`+shown+`</td>`, `<td class="num task-amount">`, amount, `id="select-all"`)
+	if shown != "欧阳娜娜" {
+		mustLack(t, "inbox", inbox, "欧阳娜娜")
+	}
+	page, err := h.store.FindAuditEvents(ctx, engine.AuditQuery{Actor: h.users["analyst"].ID, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ev := range page.Items {
+		found = found || ev.Action == "list" && ev.Form == "customer" && strings.HasPrefix(ev.Reason, "task inbox")
+	}
+	if !found {
+		t.Error("the inbox's reading of the record is not audited")
+	}
+}
