@@ -467,7 +467,7 @@ func (s *server) recordPage(c echo.Context) error {
 		{Label: web.Msg(lang, "record.version"), Value: strconv.FormatInt(r.Version, 10)},
 		{Label: web.Msg(lang, "record.status"), Value: web.StatusLabel(lang, r.Status)},
 		{Label: web.Msg(lang, "record.owner"), Value: name(r.Owner)},
-		{Label: web.Msg(lang, "record.unit"), Value: r.Unit},
+		{Label: web.Msg(lang, "record.unit"), Value: s.unitName(c, r.Unit)},
 		{Label: web.Msg(lang, "record.created"), Value: fmtTime(r.CreatedAt)},
 		{Label: web.Msg(lang, "record.updated"), Value: fmtTime(r.UpdatedAt)},
 	}

@@ -48,3 +48,13 @@ func picksValue(fd *engine.Field) bool {
 	}
 	return false
 }
+
+// unitName is the unit's name in the page's language, or its key when the
+// unit is gone.
+func (s *server) unitName(c echo.Context, key string) string {
+	u, err := s.org.FindUnit(c.Request().Context(), key)
+	if err != nil || u.Name.IsZero() {
+		return key
+	}
+	return u.Name.In(pageLang(c))
+}

@@ -237,7 +237,7 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 		{Label: web.Msg(lang, "tasks.submitter"), Value: name(t.Submitter)},
 		{Label: web.Msg(lang, "tasks.created"), Value: fmtTime(t.CreatedAt)},
 		{Label: web.Msg(lang, "tasks.status"), Value: web.Msg(lang, "tasks.st."+t.Status)},
-		{Label: web.Msg(lang, "record.status"), Value: web.StatusLabel(lang, d.Record.Status)},
+		{Label: web.Msg(lang, "tasks.record_status"), Value: web.StatusLabel(lang, d.Record.Status)},
 	}
 	if t.DueAt != nil {
 		v.Meta = append(v.Meta, web.Value{Label: web.Msg(lang, "tasks.due"), Value: fmtTime(*t.DueAt)})

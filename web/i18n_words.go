@@ -10,6 +10,7 @@ func init() {
 		"record.st.approved":  {"已通过", "Approved"},
 		"record.st.rejected":  {"已驳回", "Rejected"},
 		"record.st.withdrawn": {"已撤回", "Withdrawn"},
+		"tasks.record_status": {"记录状态", "Record status"},
 		"nav.admin":           {"系统管理", "Administration"},
 		"nav.signed_in_as":    {"当前用户：", "Signed in as "},
 		"form.choose_one":     {"请选择一项", "Choose one"},
