@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -188,4 +189,39 @@ func TestPlainWordsEveryKind(t *testing.T) {
 	for _, k := range kinds {
 		plainEnough(t, fmt.Sprintf("%T", k), plainWords(k, nil))
 	}
+}
+
+// FuzzValueMessages: whatever a person types into a form's fields, every
+// error reads in both languages without a regular expression, a keyword
+// or the validator's wording, and the evaluation never panics.
+func FuzzValueMessages(f *testing.F) {
+	b, err := LoadBundle(widgetBundle(`
+		"code":{"type":"string","pattern":"^[0-9]{8,20}$","minLength":2,"maxLength":20,"x-widget":"text"},
+		"tel":{"type":"string","pattern":"^1[3-9][0-9]{9}$","x-widget":"phone"},
+		"day":{"type":"string","format":"date","x-widget":"date"},
+		"n":{"type":"number","minimum":1,"maximum":99,"multipleOf":0.5,"x-widget":"number"},
+		"lvl":{"type":"string","enum":["a","b"],"x-widget":"select"},
+		"tags":{"type":"array","items":{"type":"string","enum":["x","y"]},"uniqueItems":true,"maxItems":1,"x-widget":"checkbox"}`, ""))
+	if err != nil {
+		f.Fatal(err)
+	}
+	cf := b.Compiled("f")
+	for _, s := range []string{"", "12", "abc", "2026-13-45", "1e400", "[1,2]", "x", "130000000000"} {
+		f.Add(s, 3.5)
+	}
+	f.Fuzz(func(t *testing.T, s string, n float64) {
+		data := map[string]any{"code": s, "tel": s, "day": s, "n": n, "lvl": s, "tags": []any{s, s}}
+		res := cf.Evaluate(EvalInput{Data: data, Now: testNow})
+		for _, e := range res.Errors {
+			for _, m := range []string{e.Message.Zh, e.Message.En} {
+				if m == "" {
+					t.Errorf("%s %s: empty message", e.Field, e.Code)
+				}
+				stripped := strings.ReplaceAll(m, s, "") // the value itself may be quoted back
+				if developerWords.MatchString(stripped) {
+					t.Errorf("%s %s: %q shows developer words", e.Field, e.Code, m)
+				}
+			}
+		}
+	})
 }
