@@ -18,10 +18,7 @@ func TestOwnMessages(t *testing.T) {
 		"note":{"type":"string","x-widget":"text"},
 		"no":{"type":"string","x-widget":"serial","x-serial":{"prefix":"SO-","date":"YYYYMMDD","digits":4,"per":"unit"}}`, "")
 	res := cf.Evaluate(EvalInput{Data: map[string]any{"phone": "12345", "n": 0.0}, Now: testNow})
-	got := map[string]string{}
-	for _, e := range res.Errors {
-		got[e.Field+" "+e.Code] = e.Message.Zh + " / " + e.Message.En
-	}
+	got := errorWords(res.Errors)
 	want := map[string]string{
 		"/phone pattern": "请填写11位手机号 / Enter an 11-digit mobile number",
 		"/n minimum":     "不能小于 1 / Must be at least 1",

@@ -149,10 +149,7 @@ func TestValueMessagesOwnWords(t *testing.T) {
 		     "q":{"type":"number","minimum":1,"x-widget":"number","x-messages":{"minimum":{"zh":"数量至少为1","en":"At least one"},"required":"数量必填"}}}}}`,
 		`,"required":["c","d"]`)
 	res := cf.Evaluate(EvalInput{Data: map[string]any{"a": "1", "b": "123456789012", "rows": []any{map[string]any{"q": 0.0}, map[string]any{}}}, Now: testNow})
-	got := map[string]string{}
-	for _, e := range res.Errors {
-		got[e.Field+" "+e.Code] = e.Message.Zh + " / " + e.Message.En
-	}
+	got := errorWords(res.Errors)
 	want := map[string]string{
 		"/a pattern":         "请填客户的手机 / Enter the customer's mobile",
 		"/b pattern":         "十一位 / Eleven digits",
@@ -224,4 +221,13 @@ func FuzzValueMessages(f *testing.F) {
 			}
 		}
 	})
+}
+
+// errorWords reads errors as "pointer code" → "zh / en".
+func errorWords(errs []FieldError) map[string]string {
+	got := map[string]string{}
+	for _, e := range errs {
+		got[e.Field+" "+e.Code] = e.Message.Zh + " / " + e.Message.En
+	}
+	return got
 }
