@@ -55,6 +55,10 @@ type EvalResult struct {
 	form   *Form
 }
 
+// Form returns the form the result is about (nil for a result built by
+// hand).
+func (r *EvalResult) Form() *Form { return r.form }
+
 // FieldMap returns every field's state by key.
 func (r *EvalResult) FieldMap() map[string]FieldState {
 	m := make(map[string]FieldState, len(r.States))

@@ -61,6 +61,12 @@ func TestPagesInWordsStaffUnderstand(t *testing.T) {
 		})
 	}
 
+	t.Run("live rules name a subform cell's row and column", func(t *testing.T) {
+		rec := h.do("POST", "/api/v1/apps/shop/forms/customer/preview", "manager",
+			`{"data":{"name":"王五","phone":"13912345678","contacts":[{"who":"甲","tel":"13800138000"},{"who":"乙","tel":"99"}]}}`,
+			map[string]string{"Accept-Language": "zh-CN"})
+		mustContain(t, "preview", rec.Body.String(), `"field":"contacts"`, `"message":"第 2 行“电话”：手机号格式不正确，应为11位数字"`)
+	})
 	t.Run("API: the code keeps the keyword, the message is plain", func(t *testing.T) {
 		rec := h.do("POST", "/api/v1/apps/visit/forms/visit/records", "staff", `{"data":{"guest":"王先生","phone":"123"}}`,
 			map[string]string{"Accept-Language": "zh-CN"})

@@ -99,9 +99,9 @@ func BuildForm(in FormInput) ([]Section, []string) {
 	var other []string
 	for _, e := range in.Errors {
 		key := ErrorKey(e.Field)
-		if _, ok := byKey[key]; ok && key != "" {
+		if fv, ok := byKey[key]; ok && key != "" {
 			if errs[key] == "" {
-				errs[key] = e.Message.In(in.Lang)
+				errs[key] = FieldErrorText(in.Lang, fv.Field, e)
 			}
 			continue
 		}

@@ -1,5 +1,12 @@
 package web
 
+import (
+	"strconv"
+	"strings"
+
+	"formwork/engine"
+)
+
 // Messages of the pages-staff-understand pass: record statuses in words,
 // the top bar, the hint of a choice not made yet and the task list's
 // record columns.
@@ -14,6 +21,7 @@ func init() {
 		"nav.admin":           {"系统管理", "Administration"},
 		"nav.signed_in_as":    {"当前用户：", "Signed in as "},
 		"form.choose_one":     {"请选择一项", "Choose one"},
+		"form.row_at":         {"第 %d 行“%s”：", "Row %d, %s: "},
 		"tasks.col.record":    {"记录", "Record"},
 		"tasks.col.amount":    {"金额", "Amount"},
 	})
@@ -27,4 +35,33 @@ func anySelected(opts []Option) bool {
 		}
 	}
 	return false
+}
+
+// FieldErrorText is an error's message as a page shows it beside field
+// fd (nil: not known), naming the row and column of a subform cell.
+func FieldErrorText(lang string, fd *engine.Field, e engine.FieldError) string {
+	if fd == nil {
+		return e.Message.In(lang)
+	}
+	return rowWhere(lang, fd, e.Field) + e.Message.In(lang)
+}
+
+// rowWhere says which row and column of subform fd an error at pointer
+// is about ("第 2 行“电话”："), so a message shown once for the whole
+// subform names its cell; "" for an error about the field itself.
+func rowWhere(lang string, fd *engine.Field, pointer string) string {
+	if !fd.IsSubform() {
+		return ""
+	}
+	rest := strings.TrimPrefix(pointer, engine.JSONPointer(fd.Key)+"/")
+	row, col, ok := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(row)
+	if !ok || err != nil || rest == pointer {
+		return ""
+	}
+	sub := fd.Sub(strings.ReplaceAll(strings.ReplaceAll(col, "~1", "/"), "~0", "~"))
+	if sub == nil {
+		return ""
+	}
+	return Msgf(lang, "form.row_at", n+1, sub.LabelOr().In(lang))
 }
