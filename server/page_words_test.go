@@ -169,7 +169,7 @@ func TestTaskInboxShowsWhatIsApproved(t *testing.T) {
 	}
 	mustContain(t, "task page", detail, shown)
 	amount := "128000.5" // as every page writes a money value
-	mustContain(t, "inbox", inbox, `<td class="task-title">`+shown+`</td>`, `<td class="num task-amount">`, amount, `id="select-all"`)
+	mustContain(t, "inbox", inbox, `<td class="task-title" data-label="记录">`+shown+`</td>`, `<td class="num task-amount" data-label="金额">`+amount+`</td>`, `id="select-all"`)
 	if shown != "欧阳娜娜" {
 		mustLack(t, "inbox", inbox, "欧阳娜娜")
 	}
