@@ -108,6 +108,8 @@ type Field struct {
 	Serial      *Serial
 	Fill        map[string]string // x-fill: the related record's field → this form's field
 	Messages    map[string]Text   // x-messages: keyword → what staff read when the value breaks it
+	Message     *Text             // x-message: what staff read when the value breaks any of its rules
+	Pattern     string            // the value's pattern, read to know what the field holds (a VIN, a plate)
 	ItemType    string            // for arrays: the items' type
 	Fields      []*Field          // subform (array of objects) or object fields
 	RequiredSub []string          // required keys of a subform item / object
@@ -179,6 +181,8 @@ type rawField struct {
 	Serial      *Serial                    `json:"x-serial"`
 	Fill        map[string]string          `json:"x-fill"`
 	Messages    map[string]Text            `json:"x-messages"`
+	Message     *Text                      `json:"x-message"`
+	Pattern     string                     `json:"pattern"`
 }
 
 // parseFields reads an ordered "properties" object into fields.
@@ -217,7 +221,7 @@ func parseField(key string, raw json.RawMessage, pointer string) (*Field, error)
 		Label: rf.Label, Placeholder: rf.Placeholder, Help: rf.Help, Unit: rf.Unit,
 		Sensitive: rf.Sensitive, Index: rf.Index, Visible: rf.Visible, Required: rf.XRequired,
 		Readonly: rf.Readonly, Compute: rf.Compute, Relation: rf.Relation, Serial: rf.Serial,
-		Fill: rf.Fill, Messages: rf.Messages,
+		Fill: rf.Fill, Messages: rf.Messages, Message: rf.Message, Pattern: rf.Pattern,
 		Schema: raw, RequiredSub: rf.Required,
 	}
 	if len(rf.Default) > 0 {

@@ -58,6 +58,10 @@ type EvalResult struct {
 	form *Form
 }
 
+// Form returns the form the result is about (nil for a result built by
+// hand).
+func (r *EvalResult) Form() *Form { return r.form }
+
 // FieldMap returns every field's state by key.
 func (r *EvalResult) FieldMap() map[string]FieldState {
 	m := make(map[string]FieldState, len(r.States))
@@ -194,7 +198,7 @@ func (cf *CompiledForm) validateSchema(res *EvalResult, vals []any) {
 	}
 	if cf.fields == nil {
 		if err := cf.schema.Validate(toSchemaValue(cf.dataOf(vals))); err != nil {
-			res.Errors = append(res.Errors, schemaErrors(err, "")...)
+			res.Errors = append(res.Errors, dataErrors(err, cf.Form)...)
 		}
 		return
 	}
@@ -207,25 +211,7 @@ func (cf *CompiledForm) validateSchema(res *EvalResult, vals []any) {
 			continue
 		}
 		if err := fs.full.Validate(schemaValue(v)); err != nil {
-			fd := cf.Form.Fields[i]
-			errs := schemaErrors(err, JSONPointer(fd.Key))
-			ownMessages(errs, fd)
-			res.Errors = append(res.Errors, errs...)
-		}
-	}
-}
-
-// ownMessages puts the field's own words (x-messages) in place of the
-// generic message of an error about the field's value, so staff never
-// read a regular expression.
-func ownMessages(errs []FieldError, fd *Field) {
-	if len(fd.Messages) == 0 {
-		return
-	}
-	ptr := JSONPointer(fd.Key)
-	for i := range errs {
-		if m, ok := fd.Messages[errs[i].Code]; ok && errs[i].Field == ptr && !m.IsZero() {
-			errs[i].Message = m
+			res.Errors = append(res.Errors, valueErrors(err, cf.Form.Fields[i])...)
 		}
 	}
 }

@@ -321,7 +321,7 @@ func (e *evaluation) keepStored(i int) {
 func (e *evaluation) checkRequired() {
 	for i, fd := range e.cf.Form.Fields {
 		if st := e.res.States[i]; st.Visible && st.Required && isEmpty(e.vals[i]) {
-			e.res.Errors = append(e.res.Errors, FieldError{Field: JSONPointer(fd.Key), Code: "required", Message: T("请填写"+fd.LabelOr().Zh, fd.LabelOr().En+" is required")})
+			e.res.Errors = append(e.res.Errors, FieldError{Field: JSONPointer(fd.Key), Code: "required", Message: fieldWords(fd, "required", T("请填写"+fd.LabelOr().Zh, fd.LabelOr().En+" is required"))})
 		}
 	}
 }

@@ -18,13 +18,10 @@ func TestOwnMessages(t *testing.T) {
 		"note":{"type":"string","x-widget":"text"},
 		"no":{"type":"string","x-widget":"serial","x-serial":{"prefix":"SO-","date":"YYYYMMDD","digits":4,"per":"unit"}}`, "")
 	res := cf.Evaluate(EvalInput{Data: map[string]any{"phone": "12345", "n": 0.0}, Now: testNow})
-	got := map[string]string{}
-	for _, e := range res.Errors {
-		got[e.Field+" "+e.Code] = e.Message.Zh + " / " + e.Message.En
-	}
+	got := errorWords(res.Errors)
 	want := map[string]string{
 		"/phone pattern": "请填写11位手机号 / Enter an 11-digit mobile number",
-		"/n minimum":     "太小：0，最小为 1 / minimum: got 0, want 1",
+		"/n minimum":     "不能小于 1 / Must be at least 1",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
@@ -39,7 +36,7 @@ func TestOwnMessages(t *testing.T) {
 		`"link":{"type":"string","x-widget":"relation","x-relation":{"form":"other"},"x-fill":{"nope":"link"}}`,
 		`"link":{"type":"string","x-widget":"relation","x-relation":{"form":"other"},"x-fill":{"title":"nope"}}`,
 		`"t":{"type":"string","x-widget":"text","x-fill":{"title":"t"}}`,
-		`"t":{"type":"string","x-widget":"text","x-messages":{"type":"no"}}`,
+		`"t":{"type":"string","x-widget":"text","x-messages":{"nope":"no"}}`,
 	} {
 		if _, err := LoadBundle(widgetBundle(bad, "")); err == nil {
 			t.Errorf("%s loaded", bad)

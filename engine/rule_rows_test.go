@@ -141,9 +141,9 @@ func TestEvaluateTooManyRows(t *testing.T) {
 		n     int
 		want  string
 	}{
-		{"lines", 51, "/lines maxItems 条目太多：有 51 条，最多 50 条"},
+		{"lines", 51, "/lines maxItems 最多 50 行（现在 51 行）"},
 		// a subform without maxItems gets MaxSubformRows
-		{"notes", 10000, "/notes maxItems 条目太多：有 10,000 条，最多 1,000 条"},
+		{"notes", 10000, "/notes maxItems 最多 1000 行（现在 10000 行）"},
 	} {
 		rows := make([]any, tt.n)
 		for i := range rows {

@@ -124,17 +124,40 @@ func init() {
 	}
 }
 
-// schemaErrors turns a jsonschema validation error into field errors with
-// pointers (prefix + instance location) and messages in both languages. A
-// missing required property points at the property itself; an unknown key
-// points at the key.
+// schemaErrors turns a jsonschema validation error about a definition
+// into field errors with pointers (prefix + instance location) and
+// messages in both languages, as designers read them. A missing required
+// property points at the property itself; an unknown key points at the
+// key. Errors about record data are in plain words instead (valueErrors).
 func schemaErrors(err error, prefix string) []FieldError {
+	return schemaErrorsWith(err, prefix, definitionWords)
+}
+
+// schemaWords says what is wrong at pointer field (for a missing or an
+// unknown property: the property's own pointer).
+type schemaWords func(k jsonschema.ErrorKind, field string) Text
+
+// definitionWords are the technical messages for definitions.
+func definitionWords(k jsonschema.ErrorKind, field string) Text {
+	switch k.(type) {
+	case *kind.Required:
+		return T("必填", "is required")
+	case *kind.AdditionalProperties:
+		tok := pointerTokens(field)
+		p := tok[len(tok)-1]
+		return Tf("未知的键 %q", "unknown key %q", p)
+	}
+	return Text{Zh: k.LocalizedString(printerZh), En: k.LocalizedString(printerEn)}
+}
+
+// schemaErrorsWith is schemaErrors with the words given.
+func schemaErrorsWith(err error, prefix string, words schemaWords) []FieldError {
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
 		return []FieldError{{Field: prefix, Code: "invalid", Message: T("无效的文档："+err.Error(), "invalid document: "+err.Error())}}
 	}
 	var out []FieldError
-	collectSchemaErrors(ve, prefix, &out)
+	collectSchemaErrors(ve, prefix, words, &out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	// de-duplicate identical field+code pairs
 	uniq := out[:0]
@@ -159,7 +182,7 @@ func depth(ve *jsonschema.ValidationError) int {
 	return d
 }
 
-func collectSchemaErrors(ve *jsonschema.ValidationError, prefix string, out *[]FieldError) {
+func collectSchemaErrors(ve *jsonschema.ValidationError, prefix string, words schemaWords, out *[]FieldError) {
 	switch ve.ErrorKind.(type) {
 	case *kind.OneOf, *kind.AnyOf:
 		// report the branch that got furthest; a tie reports the alternative itself
@@ -173,16 +196,16 @@ func collectSchemaErrors(ve *jsonschema.ValidationError, prefix string, out *[]F
 				}
 			}
 			if !tie || bd > len(ve.InstanceLocation) {
-				collectSchemaErrors(best, prefix, out)
+				collectSchemaErrors(best, prefix, words, out)
 				return
 			}
 		}
-		*out = append(*out, leafError(ve, prefix))
+		*out = append(*out, leafError(ve, prefix, words))
 		return
 	}
 	if len(ve.Causes) > 0 {
 		for _, c := range ve.Causes {
-			collectSchemaErrors(c, prefix, out)
+			collectSchemaErrors(c, prefix, words, out)
 		}
 		return
 	}
@@ -190,27 +213,21 @@ func collectSchemaErrors(ve *jsonschema.ValidationError, prefix string, out *[]F
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
-			*out = append(*out, FieldError{Field: loc + JSONPointer(m), Code: "required", Message: T("必填", "is required")})
+			ptr := loc + JSONPointer(m)
+			*out = append(*out, FieldError{Field: ptr, Code: "required", Message: words(k, ptr)})
 		}
 		return
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			*out = append(*out, FieldError{Field: loc + JSONPointer(p), Code: "unknown_key",
-				Message: Tf("未知的键 %q", "unknown key %q", p)})
+			ptr := loc + JSONPointer(p)
+			*out = append(*out, FieldError{Field: ptr, Code: "unknown_key", Message: words(k, ptr)})
 		}
 		return
 	}
-	*out = append(*out, leafError(ve, prefix))
+	*out = append(*out, leafError(ve, prefix, words))
 }
 
-func leafError(ve *jsonschema.ValidationError, prefix string) FieldError {
+func leafError(ve *jsonschema.ValidationError, prefix string, words schemaWords) FieldError {
 	loc := prefix + JSONPointer(ve.InstanceLocation...)
-	code := "invalid"
-	if kp := ve.ErrorKind.KeywordPath(); len(kp) > 0 {
-		code = kp[len(kp)-1]
-	}
-	return FieldError{Field: loc, Code: code, Message: Text{
-		Zh: ve.ErrorKind.LocalizedString(printerZh),
-		En: ve.ErrorKind.LocalizedString(printerEn),
-	}}
+	return FieldError{Field: loc, Code: keywordOf(ve.ErrorKind), Message: words(ve.ErrorKind, loc)}
 }

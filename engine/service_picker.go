@@ -146,10 +146,12 @@ func (s *Service) PickLabels(ctx context.Context, p *Principal, app, form string
 			}
 			racc, err := s.useAccess(ctx, p, b, rf)
 			if err != nil || !racc.Can(OpRead) {
+				out[fd.Key] = relationUnseen
 				continue
 			}
 			r, err := s.findInScope(ctx, app, rf, racc, v, false)
 			if err != nil {
+				out[fd.Key] = relationUnseen
 				continue
 			}
 			out[fd.Key] = relationLabel(fd, r.ID, redact(rf, racc, r.Data))
@@ -163,14 +165,31 @@ func (s *Service) PickLabels(ctx context.Context, p *Principal, app, form string
 // distinct value is looked up once for the page, not per row: one read of
 // the unit tree, one read per distinct user, and one scoped query per
 // related form, so a relation shows only what p may see of the related
-// record (masked where masked there; a record outside p's scope keeps its
-// id). Fields p may not see in full are skipped.
+// record (masked where masked there; a record outside p's scope reads
+// relationUnseen). Fields p may not see in full are skipped.
 func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form string, rows []map[string]any) ([]map[string]Text, error) {
 	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, err
 	}
-	fields := labelFields(f, acc)
+	return s.labelRows(ctx, p, b, app, labelFields(f, acc.Field), rows)
+}
+
+// LabelsAsShown is PickLabelsList for a view of a record whose field
+// permissions are not p's own on the form but a workflow step's (perm
+// gives them by field key): the workflow runtime calls it for the task
+// it shows to its assignee. Related records are still read under p's own
+// access to the related form.
+func (s *Service) LabelsAsShown(ctx context.Context, p *Principal, app string, f *Form, rows []map[string]any, perm func(key string) string) ([]map[string]Text, error) {
+	b, _, err := s.Bundle(ctx, app, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.labelRows(ctx, p, b, app, labelFields(f, perm), rows)
+}
+
+// labelRows labels the values of fields in rows (see PickLabelsList).
+func (s *Service) labelRows(ctx context.Context, p *Principal, b *Bundle, app string, fields []*Field, rows []map[string]any) ([]map[string]Text, error) {
 	pl := newPageLabels(fields, rows)
 	if err := s.labelUsers(ctx, pl.users); err != nil {
 		return nil, err
@@ -185,15 +204,24 @@ func (s *Service) PickLabelsList(ctx context.Context, p *Principal, app, form st
 		if err := s.labelRelated(ctx, p, b, app, fd, pl.related[fd.Key]); err != nil {
 			return nil, err
 		}
+		for id, l := range pl.related[fd.Key] {
+			if l == nil {
+				pl.related[fd.Key][id] = &relationUnseen
+			}
+		}
 	}
 	return pl.byRow(fields, rows), nil
 }
 
-// labelFields returns the picker fields of f that acc shows in full.
-func labelFields(f *Form, acc *Access) []*Field {
+// relationUnseen stands for a related record p may not read (or that is
+// gone): its id means nothing to a person and names a record.
+var relationUnseen = T("（无权查看的关联记录）", "(a linked record you may not see)")
+
+// labelFields returns the picker fields of f that perm shows in full.
+func labelFields(f *Form, perm func(key string) string) []*Field {
 	var fields []*Field
 	for _, fd := range f.Fields {
-		if perm := acc.Field(fd.Key); perm == PermHidden || perm == PermMasked {
+		if p := perm(fd.Key); p == PermHidden || p == PermMasked {
 			continue
 		}
 		if fd.Widget != WidgetMember && fd.Widget != WidgetUnit && (fd.Widget != WidgetRelation || fd.Relation == nil) {

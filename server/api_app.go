@@ -126,8 +126,13 @@ func previewResult(res *engine.EvalResult, lang string, extra []engine.FieldErro
 	for k, v := range res.Data {
 		out.Values[k] = web.FormatValue(v)
 	}
+	f := res.Form()
 	for _, e := range append(slices.Clone(extra), res.Errors...) {
-		out.Errors = append(out.Errors, previewError{ProblemField{Field: web.ErrorKey(e.Field), Code: e.Code, Message: e.Message.In(lang)}, e.Field})
+		var fd *engine.Field
+		if f != nil {
+			fd = f.Field(web.ErrorKey(e.Field))
+		}
+		out.Errors = append(out.Errors, previewError{ProblemField{Field: web.ErrorKey(e.Field), Code: e.Code, Message: web.FieldErrorText(lang, fd, e)}, e.Field})
 	}
 	return out
 }

@@ -214,17 +214,48 @@ func (s *server) adminUsers(c echo.Context) error {
 	return s.renderUsers(c, http.StatusOK, "", web.AdminUserForm{})
 }
 
-func rolesText(roles map[string][]string) string {
-	apps := make([]string, 0, len(roles))
-	for a := range roles {
-		apps = append(apps, a)
+// rolesText names a user's roles as staff know them, app by app
+// ("客户管理：销售代表、店长"); a key an app no longer defines shows as itself.
+func rolesText(roles map[string][]string, apps []*engine.AdminApp, lang string) string {
+	sep, list, join := "：", "、", "；"
+	if lang == web.LangEn {
+		sep, list, join = ": ", ", ", "; "
 	}
-	sort.Strings(apps)
 	var parts []string
-	for _, a := range apps {
-		parts = append(parts, a+": "+strings.Join(roles[a], ", "))
+	seen := map[string]bool{}
+	name := func(a *engine.AdminApp, key string) string {
+		for _, r := range a.Roles {
+			if r.Key == key && !r.Name.IsZero() {
+				return r.Name.In(lang)
+			}
+		}
+		return key
 	}
-	return strings.Join(parts, "; ")
+	add := func(a *engine.AdminApp, app string) {
+		if len(roles[app]) == 0 {
+			return
+		}
+		names := make([]string, 0, len(roles[app]))
+		for _, k := range roles[app] {
+			names = append(names, name(a, k))
+		}
+		parts = append(parts, a.Name.In(lang)+sep+strings.Join(names, list))
+	}
+	for _, a := range apps { // apps come sorted by key
+		seen[a.Key] = true
+		add(a, a.Key)
+	}
+	var gone []string
+	for a := range roles {
+		if !seen[a] {
+			gone = append(gone, a)
+		}
+	}
+	sort.Strings(gone)
+	for _, a := range gone {
+		add(&engine.AdminApp{Key: a, Name: engine.T(a, a)}, a)
+	}
+	return strings.Join(parts, join)
 }
 
 func (s *server) renderUsers(c echo.Context, status int, msg string, form web.AdminUserForm) error {
@@ -241,6 +272,10 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 	if err != nil {
 		return err
 	}
+	apps, err := s.svc.AdminApps(ctx, principal(c))
+	if err != nil {
+		return err
+	}
 	lq := strings.ToLower(q)
 	for _, u := range users {
 		if lq != "" && !strings.Contains(strings.ToLower(u.Name), lq) && !strings.Contains(u.Email, lq) {
@@ -250,7 +285,7 @@ func (s *server) renderUsers(c echo.Context, status int, msg string, form web.Ad
 		if unit == "" {
 			unit = u.Unit
 		}
-		v.Users = append(v.Users, web.AdminUserRow{ID: u.ID, Name: u.Name, Email: u.Email, Unit: unit, Roles: rolesText(u.Roles),
+		v.Users = append(v.Users, web.AdminUserRow{ID: u.ID, Name: u.Name, Email: u.Email, Unit: unit, Roles: rolesText(u.Roles, apps, pg.Lang),
 			Admin: u.Admin, Auditor: u.Auditor, Frozen: u.Frozen, URL: "/admin/users/" + url.PathEscape(u.ID)})
 	}
 	sort.SliceStable(v.Users, func(i, j int) bool { return v.Users[i].Email < v.Users[j].Email })

@@ -178,10 +178,6 @@ func (s *server) renderList(c echo.Context, qs url.Values, status int, msg strin
 	if v.Rows, err = s.listRows(c, fv, cols, list.Items); err != nil {
 		return err
 	}
-	for i, r := range list.Items {
-		cells := v.Rows[i].Cells
-		v.Rows[i].Cells = append(cells[:len(cols):len(cols)], web.StatusLabel(lang, r.Status), cells[len(cols)])
-	}
 	if list.NextCursor != "" {
 		v.NextURL = links.with(func(u url.Values) { u.Set("cursor", list.NextCursor) })
 	}
@@ -233,7 +229,7 @@ func (s *server) listRows(c echo.Context, fv *engine.FormView, cols []*engine.Fi
 			}
 			row.Cells = append(row.Cells, web.DisplayValue(lang, f.Field, r.Data[f.Field.Key]))
 		}
-		row.Cells = append(row.Cells, fmtTime(r.UpdatedAt))
+		row.Cells = append(row.Cells, web.StatusLabel(lang, r.Status), fmtTime(r.UpdatedAt))
 		rows = append(rows, row)
 	}
 	return rows, nil

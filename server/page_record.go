@@ -493,23 +493,31 @@ func (s *server) recordPage(c echo.Context) error {
 	}
 	v.Meta = []web.Value{
 		{Label: web.Msg(lang, "record.version"), Value: strconv.FormatInt(r.Version, 10)},
-		{Label: web.Msg(lang, "record.status"), Value: r.Status},
+		{Label: web.Msg(lang, "record.status"), Value: web.StatusLabel(lang, r.Status)},
 		{Label: web.Msg(lang, "record.owner"), Value: name(r.Owner)},
-		{Label: web.Msg(lang, "record.unit"), Value: r.Unit},
+		{Label: web.Msg(lang, "record.unit"), Value: s.unitName(c, r.Unit)},
 		{Label: web.Msg(lang, "record.created"), Value: fmtTime(r.CreatedAt)},
 		{Label: web.Msg(lang, "record.updated"), Value: fmtTime(r.UpdatedAt)},
 	}
 	canRestore := slices.Contains(fv.Operations, engine.OpUpdate)
+	changed := s.changeLabels(c, fv, revs)
 	for i := len(revs) - 1; i >= 0; i-- {
 		rv := revs[i]
 		item := web.Revision{Version: rv.Version, Op: web.Msg(lang, "op."+string(rv.Op)), Actor: name(rv.Actor), At: fmtTime(rv.At), Withheld: rv.Withheld}
-		for _, ch := range rv.Changes {
+		for j, ch := range rv.Changes {
 			fd := fv.Form.Field(ch.Field)
 			label := ch.Field
 			if fd != nil {
 				label = fd.LabelOr().In(lang)
 			}
-			item.Changes = append(item.Changes, web.Change{Label: label, Before: web.DisplayValue(lang, fd, ch.Before), After: web.DisplayValue(lang, fd, ch.After)})
+			chg := web.Change{Label: label, Before: web.DisplayValue(lang, fd, ch.Before), After: web.DisplayValue(lang, fd, ch.After)}
+			if l, ok := changed[i][j][0][ch.Field]; ok {
+				chg.Before = l.In(lang)
+			}
+			if l, ok := changed[i][j][1][ch.Field]; ok {
+				chg.After = l.In(lang)
+			}
+			item.Changes = append(item.Changes, chg)
 		}
 		if canRestore && rv.Version != r.Version {
 			item.RestoreURL = base + "/records/" + url.PathEscape(r.ID) + "/restore"

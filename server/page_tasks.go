@@ -142,10 +142,17 @@ func (s *server) renderTasks(c echo.Context, status int, results []string) error
 		}
 	}
 	now := s.now()
+	sums, err := w.TaskSummaries(ctx, p, list.Items)
+	if err != nil {
+		return err
+	}
 	for i, t := range list.Items {
 		row := web.TaskRow{ID: t.ID, CheckID: "task-" + strconv.Itoa(i), URL: taskURL(t.ID), Workflow: textOr(&t.WorkflowNm, t.Workflow, lang),
 			Node: textOr(t.NodeName, t.Node, lang), Form: title(t.App, t.Form), Submitter: name(t.Submitter), Created: fmtTime(t.CreatedAt),
-			Status: web.Msg(lang, "tasks.st."+t.Status), Escalated: t.Escalated}
+			Status: web.Msg(lang, "tasks.st."+t.Status), Escalated: t.Escalated, Title: sums[t.ID].Title}
+		if sum := sums[t.ID]; sum.AmountField != nil {
+			row.Amount = web.DisplayValue(lang, sum.AmountField, sum.Amount)
+		}
 		if t.DueAt != nil {
 			row.Due = fmtTime(*t.DueAt)
 			row.Overdue = t.Status == workflow.TaskOpen && now.After(*t.DueAt)
@@ -230,7 +237,7 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 		{Label: web.Msg(lang, "tasks.submitter"), Value: name(t.Submitter)},
 		{Label: web.Msg(lang, "tasks.created"), Value: fmtTime(t.CreatedAt)},
 		{Label: web.Msg(lang, "tasks.status"), Value: web.Msg(lang, "tasks.st."+t.Status)},
-		{Label: web.Msg(lang, "record.status"), Value: web.Msg(lang, "tasks.st."+d.Status)},
+		{Label: web.Msg(lang, "tasks.record_status"), Value: web.StatusLabel(lang, d.Record.Status)},
 	}
 	if t.DueAt != nil {
 		v.Meta = append(v.Meta, web.Value{Label: web.Msg(lang, "tasks.due"), Value: fmtTime(*t.DueAt)})
@@ -250,7 +257,11 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 		if !ok {
 			continue
 		}
-		v.Values = append(v.Values, web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)})
+		item := web.Value{Label: f.Field.LabelOr().In(lang), Value: web.DisplayValue(lang, f.Field, val)}
+		if l, ok := d.Labels[f.Field.Key]; ok {
+			item.Value = l.In(lang)
+		}
+		v.Values = append(v.Values, item)
 	}
 	if len(edit) > 0 {
 		shown := map[string]any{}
@@ -263,7 +274,11 @@ func (s *server) renderTask(c echo.Context, status int, id string, data map[stri
 			shown[k] = val
 		}
 		var other []string
-		v.Sections, other = web.BuildForm(web.FormInput{Lang: lang, Fields: edit, Data: shown, Errors: errs})
+		picked := map[string]string{}
+		for k, l := range d.Labels {
+			picked[k] = l.In(lang)
+		}
+		v.Sections, other = web.BuildForm(web.FormInput{Lang: lang, Fields: edit, Data: shown, Errors: errs, Picked: picked})
 		v.Errors = append(v.Errors, other...)
 	} else {
 		for _, e := range errs {

@@ -145,6 +145,7 @@ func New(d Deps) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.HTTPErrorHandler = s.handleError
+	e.Pre(headAsGet)
 	e.Use(s.recoverer, s.securityHeaders, s.limitBody, s.rateLimitIP, s.authenticate, s.rateLimitUser, s.csrf)
 	s.routes(e)
 	return e

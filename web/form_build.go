@@ -108,9 +108,9 @@ func BuildForm(in FormInput) ([]Section, []string) {
 		if fv, ok := byKey[key]; ok && isCellError(fv, e.Field) {
 			continue // shown on its row (form_rows.go)
 		}
-		if _, ok := byKey[key]; ok && key != "" {
+		if fv, ok := byKey[key]; ok && key != "" {
 			if errs[key] == "" {
-				errs[key] = e.Message.In(in.Lang)
+				errs[key] = FieldErrorText(in.Lang, fv.Field, e)
 			}
 			continue
 		}

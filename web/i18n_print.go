@@ -27,7 +27,7 @@ func init() {
 
 // StatusLabel is a record status in words.
 func StatusLabel(lang, status string) string {
-	for _, k := range []string{"tasks.st." + status, "print.st." + status} {
+	for _, k := range []string{"record.st." + status, "tasks.st." + status, "print.st." + status} {
 		if _, ok := messages[k]; ok {
 			return Msg(lang, k)
 		}

@@ -25,6 +25,8 @@ type TaskRow struct {
 	Workflow  string
 	Node      string
 	Form      string
+	Title     string // the record's title as the step shows it ("" none)
+	Amount    string // its amount, formatted ("" none)
 	Submitter string
 	Created   string
 	Due       string

@@ -130,6 +130,10 @@ type TaskDetail struct {
 	// View is the form as this node shows it (hidden fields absent, each
 	// field with the node's permission), for pages.
 	View *engine.FormView `json:"-"`
+	// Labels are how the member, unit and relation values the node shows
+	// in full read (a person's name, a related record's display field as
+	// the assignee may see it), by field key.
+	Labels map[string]engine.Text `json:"labels,omitempty"`
 }
 
 // NodeRef names a workflow node.
@@ -236,8 +240,17 @@ func (w *Runtime) Task(ctx context.Context, p *engine.Principal, id string) (*Ta
 		Result: engine.ResultOK, Reason: "task " + t.ID}); err != nil {
 		return nil, err
 	}
+	labels, err := w.svc.LabelsAsShown(ctx, p, r.App, tx.f, []map[string]any{data}, func(key string) string {
+		if p, ok := perms[key]; ok {
+			return p
+		}
+		return engine.PermHidden
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &TaskDetail{Task: t, Record: rv, Fields: perms, Steps: tx.inst.Steps, Instance: tx.inst.ID, Status: tx.inst.Status,
-		Returnable: tx.returnable(t.Node), View: nodeFormView(tx, perms)}, nil
+		Returnable: tx.returnable(t.Node), View: nodeFormView(tx, perms), Labels: labels[0]}, nil
 }
 
 // TimelineEntry is one line of a record's timeline: a workflow step or a

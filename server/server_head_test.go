@@ -1,0 +1,40 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestHeadAnswersEveryGetPage: HEAD of every GET route without path
+// parameters answers as its GET does (status and content type), with no
+// body; /login in particular is 200, not 405.
+func TestHeadAnswersEveryGetPage(t *testing.T) {
+	h := newHarness(t, testConfig())
+	if rec := h.do("HEAD", "/login", "", "", nil); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Fatalf("HEAD /login: %d with %d bytes, want 200 and no body", rec.Code, rec.Body.Len())
+	}
+	seen := 0
+	for _, r := range h.e.Routes() {
+		if r.Method != http.MethodGet || strings.ContainsAny(r.Path, ":*") {
+			continue
+		}
+		for _, user := range []string{"", "admin"} {
+			get := h.do("GET", r.Path, user, "", nil)
+			head := h.do("HEAD", r.Path, user, "", nil)
+			if head.Code != get.Code || head.Header().Get("Content-Type") != get.Header().Get("Content-Type") {
+				t.Errorf("%s as %q: HEAD %d %q, GET %d %q", r.Path, user, head.Code, head.Header().Get("Content-Type"), get.Code, get.Header().Get("Content-Type"))
+			}
+			if head.Body.Len() != 0 {
+				t.Errorf("%s as %q: HEAD sent a body of %d bytes", r.Path, user, head.Body.Len())
+			}
+			seen++
+		}
+	}
+	if seen < 20 {
+		t.Errorf("only %d GET routes tried", seen)
+	}
+	if rec := h.do("HEAD", "/no-such-page", "", "", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("HEAD of an unknown path: %d, want 404", rec.Code)
+	}
+}
