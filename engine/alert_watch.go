@@ -256,9 +256,16 @@ func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *Audi
 	if err != nil {
 		return fmt.Errorf("raise alert: %w", err)
 	}
-	if r.Action == ActionFreeze && !u.Admin {
+	switch {
+	case r.Action == ActionFreeze && !u.Admin:
 		if _, err := w.s.org.Freeze(ctx, AuditActor{ID: SystemActor}, u.ID); err != nil {
 			return fmt.Errorf("freeze on alert: %w", err)
+		}
+	case r.Action == ActionReauth:
+		// administrators too: proving their own second factor again
+		// locks nobody out
+		if err := w.s.requireReauth(ctx, u, a.ID); err != nil {
+			return fmt.Errorf("reauth on alert: %w", err)
 		}
 	}
 	return nil

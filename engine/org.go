@@ -67,9 +67,13 @@ type User struct {
 	Frozen       bool                `json:"frozen,omitempty"`
 	FailedLogins int                 `json:"failed_logins,omitempty"`
 	LockedUntil  *time.Time          `json:"locked_until,omitempty"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
-	Version      int64               `json:"-"`
+	// ReauthAt is when an anomaly rule last asked the user to prove their
+	// second factor again: a session or token verified before it serves
+	// nothing until it does (see NeedsReauth).
+	ReauthAt  *time.Time `json:"reauth_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	Version   int64      `json:"-"`
 }
 
 // storedUser is a User as stored: the same fields plus the password hash.
@@ -87,6 +91,9 @@ type Session struct {
 	IP        string    `json:"ip,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// VerifiedAt is when the session last proved the second factor again
+	// (see Service.Reauthenticate); its creation otherwise.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // APIToken is a bearer token for scripts. ID is the SHA-256 (hex) of the
@@ -97,6 +104,8 @@ type APIToken struct {
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// VerifiedAt is as Session's.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // NewUser is the input of CreateUser.

@@ -159,6 +159,7 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindBaseRoutes(e)
 	s.bindOpenAPIRoutes(e)
 	s.bindAuthRoutes(e, user)
+	s.bindReauthRoutes(e, user, page)
 	s.bindOrgRoutes(e, user, admin)
 	s.bindAppRoutes(e, user)
 	s.bindRecordRoutes(e, user)
