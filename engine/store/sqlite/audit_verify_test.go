@@ -166,3 +166,28 @@ func TestAuditPagesByTime(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFields: the verify read's field list parser reads every list
+// json.Marshal stores exactly as encoding/json does.
+func FuzzParseFields(f *testing.F) {
+	f.Add("name", "phone")
+	f.Add(`a"b`, `c\d`)
+	f.Add("电话", "")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		raw, err := json.Marshal([]string{a, b})
+		if err != nil {
+			t.Skip()
+		}
+		var want []string
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseFields(raw, nil)
+		if err != nil {
+			t.Fatalf("parseFields(%s): %v", raw, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("parseFields(%s) (-json +got):\n%s", raw, d)
+		}
+	})
+}
