@@ -8,21 +8,24 @@ import (
 
 // Error codes. The server holds the one mapping from code to HTTP status.
 const (
-	EBADREQUEST   = "bad_request"     // malformed input (400)
-	EUNAUTHORIZED = "unauthorized"    // not logged in (401)
-	EFORBIDDEN    = "forbidden"       // operation or field not allowed (403)
-	ENOTFOUND     = "not_found"       // missing or out of scope (404)
-	ECONFLICT     = "conflict"        // stale version or duplicate key (409)
-	EGONE         = "gone"            // existed, and is no more: an expired export (410)
-	ETOOLARGE     = "too_large"       // body or upload too large (413)
-	EUNSUPPORTED  = "unsupported"     // wrong content type (415)
-	EINVALID      = "invalid"         // data or definition fails validation (422)
-	ELOCKED       = "locked"          // user frozen or locked out (423)
-	EREAUTH       = "reauth_required" // the credential must prove the second factor again (401)
-	ERATELIMIT    = "rate_limited"    // too many requests (429)
-	EINTERNAL     = "internal"        // anything not ours (500)
-	EUNAVAILABLE  = "unavailable"     // a dependency is down (503)
+	EBADREQUEST   = "bad_request"  // malformed input (400)
+	EUNAUTHORIZED = "unauthorized" // not logged in (401)
+	EFORBIDDEN    = "forbidden"    // operation or field not allowed (403)
+	ENOTFOUND     = "not_found"    // missing or out of scope (404)
+	ECONFLICT     = "conflict"     // stale version or duplicate key (409)
+	EGONE         = "gone"         // existed, and is no more: an expired export (410)
+	ETOOLARGE     = "too_large"    // body or upload too large (413)
+	EUNSUPPORTED  = "unsupported"  // wrong content type (415)
+	EINVALID      = "invalid"      // data or definition fails validation (422)
+	ELOCKED       = "locked"       // user frozen or locked out (423)
+	ERATELIMIT    = "rate_limited" // too many requests (429)
+	EINTERNAL     = "internal"     // anything not ours (500)
+	EUNAVAILABLE  = "unavailable"  // a dependency is down (503)
 )
+
+// EREAUTH: the session or token must prove the second factor again before
+// it serves (401; an anomaly rule asked for it, see Org.RequireReauth).
+const EREAUTH = "reauth_required"
 
 // FieldError is one problem at a JSON pointer into the submitted document.
 type FieldError struct {

@@ -67,13 +67,10 @@ type User struct {
 	Frozen       bool                `json:"frozen,omitempty"`
 	FailedLogins int                 `json:"failed_logins,omitempty"`
 	LockedUntil  *time.Time          `json:"locked_until,omitempty"`
-	// ReauthAt is when an anomaly rule last asked the user to prove their
-	// second factor again: a session or token verified before it serves
-	// nothing until it does (see NeedsReauth).
-	ReauthAt  *time.Time `json:"reauth_at,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	Version   int64      `json:"-"`
+	ReauthAt     *time.Time          `json:"reauth_at,omitempty"` // an anomaly rule asked for the second factor again (see NeedsReauth)
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+	Version      int64               `json:"-"`
 }
 
 // storedUser is a User as stored: the same fields plus the password hash.
