@@ -18,16 +18,20 @@ const (
 
 // Alert is one anomaly an AlertRule found: Rule is the rule's kind, User
 // the user it is about, Action what was done (alert, reauth, freeze).
+// DetailIn says what was found in lang.
 type Alert struct {
 	ID     string    `json:"id"`
 	Rule   string    `json:"rule"`
 	User   string    `json:"user"`
 	At     time.Time `json:"at"`
 	Status string    `json:"status"`
-	Detail string    `json:"detail"`
-	Action string    `json:"action"`
-	By     string    `json:"by,omitempty"` // who acknowledged or resolved it
-	Key    string    `json:"key"`          // rule, user and window: one alert per window on every node
+	Detail string    `json:"detail"` // in English; the API answers it in the request's language (Message)
+	// Message is Detail in both languages (alerts raised before it was
+	// kept have none).
+	Message Text   `json:"message,omitzero"`
+	Action  string `json:"action"`
+	By      string `json:"by,omitempty"` // who acknowledged or resolved it
+	Key     string `json:"key"`          // rule, user and window: one alert per window on every node
 }
 
 // AlertHook runs when an alert is raised, before its one atomic write: it
@@ -99,4 +103,12 @@ func (s *Service) SetAlertStatus(ctx context.Context, p *Principal, id, status s
 		return nil, fmt.Errorf("set alert status: %w", err)
 	}
 	return a, nil
+}
+
+// DetailIn returns what the rule found in lang ("zh" or "en").
+func (a *Alert) DetailIn(lang string) string {
+	if a.Message.IsZero() {
+		return a.Detail
+	}
+	return a.Message.In(lang)
 }

@@ -94,7 +94,7 @@ func (w *anomalyWatch) evaluate(ctx context.Context, evs []*AuditEvent) error {
 			if err != nil {
 				return err
 			}
-			if detail != "" {
+			if !detail.IsZero() {
 				if err := w.raise(ctx, r, u, ev, detail); err != nil {
 					return err
 				}
@@ -116,59 +116,82 @@ func subject(ev *AuditEvent) string {
 	return ev.Actor
 }
 
-// check returns why ev (and the log before it) trips r, or "".
-func (w *anomalyWatch) check(ctx context.Context, r AlertRule, ev *AuditEvent, batch []*AuditEvent) (string, error) {
+// check returns why ev (and the log before it) trips r, in both
+// languages, or a zero Text.
+func (w *anomalyWatch) check(ctx context.Context, r AlertRule, ev *AuditEvent, batch []*AuditEvent) (Text, error) {
 	from := ev.Time.Add(-r.window())
 	to := ev.Time.Add(time.Millisecond) // AuditQuery.To is exclusive
 	user := subject(ev)
+	win := windowText(r.window())
+	var none Text
 	switch r.Kind {
 	case RuleMassView:
 		n, err := w.distinct(ctx, AuditQuery{Actor: user, Action: "view", Result: ResultOK, From: from, To: to}, r.Threshold)
 		if err != nil || n < r.Threshold {
-			return "", err
+			return none, err
 		}
-		return fmt.Sprintf("%d distinct records viewed within %s", n, r.Window), nil
+		return T(fmt.Sprintf("%s内查看了 %d 条不同的记录", win.Zh, n), fmt.Sprintf("%d distinct records viewed within %s", n, win.En)), nil
 	case RuleDenials:
 		n, err := w.count(ctx, AuditQuery{Actor: user, Result: ResultDenied, From: from, To: to}, r.Threshold)
 		if err != nil || n < r.Threshold {
-			return "", err
+			return none, err
 		}
-		return fmt.Sprintf("%d refused actions within %s", n, r.Window), nil
+		return T(fmt.Sprintf("%s内 %d 次操作被拒绝", win.Zh, n), fmt.Sprintf("%d refused actions within %s", n, win.En)), nil
 	case RuleFailedLogins:
 		n, err := w.count(ctx, AuditQuery{Object: user, Action: "login.failed", From: from, To: to}, r.Threshold)
 		if err != nil || n < r.Threshold {
-			return "", err
+			return none, err
 		}
-		return fmt.Sprintf("%d failed logins within %s", n, r.Window), nil
+		return T(fmt.Sprintf("%s内 %d 次登录失败", win.Zh, n), fmt.Sprintf("%d failed logins within %s", n, win.En)), nil
 	case RuleBulkExport:
 		rows, err := w.exportedRows(ctx, user, from, to, r.Threshold)
 		if err != nil || rows < r.Threshold {
-			return "", err
+			return none, err
 		}
-		return fmt.Sprintf("%d rows exported within %s", rows, r.Window), nil
+		return T(fmt.Sprintf("%s内导出了 %d 行", win.Zh, rows), fmt.Sprintf("%d rows exported within %s", rows, win.En)), nil
 	case RuleOffHours:
 		lo, hi := r.hours()
 		h := ev.Time.In(w.s.zone).Hour()
 		if h >= lo && h < hi {
-			return "", nil
+			return none, nil
 		}
-		return fmt.Sprintf("%s at %s, outside %02d:00–%02d:00", ev.Action, ev.Time.In(w.s.zone).Format("2006-01-02 15:04 MST"), lo, hi), nil
+		at := ev.Time.In(w.s.zone).Format("2006-01-02 15:04 MST")
+		return Tf("%[2]s 有操作（%[1]s），不在工作时间 %02[3]d:00–%02[4]d:00 之内", "%[1]s at %[2]s, outside %02[3]d:00–%02[4]d:00", ev.Action, at, lo, hi), nil
 	case RuleNewNetwork:
 		if ev.IP == "" {
-			return "", nil
+			return none, nil
 		}
 		before := earliest(batch, ev.Actor, ev.IP)
 		seen, err := w.count(ctx, AuditQuery{Actor: user, IP: ev.IP, To: before}, 1)
 		if err != nil || seen > 0 {
-			return "", err
+			return none, err
 		}
 		any, err := w.count(ctx, AuditQuery{Actor: user, To: before}, 1)
 		if err != nil || any == 0 { // a first-ever action has no usual network to differ from
-			return "", err
+			return none, err
 		}
-		return fmt.Sprintf("%s from %s, an address never used before", ev.Action, ev.IP), nil
+		return Tf("从从未用过的地址 %[2]s 操作（%[1]s）", "%[1]s from %[2]s, an address never used before", ev.Action, ev.IP), nil
 	}
-	return "", nil
+	return none, nil
+}
+
+// windowText says a rule's window in words: "5 分钟" / "5 minutes".
+func windowText(d time.Duration) Text {
+	unit := func(n int64, zh, en string) Text {
+		if n != 1 {
+			en += "s"
+		}
+		return T(fmt.Sprintf("%d %s", n, zh), fmt.Sprintf("%d %s", n, en))
+	}
+	switch {
+	case d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "天", "day")
+	case d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "小时", "hour")
+	case d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "分钟", "minute")
+	}
+	return unit(int64(d/time.Second), "秒", "second")
 }
 
 // earliest returns the time of the batch's first event by actor from ip.
@@ -236,13 +259,13 @@ func (w *anomalyWatch) exportedRows(ctx context.Context, actor string, from, to 
 
 // raise writes the alert once per rule, user and window (on any node) with
 // its audit event, then takes the rule's action.
-func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *AuditEvent, detail string) error {
+func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *AuditEvent, detail Text) error {
 	now := w.s.now()
 	bucket := ev.Time.Truncate(r.window()).Unix()
-	a := &Alert{ID: NewID(now), Rule: r.Kind, User: u.ID, At: now, Status: AlertOpen, Detail: detail, Action: r.Action,
+	a := &Alert{ID: NewID(now), Rule: r.Kind, User: u.ID, At: now, Status: AlertOpen, Detail: detail.En, Message: detail, Action: r.Action,
 		Key: fmt.Sprintf("%s|%s|%d", r.Kind, u.ID, bucket)}
 	aev := &AuditEvent{Time: now, Actor: SystemActor, Action: "alert.raise", Object: u.ID, Result: ResultOK,
-		Reason: r.Kind, Detail: MustJSON(map[string]string{"alert": a.ID, "action": r.Action, "detail": detail})}
+		Reason: r.Kind, Detail: MustJSON(map[string]string{"alert": a.ID, "action": r.Action, "detail": detail.En})}
 	ch := &Change{Docs: []DocWrite{alertDoc(a, 0)}, Audit: []*AuditEvent{aev}}
 	for _, h := range w.s.alertHooks {
 		if err := h(ctx, a, ch); err != nil {
@@ -256,9 +279,16 @@ func (w *anomalyWatch) raise(ctx context.Context, r AlertRule, u *User, ev *Audi
 	if err != nil {
 		return fmt.Errorf("raise alert: %w", err)
 	}
-	if r.Action == ActionFreeze && !u.Admin {
+	switch {
+	case r.Action == ActionFreeze && !u.Admin:
 		if _, err := w.s.org.Freeze(ctx, AuditActor{ID: SystemActor}, u.ID); err != nil {
 			return fmt.Errorf("freeze on alert: %w", err)
+		}
+	case r.Action == ActionReauth:
+		// administrators too: proving their own second factor again
+		// locks nobody out
+		if err := w.s.requireReauth(ctx, u, a.ID); err != nil {
+			return fmt.Errorf("reauth on alert: %w", err)
 		}
 	}
 	return nil

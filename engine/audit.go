@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,12 +75,34 @@ func (e *AuditEvent) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Seal sets Seq, PrevHash, Time normalisation and Hash; stores call it inside
-// the write that appends the event, with the previous event's Seq and Hash.
-func (e *AuditEvent) Seal(prevSeq int64, prevHash string) {
-	e.Seq = prevSeq + 1
-	e.PrevHash = prevHash
+// AuditHead is the newest event of the chain as the next one is sealed
+// after it (the zero value before the first event).
+type AuditHead struct {
+	Seq  int64
+	Hash string
+	Time time.Time
+}
+
+// Head returns the chain's head once e is appended.
+func (e *AuditEvent) Head() AuditHead { return AuditHead{Seq: e.Seq, Hash: e.Hash, Time: e.Time} }
+
+// Seal sets Seq, PrevHash, Time and Hash; stores call it inside the write
+// that appends the event, after the chain's head prev.
+//
+// Time is normalised and clamped: never before prev's. An event's time is
+// taken when the action happens, but events commit in the writer's order,
+// so one that waited behind a later one would otherwise go back in time.
+// With the clamp, time order is chain order (VerifyAudit checks it), so a
+// query bounded by time reads one page along an index of (actor, time)
+// instead of sorting every match by Seq; the shift is the wait for the
+// writer, a few milliseconds.
+func (e *AuditEvent) Seal(prev AuditHead) {
+	e.Seq = prev.Seq + 1
+	e.PrevHash = prev.Hash
 	e.Time = AuditTime(e.Time)
+	if e.Time.Before(prev.Time) {
+		e.Time = prev.Time
+	}
 	e.Hash = e.ComputeHash()
 }
 
@@ -89,15 +112,30 @@ type AuditBreak struct {
 	Reason string `json:"reason"`
 }
 
+// AuditChainWalker is what a store may offer VerifyAudit besides
+// Store.WalkAudit: every event in Seq order, read for verifying (a
+// million events a few seconds, not thirty). The event and its strings are
+// valid only during fn's call. A store without it is walked with WalkAudit.
+type AuditChainWalker interface {
+	WalkAuditChain(ctx context.Context, fn func(*AuditEvent) error) error
+}
+
 // VerifyAudit walks the whole chain and returns the number of events and the
 // first break, if any: an edited event (hash mismatch), a deleted or
-// inserted one (sequence gap or prev-hash mismatch), a reordered one.
+// inserted one (sequence gap or prev-hash mismatch), a reordered one, or
+// one older than the event before it (Seal keeps time in chain order, so
+// only a chain rewritten with its hashes recomputed shows this).
 func VerifyAudit(ctx context.Context, s Store) (int64, *AuditBreak, error) {
 	var n, prevSeq int64
 	prevHash := ""
+	var prevTime time.Time
 	var brk *AuditBreak
 	errStop := Errorf(EINTERNAL, T("停止", "stop"))
-	err := s.WalkAudit(ctx, 0, func(e *AuditEvent) error {
+	walk := func(fn func(*AuditEvent) error) error { return s.WalkAudit(ctx, 0, fn) }
+	if w, ok := s.(AuditChainWalker); ok {
+		walk = func(fn func(*AuditEvent) error) error { return w.WalkAuditChain(ctx, fn) }
+	}
+	err := walk(func(e *AuditEvent) error {
 		n++
 		switch {
 		case e.Seq != prevSeq+1:
@@ -106,11 +144,14 @@ func VerifyAudit(ctx context.Context, s Store) (int64, *AuditBreak, error) {
 			brk = &AuditBreak{Seq: e.Seq, Reason: "previous-hash mismatch (an event before it was removed, inserted or changed)"}
 		case e.ComputeHash() != e.Hash:
 			brk = &AuditBreak{Seq: e.Seq, Reason: "hash mismatch (the event was edited)"}
+		case e.Time.Before(prevTime):
+			brk = &AuditBreak{Seq: e.Seq, Reason: "out of order: the event is older than the one before it (the chain was rewritten)"}
 		}
 		if brk != nil {
 			return errStop
 		}
-		prevSeq, prevHash = e.Seq, e.Hash
+		// the walker's strings live only during the call
+		prevSeq, prevHash, prevTime = e.Seq, strings.Clone(e.Hash), e.Time
 		return nil
 	})
 	if err == errStop {

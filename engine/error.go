@@ -26,6 +26,10 @@ const (
 	EUNAVAILABLE    = "unavailable"  // a dependency is down (503)
 )
 
+// EREAUTH: the session or token must prove the second factor again before
+// it serves (401; an anomaly rule asked for it, see Org.RequireReauth).
+const EREAUTH = "reauth_required"
+
 // FieldError is one problem at a JSON pointer into the submitted document.
 type FieldError struct {
 	Field   string `json:"field"`

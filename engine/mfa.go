@@ -333,16 +333,47 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 		}
 		return fail("not enrolled, enrolment window closed", "mfa_reset_required", msgMFAReset)
 	}
-	if strings.TrimSpace(code) == "" {
-		return fail("no code", "mfa_required", T("请输入两步验证码", "enter your two-factor code"))
-	}
-	step, ok, err := s.validTOTP(m.Secret, code)
+	w, reason, msg, err := s.secondFactor(ctx, m, ver, code)
 	if err != nil {
 		return err
 	}
+	if reason != "" {
+		return fail(reason, codeOf(reason), msg)
+	}
+	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
+		Audit: []*AuditEvent{s.Event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
+	if ErrorCode(err) == ECONFLICT {
+		return fail("code raced", "invalid", msgCodeUsed)
+	}
+	return err
+}
+
+var msgCodeUsed = T("验证码已使用，请等待下一个", "that code was used already: wait for the next one")
+
+// codeOf is the field error code of a refused second factor's reason.
+func codeOf(reason string) string {
+	if reason == "no code" {
+		return "mfa_required"
+	}
+	return "invalid"
+}
+
+// secondFactor checks code against the enabled enrolment m (read at
+// version ver): a TOTP code is good once, a recovery code is consumed. It
+// returns the write that records the use, to go in the caller's Change
+// (whose version check makes a code good exactly once, across nodes), or
+// the reason it is refused (for the audit) and the message for the user.
+func (s *Service) secondFactor(ctx context.Context, m *mfaDoc, ver int64, code string) (DocWrite, string, Text, error) {
+	if strings.TrimSpace(code) == "" {
+		return DocWrite{}, "no code", T("请输入两步验证码", "enter your two-factor code"), nil
+	}
+	step, ok, err := s.validTOTP(m.Secret, code)
+	if err != nil {
+		return DocWrite{}, "", Text{}, err
+	}
 	if ok {
 		if step <= m.LastStep {
-			return fail("code already used", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
+			return DocWrite{}, "code already used", msgCodeUsed, nil
 		}
 		m.LastStep = step
 	} else {
@@ -354,21 +385,12 @@ func (s *Service) CheckLoginMFA(ctx context.Context, p *Principal, u *User, code
 			}
 		}
 		if found < 0 {
-			return fail("wrong code", "invalid", T("验证码不正确", "the code is not right"))
+			return DocWrite{}, "wrong code", T("验证码不正确", "the code is not right"), nil
 		}
 		m.Recovery = append(m.Recovery[:found], m.Recovery[found+1:]...)
 	}
-	// the doc version check makes a code good exactly once, across nodes
 	w, err := s.putMFA(ctx, m, ver)
-	if err != nil {
-		return err
-	}
-	_, err = s.store.Apply(ctx, &Change{Docs: []DocWrite{w},
-		Audit: []*AuditEvent{s.Event(actor, "login.mfa", "", "", u.ID, nil, ResultOK, "")}})
-	if ErrorCode(err) == ECONFLICT {
-		return fail("code raced", "invalid", T("验证码已使用，请等待下一个", "that code was used already: wait for the next one"))
-	}
-	return err
+	return w, "", Text{}, err
 }
 
 // ResetMFA removes a user's enrolment (administrators only), so they can

@@ -71,6 +71,7 @@ type User struct {
 	// user sets a password of their own they may do nothing else.
 	MustChangePassword bool       `json:"must_change_password,omitempty"`
 	LockedUntil        *time.Time `json:"locked_until,omitempty"`
+	ReauthAt           *time.Time `json:"reauth_at,omitempty"` // an anomaly rule asked for the second factor again (see NeedsReauth)
 	CreatedAt          time.Time  `json:"created_at"`
 	UpdatedAt          time.Time  `json:"updated_at"`
 	Version            int64      `json:"-"`
@@ -94,6 +95,9 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// LastSeenAt is the last request, kept to the minute (see Touch).
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
+	// VerifiedAt is when the session last proved the second factor again
+	// (see Service.Reauthenticate); its creation otherwise.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // APIToken is a bearer token for scripts. ID is the SHA-256 (hex) of the
@@ -113,6 +117,8 @@ type APIToken struct {
 	Agent     string     `json:"agent,omitempty"`
 	// LastUsedAt is the last request, kept to the minute (see Touch).
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// VerifiedAt is as Session's.
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // NewUser is the input of CreateUser.

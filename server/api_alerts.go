@@ -20,10 +20,14 @@ func (s *server) bindAlertRoutes(e *echo.Echo, user []echo.MiddlewareFunc) {
 }
 
 // listAlerts answers {"items": [alert…]}; ?status=open|acknowledged|resolved.
+// Each detail is in the request's language (message holds both).
 func (s *server) listAlerts(c echo.Context) error {
 	items, err := s.svc.Alerts(c.Request().Context(), principal(c), c.QueryParam("status"))
 	if err != nil {
 		return err
+	}
+	for _, a := range items {
+		a.Detail = a.DetailIn(apiLang(c))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }

@@ -160,3 +160,36 @@ func TestAlertAuditorScenarios(t *testing.T) {
 		t.Errorf("staff's /admin/alerts = %d, want 403 without the alerts", rec.Code)
 	}
 }
+
+// TestAlertDetailInBothLanguages: an alert's detail is answered in the
+// request's language, with the window in words, and both are kept.
+func TestAlertDetailInBothLanguages(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.putRules(t, `[{"kind": "denials", "threshold": 2, "window": "PT10M", "action": "alert", "roles": ["staff"]}]`)
+	h.tripDenials(t, "staff", 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(h.openAlerts(t)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no alert 30 s after the refusals")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for lang, want := range map[string]string{"zh-CN": "10 分钟内 2 次操作被拒绝", "en": "2 refused actions within 10 minutes"} {
+		rec := h.do("GET", "/api/v1/alerts?status=open", "admin", "", map[string]string{"Accept-Language": lang})
+		var out struct {
+			Items []struct {
+				Detail  string            `json:"detail"`
+				Message map[string]string `json:"message"`
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || len(out.Items) != 1 {
+			t.Fatalf("alerts in %s = %d %s", lang, rec.Code, rec.Body)
+		}
+		if got := out.Items[0].Detail; got != want {
+			t.Errorf("detail in %s = %q, want %q", lang, got, want)
+		}
+		if m := out.Items[0].Message; m["zh"] != "10 分钟内 2 次操作被拒绝" || m["en"] != "2 refused actions within 10 minutes" {
+			t.Errorf("message = %v, want both languages", m)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func TestBrowserAdminResolvesAlert(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	cells := run(t, ctx, "row", chromedp.Text(chromedp.CSS(row)))
-	for _, want := range []string{"多次被拒", "staff <staff@example.com>", "待处理", "仅告警"} {
+	for _, want := range []string{"多次被拒", "staff <staff@example.com>", "1 小时内 1 次操作被拒绝", "待处理", "仅告警"} {
 		if !strings.Contains(cells, want) {
 			t.Errorf("the alert row %q lacks %q", cells, want)
 		}

@@ -62,7 +62,7 @@ func (s *server) renderAlerts(c echo.Context, status int, msg string, rules []we
 			who = a.User
 		}
 		v.Alerts = append(v.Alerts, web.AlertRow{ID: a.ID, At: a.At.In(zone).Format("2006-01-02 15:04:05"), Rule: a.Rule, User: who,
-			Detail: a.Detail, Action: a.Action, Status: a.Status})
+			Detail: a.DetailIn(pg.Lang), Action: a.Action, Status: a.Status})
 	}
 	if v.CanAct {
 		if rules == nil {

@@ -103,6 +103,9 @@ type Deps struct {
 	// Backups lists the backups the process takes, newest first; nil: it
 	// takes none (/admin/backups says so).
 	Backups func() ([]BackupFile, error)
+	// BackupRuns takes and verifies backups from /admin/backups; nil: the
+	// page only lists them.
+	BackupRuns *BackupRuns
 }
 
 // server holds the dependencies the handlers share.
@@ -117,6 +120,7 @@ type server struct {
 	cfg       Config
 	log       *slog.Logger
 	backups   func() ([]BackupFile, error)
+	runs      *backupJobs
 	ipLimit   *limiter
 	userLimit *limiter
 	login     *limiter
@@ -136,6 +140,7 @@ func New(d Deps) *echo.Echo {
 	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log, backups: d.Backups,
 		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock),
 		public: newLimiter(cfg.RatePublic, d.Clock)}
+	s.runs = newBackupJobs(d.BackupRuns)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -165,6 +170,8 @@ func (s *server) routes(e *echo.Echo) {
 	s.bindBaseRoutes(e)
 	s.bindOpenAPIRoutes(e)
 	s.bindAuthRoutes(e, user)
+	s.bindReauthRoutes(e, user, page)
+	s.bindBackupPages(e, adminPage)
 	s.bindOrgRoutes(e, user, admin)
 	s.bindAppRoutes(e, user)
 	s.bindRecordRoutes(e, user)

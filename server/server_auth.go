@@ -31,6 +31,9 @@ type auth struct {
 	session  *engine.Session  // set for a browser session
 	token    string           // the bearer secret, set for an API token
 	apiToken *engine.APIToken // the token of that secret
+	cred     engine.Credential
+	verified time.Time // when the credential last proved the second factor
+	stale    bool      // it must prove it again (only reauthPaths are served)
 }
 
 // credentialID is the id of the session or token a request came with, the
@@ -44,6 +47,10 @@ func (a *auth) credentialID() string {
 	}
 	return ""
 }
+
+// reauthPaths serve a credential that must prove the second factor again:
+// proving it, and leaving.
+var reauthPaths = map[string]bool{"/reauth": true, "/api/v1/auth/reauth": true, "/logout": true, "/api/v1/auth/logout": true}
 
 const ctxAuth = "fw.auth"
 
@@ -74,7 +81,9 @@ func actorOf(c echo.Context) engine.AuditActor {
 
 // authenticate finds the user of a bearer token or a session cookie. A
 // bad or expired credential is not an error here — requireUser decides —
-// but a frozen user's session or token is refused at once (423).
+// but a frozen user's session or token is refused at once (423), and one
+// that must prove the second factor again is refused (401
+// reauth_required; a browser's page request is sent to /reauth).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
@@ -94,7 +103,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			a = &auth{token: strings.TrimSpace(secret), apiToken: t}
+			a = &auth{token: strings.TrimSpace(secret), apiToken: t, cred: engine.Credential{Kind: engine.KindToken, ID: t.ID}, verified: t.Verified()}
 			a.user, err = s.org.FindUserByID(ctx, t.UserID)
 			if err != nil {
 				return engine.Errorf(engine.EUNAUTHORIZED, engine.T("令牌无效", "the token is not valid"))
@@ -105,7 +114,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			case err == nil:
 				u, err := s.org.FindUserByID(ctx, sess.UserID)
 				if err == nil {
-					a = &auth{user: u, session: sess}
+					a = &auth{user: u, session: sess, cred: engine.Credential{Kind: engine.KindSession, ID: sess.ID}, verified: sess.Verified()}
 				}
 			case engine.ErrorCode(err) != engine.ENOTFOUND:
 				return err
@@ -121,6 +130,14 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 					s.setCookie(c, cookieSession, "", time.Time{}, true)
 				}
 				return engine.Errorf(engine.ELOCKED, engine.T("账号已冻结，请联系管理员", "this account is frozen; ask an administrator"))
+			}
+			// an anomaly rule asked for the second factor again: nothing
+			// but proving it (or leaving) until then, on every node
+			if a.user.NeedsReauth(a.verified) {
+				if !reauthPaths[c.Request().URL.Path] {
+					return engine.ErrReauth()
+				}
+				a.stale = true
 			}
 			c.Set(ctxAuth, a)
 			s.touch(c, a)

@@ -20,7 +20,7 @@ func statusOf(code string) int {
 	switch code {
 	case engine.EBADREQUEST:
 		return http.StatusBadRequest
-	case engine.EUNAUTHORIZED:
+	case engine.EUNAUTHORIZED, engine.EREAUTH:
 		return http.StatusUnauthorized
 	case engine.EFORBIDDEN, engine.EPASSWORDCHANGE:
 		return http.StatusForbidden
@@ -84,6 +84,7 @@ var titles = map[string]engine.Text{
 	engine.EINVALID:        engine.T("数据有误", "Invalid data"),
 	engine.ELOCKED:         engine.T("账号已锁定", "Locked"),
 	engine.EPASSWORDCHANGE: engine.T("请先修改密码", "Password change required"),
+	engine.EREAUTH:         engine.T("需要再次验证", "Verification required"),
 	engine.ERATELIMIT:      engine.T("请求过于频繁", "Too many requests"),
 	engine.EUNAVAILABLE:    engine.T("服务暂不可用", "Unavailable"),
 	engine.EINTERNAL:       engine.T("服务器内部错误", "Internal error"),
@@ -159,6 +160,10 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	lang := pageLang(c)
 	p := s.problemOf(c, err, lang)
+	if p.Code == engine.EREAUTH && c.Request().Method == http.MethodGet {
+		_ = c.Redirect(http.StatusSeeOther, "/reauth?next="+urlEscape(c.Request().URL.RequestURI()))
+		return
+	}
 	if p.Status == http.StatusUnauthorized && c.Request().Method == http.MethodGet {
 		_ = c.Redirect(http.StatusSeeOther, "/login?next="+urlEscape(c.Request().URL.RequestURI()))
 		return

@@ -333,8 +333,18 @@ var adminMessages = map[string][2]string{
 func init() { addMessages(adminMessages) }
 
 // MFAStepPage is the second step of a login: the TOTP (or recovery) code.
+// Reauth makes it the page that asks a signed-in user for the code again
+// (posting to /reauth, with why it asks).
 type MFAStepPage struct {
 	Page
-	Next  string
-	Error string
+	Next   string
+	Error  string
+	Reauth bool
+}
+
+func (v MFAStepPage) action() string {
+	if v.Reauth {
+		return "/reauth"
+	}
+	return "/login/mfa"
 }

@@ -27,7 +27,7 @@ func init() {
 		"alerts.rule.off_hours":      {"非工作时间访问", "Off-hours access"},
 		"alerts.rule.new_network":    {"陌生网络", "New network"},
 		"alerts.action.alert":        {"仅告警", "Alert only"},
-		"alerts.action.reauth":       {"重新验证（暂仅告警）", "Ask again (alert only for now)"},
+		"alerts.action.reauth":       {"要求再次两步验证", "Ask for the second factor again"},
 		"alerts.action.freeze":       {"冻结账号", "Freeze the account"},
 		"alerts.rules":               {"告警规则", "Alert rules"},
 		"alerts.rules.help":          {"时间窗口为 ISO 8601 时长，如 PT1M（1 分钟）、P1D（1 天）；角色留空表示所有人；工作时间如 8-20。删除一条规则：清空其类型。", "The window is an ISO 8601 duration such as PT1M (a minute) or P1D (a day); no roles means everyone; hours such as 8-20. To delete a rule, clear its kind."},

@@ -105,6 +105,45 @@ func (s *backupSchedule) run(ctx context.Context) {
 	}
 }
 
+// runs are the backups /admin/backups takes and verifies, as check and
+// the backup command do: into the schedule's directory, under the backup key.
+func (s *backupSchedule) runs() *server.BackupRuns {
+	return &server.BackupRuns{
+		Create: func(ctx context.Context, step func(done, total int)) (string, int64, error) {
+			key, _, err := backup.LoadKey(s.getenv, "", s.data, true)
+			if err != nil {
+				return "", 0, err
+			}
+			if err := os.MkdirAll(s.dir, 0o700); err != nil {
+				return "", 0, err
+			}
+			st, err := sqlite.Open(s.db, sqlite.Options{Now: s.clock, Readers: 1})
+			if err != nil {
+				return "", 0, fmt.Errorf("open store: %w", err)
+			}
+			path, m, err := backup.CreateSteps(ctx, st, openSQLiteBackup, s.dir, key, s.clock(), step)
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return "", 0, err
+			}
+			return filepath.Base(path), m.AuditEvents, nil
+		},
+		Verify: func(ctx context.Context, name string, step func(done, total int)) (int64, error) {
+			key, _, err := backup.LoadKey(s.getenv, "", s.data, false)
+			if err != nil {
+				return 0, err
+			}
+			m, err := backup.VerifySteps(ctx, openSQLiteBackup, filepath.Join(s.dir, filepath.Base(name)), key, os.TempDir(), step)
+			if err != nil {
+				return 0, err
+			}
+			return m.AuditEvents, nil
+		},
+	}
+}
+
 // check takes a backup if one is due, copies it and prunes both places.
 func (s *backupSchedule) check(ctx context.Context) error {
 	list, err := backup.List(s.dir)

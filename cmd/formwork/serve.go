@@ -23,6 +23,7 @@ import (
 	"formwork/exchange"
 	"formwork/plugins/email"
 	"formwork/plugins/webhook"
+	"formwork/server"
 )
 
 // Deps are the running process's dependencies, built once and handed to
@@ -37,6 +38,8 @@ type Deps struct {
 	Clock     func() time.Time
 	Log       *slog.Logger
 	BackupDir string // where serve keeps its backups; "" when it takes none
+	// BackupRuns takes and verifies backups from /admin/backups; nil with BackupDir "".
+	BackupRuns *server.BackupRuns
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -226,7 +229,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	if sched != nil {
-		d.BackupDir = sched.dir
+		d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
 	}
 	bctx, stopBackups := context.WithCancel(ctx)
 	defer stopBackups()

@@ -56,10 +56,24 @@ type Info struct {
 	Time time.Time
 }
 
+// Steps is told how far a backup or a verify has come: done of total
+// steps (create: snapshot, hash and chain, seal; verify: open, compare).
+type Steps func(done, total int)
+
 // Create writes a backup of s to dir as formwork-<UTC time>.fwbk and
 // returns its path and manifest. The snapshot is reopened with open to
 // hash it and check its audit chain, so a backup of a broken chain fails.
 func Create(ctx context.Context, s Store, open Opener, dir string, key []byte, now time.Time) (string, *Manifest, error) {
+	return CreateSteps(ctx, s, open, dir, key, now, nil)
+}
+
+// CreateSteps is Create telling step (when not nil) of its progress.
+func CreateSteps(ctx context.Context, s Store, open Opener, dir string, key []byte, now time.Time, step Steps) (string, *Manifest, error) {
+	if step == nil {
+		step = func(int, int) {}
+	}
+	const total = 3
+	step(0, total)
 	scratch, err := os.MkdirTemp(dir, ".backup-")
 	if err != nil {
 		return "", nil, fmt.Errorf("backup create: %w", err)
@@ -69,10 +83,12 @@ func Create(ctx context.Context, s Store, open Opener, dir string, key []byte, n
 	if err := s.Snapshot(ctx, db); err != nil {
 		return "", nil, fmt.Errorf("backup create: %w", err)
 	}
+	step(1, total)
 	m, err := inspect(ctx, open, db)
 	if err != nil {
 		return "", nil, fmt.Errorf("backup create: %w", err)
 	}
+	step(2, total)
 	m.Created = now.UTC()
 	archive := filepath.Join(scratch, "archive.tar")
 	if err := writeArchive(archive, m, db); err != nil {
@@ -97,6 +113,7 @@ func Create(ctx context.Context, s Store, open Opener, dir string, key []byte, n
 	if err := os.Rename(tmp, name); err != nil {
 		return "", nil, fmt.Errorf("backup create: %w", err)
 	}
+	step(total, total)
 	return name, m, nil
 }
 
@@ -245,6 +262,15 @@ func Check(ctx context.Context, open Opener, dir string, m *Manifest) error {
 // compares every table's logical hash with the manifest and verifies the
 // audit chain. It returns the manifest.
 func Verify(ctx context.Context, open Opener, path string, key []byte, tmp string) (*Manifest, error) {
+	return VerifySteps(ctx, open, path, key, tmp, nil)
+}
+
+// VerifySteps is Verify telling step (when not nil) of its progress.
+func VerifySteps(ctx context.Context, open Opener, path string, key []byte, tmp string, step Steps) (*Manifest, error) {
+	if step == nil {
+		step = func(int, int) {}
+	}
+	step(0, 2)
 	scratch, err := os.MkdirTemp(tmp, "formwork-verify-")
 	if err != nil {
 		return nil, err
@@ -254,7 +280,12 @@ func Verify(ctx context.Context, open Opener, path string, key []byte, tmp strin
 	if err != nil {
 		return nil, err
 	}
-	return m, Check(ctx, open, scratch, m)
+	step(1, 2)
+	if err := Check(ctx, open, scratch, m); err != nil {
+		return m, err
+	}
+	step(2, 2)
+	return m, nil
 }
 
 // DiffTables describes how table digests b differ from a, one line per

@@ -142,7 +142,7 @@ func TestAlertNotifiesAdminsAndAuditors(t *testing.T) {
 		if name == "manager" {
 			want = 0
 		}
-		if len(ns) != want || want == 1 && (ns[0].Kind != "alert" || ns[0].Title.Zh != "异常告警：多次被拒") {
+		if len(ns) != want || want == 1 && (ns[0].Kind != "alert" || ns[0].Title.Zh != "异常告警：多次被拒（1 小时内 1 次操作被拒绝）") {
 			t.Errorf("%s's unread notifications = %+v, want %d alert", name, ns, want)
 		}
 	}

@@ -28,6 +28,10 @@ func (w *Runtime) onAlert(ctx context.Context, a *engine.Alert, ch *engine.Chang
 	now := w.now()
 	kind := alertTitles[a.Rule]
 	title := engine.Text{Zh: "异常告警：" + kind.Zh, En: "Anomaly alert: " + kind.En}
+	if !a.Message.IsZero() {
+		title.Zh += "（" + a.Message.Zh + "）"
+		title.En += " (" + a.Message.En + ")"
+	}
 	for _, u := range users {
 		if !u.Admin && !u.Auditor || u.Frozen {
 			continue

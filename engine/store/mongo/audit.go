@@ -62,17 +62,17 @@ func (d *auditDoc) event() *engine.AuditEvent {
 	return e
 }
 
-// lastAudit returns the sequence number and hash of the newest event.
-func (s *Store) lastAudit(ctx context.Context) (int64, string, error) {
+// lastAudit returns the newest event's sequence number, hash and time.
+func (s *Store) lastAudit(ctx context.Context) (engine.AuditHead, error) {
 	var d auditDoc
 	err := s.audit.FindOne(ctx, bson.D{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, "", nil
+		return engine.AuditHead{}, nil
 	}
 	if err != nil {
-		return 0, "", fmt.Errorf("mongo audit head: %w", err)
+		return engine.AuditHead{}, fmt.Errorf("mongo audit head: %w", err)
 	}
-	return d.Seq, d.Hash, nil
+	return engine.AuditHead{Seq: d.Seq, Hash: d.Hash, Time: d.Time.Time().UTC()}, nil
 }
 
 // appendAudit seals evs in order after the newest event and stores them.
@@ -91,18 +91,18 @@ func (s *Store) appendAudit(ctx context.Context, evs []*engine.AuditEvent) error
 // transaction error): the driver retries the loser's whole transaction,
 // which then sees the winner's events.
 func (s *Store) appendAuditTx(ctx context.Context, evs []*engine.AuditEvent) error {
-	seq, hash, err := s.lastAudit(ctx)
+	head, err := s.lastAudit(ctx)
 	if err != nil {
 		return err
 	}
 	docs := make([]any, 0, len(evs))
 	for _, ev := range evs {
-		ev.Seal(seq, hash)
-		seq, hash = ev.Seq, ev.Hash
+		ev.Seal(head)
+		head = ev.Head()
 		docs = append(docs, toAuditDoc(ev))
 	}
 	if _, err := s.meta.UpdateOne(ctx, bson.D{{Key: "_id", Value: chainHeadID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: seq}, {Key: "hash", Value: hash}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: head.Seq}, {Key: "hash", Value: head.Hash}}}},
 		options.UpdateOne().SetUpsert(true)); err != nil {
 		return fmt.Errorf("mongo audit chain head: %w", err)
 	}
@@ -121,11 +121,11 @@ func (s *Store) appendAuditTx(ctx context.Context, evs []*engine.AuditEvent) err
 func (s *Store) appendAuditCAS(ctx context.Context, evs []*engine.AuditEvent) error {
 	for _, ev := range evs {
 		for attempt := 0; ; attempt++ {
-			seq, hash, err := s.lastAudit(ctx)
+			head, err := s.lastAudit(ctx)
 			if err != nil {
 				return err
 			}
-			ev.Seal(seq, hash)
+			ev.Seal(head)
 			_, err = s.audit.InsertOne(ctx, toAuditDoc(ev))
 			if err == nil {
 				break

@@ -19,29 +19,33 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.Audit
 	if err := engine.CheckAuditEvents(evs); err != nil {
 		return err
 	}
-	seq, hash, err := s.auditHead(ctx, tx)
+	head, err := s.auditHead(ctx, tx)
 	if err != nil {
 		return err
 	}
 	for _, ev := range evs {
-		ev.Seal(seq, hash)
+		ev.Seal(head)
 		if _, err := s.exec(ctx, tx, sqlInsertAudit, auditArgs(ev)...); err != nil {
 			return fmt.Errorf("sqlite audit insert: %w", err)
 		}
-		seq, hash = ev.Seq, ev.Hash
+		head = ev.Head()
 	}
 	return nil
 }
 
-// auditHead returns the sequence number and hash of the newest event.
-func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (int64, string, error) {
-	var seq int64
-	var hash string
-	err := s.queryRow(ctx, tx, sqlAuditHead).Scan(&seq, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", fmt.Errorf("sqlite audit head: %w", err)
+// auditHead returns the newest event's sequence number, hash and time.
+func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (engine.AuditHead, error) {
+	var h engine.AuditHead
+	var t string
+	err := s.queryRow(ctx, tx, sqlAuditHead).Scan(&h.Seq, &h.Hash, &t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return engine.AuditHead{}, nil
 	}
-	return seq, hash, nil
+	if err != nil {
+		return h, fmt.Errorf("sqlite audit head: %w", err)
+	}
+	h.Time = parseTime(t)
+	return h, nil
 }
 
 // auditArgs are the values of a sealed event's row, in the order of auditCols.
@@ -82,15 +86,35 @@ func scanAudit(row scanner) (*engine.AuditEvent, error) {
 
 // FindAuditEvents returns events newest first (by Seq). From is inclusive,
 // To exclusive.
+//
+// Time order is chain order (engine.AuditEvent.Seal clamps it), so a query
+// by person, action or object, or by time alone, reads its page newest
+// first along that column's (column, time) index, bounded by time: the
+// cursor's event's time is the upper bound of the next page. Ordering by
+// Seq instead read every match of the window (a person's month: tens of
+// thousands of index entries) to sort them before taking one page. The
+// filters whose indexes hold (value, seq) — result, address — keep Seq.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
 	limit := engine.AuditPageLimit(q.Limit)
 	below, err := engine.DecodeAuditCursor(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
+	byTime := q.Actor != "" || q.Action != "" || q.Object != "" || (!q.From.IsZero() || !q.To.IsZero()) && q.Result == "" && q.IP == ""
 	var where []string
 	var args []any
 	if below > 0 {
+		if byTime {
+			var t string
+			err := s.r.QueryRowContext(ctx, `SELECT time FROM audit WHERE seq = ?`, below).Scan(&t)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("sqlite find audit cursor: %w", err)
+			}
+			if t != "" {
+				where = append(where, "time <= ?")
+				args = append(args, t)
+			}
+		}
 		where = append(where, "seq < ?")
 		args = append(args, below)
 	}
@@ -109,6 +133,10 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 		where = append(where, "time < ?")
 		args = append(args, fmtTime(engine.AuditTime(q.To)))
 	}
+	order := ` ORDER BY seq DESC`
+	if byTime {
+		order = ` ORDER BY time DESC, seq DESC`
+	}
 	// The page's sequence numbers come from an index alone (every index
 	// holds seq, the rowid) and only the page's rows are read in full:
 	// reading every match in full before sorting made a query by actor and
@@ -117,7 +145,7 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 	if len(where) > 0 {
 		sub += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query := `SELECT ` + auditCols + ` FROM audit WHERE seq IN (` + sub + ` ORDER BY seq DESC LIMIT ?) ORDER BY seq DESC`
+	query := `SELECT ` + auditCols + ` FROM audit WHERE seq IN (` + sub + order + ` LIMIT ?)` + order
 	args = append(args, limit+1)
 	evs, err := s.queryAudit(ctx, query, args...)
 	if err != nil {

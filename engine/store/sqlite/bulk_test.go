@@ -66,14 +66,14 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 		if len(evs) == 0 {
 			return nil
 		}
-		seq, hash, err := s.auditHead(ctx, tx)
+		head, err := s.auditHead(ctx, tx)
 		if err != nil {
 			return err
 		}
 		audRows := make([][]any, 0, len(evs))
 		for _, ev := range evs {
-			ev.Seal(seq, hash)
-			seq, hash = ev.Seq, ev.Hash
+			ev.Seal(head)
+			head = ev.Head()
 			audRows = append(audRows, auditArgs(ev))
 		}
 		return insertRows(ctx, tx, `INSERT INTO audit (`+auditCols+`) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", audRows)

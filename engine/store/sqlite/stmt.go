@@ -16,7 +16,7 @@ const (
 	sqlDeleteRecord    = `DELETE FROM records WHERE id = ?`
 	sqlInsertRevision  = `INSERT INTO revisions (` + revisionCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 	sqlDeleteRevisions = `DELETE FROM revisions WHERE record_id = ?`
-	sqlAuditHead       = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
+	sqlAuditHead       = `SELECT seq, hash, time FROM audit ORDER BY seq DESC LIMIT 1`
 	sqlInsertAudit     = `INSERT INTO audit (` + auditCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	sqlInsertOutbox    = `INSERT INTO outbox (id, type, payload, run_at, created_at, done) VALUES (?,?,?,?,?,0)`
 	sqlOutboxDone      = `UPDATE outbox SET done = 1, done_at = ? WHERE id = ? AND done = 0`
