@@ -73,14 +73,7 @@ const OtherKey = "__other__"
 // p may not read, or over a field p does not see in full, is refused on
 // its own. The view is audited.
 func (s *Service) Dashboard(ctx context.Context, p *Principal, app, key string, q DashboardQuery) (*DashboardView, error) {
-	if p == nil || p.User == nil {
-		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
-	}
-	u, err := s.currentUser(ctx, p.User)
-	if err != nil {
-		return nil, err
-	}
-	b, _, err := s.Bundle(ctx, app, 0)
+	u, b, err := s.dashboardApp(ctx, p, app)
 	if err != nil {
 		return nil, err
 	}
@@ -123,14 +116,7 @@ func (s *Service) Dashboard(ctx context.Context, p *Principal, app, key string, 
 
 // Dashboards lists the dashboards of app p may see, in bundle order.
 func (s *Service) Dashboards(ctx context.Context, p *Principal, app string) ([]*Dashboard, error) {
-	if p == nil || p.User == nil {
-		return nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
-	}
-	u, err := s.currentUser(ctx, p.User)
-	if err != nil {
-		return nil, err
-	}
-	b, _, err := s.Bundle(ctx, app, 0)
+	u, b, err := s.dashboardApp(ctx, p, app)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +127,27 @@ func (s *Service) Dashboards(ctx context.Context, p *Principal, app string) ([]*
 		}
 	}
 	return out, nil
+}
+
+// dashboardApp reads p's user again (a freeze or a role change holds at
+// once) and app's current bundle; a personal token limited to other apps
+// is refused.
+func (s *Service) dashboardApp(ctx context.Context, p *Principal, app string) (*User, *Bundle, error) {
+	if p == nil || p.User == nil {
+		return nil, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
+	}
+	if err := CheckTokenApp(p, app); err != nil {
+		return nil, nil, s.deny(ctx, p, "dashboard.view", app, "", "", "token limited to other apps", err)
+	}
+	u, err := s.currentUser(ctx, p.User)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _, err := s.Bundle(ctx, app, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, b, nil
 }
 
 // mayViewDashboard reports whether u sees d: administrators see every
