@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"formwork/engine/filter"
@@ -98,13 +100,25 @@ func (s *Service) Dashboard(ctx context.Context, p *Principal, app, key string, 
 	if err != nil {
 		return nil, err
 	}
-	out := &DashboardView{App: app, Key: d.Key, Name: d.Name}
-	for _, c := range d.Charts {
-		cv, err := s.chart(ctx, p, b, d, c, q, units, vars)
+	out := &DashboardView{App: app, Key: d.Key, Name: d.Name, Charts: make([]*ChartView, len(d.Charts))}
+	// The charts are independent reads: computed side by side, as many at
+	// once as there are processors (the store's read pool serves them).
+	var wg sync.WaitGroup
+	errs := make([]error, len(d.Charts))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, c := range d.Charts {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			out.Charts[i], errs[i] = s.chart(ctx, p, b, d, c, q, units, vars)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out.Charts = append(out.Charts, cv)
 	}
 	ev := s.Event(p, "dashboard.view", app, "", key, nil, ResultOK, "")
 	ev.Detail = MustJSON(map[string]any{"charts": len(out.Charts), "unit": q.Unit, "from": timeOrEmpty(q.From), "to": timeOrEmpty(q.To)})
