@@ -356,3 +356,19 @@ func readEntry(r *bufio.Reader) (bson.Raw, error) {
 	}
 	return b, nil
 }
+
+// CountCollections returns how many collections database name on the
+// server at uri holds (0 for a database that does not exist), without
+// creating anything.
+func CountCollections(ctx context.Context, uri, name string) (int, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		return 0, fmt.Errorf("mongo connect: %w", err)
+	}
+	defer client.Disconnect(context.WithoutCancel(ctx))
+	names, err := client.Database(name).ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("mongo list collections of %s: %w", name, err)
+	}
+	return len(names), nil
+}
