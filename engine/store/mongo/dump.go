@@ -53,14 +53,16 @@ type DumpInfo struct {
 // at path. With transactions on it reads them in one snapshot session, so
 // the dump holds every write committed before its start and none after;
 // without (FORMWORK_MONGO_TRANSACTIONS=off), or when the server refuses
-// snapshot reads, it reads one collection after another and says so in
-// DumpInfo.Why: writes during the dump may then be half in it.
+// a snapshot read (an older server), it reads one collection after
+// another and says so in DumpInfo.Why: writes during the dump may then be
+// half in it.
 func (s *Store) DumpFile(ctx context.Context, path string) (DumpInfo, error) {
 	if !s.tx {
 		return s.dumpFile(ctx, path, false, "transactions are off (FORMWORK_MONGO_TRANSACTIONS=off): the server has no snapshot sessions")
 	}
 	info, err := s.dumpFile(ctx, path, true, "")
-	if err == nil || ctx.Err() != nil {
+	var se mongo.ServerError
+	if err == nil || ctx.Err() != nil || !errors.As(err, &se) {
 		return info, err
 	}
 	return s.dumpFile(ctx, path, false, fmt.Sprintf("the server refused a snapshot read (%v)", err))
