@@ -187,13 +187,9 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	m, err := backup.Extract(c.File, key, scratch)
-	if err == nil {
-		err = backup.Check(ctx, openBackupSnapshot, scratch, m)
-	}
+	m, err := c.extract(ctx, key, scratch)
 	if err != nil {
-		fmt.Printf("refused: %s: %v\n", c.File, err)
-		return exitError{1}
+		return err
 	}
 	if c.DryRun {
 		return c.dryRun(ctx, g, m, exists)
@@ -222,6 +218,20 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 	fmt.Printf("restored %s into %s: %s, %d audit events, data keys of %d app(s) unwrap under master key %s\n",
 		c.File, g.Data, summary(m.Tables), m.AuditEvents, apps, engine.Fingerprint(master))
 	return nil
+}
+
+// extract decrypts the backup into scratch and checks it there; a damaged
+// one is refused with exit code 1.
+func (c *BackupRestoreCmd) extract(ctx context.Context, key []byte, scratch string) (*backup.Manifest, error) {
+	m, err := backup.Extract(c.File, key, scratch)
+	if err == nil {
+		err = backup.Check(ctx, openBackupSnapshot, scratch, m)
+	}
+	if err != nil {
+		fmt.Printf("refused: %s: %v\n", c.File, err)
+		return nil, exitError{1}
+	}
+	return m, nil
 }
 
 func (c *BackupRestoreCmd) dryRun(ctx context.Context, g *Globals, m *backup.Manifest, exists bool) error {

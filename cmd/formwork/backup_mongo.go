@@ -117,13 +117,9 @@ func (c *BackupRestoreCmd) restoreMongo(ctx context.Context, g *Globals, uri str
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	m, err := backup.Extract(c.File, key, scratch)
-	if err == nil {
-		err = backup.Check(ctx, openBackupSnapshot, scratch, m)
-	}
+	m, err := c.extract(ctx, key, scratch)
 	if err != nil {
-		fmt.Printf("refused: %s: %v\n", c.File, err)
-		return exitError{1}
+		return err
 	}
 	if c.DryRun {
 		return c.dryRunMongo(ctx, uri, m, n > 0)

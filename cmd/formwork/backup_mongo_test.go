@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,20 +103,7 @@ func TestMongoBackupRoundTrip(t *testing.T) {
 
 	key := filepath.Join(data, "backup.key")
 	t.Run("damage is refused", func(t *testing.T) {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for name, bad := range map[string][]byte{
-			"flipped byte": flip(raw, len(raw)/2),
-			"flipped tail": flip(raw, len(raw)-1),
-			"cut short":    raw[:len(raw)*2/3],
-			"empty":        nil,
-		} {
-			p := filepath.Join(t.TempDir(), "bad.fwbk")
-			if err := os.WriteFile(p, bad, 0o600); err != nil {
-				t.Fatal(err)
-			}
+		for name, p := range damagedCopies(t, file) {
 			if out, code := runEnv(t, env, data, "", "backup", "verify", p); code != 1 || !strings.Contains(out, "corrupted or truncated") {
 				t.Errorf("%s: verify exit %d\n%s", name, code, out)
 			}
@@ -160,7 +145,7 @@ func TestMongoBackupRoundTrip(t *testing.T) {
 	if out, code := runEnv(t, env, restored, "", "backup", "restore", file, "--key", key, "--database", dstDB, "--dry-run"); code != 0 || !strings.Contains(out, "nothing would change") {
 		t.Errorf("dry run onto the same data: exit %d\n%s", code, out)
 	}
-	sameMongoStore(t, srcDB, dstDB)
+	sameStore(t, func(name string) backedUpStore { return openMongoDB(t, name) }, srcDB, dstDB)
 
 	addr = freeAddr(t)
 	srv = startServe(t, restored, addr, mongoEnv(dstDB))
@@ -185,25 +170,6 @@ func mongoURI(name string) string {
 // mongoEnv is the environment of a formwork on database name.
 func mongoEnv(name string) []string {
 	return append(cleanEnv(), envMongoURI+"="+mongoURI(name))
-}
-
-// runEnv is run with the environment env.
-func runEnv(tb testing.TB, env []string, data, stdin string, args ...string) (string, int) {
-	tb.Helper()
-	cmd := exec.Command(binary, append([]string{"--data", data}, args...)...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return string(out), 0
-	case errors.As(err, &ee):
-		return string(out), ee.ExitCode()
-	default:
-		tb.Fatalf("run %v: %v", args, err)
-		return "", -1
-	}
 }
 
 func openMongoDB(tb testing.TB, name string) *mongo.Store {
@@ -238,38 +204,4 @@ func dumpOf(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-// sameMongoStore checks that the restored database holds the original's
-// records, revisions and docs, and that its audit chain is the original's
-// up to the backup (the original's server went on writing events after it).
-func sameMongoStore(t *testing.T, original, restored string) {
-	t.Helper()
-	ctx := context.Background()
-	events := func(name string) ([]string, map[string]engine.TableDigest) {
-		s := openMongoDB(t, name)
-		defer s.Close()
-		d, err := s.Digest(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var hashes []string
-		if err := s.WalkAudit(ctx, 0, func(e *engine.AuditEvent) error { hashes = append(hashes, e.Hash); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		return hashes, d
-	}
-	oa, od := events(original)
-	ra, rd := events(restored)
-	for _, c := range []string{"records", "revisions", "docs"} {
-		if od[c] != rd[c] {
-			t.Errorf("%s: original %+v, restored %+v", c, od[c], rd[c])
-		}
-	}
-	if len(ra) == 0 || len(ra) > len(oa) {
-		t.Fatalf("restored %d audit events, the original has %d", len(ra), len(oa))
-	}
-	if diff := cmp.Diff(oa[:len(ra)], ra); diff != "" {
-		t.Errorf("the restored chain is not the original's prefix (-original +restored):\n%s", diff)
-	}
 }
