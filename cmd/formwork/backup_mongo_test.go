@@ -49,11 +49,7 @@ func TestMongoBackupRoundTrip(t *testing.T) {
 	srv := startServe(t, data, addr, env)
 	api := login(t, "http://"+addr, "admin@example.com", password)
 	const phone, upload = "13987654321", "the plain words of an uploaded purchase contract"
-	for _, name := range []string{"王小明", "李四", "张三"} {
-		if _, err := api.call("POST", "/api/v1/apps/shop/forms/customer/records", map[string]any{"data": map[string]any{"name": name, "phone": phone, "level": "normal"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addCustomers(t, api, phone)
 	if code, err := postUpload(api, "/api/v1/apps/dealership/forms/sales_order/uploads", "contract_files", "contract.txt", []byte(upload)); code != http.StatusCreated {
 		t.Fatalf("upload: %d %v", code, err)
 	}

@@ -36,11 +36,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	srv := startServe(t, data, addr, cleanEnv())
 	admin := login(t, "http://"+addr, "admin@example.com", password)
 	const phone, upload = "13987654321", "the plain words of an uploaded contract"
-	for _, name := range []string{"王小明", "李四", "张三"} {
-		if _, err := admin.call("POST", "/api/v1/apps/shop/forms/customer/records", map[string]any{"data": map[string]any{"name": name, "phone": phone, "level": "normal"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addCustomers(t, admin, phone)
 	if code, err := postUpload(admin, "/api/v1/apps/crm/forms/contract/uploads", "files", "contract.txt", []byte(upload)); code != http.StatusCreated {
 		t.Fatalf("upload: %d %v", code, err)
 	}
@@ -194,6 +190,17 @@ func openSQLiteData(t *testing.T) func(string) backedUpStore {
 			t.Fatal(err)
 		}
 		return s
+	}
+}
+
+// addCustomers adds the three shop customers listCustomers expects, each
+// with the sensitive phone.
+func addCustomers(t *testing.T, a *apiClient, phone string) {
+	t.Helper()
+	for _, name := range []string{"王小明", "李四", "张三"} {
+		if _, err := a.call("POST", "/api/v1/apps/shop/forms/customer/records", map[string]any{"data": map[string]any{"name": name, "phone": phone, "level": "normal"}}, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
