@@ -19,19 +19,11 @@ import (
 
 // BackupCmd groups the backup commands.
 type BackupCmd struct {
-	Create  BackupCreateCmd  `cmd:"" help:"Write an encrypted, checksummed backup of the store (an online snapshot; the server may keep running)."`
+	Create  BackupCreateCmd  `cmd:"" help:"Write an encrypted, checksummed backup of the store (an online snapshot, or on MongoDB a dump of every collection; the server may keep running)."`
 	List    BackupListCmd    `cmd:"" help:"List the backups in a directory, newest first."`
-	Verify  BackupVerifyCmd  `cmd:"" help:"Restore a backup into a scratch directory and compare every table's logical hash and the audit chain."`
-	Restore BackupRestoreCmd `cmd:"" help:"Restore a backup into a new data directory (--data); asks for the master key."`
+	Verify  BackupVerifyCmd  `cmd:"" help:"Restore a backup into a scratch directory (on MongoDB a scratch database) and compare every table's logical hash and the audit chain."`
+	Restore BackupRestoreCmd `cmd:"" help:"Restore a backup into a new data directory (--data), or on MongoDB a new database (--database); asks for the master key."`
 }
-
-// mongoBackupHelp is what the backup commands say on MongoDB, where the
-// database's own point-in-time dump is the backup.
-const mongoBackupHelp = `formwork backup works on the embedded SQLite store only; on MongoDB take a point-in-time dump of the replica set:
-  mongodump --uri "$FORMWORK_MONGO_URI" --oplog --gzip --archive=formwork-$(date -u +%Y%m%dT%H%M%SZ).archive
-(--oplog needs a replica set and dumps the whole deployment, consistent at the dump's end), encrypt it (for example age or gpg) under a key kept apart from FORMWORK_MASTER_KEY, and restore with
-  mongorestore --uri NEWURI --oplogReplay --gzip --archive=FILE
-then run "formwork audit verify" against the restored database.`
 
 // backupDir is where backups go by default: DATA/backups.
 func backupDir(g *Globals, out string) string {
@@ -49,13 +41,6 @@ func openSQLiteBackup(path string) (backup.Store, error) {
 	return s, nil
 }
 
-func refuseMongo() error {
-	if os.Getenv(envMongoURI) != "" {
-		return errors.New(mongoBackupHelp)
-	}
-	return nil
-}
-
 // BackupCreateCmd is `formwork backup create [--out DIR]`.
 type BackupCreateCmd struct {
 	Out string `help:"Directory for the backup file (default DATA/backups)." type:"path"`
@@ -64,19 +49,17 @@ type BackupCreateCmd struct {
 
 // Run takes the backup.
 func (c *BackupCreateCmd) Run(g *Globals) error {
-	if err := refuseMongo(); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if _, err := os.Stat(filepath.Join(g.Data, dbFile)); err != nil {
-		return fmt.Errorf("no store to back up at %s: %w", filepath.Join(g.Data, dbFile), err)
+	uri := os.Getenv(envMongoURI)
+	if uri == "" {
+		if _, err := os.Stat(filepath.Join(g.Data, dbFile)); err != nil {
+			return fmt.Errorf("no store to back up at %s: %w", filepath.Join(g.Data, dbFile), err)
+		}
 	}
-	s, err := sqlite.Open(filepath.Join(g.Data, dbFile), sqlite.Options{Now: time.Now})
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+	if err := os.MkdirAll(g.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
 	}
-	defer s.Close()
 	key, generated, err := backup.LoadKey(os.Getenv, c.Key, g.Data, true)
 	if err != nil {
 		return err
@@ -90,7 +73,7 @@ func (c *BackupCreateCmd) Run(g *Globals) error {
 		return fmt.Errorf("create backup directory: %w", err)
 	}
 	start := time.Now()
-	path, m, err := backup.Create(ctx, s, openSQLiteBackup, dir, key, time.Now())
+	path, m, err := c.create(ctx, g, uri, dir, key)
 	if err != nil {
 		return err
 	}
@@ -100,6 +83,19 @@ func (c *BackupCreateCmd) Run(g *Globals) error {
 	}
 	fmt.Printf("backup %s: %d bytes, %s, %d audit events, in %.2fs\n", path, fi.Size(), summary(m.Tables), m.AuditEvents, time.Since(start).Seconds())
 	return nil
+}
+
+// create backs up the store FORMWORK_MONGO_URI selects into dir.
+func (c *BackupCreateCmd) create(ctx context.Context, g *Globals, uri, dir string, key []byte) (string, *backup.Manifest, error) {
+	if uri != "" {
+		return c.createMongo(ctx, uri, dir, key)
+	}
+	s, err := sqlite.Open(filepath.Join(g.Data, dbFile), sqlite.Options{Now: time.Now})
+	if err != nil {
+		return "", nil, fmt.Errorf("open store: %w", err)
+	}
+	defer s.Close()
+	return backup.Create(ctx, s, openSQLiteBackup, dir, key, time.Now())
 }
 
 // summary names the row counts of the tables people know.
@@ -142,7 +138,7 @@ func (c *BackupVerifyCmd) Run(g *Globals) error {
 		return err
 	}
 	start := time.Now()
-	m, err := backup.Verify(context.Background(), openSQLiteBackup, c.File, key, os.TempDir())
+	m, err := backup.Verify(context.Background(), openBackupSnapshot, c.File, key, os.TempDir())
 	if err != nil {
 		fmt.Printf("refused: %s: %v\n", c.File, err)
 		return exitError{1}
@@ -156,6 +152,7 @@ type BackupRestoreCmd struct {
 	File      string `arg:"" help:"The backup file." type:"existingfile"`
 	Key       string `help:"File holding the backup key; default FORMWORK_BACKUP_KEY." type:"path"`
 	MasterKey string `name:"master-key" help:"File holding the master key the backed-up data keys are wrapped by; default FORMWORK_MASTER_KEY, else asked on standard input." type:"path"`
+	Database  string `help:"On MongoDB (FORMWORK_MONGO_URI): the new database to restore into."`
 	DryRun    bool   `name:"dry-run" help:"Check the backup and say what would change; write nothing."`
 }
 
@@ -169,6 +166,12 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 	key, _, err := backup.LoadKey(os.Getenv, c.Key, g.Data, false)
 	if err != nil {
 		return err
+	}
+	if uri := os.Getenv(envMongoURI); uri != "" {
+		return c.restoreMongo(ctx, g, uri, key)
+	}
+	if c.Database != "" {
+		return errors.New("--database names a MongoDB database: set FORMWORK_MONGO_URI to restore on MongoDB, or leave it out to restore into --data")
 	}
 	target := filepath.Join(g.Data, dbFile)
 	_, statErr := os.Stat(target)
@@ -184,13 +187,9 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	m, err := backup.Extract(c.File, key, scratch)
-	if err == nil {
-		err = backup.Check(ctx, openSQLiteBackup, scratch, m)
-	}
+	m, err := c.extract(ctx, key, scratch)
 	if err != nil {
-		fmt.Printf("refused: %s: %v\n", c.File, err)
-		return exitError{1}
+		return err
 	}
 	if c.DryRun {
 		return c.dryRun(ctx, g, m, exists)
@@ -199,7 +198,12 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	apps, err := checkMasterKey(ctx, filepath.Join(scratch, dbFile), master)
+	restored, err := openSQLiteBackup(filepath.Join(scratch, dbFile))
+	if err != nil {
+		return err
+	}
+	apps, err := checkMasterKey(ctx, restored, master)
+	restored.Close()
 	if err != nil {
 		return err
 	}
@@ -214,6 +218,20 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 	fmt.Printf("restored %s into %s: %s, %d audit events, data keys of %d app(s) unwrap under master key %s\n",
 		c.File, g.Data, summary(m.Tables), m.AuditEvents, apps, engine.Fingerprint(master))
 	return nil
+}
+
+// extract decrypts the backup into scratch and checks it there; a damaged
+// one is refused with exit code 1.
+func (c *BackupRestoreCmd) extract(ctx context.Context, key []byte, scratch string) (*backup.Manifest, error) {
+	m, err := backup.Extract(c.File, key, scratch)
+	if err == nil {
+		err = backup.Check(ctx, openBackupSnapshot, scratch, m)
+	}
+	if err != nil {
+		fmt.Printf("refused: %s: %v\n", c.File, err)
+		return nil, exitError{1}
+	}
+	return m, nil
 }
 
 func (c *BackupRestoreCmd) dryRun(ctx context.Context, g *Globals, m *backup.Manifest, exists bool) error {
@@ -231,16 +249,20 @@ func (c *BackupRestoreCmd) dryRun(ctx context.Context, g *Globals, m *backup.Man
 	if err != nil {
 		return err
 	}
-	diff := backup.DiffTables(now, m.Tables)
+	return printDryRunDiff(g.Data, backup.DiffTables(now, m.Tables))
+}
+
+// printDryRunDiff says how the store at where differs from the backup.
+func printDryRunDiff(where string, diff []string) error {
 	if len(diff) == 0 {
-		fmt.Printf("%s already holds exactly this data; nothing would change\n", g.Data)
+		fmt.Printf("%s already holds exactly this data; nothing would change\n", where)
 		return nil
 	}
-	fmt.Printf("%s holds other data; restoring would change (current -> backup):\n", g.Data)
+	fmt.Printf("%s holds other data; restoring would change (current -> backup):\n", where)
 	for _, d := range diff {
 		fmt.Println("  " + d)
 	}
-	fmt.Println("restore refuses a directory that holds a store: move it away first")
+	fmt.Println("restore refuses a place that holds a store: move it away first")
 	return nil
 }
 
@@ -268,14 +290,9 @@ func (c *BackupRestoreCmd) masterKey(stdin io.Reader) ([]byte, bool, error) {
 	return k, false, err
 }
 
-// checkMasterKey opens the restored store and unwraps every app's data keys
-// under master, so a wrong key is refused before anything is in place.
-func checkMasterKey(ctx context.Context, db string, master []byte) (int, error) {
-	s, err := openSQLiteBackup(db)
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
+// checkMasterKey unwraps every app's data keys in the restored store s
+// under master, so a wrong key is refused before the store is put to use.
+func checkMasterKey(ctx context.Context, s engine.Store, master []byte) (int, error) {
 	kr, err := engine.NewKeyring(s, master, time.Now)
 	if err != nil {
 		return 0, err

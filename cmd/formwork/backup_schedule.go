@@ -46,7 +46,7 @@ type backupSchedule struct {
 }
 
 // newBackupSchedule reads the schedule from getenv; nil when scheduled
-// backups are off or the store is MongoDB (see mongoBackupHelp).
+// backups are off or the store is MongoDB (`formwork backup create` backs it up on demand).
 func newBackupSchedule(g *Globals, getenv func(string) string, clock func() time.Time, log *slog.Logger) (*backupSchedule, error) {
 	if getenv(envMongoURI) != "" || getenv(envBackupEvery) == "off" {
 		return nil, nil

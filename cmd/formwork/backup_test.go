@@ -36,11 +36,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	srv := startServe(t, data, addr, cleanEnv())
 	admin := login(t, "http://"+addr, "admin@example.com", password)
 	const phone, upload = "13987654321", "the plain words of an uploaded contract"
-	for _, name := range []string{"王小明", "李四", "张三"} {
-		if _, err := admin.call("POST", "/api/v1/apps/shop/forms/customer/records", map[string]any{"data": map[string]any{"name": name, "phone": phone, "level": "normal"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addCustomers(t, admin, phone)
 	if code, err := postUpload(admin, "/api/v1/apps/crm/forms/contract/uploads", "files", "contract.txt", []byte(upload)); code != http.StatusCreated {
 		t.Fatalf("upload: %d %v", code, err)
 	}
@@ -86,20 +82,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	})
 
 	t.Run("damage is refused", func(t *testing.T) {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for name, bad := range map[string][]byte{
-			"flipped byte": flip(raw, len(raw)/2),
-			"flipped tail": flip(raw, len(raw)-1),
-			"cut short":    raw[:len(raw)*2/3],
-			"empty":        nil,
-		} {
-			p := filepath.Join(t.TempDir(), "bad.fwbk")
-			if err := os.WriteFile(p, bad, 0o600); err != nil {
-				t.Fatal(err)
-			}
+		for name, p := range damagedCopies(t, file) {
 			if out, code := run(t, data, "", "backup", "verify", p); code != 1 || !strings.Contains(out, "corrupted or truncated") {
 				t.Errorf("%s: verify exit %d\n%s", name, code, out)
 			}
@@ -138,7 +121,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	if out, code := run(t, restored, "", "backup", "restore", file, "--key", key, "--dry-run"); code != 0 || !strings.Contains(out, "nothing would change") {
 		t.Errorf("dry run onto the same data: exit %d\n%s", code, out)
 	}
-	sameStore(t, data, restored)
+	sameStore(t, openSQLiteData(t), data, restored)
 	// the original moves on: a dry run onto it names what a restore would change
 	if out, code := run(t, data, password+"\n", "user", "create", "--email", "later@example.com", "--name", "x", "--unit", "hq", "--password-stdin"); code != 0 {
 		t.Fatalf("user create: exit %d\n%s", code, out)
@@ -156,17 +139,22 @@ func TestBackupRoundTrip(t *testing.T) {
 	}
 }
 
+// backedUpStore is what sameStore reads of a store.
+type backedUpStore interface {
+	Digest(ctx context.Context) (map[string]engine.TableDigest, error)
+	WalkAudit(ctx context.Context, after int64, fn func(*engine.AuditEvent) error) error
+	Close() error
+}
+
 // sameStore checks that the restored store holds the original's records,
 // revisions and docs, and that its audit chain is the original's up to the
-// backup (the original went on writing events after it).
-func sameStore(t *testing.T, original, restored string) {
+// backup (the original went on writing events after it); open opens
+// either by its name.
+func sameStore(t *testing.T, open func(string) backedUpStore, original, restored string) {
 	t.Helper()
 	ctx := context.Background()
-	events := func(dir string) ([]string, map[string]engine.TableDigest) {
-		s, err := sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	events := func(name string) ([]string, map[string]engine.TableDigest) {
+		s := open(name)
 		defer s.Close()
 		d, err := s.Digest(ctx)
 		if err != nil {
@@ -190,6 +178,29 @@ func sameStore(t *testing.T, original, restored string) {
 	}
 	if diff := cmp.Diff(oa[:len(ra)], ra); diff != "" {
 		t.Errorf("the restored chain is not the original's prefix (-original +restored):\n%s", diff)
+	}
+}
+
+// openSQLiteData opens the store of a data directory.
+func openSQLiteData(t *testing.T) func(string) backedUpStore {
+	return func(dir string) backedUpStore {
+		t.Helper()
+		s, err := sqlite.Open(filepath.Join(dir, dbFile), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+// addCustomers adds the three shop customers listCustomers expects, each
+// with the sensitive phone.
+func addCustomers(t *testing.T, a *apiClient, phone string) {
+	t.Helper()
+	for _, name := range []string{"王小明", "李四", "张三"} {
+		if _, err := a.call("POST", "/api/v1/apps/shop/forms/customer/records", map[string]any{"data": map[string]any{"name": name, "phone": phone, "level": "normal"}}, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -239,6 +250,30 @@ func postUpload(a *apiClient, path, field, name string, data []byte) (int, error
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// damagedCopies writes damaged copies of the backup file: one byte
+// flipped in the middle and at the end, cut short, empty.
+func damagedCopies(t *testing.T, file string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for name, bad := range map[string][]byte{
+		"flipped byte": flip(raw, len(raw)/2),
+		"flipped tail": flip(raw, len(raw)-1),
+		"cut short":    raw[:len(raw)*2/3],
+		"empty":        nil,
+	} {
+		p := filepath.Join(t.TempDir(), "bad.fwbk")
+		if err := os.WriteFile(p, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = p
+	}
+	return out
+}
 
 func flip(b []byte, i int) []byte {
 	c := append([]byte(nil), b...)

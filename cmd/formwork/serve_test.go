@@ -158,8 +158,14 @@ func TestServeBecomesHealthyAndStopsCleanly(t *testing.T) {
 // run runs the binary with args and stdin, returning its output and exit code.
 func run(tb testing.TB, data, stdin string, args ...string) (string, int) {
 	tb.Helper()
+	return runEnv(tb, cleanEnv(), data, stdin, args...)
+}
+
+// runEnv is run with the environment env.
+func runEnv(tb testing.TB, env []string, data, stdin string, args ...string) (string, int) {
+	tb.Helper()
 	cmd := exec.Command(binary, append([]string{"--data", data}, args...)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
