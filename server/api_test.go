@@ -293,10 +293,18 @@ func TestRateLimits(t *testing.T) {
 	h := newHarness(t, cfg)
 	var got []int
 	for i := 0; i < 5; i++ {
-		got = append(got, h.do("GET", "/healthz", "", "", nil).Code)
+		got = append(got, h.do("GET", "/login", "", "", nil).Code)
 	}
 	if fmt.Sprint(got) != fmt.Sprint([]int{200, 200, 200, 429, 429}) {
 		t.Errorf("per address: %v", got)
+	}
+	// Probes are never limited: a load balancer asks often, from one address.
+	for i := 0; i < 400; i++ {
+		for _, probe := range []string{"/healthz", "/readyz"} {
+			if code := h.do("GET", probe, "", "", nil).Code; code != http.StatusOK {
+				t.Fatalf("probe %d of %s after the address ran out: %d", i+1, probe, code)
+			}
+		}
 	}
 
 	cfg = testConfig()
