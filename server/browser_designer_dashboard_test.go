@@ -45,5 +45,17 @@ func TestBrowserDesignerDashboards(t *testing.T) {
 		}
 	}
 	shootBoth(t, ctx, shots, "designer-dashboards")
+	// Deleting asks first: declined, the chart stays; accepted, it goes.
+	step(t, ctx, "decline", chromedp.Evaluate[chromedp.Void](`window.confirm = () => false`),
+		chromedp.Click(chromedp.CSS(`#dash-sales .dzd-charts button[value="delete_chart"]`)))
+	if n := run(t, ctx, "still there", chromedp.Evaluate[int](`document.querySelectorAll('#dash-sales .dzd-charts li').length`)); n != 1 {
+		t.Errorf("after declining the delete %d charts are listed, want 1", n)
+	}
+	step(t, ctx, "accept", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		answered(chromedp.Click(chromedp.CSS(`#dash-sales .dzd-charts button[value="delete_chart"]`))),
+		chromedp.WaitVisible(chromedp.CSS("#dash-sales details.dzd-add")))
+	if n := run(t, ctx, "gone", chromedp.Evaluate[int](`document.querySelectorAll('#dash-sales .dzd-charts li').length`)); n != 0 {
+		t.Errorf("after accepting the delete %d charts are listed, want 0", n)
+	}
 	checkConsole(t, console())
 }

@@ -13,6 +13,8 @@ func init() {
 		"dzd.down":             {"下移", "Move down"},
 		"dzd.delete_chart":     {"删除图表", "Delete chart"},
 		"dzd.delete":           {"删除仪表盘", "Delete dashboard"},
+		"dzd.delete.ask":       {"删除这个仪表盘及其全部图表？发布后生效。", "Delete this dashboard and all its charts? It takes effect when published."},
+		"dzd.delete_chart.ask": {"删除这个图表？", "Delete this chart?"},
 		"dzd.new":              {"新建仪表盘", "New dashboard"},
 		"dzd.name_zh":          {"中文名称", "Chinese name"},
 		"dzd.name_en":          {"英文名称", "English name"},

@@ -19,6 +19,11 @@
     form.querySelector('[data-group="group"]').hidden = type === 'number';
   }
   function start() {
+    // a delete asks first; without scripts it goes straight through
+    document.addEventListener('click', function (e) {
+      var b = e.target.closest && e.target.closest('button[data-confirm]');
+      if (b && !window.confirm(b.dataset.confirm)) e.preventDefault();
+    });
     document.querySelectorAll('[data-chart-form]').forEach(function (form) {
       fit(form);
       form.addEventListener('change', function () { fit(form); });
