@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -372,5 +373,49 @@ func TestProblemLanguage(t *testing.T) {
 		if p.Status != http.StatusUnauthorized || p.Detail != tc.want {
 			t.Errorf("Accept-Language %q: %+v, want detail %q", tc.accept, p, tc.want)
 		}
+	}
+}
+
+// TestSecureBehindProxy: cookies get Secure and pages HSTS when the
+// browser came over HTTPS through a trusted proxy (X-Forwarded-Proto from
+// a private address), not when anyone else sends the header, and not when
+// the proxy is not trusted.
+func TestSecureBehindProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		trust  bool
+		peer   string
+		secure bool
+	}{
+		{"a trusted proxy says https", true, "10.0.0.5:40000", true},
+		{"the loopback proxy says https", true, "127.0.0.1:40000", true},
+		{"a public address says https", true, "192.0.2.10:40000", false},
+		{"proxies not trusted", false, "10.0.0.5:40000", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.TrustProxy = tc.trust
+			h := newHarness(t, cfg)
+			req := httptest.NewRequest("GET", "/login", nil)
+			req.RemoteAddr = tc.peer
+			req.Header.Set("X-Forwarded-Proto", "https")
+			rec := httptest.NewRecorder()
+			h.e.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET /login: %d", rec.Code)
+			}
+			if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tc.secure {
+				t.Errorf("HSTS sent: %v, want %v", got, tc.secure)
+			}
+			cookies := rec.Result().Cookies()
+			if len(cookies) == 0 {
+				t.Fatal("the login page set no cookie")
+			}
+			for _, ck := range cookies {
+				if ck.Secure != tc.secure {
+					t.Errorf("cookie %s Secure=%v, want %v", ck.Name, ck.Secure, tc.secure)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -284,11 +285,32 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
-		if s.cfg.SecureCookies {
+		if s.cfg.SecureCookies || s.overHTTPS(c) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		return next(c)
 	}
+}
+
+// overHTTPS reports whether the browser reached us over HTTPS: directly
+// (TLS), or through a proxy we trust (TrustProxy, and the connection
+// comes from a loopback, private or link-local address, as for the
+// client address) that says so in X-Forwarded-Proto. Anyone else's
+// header is ignored.
+func (s *server) overHTTPS(c echo.Context) bool {
+	r := c.Request()
+	if r.TLS != nil {
+		return true
+	}
+	if !s.cfg.TrustProxy || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	peer := ap.Addr().Unmap()
+	return peer.IsLoopback() || peer.IsPrivate() || peer.IsLinkLocalUnicast()
 }
 
 // recoverer turns a panic into a 500 without leaking anything.
@@ -367,7 +389,7 @@ func (s *server) page(c echo.Context, title string) web.Page {
 }
 
 func (s *server) setCookie(c echo.Context, name, value string, expires time.Time, httpOnly bool) {
-	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
+	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: s.cfg.SecureCookies || s.overHTTPS(c), SameSite: http.SameSiteLaxMode}
 	if !expires.IsZero() {
 		ck.Expires = expires
 	}

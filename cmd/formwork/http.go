@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,5 +43,11 @@ func serverConfig() server.Config {
 	// codes start with (https://forms.example.com), when the server is
 	// reached through another name than the one staff use
 	c.PublicURL = os.Getenv("FORMWORK_PUBLIC_URL")
+	// Served at an https:// address, every cookie is Secure and pages send
+	// HSTS whatever the proxy says; FORMWORK_TRUST_PROXY=1 takes the client
+	// address from X-Forwarded-For and HTTPS from X-Forwarded-Proto when the
+	// connection comes from a loopback or private address (the proxy).
+	c.SecureCookies = strings.HasPrefix(strings.ToLower(c.PublicURL), "https://")
+	c.TrustProxy = os.Getenv("FORMWORK_TRUST_PROXY") == "1"
 	return c
 }
