@@ -151,7 +151,7 @@ func New(d Deps) *echo.Echo {
 	}
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(headAsGet)
-	e.Use(s.recoverer, s.securityHeaders, s.limitBody, s.rateLimitIP, s.authenticate, s.rateLimitUser, s.csrf)
+	e.Use(s.requestID, s.accessLog, s.recoverer, s.securityHeaders, s.limitBody, s.rateLimitIP, s.authenticate, s.rateLimitUser, s.csrf)
 	s.routes(e)
 	return e
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -302,15 +301,7 @@ func (s *server) overHTTPS(c echo.Context) bool {
 	if r.TLS != nil {
 		return true
 	}
-	if !s.cfg.TrustProxy || !strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	peer := ap.Addr().Unmap()
-	return peer.IsLoopback() || peer.IsPrivate() || peer.IsLinkLocalUnicast()
+	return s.fromTrustedProxy(c) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 // recoverer turns a panic into a 500 without leaking anything.

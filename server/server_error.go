@@ -99,6 +99,8 @@ type Problem struct {
 	Code   string         `json:"code"`
 	Detail string         `json:"detail"`
 	Errors []ProblemField `json:"errors,omitempty"`
+	// RequestID names the request in the server's log (X-Request-Id).
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // ProblemField is one field error of a Problem.
@@ -114,24 +116,24 @@ func (s *server) problemOf(c echo.Context, err error, lang string) Problem {
 	var he *echo.HTTPError
 	if errors.As(err, &he) && !isEngineError(err) {
 		code := codeOfStatus(he.Code)
-		p := Problem{Type: "about:blank", Status: he.Code, Code: code, Title: titles[code].In(lang)}
+		p := Problem{Type: "about:blank", Status: he.Code, Code: code, Title: titles[code].In(lang), RequestID: requestIDOf(c)}
 		if code == engine.EINTERNAL {
 			p.Title = http.StatusText(he.Code)
 		}
 		p.Detail = p.Title
 		if he.Code >= 500 {
-			s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			s.log.Error("request failed", "request_id", requestIDOf(c), "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		return p
 	}
 	code := engine.ErrorCode(err)
 	status := statusOf(code)
 	if code == engine.EINTERNAL {
-		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		s.log.Error("request failed", "request_id", requestIDOf(c), "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	} else if code == engine.EUNAVAILABLE {
-		s.log.Warn("request failed", "path", c.Request().URL.Path, "err", err)
+		s.log.Warn("request failed", "request_id", requestIDOf(c), "path", c.Request().URL.Path, "err", err)
 	}
-	p := Problem{Type: "about:blank", Status: status, Code: code, Title: titles[code].In(lang), Detail: engine.ErrorMessage(err, lang)}
+	p := Problem{Type: "about:blank", Status: status, Code: code, Title: titles[code].In(lang), Detail: engine.ErrorMessage(err, lang), RequestID: requestIDOf(c)}
 	for _, f := range engine.ErrorFields(err) {
 		p.Errors = append(p.Errors, ProblemField{Field: f.Field, Code: f.Code, Message: f.Message.In(lang)})
 	}
