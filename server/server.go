@@ -18,6 +18,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"formwork/designer"
 	"formwork/engine"
@@ -106,10 +107,14 @@ type Deps struct {
 	// BackupRuns takes and verifies backups from /admin/backups; nil: the
 	// page only lists them.
 	BackupRuns *BackupRuns
+	// Metrics is where the HTTP metrics are registered (served by cmd on
+	// its own address); nil: none are kept.
+	Metrics prometheus.Registerer
 }
 
 // server holds the dependencies the handlers share.
 type server struct {
+	metrics   *httpMetrics
 	store     engine.Store
 	org       *engine.Org
 	svc       *engine.Service
@@ -141,6 +146,7 @@ func New(d Deps) *echo.Echo {
 		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock),
 		public: newLimiter(cfg.RatePublic, d.Clock)}
 	s.runs = newBackupJobs(d.BackupRuns)
+	s.metrics = newHTTPMetrics(d.Metrics)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

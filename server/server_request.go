@@ -69,6 +69,7 @@ func (s *server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/static/" {
 			return nil
 		}
+		s.metrics.observe(c, time.Since(start))
 		user := ""
 		if a := authOf(c); a != nil {
 			user = a.user.ID

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"formwork/engine"
 	"formwork/engine/totp"
@@ -31,7 +32,7 @@ func newHTTP(d *Deps) *echo.Echo {
 		backups = func() ([]server.BackupFile, error) { return listBackups(d.BackupDir) }
 	}
 	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log,
-		Config: serverConfig(), Backups: backups, BackupRuns: d.BackupRuns})
+		Config: serverConfig(), Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d)})
 }
 
 // serverConfig is the server's defaults with the settings read from the
@@ -50,4 +51,13 @@ func serverConfig() server.Config {
 	c.SecureCookies = strings.HasPrefix(strings.ToLower(c.PublicURL), "https://")
 	c.TrustProxy = os.Getenv("FORMWORK_TRUST_PROXY") == "1"
 	return c
+}
+
+// metricsOf is where the HTTP server registers its metrics (a nil
+// interface, not a nil registry, when there is none).
+func metricsOf(d *Deps) prometheus.Registerer {
+	if d.Metrics == nil {
+		return nil
+	}
+	return d.Metrics
 }

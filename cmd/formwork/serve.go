@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"formwork/designer"
 	"formwork/engine"
@@ -40,6 +41,8 @@ type Deps struct {
 	BackupDir string // where serve keeps its backups; "" when it takes none
 	// BackupRuns takes and verifies backups from /admin/backups; nil with BackupDir "".
 	BackupRuns *server.BackupRuns
+	// Metrics receives the HTTP metrics; nil: none are kept.
+	Metrics *prometheus.Registry
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -188,7 +191,8 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 
 // ServeCmd is `formwork serve`.
 type ServeCmd struct {
-	Addr string `help:"Address to listen on." default:"127.0.0.1:8080"`
+	Addr        string `help:"Address to listen on." default:"127.0.0.1:8080"`
+	MetricsAddr string `help:"Address of /metrics (Prometheus) and, with FORMWORK_PPROF_TOKEN, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
 }
 
 // Run serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -240,6 +244,18 @@ func (c *ServeCmd) Run(g *Globals) error {
 			sched.run(bctx)
 		}
 	}()
+	if c.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			stopBackground()
+			ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		d.Metrics = newMetricsRegistry()
+		msrv := metricsServer(mln, d.Metrics)
+		defer msrv.Close()
+		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
