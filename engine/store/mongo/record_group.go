@@ -187,28 +187,18 @@ func (s *Store) groupStream(ctx context.Context, q engine.GroupQuery, match bson
 	return acc.Rows(), nil
 }
 
-// scalarKey reads a group key as engine.GroupKeys gives it.
+// scalarKey reads a group key as engine.GroupKeys gives it: a string,
+// a bool or a number as fromBSON reads them, nil for anything else.
 func scalarKey(v bson.RawValue) any {
 	switch v.Type {
-	case bson.TypeString:
-		return v.StringValue()
-	case bson.TypeBoolean:
-		return v.Boolean()
-	case bson.TypeDouble, bson.TypeInt32, bson.TypeInt64:
-		return number(v)
+	case bson.TypeString, bson.TypeBoolean, bson.TypeDouble, bson.TypeInt32, bson.TypeInt64:
+		return fromBSON(v)
 	}
 	return nil
 }
 
 // number reads a numeric value (0 for anything else).
 func number(v bson.RawValue) float64 {
-	switch v.Type {
-	case bson.TypeDouble:
-		return v.Double()
-	case bson.TypeInt32:
-		return float64(v.Int32())
-	case bson.TypeInt64:
-		return float64(v.Int64())
-	}
-	return 0
+	f, _ := scalarKey(v).(float64)
+	return f
 }
