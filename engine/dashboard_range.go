@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -16,34 +17,17 @@ var DashboardRanges = []string{"today", "this_week", "last_week", "this_month", 
 func (s *Service) DashboardRangeQuery(name, from, to, unit string) (DashboardQuery, error) {
 	q := DashboardQuery{Unit: unit}
 	z := s.zoneOr()
-	now := s.now().In(z)
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, z)
-	monday := day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, z)
-	year := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, z)
-	switch name {
-	case "", "custom":
-		name = ""
-	case "today":
-		q.From, q.To = day, day.AddDate(0, 0, 1)
-	case "this_week":
-		q.From, q.To = monday, monday.AddDate(0, 0, 7)
-	case "last_week":
-		q.From, q.To = monday.AddDate(0, 0, -7), monday
-	case "this_month":
-		q.From, q.To = month, month.AddDate(0, 1, 0)
-	case "last_month":
-		q.From, q.To = month.AddDate(0, -1, 0), month
-	case "last_30_days":
-		q.From, q.To = day.AddDate(0, 0, -29), day.AddDate(0, 0, 1)
-	case "this_year":
-		q.From, q.To = year, year.AddDate(1, 0, 0)
-	case "last_year":
-		q.From, q.To = year.AddDate(-1, 0, 0), year
-	default:
+	switch {
+	case name == "" || name == "custom": // the days from and to, below
+	case !slices.Contains(DashboardRanges, name):
 		return q, Invalid(FieldError{Field: "/range", Code: "enum", Message: T("未知的时间范围", "unknown time range")})
-	}
-	if name != "" {
+	case name == "last_year": // the year before this_year, which lists do not offer
+		first, _, _ := dayRange("this_year", s.now(), z)
+		q.From, q.To = first.AddDate(-1, 0, 0), first
+		return q, nil
+	default: // the days a list's range covers, the last one included
+		first, last, _ := dayRange(name, s.now(), z)
+		q.From, q.To = first, last.AddDate(0, 0, 1)
 		return q, nil
 	}
 	for _, d := range []struct {

@@ -247,3 +247,34 @@ func TestDashboardPeriods(t *testing.T) {
 		t.Errorf("a range ending before it starts: %v, want invalid", err)
 	}
 }
+
+// TestDashboardRangeNames checks each named period a dashboard offers on a
+// Monday, 2026-11-23, in UTC: From included, To excluded.
+func TestDashboardRangeNames(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits})
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	for name, want := range map[string][2]time.Time{
+		"today":        {day(2026, 11, 23), day(2026, 11, 24)},
+		"this_week":    {day(2026, 11, 23), day(2026, 11, 30)},
+		"last_week":    {day(2026, 11, 16), day(2026, 11, 23)},
+		"this_month":   {day(2026, 11, 1), day(2026, 12, 1)},
+		"last_month":   {day(2026, 10, 1), day(2026, 11, 1)},
+		"last_30_days": {day(2026, 10, 25), day(2026, 11, 24)},
+		"this_year":    {day(2026, 1, 1), day(2027, 1, 1)},
+		"last_year":    {day(2025, 1, 1), day(2026, 1, 1)},
+	} {
+		q, err := f.svc.DashboardRangeQuery(name, "", "", "")
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !q.From.Equal(want[0]) || !q.To.Equal(want[1]) {
+			t.Errorf("%s = [%v, %v), want [%v, %v)", name, q.From, q.To, want[0], want[1])
+		}
+	}
+	for _, name := range []string{"yesterday", "last_7_days", "forever"} {
+		if _, err := f.svc.DashboardRangeQuery(name, "", "", ""); engine.ErrorCode(err) != engine.EINVALID {
+			t.Errorf("%s: %v, want invalid (not a dashboard period)", name, err)
+		}
+	}
+}
