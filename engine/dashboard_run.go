@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -491,7 +490,7 @@ func (r *chartRun) points(ctx context.Context, rows []GroupRow, base json.RawMes
 				continue
 			}
 			folded = true
-			other = mergeRow(other, row)
+			other.add(row)
 		}
 		if folded {
 			kept = append(kept, other)
@@ -530,20 +529,6 @@ func (r *chartRun) points(ctx context.Context, rows []GroupRow, base json.RawMes
 	}
 	r.sortSeries()
 	return nil
-}
-
-func mergeRow(a, b GroupRow) GroupRow {
-	if b.N > 0 {
-		if a.N == 0 {
-			a.Min, a.Max = b.Min, b.Max
-		} else {
-			a.Min, a.Max = math.Min(a.Min, b.Min), math.Max(a.Max, b.Max)
-		}
-	}
-	a.Count += b.Count
-	a.N += b.N
-	a.Sum += b.Sum
-	return a
 }
 
 // groups is the chart's group keys: rows, then a pivot's columns.
@@ -672,7 +657,12 @@ func (r *chartRun) nameKeys(ctx context.Context, g *ChartGroup, keys []any) (map
 		case g.By != "":
 			out[id] = periodText(k.(string), g.By)
 		case g.Field == "_status":
-			out[id] = StatusText(fmt.Sprint(k))
+			st := fmt.Sprint(k)
+			if words, ok := StatusWords(st); ok {
+				out[id] = words
+			} else {
+				out[id] = T(st, strings.ReplaceAll(st, "_", " "))
+			}
 		case g.Field == "_owner":
 			if u, err := r.s.org.FindUserByID(ctx, fmt.Sprint(k)); err == nil {
 				out[id] = T(u.Name, u.Name)
@@ -733,19 +723,18 @@ func periodText(key, per string) Text {
 	return T(key, key)
 }
 
-// StatusText is a record status in words.
-func StatusText(status string) Text {
-	switch status {
-	case StatusActive:
-		return T("已提交", "Submitted")
-	case StatusInReview:
-		return T("审批中", "In review")
-	case StatusApproved:
-		return T("已通过", "Approved")
-	case StatusRejected:
-		return T("已驳回", "Rejected")
-	case StatusWithdrawn:
-		return T("已撤回", "Withdrawn")
-	}
-	return T(status, strings.ReplaceAll(status, "_", " "))
+// statusWords are the record statuses in words (lists, records, tasks,
+// print and dashboards all read them through StatusWords).
+var statusWords = map[string]Text{
+	StatusActive:    T("已提交", "Submitted"),
+	StatusInReview:  T("审批中", "In review"),
+	StatusApproved:  T("已通过", "Approved"),
+	StatusRejected:  T("已驳回", "Rejected"),
+	StatusWithdrawn: T("已撤回", "Withdrawn"),
+}
+
+// StatusWords is a record status in words; false for a status with none.
+func StatusWords(status string) (Text, bool) {
+	t, ok := statusWords[status]
+	return t, ok
 }

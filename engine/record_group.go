@@ -205,20 +205,25 @@ func (a *GroupAccumulator) merge(add GroupRow) error {
 		if len(a.rows) >= a.q.Limit {
 			return ErrTooManyGroups(a.q.Limit)
 		}
-		a.rows[id] = &GroupRow{Keys: add.Keys, Count: add.Count, N: add.N, Sum: add.Sum, Min: add.Min, Max: add.Max}
+		a.rows[id] = &add
 		return nil
 	}
-	g.Count += add.Count
-	if add.N > 0 {
-		if g.N == 0 {
-			g.Min, g.Max = add.Min, add.Max
-		} else {
-			g.Min, g.Max = min(g.Min, add.Min), max(g.Max, add.Max)
-		}
-		g.N += add.N
-		g.Sum += add.Sum
-	}
+	g.add(add)
 	return nil
+}
+
+// add counts b's records and measured values into g (keys aside).
+func (g *GroupRow) add(b GroupRow) {
+	g.Count += b.Count
+	if b.N > 0 {
+		if g.N == 0 {
+			g.Min, g.Max = b.Min, b.Max
+		} else {
+			g.Min, g.Max = min(g.Min, b.Min), max(g.Max, b.Max)
+		}
+		g.N += b.N
+		g.Sum += b.Sum
+	}
 }
 
 // Rows returns the groups, in no particular order.

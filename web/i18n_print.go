@@ -1,5 +1,7 @@
 package web
 
+import "formwork/engine"
+
 func init() {
 	addMessages(map[string][2]string{
 		"print.link":      {"打印", "Print"},
@@ -27,7 +29,10 @@ func init() {
 
 // StatusLabel is a record status in words.
 func StatusLabel(lang, status string) string {
-	for _, k := range []string{"record.st." + status, "tasks.st." + status, "print.st." + status} {
+	if words, ok := engine.StatusWords(status); ok {
+		return words.In(lang)
+	}
+	for _, k := range []string{"tasks.st." + status, "print.st." + status} {
 		if _, ok := messages[k]; ok {
 			return Msg(lang, k)
 		}
