@@ -45,7 +45,7 @@ func (s *server) dashboardPage(c echo.Context) error {
 		if engine.ErrorCode(qerr) != engine.EINVALID {
 			return qerr
 		}
-		v.Error = errorWords(qerr, lang)
+		v.Error = errText(qerr, lang)
 		v.Range, v.From, v.To = "this_month", "", ""
 		q, _ = s.svc.DashboardRangeQuery(v.Range, "", "", v.Unit)
 	}
@@ -54,7 +54,7 @@ func (s *server) dashboardPage(c echo.Context) error {
 		if engine.ErrorCode(err) != engine.EINVALID || v.Unit == "" {
 			return err
 		}
-		v.Error, v.Unit, q.Unit = errorWords(err, lang), "", ""
+		v.Error, v.Unit, q.Unit = errText(err, lang), "", ""
 		if d, err = s.svc.Dashboard(ctx, p, app, key, q); err != nil {
 			return err
 		}
@@ -99,16 +99,6 @@ func (s *server) dashboardPage(c echo.Context) error {
 		}
 	}
 	return Render(c, http.StatusOK, web.DashboardView(v))
-}
-
-// errorWords is an engine error as a person reads it: its message and its
-// fields' messages.
-func errorWords(err error, lang string) string {
-	words := engine.ErrorMessage(err, lang)
-	for _, fe := range engine.ErrorFields(err) {
-		words += " " + fe.Message.In(lang)
-	}
-	return words
 }
 
 // dashChart is a chart's card: a number with its change, or the table of
