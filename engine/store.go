@@ -215,6 +215,15 @@ type FormIndex struct {
 	App    string
 	Form   string
 	Fields []string // data keys with x-index: true
+	// Covered are the fields the form's lists are narrowed by most: those
+	// its roles' data scopes name (system fields _unit, _owner and _status
+	// among them) and its indexed fields. A backend may keep them in each
+	// field index after the columns that give its order, so that a walk in
+	// one field's order checks the others from the index entry instead of
+	// reading and parsing every record it passes (a staff list of
+	// store = S1 AND level = gold sorted by -amount read 16 records per
+	// record listed). A backend may ignore them.
+	Covered []string
 }
 
 // Store is the one storage interface; engine/store/sqlite and
@@ -235,7 +244,8 @@ type Store interface {
 	CountRecords(ctx context.Context, q RecordQuery) (int64, error)
 	// FindRevisions returns a record's revisions, oldest first.
 	FindRevisions(ctx context.Context, app, form, id string) ([]*Revision, error)
-	// EnsureIndexes creates the indexes of a form's x-index fields.
+	// EnsureIndexes creates the indexes of a form's x-index fields and
+	// drops those of its fields no longer indexed.
 	EnsureIndexes(ctx context.Context, ix FormIndex) error
 	// GroupRecords groups the live records q selects and measures each
 	// group, in the database. Rows come in no particular order. EINVALID

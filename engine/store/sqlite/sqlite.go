@@ -39,6 +39,7 @@ type Options struct {
 type Store struct {
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // read-only pool
+	rc    *readCache
 	now   func() time.Time
 	path  string
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
@@ -106,7 +107,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	s.r = r
+	s.r, s.rc = r, newReadCache(r)
 	return s, nil
 }
 
@@ -124,6 +125,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.closeStmts()
+	s.rc.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

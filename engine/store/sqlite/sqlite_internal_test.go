@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,6 +115,67 @@ func TestRangePlans(t *testing.T) {
 				t.Errorf("plan does not walk %s without sorting:\n%s", tc.index, p)
 			}
 		})
+	}
+}
+
+// TestCoveredIndexes: a staff list of store = S1 (its role's scope) AND
+// level = gold sorted by -amount walks the amount index and checks store
+// and level from its entries: no json_extract runs on a record's data, so
+// only the records listed are read.
+func TestCoveredIndexes(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ix := engine.FormIndex{App: "bench", Form: "customers", Fields: []string{"store", "level", "amount"}, Covered: []string{"store", "level", "amount"}}
+	if err := s.EnsureIndexes(ctx, ix); err != nil {
+		t.Fatal(err)
+	}
+	str := func(k string) filter.Field { return filter.Field{Key: k, Type: filter.TypeString} }
+	q := engine.RecordQuery{App: "bench", Form: "customers", Filter: filter.And{Items: []filter.Expr{
+		filter.Cmp{Field: str("store"), Op: filter.OpEq, Value: "S1"},
+		filter.Cmp{Field: str("level"), Op: filter.OpEq, Value: "gold"}}},
+		Sort: []engine.SortKey{{Field: "amount", Desc: true}}}
+	if p := plan(t, s, q); !strings.Contains(p, "INDEX "+indexName("bench", "customers", "amount")) || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("plan does not walk the amount index without sorting:\n%s", p)
+	}
+	where, args, err := recordWhere(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.r.Query(`EXPLAIN SELECT `+recordCols+`, json_extract(data, '$.amount') FROM records WHERE `+where+` ORDER BY json_extract(data, '$.amount') DESC, id DESC LIMIT 51`, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var prog strings.Builder
+	for rows.Next() {
+		var addr, p1, p2, p3 int
+		var op string
+		var p4, p5, comment any
+		if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &p4, &p5, &comment); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&prog, "%d %s %d %d %d %v\n", addr, op, p1, p2, p3, p4)
+	}
+	if strings.Contains(prog.String(), "json_extract") {
+		t.Errorf("the query evaluates json_extract on records instead of reading the index:\n%s", prog.String())
+	}
+	// Publishing the form again without level drops level's indexes and
+	// those of the others that covered it.
+	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "bench", Form: "customers", Fields: []string{"store", "amount"}, Covered: []string{"store", "amount"}}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'rx_%' AND (sql LIKE '%$.level%' OR name LIKE ?)`, indexName("bench", "customers", "level")+"%").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d indexes on level remain", n)
+	}
+	if err := s.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'rx_%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("%d field indexes, want 4 (two for store, two for amount)", n)
 	}
 }
 
