@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"reflect"
 	"regexp"
@@ -703,14 +702,4 @@ func evaluateFor(b *Bundle, f *Form, acc *Access, in EvalInput) *EvalResult {
 	}
 	res.Errors = scrubErrors(f, acc, res.Errors)
 	return res
-}
-
-// MarshalJSON keeps RecordList items an array even when empty.
-func (l *RecordList) MarshalJSON() ([]byte, error) {
-	type alias RecordList
-	a := alias(*l)
-	if a.Items == nil {
-		a.Items = []*RecordView{}
-	}
-	return json.Marshal(a)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,7 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 	var next int64 = -1
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	stop := profileTimed(b)
 	b.ResetTimer()
 	start, cpu0 := time.Now(), storetest.ProcessCPU()
 	for w := 0; w < clients; w++ {
@@ -63,6 +66,7 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 	wg.Wait()
 	el, cpu := time.Since(start), storetest.ProcessCPU()-cpu0
 	b.StopTimer()
+	stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
@@ -70,6 +74,27 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// profileTimed writes a CPU profile of the timed requests alone (not the
+// seeding, which -cpuprofile includes) to $FORMWORK_BENCH_CPUPROFILE,
+// suffixed with the benchmark's name; it returns the function that stops it.
+func profileTimed(b *testing.B) func() {
+	dir := os.Getenv("FORMWORK_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(dir + "." + strings.NewReplacer("/", "_", "=", "").Replace(b.Name()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func do(c *http.Client, method, url, token, body string) int {
