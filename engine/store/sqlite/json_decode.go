@@ -75,20 +75,21 @@ func (d *jsonDec) object() (map[string]any, bool) {
 			return nil, false
 		}
 		m[k] = v
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, true
-		default:
-			return nil, false
+		if end, ok := d.after('}'); !ok || end {
+			return m, ok
 		}
 	}
+}
+
+// after reads the comma or the closing byte after a member; end is true at
+// the close, ok false at anything else.
+func (d *jsonDec) after(close byte) (end, ok bool) {
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != ',' && d.b[d.i] != close {
+		return false, false
+	}
+	d.i++
+	return d.b[d.i-1] == close, true
 }
 
 func (d *jsonDec) array() ([]any, bool) {
@@ -105,18 +106,8 @@ func (d *jsonDec) array() ([]any, bool) {
 			return nil, false
 		}
 		out = append(out, v)
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return out, true
-		default:
-			return nil, false
+		if end, ok := d.after(']'); !ok || end {
+			return out, ok
 		}
 	}
 }
