@@ -19,7 +19,9 @@ type AuditWriterOptions struct {
 // group commit: events that arrive while a commit is under way are written
 // together by the next single Store.Apply, and each Write returns only when
 // the commit holding its event is done. Auditing every read then costs one
-// transaction per burst, not per request, and no event is lost.
+// transaction per burst, not per request, and no event is lost when the
+// process dies; the batches are lazy (Change.Lazy), so a power cut may
+// lose the last of them.
 type AuditWriter struct {
 	s        Store
 	maxBatch int
@@ -109,7 +111,7 @@ func (w *AuditWriter) loop() {
 			evs[i] = r.ev
 		}
 		// The commit must not die with one caller's context: others wait on it.
-		_, err := w.s.Apply(context.Background(), &Change{Audit: evs})
+		_, err := w.s.Apply(context.Background(), &Change{Audit: evs, Lazy: true})
 		for _, r := range batch {
 			r.err <- err
 		}

@@ -87,6 +87,12 @@ type Change struct {
 	Audit      []*AuditEvent
 	Outbox     []OutboxJob
 	OutboxDone []string
+	// Lazy lets the store acknowledge the change once the operating system
+	// holds it, before it reaches the disk: a crash of the process (kill -9)
+	// keeps it, a power cut or a crash of the machine may lose the last such
+	// changes. The AuditWriter's batches (the events of reads) are lazy: a
+	// disk flush per read was most of a read's time. A backend may ignore it.
+	Lazy bool
 }
 
 // ChangeResult reports what Apply stored: the records as written (with

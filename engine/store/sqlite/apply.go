@@ -17,7 +17,11 @@ func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResu
 		return &engine.ChangeResult{}, nil
 	}
 	var res *engine.ChangeResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	run := s.tx
+	if c.Lazy && s.sync != "NORMAL" {
+		run = s.lazyTx
+	}
+	err := run(ctx, func(tx *sql.Tx) error {
 		res = &engine.ChangeResult{}
 		for i := range c.Records {
 			r, err := s.applyRecord(ctx, tx, &c.Records[i])

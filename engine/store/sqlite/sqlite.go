@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -42,6 +43,7 @@ type Store struct {
 	rc    *readCache
 	now   func() time.Time
 	path  string
+	sync  string               // the writer's synchronous setting, FULL or NORMAL
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 }
 
@@ -87,7 +89,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path}
+	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous}
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
@@ -327,6 +329,39 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // tx runs fn in a write transaction and commits it, or rolls back on error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// lazyTx is tx for an engine.Change marked Lazy: the transaction commits
+// with synchronous NORMAL, which writes the WAL but does not wait for the
+// disk (the next FULL commit's sync, or a checkpoint, covers it). The
+// setting is changed on the writer connection, held for the whole
+// transaction so that no other Apply runs under it, and put back after; a
+// connection whose setting could not be put back is discarded, and the
+// pool opens a new one with the configured setting.
+func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous = `+s.sync); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, rerr)
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -179,6 +179,25 @@ func TestCoveredIndexes(t *testing.T) {
 	}
 }
 
+// TestLazyChange: a lazy change commits with synchronous NORMAL and leaves
+// the writer at FULL for the next one.
+func TestLazyChange(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ev := &engine.AuditEvent{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Actor: "u1", Action: "view", Result: engine.ResultOK}
+	if _, err := s.Apply(ctx, &engine.Change{Audit: []*engine.AuditEvent{ev}, Lazy: true}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM audit`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("audit rows %d %v, want 1", n, err)
+	}
+	var sync int
+	if err := s.w.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("writer synchronous = %d %v after a lazy change, want 2 (FULL)", sync, err)
+	}
+}
+
 func TestReopenIsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	for i := range 3 {
