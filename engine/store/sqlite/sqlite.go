@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"formwork/engine"
@@ -45,6 +46,10 @@ type Store struct {
 	path  string
 	sync  string               // the writer's synchronous setting, FULL or NORMAL
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
+
+	wmu     sync.Mutex  // held by the Apply committing a batch
+	gmu     sync.Mutex  // guards pending
+	pending []*applyReq // Applies waiting for the next batch
 }
 
 var _ engine.Store = (*Store)(nil)
