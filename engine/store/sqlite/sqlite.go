@@ -333,7 +333,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // tx runs fn in a write transaction and commits it, or rolls back on error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return runTx(ctx, s.w.BeginTx, fn)
+}
+
+// runTx begins a transaction with begin (a pool's or a held connection's
+// BeginTx), runs fn in it and commits, or rolls back on error.
+func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(*sql.Tx) error) error {
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -366,15 +372,7 @@ func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) (err error) 
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 		return err
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return runTx(ctx, conn.BeginTx, fn)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
