@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"time"
 
@@ -13,10 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// envPprofToken is the bearer token /debug/pprof/ on the metrics address
-// asks for; unset, profiling is not served at all.
-const envPprofToken = "FORMWORK_PPROF_TOKEN"
 
 // newMetricsRegistry is the process's Prometheus registry: Go runtime and
 // process metrics, and whatever the HTTP server registers.
@@ -29,10 +24,10 @@ func newMetricsRegistry() *prometheus.Registry {
 // metricsServer serves /metrics (Prometheus text format) on its own
 // address, apart from the public one, and /debug/pprof/ behind the
 // FORMWORK_PPROF_TOKEN bearer token when one is set.
-func metricsServer(ln net.Listener, reg *prometheus.Registry) *http.Server {
+func metricsServer(ln net.Listener, reg *prometheus.Registry, token string) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if token := os.Getenv(envPprofToken); token != "" {
+	if token != "" {
 		guard := func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
