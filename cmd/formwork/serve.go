@@ -237,33 +237,17 @@ func (c *Process) run(g *Globals, role string) error {
 		}
 	}
 	defer func() { stopBackground() }()
-	sched, err := newBackupSchedule(g, c, time.Now, log)
+	stopBackups, err := c.startBackups(ctx, g, d, work, log)
 	if err != nil {
 		return err
 	}
-	if sched != nil {
-		// every process lists and takes backups on demand (/admin/backups);
-		// only the one running the workers takes them on schedule
-		d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
-	}
-	bctx, stopBackups := context.WithCancel(ctx)
 	defer stopBackups()
-	backupsDone := make(chan struct{})
-	go func() {
-		defer close(backupsDone)
-		if sched != nil && work {
-			sched.run(bctx)
-		}
-	}()
 	if c.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", c.MetricsAddr)
+		closeMetrics, err := c.serveMetrics(d, log)
 		if err != nil {
-			return fmt.Errorf("metrics listen: %w", err)
+			return err
 		}
-		d.Metrics = newMetricsRegistry()
-		msrv := metricsServer(mln, d.Metrics, c.PprofToken.value)
-		defer msrv.Close()
-		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		defer closeMetrics()
 	}
 	if q.embedded != nil {
 		log.Info("embedded queue", "addr", q.embedded.Addr())
@@ -298,12 +282,45 @@ func (c *Process) run(g *Globals, role string) error {
 	}
 	<-bgStopped
 	stopBackground = func() {}
-	stopBackups()
-	<-backupsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// startBackups sets up the backups of the embedded store: every process
+// lists and takes them on demand (/admin/backups), only one that runs the
+// workers (work) takes them on schedule. stop ends the schedule and waits
+// for a backup under way.
+func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bool, log *slog.Logger) (stop func(), err error) {
+	sched, err := newBackupSchedule(g, c, time.Now, log)
+	if err != nil || sched == nil {
+		return func() {}, err
+	}
+	d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
+	if !work {
+		return func() {}, nil
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sched.run(bctx)
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// serveMetrics serves /metrics (and pprof) on the metrics address and
+// keeps the registry in d for the HTTP server's metrics.
+func (c *Process) serveMetrics(d *Deps, log *slog.Logger) (closeFn func(), err error) {
+	mln, err := net.Listen("tcp", c.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	d.Metrics = newMetricsRegistry()
+	msrv := metricsServer(mln, d.Metrics, c.PprofToken.value)
+	log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	return func() { _ = msrv.Close() }, nil
 }
 
 // serveHTTP serves srv on ln in the background, over TLS with a

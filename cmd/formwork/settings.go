@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,11 @@ func (p *Process) Validate() error {
 	} {
 		if c.bad {
 			return fmt.Errorf("%s: %s", c.name, c.msg)
+		}
+	}
+	if p.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(p.TLSCert, p.TLSKey); err != nil {
+			return fmt.Errorf("FORMWORK_TLS_CERT, FORMWORK_TLS_KEY: %w", err)
 		}
 	}
 	if p.BackupEvery != "off" {

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -213,6 +214,7 @@ func TestSettingsBadValues(t *testing.T) {
 		{map[string]string{"FORMWORK_TRUSTED_PROXIES": "10.0.0.0/8,the proxy"}, nil, "FORMWORK_TRUSTED_PROXIES"},
 		{map[string]string{"FORMWORK_TRUST_PROXY": "yes please"}, nil, "FORMWORK_TRUST_PROXY"},
 		{map[string]string{"FORMWORK_TLS_CERT": filepath.Join(dir, "c.pem")}, nil, "FORMWORK_TLS_CERT"},
+		{map[string]string{"FORMWORK_TLS_CERT": filepath.Join(dir, "c.pem"), "FORMWORK_TLS_KEY": filepath.Join(dir, "k.pem")}, nil, "FORMWORK_TLS_CERT"},
 		{map[string]string{"FORMWORK_LOG_FORMAT": "xml"}, nil, "FORMWORK_LOG_FORMAT"},
 		{map[string]string{"FORMWORK_LOG_LEVEL": "loud"}, nil, "FORMWORK_LOG_LEVEL"},
 		{map[string]string{"FORMWORK_TIME_ZONE": "Mars/Olympus"}, nil, "FORMWORK_TIME_ZONE"},
@@ -429,5 +431,56 @@ func TestRateLimitsOffBySetting(t *testing.T) {
 			}
 			p.stop(t)
 		})
+	}
+}
+
+// TestServeTrustedProxies: X-Forwarded-Proto https makes cookies Secure
+// and pages send HSTS only when the connection comes from a range in
+// FORMWORK_TRUSTED_PROXIES (the test connects from loopback).
+func TestServeTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		ranges string
+		secure bool
+	}{
+		{"127.0.0.1", true},
+		{"10.0.0.0/8, 192.168.0.0/16", false},
+	} {
+		t.Run(tc.ranges, func(t *testing.T) {
+			addr := freeAddr(t)
+			p := startProc(t, append(cleanEnv(), "FORMWORK_TRUSTED_PROXIES="+tc.ranges, "FORMWORK_BACKUP_EVERY=off"), "listening",
+				"--data", filepath.Join(t.TempDir(), "data"), "serve", "--addr", addr)
+			req, _ := http.NewRequest("GET", "http://"+addr+"/login", nil)
+			req.Header.Set("X-Forwarded-Proto", "https")
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tc.secure {
+				t.Errorf("HSTS sent: %v, want %v", got, tc.secure)
+			}
+			if len(resp.Cookies()) == 0 {
+				t.Fatal("the login page set no cookie")
+			}
+			for _, ck := range resp.Cookies() {
+				if ck.Secure != tc.secure {
+					t.Errorf("cookie %s Secure=%v, want %v", ck.Name, ck.Secure, tc.secure)
+				}
+			}
+			p.term(t, 20*time.Second)
+		})
+	}
+}
+
+// TestLogFormatAndLevel: json lines at the level set and above.
+func TestLogFormatAndLevel(t *testing.T) {
+	cli := parseSettings(t, map[string]string{"FORMWORK_LOG_FORMAT": "json", "FORMWORK_LOG_LEVEL": "warn"}, "serve")
+	var buf strings.Builder
+	log := cli.newLogger(&buf)
+	log.Info("quiet")
+	log.Warn("loud", "n", 1)
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(buf.String())), &line); err != nil || line["msg"] != "loud" || line["level"] != "WARN" {
+		t.Errorf("log %q (%v); want one JSON line for the warning only", buf.String(), err)
 	}
 }
