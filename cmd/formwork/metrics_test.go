@@ -365,3 +365,43 @@ type instantStore struct {
 func (s instantStore) FindDoc(context.Context, string, string) (*engine.Doc, error) {
 	return s.doc, nil
 }
+
+// TestMetricsWorker: `formwork worker --metrics-addr` (real Redis only:
+// a worker needs FORMWORK_REDIS_ADDR) serves the queue's depth and its
+// relay's store calls.
+func TestMetricsWorker(t *testing.T) {
+	redisAddr := os.Getenv("FORMWORK_TEST_REDIS_ADDR")
+	if redisAddr == "" {
+		t.Skip("FORMWORK_TEST_REDIS_ADDR not set: the worker needs a real Redis")
+	}
+	if _, err := redistest.Command(redisAddr, metricsRedisDB, "FLUSHDB"); err != nil {
+		t.Fatal(err)
+	}
+	maddr := freeAddr(t)
+	cmd := exec.Command(binary, "--data", t.TempDir(), "worker", "--metrics-addr", maddr)
+	cmd.Env = append(cleanEnv(), fmt.Sprintf("%s=redis://%s/%d", envRedisAddr, redisAddr, metricsRedisDB))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// the relay reads the outbox every half second: wait for its first pass
+	var got metricSet
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + maddr + "/metrics"); err == nil {
+			resp.Body.Close()
+			if got = scrape(t, maddr); got.value(`formwork_store_op_seconds_count{op="find_outbox",outcome="ok"}`) >= 1 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker did not serve /metrics with a relay pass within 30 s: %v", got.matching("formwork_store"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, name := range []string{`formwork_queue_depth{queue="default",state="pending"}`, "formwork_outbox_lag_seconds", "formwork_sessions_active"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("worker's /metrics lacks %s", name)
+		}
+	}
+}
