@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -240,35 +241,53 @@ func (s *observedStore) Ping(ctx context.Context) error {
 	return err
 }
 
-// sessionPage is how many sessions CountLiveSessions reads per query.
+// sessionPage is how many docs CountLiveSessions reads per query.
 const sessionPage = 1000
 
-// CountLiveSessions counts the sessions that have not expired (for the
-// active-sessions metric). Expired sessions stay stored until their user's
-// sessions are cleared, so it reads every session's expiry: call it
-// rarely (the metric caches it).
-func (o *Org) CountLiveSessions(ctx context.Context) (int64, error) {
+// LiveSessions counts who is signed in: browser sessions, and login
+// tokens of the JSON API (POST /api/v1/auth/login: a token that is not
+// personal), both unexpired.
+type LiveSessions struct {
+	Browser int64
+	API     int64
+}
+
+// CountLiveSessions counts the sessions and login tokens that have not
+// expired (for the active-sessions metric). Expired ones stay stored
+// until their user's credentials are cleared, so it reads every one's
+// expiry: call it rarely (the metric caches it).
+func (o *Org) CountLiveSessions(ctx context.Context) (LiveSessions, error) {
 	now := o.now()
-	var n int64
-	after := ""
-	for {
-		docs, err := o.store.FindDocs(ctx, DocQuery{Kind: KindSession, After: after, Limit: sessionPage})
-		if err != nil {
-			return 0, err
-		}
-		for _, d := range docs {
-			var s struct {
-				ExpiresAt time.Time `json:"expires_at"`
+	var n LiveSessions
+	for _, kind := range []string{KindSession, KindToken} {
+		after := ""
+		for {
+			docs, err := o.store.FindDocs(ctx, DocQuery{Kind: kind, After: after, Limit: sessionPage})
+			if err != nil {
+				return LiveSessions{}, fmt.Errorf("count sessions: %w", err)
 			}
-			if json.Unmarshal(d.Value, &s) == nil && now.Before(s.ExpiresAt) {
-				n++
+			for _, d := range docs {
+				var v struct {
+					ExpiresAt *time.Time `json:"expires_at"`
+					Personal  bool       `json:"personal"`
+				}
+				if json.Unmarshal(d.Value, &v) != nil || (v.ExpiresAt != nil && !now.Before(*v.ExpiresAt)) {
+					continue
+				}
+				switch {
+				case kind == KindSession && v.ExpiresAt != nil:
+					n.Browser++
+				case kind == KindToken && !v.Personal:
+					n.API++
+				}
 			}
+			if len(docs) < sessionPage {
+				break
+			}
+			after = docs[len(docs)-1].ID
 		}
-		if len(docs) < sessionPage {
-			return n, nil
-		}
-		after = docs[len(docs)-1].ID
 	}
+	return n, nil
 }
 
 // EvaluateRules runs cf's rules on in and reports the time to the

@@ -243,20 +243,22 @@ func (m *procMetrics) registerQueue(c *queue.Client) {
 	}))
 }
 
-// watchSessions adds the count of unexpired sessions read from the store
-// on scrape (formwork_sessions_active), cached sessionScrapeTTL. Every
-// process shows the same number: aggregate it with max, not sum.
+// watchSessions adds the count of who is signed in, read from the store
+// on scrape (formwork_sessions_active{kind="browser"|"api"}), cached
+// sessionScrapeTTL. Every process shows the same numbers: aggregate them
+// with max, not sum.
 func (m *procMetrics) watchSessions(o *engine.Org) {
 	if m == nil {
 		return
 	}
-	desc := prometheus.NewDesc("formwork_sessions_active", "Browser sessions that have not expired (all nodes: one store).", nil, nil)
+	desc := prometheus.NewDesc("formwork_sessions_active", "Unexpired browser sessions (kind browser) and API login tokens (kind api), all nodes: one store.", []string{"kind"}, nil)
 	m.reg.MustRegister(m.cached("active sessions", sessionScrapeTTL, []*prometheus.Desc{desc}, func(ctx context.Context) ([]prometheus.Metric, error) {
 		n, err := o.CountLiveSessions(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return []prometheus.Metric{prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n))}, nil
+		return []prometheus.Metric{prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.Browser), "browser"),
+			prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.API), "api")}, nil
 	}))
 }
 

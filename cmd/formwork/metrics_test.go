@@ -86,7 +86,7 @@ const metricsRedisDB = 10
 
 // TestMetricsMove runs serve with a metrics address over SQLite and checks
 // that each engine metric moves with the work that feeds it: a browser
-// login shows as an active session; records submitted into a workflow
+// login and an API login show as active sessions; records submitted into a workflow
 // count store calls, create-rule evaluations and the outbox relayed, and
 // their notification jobs' run times by type; a list (a read, audited in a
 // batch) counts an audit commit; an approval counts a workflow rule
@@ -116,8 +116,11 @@ func TestMetricsMove(t *testing.T) {
 	browserLogin(t, base, "head@example.com", password)
 
 	before := scrape(t, maddr)
-	if got := before.value("formwork_sessions_active"); got != 1 {
-		t.Errorf("formwork_sessions_active after one browser login = %v, want 1", got)
+	if got := before.value(`formwork_sessions_active{kind="browser"}`); got != 1 {
+		t.Errorf("browser sessions after one browser login = %v, want 1", got)
+	}
+	if got := before.value(`formwork_sessions_active{kind="api"}`); got != 1 {
+		t.Errorf("API sessions after the administrator's API login = %v, want 1", got)
 	}
 	for _, name := range []string{`formwork_queue_depth{queue="default",state="pending"}`, `formwork_queue_latency_seconds{queue="default"}`, "formwork_outbox_lag_seconds", "formwork_outbox_pending"} {
 		if _, ok := before[name]; !ok {
@@ -399,7 +402,7 @@ func TestMetricsWorker(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, name := range []string{`formwork_queue_depth{queue="default",state="pending"}`, "formwork_outbox_lag_seconds", "formwork_sessions_active"} {
+	for _, name := range []string{`formwork_queue_depth{queue="default",state="pending"}`, "formwork_outbox_lag_seconds", `formwork_sessions_active{kind="browser"}`} {
 		if _, ok := got[name]; !ok {
 			t.Errorf("worker's /metrics lacks %s", name)
 		}

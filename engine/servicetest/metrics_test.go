@@ -103,8 +103,9 @@ func TestObserveStoreReportsEachCall(t *testing.T) {
 	}
 }
 
-// TestCountLiveSessions counts unexpired sessions only, across more than
-// one page of the store's docs.
+// TestCountLiveSessions counts unexpired browser sessions, across more
+// than one page of the store's docs, and unexpired login tokens (not
+// personal ones).
 func TestCountLiveSessions(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -113,7 +114,7 @@ func TestCountLiveSessions(t *testing.T) {
 	org := engine.NewOrg(st, clock)
 	const total = 1207
 	var writes []engine.DocWrite
-	want := int64(0)
+	var want engine.LiveSessions
 	for i := range total {
 		exp := now.Add(time.Hour)
 		switch {
@@ -122,20 +123,31 @@ func TestCountLiveSessions(t *testing.T) {
 		case i == 1001:
 			exp = now // expiring at this instant counts as expired
 		default:
-			want++
+			want.Browser++
 		}
 		id := fmt.Sprintf("s%05d", i)
 		writes = append(writes, engine.DocWrite{Doc: engine.Doc{Kind: engine.KindSession, ID: id, Value: engine.MustJSON(engine.Session{ID: id, UserID: "u1", ExpiresAt: exp})}})
 	}
+	later, earlier := now.Add(time.Hour), now.Add(-time.Hour)
+	for i, tok := range []engine.APIToken{
+		{Name: "login", ExpiresAt: &later},                  // counts
+		{Name: "login", ExpiresAt: &earlier},                // expired
+		{Name: "script", ExpiresAt: &later, Personal: true}, // an integration's, not a session
+		{Name: "ci"}, // no expiry, acts as its user: counts
+	} {
+		tok.ID, tok.UserID = fmt.Sprintf("t%d", i), "u1"
+		writes = append(writes, engine.DocWrite{Doc: engine.Doc{Kind: engine.KindToken, ID: tok.ID, Value: engine.MustJSON(tok)}})
+	}
+	want.API = 2
 	if _, err := st.Apply(ctx, &engine.Change{Docs: writes}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := org.CountLiveSessions(ctx)
+	got, err := org.CountLiveSessions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != want {
-		t.Errorf("CountLiveSessions = %d, want %d", n, want)
+	if got != want {
+		t.Errorf("CountLiveSessions = %+v, want %+v", got, want)
 	}
 }
 
