@@ -42,6 +42,7 @@ type Deps struct {
 	BackupRuns *server.BackupRuns
 	// Metrics receives the HTTP metrics; nil: none are kept.
 	Metrics *prometheus.Registry
+	metrics *procMetrics // the engine's and the queue's metrics, in Metrics (metrics.go)
 	// Config is the HTTP server's configuration (see Process.serverConfig);
 	// zero: the server's defaults with every rate limit off.
 	Config server.Config
@@ -55,8 +56,11 @@ type Deps struct {
 // with its secret; email through the settings of /admin/mail, else the
 // SMTP address and sender).
 func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) *Deps {
-	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log, Config: p.serverConfig()}
-	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone()})
+	m := newProcMetrics(log)
+	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m, Config: p.serverConfig()}
+	d.Org = engine.NewOrg(d.Store, time.Now)
+	m.watchSessions(d.Org)
+	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := p.WebhookURL, p.WebhookSecret.value; url != "" && secret != "" {
@@ -116,12 +120,13 @@ func (q *queueConn) Close() {
 // (and the outbox keeps it pending until a run completes), so it runs
 // again later rather than being lost.
 func startBackground(ctx context.Context, d *Deps, q *queueConn, p *Process) (stop func(), err error) {
+	d.metrics.watchQueue(q.client)
 	return runBackground(ctx, d, q, newWorker(d, q, p.ShutdownTimeout), engine.BlobGCOptions{MaxAge: p.UploadMaxAge, BinRetention: p.binRetention()})
 }
 
 // newWorker is the process's worker with every job's handler registered.
 func newWorker(d *Deps, q *queueConn, shutdownTimeout time.Duration) *queue.Worker {
-	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout})
+	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout, Observe: d.metrics.jobDone()})
 	registerHandlers(w, d)
 	return w
 }
@@ -139,7 +144,7 @@ func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker, 
 			return nil, err
 		}
 	}
-	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log})
+	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log, Observe: d.metrics.relayPass()})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -243,11 +248,11 @@ func (c *Process) run(g *Globals, role string) error {
 	}
 	defer stopBackups()
 	if c.MetricsAddr != "" {
-		closeMetrics, err := c.serveMetrics(d, log)
+		stopMetrics, err := startMetrics(c.MetricsAddr, d.Metrics, c.PprofToken.value, log)
 		if err != nil {
 			return err
 		}
-		defer closeMetrics()
+		defer stopMetrics()
 	}
 	if q.embedded != nil {
 		log.Info("embedded queue", "addr", q.embedded.Addr())
@@ -308,19 +313,6 @@ func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bo
 		sched.run(bctx)
 	}()
 	return func() { cancel(); <-done }, nil
-}
-
-// serveMetrics serves /metrics (and pprof) on the metrics address and
-// keeps the registry in d for the HTTP server's metrics.
-func (c *Process) serveMetrics(d *Deps, log *slog.Logger) (closeFn func(), err error) {
-	mln, err := net.Listen("tcp", c.MetricsAddr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listen: %w", err)
-	}
-	d.Metrics = newMetricsRegistry()
-	msrv := metricsServer(mln, d.Metrics, c.PprofToken.value)
-	log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
-	return func() { _ = msrv.Close() }, nil
 }
 
 // serveHTTP serves srv on ln in the background, over TLS with a
