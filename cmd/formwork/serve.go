@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -43,54 +42,39 @@ type Deps struct {
 	BackupRuns *server.BackupRuns
 	// Metrics receives the HTTP metrics; nil: none are kept.
 	Metrics *prometheus.Registry
-}
-
-// envTimeZone names the organisation's time zone (IANA, e.g.
-// Asia/Shanghai; default UTC): role policies' hours and the rules' `today`.
-const envTimeZone = "FORMWORK_TIME_ZONE"
-
-// orgTimeZone is the organisation's time zone (FORMWORK_TIME_ZONE; UTC
-// when unset).
-func orgTimeZone() (*time.Location, error) {
-	name := os.Getenv(envTimeZone)
-	if name == "" {
-		return time.UTC, nil
-	}
-	z, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
-	}
-	return z, nil
+	metrics *procMetrics // the engine's and the queue's metrics, in Metrics (metrics.go)
+	// Config is the HTTP server's configuration (see Process.serverConfig);
+	// zero: the server's defaults with every rate limit off.
+	Config server.Config
 }
 
 // newDeps builds the engine services one process shares between its HTTP
 // server and its workers: one Service with TOTP (engine/totp) for
 // two-factor logins, the store's keyring and the organisation's time zone,
 // the workflow runtime registered on it (as a record hook), and the
-// notification and action plugins configured by the environment
-// (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; email through the
-// settings of /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
-func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*Deps, error) {
-	zone, err := orgTimeZone()
-	if err != nil {
-		return nil, err
-	}
-	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
-	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})
+// notification and action plugins the settings configure (the webhook
+// with its secret; email through the settings of /admin/mail, else the
+// SMTP address and sender).
+func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) *Deps {
+	m := newProcMetrics(log)
+	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m, Config: p.serverConfig()}
+	d.Org = engine.NewOrg(d.Store, time.Now)
+	m.watchSessions(d.Org)
+	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
 	reg := engine.NewPluginRegistry()
 	var channels []string
-	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {
+	if url, secret := p.WebhookURL, p.WebhookSecret.value; url != "" && secret != "" {
 		webhook.Register(reg, webhook.Options{Store: store, Secret: []byte(secret), URL: url})
 		channels = append(channels, "webhook")
 	}
 	// email always listens: the SMTP server is what an administrator set on
 	// /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM; with
 	// neither a notification's email job ends without sending
-	email.Register(reg, email.Options{Settings: d.Service.MailConfig, Addr: os.Getenv("FORMWORK_SMTP_ADDR"), From: os.Getenv("FORMWORK_SMTP_FROM"), Store: store})
+	email.Register(reg, email.Options{Settings: d.Service.MailConfig, Addr: p.SMTPAddr, From: p.SMTPFrom, Store: store})
 	channels = append(channels, "email")
 	d.Workflows = workflow.New(d.Service, d.Clock, workflow.Options{Plugins: reg, Channels: channels})
 	d.Designer = designer.New(d.Service)
-	return d, nil
+	return d
 }
 
 // queueConn is the queue a process uses: FORMWORK_REDIS_ADDR, or the
@@ -101,17 +85,17 @@ type queueConn struct {
 	embedded *queue.Embedded // nil with an external Redis
 }
 
-func openQueue(embeddedOK bool) (*queueConn, error) {
+func openQueue(role, addr string) (*queueConn, error) {
 	q := &queueConn{}
-	if addr := os.Getenv(envRedisAddr); addr != "" {
+	if addr != "" {
 		opt, err := queue.ParseRedisAddr(addr)
 		if err != nil {
 			return nil, err
 		}
 		q.opt = opt
 	} else {
-		if !embeddedOK {
-			return nil, errors.New("the embedded queue lives inside `formwork serve`; set " + envRedisAddr + " to run separate workers")
+		if role != roleAll {
+			return nil, fmt.Errorf("role %s needs %s: the embedded queue lives inside the one process of role all, so separate web and worker processes share a Redis", role, envRedisAddr)
 		}
 		e, err := queue.StartEmbedded(queue.EmbeddedOptions{})
 		if err != nil {
@@ -130,24 +114,37 @@ func (q *queueConn) Close() {
 	}
 }
 
-// background runs the worker and the outbox relay until ctx ends; stop
-// waits for both to finish.
-func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), err error) {
-	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log})
+// startBackground runs the worker and the outbox relay until ctx ends;
+// stop waits for both to finish. A job still running at stop has
+// shutdownTimeout to finish; after that asynq hands it back to the queue
+// (and the outbox keeps it pending until a run completes), so it runs
+// again later rather than being lost.
+func startBackground(ctx context.Context, d *Deps, q *queueConn, p *Process) (stop func(), err error) {
+	d.metrics.watchQueue(q.client)
+	return runBackground(ctx, d, q, newWorker(d, q, p.ShutdownTimeout), engine.BlobGCOptions{MaxAge: p.UploadMaxAge, BinRetention: p.binRetention()})
+}
+
+// newWorker is the process's worker with every job's handler registered.
+func newWorker(d *Deps, q *queueConn, shutdownTimeout time.Duration) *queue.Worker {
+	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout, Observe: d.metrics.jobDone()})
 	registerHandlers(w, d)
+	return w
+}
+
+// runBackground starts w, the scheduled upload collector and the outbox
+// relay (see startBackground).
+func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker, gc engine.BlobGCOptions) (stop func(), err error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
 	if d.Service != nil {
-		// the upload collector (engine/blob_gc.go); FORMWORK_UPLOAD_MAX_AGE
-		// (a Go duration, default 24h) is how long an unattached upload is kept
-		maxAge, _ := time.ParseDuration(os.Getenv("FORMWORK_UPLOAD_MAX_AGE"))
-		if err := d.Service.ScheduleBlobGC(ctx, engine.BlobGCOptions{MaxAge: maxAge, BinRetention: binRetention()}); err != nil {
+		// the upload collector (engine/blob_gc.go)
+		if err := d.Service.ScheduleBlobGC(ctx, gc); err != nil {
 			w.Shutdown()
 			return nil, err
 		}
 	}
-	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log})
+	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log, Observe: d.metrics.relayPass()})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -159,17 +156,6 @@ func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), e
 		<-done
 		w.Shutdown()
 	}, nil
-}
-
-// binRetention is FORMWORK_BIN_RETENTION_DAYS: records in a recycle bin
-// longer are purged by the hourly upload collector; unset or 0 keeps them
-// until an administrator purges them.
-func binRetention() time.Duration {
-	n, err := strconv.Atoi(os.Getenv("FORMWORK_BIN_RETENTION_DAYS"))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return time.Duration(n) * 24 * time.Hour
 }
 
 // registerHandlers registers every background job's handler; packages that
@@ -189,130 +175,169 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 	}
 }
 
+// The roles of `formwork serve --role`.
+const (
+	roleAll    = "all"    // web, workers, relay and scheduled jobs in one process
+	roleWeb    = "web"    // HTTP only; jobs go to the workers through Redis
+	roleWorker = "worker" // workers, relay and scheduled jobs; no HTTP listener
+)
+
 // ServeCmd is `formwork serve`.
 type ServeCmd struct {
-	Addr        string `help:"Address to listen on." default:"127.0.0.1:8080"`
-	MetricsAddr string `help:"Address of /metrics (Prometheus) and, with FORMWORK_PPROF_TOKEN, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
+	Role string `help:"What this process runs: all (web, workers, relay and scheduled jobs), web (HTTP only; needs FORMWORK_REDIS_ADDR) or worker (workers, relay and scheduled jobs; no HTTP listener)." enum:"all,web,worker" default:"all" env:"FORMWORK_ROLE"`
+	Process
 }
 
 // Run serves until SIGINT or SIGTERM, then shuts down gracefully.
 func (c *ServeCmd) Run(g *Globals) error {
+	return c.Process.run(g, c.Role)
+}
+
+// WorkerCmd is `formwork worker`, the same as `formwork serve --role worker`.
+type WorkerCmd struct {
+	Process
+}
+
+// Run runs the workers, the relay and the scheduled jobs until SIGINT or SIGTERM.
+func (c *WorkerCmd) Run(g *Globals) error {
+	return c.Process.run(g, roleWorker)
+}
+
+// run runs the parts of the product role names until SIGINT or SIGTERM,
+// then shuts down gracefully: the web part stops accepting connections and
+// drains the requests in flight, then the workers finish or hand back
+// their jobs, each within the shutdown timeout.
+func (c *Process) run(g *Globals, role string) error {
+	web, work := role != roleWorker, role != roleWeb
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	log := newLogger(os.Stderr)
+	log := g.newLogger(os.Stderr)
 
+	// the queue first: a web or worker process without Redis is refused
+	// before it opens (and migrates) the store
+	q, err := openQueue(role, c.RedisAddr)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
 	store, closeStore, err := openStore(g)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	q, err := openQueue(true)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
-	d, err := newDeps(store, q.client, log)
-	if err != nil {
-		return err
-	}
+	d := newDeps(g, c, store, q.client, log)
 	defer d.Service.Close()
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	var ln net.Listener
+	if web {
+		if ln, err = net.Listen("tcp", c.Addr); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		defer ln.Close()
 	}
-	stopBackground, err := startBackground(ctx, d, q)
+	stopBackground := func() {}
+	if work {
+		if stopBackground, err = startBackground(ctx, d, q, c); err != nil {
+			return err
+		}
+	}
+	defer func() { stopBackground() }()
+	stopBackups, err := c.startBackups(ctx, g, d, work, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	sched, err := newBackupSchedule(g, os.Getenv, time.Now, log)
-	if err != nil {
-		stopBackground()
-		ln.Close()
-		return err
-	}
-	if sched != nil {
-		d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
-	}
-	bctx, stopBackups := context.WithCancel(ctx)
 	defer stopBackups()
-	backupsDone := make(chan struct{})
-	go func() {
-		defer close(backupsDone)
-		if sched != nil {
-			sched.run(bctx)
-		}
-	}()
 	if c.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", c.MetricsAddr)
+		stopMetrics, err := startMetrics(c.MetricsAddr, d.Metrics, c.PprofToken.value, log)
 		if err != nil {
-			stopBackground()
-			ln.Close()
-			return fmt.Errorf("metrics listen: %w", err)
+			return err
 		}
-		d.Metrics = newMetricsRegistry()
-		msrv := metricsServer(mln, d.Metrics)
-		defer msrv.Close()
-		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		defer stopMetrics()
 	}
-	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	if q.embedded != nil {
 		log.Info("embedded queue", "addr", q.embedded.Addr())
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String())
+	var served <-chan error
+	var srv *http.Server
+	if web {
+		srv = &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
+		served = serveHTTP(srv, ln, c.TLSCert, c.TLSKey)
+		scheme := "http://"
+		if c.TLSCert != "" {
+			scheme = "https://"
+		}
+		log.Info("listening", "url", scheme+ln.Addr().String(), "role", role)
+	} else {
+		log.Info("worker running", "role", role)
+	}
 
 	select {
 	case <-ctx.Done():
 	case err = <-served:
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("http shutdown: %w", serr)
+	log.Info("shutting down", "role", role)
+	// the requests drain while the workers finish, so the whole stop takes
+	// at most the shutdown timeout (what a container's grace period allows)
+	bgStopped := make(chan struct{})
+	go func() { defer close(bgStopped); stopBackground() }()
+	if srv != nil {
+		if serr := drainHTTP(srv, c.ShutdownTimeout); serr != nil && err == nil {
+			err = serr
+		}
 	}
-	stopBackground()
-	stopBackups()
-	<-backupsDone
+	<-bgStopped
+	stopBackground = func() {}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
 
-// WorkerCmd is `formwork worker`.
-type WorkerCmd struct{}
+// startBackups sets up the backups of the embedded store: every process
+// lists and takes them on demand (/admin/backups), only one that runs the
+// workers (work) takes them on schedule. stop ends the schedule and waits
+// for a backup under way.
+func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bool, log *slog.Logger) (stop func(), err error) {
+	sched, err := newBackupSchedule(g, c, time.Now, log)
+	if err != nil || sched == nil {
+		return func() {}, err
+	}
+	d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
+	if !work {
+		return func() {}, nil
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sched.run(bctx)
+	}()
+	return func() { cancel(); <-done }, nil
+}
 
-// Run runs the workers and the relay until SIGINT or SIGTERM.
-func (c *WorkerCmd) Run(g *Globals) error {
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	log := newLogger(os.Stderr)
-	q, err := openQueue(false)
-	if err != nil {
-		return err
+// serveHTTP serves srv on ln in the background, over TLS with a
+// certificate and key file; the channel receives Serve's error when it
+// returns.
+func serveHTTP(srv *http.Server, ln net.Listener, certFile, keyFile string) <-chan error {
+	served := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			served <- srv.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
+	return served
+}
+
+// drainHTTP stops srv accepting connections and waits up to timeout for
+// the requests in flight to finish; those still running then are cut off.
+func drainHTTP(srv *http.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("http shutdown after %s: %w", timeout, err)
 	}
-	defer q.Close()
-	store, closeStore, err := openStore(g)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	d, err := newDeps(store, q.client, log)
-	if err != nil {
-		return err
-	}
-	defer d.Service.Close()
-	stop, err := startBackground(ctx, d, q)
-	if err != nil {
-		return err
-	}
-	log.Info("worker running")
-	<-ctx.Done()
-	log.Info("shutting down")
-	stop()
 	return nil
 }
