@@ -10,6 +10,10 @@ import (
 // the form's field indexes, which every write of a record updates.
 const maxCovered = 6
 
+// maxPrefixes bounds FormIndex.Prefixes: each leads a copy of every field
+// index of the form.
+const maxPrefixes = 2
+
 // formIndex is the FormIndex of f in b: its indexed fields, and as covered
 // fields first those its roles' scopes name, then the indexed ones.
 func formIndex(b *Bundle, f *Form) FormIndex {
@@ -20,6 +24,11 @@ func formIndex(b *Bundle, f *Form) FormIndex {
 		}
 	}
 	var scoped []string
+	addPrefix := func(p []string) {
+		if len(p) > 0 && len(ix.Prefixes) < maxPrefixes && !slices.ContainsFunc(ix.Prefixes, func(q []string) bool { return slices.Equal(p, q) }) {
+			ix.Prefixes = append(ix.Prefixes, p)
+		}
+	}
 	for _, r := range b.Roles {
 		fp := r.Permissions[f.Key]
 		if fp == nil {
@@ -28,7 +37,11 @@ func formIndex(b *Bundle, f *Form) FormIndex {
 		switch fp.Scope.Kind {
 		case ScopeOwn:
 			scoped = append(scoped, "_owner")
-		case ScopeUnit, ScopeUnitAndBelow:
+			addPrefix([]string{"_owner"})
+		case ScopeUnit:
+			scoped = append(scoped, "_unit")
+			addPrefix([]string{"_unit"})
+		case ScopeUnitAndBelow:
 			scoped = append(scoped, "_unit")
 		case ScopeFilter:
 			e, err := ParseFilter(f, fp.Scope.Filter, filterVarsZero())
@@ -40,6 +53,7 @@ func formIndex(b *Bundle, f *Form) FormIndex {
 					scoped = append(scoped, fl.Key)
 				}
 			}
+			addPrefix(pinned(f, e))
 		}
 	}
 	slices.Sort(scoped)
@@ -52,6 +66,23 @@ func formIndex(b *Bundle, f *Form) FormIndex {
 		}
 	}
 	return ix
+}
+
+// pinned returns the fields of f that e fixes by a top-level equality
+// (an $and of conditions, or one), sorted; nil when none.
+func pinned(f *Form, e filter.Expr) []string {
+	items := []filter.Expr{e}
+	if a, ok := e.(filter.And); ok {
+		items = a.Items
+	}
+	var out []string
+	for _, it := range items {
+		if c, ok := it.(filter.Cmp); ok && c.Op == filter.OpEq && coverable(f, c.Field.Key) && !slices.Contains(out, c.Field.Key) {
+			out = append(out, c.Field.Key)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // coverable reports whether an index can hold field k of f as one value:

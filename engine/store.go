@@ -230,6 +230,11 @@ type FormIndex struct {
 	// store = S1 AND level = gold sorted by -amount read 16 records per
 	// record listed). A backend may ignore them.
 	Covered []string
+	// Prefixes are the field lists roles' data scopes pin by equality (to
+	// a constant or to a variable such as the user's unit). A backend may
+	// lead a copy of each field index with them, so that a scoped list
+	// walks only the records of its scope. A backend may ignore them.
+	Prefixes [][]string
 }
 
 // Store is the one storage interface; engine/store/sqlite and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 
 	"formwork/engine"
@@ -413,54 +414,92 @@ func indexName(app, form, field string) string {
 // json_extract(data, '$.field') scoped by app and form: one serving an
 // equality filter on the field with the default order (created_at, id), one
 // serving a sort by the field. Each index then holds the form's covered
-// fields (ix.Covered, but the field itself): walking one field's order, a
-// condition on them is checked from the index entry, and only the records
-// that pass are read. Index names are derived from app, form, field and
-// covered fields, so repeated calls are no-ops; the form's indexes no
-// longer named (a field that lost x-index, a different set of covered
-// fields) are dropped.
+// fields (ix.Covered, but those it leads with): walking one field's order,
+// a condition on them is checked from the index entry, and only the
+// records that pass are read. For each of ix.Prefixes (the fields a role's
+// scope pins), the sort indexes and the default order are made again led
+// by those fields, so a scoped list walks only its scope. Index names are
+// derived from app, form and columns, so repeated calls are no-ops; the
+// form's indexes no longer named (a field that lost x-index, a different
+// set of covered fields) are dropped.
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
-	var cover []string
-	for _, k := range ix.Covered {
-		if col, ok := systemColumns[k]; ok {
-			cover = append(cover, col)
-			continue
+	col := func(k string) (string, error) {
+		if c, ok := systemColumns[k]; ok {
+			return c, nil
 		}
 		p, err := jsonPath(k)
 		if err != nil {
-			return err
+			return "", err
 		}
-		cover = append(cover, "json_extract(data, "+p+")")
+		return "json_extract(data, " + p + ")", nil
 	}
-	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
-	keep := map[string]bool{}
-	for _, f := range ix.Fields {
-		p, err := jsonPath(f)
+	var cover []string
+	for _, k := range ix.Covered {
+		c, err := col(k)
 		if err != nil {
 			return err
 		}
-		expr := "json_extract(data, " + p + ")"
-		tail := ""
+		cover = append(cover, c)
+	}
+	// tail lists the covered columns but lead, suffixing stem with their hash.
+	tail := func(stem string, lead ...string) (string, string) {
+		t := ""
 		for _, c := range cover {
-			if c != expr {
-				tail += ", " + c
+			if !slices.Contains(lead, c) {
+				t += ", " + c
 			}
 		}
-		name := indexName(ix.App, ix.Form, f)
-		if tail != "" {
+		if t != "" {
 			h := fnv.New32a()
-			h.Write([]byte(tail))
-			name += fmt.Sprintf("_%08x", h.Sum32())
+			h.Write([]byte(t))
+			stem += fmt.Sprintf("_%08x", h.Sum32())
 		}
-		stmts := []string{
-			`CREATE INDEX IF NOT EXISTS ` + name + `_c ON records(app, form, deleted, ` + expr + `, created_at, id` + tail + `)` + scope,
-			`CREATE INDEX IF NOT EXISTS ` + name + `_s ON records(app, form, deleted, ` + expr + `, id` + tail + `)` + scope,
+		return stem, t
+	}
+	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
+	keep := map[string]bool{}
+	var stmts []string
+	add := func(name, cols string) {
+		keep[name] = true
+		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+cols+`)`+scope)
+	}
+	for _, f := range ix.Fields {
+		expr, err := col(f)
+		if err != nil {
+			return err
 		}
-		keep[name+"_c"], keep[name+"_s"] = true, true
-		for _, st := range stmts {
-			if _, err := s.w.ExecContext(ctx, st); err != nil {
-				return fmt.Errorf("sqlite ensure index %s.%s.%s: %w", ix.App, ix.Form, f, err)
+		name, t := tail(indexName(ix.App, ix.Form, f), expr)
+		add(name+"_c", expr+`, created_at, id`+t)
+		add(name+"_s", expr+`, id`+t)
+	}
+	for _, p := range ix.Prefixes {
+		var lead []string
+		for _, k := range p {
+			c, err := col(k)
+			if err != nil {
+				return err
 			}
+			lead = append(lead, c)
+		}
+		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own _c index
+			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")), lead...)
+			add(name+"_l", strings.Join(lead, ", ")+`, created_at, id`+t)
+		}
+		for _, f := range ix.Fields {
+			expr, err := col(f)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(lead, expr) {
+				continue
+			}
+			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")+"@"+f), append(lead, expr)...)
+			add(name+"_p", strings.Join(lead, ", ")+", "+expr+`, id`+t)
+		}
+	}
+	for _, st := range stmts {
+		if _, err := s.w.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("sqlite ensure indexes of %s.%s: %w", ix.App, ix.Form, err)
 		}
 	}
 	return s.dropStaleIndexes(ctx, scope, keep)
