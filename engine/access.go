@@ -287,8 +287,8 @@ func (r *accessResolver) scope(sc Scope) (e filter.Expr, all bool, err error) {
 		}
 		return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
 	case ScopeFilter:
-		if r.vars == nil {
-			v, err := r.s.filterVars(r.ctx, r.u)
+		if r.vars == nil || r.vars.UnitsBelow == nil && namesUnitsBelow(sc.Filter) {
+			v, err := r.s.filterVarsOf(r.ctx, r.u, sc.Filter)
 			if err != nil {
 				return nil, false, err
 			}
@@ -425,13 +425,20 @@ func (s *Service) filterVars(ctx context.Context, u *User) (filter.Vars, error) 
 
 // filterVarsOf is filterVars for the one filter raw: the units below u's
 // are read from the organisation only when raw names them (a list's filter
-// seldom does, and reading the unit tree was a fifth of a list's time).
+// or a role's scope seldom does, and reading the unit tree was a fifth of a
+// list's time).
 // A \u escape may spell the variable, so raw holding one counts as naming it.
 func (s *Service) filterVarsOf(ctx context.Context, u *User, raw []byte) (filter.Vars, error) {
-	if bytes.Contains(raw, []byte(filter.VarUnitsBelow)) || bytes.Contains(raw, []byte(`\u`)) {
+	if namesUnitsBelow(raw) {
 		return s.filterVars(ctx, u)
 	}
 	return filter.Vars{UserID: u.ID, Unit: u.Unit, Now: s.now()}, nil
+}
+
+// namesUnitsBelow reports whether the filter raw may name
+// $user.units_below.
+func namesUnitsBelow(raw []byte) bool {
+	return bytes.Contains(raw, []byte(filter.VarUnitsBelow)) || bytes.Contains(raw, []byte(`\u`))
 }
 
 // redact applies field permissions to data leaving the engine: hidden
