@@ -59,14 +59,17 @@ type serveProc struct {
 	cmd    *exec.Cmd
 	exited chan error
 	stderr *bytes.Buffer
+	out    *lockedWriter // writes stderr
 }
 
-func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+// spawn runs the binary with args and env until the test ends.
+func spawn(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{exited: make(chan error, 1), stderr: &bytes.Buffer{}}
-	p.cmd = exec.Command(binary, "--data", data, "serve", "--addr", addr)
+	p.out = &lockedWriter{w: p.stderr}
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = env
-	p.cmd.Stderr = &lockedWriter{w: p.stderr}
+	p.cmd.Stderr = p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +80,12 @@ func startServe(t *testing.T, data, addr string, env []string) *serveProc {
 			<-p.exited
 		}
 	})
+	return p
+}
+
+func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+	t.Helper()
+	p := spawn(t, env, "--data", data, "serve", "--addr", addr)
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
