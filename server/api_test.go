@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -382,19 +383,21 @@ func TestProblemLanguage(t *testing.T) {
 // the proxy is not trusted.
 func TestSecureBehindProxy(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		trust  bool
-		peer   string
-		secure bool
+		name    string
+		trusted []netip.Prefix
+		peer    string
+		secure  bool
 	}{
-		{"a trusted proxy says https", true, "10.0.0.5:40000", true},
-		{"the loopback proxy says https", true, "127.0.0.1:40000", true},
-		{"a public address says https", true, "192.0.2.10:40000", false},
-		{"proxies not trusted", false, "10.0.0.5:40000", false},
+		{"a trusted proxy says https", PrivateRanges(), "10.0.0.5:40000", true},
+		{"the loopback proxy says https", PrivateRanges(), "127.0.0.1:40000", true},
+		{"a public address says https", PrivateRanges(), "192.0.2.10:40000", false},
+		{"proxies not trusted", nil, "10.0.0.5:40000", false},
+		{"a listed public proxy says https", []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, "203.0.113.9:40000", true},
+		{"a private address outside the list says https", []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, "10.0.0.5:40000", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.TrustProxy = tc.trust
+			cfg.TrustedProxies = tc.trusted
 			h := newHarness(t, cfg)
 			req := httptest.NewRequest("GET", "/login", nil)
 			req.RemoteAddr = tc.peer

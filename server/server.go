@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,25 +37,31 @@ type RateLimit struct {
 // Config tunes the server. Zero fields take the defaults of DefaultConfig.
 type Config struct {
 	BodyLimit        int64         // JSON and form bodies (413 above)
+	UploadLimit      int64         // multipart bodies (file uploads; 413 above); each file is also held to engine.MaxBlobSize
 	BundleLimit      int64         // POST /api/v1/apps
 	MaxDepth         int           // JSON nesting depth (400 above)
 	SessionTTL       time.Duration // browser sessions and login tokens
 	LockoutThreshold int           // failed logins before a lock
 	LockoutDuration  time.Duration
-	RateIP           RateLimit     // every request, per client address
-	RateUser         RateLimit     // every authenticated request, per user
-	RateLogin        RateLimit     // login attempts, per client address
-	RatePublic       RateLimit     // public form submissions (/f/TOKEN), per client address
-	PublicURL        string        // the address public form links and their QR codes start with ("" = the request's scheme and host)
-	SecureCookies    bool          // set Secure on cookies (behind HTTPS)
-	TrustProxy       bool          // take the client address from X-Forwarded-For
-	BinRetention     time.Duration // how long deleted records stay in a recycle bin (0: until purged), shown on the bin page
+	RateIP           RateLimit // every request, per client address
+	RateUser         RateLimit // every authenticated request, per user
+	RateLogin        RateLimit // login attempts, per client address
+	RatePublic       RateLimit // public form submissions (/f/TOKEN), per client address
+	PublicURL        string    // the address public form links and their QR codes start with ("" = the request's scheme and host)
+	SecureCookies    bool      // set Secure on cookies and send HSTS (served over HTTPS)
+	// TrustedProxies are the reverse proxies' ranges: only a connection from
+	// one has its X-Forwarded-For (client address), X-Forwarded-Proto (HTTPS)
+	// and X-Request-Id believed; nil believes no one (PrivateRanges: the
+	// loopback, private and link-local ranges).
+	TrustedProxies []netip.Prefix
+	BinRetention   time.Duration // how long deleted records stay in a recycle bin (0: until purged), shown on the bin page
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
 		BodyLimit:        1 << 20,
+		UploadLimit:      multipartLimit,
 		BundleLimit:      8 << 20,
 		MaxDepth:         32,
 		SessionTTL:       12 * time.Hour,
@@ -71,6 +78,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = d.BodyLimit
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = d.UploadLimit
 	}
 	if c.BundleLimit <= 0 {
 		c.BundleLimit = d.BundleLimit
@@ -150,11 +160,7 @@ func New(d Deps) *echo.Echo {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(headAsGet)
 	e.Use(s.requestID, s.accessLog, s.recoverer, s.securityHeaders, s.limitBody, s.rateLimitIP, s.authenticate, s.rateLimitUser, s.csrf)

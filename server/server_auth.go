@@ -292,10 +292,9 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // overHTTPS reports whether the browser reached us over HTTPS: directly
-// (TLS), or through a proxy we trust (TrustProxy, and the connection
-// comes from a loopback, private or link-local address, as for the
-// client address) that says so in X-Forwarded-Proto. Anyone else's
-// header is ignored.
+// (TLS), or through a proxy we trust (the connection comes from one of
+// Config.TrustedProxies, as for the client address) that says so in
+// X-Forwarded-Proto. Anyone else's header is ignored.
 func (s *server) overHTTPS(c echo.Context) bool {
 	r := c.Request()
 	if r.TLS != nil {

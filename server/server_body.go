@@ -27,7 +27,7 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 			limit = s.cfg.BundleLimit
 		}
 		if isMultipart(r) { // uploads: server/upload.go
-			limit = max(limit, multipartLimit)
+			limit = s.cfg.UploadLimit
 		}
 		if r.ContentLength > limit {
 			return errTooLarge(limit)

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/netip"
 	"regexp"
 	"time"
@@ -17,7 +18,7 @@ const ctxRequestID = "request_id"
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // requestID gives every request an id: the X-Request-Id a trusted proxy
-// sent (TrustProxy, from a loopback or private address), else a new one.
+// sent (Config.TrustedProxies), else a new one.
 // It is answered in X-Request-Id, named in every log line of the request
 // and in problem+json bodies, so a user's report finds its log lines.
 func (s *server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
@@ -40,11 +41,11 @@ func requestIDOf(c echo.Context) string {
 	return id
 }
 
-// fromTrustedProxy reports whether proxies are trusted and the connection
-// comes from one: a loopback, private or link-local address, as echo's
-// X-Forwarded-For extractor trusts.
+// fromTrustedProxy reports whether the connection comes from one of the
+// trusted proxies' ranges, the same ones the client address is taken
+// from X-Forwarded-For for (clientIP).
 func (s *server) fromTrustedProxy(c echo.Context) bool {
-	if !s.cfg.TrustProxy {
+	if len(s.cfg.TrustedProxies) == 0 {
 		return false
 	}
 	ap, err := netip.ParseAddrPort(c.Request().RemoteAddr)
@@ -52,7 +53,36 @@ func (s *server) fromTrustedProxy(c echo.Context) bool {
 		return false
 	}
 	peer := ap.Addr().Unmap()
-	return peer.IsLoopback() || peer.IsPrivate() || peer.IsLinkLocalUnicast()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(peer) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP takes the client address from X-Forwarded-For when the
+// connection comes from one of trusted (walking the header from the right
+// past the trusted proxies, as echo does), else it is the peer's address.
+func clientIP(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// PrivateRanges are the loopback, private and link-local ranges, IPv4 and
+// IPv6: where a proxy on the same machine or network connects from.
+func PrivateRanges() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "169.254.0.0/16", "fe80::/10"} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
 }
 
 // accessLog writes one structured line per request once it is answered:

@@ -18,7 +18,7 @@ import (
 // anyone else's replaced.
 func TestRequestID(t *testing.T) {
 	cfg := testConfig()
-	cfg.TrustProxy = true
+	cfg.TrustedProxies = PrivateRanges()
 	h := newHarness(t, cfg)
 	var logs bytes.Buffer
 	e := New(Deps{Store: h.store, Org: h.org, Service: h.svc, Designer: designer.New(h.svc), Config: h.cfg,

@@ -34,9 +34,9 @@ func (s *server) bindUploadRoutes(e *echo.Echo, user, page []echo.MiddlewareFunc
 // posts multipart/form-data with one file input per field, named
 // _upload.KEY.
 
-// multipartLimit is the body limit of multipart requests (a form page
-// with several files, or one upload); each file is held to
-// engine.MaxBlobSize by the engine.
+// multipartLimit is the default body limit of multipart requests
+// (Config.UploadLimit: a form page with several files, or one upload);
+// each file is held to engine.MaxBlobSize by the engine.
 const multipartLimit = 4*engine.MaxBlobSize + 1<<20
 
 // multipartMemory is how much of a multipart body is kept in memory;
@@ -44,7 +44,7 @@ const multipartLimit = 4*engine.MaxBlobSize + 1<<20
 const multipartMemory = 8 << 20
 
 // isMultipart reports whether a request carries multipart/form-data, whose
-// body limit is multipartLimit (see limitBody).
+// body limit is Config.UploadLimit (see limitBody).
 func isMultipart(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "multipart/form-data"
@@ -63,7 +63,10 @@ func multipartForm(c echo.Context) (*multipart.Form, error) {
 	}
 	if err := c.Request().ParseMultipartForm(multipartMemory); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || strings.Contains(err.Error(), "too large") {
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(mbe.Limit)
+		}
+		if strings.Contains(err.Error(), "too large") {
 			return nil, errTooLarge(multipartLimit)
 		}
 		return nil, badRequest(engine.T("上传内容无法解析", "the upload could not be read"))

@@ -19,16 +19,12 @@ type MigrateCmd struct{}
 
 // Run applies pending migrations and lists them.
 func (c *MigrateCmd) Run(g *Globals) error {
-	zone, err := orgTimeZone()
-	if err != nil {
-		return err
-	}
 	s, closeFn, err := openStoreRaw(g)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	applied, err := migrations.ApplyIn(context.Background(), s, time.Now, zone)
+	applied, err := migrations.ApplyIn(context.Background(), s, time.Now, g.zone())
 	for _, id := range applied {
 		fmt.Println("applied", id)
 	}

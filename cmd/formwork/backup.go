@@ -51,7 +51,7 @@ type BackupCreateCmd struct {
 func (c *BackupCreateCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	uri := os.Getenv(envMongoURI)
+	uri := g.MongoURI
 	if uri == "" {
 		if _, err := os.Stat(filepath.Join(g.Data, dbFile)); err != nil {
 			return fmt.Errorf("no store to back up at %s: %w", filepath.Join(g.Data, dbFile), err)
@@ -60,12 +60,12 @@ func (c *BackupCreateCmd) Run(g *Globals) error {
 	if err := os.MkdirAll(g.Data, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	key, generated, err := backup.LoadKey(os.Getenv, c.Key, g.Data, true)
+	key, generated, err := backup.LoadKey(g.getenv, c.Key, g.Data, true)
 	if err != nil {
 		return err
 	}
 	if generated {
-		newLogger(os.Stderr).Warn("generated a backup key next to the data; copy it off this machine (a backup cannot be read without it) and pass it as "+backup.EnvKey,
+		g.newLogger(os.Stderr).Warn("generated a backup key next to the data; copy it off this machine (a backup cannot be read without it) and pass it as "+backup.EnvKey,
 			"file", filepath.Join(g.Data, backup.KeyFile))
 	}
 	dir := backupDir(g, c.Out)
@@ -88,7 +88,7 @@ func (c *BackupCreateCmd) Run(g *Globals) error {
 // create backs up the store FORMWORK_MONGO_URI selects into dir.
 func (c *BackupCreateCmd) create(ctx context.Context, g *Globals, uri, dir string, key []byte) (string, *backup.Manifest, error) {
 	if uri != "" {
-		return c.createMongo(ctx, uri, dir, key)
+		return c.createMongo(ctx, g, uri, dir, key)
 	}
 	s, err := sqlite.Open(filepath.Join(g.Data, dbFile), sqlite.Options{Now: time.Now})
 	if err != nil {
@@ -133,12 +133,12 @@ type BackupVerifyCmd struct {
 // Run verifies the backup: exit 0 if it restores to exactly what was
 // backed up, else exit 1 with the reason.
 func (c *BackupVerifyCmd) Run(g *Globals) error {
-	key, _, err := backup.LoadKey(os.Getenv, c.Key, g.Data, false)
+	key, _, err := backup.LoadKey(g.getenv, c.Key, g.Data, false)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	m, err := backup.Verify(context.Background(), openBackupSnapshot, c.File, key, os.TempDir())
+	m, err := backup.Verify(context.Background(), g.openBackupSnapshot, c.File, key, os.TempDir())
 	if err != nil {
 		fmt.Printf("refused: %s: %v\n", c.File, err)
 		return exitError{1}
@@ -163,11 +163,11 @@ type BackupRestoreCmd struct {
 // DATA/master.key, as a first start would.
 func (c *BackupRestoreCmd) Run(g *Globals) error {
 	ctx := context.Background()
-	key, _, err := backup.LoadKey(os.Getenv, c.Key, g.Data, false)
+	key, _, err := backup.LoadKey(g.getenv, c.Key, g.Data, false)
 	if err != nil {
 		return err
 	}
-	if uri := os.Getenv(envMongoURI); uri != "" {
+	if uri := g.MongoURI; uri != "" {
 		return c.restoreMongo(ctx, g, uri, key)
 	}
 	if c.Database != "" {
@@ -187,14 +187,14 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	m, err := c.extract(ctx, key, scratch)
+	m, err := c.extract(ctx, g, key, scratch)
 	if err != nil {
 		return err
 	}
 	if c.DryRun {
 		return c.dryRun(ctx, g, m, exists)
 	}
-	master, fromEnv, err := c.masterKey(os.Stdin)
+	master, fromEnv, err := c.masterKey(g, os.Stdin)
 	if err != nil {
 		return err
 	}
@@ -222,10 +222,10 @@ func (c *BackupRestoreCmd) Run(g *Globals) error {
 
 // extract decrypts the backup into scratch and checks it there; a damaged
 // one is refused with exit code 1.
-func (c *BackupRestoreCmd) extract(ctx context.Context, key []byte, scratch string) (*backup.Manifest, error) {
+func (c *BackupRestoreCmd) extract(ctx context.Context, g *Globals, key []byte, scratch string) (*backup.Manifest, error) {
 	m, err := backup.Extract(c.File, key, scratch)
 	if err == nil {
-		err = backup.Check(ctx, openBackupSnapshot, scratch, m)
+		err = backup.Check(ctx, g.openBackupSnapshot, scratch, m)
 	}
 	if err != nil {
 		fmt.Printf("refused: %s: %v\n", c.File, err)
@@ -268,7 +268,7 @@ func printDryRunDiff(where string, diff []string) error {
 
 // masterKey reads the master key from --master-key, FORMWORK_MASTER_KEY or
 // standard input.
-func (c *BackupRestoreCmd) masterKey(stdin io.Reader) ([]byte, bool, error) {
+func (c *BackupRestoreCmd) masterKey(g *Globals, stdin io.Reader) ([]byte, bool, error) {
 	if c.MasterKey != "" {
 		b, err := os.ReadFile(c.MasterKey)
 		if err != nil {
@@ -277,7 +277,7 @@ func (c *BackupRestoreCmd) masterKey(stdin io.Reader) ([]byte, bool, error) {
 		k, err := engine.ParseMasterKey(string(b))
 		return k, false, err
 	}
-	if v := os.Getenv(engine.EnvMasterKey); v != "" {
+	if v := g.MasterKeyFile.value; v != "" {
 		k, err := engine.ParseMasterKey(v)
 		return k, true, err
 	}

@@ -50,8 +50,8 @@ func (s scratchMongo) Close() error {
 }
 
 // mongoOptions are the store options for database name on the configured server.
-func mongoOptions(name string) mongo.Options {
-	return mongo.Options{Database: name, Now: time.Now, DisableTransactions: os.Getenv(envMongoTransactions) == "off"}
+func (g *Globals) mongoOptions(name string) mongo.Options {
+	return mongo.Options{Database: name, Now: time.Now, DisableTransactions: g.MongoTransactions == "off"}
 }
 
 // sqliteMagic starts every SQLite database file.
@@ -60,7 +60,7 @@ const sqliteMagic = "SQLite format 3\x00"
 // openBackupSnapshot opens the snapshot a backup holds: a SQLite file as
 // it is, a MongoDB dump by loading it into a fresh scratch database on the
 // server at FORMWORK_MONGO_URI (dropped when the store is closed).
-func openBackupSnapshot(path string) (backup.Store, error) {
+func (g *Globals) openBackupSnapshot(path string) (backup.Store, error) {
 	head := make([]byte, len(sqliteMagic))
 	f, err := os.Open(path)
 	if err != nil {
@@ -71,7 +71,7 @@ func openBackupSnapshot(path string) (backup.Store, error) {
 	if err == nil && string(head) == sqliteMagic {
 		return openSQLiteBackup(path)
 	}
-	uri := os.Getenv(envMongoURI)
+	uri := g.MongoURI
 	if uri == "" {
 		return nil, errors.New("this is a MongoDB backup: set FORMWORK_MONGO_URI to a server it can be restored on (verify loads it into a scratch database there and drops it after)")
 	}
@@ -81,7 +81,7 @@ func openBackupSnapshot(path string) (backup.Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	st, err := mongo.Restore(ctx, uri, mongoOptions("formwork_scratch_"+hex.EncodeToString(b[:])), path)
+	st, err := mongo.Restore(ctx, uri, g.mongoOptions("formwork_scratch_"+hex.EncodeToString(b[:])), path)
 	if err != nil {
 		return nil, fmt.Errorf("load the dump into a scratch database: %w", err)
 	}
@@ -89,13 +89,13 @@ func openBackupSnapshot(path string) (backup.Store, error) {
 }
 
 // createMongo backs up the MongoDB database at uri into dir.
-func (c *BackupCreateCmd) createMongo(ctx context.Context, uri, dir string, key []byte) (string, *backup.Manifest, error) {
-	st, err := mongo.Open(ctx, uri, mongoOptions(""))
+func (c *BackupCreateCmd) createMongo(ctx context.Context, g *Globals, uri, dir string, key []byte) (string, *backup.Manifest, error) {
+	st, err := mongo.Open(ctx, uri, g.mongoOptions(""))
 	if err != nil {
 		return "", nil, fmt.Errorf("open store: %w", err)
 	}
 	defer st.Close()
-	return backup.Create(ctx, mongoBackupStore{Store: st, log: newLogger(os.Stderr)}, openBackupSnapshot, dir, key, time.Now())
+	return backup.Create(ctx, mongoBackupStore{Store: st, log: newLogger(os.Stderr)}, g.openBackupSnapshot, dir, key, time.Now())
 }
 
 // restoreMongo restores the backup into the new database c.Database on the
@@ -117,18 +117,18 @@ func (c *BackupRestoreCmd) restoreMongo(ctx context.Context, g *Globals, uri str
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	m, err := c.extract(ctx, key, scratch)
+	m, err := c.extract(ctx, g, key, scratch)
 	if err != nil {
 		return err
 	}
 	if c.DryRun {
-		return c.dryRunMongo(ctx, uri, m, n > 0)
+		return c.dryRunMongo(ctx, g, uri, m, n > 0)
 	}
-	master, fromEnv, err := c.masterKey(os.Stdin)
+	master, fromEnv, err := c.masterKey(g, os.Stdin)
 	if err != nil {
 		return err
 	}
-	st, err := mongo.Restore(ctx, uri, mongoOptions(c.Database), filepath.Join(scratch, dbFile))
+	st, err := mongo.Restore(ctx, uri, g.mongoOptions(c.Database), filepath.Join(scratch, dbFile))
 	if err != nil {
 		return err
 	}
@@ -150,13 +150,13 @@ func (c *BackupRestoreCmd) restoreMongo(ctx context.Context, g *Globals, uri str
 	return nil
 }
 
-func (c *BackupRestoreCmd) dryRunMongo(ctx context.Context, uri string, m *backup.Manifest, exists bool) error {
+func (c *BackupRestoreCmd) dryRunMongo(ctx context.Context, g *Globals, uri string, m *backup.Manifest, exists bool) error {
 	fmt.Printf("dry run: %s from %s is intact: %s, %d audit events\n", c.File, m.Created.Format(time.RFC3339), summary(m.Tables), m.AuditEvents)
 	if !exists {
 		fmt.Printf("would create database %s with these contents\n", c.Database)
 		return nil
 	}
-	cur, err := mongo.Open(ctx, uri, mongoOptions(c.Database))
+	cur, err := mongo.Open(ctx, uri, g.mongoOptions(c.Database))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"formwork/engine/backup"
@@ -16,18 +15,8 @@ import (
 	"formwork/server"
 )
 
-// Environment variables of the backups `serve` takes by itself.
-const (
-	// envBackupEvery is how often (a Go duration; default 24h); "off" stops them.
-	envBackupEvery = "FORMWORK_BACKUP_EVERY"
-	// envBackupDir is where they go (default DATA/backups).
-	envBackupDir = "FORMWORK_BACKUP_DIR"
-	// envBackupCopyDir also receives a copy of each (another disk or a mount), pruned alike.
-	envBackupCopyDir = "FORMWORK_BACKUP_COPY_DIR"
-	// envBackupKeepDaily and envBackupKeepWeekly are the retention (default 7 and 4).
-	envBackupKeepDaily  = "FORMWORK_BACKUP_KEEP_DAILY"
-	envBackupKeepWeekly = "FORMWORK_BACKUP_KEEP_WEEKLY"
-)
+// envBackupEvery is the setting of how often scheduled backups are taken.
+const envBackupEvery = "FORMWORK_BACKUP_EVERY"
 
 // backupSchedule takes a backup when the newest one is older than every,
 // then prunes to the retention; serve checks firstCheck after it starts
@@ -45,44 +34,22 @@ type backupSchedule struct {
 	checkPeriod time.Duration
 }
 
-// newBackupSchedule reads the schedule from getenv; nil when scheduled
-// backups are off or the store is MongoDB (`formwork backup create` backs it up on demand).
-func newBackupSchedule(g *Globals, getenv func(string) string, clock func() time.Time, log *slog.Logger) (*backupSchedule, error) {
-	if getenv(envMongoURI) != "" || getenv(envBackupEvery) == "off" {
+// newBackupSchedule is the schedule the settings describe; nil when
+// scheduled backups are off or the store is MongoDB (`formwork backup
+// create` backs it up on demand). Process.Validate has checked the values.
+func newBackupSchedule(g *Globals, p *Process, clock func() time.Time, log *slog.Logger) (*backupSchedule, error) {
+	if g.MongoURI != "" || p.BackupEvery == "off" {
 		return nil, nil
 	}
-	s := &backupSchedule{db: filepath.Join(g.Data, dbFile), data: g.Data, dir: getenv(envBackupDir), copy: getenv(envBackupCopyDir),
-		every: 24 * time.Hour, keep: backup.Retention{Daily: 7, Weekly: 4}, zone: time.UTC, getenv: getenv, clock: clock, log: log,
-		firstCheck: 10 * time.Minute, checkPeriod: time.Hour}
+	every, err := time.ParseDuration(p.BackupEvery)
+	if err != nil || every < time.Minute {
+		return nil, fmt.Errorf("%s=%q: want a duration of a minute or more, or off", envBackupEvery, p.BackupEvery)
+	}
+	s := &backupSchedule{db: filepath.Join(g.Data, dbFile), data: g.Data, dir: p.BackupDir, copy: p.BackupCopyDir,
+		every: every, keep: backup.Retention{Daily: p.BackupDaily, Weekly: p.BackupWeekly}, zone: g.zone(), getenv: g.getenv, clock: clock, log: log,
+		firstCheck: 10 * time.Minute, checkPeriod: min(time.Hour, every/4)}
 	if s.dir == "" {
 		s.dir = backupDir(g, "")
-	}
-	if v := getenv(envBackupEvery); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			return nil, fmt.Errorf("%s=%q: want a duration of a minute or more, or off", envBackupEvery, v)
-		}
-		s.every = d
-		s.checkPeriod = min(time.Hour, d/4)
-	}
-	for _, n := range []struct {
-		env string
-		to  *int
-	}{{envBackupKeepDaily, &s.keep.Daily}, {envBackupKeepWeekly, &s.keep.Weekly}} {
-		if v := getenv(n.env); v != "" {
-			k, err := strconv.Atoi(v)
-			if err != nil || k < 0 {
-				return nil, fmt.Errorf("%s=%q: want a count", n.env, v)
-			}
-			*n.to = k
-		}
-	}
-	if name := getenv(envTimeZone); name != "" {
-		z, err := time.LoadLocation(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
-		}
-		s.zone = z
 	}
 	return s, nil
 }

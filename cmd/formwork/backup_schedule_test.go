@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,9 +22,9 @@ func TestBackupSchedule(t *testing.T) {
 	}
 	data := seedData(t, "a long and fine password")
 	copyDir := filepath.Join(t.TempDir(), "offsite")
-	env := map[string]string{envBackupCopyDir: copyDir, envBackupKeepDaily: "3", envBackupKeepWeekly: "2"}
+	cli := parseSettings(t, map[string]string{"FORMWORK_BACKUP_COPY_DIR": copyDir, "FORMWORK_BACKUP_KEEP_DAILY": "3", "FORMWORK_BACKUP_KEEP_WEEKLY": "2"}, "--data", data, "serve")
 	now := time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC)
-	s, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return env[k] }, func() time.Time { return now }, newLogger(io.Discard))
+	s, err := newBackupSchedule(&cli.Globals, &cli.Serve.Process, func() time.Time { return now }, newLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +65,11 @@ func TestBackupSchedule(t *testing.T) {
 	if out, code := run(t, data, "", "backup", "verify", filepath.Join(copyDir, want[3])); code != 0 {
 		t.Errorf("verify the oldest copy: exit %d\n%s", code, out)
 	}
-	if s, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return map[string]string{envBackupEvery: "off"}[k] }, time.Now, newLogger(io.Discard)); s != nil || err != nil {
+	off := parseSettings(t, map[string]string{envBackupEvery: "off"}, "--data", data, "serve")
+	if s, err := newBackupSchedule(&off.Globals, &off.Serve.Process, time.Now, newLogger(io.Discard)); s != nil || err != nil {
 		t.Errorf("FORMWORK_BACKUP_EVERY=off: %v, %v", s, err)
 	}
-	if _, err := newBackupSchedule(&Globals{Data: data}, func(k string) string { return map[string]string{envBackupEvery: "soon"}[k] }, time.Now, newLogger(io.Discard)); err == nil {
-		t.Errorf("FORMWORK_BACKUP_EVERY=soon accepted")
+	if _, err := parseArgs(t, map[string]string{envBackupEvery: "soon"}, "--data", data, "serve"); err == nil || !strings.Contains(err.Error(), envBackupEvery) {
+		t.Errorf("FORMWORK_BACKUP_EVERY=soon: %v; want an error naming it", err)
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,25 +30,7 @@ func newHTTP(d *Deps) *echo.Echo {
 		backups = func() ([]server.BackupFile, error) { return listBackups(d.BackupDir) }
 	}
 	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log,
-		Config: serverConfig(), Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d)})
-}
-
-// serverConfig is the server's defaults with the settings read from the
-// environment here.
-func serverConfig() server.Config {
-	c := server.DefaultConfig()
-	c.BinRetention = binRetention()
-	// FORMWORK_PUBLIC_URL is the address public form links and their QR
-	// codes start with (https://forms.example.com), when the server is
-	// reached through another name than the one staff use
-	c.PublicURL = os.Getenv("FORMWORK_PUBLIC_URL")
-	// Served at an https:// address, every cookie is Secure and pages send
-	// HSTS whatever the proxy says; FORMWORK_TRUST_PROXY=1 takes the client
-	// address from X-Forwarded-For and HTTPS from X-Forwarded-Proto when the
-	// connection comes from a loopback or private address (the proxy).
-	c.SecureCookies = strings.HasPrefix(strings.ToLower(c.PublicURL), "https://")
-	c.TrustProxy = os.Getenv("FORMWORK_TRUST_PROXY") == "1"
-	return c
+		Config: d.Config, Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d)})
 }
 
 // metricsOf is where the HTTP server registers its metrics (a nil

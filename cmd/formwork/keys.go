@@ -24,12 +24,12 @@ func encryptStore(g *Globals, s engine.Store, closeFn func()) (*engine.Encryptin
 }
 
 func openKeyring(g *Globals, s engine.Store) (*engine.Keyring, error) {
-	master, src, err := engine.LoadMasterKey(os.Getenv, g.Data)
+	master, src, err := engine.LoadMasterKey(g.getenv, g.Data)
 	if err != nil {
 		return nil, err
 	}
 	if src.Generated {
-		newLogger(os.Stderr).Warn("generated a master key for sensitive fields next to the data; move it into a secret store and pass it as "+engine.EnvMasterKey,
+		g.newLogger(os.Stderr).Warn("generated a master key for sensitive fields next to the data; move it into a secret store and pass it as "+engine.EnvMasterKey,
 			"file", src.Path)
 	}
 	return engine.NewKeyring(s, master, time.Now, src.Older...)
@@ -61,7 +61,7 @@ func (c *KeysRotateCmd) Run(g *Globals) error {
 	if _, err := readRandom(newKey); err != nil {
 		return err
 	}
-	fromEnv := os.Getenv(engine.EnvMasterKey) != ""
+	fromEnv := g.MasterKeyFile.value != ""
 	if !fromEnv {
 		// the new key reaches the disk before any doc depends on it; the old one stays as master.key.old
 		if err := engine.WriteMasterKeyFile(g.Data, newKey); err != nil {
@@ -74,7 +74,7 @@ func (c *KeysRotateCmd) Run(g *Globals) error {
 	}
 	fmt.Printf("re-wrapped the data keys of %d app(s) under master key %s\n", len(apps), engine.Fingerprint(newKey))
 	if fromEnv {
-		fmt.Printf("new %s (set it before the next start; shown once):\n%s\n", engine.EnvMasterKey, engine.EncodeMasterKey(newKey))
+		fmt.Printf("new %s (put it in %s or the file of %s_FILE before the next start; shown once):\n%s\n", engine.EnvMasterKey, engine.EnvMasterKey, engine.EnvMasterKey, engine.EncodeMasterKey(newKey))
 	}
 	if c.NoReencrypt {
 		return nil

@@ -6,14 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/alecthomas/kong"
 )
-
-// Globals are the flags every command takes.
-type Globals struct {
-	Data string `help:"Data directory of the embedded store." default:"./data" type:"path"`
-}
 
 // CLI is the command tree of API.md's command table.
 type CLI struct {
@@ -32,12 +28,16 @@ type CLI struct {
 }
 
 func main() {
+	unsetEmptySettings()
 	var cli CLI
-	ctx := kong.Parse(&cli,
-		kong.Name("formwork"),
-		kong.Description("Formwork: a low-code form and workflow engine."),
-		kong.UsageOnError(),
-	)
+	ctx, err := newParser(&cli).Parse(os.Args[1:])
+	if err != nil {
+		err = settingError(err, os.Args[1:])
+		// one line naming the setting or flag, so a bad deployment says
+		// what to fix (kong names the variable a bad value came from)
+		fmt.Fprintln(os.Stderr, "formwork: error:", err)
+		os.Exit(2)
+	}
 	if err := ctx.Run(&cli.Globals); err != nil {
 		var ex exitError
 		if asExit(err, &ex) {
@@ -46,6 +46,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "formwork:", err)
 		os.Exit(1)
 	}
+}
+
+// unsetEmptySettings drops FORMWORK_* variables set to "": an empty
+// variable means unset (the default), as it always did, rather than an
+// empty value a setting would refuse.
+func unsetEmptySettings() {
+	for _, kv := range os.Environ() {
+		if name, v, _ := strings.Cut(kv, "="); v == "" && strings.HasPrefix(name, "FORMWORK_") {
+			_ = os.Unsetenv(name)
+		}
+	}
+}
+
+// newParser is the command line parser of cli.
+func newParser(cli *CLI, options ...kong.Option) *kong.Kong {
+	parser, err := kong.New(cli, append([]kong.Option{
+		kong.Name("formwork"),
+		kong.Description("Formwork: a low-code form and workflow engine. Every setting is a flag and a FORMWORK_* environment variable; formwork serve --help lists them."),
+	}, options...)...)
+	if err != nil {
+		panic(err) // the command tree itself is wrong: a programming error
+	}
+	return parser
 }
 
 // exitError ends the program with a code after the command printed its own output.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -21,10 +20,6 @@ import (
 	"formwork/engine/queue"
 )
 
-// envPprofToken is the bearer token /debug/pprof/ on the metrics address
-// asks for; unset, profiling is not served at all.
-const envPprofToken = "FORMWORK_PPROF_TOKEN"
-
 // newMetricsRegistry is the process's Prometheus registry: Go runtime and
 // process metrics, and whatever the HTTP server registers.
 func newMetricsRegistry() *prometheus.Registry {
@@ -35,23 +30,23 @@ func newMetricsRegistry() *prometheus.Registry {
 
 // startMetrics serves the registry on addr (see metricsServer) until the
 // returned stop is called; both serve and worker call it.
-func startMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+func startMetrics(addr string, reg *prometheus.Registry, pprofToken string, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listen: %w", err)
 	}
-	srv := metricsServer(ln, reg)
+	srv := metricsServer(ln, reg, pprofToken)
 	log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	return func() { _ = srv.Close() }, nil
 }
 
 // metricsServer serves /metrics (Prometheus text format) on its own
 // address, apart from the public one, and /debug/pprof/ behind the
-// FORMWORK_PPROF_TOKEN bearer token when one is set.
-func metricsServer(ln net.Listener, reg *prometheus.Registry) *http.Server {
+// bearer token (FORMWORK_PPROF_TOKEN or its file) when one is set.
+func metricsServer(ln net.Listener, reg *prometheus.Registry, token string) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if token := os.Getenv(envPprofToken); token != "" {
+	if token != "" {
 		guard := func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

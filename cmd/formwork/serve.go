@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -44,57 +43,38 @@ type Deps struct {
 	// Metrics receives the HTTP metrics; nil: none are kept.
 	Metrics *prometheus.Registry
 	metrics *procMetrics // the engine's and the queue's metrics, in Metrics (metrics.go)
-}
-
-// envTimeZone names the organisation's time zone (IANA, e.g.
-// Asia/Shanghai; default UTC): role policies' hours and the rules' `today`.
-const envTimeZone = "FORMWORK_TIME_ZONE"
-
-// orgTimeZone is the organisation's time zone (FORMWORK_TIME_ZONE; UTC
-// when unset).
-func orgTimeZone() (*time.Location, error) {
-	name := os.Getenv(envTimeZone)
-	if name == "" {
-		return time.UTC, nil
-	}
-	z, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("%s=%q: %w", envTimeZone, name, err)
-	}
-	return z, nil
+	// Config is the HTTP server's configuration (see Process.serverConfig);
+	// zero: the server's defaults with every rate limit off.
+	Config server.Config
 }
 
 // newDeps builds the engine services one process shares between its HTTP
 // server and its workers: one Service with TOTP (engine/totp) for
 // two-factor logins, the store's keyring and the organisation's time zone,
 // the workflow runtime registered on it (as a record hook), and the
-// notification and action plugins configured by the environment
-// (FORMWORK_WEBHOOK_URL with FORMWORK_WEBHOOK_SECRET; email through the
-// settings of /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM).
-func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*Deps, error) {
-	zone, err := orgTimeZone()
-	if err != nil {
-		return nil, err
-	}
+// notification and action plugins the settings configure (the webhook
+// with its secret; email through the settings of /admin/mail, else the
+// SMTP address and sender).
+func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) *Deps {
 	m := newProcMetrics(log)
-	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m}
+	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m, Config: p.serverConfig()}
 	d.Org = engine.NewOrg(d.Store, time.Now)
 	m.watchSessions(d.Org)
-	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone, Observer: m.engine()})
+	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
 	reg := engine.NewPluginRegistry()
 	var channels []string
-	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {
+	if url, secret := p.WebhookURL, p.WebhookSecret.value; url != "" && secret != "" {
 		webhook.Register(reg, webhook.Options{Store: store, Secret: []byte(secret), URL: url})
 		channels = append(channels, "webhook")
 	}
 	// email always listens: the SMTP server is what an administrator set on
 	// /admin/mail, else FORMWORK_SMTP_ADDR with FORMWORK_SMTP_FROM; with
 	// neither a notification's email job ends without sending
-	email.Register(reg, email.Options{Settings: d.Service.MailConfig, Addr: os.Getenv("FORMWORK_SMTP_ADDR"), From: os.Getenv("FORMWORK_SMTP_FROM"), Store: store})
+	email.Register(reg, email.Options{Settings: d.Service.MailConfig, Addr: p.SMTPAddr, From: p.SMTPFrom, Store: store})
 	channels = append(channels, "email")
 	d.Workflows = workflow.New(d.Service, d.Clock, workflow.Options{Plugins: reg, Channels: channels})
 	d.Designer = designer.New(d.Service)
-	return d, nil
+	return d
 }
 
 // queueConn is the queue a process uses: FORMWORK_REDIS_ADDR, or the
@@ -105,9 +85,9 @@ type queueConn struct {
 	embedded *queue.Embedded // nil with an external Redis
 }
 
-func openQueue(role string) (*queueConn, error) {
+func openQueue(role, addr string) (*queueConn, error) {
 	q := &queueConn{}
-	if addr := os.Getenv(envRedisAddr); addr != "" {
+	if addr != "" {
 		opt, err := queue.ParseRedisAddr(addr)
 		if err != nil {
 			return nil, err
@@ -139,9 +119,9 @@ func (q *queueConn) Close() {
 // shutdownTimeout to finish; after that asynq hands it back to the queue
 // (and the outbox keeps it pending until a run completes), so it runs
 // again later rather than being lost.
-func startBackground(ctx context.Context, d *Deps, q *queueConn, shutdownTimeout time.Duration) (stop func(), err error) {
+func startBackground(ctx context.Context, d *Deps, q *queueConn, p *Process) (stop func(), err error) {
 	d.metrics.watchQueue(q.client)
-	return runBackground(ctx, d, q, newWorker(d, q, shutdownTimeout))
+	return runBackground(ctx, d, q, newWorker(d, q, p.ShutdownTimeout), engine.BlobGCOptions{MaxAge: p.UploadMaxAge, BinRetention: p.binRetention()})
 }
 
 // newWorker is the process's worker with every job's handler registered.
@@ -153,15 +133,13 @@ func newWorker(d *Deps, q *queueConn, shutdownTimeout time.Duration) *queue.Work
 
 // runBackground starts w, the scheduled upload collector and the outbox
 // relay (see startBackground).
-func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker) (stop func(), err error) {
+func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker, gc engine.BlobGCOptions) (stop func(), err error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
 	if d.Service != nil {
-		// the upload collector (engine/blob_gc.go); FORMWORK_UPLOAD_MAX_AGE
-		// (a Go duration, default 24h) is how long an unattached upload is kept
-		maxAge, _ := time.ParseDuration(os.Getenv("FORMWORK_UPLOAD_MAX_AGE"))
-		if err := d.Service.ScheduleBlobGC(ctx, engine.BlobGCOptions{MaxAge: maxAge, BinRetention: binRetention()}); err != nil {
+		// the upload collector (engine/blob_gc.go)
+		if err := d.Service.ScheduleBlobGC(ctx, gc); err != nil {
 			w.Shutdown()
 			return nil, err
 		}
@@ -178,17 +156,6 @@ func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker) 
 		<-done
 		w.Shutdown()
 	}, nil
-}
-
-// binRetention is FORMWORK_BIN_RETENTION_DAYS: records in a recycle bin
-// longer are purged by the hourly upload collector; unset or 0 keeps them
-// until an administrator purges them.
-func binRetention() time.Duration {
-	n, err := strconv.Atoi(os.Getenv("FORMWORK_BIN_RETENTION_DAYS"))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return time.Duration(n) * 24 * time.Hour
 }
 
 // registerHandlers registers every background job's handler; packages that
@@ -221,13 +188,6 @@ type ServeCmd struct {
 	Process
 }
 
-// Process are the settings of a running server process (serve and worker).
-type Process struct {
-	Addr            string        `help:"Address to listen on." default:"127.0.0.1:8080" env:"FORMWORK_ADDR"`
-	MetricsAddr     string        `help:"Address of /metrics (Prometheus) and, with FORMWORK_PPROF_TOKEN, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
-	ShutdownTimeout time.Duration `help:"On SIGTERM, how long in-flight requests and running jobs may finish; a job still running then goes back to the queue and runs again later." default:"30s" env:"FORMWORK_SHUTDOWN_TIMEOUT"`
-}
-
 // Run serves until SIGINT or SIGTERM, then shuts down gracefully.
 func (c *ServeCmd) Run(g *Globals) error {
 	return c.Process.run(g, c.Role)
@@ -251,11 +211,11 @@ func (c *Process) run(g *Globals, role string) error {
 	web, work := role != roleWorker, role != roleWeb
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	log := newLogger(os.Stderr)
+	log := g.newLogger(os.Stderr)
 
 	// the queue first: a web or worker process without Redis is refused
 	// before it opens (and migrates) the store
-	q, err := openQueue(role)
+	q, err := openQueue(role, c.RedisAddr)
 	if err != nil {
 		return err
 	}
@@ -265,10 +225,7 @@ func (c *Process) run(g *Globals, role string) error {
 		return err
 	}
 	defer closeStore()
-	d, err := newDeps(store, q.client, log)
-	if err != nil {
-		return err
-	}
+	d := newDeps(g, c, store, q.client, log)
 	defer d.Service.Close()
 
 	var ln net.Listener
@@ -280,31 +237,18 @@ func (c *Process) run(g *Globals, role string) error {
 	}
 	stopBackground := func() {}
 	if work {
-		if stopBackground, err = startBackground(ctx, d, q, c.ShutdownTimeout); err != nil {
+		if stopBackground, err = startBackground(ctx, d, q, c); err != nil {
 			return err
 		}
 	}
 	defer func() { stopBackground() }()
-	sched, err := newBackupSchedule(g, os.Getenv, time.Now, log)
+	stopBackups, err := c.startBackups(ctx, g, d, work, log)
 	if err != nil {
 		return err
 	}
-	if sched != nil {
-		// every process lists and takes backups on demand (/admin/backups);
-		// only the one running the workers takes them on schedule
-		d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
-	}
-	bctx, stopBackups := context.WithCancel(ctx)
 	defer stopBackups()
-	backupsDone := make(chan struct{})
-	go func() {
-		defer close(backupsDone)
-		if sched != nil && work {
-			sched.run(bctx)
-		}
-	}()
 	if c.MetricsAddr != "" {
-		stopMetrics, err := startMetrics(c.MetricsAddr, d.Metrics, log)
+		stopMetrics, err := startMetrics(c.MetricsAddr, d.Metrics, c.PprofToken.value, log)
 		if err != nil {
 			return err
 		}
@@ -317,8 +261,12 @@ func (c *Process) run(g *Globals, role string) error {
 	var srv *http.Server
 	if web {
 		srv = &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
-		served = serveHTTP(srv, ln)
-		log.Info("listening", "url", "http://"+ln.Addr().String(), "role", role)
+		served = serveHTTP(srv, ln, c.TLSCert, c.TLSKey)
+		scheme := "http://"
+		if c.TLSCert != "" {
+			scheme = "https://"
+		}
+		log.Info("listening", "url", scheme+ln.Addr().String(), "role", role)
 	} else {
 		log.Info("worker running", "role", role)
 	}
@@ -339,19 +287,46 @@ func (c *Process) run(g *Globals, role string) error {
 	}
 	<-bgStopped
 	stopBackground = func() {}
-	stopBackups()
-	<-backupsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
 
-// serveHTTP serves srv on ln in the background; the channel receives
-// Serve's error when it returns.
-func serveHTTP(srv *http.Server, ln net.Listener) <-chan error {
+// startBackups sets up the backups of the embedded store: every process
+// lists and takes them on demand (/admin/backups), only one that runs the
+// workers (work) takes them on schedule. stop ends the schedule and waits
+// for a backup under way.
+func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bool, log *slog.Logger) (stop func(), err error) {
+	sched, err := newBackupSchedule(g, c, time.Now, log)
+	if err != nil || sched == nil {
+		return func() {}, err
+	}
+	d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
+	if !work {
+		return func() {}, nil
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sched.run(bctx)
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// serveHTTP serves srv on ln in the background, over TLS with a
+// certificate and key file; the channel receives Serve's error when it
+// returns.
+func serveHTTP(srv *http.Server, ln net.Listener, certFile, keyFile string) <-chan error {
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if certFile != "" {
+			served <- srv.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	return served
 }
 

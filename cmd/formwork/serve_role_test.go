@@ -165,7 +165,7 @@ func TestDrainHTTPFinishesRequestsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := serveHTTP(srv, ln)
+	served := serveHTTP(srv, ln, "", "")
 	type reply struct {
 		body string
 		err  error
@@ -223,7 +223,7 @@ func TestDrainHTTPFinishesRequestsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveHTTP(srv2, ln2)
+	serveHTTP(srv2, ln2, "", "")
 	go func() {
 		if resp, err := http.Get("http://" + ln2.Addr().String() + "/stuck"); err == nil {
 			resp.Body.Close()
@@ -294,7 +294,7 @@ func TestWorkerFinishesOrHandsBackItsJob(t *testing.T) {
 	startWith := func(timeout, hold time.Duration) func() {
 		w := newWorker(d, q, timeout)
 		w.Handle(jobType, handler(hold))
-		stop, err := runBackground(context.Background(), d, q, w)
+		stop, err := runBackground(context.Background(), d, q, w, engine.BlobGCOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

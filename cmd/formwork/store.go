@@ -15,12 +15,11 @@ import (
 	"formwork/migrations"
 )
 
-// Environment variables that switch to the scale-out backends.
+// The settings that switch to the scale-out backends (Globals.MongoURI,
+// Process.RedisAddr), named in messages and tests.
 const (
 	envMongoURI  = "FORMWORK_MONGO_URI"
 	envRedisAddr = "FORMWORK_REDIS_ADDR"
-	// envMongoTransactions=off runs on a MongoDB-wire server without transactions.
-	envMongoTransactions = "FORMWORK_MONGO_TRANSACTIONS"
 )
 
 // dbFile is the embedded store's file inside the data directory.
@@ -30,8 +29,8 @@ const dbFile = "formwork.db"
 // FORMWORK_MONGO_URI is set, else SQLite at DATA/formwork.db (creating the
 // data directory, readable by its owner only). It runs no migrations.
 func openStoreRaw(g *Globals) (engine.Store, func(), error) {
-	if uri := os.Getenv(envMongoURI); uri != "" {
-		return openMongo(uri)
+	if g.MongoURI != "" {
+		return openMongo(g.MongoURI, g.MongoTransactions == "off")
 	}
 	if err := os.MkdirAll(g.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create data directory: %w", err)
@@ -45,10 +44,10 @@ func openStoreRaw(g *Globals) (engine.Store, func(), error) {
 
 // openMongo opens the MongoDB store; FORMWORK_MONGO_TRANSACTIONS=off
 // accepts a server without transactions (weaker: see mongo.Options).
-func openMongo(uri string) (engine.Store, func(), error) {
+func openMongo(uri string, noTransactions bool) (engine.Store, func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := mongo.Open(ctx, uri, mongo.Options{Now: time.Now, DisableTransactions: os.Getenv(envMongoTransactions) == "off"})
+	s, err := mongo.Open(ctx, uri, mongo.Options{Now: time.Now, DisableTransactions: noTransactions})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
@@ -60,17 +59,13 @@ func openMongo(uri string) (engine.Store, func(), error) {
 // func closes the store. The store encrypts sensitive values at rest (see
 // encryptStore); its Keyring goes to NewService.
 func openStore(g *Globals) (*engine.EncryptingStore, func(), error) {
-	zone, err := orgTimeZone()
-	if err != nil {
-		return nil, nil, err
-	}
 	s, closeFn, err := openStoreRaw(g)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := migrations.ApplyIn(ctx, s, time.Now, zone); err != nil {
+	if _, err := migrations.ApplyIn(ctx, s, time.Now, g.zone()); err != nil {
 		closeFn()
 		return nil, nil, err
 	}
