@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -88,7 +87,7 @@ func TestDeployManifestsRefuseBrokenCopies(t *testing.T) {
 // settings: the Env names of its flags (the globals' among them), as
 // `formwork serve --help` lists them.
 func serveEnvNames() map[string]bool {
-	k := kong.Must(&CLI{}, kong.Name("formwork"))
+	k := newParser(&CLI{})
 	names := map[string]bool{}
 	for _, n := range k.Model.Children {
 		if n.Name != "serve" {
@@ -102,20 +101,7 @@ func serveEnvNames() map[string]bool {
 			}
 		}
 	}
-	for _, e := range pendingSettings {
-		names[e] = true
-	}
 	return names
-}
-
-// pendingSettings are the agreed setting names (issue 19's settings type)
-// the deployment files use before serve's flags list them: some are read
-// with os.Getenv today, the others arrive with the settings type.
-// TEMPORARY: remove this list once the settings type is merged.
-var pendingSettings = []string{
-	"FORMWORK_DATA", "FORMWORK_MONGO_URI", "FORMWORK_REDIS_ADDR", "FORMWORK_MASTER_KEY_FILE",
-	"FORMWORK_PUBLIC_URL", "FORMWORK_TRUSTED_PROXIES", "FORMWORK_TIME_ZONE", "FORMWORK_LOG_FORMAT",
-	"FORMWORK_LOG_LEVEL", "FORMWORK_SMTP_ADDR", "FORMWORK_SMTP_FROM",
 }
 
 // checkDeploy checks the deployment files under dir and returns one line
