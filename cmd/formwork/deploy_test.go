@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,6 +84,57 @@ func TestDeployManifestsRefuseBrokenCopies(t *testing.T) {
 	}
 }
 
+// TestDeploySettingsParse gives each formwork command the deployment files
+// start, with the settings they give it, to the parser main uses: a value
+// the binary would refuse at start (a log format it does not know, a bad
+// duration or range) fails here. Secret files are stood in for by one
+// temporary file, since their paths exist only where the files are deployed.
+func TestDeploySettingsParse(t *testing.T) {
+	procs := readDeploy(deployDir, serveEnvNames()).processes
+	if len(procs) < 10 {
+		t.Fatalf("found %d formwork commands in the deployment files, want the image's, compose's, Kubernetes' and the unit's", len(procs))
+	}
+	for _, p := range procs {
+		t.Run(p.where+" "+strings.Join(p.args, " "), func(t *testing.T) {
+			if err := parseDeploySettings(t, p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Run("a refused value", func(t *testing.T) {
+		p := deployProcess{args: []string{"serve"}, env: map[string]string{"FORMWORK_LOG_FORMAT": "yaml"}}
+		if err := parseDeploySettings(t, p); err == nil {
+			t.Error("FORMWORK_LOG_FORMAT=yaml parsed")
+		}
+	})
+}
+
+// parseDeploySettings parses p's command line with only p's FORMWORK_* variables
+// set.
+func parseDeploySettings(t *testing.T, p deployProcess) error {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "FORMWORK_") {
+			t.Setenv(name, "") // restored after the test
+			os.Unsetenv(name)
+		}
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("a-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range p.env {
+		if strings.HasSuffix(k, "_FILE") {
+			v = secret
+		}
+		t.Setenv(k, v)
+	}
+	if _, err := newParser(&CLI{}).Parse(p.args); err != nil {
+		return fmt.Errorf("formwork %s: %w", strings.Join(p.args, " "), err)
+	}
+	return nil
+}
+
 // serveEnvNames are the environment variables `formwork serve` reads as
 // settings: the Env names of its flags (the globals' among them), as
 // `formwork serve --help` lists them.
@@ -107,6 +159,11 @@ func serveEnvNames() map[string]bool {
 // checkDeploy checks the deployment files under dir and returns one line
 // per problem, each naming its file.
 func checkDeploy(dir string, knownEnv map[string]bool) []string {
+	return readDeploy(dir, knownEnv).problems
+}
+
+// readDeploy reads and checks the deployment files under dir.
+func readDeploy(dir string, knownEnv map[string]bool) *deployCheck {
 	c := &deployCheck{knownEnv: knownEnv, dir: dir}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -154,7 +211,7 @@ func checkDeploy(dir string, knownEnv map[string]bool) []string {
 			c.addf("k8s", "no %s %s", need.kind, need.name)
 		}
 	}
-	return c.problems
+	return c
 }
 
 // wantObjects are the Kubernetes objects of an installation (issue 19).
@@ -168,11 +225,35 @@ var wantObjects = []struct{ kind, name string }{
 
 // deployCheck collects what the files declare and the problems found.
 type deployCheck struct {
-	dir      string
-	knownEnv map[string]bool
-	problems []string
-	objects  []k8sObject
+	dir       string
+	knownEnv  map[string]bool
+	problems  []string
+	objects   []k8sObject
+	processes []deployProcess
 }
+
+// deployProcess is one formwork command a deployment file starts: its
+// arguments and the FORMWORK_* variables it is given.
+type deployProcess struct {
+	where string
+	args  []string
+	env   map[string]string
+}
+
+// addProcess keeps a formwork command line and its settings, leaving out
+// variables that are not Formwork's.
+func (c *deployCheck) addProcess(where string, args []string, env map[string]string) {
+	own := map[string]string{}
+	for k, v := range env {
+		if strings.HasPrefix(k, "FORMWORK_") {
+			own[k] = v
+		}
+	}
+	c.processes = append(c.processes, deployProcess{where: where, args: args, env: own})
+}
+
+// composeVarRE is compose's ${NAME} or ${NAME:-default}.
+var composeVarRE = regexp.MustCompile(`\$\{[A-Z0-9_]+(:-([^}]*))?\}`)
 
 // k8sObject is one Kubernetes object and the file it is in.
 type k8sObject struct {
@@ -234,7 +315,10 @@ func (c *deployCheck) checkDockerfile(file string, b []byte) {
 	var froms []string
 	stages := map[string]bool{}
 	user, health, volume := "", false, false
-	for _, line := range strings.Split(string(b), "\n") {
+	env := map[string]string{}
+	var cmd []string
+	text := strings.ReplaceAll(string(b), "\\\n", " ") // continuation lines
+	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
 			continue
@@ -262,8 +346,18 @@ func (c *deployCheck) checkDockerfile(file string, b []byte) {
 			health = !strings.EqualFold(f[1], "NONE")
 		case "VOLUME":
 			volume = true
+		case "ENV":
+			for _, kv := range f[1:] {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					env[k] = v
+				}
+			}
+		case "CMD":
+			cmd = nil
+			_ = json.Unmarshal([]byte(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), f[0]))), &cmd)
 		}
 	}
+	c.addProcess(file, cmd, env)
 	if len(froms) < 2 {
 		c.addf(file, "not a multi-stage build")
 	}
@@ -292,6 +386,26 @@ func (c *deployCheck) checkUnit(file string, b []byte) {
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if !slices.Contains(set[k], want[k]) {
 			c.addf(file, "%s=%s missing", k, want[k])
+		}
+	}
+	env := map[string]string{}
+	for _, kv := range set["Environment"] {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	// the unit's EnvironmentFile is made from the example beside it
+	if ex, err := os.ReadFile(filepath.Join(c.dir, path.Dir(file), "formwork.env.example")); err == nil {
+		for _, line := range strings.Split(string(ex), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+				env[k] = v
+			}
+		}
+	}
+	for _, k := range []string{"ExecStartPre", "ExecStart"} {
+		for _, line := range set[k] {
+			if f := strings.Fields(line); len(f) > 0 {
+				c.addProcess(file+" "+k, f[1:], env)
+			}
 		}
 	}
 	if u := set["User"]; len(u) == 0 || u[0] == "root" || u[0] == "0" {
@@ -406,6 +520,17 @@ func (c *deployCheck) checkCompose(file string, doc map[string]any) {
 		if !strings.HasPrefix(image, "formwork:") {
 			continue
 		}
+		env := map[string]string{}
+		if m, ok := get(s, "environment").(map[string]any); ok {
+			for k, v := range m {
+				env[k] = composeVarRE.ReplaceAllString(fmt.Sprint(v), "$2")
+			}
+		}
+		var args []string
+		for _, a := range getList(s, "command") {
+			args = append(args, fmt.Sprint(a))
+		}
+		c.addProcess(where, args, env)
 		uid, _, _ := strings.Cut(getString(s, "user"), ":")
 		if n, err := strconv.Atoi(uid); err != nil || n == 0 {
 			c.problems = append(c.problems, fmt.Sprintf("%s: user %q: want a numeric user other than root", where, getString(s, "user")))
@@ -629,13 +754,35 @@ func (c *deployCheck) checkKubernetes() {
 					cbad("env %s: ConfigMap %q is not here", getString(e, "name"), cm)
 				}
 			}
+			env := map[string]string{}
 			for _, e := range getList(ctr, "envFrom") {
 				if s := getString(e, "secretRef", "name"); s != "" && byKind["Secret"][s] == nil {
 					cbad("envFrom: Secret %q is not here", s)
 				}
-				if cm := getString(e, "configMapRef", "name"); cm != "" && byKind["ConfigMap"][cm] == nil {
+				cm := getString(e, "configMapRef", "name")
+				if cm != "" && byKind["ConfigMap"][cm] == nil {
 					cbad("envFrom: ConfigMap %q is not here", cm)
 				}
+				if data, ok := get(byKind["ConfigMap"][cm], "data").(map[string]any); ok {
+					for k, v := range data {
+						env[k] = fmt.Sprint(v)
+					}
+				}
+			}
+			for _, e := range getList(ctr, "env") {
+				name := getString(e, "name")
+				if v, ok := get(e, "value").(string); ok {
+					env[name] = v
+				} else if ref := get(e, "valueFrom", "secretKeyRef"); ref != nil {
+					env[name] = getString(byKind["Secret"][getString(ref, "name")], "stringData", getString(ref, "key"))
+				}
+			}
+			if strings.Contains(getString(ctr, "image"), "/formwork:") {
+				var args []string
+				for _, a := range getList(ctr, "args") {
+					args = append(args, fmt.Sprint(a))
+				}
+				c.addProcess(where+" container "+cname, args, env)
 			}
 		}
 	}
