@@ -141,6 +141,8 @@ type Org struct {
 	// observe, when set (by NewService), sees the login events written
 	// here rather than through the audit writer, for the anomaly rules
 	observe func([]*AuditEvent)
+	// auth is this node's decoded credentials (see Authenticate)
+	auth authCache
 }
 
 // NewOrg returns the organisation service over s; clock gives the current
@@ -242,7 +244,8 @@ func (o *Org) CreateUnit(ctx context.Context, actor AuditActor, u Unit) (*Unit, 
 		tags = append(tags, "below:"+a)
 	}
 	res, err := o.store.Apply(ctx, &Change{
-		Docs: []DocWrite{{Doc: Doc{Kind: KindUnit, ID: n.Key, Version: 1, Tags: tags, Value: marshalDoc(n), Updated: now}}},
+		// the tree below the parent grows: scopes read it again
+		Docs: []DocWrite{{Doc: Doc{Kind: KindUnit, ID: n.Key, Version: 1, Tags: tags, Value: marshalDoc(n), Updated: now}}, bumpAuthEpoch(authEpochUnits, now)},
 		Audit: []*AuditEvent{o.event(actor, "unit.create", n.Key, []string{"key", "name", "parent"},
 			map[string]any{"name": n.Name, "parent": n.Parent})},
 	})

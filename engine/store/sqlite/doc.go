@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"formwork/engine"
@@ -129,6 +130,46 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 		return nil, fmt.Errorf("sqlite find doc %s/%s: %w", kind, id, err)
 	}
 	return d, nil
+}
+
+// DocVersions reads the docs' versions in one query over the primary key,
+// reading no values.
+func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
+	out := make([]int64, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT kind, id, version FROM docs WHERE `)
+	args := make([]any, 0, 2*len(refs))
+	for i, r := range refs {
+		if i > 0 {
+			q.WriteString(` OR `)
+		}
+		q.WriteString(`(kind = ? AND id = ?)`)
+		args = append(args, r.Kind, r.ID)
+	}
+	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite doc versions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, id string
+		var v int64
+		if err := rows.Scan(&kind, &id, &v); err != nil {
+			return nil, fmt.Errorf("sqlite doc versions: %w", err)
+		}
+		for i, r := range refs {
+			if r.Kind == kind && r.ID == id {
+				out[i] = v
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite doc versions: %w", err)
+	}
+	return out, nil
 }
 
 // docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"formwork/engine/filter"
+)
+
+// A user's Access to a form is the same on every request while nothing it
+// rests on changes: the user doc (roles, unit, freeze), the app version
+// (its roles' permissions and scopes), the user's temporary grants and
+// the unit tree. The request's authentication read their versions
+// (Principal.Auth, see Org.Authenticate); while they are the same and no
+// grant it rests on has ended, the Access computed once is reused. One
+// that depends on the request's time or address (a role's access policy,
+// $now in a filter scope) is computed every time.
+
+// accessKey names one user's access to one form.
+type accessKey struct{ user, app, form string }
+
+// accessEntry is an Access with what it was computed from.
+type accessEntry struct {
+	vs     AuthVersions
+	bundle *Bundle   // the app version (bundles are loaded once per version)
+	until  time.Time // the first grant it rests on ends then; zero: none
+	acc    *Access
+}
+
+// maxCachedAccess bounds the cache; past it the cache starts again empty.
+const maxCachedAccess = 100_000
+
+// accessCache is the service's cache of computed Access.
+type accessCache struct {
+	mu sync.Mutex
+	m  map[accessKey]*accessEntry
+}
+
+// cachedAccess is accessOf for a user read at versions vs, reused while
+// those and b are the same. The Access returned is shared: nobody may
+// change it.
+func (s *Service) cachedAccess(ctx context.Context, u *User, vs AuthVersions, ip string, b *Bundle, f *Form) (*Access, error) {
+	k := accessKey{user: u.ID, app: b.App.Key, form: f.Key}
+	now := s.now()
+	s.access.mu.Lock()
+	e := s.access.m[k]
+	s.access.mu.Unlock()
+	if e != nil && e.vs == vs && e.bundle == b && (e.until.IsZero() || now.Before(e.until)) {
+		return e.acc, nil
+	}
+	a, until, volatile, err := s.computeAccess(ctx, u, ip, b, f)
+	if err != nil || volatile {
+		return a, err
+	}
+	s.access.mu.Lock()
+	if s.access.m == nil || len(s.access.m) >= maxCachedAccess {
+		s.access.m = map[accessKey]*accessEntry{}
+	}
+	s.access.m[k] = &accessEntry{vs: vs, bundle: b, until: until, acc: a}
+	s.access.mu.Unlock()
+	return a, nil
+}
+
+// mentionsNow reports whether a filter scope's source uses $now, which
+// makes the scope differ from one request to the next.
+func mentionsNow(src []byte) bool { return bytes.Contains(src, []byte(filter.VarNow)) }
