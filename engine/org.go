@@ -994,8 +994,13 @@ func (o *Org) FindToken(ctx context.Context, secret string) (*APIToken, error) {
 }
 
 // DeleteToken revokes an API token by its id (the hash). ENOTFOUND when
-// it does not exist.
+// it does not exist. A last-used time written meanwhile (Touch) does not
+// fail it: it reads the token again.
 func (o *Org) DeleteToken(ctx context.Context, actor AuditActor, id string) error {
+	return retryConflict(func() error { return o.deleteToken(ctx, actor, id) })
+}
+
+func (o *Org) deleteToken(ctx context.Context, actor AuditActor, id string) error {
 	d, err := o.store.FindDoc(ctx, KindToken, id)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {

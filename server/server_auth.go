@@ -150,7 +150,11 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				a.stale = true
 			}
 			c.Set(ctxAuth, a)
-			s.org.Touch(a.creds, s.touchFailed)
+			if !reauthPaths[c.Request().URL.Path] {
+				// not while proving the second factor again or leaving:
+				// those requests write the credential themselves
+				s.org.Touch(a.creds, s.touchFailed)
+			}
 			if a.user.MustChangePassword && !passwordChangePath(c.Request()) {
 				return s.mustChangePassword(c)
 			}
