@@ -55,6 +55,13 @@ func (n *authNodes) grantNobody(tb testing.TB) {
 	}
 }
 
+// resetStaff resets staff's password on node A.
+func resetStaff(t *testing.T, n *authNodes, _ string) {
+	if _, _, err := n.h.svc.ResetPassword(n.ctx, &engine.Principal{User: n.h.users["admin"]}, n.h.users["staff"].ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // republishShop publishes the shop app again with edit applied to the
 // bundle (as JSON) and its store staff role's permissions.
 func republishShop(tb testing.TB, h *harness, edit func(bundle, staffPerms map[string]any)) {
@@ -187,23 +194,15 @@ func TestAuthCacheAcrossServers(t *testing.T) {
 		{
 			name: "password reset ends the login token", user: "staff",
 			before: step{path: apps, status: 200},
-			change: func(t *testing.T, n *authNodes, _ string) {
-				if _, _, err := n.h.svc.ResetPassword(n.ctx, &engine.Principal{User: n.h.users["admin"]}, n.h.users["staff"].ID); err != nil {
-					t.Fatal(err)
-				}
-			},
-			after: step{path: apps, status: http.StatusUnauthorized},
+			change: resetStaff,
+			after:  step{path: apps, status: http.StatusUnauthorized},
 		},
 		{
 			name: "password reset stops a personal token until the password is changed", user: "staff",
 			cred:   (*authNodes).personalToken,
 			before: step{path: customers, status: 200},
-			change: func(t *testing.T, n *authNodes, _ string) {
-				if _, _, err := n.h.svc.ResetPassword(n.ctx, &engine.Principal{User: n.h.users["admin"]}, n.h.users["staff"].ID); err != nil {
-					t.Fatal(err)
-				}
-			},
-			after: step{path: customers, status: http.StatusForbidden, want: engine.EPASSWORDCHANGE},
+			change: resetStaff,
+			after:  step{path: customers, status: http.StatusForbidden, want: engine.EPASSWORDCHANGE},
 		},
 		{
 			name: "grant given", user: "nobody",
