@@ -32,10 +32,18 @@ type accessEntry struct {
 // maxCachedAccess bounds the cache; past it the cache starts again empty.
 const maxCachedAccess = 100_000
 
-// accessCache is the service's cache of computed Access.
+// accessCache is the service's cache of computed Access, and of the units
+// below each unit (filter variables) at a unit tree's epoch.
 type accessCache struct {
-	mu sync.Mutex
-	m  map[accessKey]*accessEntry
+	mu    sync.Mutex
+	m     map[accessKey]*accessEntry
+	below map[string]unitsBelow
+}
+
+// unitsBelow are the keys of the units below one, at a unit tree's epoch.
+type unitsBelow struct {
+	epoch int64
+	keys  []string
 }
 
 // cachedAccess is accessOf for a user read at versions vs, reused while
@@ -61,6 +69,33 @@ func (s *Service) cachedAccess(ctx context.Context, u *User, vs AuthVersions, ip
 	s.access.m[k] = &accessEntry{vs: vs, bundle: b, until: until, acc: a}
 	s.access.mu.Unlock()
 	return a, nil
+}
+
+// principalVars is filterVars for a request's principal: with the
+// versions its authentication read (p.Auth), the units below the user's
+// unit are read again only when the unit tree's epoch moved.
+func (s *Service) principalVars(ctx context.Context, p *Principal) (filter.Vars, error) {
+	if p.Auth == nil || p.User == nil || p.User.Version != p.Auth.User {
+		return s.filterVars(ctx, p.User)
+	}
+	u := p.User
+	s.access.mu.Lock()
+	b, ok := s.access.below[u.Unit]
+	s.access.mu.Unlock()
+	if ok && b.epoch == p.Auth.Units {
+		return filter.Vars{UserID: u.ID, Unit: u.Unit, UnitsBelow: b.keys, Now: s.now()}, nil
+	}
+	v, err := s.filterVars(ctx, u)
+	if err != nil {
+		return v, err
+	}
+	s.access.mu.Lock()
+	if s.access.below == nil || len(s.access.below) >= maxCachedAccess {
+		s.access.below = map[string]unitsBelow{}
+	}
+	s.access.below[u.Unit] = unitsBelow{epoch: p.Auth.Units, keys: v.UnitsBelow}
+	s.access.mu.Unlock()
+	return v, nil
 }
 
 // mentionsNow reports whether a filter scope's source uses $now, which

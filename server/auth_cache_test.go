@@ -62,6 +62,16 @@ func resetStaff(t *testing.T, n *authNodes, _ string) {
 	}
 }
 
+// addUnitBelowStore1 adds, on node A, a unit below store1 and a customer
+// filed by a clerk of it.
+func addUnitBelowStore1(t *testing.T, n *authNodes, _ string) {
+	if _, err := n.h.org.CreateUnit(n.ctx, n.sys, engine.Unit{Key: "store1a", Name: engine.T("一号店分部", "Store 1a"), Parent: "store1"}); err != nil {
+		t.Fatal(err)
+	}
+	n.h.addUser("clerk", "store1a", "shop", "staff")
+	n.h.createCustomer("clerk", "clerks-customer")
+}
+
 // republishShop publishes the shop app again with edit applied to the
 // bundle (as JSON) and its store staff role's permissions.
 func republishShop(tb testing.TB, h *harness, edit func(bundle, staffPerms map[string]any)) {
@@ -94,6 +104,8 @@ func TestAuthCacheAcrossServers(t *testing.T) {
 		apps      = "/api/v1/apps"
 		customers = "/api/v1/apps/shop/forms/customer/records"
 		visits    = "/api/v1/apps/visit/forms/visit/records"
+		// a list filter with the units below the user's
+		unitsBelow = `?filter=%7B%22_unit%22%3A%7B%22%24in%22%3A%22%24user.units_below%22%7D%7D`
 	)
 	type step struct {
 		user, path string
@@ -231,14 +243,14 @@ func TestAuthCacheAcrossServers(t *testing.T) {
 		{
 			name: "unit created below the user's", user: "manager",
 			before: step{path: customers, status: 200, lack: "clerks-customer"},
-			change: func(t *testing.T, n *authNodes, _ string) {
-				if _, err := n.h.org.CreateUnit(n.ctx, n.sys, engine.Unit{Key: "store1a", Name: engine.T("一号店分部", "Store 1a"), Parent: "store1"}); err != nil {
-					t.Fatal(err)
-				}
-				n.h.addUser("clerk", "store1a", "shop", "staff")
-				n.h.createCustomer("clerk", "clerks-customer")
-			},
-			after: step{path: customers, status: 200, want: "clerks-customer"},
+			change: addUnitBelowStore1,
+			after:  step{path: customers, status: 200, want: "clerks-customer"},
+		},
+		{
+			name: "unit created below the user's, in a list filter", user: "manager",
+			before: step{path: customers + unitsBelow, status: 200, lack: "clerks-customer"},
+			change: addUnitBelowStore1,
+			after:  step{path: customers + unitsBelow, status: 200, want: "clerks-customer"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
