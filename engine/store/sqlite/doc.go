@@ -133,23 +133,24 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 }
 
 // DocVersions reads the docs' versions in one query over the primary key,
-// reading no values.
+// reading no values. Up to maxVersionRefs refs it runs a statement
+// prepared once on the read pool, as each request's authentication asks.
 func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
 	out := make([]int64, len(refs))
 	if len(refs) == 0 {
 		return out, nil
 	}
-	var q strings.Builder
-	q.WriteString(`SELECT kind, id, version FROM docs WHERE `)
 	args := make([]any, 0, 2*len(refs))
-	for i, r := range refs {
-		if i > 0 {
-			q.WriteString(` OR `)
-		}
-		q.WriteString(`(kind = ? AND id = ?)`)
+	for _, r := range refs {
 		args = append(args, r.Kind, r.ID)
 	}
-	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	var rows *sql.Rows
+	var err error
+	if len(refs) <= maxVersionRefs {
+		rows, err = s.versionStmts[len(refs)-1].QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, docVersionsQuery(len(refs)), args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
 	}
@@ -170,6 +171,34 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
 	}
 	return out, nil
+}
+
+// maxVersionRefs is how many refs DocVersions has prepared statements for.
+const maxVersionRefs = 4
+
+// docVersionsQuery is DocVersions' query for n refs.
+func docVersionsQuery(n int) string {
+	var q strings.Builder
+	q.WriteString(`SELECT kind, id, version FROM docs WHERE `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(` OR `)
+		}
+		q.WriteString(`(kind = ? AND id = ?)`)
+	}
+	return q.String()
+}
+
+// prepareVersions prepares DocVersions' statements on the read pool.
+func (s *Store) prepareVersions(ctx context.Context) error {
+	for n := 1; n <= maxVersionRefs; n++ {
+		st, err := s.r.PrepareContext(ctx, docVersionsQuery(n))
+		if err != nil {
+			return fmt.Errorf("sqlite prepare: %w", err)
+		}
+		s.versionStmts[n-1] = st
+	}
+	return nil
 }
 
 // docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked

@@ -42,6 +42,9 @@ type Store struct {
 	now   func() time.Time
 	path  string
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
+	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
+	// prepared on r
+	versionStmts [maxVersionRefs]*sql.Stmt
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -107,6 +110,10 @@ func Open(path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r = r
+	if err := s.prepareVersions(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

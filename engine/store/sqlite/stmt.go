@@ -54,6 +54,11 @@ func (s *Store) closeStmts() {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	for _, st := range s.versionStmts {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // exec runs q in tx, through its prepared statement when it has one (the
