@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -38,6 +39,40 @@ type accessCache struct {
 	mu    sync.Mutex
 	m     map[accessKey]*accessEntry
 	below map[string]unitsBelow
+	apps  map[string]appCurrent
+}
+
+// appCurrent is an app's current version as its app doc said at docVer.
+type appCurrent struct {
+	docVer  int64
+	version int
+}
+
+// currentApp is the app's current version when this node read its app
+// doc before and the doc's version is still the same (one read of a
+// version, no value); ok is false when the doc must be read.
+func (c *accessCache) currentApp(ctx context.Context, st Store, app string) (version int, ok bool, err error) {
+	c.mu.Lock()
+	cur, known := c.apps[app]
+	c.mu.Unlock()
+	if !known {
+		return 0, false, nil
+	}
+	vs, err := st.DocVersions(ctx, []DocRef{{KindApp, app}})
+	if err != nil {
+		return 0, false, fmt.Errorf("app %s: %w", app, err)
+	}
+	return cur.version, vs[0] == cur.docVer, nil
+}
+
+// putApp keeps what currentApp answers for app.
+func (c *accessCache) putApp(app string, docVer int64, version int) {
+	c.mu.Lock()
+	if c.apps == nil || len(c.apps) >= maxCachedAccess {
+		c.apps = map[string]appCurrent{}
+	}
+	c.apps[app] = appCurrent{docVer: docVer, version: version}
+	c.mu.Unlock()
 }
 
 // unitsBelow are the keys of the units below one, at a unit tree's epoch.
