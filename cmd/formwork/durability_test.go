@@ -59,14 +59,17 @@ type serveProc struct {
 	cmd    *exec.Cmd
 	exited chan error
 	stderr *bytes.Buffer
+	out    *lockedWriter // writes stderr
 }
 
-func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+// spawn runs the binary with args and env until the test ends.
+func spawn(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{exited: make(chan error, 1), stderr: &bytes.Buffer{}}
-	p.cmd = exec.Command(binary, "--data", data, "serve", "--addr", addr)
+	p.out = &lockedWriter{w: p.stderr}
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = env
-	p.cmd.Stderr = &lockedWriter{w: p.stderr}
+	p.cmd.Stderr = p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +80,12 @@ func startServe(t *testing.T, data, addr string, env []string) *serveProc {
 			<-p.exited
 		}
 	})
+	return p
+}
+
+func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+	t.Helper()
+	p := spawn(t, env, "--data", data, "serve", "--addr", addr)
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -195,6 +204,26 @@ func login(t *testing.T, base, email, password string) *apiClient {
 	return a
 }
 
+// addShopStaff adds, through admin, the shop's clerk@example.com (a
+// store manager in store1, who submits) and head@example.com (store1's
+// head, who approves), both with password.
+func addShopStaff(t *testing.T, admin *apiClient, password string) {
+	t.Helper()
+	var clerk, head struct {
+		ID string `json:"id"`
+	}
+	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "clerk@example.com", "name": "店员", "password": password, "unit": "store1",
+		"roles": map[string][]string{"shop": {"store_manager"}}}, &clerk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "head@example.com", "name": "店长", "password": password, "unit": "store1"}, &head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.call("PATCH", "/api/v1/units/store1", map[string]any{"head": head.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hookLog is the webhook receiver: which notification kinds arrived for
 // which records.
 type hookLog struct {
@@ -269,19 +298,7 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 
 	// the clerk (store manager role) submits; the store's head approves
 	admin := login(t, base, "admin@example.com", password)
-	var clerk, head struct {
-		ID string `json:"id"`
-	}
-	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "clerk@example.com", "name": "店员", "password": password, "unit": "store1",
-		"roles": map[string][]string{"shop": {"store_manager"}}}, &clerk); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "head@example.com", "name": "店长", "password": password, "unit": "store1"}, &head); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.call("PATCH", "/api/v1/units/store1", map[string]any{"head": head.ID}, nil); err != nil {
-		t.Fatal(err)
-	}
+	addShopStaff(t, admin, password)
 
 	var acked []string // records the server acknowledged, over both rounds
 	for round, wipeQueue := range []bool{false, true} {
