@@ -134,7 +134,7 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 
 // DocVersions reads the docs' versions in one query over the primary key,
 // reading no values. Up to maxVersionRefs refs it runs a statement
-// prepared once on the read pool, as each request's authentication asks.
+// prepared on the read pool, as each request's authentication asks.
 func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
 	out := make([]int64, len(refs))
 	if len(refs) == 0 {
@@ -147,7 +147,11 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 	var rows *sql.Rows
 	var err error
 	if len(refs) <= maxVersionRefs {
-		rows, err = s.versionStmts[len(refs)-1].QueryContext(ctx, args...)
+		var st *sql.Stmt
+		if st, err = s.versionStmt(ctx, len(refs)); err != nil {
+			return nil, err
+		}
+		rows, err = st.QueryContext(ctx, args...)
 	} else {
 		rows, err = s.r.QueryContext(ctx, docVersionsQuery(len(refs)), args...)
 	}
@@ -189,16 +193,24 @@ func docVersionsQuery(n int) string {
 	return q.String()
 }
 
-// prepareVersions prepares DocVersions' statements on the read pool.
-func (s *Store) prepareVersions(ctx context.Context) error {
-	for n := 1; n <= maxVersionRefs; n++ {
-		st, err := s.r.PrepareContext(ctx, docVersionsQuery(n))
-		if err != nil {
-			return fmt.Errorf("sqlite prepare: %w", err)
-		}
-		s.versionStmts[n-1] = st
+// versionStmt is DocVersions' statement for n refs, prepared on the read
+// pool at its first use (not at Open: a reader that exists before the
+// schema changes plans EXPLAIN with the old schema).
+func (s *Store) versionStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := s.versionStmts[n-1].Load(); st != nil {
+		return st, nil
 	}
-	return nil
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if st := s.versionStmts[n-1].Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, docVersionsQuery(n))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite prepare: %w", err)
+	}
+	s.versionStmts[n-1].Store(st)
+	return st, nil
 }
 
 // docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"formwork/engine"
@@ -43,8 +45,9 @@ type Store struct {
 	path  string
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
-	// prepared on r
-	versionStmts [maxVersionRefs]*sql.Stmt
+	// prepared on r at first use
+	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
+	versionMu    sync.Mutex
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -110,10 +113,6 @@ func Open(path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r = r
-	if err := s.prepareVersions(context.Background()); err != nil {
-		s.Close()
-		return nil, err
-	}
 	return s, nil
 }
 

@@ -54,8 +54,8 @@ func (s *Store) closeStmts() {
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	for _, st := range s.versionStmts {
-		if st != nil {
+	for i := range s.versionStmts {
+		if st := s.versionStmts[i].Load(); st != nil {
 			st.Close()
 		}
 	}
