@@ -175,8 +175,10 @@ func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Fo
 // resolveAccess computes a user's access to a form of a loaded bundle: the
 // union of their roles whose access policy holds for this request (time
 // and address) and of their unexpired temporary grants. The user is read
-// again from the store, so a freeze or a role change takes effect on the
-// very next call on every node: a frozen user gets ELOCKED, one whose
+// again from the store — or, for a request's principal, is the user its
+// authentication just checked against the store (Principal.Auth) — so a
+// freeze or a role change takes effect on the very next call on every
+// node: a frozen user gets ELOCKED, one whose
 // password an administrator reset EPASSWORDCHANGE, and a personal token
 // limited to other apps EFORBIDDEN.
 // It answers a question and writes nothing: callers acting on the answer

@@ -824,8 +824,9 @@ func (o *Org) SetRoles(ctx context.Context, actor AuditActor, userID string, rol
 }
 
 // Freeze locks the user out at once. Their sessions and API tokens are
-// kept but refused while they are frozen: every node reads the user again
-// on each request, so the very next one with any of their credentials is
+// kept but refused while they are frozen: every node checks the user's
+// version in the store on each request (Authenticate), so the very next
+// one with any of their credentials is
 // answered ELOCKED (423) rather than looking like a bad credential (401).
 // Unfreeze revokes them, so nothing issued before the freeze comes back.
 // Freezing a frozen user is a no-op. ENOTFOUND for an unknown user.
