@@ -52,6 +52,12 @@ type Doc struct {
 	Updated time.Time       `json:"updated"`
 }
 
+// DocRef names one Doc by its kind and id.
+type DocRef struct {
+	Kind string
+	ID   string
+}
+
 // DocWrite puts or deletes one Doc inside a Change. ExpectVersion 0 means
 // "must not exist" for a put; -1 means "any version" (upsert). A put of an
 // existing doc with another version, or a Unique tag that another doc of the
@@ -249,6 +255,10 @@ type Store interface {
 	// CountDocs counts the docs FindDocs would list for q, reading none of
 	// them (Limit ignored).
 	CountDocs(ctx context.Context, q DocQuery) (int64, error)
+	// DocVersions returns the version of each doc refs names, in refs'
+	// order, 0 for one that does not exist, in one read and decoding no
+	// value: a cache of decoded docs checks with it that they are current.
+	DocVersions(ctx context.Context, refs []DocRef) ([]int64, error)
 
 	// FindAuditEvents returns events newest first. EINVALID for a bad cursor.
 	FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error)
