@@ -32,7 +32,7 @@ func newHTTP(d *Deps) *echo.Echo {
 		backups = func() ([]server.BackupFile, error) { return listBackups(d.BackupDir) }
 	}
 	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log,
-		Config: serverConfig(), Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d)})
+		Config: serverConfig(), Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d), Limits: d.Limits})
 }
 
 // serverConfig is the server's defaults with the settings read from the

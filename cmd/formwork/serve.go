@@ -43,6 +43,7 @@ type Deps struct {
 	BackupRuns *server.BackupRuns
 	// Metrics receives the HTTP metrics; nil: none are kept.
 	Metrics *prometheus.Registry
+	Limits  server.RateStore // the rate limits' counts; nil: in memory
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -216,6 +217,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer d.Service.Close()
+	d.Limits = sharedLimits(q, log)
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
