@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,19 +55,46 @@ func shopBundle(tb testing.TB) string {
 	return ""
 }
 
-// server is one `formwork serve` subprocess.
+// shopPassword is the password of the users seedShop and the tests make.
+const shopPassword = "a long and fine password"
+
+// seedShop makes a data directory with an admin (admin@example.com), the
+// unit store1 and the shop app of bundle, offline through the CLI.
+func seedShop(t *testing.T, bundle string) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{
+		{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"},
+		{"unit", "create", "--key", "store1", "--name", "一号店"},
+		{"app", "import", bundle},
+	} {
+		if out, code := run(t, data, shopPassword+"\n", args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, out)
+		}
+	}
+	return data
+}
+
+// serveProc is one formwork subprocess (serve or worker).
 type serveProc struct {
 	cmd    *exec.Cmd
 	exited chan error
-	stderr *bytes.Buffer
+	stderr *lockedWriter
 }
 
 func startServe(t *testing.T, data, addr string, env []string) *serveProc {
 	t.Helper()
-	p := &serveProc{exited: make(chan error, 1), stderr: &bytes.Buffer{}}
-	p.cmd = exec.Command(binary, "--data", data, "serve", "--addr", addr)
+	return startProcess(t, env, "http://"+addr+"/readyz", "--data", data, "serve", "--addr", addr)
+}
+
+// startProcess runs the binary with args and waits until it is ready:
+// readyURL answers 200, or, with readyURL "", its log says "worker running".
+func startProcess(t *testing.T, env []string, readyURL string, args ...string) *serveProc {
+	t.Helper()
+	p := &serveProc{exited: make(chan error, 1), stderr: &lockedWriter{w: &bytes.Buffer{}}}
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = env
-	p.cmd.Stderr = &lockedWriter{w: p.stderr}
+	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +108,11 @@ func startServe(t *testing.T, data, addr string, env []string) *serveProc {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := client.Get("http://" + addr + "/readyz")
-		if err == nil {
+		if readyURL == "" {
+			if strings.Contains(p.stderr.String(), "worker running") {
+				return p
+			}
+		} else if resp, err := client.Get(readyURL); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p
@@ -89,11 +120,11 @@ func startServe(t *testing.T, data, addr string, env []string) *serveProc {
 		}
 		select {
 		case err := <-p.exited:
-			t.Fatalf("serve exited before it was ready: %v\n%s", err, p.stderr)
+			t.Fatalf("%v exited before it was ready: %v\n%s", args, err, p.stderr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready after 20s:\n%s", p.stderr)
+			t.Fatalf("%v not ready after 20s:\n%s", args, p.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -130,11 +161,19 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// String is what was written so far (w is a *bytes.Buffer).
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.(*bytes.Buffer).String()
+}
+
 // apiClient calls the JSON API of one server address with a bearer token,
 // waiting out rate limits (429).
 type apiClient struct {
 	base  string
 	token string
+	ip    string // X-Forwarded-For, when the server trusts the test as its proxy
 	c     *http.Client
 }
 
@@ -156,6 +195,9 @@ func (a *apiClient) call(method, path string, body any, out any) (int, error) {
 		}
 		if a.token != "" {
 			req.Header.Set("Authorization", "Bearer "+a.token)
+		}
+		if a.ip != "" {
+			req.Header.Set("X-Forwarded-For", a.ip)
 		}
 		resp, err := a.c.Do(req)
 		if err != nil {
@@ -251,18 +293,8 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 	defer hook.Close()
 	env = append(env, "FORMWORK_WEBHOOK_URL="+hook.URL, "FORMWORK_WEBHOOK_SECRET=durability-test-secret")
 
-	// an admin, the shop app and a store, offline through the CLI
-	data := filepath.Join(t.TempDir(), "data")
-	const password = "a long and fine password"
-	for _, args := range [][]string{
-		{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"},
-		{"unit", "create", "--key", "store1", "--name", "一号店"},
-		{"app", "import", shopBundle(t)},
-	} {
-		if out, code := run(t, data, password+"\n", args...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, out)
-		}
-	}
+	data := seedShop(t, shopBundle(t))
+	const password = shopPassword
 	addr := freeAddr(t)
 	base := "http://" + addr
 	srv := startServe(t, data, addr, env)
