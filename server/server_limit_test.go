@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
@@ -255,5 +256,19 @@ func TestRateLimitsFailOpen(t *testing.T) {
 	}
 	if n := warnings(); n != 2 {
 		t.Errorf("%d warnings after the back-off, want 2 (the store asked again):\n%s", n, log.String())
+	}
+}
+
+// BenchmarkRatesAllowMemory is one decision of a node on its own, to
+// set against engine/queue's BenchmarkRedisRatesAllow.
+func BenchmarkRatesAllowMemory(b *testing.B) {
+	r := newRates(nil, time.Now, slog.Default())
+	l := limit{"ip", RateLimit{PerSecond: 1e9, Burst: 1000}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if ok, _ := r.allow(ctx, l, "192.0.2.1"); !ok {
+			b.Fatal("refused")
+		}
 	}
 }
