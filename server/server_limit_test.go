@@ -26,7 +26,7 @@ import (
 // rateRedisDB is the database the rate-limit tests use on a real Redis
 // (engine/queue's too). Their keys are unique to each run and expire, so
 // nothing is wiped.
-const rateRedisDB = 11
+const rateRedisDB = 13
 
 // randomIP is a client address no other test or run uses, so counts left
 // in a shared Redis by an earlier run do not matter.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,26 +74,22 @@ func seedShop(t *testing.T, bundle string) string {
 	return data
 }
 
-// serveProc is one formwork subprocess (serve or worker).
+// server is one `formwork serve` subprocess.
 type serveProc struct {
 	cmd    *exec.Cmd
 	exited chan error
-	stderr *lockedWriter
+	stderr *bytes.Buffer
+	out    *lockedWriter // writes stderr
 }
 
-func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+// spawn runs the binary with args and env until the test ends.
+func spawn(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
-	return startProcess(t, env, "http://"+addr+"/readyz", "--data", data, "serve", "--addr", addr)
-}
-
-// startProcess runs the binary with args and waits until it is ready:
-// readyURL answers 200, or, with readyURL "", its log says "worker running".
-func startProcess(t *testing.T, env []string, readyURL string, args ...string) *serveProc {
-	t.Helper()
-	p := &serveProc{exited: make(chan error, 1), stderr: &lockedWriter{w: &bytes.Buffer{}}}
+	p := &serveProc{exited: make(chan error, 1), stderr: &bytes.Buffer{}}
+	p.out = &lockedWriter{w: p.stderr}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = env
-	p.cmd.Stderr = p.stderr
+	p.cmd.Stderr = p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +100,17 @@ func startProcess(t *testing.T, env []string, readyURL string, args ...string) *
 			<-p.exited
 		}
 	})
+	return p
+}
+
+func startServe(t *testing.T, data, addr string, env []string) *serveProc {
+	t.Helper()
+	p := spawn(t, env, "--data", data, "serve", "--addr", addr)
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if readyURL == "" {
-			if strings.Contains(p.stderr.String(), "worker running") {
-				return p
-			}
-		} else if resp, err := client.Get(readyURL); err == nil {
+		resp, err := client.Get("http://" + addr + "/readyz")
+		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p
@@ -120,11 +118,11 @@ func startProcess(t *testing.T, env []string, readyURL string, args ...string) *
 		}
 		select {
 		case err := <-p.exited:
-			t.Fatalf("%v exited before it was ready: %v\n%s", args, err, p.stderr)
+			t.Fatalf("serve exited before it was ready: %v\n%s", err, p.stderr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%v not ready after 20s:\n%s", args, p.stderr)
+			t.Fatalf("serve not ready after 20s:\n%s", p.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -159,13 +157,6 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// String is what was written so far (w is a *bytes.Buffer).
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.(*bytes.Buffer).String()
 }
 
 // apiClient calls the JSON API of one server address with a bearer token,

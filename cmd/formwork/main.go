@@ -19,8 +19,8 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Serve   ServeCmd   `cmd:"" help:"Run the whole product in one process: web, workers and the outbox relay."`
-	Worker  WorkerCmd  `cmd:"" help:"Run background workers and the outbox relay only (scale-out; needs FORMWORK_REDIS_ADDR)."`
+	Serve   ServeCmd   `cmd:"" help:"Run the product: web, workers and the outbox relay in one process, or one part of it (--role)."`
+	Worker  WorkerCmd  `cmd:"" help:"The same as serve --role worker: background workers, the outbox relay and scheduled jobs, no HTTP (needs FORMWORK_REDIS_ADDR)."`
 	Migrate MigrateCmd `cmd:"" help:"Apply pending migrations (serve does this too)."`
 	Unit    UnitCmd    `cmd:"" help:"Manage organisation units."`
 	User    UserCmd    `cmd:"" help:"Manage users."`

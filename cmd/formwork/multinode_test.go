@@ -33,11 +33,11 @@ const (
 	multinodeLoginBurst = 10
 )
 
-// testRedis is the Redis the multi-node test runs on, as a
+// multinodeRedis is the Redis the multi-node test runs on, as a
 // FORMWORK_REDIS_ADDR value: a redis-server of its own on a free port when
 // one is installed, else FORMWORK_TEST_REDIS_ADDR (one database, wiped);
 // the test is skipped with neither.
-func testRedis(t *testing.T) string {
+func multinodeRedis(t *testing.T) string {
 	t.Helper()
 	if bin, err := exec.LookPath("redis-server"); err == nil {
 		addr := freeAddr(t)
@@ -174,7 +174,7 @@ func TestMultiNode(t *testing.T) {
 		t.Skip("multi-node test with subprocesses: skipped under -short")
 	}
 	start := time.Now()
-	env := append(cleanEnv(), envRedisAddr+"="+testRedis(t),
+	env := append(cleanEnv(), envRedisAddr+"="+multinodeRedis(t),
 		// the test is the nodes' proxy: X-Forwarded-For gives each client
 		// its own address, so the per-address limit is each client's own
 		"FORMWORK_TRUST_PROXY=1",
@@ -183,13 +183,13 @@ func TestMultiNode(t *testing.T) {
 	data := seedShop(t, timedShop(t))
 	const password = shopPassword
 	// one at a time: each applies the store's migrations as it starts
-	worker := startProcess(t, env, "", "--data", data, "worker")
+	worker := startProc(t, env, "worker running", "--data", data, "serve", "--role", "worker")
 	addrA, addrB := freeAddr(t), freeAddr(t)
-	nodeA := startProcess(t, env, "http://"+addrA+"/readyz", "--data", data, "serve", "--addr", addrA)
-	nodeB := startProcess(t, env, "http://"+addrB+"/readyz", "--data", data, "serve", "--addr", addrB)
+	nodeA := startProc(t, env, "listening", "--data", data, "serve", "--role", "web", "--addr", addrA)
+	nodeB := startProc(t, env, "listening", "--data", data, "serve", "--role", "web", "--addr", addrB)
 	baseA, baseB := "http://"+addrA, "http://"+addrB
 	logs := func() string {
-		return "worker:\n" + tail(worker.stderr.String(), 2000) + "\nnode A:\n" + tail(nodeA.stderr.String(), 2000) + "\nnode B:\n" + tail(nodeB.stderr.String(), 2000)
+		return "worker:\n" + tail(worker.log(), 2000) + "\nnode A:\n" + tail(nodeA.log(), 2000) + "\nnode B:\n" + tail(nodeB.log(), 2000)
 	}
 	defer func() {
 		if t.Failed() {

@@ -102,7 +102,7 @@ type queueConn struct {
 	embedded *queue.Embedded // nil with an external Redis
 }
 
-func openQueue(embeddedOK bool) (*queueConn, error) {
+func openQueue(role string) (*queueConn, error) {
 	q := &queueConn{}
 	if addr := os.Getenv(envRedisAddr); addr != "" {
 		opt, err := queue.ParseRedisAddr(addr)
@@ -111,8 +111,8 @@ func openQueue(embeddedOK bool) (*queueConn, error) {
 		}
 		q.opt = opt
 	} else {
-		if !embeddedOK {
-			return nil, errors.New("the embedded queue lives inside `formwork serve`; set " + envRedisAddr + " to run separate workers")
+		if role != roleAll {
+			return nil, fmt.Errorf("role %s needs %s: the embedded queue lives inside the one process of role all, so separate web and worker processes share a Redis", role, envRedisAddr)
 		}
 		e, err := queue.StartEmbedded(queue.EmbeddedOptions{})
 		if err != nil {
@@ -131,11 +131,25 @@ func (q *queueConn) Close() {
 	}
 }
 
-// background runs the worker and the outbox relay until ctx ends; stop
-// waits for both to finish.
-func startBackground(ctx context.Context, d *Deps, q *queueConn) (stop func(), err error) {
-	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log})
+// startBackground runs the worker and the outbox relay until ctx ends;
+// stop waits for both to finish. A job still running at stop has
+// shutdownTimeout to finish; after that asynq hands it back to the queue
+// (and the outbox keeps it pending until a run completes), so it runs
+// again later rather than being lost.
+func startBackground(ctx context.Context, d *Deps, q *queueConn, shutdownTimeout time.Duration) (stop func(), err error) {
+	return runBackground(ctx, d, q, newWorker(d, q, shutdownTimeout))
+}
+
+// newWorker is the process's worker with every job's handler registered.
+func newWorker(d *Deps, q *queueConn, shutdownTimeout time.Duration) *queue.Worker {
+	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout})
 	registerHandlers(w, d)
+	return w
+}
+
+// runBackground starts w, the scheduled upload collector and the outbox
+// relay (see startBackground).
+func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker) (stop func(), err error) {
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
@@ -190,28 +204,63 @@ func registerHandlers(w *queue.Worker, d *Deps) {
 	}
 }
 
+// The roles of `formwork serve --role`.
+const (
+	roleAll    = "all"    // web, workers, relay and scheduled jobs in one process
+	roleWeb    = "web"    // HTTP only; jobs go to the workers through Redis
+	roleWorker = "worker" // workers, relay and scheduled jobs; no HTTP listener
+)
+
 // ServeCmd is `formwork serve`.
 type ServeCmd struct {
-	Addr        string `help:"Address to listen on." default:"127.0.0.1:8080"`
-	MetricsAddr string `help:"Address of /metrics (Prometheus) and, with FORMWORK_PPROF_TOKEN, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
+	Role string `help:"What this process runs: all (web, workers, relay and scheduled jobs), web (HTTP only; needs FORMWORK_REDIS_ADDR) or worker (workers, relay and scheduled jobs; no HTTP listener)." enum:"all,web,worker" default:"all" env:"FORMWORK_ROLE"`
+	Process
+}
+
+// Process are the settings of a running server process (serve and worker).
+type Process struct {
+	Addr            string        `help:"Address to listen on." default:"127.0.0.1:8080" env:"FORMWORK_ADDR"`
+	MetricsAddr     string        `help:"Address of /metrics (Prometheus) and, with FORMWORK_PPROF_TOKEN, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
+	ShutdownTimeout time.Duration `help:"On SIGTERM, how long in-flight requests and running jobs may finish; a job still running then goes back to the queue and runs again later." default:"30s" env:"FORMWORK_SHUTDOWN_TIMEOUT"`
 }
 
 // Run serves until SIGINT or SIGTERM, then shuts down gracefully.
 func (c *ServeCmd) Run(g *Globals) error {
+	return c.Process.run(g, c.Role)
+}
+
+// WorkerCmd is `formwork worker`, the same as `formwork serve --role worker`.
+type WorkerCmd struct {
+	Process
+}
+
+// Run runs the workers, the relay and the scheduled jobs until SIGINT or SIGTERM.
+func (c *WorkerCmd) Run(g *Globals) error {
+	return c.Process.run(g, roleWorker)
+}
+
+// run runs the parts of the product role names until SIGINT or SIGTERM,
+// then shuts down gracefully: the web part stops accepting connections and
+// drains the requests in flight, then the workers finish or hand back
+// their jobs, each within the shutdown timeout.
+func (c *Process) run(g *Globals, role string) error {
+	web, work := role != roleWorker, role != roleWeb
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	log := newLogger(os.Stderr)
 
+	// the queue first: a web or worker process without Redis is refused
+	// before it opens (and migrates) the store
+	q, err := openQueue(role)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
 	store, closeStore, err := openStore(g)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	q, err := openQueue(true)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
 	d, err := newDeps(store, q.client, log)
 	if err != nil {
 		return err
@@ -219,22 +268,27 @@ func (c *ServeCmd) Run(g *Globals) error {
 	defer d.Service.Close()
 	d.Limits = sharedLimits(q, log)
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	var ln net.Listener
+	if web {
+		if ln, err = net.Listen("tcp", c.Addr); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		defer ln.Close()
 	}
-	stopBackground, err := startBackground(ctx, d, q)
-	if err != nil {
-		ln.Close()
-		return err
+	stopBackground := func() {}
+	if work {
+		if stopBackground, err = startBackground(ctx, d, q, c.ShutdownTimeout); err != nil {
+			return err
+		}
 	}
+	defer func() { stopBackground() }()
 	sched, err := newBackupSchedule(g, os.Getenv, time.Now, log)
 	if err != nil {
-		stopBackground()
-		ln.Close()
 		return err
 	}
 	if sched != nil {
+		// every process lists and takes backups on demand (/admin/backups);
+		// only the one running the workers takes them on schedule
 		d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
 	}
 	bctx, stopBackups := context.WithCancel(ctx)
@@ -242,15 +296,13 @@ func (c *ServeCmd) Run(g *Globals) error {
 	backupsDone := make(chan struct{})
 	go func() {
 		defer close(backupsDone)
-		if sched != nil {
+		if sched != nil && work {
 			sched.run(bctx)
 		}
 	}()
 	if c.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", c.MetricsAddr)
 		if err != nil {
-			stopBackground()
-			ln.Close()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
 		d.Metrics = newMetricsRegistry()
@@ -258,25 +310,35 @@ func (c *ServeCmd) Run(g *Globals) error {
 		defer msrv.Close()
 		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
-	srv := &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	if q.embedded != nil {
 		log.Info("embedded queue", "addr", q.embedded.Addr())
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String())
+	var served <-chan error
+	var srv *http.Server
+	if web {
+		srv = &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
+		served = serveHTTP(srv, ln)
+		log.Info("listening", "url", "http://"+ln.Addr().String(), "role", role)
+	} else {
+		log.Info("worker running", "role", role)
+	}
 
 	select {
 	case <-ctx.Done():
 	case err = <-served:
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = fmt.Errorf("http shutdown: %w", serr)
+	log.Info("shutting down", "role", role)
+	// the requests drain while the workers finish, so the whole stop takes
+	// at most the shutdown timeout (what a container's grace period allows)
+	bgStopped := make(chan struct{})
+	go func() { defer close(bgStopped); stopBackground() }()
+	if srv != nil {
+		if serr := drainHTTP(srv, c.ShutdownTimeout); serr != nil && err == nil {
+			err = serr
+		}
 	}
-	stopBackground()
+	<-bgStopped
+	stopBackground = func() {}
 	stopBackups()
 	<-backupsDone
 	if errors.Is(err, http.ErrServerClosed) {
@@ -285,36 +347,22 @@ func (c *ServeCmd) Run(g *Globals) error {
 	return err
 }
 
-// WorkerCmd is `formwork worker`.
-type WorkerCmd struct{}
+// serveHTTP serves srv on ln in the background; the channel receives
+// Serve's error when it returns.
+func serveHTTP(srv *http.Server, ln net.Listener) <-chan error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	return served
+}
 
-// Run runs the workers and the relay until SIGINT or SIGTERM.
-func (c *WorkerCmd) Run(g *Globals) error {
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	log := newLogger(os.Stderr)
-	q, err := openQueue(false)
-	if err != nil {
-		return err
+// drainHTTP stops srv accepting connections and waits up to timeout for
+// the requests in flight to finish; those still running then are cut off.
+func drainHTTP(srv *http.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("http shutdown after %s: %w", timeout, err)
 	}
-	defer q.Close()
-	store, closeStore, err := openStore(g)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	d, err := newDeps(store, q.client, log)
-	if err != nil {
-		return err
-	}
-	defer d.Service.Close()
-	stop, err := startBackground(ctx, d, q)
-	if err != nil {
-		return err
-	}
-	log.Info("worker running")
-	<-ctx.Done()
-	log.Info("shutting down")
-	stop()
 	return nil
 }

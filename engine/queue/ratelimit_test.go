@@ -23,7 +23,7 @@ import (
 // rateRedisDB is the database the rate-limit tests use on a real Redis
 // (the server package's rate-limit tests use it too).
 // Their keys are unique to each run and expire, so nothing is wiped.
-const rateRedisDB = 11
+const rateRedisDB = 13
 
 // testKey is a rate-limit key no other test or run uses.
 func testKey(tb testing.TB) string {
