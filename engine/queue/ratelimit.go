@@ -30,9 +30,11 @@ var gcra = redis.NewScript(gcraSource)
 
 // RateOptions tune a RedisRates; zero values pick the defaults.
 type RateOptions struct {
-	// Timeout bounds one decision (DefaultRateTimeout). It replaces the
-	// connection's own dial, read and write timeouts when they are longer,
-	// and a failed dial or command is not retried.
+	// Timeout bounds one decision (DefaultRateTimeout). On a single Redis
+	// (host:port or a redis:// URI) it replaces the connection's own dial,
+	// read and write timeouts when they are longer, and a failed dial or
+	// command is not retried; sentinel and cluster connections keep
+	// their own timeouts and retries.
 	Timeout time.Duration
 	// Clock is the time decisions are made at; nil: Redis's own clock
 	// (TIME inside the script), which every node shares whatever their
