@@ -22,10 +22,6 @@ import (
 	"formwork/engine/workflow"
 )
 
-// multinodeRedisDB is the database the multi-node test wipes and uses on
-// the Redis of FORMWORK_TEST_REDIS_ADDR, when it cannot start its own.
-const multinodeRedisDB = 12
-
 // The login throttle the multi-node test runs with (FORMWORK_RATE_LOGIN):
 // a refill so slow that what both nodes allow in total is the burst.
 const (
@@ -35,8 +31,8 @@ const (
 
 // multinodeRedis is the Redis the multi-node test runs on, as a
 // FORMWORK_REDIS_ADDR value: a redis-server of its own on a free port when
-// one is installed, else FORMWORK_TEST_REDIS_ADDR (one database, wiped);
-// the test is skipped with neither.
+// one is installed, else FORMWORK_TEST_REDIS_ADDR (the role tests'
+// database, wiped); the test is skipped with neither.
 func multinodeRedis(t *testing.T) string {
 	t.Helper()
 	if bin, err := exec.LookPath("redis-server"); err == nil {
@@ -59,19 +55,10 @@ func multinodeRedis(t *testing.T) string {
 		t.Logf("Redis: redis-server of its own on %s", addr)
 		return "redis://" + addr + "/0"
 	}
-	addr := os.Getenv("FORMWORK_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("multi-node test: no redis-server on PATH and FORMWORK_TEST_REDIS_ADDR not set")
-	}
-	wipe := func() {
-		if _, err := redistest.Command(addr, multinodeRedisDB, "FLUSHDB"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wipe()
-	t.Cleanup(wipe)
-	t.Logf("Redis: %s database %d", addr, multinodeRedisDB)
-	return fmt.Sprintf("redis://%s/%d", addr, multinodeRedisDB)
+	// else the role tests' database on FORMWORK_TEST_REDIS_ADDR, or a skip
+	addr := testRedis(t)
+	t.Logf("Redis: %s database %d", addr, roleRedisDB)
+	return fmt.Sprintf("redis://%s/%d", addr, roleRedisDB)
 }
 
 // timedShop is the shop example whose store manager's step reminds after
