@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // AuditWriterOptions tunes an AuditWriter.
@@ -13,6 +14,9 @@ type AuditWriterOptions struct {
 	// writer's goroutine; it must return at once (the anomaly watcher
 	// only queues the events).
 	Committed func([]*AuditEvent)
+	// Observe, when set, is told each commit's size, outcome and time
+	// (metrics), from the writer's goroutine.
+	Observe func(events int, outcome Outcome, took time.Duration)
 }
 
 // AuditWriter appends audit events of reads (views, lists, exports) with
@@ -24,6 +28,7 @@ type AuditWriter struct {
 	s        Store
 	maxBatch int
 	after    func([]*AuditEvent)
+	observe  func(int, Outcome, time.Duration)
 	reqs     chan *auditReq
 	mu       sync.RWMutex // guards closed against Write racing Close
 	closed   bool
@@ -40,7 +45,7 @@ func NewAuditWriter(s Store, opts AuditWriterOptions) *AuditWriter {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
 	}
-	w := &AuditWriter{s: s, maxBatch: opts.MaxBatch, after: opts.Committed, reqs: make(chan *auditReq, opts.MaxBatch), done: make(chan struct{})}
+	w := &AuditWriter{s: s, maxBatch: opts.MaxBatch, after: opts.Committed, observe: opts.Observe, reqs: make(chan *auditReq, opts.MaxBatch), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -109,7 +114,11 @@ func (w *AuditWriter) loop() {
 			evs[i] = r.ev
 		}
 		// The commit must not die with one caller's context: others wait on it.
+		start := time.Now()
 		_, err := w.s.Apply(context.Background(), &Change{Audit: evs})
+		if w.observe != nil {
+			w.observe(len(evs), OutcomeOf(err), time.Since(start))
+		}
 		for _, r := range batch {
 			r.err <- err
 		}

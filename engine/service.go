@@ -46,6 +46,7 @@ type Service struct {
 	keys  *Keyring       // the encrypting store's keyring; nil when nothing is encrypted at rest
 	zone  *time.Location // the organisation's time zone
 	watch *anomalyWatch  // evaluates the anomaly rules on committed audit events
+	obs   Observer       // metrics hooks (engine/metrics.go)
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
@@ -108,6 +109,9 @@ type ServiceOptions struct {
 	// TimeZone is the organisation's: role policies' hours and weekdays
 	// and the rules' `today` are read in it; default UTC.
 	TimeZone *time.Location
+	// Observer receives rule-evaluation and audit-write timings (metrics);
+	// zero: none are reported.
+	Observer Observer
 }
 
 // NewService returns the service over a store, with the collaborators opt
@@ -119,12 +123,12 @@ func NewService(store Store, org *Org, opt ServiceOptions) *Service {
 	if opt.TimeZone == nil {
 		opt.TimeZone = time.UTC
 	}
-	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, bundles: map[string]*Bundle{}}
+	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, obs: opt.Observer, bundles: map[string]*Bundle{}}
 	s.watch = newAnomalyWatch(s)
 	if org != nil {
 		org.observe = s.watch.observe
 	}
-	s.audit = NewAuditWriter(store, AuditWriterOptions{Committed: s.watch.observe})
+	s.audit = NewAuditWriter(store, AuditWriterOptions{Committed: s.watch.observe, Observe: opt.Observer.AuditWrite})
 	s.jobCtx, s.jobStop = context.WithCancel(context.Background())
 	return s
 }

@@ -178,7 +178,7 @@ func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v i
 	if err != nil {
 		return nil, nil, err
 	}
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key),
+	res := s.EvaluateRules("create", b.Compiled(f.Key), EvalInput{Data: data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key),
 		System: map[string]any{"_id": id, "_unit": p.User.Unit, "_owner": p.User.ID, "_status": StatusActive, "_version": 1}, NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, nil, Invalid(scrubErrors(f, acc, res.Errors)...)
@@ -490,7 +490,7 @@ func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v i
 	if err != nil {
 		return nil, nil, err
 	}
-	res := b.Compiled(f.Key).Evaluate(EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key), System: SystemOf(r), NoFieldMap: true, InPlace: true})
+	res := s.EvaluateRules("update", b.Compiled(f.Key), EvalInput{Data: merged, Prev: r.Data, Now: now, TZ: s.zone, User: UserEnvFor(p.User, b.App.Key), System: SystemOf(r), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return nil, nil, Invalid(scrubErrors(f, acc, res.Errors)...)
 	}
@@ -686,6 +686,7 @@ func (s *Service) Preview(ctx context.Context, p *Principal, app, form, id strin
 		}
 		in.Data, in.Prev, in.System = merged, r.Data, SystemOf(r)
 	}
+	defer s.ruleTook("preview", time.Now())
 	return evaluateFor(b, f, acc, in), nil
 }
 

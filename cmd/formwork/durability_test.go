@@ -228,6 +228,26 @@ func login(t *testing.T, base, email, password string) *apiClient {
 	return a
 }
 
+// addShopStaff adds, through admin, the shop's clerk@example.com (a
+// store manager in store1, who submits) and head@example.com (store1's
+// head, who approves), both with password.
+func addShopStaff(t *testing.T, admin *apiClient, password string) {
+	t.Helper()
+	var clerk, head struct {
+		ID string `json:"id"`
+	}
+	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "clerk@example.com", "name": "店员", "password": password, "unit": "store1",
+		"roles": map[string][]string{"shop": {"store_manager"}}}, &clerk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "head@example.com", "name": "店长", "password": password, "unit": "store1"}, &head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.call("PATCH", "/api/v1/units/store1", map[string]any{"head": head.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hookLog is the webhook receiver: which notification kinds arrived for
 // which records.
 type hookLog struct {
@@ -292,19 +312,7 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 
 	// the clerk (store manager role) submits; the store's head approves
 	admin := login(t, base, "admin@example.com", password)
-	var clerk, head struct {
-		ID string `json:"id"`
-	}
-	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "clerk@example.com", "name": "店员", "password": password, "unit": "store1",
-		"roles": map[string][]string{"shop": {"store_manager"}}}, &clerk); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.call("POST", "/api/v1/users", map[string]any{"email": "head@example.com", "name": "店长", "password": password, "unit": "store1"}, &head); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.call("PATCH", "/api/v1/units/store1", map[string]any{"head": head.ID}, nil); err != nil {
-		t.Fatal(err)
-	}
+	addShopStaff(t, admin, password)
 
 	var acked []string // records the server acknowledged, over both rounds
 	for round, wipeQueue := range []bool{false, true} {

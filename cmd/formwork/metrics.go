@@ -1,17 +1,24 @@
 package main
 
 import (
+	"context"
 	"crypto/subtle"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"formwork/engine"
+	"formwork/engine/queue"
 )
 
 // envPprofToken is the bearer token /debug/pprof/ on the metrics address
@@ -24,6 +31,18 @@ func newMetricsRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// startMetrics serves the registry on addr (see metricsServer) until the
+// returned stop is called; both serve and worker call it.
+func startMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	srv := metricsServer(ln, reg)
+	log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { _ = srv.Close() }, nil
 }
 
 // metricsServer serves /metrics (Prometheus text format) on its own
@@ -50,4 +69,247 @@ func metricsServer(ln net.Listener, reg *prometheus.Registry) *http.Server {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv
+}
+
+// Buckets, in seconds, of the histograms below: store calls and audit
+// commits take tenths of a millisecond to seconds, rules tens of
+// microseconds to a second, jobs milliseconds to minutes.
+var (
+	storeBuckets = prometheus.ExponentialBuckets(0.0001, 4, 9)  // 100µs … 6.6s
+	ruleBuckets  = prometheus.ExponentialBuckets(0.00001, 4, 9) // 10µs … 0.66s
+	jobBuckets   = []float64{0.005, 0.025, 0.1, 0.25, 1, 2.5, 10, 30, 60, 300}
+)
+
+// scrapeTTL is how long a value read from Redis or the store on a scrape
+// is reused, so that a scrape storm does not become a query storm.
+const (
+	queueScrapeTTL   = 5 * time.Second
+	sessionScrapeTTL = 15 * time.Second
+)
+
+// procMetrics are the process's metrics beyond the HTTP server's
+// (server/server_metrics.go): store calls, rule evaluations, audit
+// commits, job runs, the outbox relay, queue depth and active sessions,
+// all in reg. The engine and the queue report through their hooks
+// (engine.Observer, queue.JobObserver, RelayOptions.Observe); a nil
+// *procMetrics reports nothing.
+type procMetrics struct {
+	reg *prometheus.Registry
+	log *slog.Logger
+	now func() time.Time
+
+	store     *prometheus.HistogramVec
+	storeOK   [engine.NumStoreOps]prometheus.Observer // the common case, resolved once
+	rules     *prometheus.HistogramVec
+	audit     *prometheus.HistogramVec
+	auditN    prometheus.Counter
+	jobs      *prometheus.HistogramVec
+	relayed   prometheus.Counter
+	outboxDue prometheus.Gauge
+	outboxMu  sync.Mutex
+	outboxOld time.Time // when the oldest due outbox job fell due, at the last relay pass
+	queueOnce sync.Once // watchQueue registers once
+}
+
+// newProcMetrics makes the process's registry and its metrics.
+func newProcMetrics(log *slog.Logger) *procMetrics {
+	m := &procMetrics{reg: newMetricsRegistry(), log: log, now: time.Now}
+	m.store = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "formwork_store_op_seconds",
+		Help: "Time of a store call, by operation and outcome (ok, not_found, conflict, invalid, error).", Buckets: storeBuckets}, []string{"op", "outcome"})
+	for op := range engine.NumStoreOps {
+		m.storeOK[op] = m.store.WithLabelValues(op.String(), engine.OutcomeOK.String())
+	}
+	m.rules = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "formwork_rule_eval_seconds",
+		Help: "Time to evaluate a form's rules on a record, by occasion (create, update, preview, workflow).", Buckets: ruleBuckets}, []string{"op"})
+	m.audit = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "formwork_audit_write_seconds",
+		Help: "Time to commit one batch of the audit writer, by outcome.", Buckets: storeBuckets}, []string{"outcome"})
+	m.auditN = prometheus.NewCounter(prometheus.CounterOpts{Name: "formwork_audit_events_written_total",
+		Help: "Audit events committed by the audit writer (reads: views, lists, exports)."})
+	m.jobs = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "formwork_job_duration_seconds",
+		Help: "Time to run a background job (handler and marking it done), by type and outcome.", Buckets: jobBuckets}, []string{"type", "outcome"})
+	m.relayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "formwork_outbox_relayed_total",
+		Help: "Outbox jobs the relay moved to the queue."})
+	m.outboxDue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "formwork_outbox_pending",
+		Help: "Due outbox jobs not yet done, at the relay's last pass (at most its scan limit)."})
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "formwork_outbox_lag_seconds",
+		Help: "Age of the oldest due outbox job not yet done, as of the relay's last pass; 0 when none."}, m.outboxLag)
+	m.reg.MustRegister(m.store, m.rules, m.audit, m.auditN, m.jobs, m.relayed, m.outboxDue, lag)
+	return m
+}
+
+// registry is where the HTTP server registers its metrics (nil without).
+func (m *procMetrics) registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// observeStore times every call of s (formwork_store_op_seconds).
+func (m *procMetrics) observeStore(s engine.Store) engine.Store {
+	if m == nil {
+		return s
+	}
+	return engine.ObserveStore(s, m.storeOp)
+}
+
+func (m *procMetrics) storeOp(op engine.StoreOp, outcome engine.Outcome, took time.Duration) {
+	if outcome == engine.OutcomeOK && op < engine.NumStoreOps {
+		m.storeOK[op].Observe(took.Seconds())
+		return
+	}
+	m.store.WithLabelValues(op.String(), outcome.String()).Observe(took.Seconds())
+}
+
+// engine is the service's Observer: rule evaluations and audit commits.
+func (m *procMetrics) engine() engine.Observer {
+	if m == nil {
+		return engine.Observer{}
+	}
+	return engine.Observer{
+		RuleEval: func(op string, took time.Duration) { m.rules.WithLabelValues(op).Observe(took.Seconds()) },
+		AuditWrite: func(n int, outcome engine.Outcome, took time.Duration) {
+			m.audit.WithLabelValues(outcome.String()).Observe(took.Seconds())
+			if outcome == engine.OutcomeOK {
+				m.auditN.Add(float64(n))
+			}
+		},
+	}
+}
+
+// jobDone is the workers' JobObserver (formwork_job_duration_seconds).
+func (m *procMetrics) jobDone() queue.JobObserver {
+	if m == nil {
+		return nil
+	}
+	return func(typ string, outcome engine.Outcome, took time.Duration) {
+		m.jobs.WithLabelValues(typ, outcome.String()).Observe(took.Seconds())
+	}
+}
+
+// relayPass is the relay's observer (formwork_outbox_*).
+func (m *procMetrics) relayPass() func(queue.RelayPass) {
+	if m == nil {
+		return nil
+	}
+	return func(p queue.RelayPass) {
+		m.relayed.Add(float64(p.Relayed))
+		m.outboxDue.Set(float64(p.Pending))
+		m.outboxMu.Lock()
+		m.outboxOld = p.OldestDue
+		m.outboxMu.Unlock()
+	}
+}
+
+func (m *procMetrics) outboxLag() float64 {
+	m.outboxMu.Lock()
+	old := m.outboxOld
+	m.outboxMu.Unlock()
+	if old.IsZero() {
+		return 0
+	}
+	return max(0, m.now().Sub(old).Seconds())
+}
+
+// watchQueue adds the queue depth read from Redis on scrape
+// (formwork_queue_depth, formwork_queue_latency_seconds), cached
+// queueScrapeTTL. Only its first call counts.
+func (m *procMetrics) watchQueue(c *queue.Client) {
+	if m == nil {
+		return
+	}
+	m.queueOnce.Do(func() { m.registerQueue(c) })
+}
+
+func (m *procMetrics) registerQueue(c *queue.Client) {
+	depth := prometheus.NewDesc("formwork_queue_depth", "Tasks in a job queue, by state (pending, active, scheduled, retry, archived).", []string{"queue", "state"}, nil)
+	wait := prometheus.NewDesc("formwork_queue_latency_seconds", "How long the oldest pending task of a job queue has waited.", []string{"queue"}, nil)
+	m.reg.MustRegister(m.cached("queue depth", queueScrapeTTL, []*prometheus.Desc{depth, wait}, func(ctx context.Context) ([]prometheus.Metric, error) {
+		qs, err := c.Depths(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []prometheus.Metric
+		for _, q := range qs {
+			for _, s := range []struct {
+				state string
+				n     int
+			}{{"pending", q.Pending}, {"active", q.Active}, {"scheduled", q.Scheduled}, {"retry", q.Retry}, {"archived", q.Archived}} {
+				out = append(out, prometheus.MustNewConstMetric(depth, prometheus.GaugeValue, float64(s.n), q.Queue, s.state))
+			}
+			out = append(out, prometheus.MustNewConstMetric(wait, prometheus.GaugeValue, q.Latency.Seconds(), q.Queue))
+		}
+		return out, nil
+	}))
+}
+
+// watchSessions adds the count of who is signed in, read from the store
+// on scrape (formwork_sessions_active{kind="browser"|"api"}), cached
+// sessionScrapeTTL. Every process shows the same numbers: aggregate them
+// with max, not sum.
+func (m *procMetrics) watchSessions(o *engine.Org) {
+	if m == nil {
+		return
+	}
+	desc := prometheus.NewDesc("formwork_sessions_active", "Unexpired browser sessions (kind browser) and API login tokens (kind api), all nodes: one store.", []string{"kind"}, nil)
+	m.reg.MustRegister(m.cached("active sessions", sessionScrapeTTL, []*prometheus.Desc{desc}, func(ctx context.Context) ([]prometheus.Metric, error) {
+		n, err := o.CountLiveSessions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []prometheus.Metric{prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.Browser), "browser"),
+			prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.API), "api")}, nil
+	}))
+}
+
+// cached is a collector that reads its metrics on scrape, at most once per
+// ttl: scrapes within ttl of a read get its values again. A failed read is
+// logged and shows no values (stale ones would mislead) until the next read.
+func (m *procMetrics) cached(what string, ttl time.Duration, descs []*prometheus.Desc, read func(context.Context) ([]prometheus.Metric, error)) *scrapeCache {
+	return &scrapeCache{what: what, ttl: ttl, descs: descs, read: read, now: m.now, log: m.log}
+}
+
+// scrapeCache is the collector cached returns.
+type scrapeCache struct {
+	what  string
+	ttl   time.Duration
+	descs []*prometheus.Desc
+	read  func(context.Context) ([]prometheus.Metric, error)
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu    sync.Mutex // one read at a time; scrapes meanwhile wait for it
+	at    time.Time
+	reads int
+	last  []prometheus.Metric
+}
+
+// scrapeTimeout bounds one read, below Prometheus' default scrape timeout.
+const scrapeTimeout = 5 * time.Second
+
+// Describe implements prometheus.Collector.
+func (c *scrapeCache) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *scrapeCache) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if now := c.now(); c.reads == 0 || now.Sub(c.at) >= c.ttl {
+		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+		ms, err := c.read(ctx)
+		cancel()
+		if err != nil {
+			c.log.Warn("metrics: read failed", "what", c.what, "err", err)
+		}
+		c.at, c.last = now, ms
+		c.reads++
+	}
+	last := c.last
+	c.mu.Unlock()
+	for _, mt := range last {
+		ch <- mt
+	}
 }

@@ -44,6 +44,7 @@ type Deps struct {
 	// Metrics receives the HTTP metrics; nil: none are kept.
 	Metrics *prometheus.Registry
 	Limits  server.RateStore // the rate limits' counts; nil: in memory
+	metrics *procMetrics     // the engine's and the queue's metrics, in Metrics (metrics.go)
 }
 
 // envTimeZone names the organisation's time zone (IANA, e.g.
@@ -76,8 +77,11 @@ func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
-	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})
+	m := newProcMetrics(log)
+	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m}
+	d.Org = engine.NewOrg(d.Store, time.Now)
+	m.watchSessions(d.Org)
+	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone, Observer: m.engine()})
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {
@@ -137,12 +141,13 @@ func (q *queueConn) Close() {
 // (and the outbox keeps it pending until a run completes), so it runs
 // again later rather than being lost.
 func startBackground(ctx context.Context, d *Deps, q *queueConn, shutdownTimeout time.Duration) (stop func(), err error) {
+	d.metrics.watchQueue(q.client)
 	return runBackground(ctx, d, q, newWorker(d, q, shutdownTimeout))
 }
 
 // newWorker is the process's worker with every job's handler registered.
 func newWorker(d *Deps, q *queueConn, shutdownTimeout time.Duration) *queue.Worker {
-	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout})
+	w := queue.NewWorker(q.opt, d.Store, queue.WorkerOptions{Logger: d.Log, ShutdownTimeout: shutdownTimeout, Observe: d.metrics.jobDone()})
 	registerHandlers(w, d)
 	return w
 }
@@ -162,7 +167,7 @@ func runBackground(ctx context.Context, d *Deps, q *queueConn, w *queue.Worker) 
 			return nil, err
 		}
 	}
-	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log})
+	r := queue.NewRelay(d.Store, q.client, queue.RelayOptions{Clock: d.Clock, Logger: d.Log, Observe: d.metrics.relayPass()})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -301,14 +306,11 @@ func (c *Process) run(g *Globals, role string) error {
 		}
 	}()
 	if c.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", c.MetricsAddr)
+		stopMetrics, err := startMetrics(c.MetricsAddr, d.Metrics, log)
 		if err != nil {
-			return fmt.Errorf("metrics listen: %w", err)
+			return err
 		}
-		d.Metrics = newMetricsRegistry()
-		msrv := metricsServer(mln, d.Metrics)
-		defer msrv.Close()
-		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		defer stopMetrics()
 	}
 	if q.embedded != nil {
 		log.Info("embedded queue", "addr", q.embedded.Addr())

@@ -17,6 +17,7 @@ type RelayOptions struct {
 	Batch    int              // new jobs per pass; default 200
 	Clock    func() time.Time // default time.Now
 	Logger   *slog.Logger     // default slog.Default()
+	Observe  func(RelayPass)  // nil: passes are not reported (metrics.go)
 }
 
 // Relay moves due jobs from the store's outbox to the queue. It remembers
@@ -94,6 +95,13 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 		}
 		r.sent[j.ID] = now
 		n++
+	}
+	if r.opt.Observe != nil {
+		p := RelayPass{Relayed: n, Pending: len(jobs)}
+		if len(jobs) > 0 {
+			p.OldestDue = jobs[0].RunAt // FindOutbox reads oldest first
+		}
+		r.opt.Observe(p)
 	}
 	if len(jobs) < limit {
 		// We saw every pending due job: forget those that are done.

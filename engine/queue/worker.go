@@ -19,6 +19,7 @@ type WorkerOptions struct {
 	RetryDelay      func(attempt int) time.Duration // default: asynq's exponential backoff
 	ShutdownTimeout time.Duration                   // default 8s: how long running handlers may finish
 	Logger          *slog.Logger                    // default slog.Default(); asynq logs at warn and above
+	Observe         JobObserver                     // nil: job runs are not reported (metrics.go)
 }
 
 // Worker runs job handlers on an asynq server. After a handler succeeds it
@@ -29,6 +30,7 @@ type Worker struct {
 	srv      *asynq.Server
 	mux      *asynq.ServeMux
 	log      *slog.Logger
+	observe  JobObserver
 	mu       sync.RWMutex
 	handlers map[string]engine.JobHandler
 }
@@ -58,7 +60,7 @@ func NewWorker(opt asynq.RedisConnOpt, store engine.Store, o WorkerOptions) *Wor
 		rd := o.RetryDelay
 		cfg.RetryDelayFunc = func(n int, _ error, _ *asynq.Task) time.Duration { return rd(n) }
 	}
-	w := &Worker{store: store, srv: asynq.NewServer(opt, cfg), mux: asynq.NewServeMux(), log: o.Logger, handlers: map[string]engine.JobHandler{}}
+	w := &Worker{store: store, srv: asynq.NewServer(opt, cfg), mux: asynq.NewServeMux(), log: o.Logger, observe: o.Observe, handlers: map[string]engine.JobHandler{}}
 	return w
 }
 
@@ -76,7 +78,7 @@ func (w *Worker) Handle(jobType string, h engine.JobHandler) {
 
 // process decodes the outbox job carried by a task, runs its handler and
 // marks it done. Any error has asynq retry the task.
-func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
+func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	var job engine.OutboxJob
 	if err := json.Unmarshal(t.Payload(), &job); err != nil || job.ID == "" {
 		// Not ours: retrying cannot help, and the outbox does not hold it.
@@ -87,6 +89,10 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 	w.mu.RUnlock()
 	if h == nil {
 		return fmt.Errorf("job %s: no handler for type %s", job.ID, job.Type)
+	}
+	if w.observe != nil {
+		start := time.Now()
+		defer func() { w.observe(job.Type, engine.OutcomeOf(err), time.Since(start)) }()
 	}
 	if err := h(ctx, job); err != nil {
 		return fmt.Errorf("job %s (%s): %w", job.ID, job.Type, err)

@@ -37,6 +37,12 @@ func (c *testClock) Now() time.Time {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
+	return newFixtureWith(tb, engine.ServiceOptions{})
+}
+
+// newFixtureWith is newFixture with the service's options (its clock is the fixture's).
+func newFixtureWith(tb testing.TB, opt engine.ServiceOptions) *fixture {
+	tb.Helper()
 	ctx := context.Background()
 	clock := &testClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "fw.db"), sqlite.Options{Now: clock.Now})
@@ -52,7 +58,8 @@ func newFixture(tb testing.TB) *fixture {
 			tb.Fatal(err)
 		}
 	}
-	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now})
+	opt.Clock = clock.Now
+	svc := engine.NewService(st, org, opt)
 	tb.Cleanup(svc.Close)
 	f := &fixture{svc: svc, org: org, users: map[string]*engine.Principal{}, clock: clock}
 	mk := func(name, unit string, admin bool, roles ...string) {

@@ -205,7 +205,7 @@ func (tx *wfTx) applyEdits(n *engine.Node, data map[string]any) error {
 	for k, v := range data {
 		merged[k] = v
 	}
-	res := tx.cf.Evaluate(engine.EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: engine.UserEnvFor(tx.actor.User, tx.inst.App), System: engine.SystemOf(tx.rec), NoFieldMap: true, InPlace: true})
+	res := tx.w.svc.EvaluateRules("workflow", tx.cf, engine.EvalInput{Data: merged, Prev: tx.rec.Data, Now: tx.now, User: engine.UserEnvFor(tx.actor.User, tx.inst.App), System: engine.SystemOf(tx.rec), NoFieldMap: true, InPlace: true})
 	if !res.OK() {
 		return engine.Invalid(res.Errors...)
 	}

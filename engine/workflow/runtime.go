@@ -649,7 +649,7 @@ func (tx *wfTx) runAction(n *engine.Node) error {
 		}
 		var res *engine.EvalResult
 		if failed == nil {
-			res = tx.cf.Evaluate(engine.EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: engine.SystemOf(tx.rec), TrustReadonly: true, NoFieldMap: true, InPlace: true})
+			res = tx.w.svc.EvaluateRules("workflow", tx.cf, engine.EvalInput{Data: data, Prev: tx.rec.Data, Now: tx.now, User: user, System: engine.SystemOf(tx.rec), TrustReadonly: true, NoFieldMap: true, InPlace: true})
 			if !res.OK() {
 				failed = engine.Invalid(res.Errors...)
 			}
