@@ -321,36 +321,6 @@ func (s *server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *server) rateLimitIP(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || isProbe(p) {
-			return next(c)
-		}
-		if !s.ipLimit.allow(c.RealIP()) {
-			return errRateLimited()
-		}
-		return next(c)
-	}
-}
-
-func (s *server) rateLimitUser(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if a := authOf(c); a != nil && !s.userLimit.allow(a.user.ID) {
-			return errRateLimited()
-		}
-		return next(c)
-	}
-}
-
-// isProbe reports whether path is a health or readiness probe, which a
-// load balancer sends often from one address: never rate limited, or a
-// healthy node would be dropped.
-func isProbe(path string) bool { return path == "/healthz" || path == "/readyz" }
-
-func errRateLimited() error {
-	return engine.Errorf(engine.ERATELIMIT, engine.T("请求过于频繁，请稍后再试", "too many requests; slow down"))
-}
-
 // apiLang is the language of API messages: Accept-Language.
 func apiLang(c echo.Context) string {
 	return web.PickLang("", c.Request().Header.Get("Accept-Language"))

@@ -46,6 +46,8 @@ type Deps struct {
 	// Config is the HTTP server's configuration (see Process.serverConfig);
 	// zero: the server's defaults with every rate limit off.
 	Config server.Config
+	// Limits holds the rate limits' counts; nil: in memory.
+	Limits server.RateStore
 }
 
 // newDeps builds the engine services one process shares between its HTTP
@@ -227,6 +229,7 @@ func (c *Process) run(g *Globals, role string) error {
 	defer closeStore()
 	d := newDeps(g, c, store, q.client, log)
 	defer d.Service.Close()
+	d.Limits = sharedLimits(q, log)
 
 	var ln net.Listener
 	if web {
