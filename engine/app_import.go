@@ -145,7 +145,7 @@ func (s *Service) importApp(ctx context.Context, p *Principal, data []byte, opt 
 		return nil, err
 	}
 	for _, f := range b.Forms {
-		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(b, f)}); err != nil {
+		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(b, f), Rollup: dashboardRollup(b, f)}); err != nil {
 			return nil, fmt.Errorf("import app %s: indexes of %s: %w", b.App.Key, f.Key, err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"formwork/engine/filter"
 )
 
 // Dashboard is a bundle's dashboard (FORMAT "further keys"): charts over
@@ -252,4 +254,60 @@ func (f *Form) LabelOf(key string) Text {
 		return T("更新时间", "Updated")
 	}
 	return T(key, key)
+}
+
+// dashboardRollup is what the store should keep totals of for f's
+// dashboards (FormRollup): the scalar fields its charts group by or filter
+// on and its roles' filter scopes read, and the fields charts sum or
+// average. Time fields stay out (every record would be a row of its
+// own): charts grouping by them read the records. Empty when no chart
+// is over f (the store then keeps none).
+func dashboardRollup(b *Bundle, f *Form) *FormRollup {
+	r := &FormRollup{}
+	fields := func(keys ...string) {
+		for _, k := range keys {
+			fd := f.Field(k)
+			if isTime, _ := timeField(f, k); fd == nil || isTime || fd.Type == "array" || fd.Type == "object" || fd.Sensitive != "" {
+				continue
+			}
+			if !slices.Contains(r.Fields, k) {
+				r.Fields = append(r.Fields, k)
+			}
+		}
+	}
+	filterFields := func(raw json.RawMessage) {
+		if len(raw) == 0 {
+			return
+		}
+		if e, err := ParseFilter(f, raw, filterVarsZero()); err == nil {
+			for _, fl := range filter.Fields(e) {
+				fields(fl.Key)
+			}
+		}
+	}
+	charts := 0
+	for _, d := range b.Dashboards {
+		for _, c := range d.Charts {
+			if c.Form != f.Key {
+				continue
+			}
+			charts++
+			for _, g := range c.groups() {
+				fields(g.Field)
+			}
+			filterFields(c.Filter)
+			if op := c.Measure.Op; (op == MeasureSum || op == MeasureAvg) && !slices.Contains(r.Measures, c.Measure.Field) {
+				r.Measures = append(r.Measures, c.Measure.Field)
+			}
+		}
+	}
+	if charts == 0 {
+		return &FormRollup{}
+	}
+	for _, role := range b.Roles {
+		if fp := role.Permissions[f.Key]; fp != nil && fp.Scope.Kind == ScopeFilter {
+			filterFields(fp.Scope.Filter)
+		}
+	}
+	return r
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -43,29 +44,60 @@ func dashboardQueries(zone time.Duration, from time.Time) []engine.GroupQuery {
 
 // BenchmarkDashboard measures a dashboard of six charts over
 // FORMWORK_BENCH_RECORDS records (default 100000), all of them and the
-// last tenth of them by creation time (a "this month" view): each
+// last tenth of them by creation time (a "this month" view), for a viewer
+// who sees every store and for one who sees one store of twenty: each
 // operation is the whole dashboard, its charts run side by side as the
 // service runs them, p50/p95 over the operations; then each chart alone.
+// The charts read the form's rollups (as Service.Dashboard asks for count,
+// sum and average); FORMWORK_BENCH_RAW=1 also measures them reading the
+// records.
 func BenchmarkDashboard(b *testing.B) {
 	n := envInt("FORMWORK_BENCH_RECORDS", 100000)
 	s, path := recordsStore(b, n)
 	ctx := context.Background()
 	// The product indexes the fields a dashboard groups by (level and
-	// amount are x-index already).
+	// amount are x-index already) and keeps its rollups.
 	start := time.Now()
-	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"city", "vip"}}); err != nil {
+	ix := engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"city", "vip"},
+		Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}}}
+	if err := s.EnsureIndexes(ctx, ix); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("group indexes ready in %v", time.Since(start).Round(time.Millisecond))
+	b.Logf("group indexes and rollups ready in %v", time.Since(start).Round(time.Millisecond))
 	reportSize(b, path)
 	recent := benchT0.Add(time.Duration(n-n/10) * time.Second)
-	for _, tc := range []struct {
+	store := filter.Cmp{Field: filter.Field{Key: "_unit", Type: filter.TypeString, System: true}, Op: filter.OpIn, Value: []any{"s3"}}
+	type run struct {
 		name string
 		qs   []engine.GroupQuery
-	}{
-		{"all", dashboardQueries(0, time.Time{})},
-		{"last-tenth", dashboardQueries(0, recent)},
-	} {
+	}
+	var runs []run
+	for _, raw := range []bool{false, true} {
+		if raw && os.Getenv("FORMWORK_BENCH_RAW") != "1" {
+			continue
+		}
+		for _, viewer := range []string{"hq", "store"} {
+			for _, period := range []string{"all", "last-tenth"} {
+				from := time.Time{}
+				if period == "last-tenth" {
+					from = recent
+				}
+				qs := dashboardQueries(0, from)
+				for i := range qs {
+					qs[i].NoBounds = !raw
+					if viewer == "store" {
+						qs[i].Filter = filter.And{Items: []filter.Expr{store, qs[i].Filter}}
+					}
+				}
+				name := viewer + "/" + period
+				if raw {
+					name = "raw/" + name
+				}
+				runs = append(runs, run{name, qs})
+			}
+		}
+	}
+	for _, tc := range runs {
 		b.Run(tc.name, func(b *testing.B) {
 			var lat []time.Duration
 			cpu := processCPU()

@@ -1,0 +1,477 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"formwork/engine"
+	"formwork/engine/filter"
+)
+
+// A form's rollups are the totals of its live records per hour of
+// creation, unit, owner, status and the values of the fields its
+// dashboards group and filter by (engine.FormRollup): one row of the
+// rollups table per such combination, holding the number of records and,
+// for each measured field, the number and sum of its numbers. Triggers on
+// records keep them in the transaction of every record write (create,
+// update, move to and restore from the recycle bin, purge, bulk loads), so
+// they are never behind; EnsureIndexes builds them from the records when a
+// form's rollup changes. A dashboard's chart over a million records then
+// groups a few thousand rows instead of reading every record.
+
+// rollupSlots is how many measured fields a form's rollups keep.
+const rollupSlots = 4
+
+// rollupSchema is the backend migration step creating the rollup tables.
+const rollupSchema = `
+CREATE TABLE rollup_forms (
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	spec TEXT NOT NULL,
+	PRIMARY KEY (app, form)
+) WITHOUT ROWID;
+CREATE TABLE rollups (
+	app TEXT NOT NULL,
+	form TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	unit TEXT NOT NULL,
+	owner TEXT NOT NULL,
+	status TEXT NOT NULL,
+	data TEXT NOT NULL,
+	c INTEGER NOT NULL,
+	n0 INTEGER NOT NULL DEFAULT 0, s0 NOT NULL DEFAULT 0,
+	n1 INTEGER NOT NULL DEFAULT 0, s1 NOT NULL DEFAULT 0,
+	n2 INTEGER NOT NULL DEFAULT 0, s2 NOT NULL DEFAULT 0,
+	n3 INTEGER NOT NULL DEFAULT 0, s3 NOT NULL DEFAULT 0,
+	PRIMARY KEY (app, form, created_at, unit, owner, status, data)
+) WITHOUT ROWID;
+`
+
+// rollupSpec is a form's rollup as rollup_forms keeps it.
+type rollupSpec struct {
+	Fields   []string `json:"fields"`
+	Measures []string `json:"measures"`
+}
+
+func newRollupSpec(r *engine.FormRollup) (rollupSpec, error) {
+	var sp rollupSpec
+	for _, f := range r.Fields {
+		if _, err := jsonPath(f); err != nil {
+			return sp, err
+		}
+		if !slices.Contains(sp.Fields, f) {
+			sp.Fields = append(sp.Fields, f)
+		}
+	}
+	for _, f := range r.Measures {
+		if _, err := jsonPath(f); err != nil {
+			return sp, err
+		}
+		if !slices.Contains(sp.Measures, f) && len(sp.Measures) < rollupSlots {
+			sp.Measures = append(sp.Measures, f)
+		}
+	}
+	slices.Sort(sp.Fields)
+	return sp, nil
+}
+
+func (sp rollupSpec) empty() bool { return len(sp.Fields) == 0 && len(sp.Measures) == 0 }
+
+// ensureRollup makes app/form's rollups those of r: when they differ from
+// the kept ones, it drops them and builds the new ones from the records,
+// with their triggers, in one transaction.
+func (s *Store) ensureRollup(ctx context.Context, app, form string, r *engine.FormRollup) error {
+	sp, err := newRollupSpec(r)
+	if err != nil {
+		return err
+	}
+	want := ""
+	if !sp.empty() {
+		want = string(engine.MustJSON(sp))
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var had string
+		err := tx.QueryRowContext(ctx, `SELECT spec FROM rollup_forms WHERE app = ? AND form = ?`, app, form).Scan(&had)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite rollup of %s.%s: %w", app, form, err)
+		}
+		if had == want {
+			return nil
+		}
+		name := rollupName(app, form)
+		stmts := []string{
+			`DROP TRIGGER IF EXISTS ` + name + `_i`,
+			`DROP TRIGGER IF EXISTS ` + name + `_u`,
+			`DROP TRIGGER IF EXISTS ` + name + `_d`,
+			`DELETE FROM rollups WHERE app = ` + quote(app) + ` AND form = ` + quote(form),
+			`DELETE FROM rollup_forms WHERE app = ` + quote(app) + ` AND form = ` + quote(form),
+		}
+		if want != "" {
+			stmts = append(stmts, `INSERT INTO rollup_forms (app, form, spec) VALUES (`+quote(app)+`, `+quote(form)+`, `+quote(want)+`)`)
+			stmts = append(stmts, sp.triggers(name, app, form)...)
+			stmts = append(stmts, sp.build(app, form))
+		}
+		for _, st := range stmts {
+			if _, err := tx.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("sqlite rollup of %s.%s: %w", app, form, err)
+			}
+		}
+		return nil
+	})
+}
+
+// rollupName is the stem of the names of a form's rollup triggers.
+func rollupName(app, form string) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s", app, form)
+	return fmt.Sprintf("rollup_%016x", h.Sum64())
+}
+
+// keyExprs are the SQL of a record's rollup key (created_at, unit, owner,
+// status, data) read from ref ("new", "old" or the records table):
+// the hour, the system fields, and the rolled fields' values as a JSON
+// object without the missing and null ones (which filters and groups read
+// alike: see sqlFilter.missing).
+func (sp rollupSpec) keyExprs(ref string) []string {
+	data := "'{}'"
+	if len(sp.Fields) > 0 {
+		var kv []string
+		for _, f := range sp.Fields {
+			p, _ := jsonPath(f)
+			// -> keeps the JSON type (json_extract reads true as 1)
+			kv = append(kv, quote(f), "json("+ref+".data -> "+p+")")
+		}
+		data = "json_patch('{}', json_object(" + strings.Join(kv, ", ") + "))"
+	}
+	return []string{"substr(" + ref + ".created_at, 1, 13)", ref + ".unit", ref + ".owner", ref + ".status", data}
+}
+
+var rollupKeyCols = []string{"created_at", "unit", "owner", "status", "data"}
+
+// measureExprs are the SQL of measure i's count and sum for one record
+// (1 and the value for a number, as GroupRecords measures; 0 and 0 else).
+func (sp rollupSpec) measureExprs(ref string, i int) (n, sum string) {
+	p, _ := jsonPath(sp.Measures[i])
+	x := "json_extract(" + ref + ".data, " + p + ")"
+	num := "typeof(" + x + ") IN ('integer', 'real')"
+	return "CASE WHEN " + num + " THEN 1 ELSE 0 END", "CASE WHEN " + num + " THEN " + x + " ELSE 0 END"
+}
+
+// add is the statement counting record ref into its rollup row.
+func (sp rollupSpec) add(ref, cond string) string {
+	cols := append([]string{"app", "form"}, rollupKeyCols...)
+	vals := append([]string{ref + ".app", ref + ".form"}, sp.keyExprs(ref)...)
+	cols, vals = append(cols, "c"), append(vals, "1")
+	set := []string{"c = c + 1"}
+	for i := range sp.Measures {
+		n, sum := sp.measureExprs(ref, i)
+		k := strconv.Itoa(i)
+		cols, vals = append(cols, "n"+k, "s"+k), append(vals, n, sum)
+		set = append(set, "n"+k+" = n"+k+" + excluded.n"+k, "s"+k+" = s"+k+" + excluded.s"+k)
+	}
+	return "INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") + " WHERE " + cond +
+		" ON CONFLICT (app, form, " + strings.Join(rollupKeyCols, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// sub is the statements taking record ref out of its rollup row, and the
+// row out when it counts no record any more (a sum whose numbers are all
+// gone is 0 again, whatever rounding was left).
+func (sp rollupSpec) sub(ref, cond string) []string {
+	match := []string{"app = " + ref + ".app", "form = " + ref + ".form"}
+	for i, e := range sp.keyExprs(ref) {
+		match = append(match, rollupKeyCols[i]+" = "+e)
+	}
+	where := strings.Join(match, " AND ") + " AND " + cond
+	set := []string{"c = c - 1"}
+	for i := range sp.Measures {
+		n, sum := sp.measureExprs(ref, i)
+		k := strconv.Itoa(i)
+		set = append(set, "n"+k+" = n"+k+" - "+n, "s"+k+" = CASE WHEN n"+k+" - "+n+" = 0 THEN 0 ELSE s"+k+" - "+sum+" END")
+	}
+	return []string{
+		"UPDATE rollups SET " + strings.Join(set, ", ") + " WHERE " + where,
+		"DELETE FROM rollups WHERE " + where + " AND c <= 0",
+	}
+}
+
+// triggers are the statements creating the triggers that keep a form's
+// rollups with its live records.
+func (sp rollupSpec) triggers(name, app, form string) []string {
+	of := func(ref string) string {
+		return ref + ".app = " + quote(app) + " AND " + ref + ".form = " + quote(form)
+	}
+	body := func(stmts ...string) string { return " BEGIN " + strings.Join(stmts, "; ") + "; END" }
+	return []string{
+		"CREATE TRIGGER " + name + "_i AFTER INSERT ON records WHEN " + of("new") + " AND new.deleted = 0" +
+			body(sp.add("new", "1")),
+		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN (" + of("old") + ") OR (" + of("new") + ")" +
+			body(append(sp.sub("old", of("old")+" AND old.deleted = 0"), sp.add("new", of("new")+" AND new.deleted = 0"))...),
+		"CREATE TRIGGER " + name + "_d AFTER DELETE ON records WHEN " + of("old") + " AND old.deleted = 0" +
+			body(sp.sub("old", "1")...),
+	}
+}
+
+// build is the statement computing a form's rollups from its live records.
+func (sp rollupSpec) build(app, form string) string {
+	cols := append([]string{"app", "form"}, rollupKeyCols...)
+	vals := append([]string{"r.app", "r.form"}, sp.keyExprs("r")...)
+	cols, vals = append(cols, "c"), append(vals, "count(*)")
+	for i := range sp.Measures {
+		n, sum := sp.measureExprs("r", i)
+		k := strconv.Itoa(i)
+		cols, vals = append(cols, "n"+k, "s"+k), append(vals, "sum("+n+")", "sum("+sum+")")
+	}
+	return "INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") +
+		" FROM records AS r WHERE r.app = " + quote(app) + " AND r.form = " + quote(form) + " AND r.deleted = 0 GROUP BY 3, 4, 5, 6, 7"
+}
+
+// findRollup returns app/form's rollup; false when the form has none.
+func (s *Store) findRollup(ctx context.Context, app, form string) (rollupSpec, bool, error) {
+	var sp rollupSpec
+	var text string
+	err := s.r.QueryRowContext(ctx, `SELECT spec FROM rollup_forms WHERE app = ? AND form = ?`, app, form).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sp, false, nil
+	}
+	if err != nil {
+		return sp, false, fmt.Errorf("sqlite rollup of %s.%s: %w", app, form, err)
+	}
+	if err := json.Unmarshal([]byte(text), &sp); err != nil {
+		return sp, false, fmt.Errorf("sqlite rollup of %s.%s: %w", app, form, err)
+	}
+	return sp, true, nil
+}
+
+// groupRollup answers q from its form's rollups when they can: q reads no
+// Min and Max, groups by rolled fields, unit, owner, status or the
+// creation time cut into UTC hours or days, measures a rolled field, and
+// filters by rolled fields, unit, owner and status, and by the creation
+// time only as a range over the whole filter. A range's partial hours at
+// either end are grouped from the records. rolled is false when q is not
+// such a query (nothing is read then); found is false when no record
+// counted.
+func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engine.GroupAccumulator) (rolled, found bool, err error) {
+	if !q.NoBounds {
+		return false, false, nil
+	}
+	sp, ok, err := s.findRollup(ctx, q.App, q.Form)
+	if err != nil || !ok {
+		return false, false, err
+	}
+	slot := -1
+	if q.Measure != "" {
+		if slot = slices.Index(sp.Measures, q.Measure); slot < 0 {
+			return false, false, nil
+		}
+	}
+	for _, b := range q.By {
+		if !sp.groups(b) {
+			return false, false, nil
+		}
+	}
+	lo, hi, rest, ok := splitCreated(q.Filter)
+	if !ok || !sp.filters(rest) {
+		return false, false, nil
+	}
+	// The whole hours of the range come from the rollups, the rest from
+	// the records (through the list index on created_at).
+	h0, h1 := ceilHour(lo), hi.Truncate(time.Hour)
+	if !lo.IsZero() && !hi.IsZero() && !h0.Before(h1) {
+		return false, false, nil // under two hours: the records are few
+	}
+	keys, err := groupKeys(q.By)
+	if err != nil {
+		return false, false, err
+	}
+	where := "app = " + quote(q.App) + " AND form = " + quote(q.Form)
+	var args []any
+	if !lo.IsZero() {
+		where += " AND created_at >= ?"
+		args = append(args, h0.Format(hourText))
+	}
+	if !hi.IsZero() {
+		where += " AND created_at < ?"
+		args = append(args, h1.Format(hourText))
+	}
+	if rest != nil {
+		f, fargs, err := compileFilter(rest, nil)
+		if err != nil {
+			return false, false, err
+		}
+		where += " AND " + f
+		args = append(args, fargs...)
+	}
+	aggs := []string{"coalesce(sum(c), 0)", "0", "0", "0", "0"}
+	if slot >= 0 {
+		k := strconv.Itoa(slot)
+		aggs[1], aggs[2] = "coalesce(sum(n"+k+"), 0)", "coalesce(sum(s"+k+"), 0)"
+	}
+	query := "SELECT " + strings.Join(append(keys.sel, aggs...), ", ") + " FROM rollups AS r WHERE " + where + keys.groupBy()
+	if found, err = s.runGroup(ctx, q, acc, query, args); err != nil {
+		return true, false, err
+	}
+	edges := [][2]time.Time{}
+	if !lo.IsZero() && lo.Before(h0) {
+		edges = append(edges, [2]time.Time{lo, h0})
+	}
+	if !hi.IsZero() && h1.Before(hi) {
+		edges = append(edges, [2]time.Time{h1, hi})
+	}
+	for _, e := range edges {
+		eq := q
+		eq.Filter = filter.And{Items: []filter.Expr{createdCmp(filter.OpGte, e[0]), createdCmp(filter.OpLt, e[1])}}
+		if rest != nil {
+			eq.Filter = filter.And{Items: append(eq.Filter.(filter.And).Items, rest)}
+		}
+		more, err := s.groupRaw(ctx, eq, acc)
+		if err != nil {
+			return true, false, err
+		}
+		found = found || more
+	}
+	return true, found, nil
+}
+
+// hourText is how the rollups keep a record's hour of creation.
+const hourText = "2006-01-02T15"
+
+func ceilHour(t time.Time) time.Time {
+	if h := t.Truncate(time.Hour); !h.Equal(t) {
+		return h.Add(time.Hour)
+	}
+	return t
+}
+
+func createdCmp(op filter.Op, t time.Time) filter.Cmp {
+	return filter.Cmp{Field: filter.Field{Key: "_created_at", Type: filter.TypeTime, System: true}, Op: op, Value: filter.FormatTime(t)}
+}
+
+// groups reports whether the rollups hold key b.
+func (sp rollupSpec) groups(b engine.GroupBy) bool {
+	switch {
+	case b.Each:
+		return false
+	case b.Field == "_created_at":
+		return b.Cut == engine.CutDay || b.Cut == engine.CutHour && b.Shift == 0
+	case b.Field == "_unit" || b.Field == "_owner" || b.Field == "_status":
+		return true
+	}
+	return slices.Contains(sp.Fields, b.Field)
+}
+
+// filters reports whether e reads only what the rollups hold.
+func (sp rollupSpec) filters(e filter.Expr) bool {
+	field := func(f filter.Field) bool {
+		switch f.Key {
+		case "_unit", "_owner", "_status":
+			return true
+		}
+		return !f.System && f.Type != filter.TypeArray && slices.Contains(sp.Fields, f.Key)
+	}
+	switch x := e.(type) {
+	case nil:
+		return true
+	case filter.And:
+		return !slices.ContainsFunc(x.Items, func(e filter.Expr) bool { return !sp.filters(e) })
+	case *filter.And:
+		return sp.filters(*x)
+	case filter.Or:
+		return !slices.ContainsFunc(x.Items, func(e filter.Expr) bool { return !sp.filters(e) })
+	case *filter.Or:
+		return sp.filters(*x)
+	case filter.Not:
+		return sp.filters(x.X)
+	case *filter.Not:
+		return sp.filters(x.X)
+	case filter.Cmp:
+		return field(x.Field)
+	case *filter.Cmp:
+		return field(x.Field)
+	case filter.Exists:
+		return field(x.Field)
+	case *filter.Exists:
+		return field(x.Field)
+	case filter.Regex:
+		return field(x.Field)
+	case *filter.Regex:
+		return field(x.Field)
+	}
+	return false
+}
+
+// splitCreated takes the creation-time bounds out of e's top-level
+// conjunction: the records created in [lo, hi) (zero: unbounded), and the
+// rest of the filter. false when e reads the creation time otherwise (or
+// with a value not in the stored form, which compares as text).
+func splitCreated(e filter.Expr) (lo, hi time.Time, rest filter.Expr, ok bool) {
+	var items []filter.Expr
+	var flatten func(filter.Expr) bool
+	flatten = func(e filter.Expr) bool {
+		var c filter.Cmp
+		switch x := e.(type) {
+		case filter.And:
+			for _, it := range x.Items {
+				if !flatten(it) {
+					return false
+				}
+			}
+			return true
+		case *filter.And:
+			return flatten(*x)
+		case filter.Cmp:
+			c = x
+		case *filter.Cmp:
+			c = *x
+		default:
+			items = append(items, e)
+			return true
+		}
+		if c.Field.Key != "_created_at" {
+			items = append(items, c)
+			return true
+		}
+		v, isText := c.Value.(string)
+		t, exact := parseStoredTime(v)
+		if !isText || !exact {
+			return false
+		}
+		switch c.Op {
+		case filter.OpGt:
+			t = t.Add(time.Millisecond) // stored times are whole milliseconds
+			fallthrough
+		case filter.OpGte:
+			if lo.IsZero() || t.After(lo) {
+				lo = t
+			}
+		case filter.OpLte:
+			t = t.Add(time.Millisecond)
+			fallthrough
+		case filter.OpLt:
+			if hi.IsZero() || t.Before(hi) {
+				hi = t
+			}
+		default:
+			return false
+		}
+		return true
+	}
+	if !flatten(e) {
+		return lo, hi, nil, false
+	}
+	switch len(items) {
+	case 0:
+	case 1:
+		rest = items[0]
+	default:
+		rest = filter.And{Items: items}
+	}
+	return lo, hi, rest, true
+}
