@@ -258,14 +258,17 @@ func (f *Form) LabelOf(key string) Text {
 
 // dashboardRollup is what the store should keep totals of for f's
 // dashboards (FormRollup): the scalar fields its charts group by or filter
-// on and its roles' filter scopes read, and the fields charts sum or
-// average. Time fields stay out (every record would be a row of its
+// on and its roles' filter scopes read, the owner when a role sees its
+// own records or a chart reads it, and the fields charts sum or average. Time fields stay out (every record would be a row of its
 // own): charts grouping by them read the records. Empty when no chart
 // is over f (the store then keeps none).
 func dashboardRollup(b *Bundle, f *Form) *FormRollup {
 	r := &FormRollup{}
 	fields := func(keys ...string) {
 		for _, k := range keys {
+			if k == "_owner" {
+				r.Owner = true
+			}
 			fd := f.Field(k)
 			if isTime, _ := timeField(f, k); fd == nil || isTime || fd.Type == "array" || fd.Type == "object" || fd.Sensitive != "" {
 				continue
@@ -305,7 +308,12 @@ func dashboardRollup(b *Bundle, f *Form) *FormRollup {
 		return &FormRollup{}
 	}
 	for _, role := range b.Roles {
-		if fp := role.Permissions[f.Key]; fp != nil && fp.Scope.Kind == ScopeFilter {
+		fp := role.Permissions[f.Key]
+		switch {
+		case fp == nil:
+		case fp.Scope.Kind == ScopeOwn || fp.Scope.Kind == "":
+			r.Owner = true
+		case fp.Scope.Kind == ScopeFilter:
 			filterFields(fp.Scope.Filter)
 		}
 	}

@@ -225,15 +225,19 @@ type FormIndex struct {
 	Rollup *FormRollup
 }
 
-// FormRollup names what a form's totals are kept by: per hour of
-// creation, unit, owner and status, and the values of Fields (scalar data
-// keys a dashboard groups or filters by), the number of records and, for
-// each of Measures (data keys a dashboard sums or averages), the number
-// and sum of its numbers. A store that keeps them answers a GroupRecords
-// with NoBounds over those keys from them.
+// FormRollup names what a form's totals are kept by: per hour (and day
+// and month) of creation, unit, status, owner when Owner is set, and the
+// values of Fields (scalar data keys a dashboard groups or filters by),
+// the number of records and, for each of Measures (data keys a dashboard
+// sums or averages), the number and sum of its numbers. A store that
+// keeps them answers a GroupRecords with NoBounds over those keys from
+// them.
 type FormRollup struct {
 	Fields   []string
 	Measures []string
+	// Owner keeps the totals per owner too (a role sees its own records,
+	// or a chart groups or filters by owner).
+	Owner bool
 }
 
 // Store is the one storage interface; engine/store/sqlite and

@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"reflect"
 	"runtime"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +100,30 @@ func BenchmarkDashboard(b *testing.B) {
 			}
 		}
 	}
+	if os.Getenv("FORMWORK_BENCH_RAW") == "1" {
+		// the rollups answer what the records do
+		for _, tc := range runs[:len(runs)/2] {
+			for i, q := range tc.qs {
+				got, err := s.GroupRecords(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw := q
+				raw.NoBounds = false
+				want, err := s.GroupRecords(ctx, raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := range want {
+					want[j].Min, want[j].Max = 0, 0
+				}
+				if !reflect.DeepEqual(sortedRows(want), sortedRows(got)) {
+					b.Fatalf("%s chart %d: the rollups answer %v, the records %v", tc.name, i+1, got, want)
+				}
+			}
+		}
+		b.Logf("the rollups' answers equal the records'")
+	}
 	for _, tc := range runs {
 		b.Run(tc.name, func(b *testing.B) {
 			var lat []time.Duration
@@ -131,4 +158,9 @@ func BenchmarkDashboard(b *testing.B) {
 			}
 		})
 	}
+}
+
+func sortedRows(rows []engine.GroupRow) []engine.GroupRow {
+	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i].Keys) < fmt.Sprint(rows[j].Keys) })
+	return rows
 }

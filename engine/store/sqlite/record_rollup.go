@@ -16,16 +16,19 @@ import (
 	"formwork/engine/filter"
 )
 
-// A form's rollups are the totals of its live records per hour of
-// creation, unit, owner, status and the values of the fields its
-// dashboards group and filter by (engine.FormRollup): one row of the
-// rollups table per such combination, holding the number of records and,
-// for each measured field, the number and sum of its numbers. Triggers on
-// records keep them in the transaction of every record write (create,
-// update, move to and restore from the recycle bin, purge, bulk loads), so
-// they are never behind; EnsureIndexes builds them from the records when a
-// form's rollup changes. A dashboard's chart over a million records then
-// groups a few thousand rows instead of reading every record.
+// A form's rollups are the totals of its live records per period of
+// creation (an hour, a day and a month, UTC: three grains), unit, status,
+// owner (when its roles or charts read it) and the values of the fields
+// its dashboards group and filter by (engine.FormRollup): one row of the
+// rollups table per grain and combination, holding the number of records
+// and, for each measured field, the number and sum of its numbers.
+// Triggers on records keep them in the transaction of every record write
+// (create, update, move to and restore from the recycle bin, purge, bulk
+// loads), so they are never behind; EnsureIndexes builds them from the
+// records when a form's rollup changes. A chart reads a time range as
+// months, the days and hours at its ends, and the records of the partial
+// hours: over a million records, a few thousand rows instead of every
+// record.
 
 // rollupSlots is how many measured fields a form's rollups keep.
 const rollupSlots = 4
@@ -41,6 +44,7 @@ CREATE TABLE rollup_forms (
 CREATE TABLE rollups (
 	app TEXT NOT NULL,
 	form TEXT NOT NULL,
+	grain INTEGER NOT NULL,
 	created_at TEXT NOT NULL,
 	unit TEXT NOT NULL,
 	owner TEXT NOT NULL,
@@ -51,7 +55,7 @@ CREATE TABLE rollups (
 	n1 INTEGER NOT NULL DEFAULT 0, s1 NOT NULL DEFAULT 0,
 	n2 INTEGER NOT NULL DEFAULT 0, s2 NOT NULL DEFAULT 0,
 	n3 INTEGER NOT NULL DEFAULT 0, s3 NOT NULL DEFAULT 0,
-	PRIMARY KEY (app, form, created_at, unit, owner, status, data)
+	PRIMARY KEY (app, form, grain, created_at, unit, owner, status, data)
 ) WITHOUT ROWID;
 `
 
@@ -59,10 +63,51 @@ CREATE TABLE rollups (
 type rollupSpec struct {
 	Fields   []string `json:"fields"`
 	Measures []string `json:"measures"`
+	Owner    bool     `json:"owner,omitempty"`
+}
+
+// A rollup grain is the period its rows total: grainHour's created_at is
+// "2006-01-02T15", grainDay's "2006-01-02", grainMonth's "2006-01" (UTC).
+const (
+	grainHour = iota
+	grainDay
+	grainMonth
+)
+
+// grainText is the length of a grain's period text and its time layout.
+var grainText = [...]struct {
+	n      int
+	layout string
+}{{13, "2006-01-02T15"}, {10, "2006-01-02"}, {7, "2006-01"}}
+
+// grainStart is the start of the grain g period holding t.
+func grainStart(g int, t time.Time) time.Time {
+	switch g {
+	case grainHour:
+		return t.Truncate(time.Hour)
+	case grainDay:
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// grainCeil is the first grain g boundary at or after t.
+func grainCeil(g int, t time.Time) time.Time {
+	s := grainStart(g, t)
+	if s.Equal(t) {
+		return t
+	}
+	switch g {
+	case grainHour:
+		return s.Add(time.Hour)
+	case grainDay:
+		return s.AddDate(0, 0, 1)
+	}
+	return s.AddDate(0, 1, 0)
 }
 
 func newRollupSpec(r *engine.FormRollup) (rollupSpec, error) {
-	var sp rollupSpec
+	sp := rollupSpec{Owner: r.Owner}
 	for _, f := range r.Fields {
 		if _, err := jsonPath(f); err != nil {
 			return sp, err
@@ -117,7 +162,7 @@ func (s *Store) ensureRollup(ctx context.Context, app, form string, r *engine.Fo
 		if want != "" {
 			stmts = append(stmts, `INSERT INTO rollup_forms (app, form, spec) VALUES (`+quote(app)+`, `+quote(form)+`, `+quote(want)+`)`)
 			stmts = append(stmts, sp.triggers(name, app, form)...)
-			stmts = append(stmts, sp.build(app, form))
+			stmts = append(stmts, sp.build(app, form)...)
 		}
 		for _, st := range stmts {
 			if _, err := tx.ExecContext(ctx, st); err != nil {
@@ -135,12 +180,13 @@ func rollupName(app, form string) string {
 	return fmt.Sprintf("rollup_%016x", h.Sum64())
 }
 
-// keyExprs are the SQL of a record's rollup key (created_at, unit, owner,
-// status, data) read from ref ("new", "old" or the records table):
-// the hour, the system fields, and the rolled fields' values as a JSON
-// object without the missing and null ones (which filters and groups read
-// alike: see sqlFilter.missing).
-func (sp rollupSpec) keyExprs(ref string) []string {
+// keyExprs are the SQL of a record's grain g rollup key (grain,
+// created_at, unit, owner, status, data) read from ref ("new", "old" or
+// the records table): the period, the system fields (” for an owner not
+// kept), and the rolled fields' values as a JSON object without the
+// missing and null ones (which filters and groups read alike: see
+// sqlFilter.missing).
+func (sp rollupSpec) keyExprs(ref string, g int) []string {
 	data := "'{}'"
 	if len(sp.Fields) > 0 {
 		var kv []string
@@ -151,10 +197,14 @@ func (sp rollupSpec) keyExprs(ref string) []string {
 		}
 		data = "json_patch('{}', json_object(" + strings.Join(kv, ", ") + "))"
 	}
-	return []string{"substr(" + ref + ".created_at, 1, 13)", ref + ".unit", ref + ".owner", ref + ".status", data}
+	owner := "''"
+	if sp.Owner {
+		owner = ref + ".owner"
+	}
+	return []string{strconv.Itoa(g), "substr(" + ref + ".created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", ref + ".unit", owner, ref + ".status", data}
 }
 
-var rollupKeyCols = []string{"created_at", "unit", "owner", "status", "data"}
+var rollupKeyCols = []string{"grain", "created_at", "unit", "owner", "status", "data"}
 
 // measureExprs are the SQL of measure i's count and sum for one record
 // (1 and the value for a number, as GroupRecords measures; 0 and 0 else).
@@ -165,10 +215,10 @@ func (sp rollupSpec) measureExprs(ref string, i int) (n, sum string) {
 	return "CASE WHEN " + num + " THEN 1 ELSE 0 END", "CASE WHEN " + num + " THEN " + x + " ELSE 0 END"
 }
 
-// add is the statement counting record ref into its rollup row.
-func (sp rollupSpec) add(ref, cond string) string {
+// add is the statement counting record ref into its grain g rollup row.
+func (sp rollupSpec) add(ref, cond string, g int) string {
 	cols := append([]string{"app", "form"}, rollupKeyCols...)
-	vals := append([]string{ref + ".app", ref + ".form"}, sp.keyExprs(ref)...)
+	vals := append([]string{ref + ".app", ref + ".form"}, sp.keyExprs(ref, g)...)
 	cols, vals = append(cols, "c"), append(vals, "1")
 	set := []string{"c = c + 1"}
 	for i := range sp.Measures {
@@ -181,12 +231,12 @@ func (sp rollupSpec) add(ref, cond string) string {
 		" ON CONFLICT (app, form, " + strings.Join(rollupKeyCols, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
 
-// sub is the statements taking record ref out of its rollup row, and the
-// row out when it counts no record any more (a sum whose numbers are all
-// gone is 0 again, whatever rounding was left).
-func (sp rollupSpec) sub(ref, cond string) []string {
+// sub is the statements taking record ref out of its grain g rollup row,
+// and the row out when it counts no record any more (a sum whose numbers
+// are all gone is 0 again, whatever rounding was left).
+func (sp rollupSpec) sub(ref, cond string, g int) []string {
 	match := []string{"app = " + ref + ".app", "form = " + ref + ".form"}
-	for i, e := range sp.keyExprs(ref) {
+	for i, e := range sp.keyExprs(ref, g) {
 		match = append(match, rollupKeyCols[i]+" = "+e)
 	}
 	where := strings.Join(match, " AND ") + " AND " + cond
@@ -209,28 +259,48 @@ func (sp rollupSpec) triggers(name, app, form string) []string {
 		return ref + ".app = " + quote(app) + " AND " + ref + ".form = " + quote(form)
 	}
 	body := func(stmts ...string) string { return " BEGIN " + strings.Join(stmts, "; ") + "; END" }
+	var ins, upd, del []string
+	for g := range grainText {
+		ins = append(ins, sp.add("new", "1", g))
+		upd = append(upd, sp.sub("old", of("old")+" AND old.deleted = 0", g)...)
+		del = append(del, sp.sub("old", "1", g)...)
+	}
+	for g := range grainText {
+		upd = append(upd, sp.add("new", of("new")+" AND new.deleted = 0", g))
+	}
 	return []string{
-		"CREATE TRIGGER " + name + "_i AFTER INSERT ON records WHEN " + of("new") + " AND new.deleted = 0" +
-			body(sp.add("new", "1")),
-		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN (" + of("old") + ") OR (" + of("new") + ")" +
-			body(append(sp.sub("old", of("old")+" AND old.deleted = 0"), sp.add("new", of("new")+" AND new.deleted = 0"))...),
-		"CREATE TRIGGER " + name + "_d AFTER DELETE ON records WHEN " + of("old") + " AND old.deleted = 0" +
-			body(sp.sub("old", "1")...),
+		"CREATE TRIGGER " + name + "_i AFTER INSERT ON records WHEN " + of("new") + " AND new.deleted = 0" + body(ins...),
+		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN (" + of("old") + ") OR (" + of("new") + ")" + body(upd...),
+		"CREATE TRIGGER " + name + "_d AFTER DELETE ON records WHEN " + of("old") + " AND old.deleted = 0" + body(del...),
 	}
 }
 
-// build is the statement computing a form's rollups from its live records.
-func (sp rollupSpec) build(app, form string) string {
+// build is the statements computing a form's rollups from its live
+// records: the hours from the records, each coarser grain from the one
+// below it.
+func (sp rollupSpec) build(app, form string) []string {
 	cols := append([]string{"app", "form"}, rollupKeyCols...)
-	vals := append([]string{"r.app", "r.form"}, sp.keyExprs("r")...)
+	vals := append([]string{"r.app", "r.form"}, sp.keyExprs("r", grainHour)...)
 	cols, vals = append(cols, "c"), append(vals, "count(*)")
 	for i := range sp.Measures {
 		n, sum := sp.measureExprs("r", i)
 		k := strconv.Itoa(i)
 		cols, vals = append(cols, "n"+k, "s"+k), append(vals, "sum("+n+")", "sum("+sum+")")
 	}
-	return "INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") +
-		" FROM records AS r WHERE r.app = " + quote(app) + " AND r.form = " + quote(form) + " AND r.deleted = 0 GROUP BY 3, 4, 5, 6, 7"
+	of := " WHERE r.app = " + quote(app) + " AND r.form = " + quote(form)
+	group := " GROUP BY 3, 4, 5, 6, 7, 8"
+	out := []string{"INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") +
+		" FROM records AS r" + of + " AND r.deleted = 0" + group}
+	for g := grainDay; g < len(grainText); g++ {
+		vals := []string{"r.app", "r.form", strconv.Itoa(g), "substr(r.created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", "r.unit", "r.owner", "r.status", "r.data", "sum(c)"}
+		for i := range sp.Measures {
+			k := strconv.Itoa(i)
+			vals = append(vals, "sum(n"+k+")", "sum(s"+k+")")
+		}
+		out = append(out, "INSERT INTO rollups ("+strings.Join(cols, ", ")+") SELECT "+strings.Join(vals, ", ")+
+			" FROM rollups AS r"+of+" AND r.grain = "+strconv.Itoa(g-1)+group)
+	}
+	return out
 }
 
 // findRollup returns app/form's rollup; false when the form has none.
@@ -251,13 +321,14 @@ func (s *Store) findRollup(ctx context.Context, app, form string) (rollupSpec, b
 }
 
 // groupRollup answers q from its form's rollups when they can: q reads no
-// Min and Max, groups by rolled fields, unit, owner, status or the
-// creation time cut into UTC hours or days, measures a rolled field, and
-// filters by rolled fields, unit, owner and status, and by the creation
-// time only as a range over the whole filter. A range's partial hours at
-// either end are grouped from the records. rolled is false when q is not
-// such a query (nothing is read then); found is false when no record
-// counted.
+// Min and Max, groups by rolled fields, unit, status, owner (when kept) or
+// the creation time cut into UTC hours or days, measures a rolled field,
+// and filters by rolled fields, unit, status and owner, and by the
+// creation time only as a range over the whole filter. The range is read
+// as whole months, days and hours (only hours when grouped by time) and
+// the records of the partial hours at its ends (see rollupPlan). rolled is
+// false when q is not such a query (nothing is read then); found is false
+// when no record counted.
 func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engine.GroupAccumulator) (rolled, found bool, err error) {
 	if !q.NoBounds {
 		return false, false, nil
@@ -272,66 +343,67 @@ func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engin
 			return false, false, nil
 		}
 	}
+	top := grainMonth
 	for _, b := range q.By {
 		if !sp.groups(b) {
 			return false, false, nil
+		}
+		if b.Field == "_created_at" {
+			top = grainHour
 		}
 	}
 	lo, hi, rest, ok := splitCreated(q.Filter)
 	if !ok || !sp.filters(rest) {
 		return false, false, nil
 	}
-	// The whole hours of the range come from the rollups, the rest from
-	// the records (through the list index on created_at).
-	h0, h1 := ceilHour(lo), hi.Truncate(time.Hour)
-	if !lo.IsZero() && !hi.IsZero() && !h0.Before(h1) {
+	if !lo.IsZero() && !hi.IsZero() && !grainCeil(grainHour, lo).Before(grainStart(grainHour, hi)) {
 		return false, false, nil // under two hours: the records are few
 	}
-	keys, err := groupKeys(q.By)
+	keys, err := rollupKeys(q.By)
 	if err != nil {
 		return false, false, err
 	}
-	where := "app = " + quote(q.App) + " AND form = " + quote(q.Form)
-	var args []any
-	if !lo.IsZero() {
-		where += " AND created_at >= ?"
-		args = append(args, h0.Format(hourText))
-	}
-	if !hi.IsZero() {
-		where += " AND created_at < ?"
-		args = append(args, h1.Format(hourText))
-	}
+	var cond string
+	var cargs []any
 	if rest != nil {
-		f, fargs, err := compileFilter(rest, nil)
-		if err != nil {
+		if cond, cargs, err = compileFilter(rest, nil); err != nil {
 			return false, false, err
 		}
-		where += " AND " + f
-		args = append(args, fargs...)
 	}
 	aggs := []string{"coalesce(sum(c), 0)", "0", "0", "0", "0"}
 	if slot >= 0 {
 		k := strconv.Itoa(slot)
 		aggs[1], aggs[2] = "coalesce(sum(n"+k+"), 0)", "coalesce(sum(s"+k+"), 0)"
 	}
-	query := "SELECT " + strings.Join(append(keys.sel, aggs...), ", ") + " FROM rollups AS r WHERE " + where + keys.groupBy()
-	if found, err = s.runGroup(ctx, q, acc, query, args); err != nil {
-		return true, false, err
-	}
-	edges := [][2]time.Time{}
-	if !lo.IsZero() && lo.Before(h0) {
-		edges = append(edges, [2]time.Time{lo, h0})
-	}
-	if !hi.IsZero() && h1.Before(hi) {
-		edges = append(edges, [2]time.Time{h1, hi})
-	}
-	for _, e := range edges {
-		eq := q
-		eq.Filter = filter.And{Items: []filter.Expr{createdCmp(filter.OpGte, e[0]), createdCmp(filter.OpLt, e[1])}}
-		if rest != nil {
-			eq.Filter = filter.And{Items: append(eq.Filter.(filter.And).Items, rest)}
+	for _, seg := range rollupPlan(lo, hi, top) {
+		var more bool
+		if seg.grain < 0 {
+			eq := q
+			items := []filter.Expr{createdCmp(filter.OpGte, seg.from), createdCmp(filter.OpLt, seg.to)}
+			if rest != nil {
+				items = append(items, rest)
+			}
+			eq.Filter = filter.And{Items: items}
+			more, err = s.groupRaw(ctx, eq, acc)
+		} else {
+			where := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND grain = " + strconv.Itoa(seg.grain)
+			var args []any
+			layout := grainText[seg.grain].layout
+			if !seg.from.IsZero() {
+				where += " AND created_at >= ?"
+				args = append(args, seg.from.Format(layout))
+			}
+			if !seg.to.IsZero() {
+				where += " AND created_at < ?"
+				args = append(args, seg.to.Format(layout))
+			}
+			if cond != "" {
+				where += " AND " + cond
+				args = append(args, cargs...)
+			}
+			query := "SELECT " + strings.Join(append(keys.sel, aggs...), ", ") + " FROM rollups AS r WHERE " + where + keys.groupBy()
+			more, err = s.runGroup(ctx, q, acc, query, args)
 		}
-		more, err := s.groupRaw(ctx, eq, acc)
 		if err != nil {
 			return true, false, err
 		}
@@ -340,14 +412,65 @@ func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engin
 	return true, found, nil
 }
 
-// hourText is how the rollups keep a record's hour of creation.
-const hourText = "2006-01-02T15"
-
-func ceilHour(t time.Time) time.Time {
-	if h := t.Truncate(time.Hour); !h.Equal(t) {
-		return h.Add(time.Hour)
+// rollupKeys is groupKeys over the rollups: the creation time's cuts read
+// a period text, always one.
+func rollupKeys(by []engine.GroupBy) (groupSQL, error) {
+	g, err := groupKeys(by)
+	if err != nil {
+		return g, err
 	}
-	return t
+	for i, b := range by {
+		if b.Field != "_created_at" {
+			continue
+		}
+		n := strconv.Itoa(i)
+		v := "r.created_at"
+		if b.Cut == engine.CutDay {
+			v = "substr(r.created_at, 1, 10)"
+		}
+		g.sel[2*i+1] = v + " AS k" + n + "v"
+	}
+	return g, nil
+}
+
+// rollupSegment is a part of a time range read at one grain (-1: from the
+// records); zero times are unbounded.
+type rollupSegment struct {
+	grain    int
+	from, to time.Time
+}
+
+// rollupPlan cuts [lo, hi) into the fewest rows to read: the records up
+// to the first whole hour, hours up to the first whole day, days up to
+// the first whole month, the months, and the same down again at the other
+// end; no grain above top.
+func rollupPlan(lo, hi time.Time, top int) []rollupSegment {
+	var plan func(lo, hi time.Time, g int) []rollupSegment
+	plan = func(lo, hi time.Time, g int) []rollupSegment {
+		if g == top {
+			return []rollupSegment{{g, lo, hi}}
+		}
+		a, b := lo, hi
+		if !lo.IsZero() {
+			a = grainCeil(g+1, lo)
+		}
+		if !hi.IsZero() {
+			b = grainStart(g+1, hi)
+		}
+		if !lo.IsZero() && !hi.IsZero() && !a.Before(b) {
+			return []rollupSegment{{g, lo, hi}}
+		}
+		var out []rollupSegment
+		if lo.Before(a) {
+			out = append(out, rollupSegment{g, lo, a})
+		}
+		out = append(out, plan(a, b, g+1)...)
+		if b.Before(hi) {
+			out = append(out, rollupSegment{g, b, hi})
+		}
+		return out
+	}
+	return plan(lo, hi, -1)
 }
 
 func createdCmp(op filter.Op, t time.Time) filter.Cmp {
@@ -361,8 +484,10 @@ func (sp rollupSpec) groups(b engine.GroupBy) bool {
 		return false
 	case b.Field == "_created_at":
 		return b.Cut == engine.CutDay || b.Cut == engine.CutHour && b.Shift == 0
-	case b.Field == "_unit" || b.Field == "_owner" || b.Field == "_status":
+	case b.Field == "_unit" || b.Field == "_status":
 		return true
+	case b.Field == "_owner":
+		return sp.Owner
 	}
 	return slices.Contains(sp.Fields, b.Field)
 }
@@ -371,8 +496,10 @@ func (sp rollupSpec) groups(b engine.GroupBy) bool {
 func (sp rollupSpec) filters(e filter.Expr) bool {
 	field := func(f filter.Field) bool {
 		switch f.Key {
-		case "_unit", "_owner", "_status":
+		case "_unit", "_status":
 			return true
+		case "_owner":
+			return sp.Owner
 		}
 		return !f.System && f.Type != filter.TypeArray && slices.Contains(sp.Fields, f.Key)
 	}

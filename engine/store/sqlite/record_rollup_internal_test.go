@@ -59,7 +59,7 @@ func TestRollupKeptExact(t *testing.T) {
 	step := func() {
 		var ws []engine.RecordWrite
 		for range 1 + rng.IntN(3) {
-			at := t0.Add(time.Duration(rng.IntN(3*24*3600*1000)) * time.Millisecond)
+			at := t0.Add(time.Duration(rng.IntN(70*24*3600*1000)) * time.Millisecond) // over three months
 			pick := func(m map[string]*engine.Record) *engine.Record {
 				keys := make([]string, 0, len(m))
 				for k := range m {
@@ -73,11 +73,11 @@ func TestRollupKeptExact(t *testing.T) {
 			switch op := rng.IntN(10); {
 			case op < 5 || len(live) == 0:
 				n++
-				r := &engine.Record{ID: fmt.Sprintf("r%04d", n), App: "shop", Form: "customer", Unit: fmt.Sprintf("u%d", rng.IntN(3)), Owner: "o", Data: value()}
+				r := &engine.Record{ID: fmt.Sprintf("r%04d", n), App: "shop", Form: "customer", Unit: fmt.Sprintf("u%d", rng.IntN(3)), Owner: fmt.Sprintf("o%d", rng.IntN(2)), Data: value()}
 				ws = append(ws, engine.RecordWrite{Op: engine.WriteCreate, Record: r, Actor: "a", At: at})
 			case op < 7:
 				r := pick(live)
-				r.Data, r.Unit = value(), fmt.Sprintf("u%d", rng.IntN(3))
+				r.Data, r.Unit, r.Owner = value(), fmt.Sprintf("u%d", rng.IntN(3)), fmt.Sprintf("o%d", rng.IntN(2))
 				if rng.IntN(2) == 0 {
 					r.Status = engine.StatusApproved
 				}
@@ -112,7 +112,7 @@ func TestRollupKeptExact(t *testing.T) {
 	unit := filter.Field{Key: "_unit", Type: filter.TypeString, System: true}
 	level := filter.Field{Key: "level", Type: filter.TypeString}
 	since := filter.Cmp{Field: created, Op: filter.OpGte, Value: filter.FormatTime(t0.Add(20*time.Hour + 17*time.Minute + 3*time.Millisecond))}
-	before := filter.Cmp{Field: created, Op: filter.OpLt, Value: filter.FormatTime(t0.Add(50*time.Hour + 59*time.Minute))}
+	before := filter.Cmp{Field: created, Op: filter.OpLt, Value: filter.FormatTime(t0.Add(50*24*time.Hour + 59*time.Minute))}
 	inUnits := filter.Cmp{Field: unit, Op: filter.OpIn, Value: []any{"u1", "u2"}}
 	queries := []engine.GroupQuery{
 		{Measure: "amount"},
@@ -174,16 +174,86 @@ func TestRollupKeptExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("bulk")
-	// Another rollup of the form is built afresh.
-	ix.Rollup = &engine.FormRollup{Fields: []string{"level"}, Measures: []string{"amount"}}
+	// Another rollup of the form is built afresh, this one by owner too.
+	ix.Rollup = &engine.FormRollup{Fields: []string{"level"}, Measures: []string{"amount"}, Owner: true}
 	if err := s.EnsureIndexes(ctx, ix); err != nil {
 		t.Fatal(err)
 	}
-	queries = queries[:2]
+	owner := filter.Field{Key: "_owner", Type: filter.TypeString, System: true}
+	queries = append(queries[:2],
+		engine.GroupQuery{By: []engine.GroupBy{{Field: "_owner"}}, Measure: "amount", Filter: filter.And{Items: []filter.Expr{since, before}}},
+		engine.GroupQuery{By: []engine.GroupBy{{Field: "level"}}, Filter: filter.And{Items: []filter.Expr{filter.Cmp{Field: owner, Op: filter.OpEq, Value: "o1"}, before}}})
 	check("rebuilt")
+	for b := range 5 {
+		for range 20 {
+			step()
+		}
+		check(fmt.Sprintf("batch %d by owner", b))
+	}
 }
 
 func sortRows(rows []engine.GroupRow) []engine.GroupRow {
 	sort.Slice(rows, func(i, j int) bool { return fmt.Sprintf("%#v", rows[i].Keys) < fmt.Sprintf("%#v", rows[j].Keys) })
 	return rows
+}
+
+// TestRollupPlan: a range is read as the records of its partial hours,
+// then hours, days and whole months, and back down.
+func TestRollupPlan(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	seg := func(g int, from, to string) rollupSegment {
+		var a, b time.Time
+		if from != "" {
+			a = at(from)
+		}
+		if to != "" {
+			b = at(to)
+		}
+		return rollupSegment{g, a, b}
+	}
+	for _, tc := range []struct {
+		name   string
+		lo, hi string
+		top    int
+		want   []rollupSegment
+	}{
+		{"everything", "", "", grainMonth, []rollupSegment{seg(grainMonth, "", "")}},
+		{"since a moment", "2026-01-30T22:15:00.001Z", "", grainMonth, []rollupSegment{
+			seg(-1, "2026-01-30T22:15:00.001Z", "2026-01-30T23:00:00Z"), seg(grainHour, "2026-01-30T23:00:00Z", "2026-01-31T00:00:00Z"),
+			seg(grainDay, "2026-01-31T00:00:00Z", "2026-02-01T00:00:00Z"), seg(grainMonth, "2026-02-01T00:00:00Z", ""),
+		}},
+		{"until a moment", "", "2026-03-02T01:30:00Z", grainMonth, []rollupSegment{
+			seg(grainMonth, "", "2026-03-01T00:00:00Z"), seg(grainDay, "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"),
+			seg(grainHour, "2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"), seg(-1, "2026-03-02T01:00:00Z", "2026-03-02T01:30:00Z"),
+		}},
+		{"whole days within a month", "2026-03-02T00:00:00Z", "2026-03-05T00:00:00Z", grainMonth, []rollupSegment{
+			seg(grainDay, "2026-03-02T00:00:00Z", "2026-03-05T00:00:00Z"),
+		}},
+		{"hours only when grouped by time", "2026-03-02T00:10:00Z", "2026-04-05T00:00:00Z", grainHour, []rollupSegment{
+			seg(-1, "2026-03-02T00:10:00Z", "2026-03-02T01:00:00Z"), seg(grainHour, "2026-03-02T01:00:00Z", "2026-04-05T00:00:00Z"),
+		}},
+		{"within an hour", "2026-03-02T00:10:00Z", "2026-03-02T00:50:00Z", grainMonth, []rollupSegment{
+			seg(-1, "2026-03-02T00:10:00Z", "2026-03-02T00:50:00Z"),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var lo, hi time.Time
+			if tc.lo != "" {
+				lo = at(tc.lo)
+			}
+			if tc.hi != "" {
+				hi = at(tc.hi)
+			}
+			got := rollupPlan(lo, hi, tc.top)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(rollupSegment{})); diff != "" {
+				t.Errorf("rollupPlan (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
