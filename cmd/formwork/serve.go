@@ -77,6 +77,9 @@ func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*
 	}
 	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
 	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})
+	if err := d.Service.EnsureAppIndexes(context.Background()); err != nil {
+		return nil, err
+	}
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := os.Getenv("FORMWORK_WEBHOOK_URL"), os.Getenv("FORMWORK_WEBHOOK_SECRET"); url != "" && secret != "" {

@@ -602,3 +602,12 @@ func splitCreated(e filter.Expr) (lo, hi time.Time, rest filter.Expr, ok bool) {
 	}
 	return lo, hi, rest, true
 }
+
+// Rollup returns what app/form's totals are kept by (nil when none are).
+func (s *Store) Rollup(ctx context.Context, app, form string) (*engine.FormRollup, error) {
+	sp, ok, err := s.findRollup(ctx, app, form)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &engine.FormRollup{Fields: sp.Fields, Measures: sp.Measures, Owner: sp.Owner}, nil
+}
