@@ -164,3 +164,42 @@ func sortedRows(rows []engine.GroupRow) []engine.GroupRow {
 	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i].Keys) < fmt.Sprint(rows[j].Keys) })
 	return rows
 }
+
+// BenchmarkRollupWrite measures what keeping a dashboard's rollups adds to
+// a record write (the triggers' work in its transaction): a create, then
+// an update moving the record to another store and level, with and
+// without rollups over the benchmark dashboard's fields.
+func BenchmarkRollupWrite(b *testing.B) {
+	ctx := context.Background()
+	for _, rolled := range []bool{false, true} {
+		name := "plain"
+		if rolled {
+			name = "rollups"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := benchStore(b)
+			if rolled {
+				if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer",
+					Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}, Owner: true}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu := processCPU()
+			j := 0
+			for b.Loop() {
+				w := recordWrite(j)
+				res, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{w}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := res.Records[0]
+				r.Unit, r.Data["level"] = "s99", "L99"
+				if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteUpdate, Record: r, ExpectVersion: r.Version, Actor: "u1", At: w.At.Add(time.Hour)}}}); err != nil {
+					b.Fatal(err)
+				}
+				j++
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}
