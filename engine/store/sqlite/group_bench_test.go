@@ -48,7 +48,8 @@ func dashboardQueries(zone time.Duration, from time.Time) []engine.GroupQuery {
 // BenchmarkDashboard measures a dashboard of six charts over
 // FORMWORK_BENCH_RECORDS records (default 100000), all of them and the
 // last tenth of them by creation time (a "this month" view), for a viewer
-// who sees every store and for one who sees one store of twenty: each
+// who sees every store and for one who sees one store of twenty (and,
+// with FORMWORK_BENCH_ROLLUP_OWNER=1, one who sees their own records): each
 // operation is the whole dashboard, its charts run side by side as the
 // service runs them, p50/p95 over the operations; then each chart alone.
 // The charts read the form's rollups (as Service.Dashboard asks for count,
@@ -60,16 +61,27 @@ func BenchmarkDashboard(b *testing.B) {
 	ctx := context.Background()
 	// The product indexes the fields a dashboard groups by (level and
 	// amount are x-index already) and keeps its rollups.
+	// FORMWORK_BENCH_ROLLUP_OWNER=1 keeps the totals per owner too (as for
+	// a form some role sees only its own records of), and adds a viewer
+	// who sees their own records.
+	byOwner := os.Getenv("FORMWORK_BENCH_ROLLUP_OWNER") == "1"
 	start := time.Now()
 	ix := engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"city", "vip"},
-		Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}}}
+		Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}, Owner: byOwner}}
 	if err := s.EnsureIndexes(ctx, ix); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("group indexes and rollups ready in %v", time.Since(start).Round(time.Millisecond))
 	reportSize(b, path)
 	recent := benchT0.Add(time.Duration(n-n/10) * time.Second)
-	store := filter.Cmp{Field: filter.Field{Key: "_unit", Type: filter.TypeString, System: true}, Op: filter.OpIn, Value: []any{"s3"}}
+	scopes := map[string]filter.Expr{
+		"store": filter.Cmp{Field: filter.Field{Key: "_unit", Type: filter.TypeString, System: true}, Op: filter.OpIn, Value: []any{"s3"}},
+		"own":   filter.Cmp{Field: filter.Field{Key: "_owner", Type: filter.TypeString, System: true}, Op: filter.OpEq, Value: "u7"},
+	}
+	viewers := []string{"hq", "store"}
+	if byOwner {
+		viewers = append(viewers, "own")
+	}
 	type run struct {
 		name string
 		qs   []engine.GroupQuery
@@ -79,7 +91,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if raw && os.Getenv("FORMWORK_BENCH_RAW") != "1" {
 			continue
 		}
-		for _, viewer := range []string{"hq", "store"} {
+		for _, viewer := range viewers {
 			for _, period := range []string{"all", "last-tenth"} {
 				from := time.Time{}
 				if period == "last-tenth" {
@@ -88,8 +100,8 @@ func BenchmarkDashboard(b *testing.B) {
 				qs := dashboardQueries(0, from)
 				for i := range qs {
 					qs[i].NoBounds = !raw
-					if viewer == "store" {
-						qs[i].Filter = filter.And{Items: []filter.Expr{store, qs[i].Filter}}
+					if scope := scopes[viewer]; scope != nil {
+						qs[i].Filter = filter.And{Items: []filter.Expr{scope, qs[i].Filter}}
 					}
 				}
 				name := viewer + "/" + period
@@ -102,7 +114,7 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	if os.Getenv("FORMWORK_BENCH_RAW") == "1" {
 		// the rollups answer what the records do
-		for _, tc := range runs[:len(runs)/2] {
+		for _, tc := range runs[:len(runs)/2] { // those with rollups
 			for i, q := range tc.qs {
 				got, err := s.GroupRecords(ctx, q)
 				if err != nil {
