@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -9,22 +10,24 @@ import (
 // dashboard rollups its bundle asks for (see ensureFormIndexes), as a
 // publish does: run when a process starts, it builds the rollups a store
 // lacks (after an upgrade, or a store restored from an older backup) and
-// does nothing where they are as they should be.
+// does nothing where they are as they should be. An app whose indexes
+// fail is named in the error; the others get theirs.
 func (s *Service) EnsureAppIndexes(ctx context.Context) error {
 	apps, err := s.store.FindDocs(ctx, DocQuery{Kind: KindApp})
 	if err != nil {
 		return fmt.Errorf("app indexes: %w", err)
 	}
+	var errs []error // one app's failure leaves the others theirs
 	for _, d := range apps {
 		b, _, err := s.Bundle(ctx, d.ID, 0)
-		if err != nil {
-			return fmt.Errorf("app indexes of %s: %w", d.ID, err)
+		if err == nil {
+			err = s.ensureFormIndexes(ctx, b)
 		}
-		if err := s.ensureFormIndexes(ctx, b); err != nil {
-			return err
+		if err != nil {
+			errs = append(errs, fmt.Errorf("app indexes of %s: %w", d.ID, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ensureFormIndexes asks the store for the indexes and rollups of b's

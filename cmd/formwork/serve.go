@@ -78,7 +78,7 @@ func newDeps(store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) (*
 	d := &Deps{Store: store, Queue: q, Org: engine.NewOrg(store, time.Now), Clock: time.Now, Log: log}
 	d.Service = engine.NewService(store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: zone})
 	if err := d.Service.EnsureAppIndexes(context.Background()); err != nil {
-		return nil, err
+		log.Warn("app indexes and dashboard rollups", "err", err) // dashboards then read the records
 	}
 	reg := engine.NewPluginRegistry()
 	var channels []string

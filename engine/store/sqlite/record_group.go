@@ -24,12 +24,19 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 	// Groups the SQL tells apart but a key does not (arrays, read as no
 	// key) fall together here, as do a rollup's groups and the records'.
 	acc := engine.NewGroupAccumulator(q)
-	rolled, found, err := s.groupRollup(ctx, q, acc)
+	// One read transaction: the rollup's definition, its rows and the
+	// records at the ends of a range are read from the same snapshot.
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite group records: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+	rolled, found, err := s.groupRollup(ctx, tx, q, acc)
 	if err != nil {
 		return nil, err
 	}
 	if !rolled {
-		if found, err = s.groupRaw(ctx, q, acc); err != nil {
+		if found, err = s.groupRaw(ctx, tx, q, acc); err != nil {
 			return nil, err
 		}
 	}
@@ -47,7 +54,7 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 
 // groupRaw groups the records q selects into acc; found is false when
 // there were none.
-func (s *Store) groupRaw(ctx context.Context, q engine.GroupQuery, acc *engine.GroupAccumulator) (found bool, err error) {
+func (s *Store) groupRaw(ctx context.Context, db querier, q engine.GroupQuery, acc *engine.GroupAccumulator) (found bool, err error) {
 	where, args, err := recordWhere(engine.RecordQuery{App: q.App, Form: q.Form, Filter: q.Filter})
 	if err != nil {
 		return false, err
@@ -81,7 +88,13 @@ func (s *Store) groupRaw(ctx context.Context, q engine.GroupQuery, acc *engine.G
 			" FROM (SELECT data, unit, owner, status, version, created_at, updated_at FROM records WHERE " + where + ") AS r " + strings.Join(keys.joins, " ")
 		query = "SELECT " + strings.Join(append(keys.group, aggs...), ", ") + " FROM (" + inner + ")"
 	}
-	return s.runGroup(ctx, q, acc, query+keys.groupBy(), args)
+	return runGroup(ctx, db, q, acc, query+keys.groupBy(), args)
+}
+
+// querier reads: the read pool, or a transaction on it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // groupSQL is the SQL of a query's keys: the selected (type, value)
@@ -120,8 +133,8 @@ func (g groupSQL) groupBy() string {
 
 // runGroup runs a grouping query and merges its groups into acc; found is
 // false when it counted no record.
-func (s *Store) runGroup(ctx context.Context, q engine.GroupQuery, acc *engine.GroupAccumulator, query string, args []any) (found bool, err error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+func runGroup(ctx context.Context, db querier, q engine.GroupQuery, acc *engine.GroupAccumulator, query string, args []any) (found bool, err error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return false, fmt.Errorf("sqlite group records: %w", err)
 	}

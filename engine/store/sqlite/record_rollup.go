@@ -304,10 +304,10 @@ func (sp rollupSpec) build(app, form string) []string {
 }
 
 // findRollup returns app/form's rollup; false when the form has none.
-func (s *Store) findRollup(ctx context.Context, app, form string) (rollupSpec, bool, error) {
+func findRollup(ctx context.Context, db querier, app, form string) (rollupSpec, bool, error) {
 	var sp rollupSpec
 	var text string
-	err := s.r.QueryRowContext(ctx, `SELECT spec FROM rollup_forms WHERE app = ? AND form = ?`, app, form).Scan(&text)
+	err := db.QueryRowContext(ctx, `SELECT spec FROM rollup_forms WHERE app = ? AND form = ?`, app, form).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sp, false, nil
 	}
@@ -329,11 +329,11 @@ func (s *Store) findRollup(ctx context.Context, app, form string) (rollupSpec, b
 // the records of the partial hours at its ends (see rollupPlan). rolled is
 // false when q is not such a query (nothing is read then); found is false
 // when no record counted.
-func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engine.GroupAccumulator) (rolled, found bool, err error) {
+func (s *Store) groupRollup(ctx context.Context, db querier, q engine.GroupQuery, acc *engine.GroupAccumulator) (rolled, found bool, err error) {
 	if !q.NoBounds {
 		return false, false, nil
 	}
-	sp, ok, err := s.findRollup(ctx, q.App, q.Form)
+	sp, ok, err := findRollup(ctx, db, q.App, q.Form)
 	if err != nil || !ok {
 		return false, false, err
 	}
@@ -384,7 +384,7 @@ func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engin
 				items = append(items, rest)
 			}
 			eq.Filter = filter.And{Items: items}
-			more, err = s.groupRaw(ctx, eq, acc)
+			more, err = s.groupRaw(ctx, db, eq, acc)
 		} else {
 			where := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND grain = " + strconv.Itoa(seg.grain)
 			var args []any
@@ -402,7 +402,7 @@ func (s *Store) groupRollup(ctx context.Context, q engine.GroupQuery, acc *engin
 				args = append(args, cargs...)
 			}
 			query := "SELECT " + strings.Join(append(keys.sel, aggs...), ", ") + " FROM rollups AS r WHERE " + where + keys.groupBy()
-			more, err = s.runGroup(ctx, q, acc, query, args)
+			more, err = runGroup(ctx, db, q, acc, query, args)
 		}
 		if err != nil {
 			return true, false, err
@@ -605,7 +605,7 @@ func splitCreated(e filter.Expr) (lo, hi time.Time, rest filter.Expr, ok bool) {
 
 // Rollup returns what app/form's totals are kept by (nil when none are).
 func (s *Store) Rollup(ctx context.Context, app, form string) (*engine.FormRollup, error) {
-	sp, ok, err := s.findRollup(ctx, app, form)
+	sp, ok, err := findRollup(ctx, s.r, app, form)
 	if err != nil || !ok {
 		return nil, err
 	}

@@ -131,12 +131,12 @@ func TestRollupKeptExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			acc := engine.NewGroupAccumulator(q)
-			rolled, _, err := s.groupRollup(ctx, q, acc)
+			rolled, _, err := s.groupRollup(ctx, s.r, q, acc)
 			if err != nil || !rolled {
 				t.Fatalf("%s, query %d: rollups not read (%v)", when, i, err)
 			}
 			raw := engine.NewGroupAccumulator(q)
-			if _, err := s.groupRaw(ctx, q, raw); err != nil {
+			if _, err := s.groupRaw(ctx, s.r, q, raw); err != nil {
 				t.Fatal(err)
 			}
 			want, got := raw.Rows(), acc.Rows()
