@@ -257,14 +257,16 @@ func (f *Form) LabelOf(key string) Text {
 }
 
 // dashboardRollup is what the store should keep totals of for f's
-// dashboards (FormRollup): the scalar fields its charts group by or filter
-// on and its roles' filter scopes read, the owner when a role sees its
-// own records or a chart reads it, and the fields charts sum or average. Time fields stay out (every record would be a row of its
-// own): charts grouping by them read the records. Empty when no chart
-// is over f (the store then keeps none).
+// dashboards (FormRollup): per chart, the scalar fields it groups by or
+// filters on, with those its roles' filter scopes read; the owner when a
+// role sees its own records or a chart reads it; the fields charts sum or
+// average. Time fields stay out (every record would be a row of its own):
+// charts grouping by them read the records. Empty when no chart is over f
+// (the store then keeps none).
 func dashboardRollup(b *Bundle, f *Form) *FormRollup {
 	r := &FormRollup{}
-	fields := func(keys ...string) {
+	// fields adds the rollable fields of keys to set.
+	fields := func(set []string, keys ...string) []string {
 		for _, k := range keys {
 			if k == "_owner" {
 				r.Owner = true
@@ -273,40 +275,24 @@ func dashboardRollup(b *Bundle, f *Form) *FormRollup {
 			if isTime, _ := timeField(f, k); fd == nil || isTime || fd.Type == "array" || fd.Type == "object" || fd.Sensitive != "" {
 				continue
 			}
-			if !slices.Contains(r.Fields, k) {
-				r.Fields = append(r.Fields, k)
+			if !slices.Contains(set, k) {
+				set = append(set, k)
 			}
 		}
+		return set
 	}
-	filterFields := func(raw json.RawMessage) {
+	filterFields := func(set []string, raw json.RawMessage) []string {
 		if len(raw) == 0 {
-			return
+			return set
 		}
 		if e, err := ParseFilter(f, raw, filterVarsZero()); err == nil {
 			for _, fl := range filter.Fields(e) {
-				fields(fl.Key)
+				set = fields(set, fl.Key)
 			}
 		}
+		return set
 	}
-	charts := 0
-	for _, d := range b.Dashboards {
-		for _, c := range d.Charts {
-			if c.Form != f.Key {
-				continue
-			}
-			charts++
-			for _, g := range c.groups() {
-				fields(g.Field)
-			}
-			filterFields(c.Filter)
-			if op := c.Measure.Op; (op == MeasureSum || op == MeasureAvg) && !slices.Contains(r.Measures, c.Measure.Field) {
-				r.Measures = append(r.Measures, c.Measure.Field)
-			}
-		}
-	}
-	if charts == 0 {
-		return &FormRollup{}
-	}
+	var scoped []string // every set holds them, so scoped viewers read the totals too
 	for _, role := range b.Roles {
 		fp := role.Permissions[f.Key]
 		switch {
@@ -314,8 +300,26 @@ func dashboardRollup(b *Bundle, f *Form) *FormRollup {
 		case fp.Scope.Kind == ScopeOwn || fp.Scope.Kind == "":
 			r.Owner = true
 		case fp.Scope.Kind == ScopeFilter:
-			filterFields(fp.Scope.Filter)
+			scoped = filterFields(scoped, fp.Scope.Filter)
 		}
+	}
+	for _, d := range b.Dashboards {
+		for _, c := range d.Charts {
+			if c.Form != f.Key {
+				continue
+			}
+			set := slices.Clone(scoped)
+			for _, g := range c.groups() {
+				set = fields(set, g.Field)
+			}
+			r.Sets = append(r.Sets, filterFields(set, c.Filter))
+			if op := c.Measure.Op; (op == MeasureSum || op == MeasureAvg) && !slices.Contains(r.Measures, c.Measure.Field) {
+				r.Measures = append(r.Measures, c.Measure.Field)
+			}
+		}
+	}
+	if len(r.Sets) == 0 {
+		return &FormRollup{}
 	}
 	return r
 }

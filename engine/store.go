@@ -221,19 +221,20 @@ type FormIndex struct {
 	Fields []string // data keys with x-index: true
 	// Rollup, when set, is the totals a store may keep of the form's live
 	// records for its dashboards (nil leaves what the store keeps as it
-	// is; an empty Rollup keeps none).
+	// is; one without sets keeps none).
 	Rollup *FormRollup
 }
 
-// FormRollup names what a form's totals are kept by: per hour (and day
-// and month) of creation, unit, status, owner when Owner is set, and the
-// values of Fields (scalar data keys a dashboard groups or filters by),
+// FormRollup names what a form's totals are kept by: for each of Sets
+// (the scalar data keys one chart groups or filters by, with those the
+// roles' scopes read), per hour (and day and month) of creation, unit,
+// status, owner when Owner is set, and the values of the set's fields,
 // the number of records and, for each of Measures (data keys a dashboard
 // sums or averages), the number and sum of its numbers. A store that
 // keeps them answers a GroupRecords with NoBounds over those keys from
-// them.
+// the smallest set holding its fields.
 type FormRollup struct {
-	Fields   []string
+	Sets     [][]string
 	Measures []string
 	// Owner keeps the totals per owner too (a role sees its own records,
 	// or a chart groups or filters by owner).

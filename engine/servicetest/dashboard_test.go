@@ -293,7 +293,8 @@ func TestDashboardRollups(t *testing.T) {
 		t.Fatal(err)
 	}
 	// staff see their own records: the owner is kept
-	want := &engine.FormRollup{Fields: []string{"level"}, Measures: []string{"budget", "discount"}, Owner: true}
+	// (a set per chart's fields: none, or the level)
+	want := &engine.FormRollup{Sets: [][]string{{}, {"level"}}, Measures: []string{"budget", "discount"}, Owner: true}
 	if diff := cmp.Diff(want, kept); diff != "" {
 		t.Fatalf("rollup of customer (-want +got):\n%s", diff)
 	}

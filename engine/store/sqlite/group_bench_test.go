@@ -67,7 +67,7 @@ func BenchmarkDashboard(b *testing.B) {
 	byOwner := os.Getenv("FORMWORK_BENCH_ROLLUP_OWNER") == "1"
 	start := time.Now()
 	ix := engine.FormIndex{App: "shop", Form: "customer", Fields: []string{"city", "vip"},
-		Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}, Owner: byOwner}}
+		Rollup: &engine.FormRollup{Sets: [][]string{{"level"}, {"city"}, {}, {"vip"}, {"level", "city"}}, Measures: []string{"amount"}, Owner: byOwner}}
 	if err := s.EnsureIndexes(ctx, ix); err != nil {
 		b.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func BenchmarkRollupWrite(b *testing.B) {
 			s := benchStore(b)
 			if rolled {
 				if err := s.EnsureIndexes(ctx, engine.FormIndex{App: "shop", Form: "customer",
-					Rollup: &engine.FormRollup{Fields: []string{"level", "city", "vip"}, Measures: []string{"amount"}, Owner: true}}); err != nil {
+					Rollup: &engine.FormRollup{Sets: [][]string{{"level"}, {"city"}, {}, {"vip"}, {"level", "city"}}, Measures: []string{"amount"}, Owner: true}}); err != nil {
 					b.Fatal(err)
 				}
 			}

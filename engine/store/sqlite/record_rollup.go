@@ -18,9 +18,10 @@ import (
 
 // A form's rollups are the totals of its live records per period of
 // creation (an hour, a day and a month, UTC: three grains), unit, status,
-// owner (when its roles or charts read it) and the values of the fields
-// its dashboards group and filter by (engine.FormRollup): one row of the
-// rollups table per grain and combination, holding the number of records
+// owner (when its roles or charts read it) and the values of a set of the
+// fields its dashboards group and filter by (engine.FormRollup: a set per
+// chart, so a chart by level is not also split by city): one row of the
+// rollups table per set, grain and combination, holding the number of records
 // and, for each measured field, the number and sum of its numbers.
 // Triggers on records keep them in the transaction of every record write
 // (create, update, move to and restore from the recycle bin, purge, bulk
@@ -44,6 +45,7 @@ CREATE TABLE rollup_forms (
 CREATE TABLE rollups (
 	app TEXT NOT NULL,
 	form TEXT NOT NULL,
+	dims INTEGER NOT NULL,
 	grain INTEGER NOT NULL,
 	created_at TEXT NOT NULL,
 	unit TEXT NOT NULL,
@@ -55,15 +57,28 @@ CREATE TABLE rollups (
 	n1 INTEGER NOT NULL DEFAULT 0, s1 NOT NULL DEFAULT 0,
 	n2 INTEGER NOT NULL DEFAULT 0, s2 NOT NULL DEFAULT 0,
 	n3 INTEGER NOT NULL DEFAULT 0, s3 NOT NULL DEFAULT 0,
-	PRIMARY KEY (app, form, grain, created_at, unit, owner, status, data)
+	PRIMARY KEY (app, form, dims, grain, created_at, unit, owner, status, data)
 ) WITHOUT ROWID;
 `
 
 // rollupSpec is a form's rollup as rollup_forms keeps it.
 type rollupSpec struct {
-	Fields   []string `json:"fields"`
-	Measures []string `json:"measures"`
-	Owner    bool     `json:"owner,omitempty"`
+	Sets     [][]string `json:"sets"`
+	Measures []string   `json:"measures"`
+	Owner    bool       `json:"owner,omitempty"`
+	// Fields and set are those of one set (see view).
+	Fields []string `json:"-"`
+	set    int
+}
+
+// rollupSets is the most sets of fields a form's rollups keep apart;
+// more are kept as one set of all their fields.
+const rollupSets = 8
+
+// view is sp reading set i.
+func (sp rollupSpec) view(i int) rollupSpec {
+	sp.Fields, sp.set = sp.Sets[i], i
+	return sp
 }
 
 // A rollup grain is the period its rows total: grainHour's created_at is
@@ -108,13 +123,31 @@ func grainCeil(g int, t time.Time) time.Time {
 
 func newRollupSpec(r *engine.FormRollup) (rollupSpec, error) {
 	sp := rollupSpec{Owner: r.Owner}
-	for _, f := range r.Fields {
-		if _, err := jsonPath(f); err != nil {
-			return sp, err
+	var all []string
+	for _, set := range r.Sets {
+		fields := []string{}
+		for _, f := range set {
+			if _, err := jsonPath(f); err != nil {
+				return sp, err
+			}
+			if !slices.Contains(fields, f) {
+				fields = append(fields, f)
+			}
+			if !slices.Contains(all, f) {
+				all = append(all, f)
+			}
 		}
-		if !slices.Contains(sp.Fields, f) {
-			sp.Fields = append(sp.Fields, f)
+		slices.Sort(fields)
+		if !slices.ContainsFunc(sp.Sets, func(s []string) bool { return slices.Equal(s, fields) }) {
+			sp.Sets = append(sp.Sets, fields)
 		}
+	}
+	if len(sp.Sets) > rollupSets {
+		slices.Sort(all)
+		sp.Sets = [][]string{all}
+	}
+	if len(sp.Sets) == 0 {
+		return rollupSpec{}, nil
 	}
 	for _, f := range r.Measures {
 		if _, err := jsonPath(f); err != nil {
@@ -124,11 +157,10 @@ func newRollupSpec(r *engine.FormRollup) (rollupSpec, error) {
 			sp.Measures = append(sp.Measures, f)
 		}
 	}
-	slices.Sort(sp.Fields)
 	return sp, nil
 }
 
-func (sp rollupSpec) empty() bool { return len(sp.Fields) == 0 && len(sp.Measures) == 0 }
+func (sp rollupSpec) empty() bool { return len(sp.Sets) == 0 }
 
 // ensureRollup makes app/form's rollups those of r: when they differ from
 // the kept ones, it drops them and builds the new ones from the records,
@@ -201,10 +233,10 @@ func (sp rollupSpec) keyExprs(ref string, g int) []string {
 	if sp.Owner {
 		owner = ref + ".owner"
 	}
-	return []string{strconv.Itoa(g), "substr(" + ref + ".created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", ref + ".unit", owner, ref + ".status", data}
+	return []string{strconv.Itoa(sp.set), strconv.Itoa(g), "substr(" + ref + ".created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", ref + ".unit", owner, ref + ".status", data}
 }
 
-var rollupKeyCols = []string{"grain", "created_at", "unit", "owner", "status", "data"}
+var rollupKeyCols = []string{"dims", "grain", "created_at", "unit", "owner", "status", "data"}
 
 // measureExprs are the SQL of measure i's count and sum for one record
 // (1 and the value for a number, as GroupRecords measures; 0 and 0 else).
@@ -259,15 +291,17 @@ func (sp rollupSpec) triggers(name, app, form string) []string {
 		return ref + ".app = " + quote(app) + " AND " + ref + ".form = " + quote(form)
 	}
 	body := func(stmts ...string) string { return " BEGIN " + strings.Join(stmts, "; ") + "; END" }
-	var ins, upd, del []string
-	for g := range grainText {
-		ins = append(ins, sp.add("new", "1", g))
-		upd = append(upd, sp.sub("old", of("old")+" AND old.deleted = 0", g)...)
-		del = append(del, sp.sub("old", "1", g)...)
+	var ins, upd, del, updAdd []string
+	for i := range sp.Sets {
+		v := sp.view(i)
+		for g := range grainText {
+			ins = append(ins, v.add("new", "1", g))
+			upd = append(upd, v.sub("old", of("old")+" AND old.deleted = 0", g)...)
+			updAdd = append(updAdd, v.add("new", of("new")+" AND new.deleted = 0", g))
+			del = append(del, v.sub("old", "1", g)...)
+		}
 	}
-	for g := range grainText {
-		upd = append(upd, sp.add("new", of("new")+" AND new.deleted = 0", g))
-	}
+	upd = append(upd, updAdd...)
 	return []string{
 		"CREATE TRIGGER " + name + "_i AFTER INSERT ON records WHEN " + of("new") + " AND new.deleted = 0" + body(ins...),
 		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN (" + of("old") + ") OR (" + of("new") + ")" + body(upd...),
@@ -279,6 +313,15 @@ func (sp rollupSpec) triggers(name, app, form string) []string {
 // records: the hours from the records, each coarser grain from the one
 // below it.
 func (sp rollupSpec) build(app, form string) []string {
+	var out []string
+	for i := range sp.Sets {
+		out = append(out, sp.view(i).buildSet(app, form)...)
+	}
+	return out
+}
+
+// buildSet is build for the set sp views.
+func (sp rollupSpec) buildSet(app, form string) []string {
 	cols := append([]string{"app", "form"}, rollupKeyCols...)
 	vals := append([]string{"r.app", "r.form"}, sp.keyExprs("r", grainHour)...)
 	cols, vals = append(cols, "c"), append(vals, "count(*)")
@@ -288,17 +331,17 @@ func (sp rollupSpec) build(app, form string) []string {
 		cols, vals = append(cols, "n"+k, "s"+k), append(vals, "sum("+n+")", "sum("+sum+")")
 	}
 	of := " WHERE r.app = " + quote(app) + " AND r.form = " + quote(form)
-	group := " GROUP BY 3, 4, 5, 6, 7, 8"
+	group := " GROUP BY 3, 4, 5, 6, 7, 8, 9"
 	out := []string{"INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") +
 		" FROM records AS r" + of + " AND r.deleted = 0" + group}
 	for g := grainDay; g < len(grainText); g++ {
-		vals := []string{"r.app", "r.form", strconv.Itoa(g), "substr(r.created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", "r.unit", "r.owner", "r.status", "r.data", "sum(c)"}
+		vals := []string{"r.app", "r.form", "r.dims", strconv.Itoa(g), "substr(r.created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", "r.unit", "r.owner", "r.status", "r.data", "sum(c)"}
 		for i := range sp.Measures {
 			k := strconv.Itoa(i)
 			vals = append(vals, "sum(n"+k+")", "sum(s"+k+")")
 		}
 		out = append(out, "INSERT INTO rollups ("+strings.Join(cols, ", ")+") SELECT "+strings.Join(vals, ", ")+
-			" FROM rollups AS r"+of+" AND r.grain = "+strconv.Itoa(g-1)+group)
+			" FROM rollups AS r"+of+" AND r.dims = "+strconv.Itoa(sp.set)+" AND r.grain = "+strconv.Itoa(g-1)+group)
 	}
 	return out
 }
@@ -345,15 +388,23 @@ func (s *Store) groupRollup(ctx context.Context, db querier, q engine.GroupQuery
 	}
 	top := grainMonth
 	for _, b := range q.By {
-		if !sp.groups(b) {
-			return false, false, nil
-		}
 		if b.Field == "_created_at" {
 			top = grainHour
 		}
 	}
 	lo, hi, rest, ok := splitCreated(q.Filter)
-	if !ok || !sp.filters(rest) {
+	if !ok {
+		return false, false, nil
+	}
+	// the smallest set holding every field q reads
+	pick := -1
+	for i, set := range sp.Sets {
+		v := sp.view(i)
+		if (pick < 0 || len(set) < len(sp.Sets[pick])) && v.filters(rest) && !slices.ContainsFunc(q.By, func(b engine.GroupBy) bool { return !v.groups(b) }) {
+			pick = i
+		}
+	}
+	if pick < 0 {
 		return false, false, nil
 	}
 	if !lo.IsZero() && !hi.IsZero() && !grainCeil(grainHour, lo).Before(grainStart(grainHour, hi)) {
@@ -386,7 +437,7 @@ func (s *Store) groupRollup(ctx context.Context, db querier, q engine.GroupQuery
 			eq.Filter = filter.And{Items: items}
 			more, err = s.groupRaw(ctx, db, eq, acc)
 		} else {
-			where := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND grain = " + strconv.Itoa(seg.grain)
+			where := "app = " + quote(q.App) + " AND form = " + quote(q.Form) + " AND dims = " + strconv.Itoa(pick) + " AND grain = " + strconv.Itoa(seg.grain)
 			var args []any
 			layout := grainText[seg.grain].layout
 			if !seg.from.IsZero() {
@@ -609,5 +660,5 @@ func (s *Store) Rollup(ctx context.Context, app, form string) (*engine.FormRollu
 	if err != nil || !ok {
 		return nil, err
 	}
-	return &engine.FormRollup{Fields: sp.Fields, Measures: sp.Measures, Owner: sp.Owner}, nil
+	return &engine.FormRollup{Sets: sp.Sets, Measures: sp.Measures, Owner: sp.Owner}, nil
 }

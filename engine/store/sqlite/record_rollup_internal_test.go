@@ -23,7 +23,7 @@ import (
 func TestRollupKeptExact(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
-	ix := engine.FormIndex{App: "shop", Form: "customer", Rollup: &engine.FormRollup{Fields: []string{"level", "flag"}, Measures: []string{"amount"}}}
+	ix := engine.FormIndex{App: "shop", Form: "customer", Rollup: &engine.FormRollup{Sets: [][]string{{"level", "flag"}, {"level"}, {}}, Measures: []string{"amount"}}}
 	// half the records before the rollups exist (built), half after (kept)
 	rng := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -175,7 +175,7 @@ func TestRollupKeptExact(t *testing.T) {
 	}
 	check("bulk")
 	// Another rollup of the form is built afresh, this one by owner too.
-	ix.Rollup = &engine.FormRollup{Fields: []string{"level"}, Measures: []string{"amount"}, Owner: true}
+	ix.Rollup = &engine.FormRollup{Sets: [][]string{{"level"}}, Measures: []string{"amount"}, Owner: true}
 	if err := s.EnsureIndexes(ctx, ix); err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func createdCmp(o filter.Op, t time.Time) filter.Expr {
 
 // groupRollup is the totals the suite asks a store to keep of the fixture
 // (a store that keeps none ignores it).
-var groupRollup = &engine.FormRollup{Fields: []string{"level", "size", "flag", "day"}, Measures: []string{"other", "amount"}}
+var groupRollup = &engine.FormRollup{Sets: [][]string{{"level", "size", "flag", "day"}, {"level"}, {}}, Measures: []string{"other", "amount"}}
 
 func testGroup(t *testing.T, h Harness) {
 	s := open(t, h)
