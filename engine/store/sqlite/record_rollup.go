@@ -21,15 +21,15 @@ import (
 // owner (when its roles or charts read it) and the values of a set of the
 // fields its dashboards group and filter by (engine.FormRollup: a set per
 // chart, so a chart by level is not also split by city): one row of the
-// rollups table per set, grain and combination, holding the number of records
-// and, for each measured field, the number and sum of its numbers.
-// Triggers on records keep them in the transaction of every record write
-// (create, update, move to and restore from the recycle bin, purge, bulk
-// loads), so they are never behind; EnsureIndexes builds them from the
-// records when a form's rollup changes. A chart reads a time range as
-// months, the days and hours at its ends, and the records of the partial
-// hours: over a million records, a few thousand rows instead of every
-// record.
+// rollups table per set, grain and combination, holding the number of
+// records and, for each measured field, the number and sum of its
+// numbers. Triggers on records keep them in the transaction of every
+// record write (create, update, move to and restore from the recycle bin,
+// purge, bulk loads), so they are never behind; EnsureIndexes builds them
+// from the records when a form's rollup changes. A chart reads a time
+// range as months, the days and hours at its ends, and the records of the
+// partial hours: over a million records, a few thousand rows instead of
+// every record.
 
 // rollupSlots is how many measured fields a form's rollups keep.
 const rollupSlots = 4
@@ -310,40 +310,51 @@ func (sp rollupSpec) triggers(name, app, form string) []string {
 }
 
 // build is the statements computing a form's rollups from its live
-// records: the hours from the records, each coarser grain from the one
-// below it.
+// records: one pass over the records totals them per hour by every set's
+// fields at once (a temporary table), each set's hours are read from
+// those, and each coarser grain from the one below it.
 func (sp rollupSpec) build(app, form string) []string {
-	var out []string
-	for i := range sp.Sets {
-		out = append(out, sp.view(i).buildSet(app, form)...)
+	all := sp
+	all.Fields = nil
+	for _, set := range sp.Sets {
+		for _, f := range set {
+			if !slices.Contains(all.Fields, f) {
+				all.Fields = append(all.Fields, f)
+			}
+		}
 	}
-	return out
-}
-
-// buildSet is build for the set sp views.
-func (sp rollupSpec) buildSet(app, form string) []string {
-	cols := append([]string{"app", "form"}, rollupKeyCols...)
-	vals := append([]string{"r.app", "r.form"}, sp.keyExprs("r", grainHour)...)
-	cols, vals = append(cols, "c"), append(vals, "count(*)")
+	slices.Sort(all.Fields)
+	sel := all.keyExprs("r", grainHour)[2:] // created_at, unit, owner, status, data
+	for i := range sel {
+		sel[i] += " AS " + rollupKeyCols[i+2]
+	}
+	sel = append(sel, "count(*) AS c")
+	cols := append(append([]string{"app", "form"}, rollupKeyCols...), "c")
+	sums := []string{"sum(c)"}
 	for i := range sp.Measures {
 		n, sum := sp.measureExprs("r", i)
 		k := strconv.Itoa(i)
-		cols, vals = append(cols, "n"+k, "s"+k), append(vals, "sum("+n+")", "sum("+sum+")")
+		sel = append(sel, "sum("+n+") AS n"+k, "sum("+sum+") AS s"+k)
+		cols = append(cols, "n"+k, "s"+k)
+		sums = append(sums, "sum(n"+k+")", "sum(s"+k+")")
 	}
-	of := " WHERE r.app = " + quote(app) + " AND r.form = " + quote(form)
-	group := " GROUP BY 3, 4, 5, 6, 7, 8, 9"
-	out := []string{"INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") +
-		" FROM records AS r" + of + " AND r.deleted = 0" + group}
-	for g := grainDay; g < len(grainText); g++ {
-		vals := []string{"r.app", "r.form", "r.dims", strconv.Itoa(g), "substr(r.created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", "r.unit", "r.owner", "r.status", "r.data", "sum(c)"}
-		for i := range sp.Measures {
-			k := strconv.Itoa(i)
-			vals = append(vals, "sum(n"+k+")", "sum(s"+k+")")
+	out := []string{
+		"DROP TABLE IF EXISTS temp.rollup_build",
+		"CREATE TEMP TABLE rollup_build AS SELECT " + strings.Join(sel, ", ") + " FROM records AS r WHERE r.app = " + quote(app) +
+			" AND r.form = " + quote(form) + " AND r.deleted = 0 GROUP BY 1, 2, 3, 4, 5",
+	}
+	insert := "INSERT INTO rollups (" + strings.Join(cols, ", ") + ") SELECT " + quote(app) + ", " + quote(form) + ", "
+	group := " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+	for i := range sp.Sets {
+		v := sp.view(i)
+		out = append(out, insert+strings.Join(append(v.keyExprs("r", grainHour), sums...), ", ")+" FROM temp.rollup_build AS r"+group)
+		for g := grainDay; g < len(grainText); g++ {
+			keys := []string{"r.dims", strconv.Itoa(g), "substr(r.created_at, 1, " + strconv.Itoa(grainText[g].n) + ")", "r.unit", "r.owner", "r.status", "r.data"}
+			out = append(out, insert+strings.Join(append(keys, sums...), ", ")+" FROM rollups AS r WHERE r.app = "+quote(app)+
+				" AND r.form = "+quote(form)+" AND r.dims = "+strconv.Itoa(i)+" AND r.grain = "+strconv.Itoa(g-1)+group)
 		}
-		out = append(out, "INSERT INTO rollups ("+strings.Join(cols, ", ")+") SELECT "+strings.Join(vals, ", ")+
-			" FROM rollups AS r"+of+" AND r.dims = "+strconv.Itoa(sp.set)+" AND r.grain = "+strconv.Itoa(g-1)+group)
 	}
-	return out
+	return append(out, "DROP TABLE temp.rollup_build")
 }
 
 // findRollup returns app/form's rollup; false when the form has none.
