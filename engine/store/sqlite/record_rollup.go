@@ -304,9 +304,29 @@ func (sp rollupSpec) triggers(name, app, form string) []string {
 	upd = append(upd, updAdd...)
 	return []string{
 		"CREATE TRIGGER " + name + "_i AFTER INSERT ON records WHEN " + of("new") + " AND new.deleted = 0" + body(ins...),
-		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN (" + of("old") + ") OR (" + of("new") + ")" + body(upd...),
+		"CREATE TRIGGER " + name + "_u AFTER UPDATE ON records WHEN ((" + of("old") + ") OR (" + of("new") + ")) AND (" + sp.changed() + ")" + body(upd...),
 		"CREATE TRIGGER " + name + "_d AFTER DELETE ON records WHEN " + of("old") + " AND old.deleted = 0" + body(del...),
 	}
+}
+
+// changed is the SQL of "the update from old to new moves the record in
+// the rollups": an edit of other fields leaves them be.
+func (sp rollupSpec) changed() string {
+	conds := []string{}
+	for _, c := range []string{"app", "form", "deleted", "created_at", "unit", "owner", "status"} {
+		conds = append(conds, "old."+c+" IS NOT new."+c)
+	}
+	var keys []string
+	for _, set := range sp.Sets {
+		keys = append(keys, set...)
+	}
+	for _, k := range append(keys, sp.Measures...) {
+		p, _ := jsonPath(k)
+		if c := "old.data -> " + p + " IS NOT new.data -> " + p; !slices.Contains(conds, c) {
+			conds = append(conds, c)
+		}
+	}
+	return strings.Join(conds, " OR ")
 }
 
 // build is the statements computing a form's rollups from its live
