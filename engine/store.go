@@ -168,6 +168,10 @@ type GroupQuery struct {
 	By      []GroupBy   // at most MaxGroupKeys; none: one group of every record
 	Measure string      // data key whose numbers are summed, averaged…; "": counts only
 	Limit   int         // most groups answered (default and at most MaxGroups); more is EINVALID
+	// NoBounds says the caller reads no Min and Max: a store may leave
+	// them zero, and may then answer from totals it keeps (SQLite's
+	// rollups, see FormIndex.Rollup).
+	NoBounds bool
 }
 
 // GroupBy is one grouping key: a field's value (each element of an array
@@ -221,6 +225,26 @@ type FormIndex struct {
 	App    string
 	Form   string
 	Fields []string // data keys with x-index: true
+	// Rollup, when set, is the totals a store may keep of the form's live
+	// records for its dashboards (nil leaves what the store keeps as it
+	// is; one without sets keeps none).
+	Rollup *FormRollup
+}
+
+// FormRollup names what a form's totals are kept by: for each of Sets
+// (the scalar data keys one chart groups or filters by, with those the
+// roles' scopes read), per hour (and day and month) of creation, unit,
+// status, owner when Owner is set, and the values of the set's fields,
+// the number of records and, for each of Measures (data keys a dashboard
+// sums or averages), the number and sum of its numbers. A store that
+// keeps them answers a GroupRecords with NoBounds over those keys from
+// the smallest set holding its fields.
+type FormRollup struct {
+	Sets     [][]string
+	Measures []string
+	// Owner keeps the totals per owner too (a role sees its own records,
+	// or a chart groups or filters by owner).
+	Owner bool
 }
 
 // Store is the one storage interface; engine/store/sqlite and

@@ -63,6 +63,9 @@ func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Que
 	d.Org = engine.NewOrg(d.Store, time.Now)
 	m.watchSessions(d.Org)
 	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
+	if err := d.Service.EnsureAppIndexes(context.Background()); err != nil {
+		log.Warn("app indexes and dashboard rollups", "err", err) // dashboards then read the records
+	}
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := p.WebhookURL, p.WebhookSecret.value; url != "" && secret != "" {

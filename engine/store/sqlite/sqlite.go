@@ -277,6 +277,9 @@ CREATE TABLE counters (
 	// 5: the full-text index of list searches (record_text.go), filled
 	// from the stored records by backfillText.
 	textSchema,
+	// 6: the rollups dashboards group from (record_rollup.go), built per
+	// form by EnsureIndexes from the stored records.
+	rollupSchema,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
