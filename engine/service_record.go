@@ -349,7 +349,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		}
 	}
 	if len(q.Filter) > 0 {
-		vars, err := s.filterVars(ctx, p.User)
+		vars, err := s.principalVars(ctx, p)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -413,8 +413,14 @@ func indexName(app, form, field string) string {
 // json_extract(data, '$.field') scoped by app and form: one serving an
 // equality filter on the field with the default order (created_at, id), one
 // serving a sort by the field. Index names are derived from app, form and
-// field, so repeated calls are no-ops.
+// field, so repeated calls are no-ops. With ix.Rollup it makes the form's
+// rollups those (see ensureRollup).
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
+	if ix.Rollup != nil {
+		if err := s.ensureRollup(ctx, ix.App, ix.Form, ix.Rollup); err != nil {
+			return err
+		}
+	}
 	for _, f := range ix.Fields {
 		p, err := jsonPath(f)
 		if err != nil {

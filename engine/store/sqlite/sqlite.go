@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"formwork/engine"
@@ -42,6 +44,10 @@ type Store struct {
 	now   func() time.Time
 	path  string
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
+	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
+	// prepared on r at first use
+	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
+	versionMu    sync.Mutex
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -271,6 +277,9 @@ CREATE TABLE counters (
 	// 5: the full-text index of list searches (record_text.go), filled
 	// from the stored records by backfillText.
 	textSchema,
+	// 6: the rollups dashboards group from (record_rollup.go), built per
+	// form by EnsureIndexes from the stored records.
+	rollupSchema,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
