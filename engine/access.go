@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -176,8 +175,10 @@ func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Fo
 // resolveAccess computes a user's access to a form of a loaded bundle: the
 // union of their roles whose access policy holds for this request (time
 // and address) and of their unexpired temporary grants. The user is read
-// again from the store, so a freeze or a role change takes effect on the
-// very next call on every node: a frozen user gets ELOCKED, one whose
+// again from the store — or, for a request's principal, is the user its
+// authentication just checked against the store (Principal.Auth) — so a
+// freeze or a role change takes effect on the very next call on every
+// node: a frozen user gets ELOCKED, one whose
 // password an administrator reset EPASSWORDCHANGE, and a personal token
 // limited to other apps EFORBIDDEN.
 // It answers a question and writes nothing: callers acting on the answer
@@ -185,6 +186,13 @@ func (s *Service) useAccess(ctx context.Context, pr *Principal, b *Bundle, f *Fo
 func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f *Form) (*Access, error) {
 	if err := CheckTokenApp(pr, b.App.Key); err != nil {
 		return nil, err
+	}
+	if pr.Auth != nil && pr.Link == "" && pr.User != nil && pr.User.Version == pr.Auth.User {
+		// the user as this request's authentication read it
+		if err := checkActive(pr.User); err != nil {
+			return nil, err
+		}
+		return s.cachedAccess(ctx, pr.User, *pr.Auth, pr.IP, b, f)
 	}
 	u, err := s.currentUser(ctx, pr.User)
 	if err != nil {
@@ -199,22 +207,31 @@ func (s *Service) resolveAccess(ctx context.Context, pr *Principal, b *Bundle, f
 // accessOf computes u's access to f of b from ip, u as given (read
 // already, or a stand-in for a role in a preview).
 func (s *Service) accessOf(ctx context.Context, u *User, ip string, b *Bundle, f *Form) (*Access, error) {
+	a, _, _, err := s.computeAccess(ctx, u, ip, b, f)
+	return a, err
+}
+
+// computeAccess is accessOf, and how long its answer holds: until the
+// first grant it rests on ends (zero: no grant), and not beyond this
+// request when volatile (a role's access policy or a filter scope's $now
+// made it depend on the request's time or address).
+func (s *Service) computeAccess(ctx context.Context, u *User, ip string, b *Bundle, f *Form) (a *Access, until time.Time, volatile bool, err error) {
 	if u.Admin {
-		return adminAccess(f), nil
+		return adminAccess(f), time.Time{}, false, nil
 	}
 	if u.Auditor {
-		return auditorAccess(), nil
+		return auditorAccess(), time.Time{}, false, nil
 	}
 	r := &accessResolver{s: s, ctx: ctx, u: u, f: f, a: &Access{Ops: map[string]bool{}, Fields: map[string]string{}}}
 	now := s.now()
 	if err := r.roles(b, now.In(s.zone), ip); err != nil {
-		return nil, err
+		return nil, time.Time{}, false, err
 	}
 	if err := r.grants(b, now); err != nil {
-		return nil, err
+		return nil, time.Time{}, false, err
 	}
 	r.finish()
-	return r.a, nil
+	return r.a, r.until, r.volatile, nil
 }
 
 // currentUser reads u again from the store, so a freeze or a role change
@@ -231,9 +248,23 @@ func (s *Service) currentUser(ctx context.Context, u *User) (*User, error) {
 		return nil, err
 	}
 	if fresh.Frozen {
-		return nil, Errorf(ELOCKED, T("账号已冻结", "this account is frozen"))
+		return nil, errFrozen
 	}
 	return fresh, nil
+}
+
+var errFrozen = Errorf(ELOCKED, T("账号已冻结", "this account is frozen"))
+
+// checkActive refuses a frozen user (ELOCKED) and one who must change
+// their password first (EPASSWORDCHANGE).
+func checkActive(u *User) error {
+	switch {
+	case u.Frozen:
+		return errFrozen
+	case u.MustChangePassword:
+		return errMustChangePassword
+	}
+	return nil
 }
 
 // adminAccess is an administrator's access to f: everything.
@@ -265,6 +296,10 @@ type accessResolver struct {
 	f    *Form
 	a    *Access
 	vars *filter.Vars // the user's filter variables, read once when a scope needs them
+	// until is when the first grant added ends; volatile is set when the
+	// answer depends on the request's time or address (see computeAccess)
+	until    time.Time
+	volatile bool
 }
 
 // scope is the record filter of a data scope; all is true for every record.
@@ -287,8 +322,9 @@ func (r *accessResolver) scope(sc Scope) (e filter.Expr, all bool, err error) {
 		}
 		return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
 	case ScopeFilter:
-		if r.vars == nil || r.vars.UnitsBelow == nil && namesUnitsBelow(sc.Filter) {
-			v, err := r.s.filterVarsOf(r.ctx, r.u, sc.Filter)
+		r.volatile = r.volatile || mentionsNow(sc.Filter)
+		if r.vars == nil {
+			v, err := r.s.filterVars(r.ctx, r.u)
 			if err != nil {
 				return nil, false, err
 			}
@@ -358,6 +394,7 @@ func (r *accessResolver) roles(b *Bundle, t time.Time, ip string) error {
 			continue
 		}
 		rule := AccessRule{Source: "role:" + rk, Ops: p.Operations, Scope: scopeName(p.Scope), Applies: true}
+		r.volatile = r.volatile || role.Policy != nil
 		if ok, why := PolicyHolds(role.Policy, t, ip); !ok {
 			rule.Applies, rule.Reason = false, why
 			r.a.Trace = append(r.a.Trace, rule)
@@ -381,6 +418,9 @@ func (r *accessResolver) grants(b *Bundle, now time.Time) error {
 	}
 	for _, g := range grants {
 		exp := g.ExpiresAt
+		if r.until.IsZero() || exp.Before(r.until) {
+			r.until = exp
+		}
 		rule := AccessRule{Source: "grant:" + g.ID, Ops: g.Ops, Scope: g.Scope, Applies: true, Expires: &exp}
 		r.a.Grants = append(r.a.Grants, g.ID)
 		if err := r.add(rule, g.Ops, g.Fields, Scope{Kind: g.Scope}, true); err != nil {
@@ -421,24 +461,6 @@ func (s *Service) filterVars(ctx context.Context, u *User) (filter.Vars, error) 
 		return filter.Vars{}, err
 	}
 	return filter.Vars{UserID: u.ID, Unit: u.Unit, UnitsBelow: below, Now: s.now()}, nil
-}
-
-// filterVarsOf is filterVars for the one filter raw: the units below u's
-// are read from the organisation only when raw names them (a list's filter
-// or a role's scope seldom does, and reading the unit tree was a fifth of a
-// list's time).
-// A \u escape may spell the variable, so raw holding one counts as naming it.
-func (s *Service) filterVarsOf(ctx context.Context, u *User, raw []byte) (filter.Vars, error) {
-	if namesUnitsBelow(raw) {
-		return s.filterVars(ctx, u)
-	}
-	return filter.Vars{UserID: u.ID, Unit: u.Unit, Now: s.now()}, nil
-}
-
-// namesUnitsBelow reports whether the filter raw may name
-// $user.units_below.
-func namesUnitsBelow(raw []byte) bool {
-	return bytes.Contains(raw, []byte(filter.VarUnitsBelow)) || bytes.Contains(raw, []byte(`\u`))
 }
 
 // redact applies field permissions to data leaving the engine: hidden

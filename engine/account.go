@@ -67,29 +67,6 @@ func requireAccountOwner(p *Principal) error {
 
 // ---- last seen ----
 
-// touchEvery is how often a session's or token's last use is written: at
-// most once a minute per credential, so a busy script costs one write a
-// minute rather than one a request.
-const touchEvery = time.Minute
-
-// TouchSession records that the session was just used (at most once a
-// minute). A session ended meanwhile stays ended.
-func (o *Org) TouchSession(ctx context.Context, s *Session) error {
-	if s.LastSeenAt != nil && o.now().Sub(*s.LastSeenAt) < touchEvery {
-		return nil
-	}
-	return touchDoc(ctx, o, KindSession, s.ID, func(v *Session) **time.Time { return &v.LastSeenAt })
-}
-
-// TouchToken records that the API token was just used (at most once a
-// minute). A token revoked meanwhile stays revoked.
-func (o *Org) TouchToken(ctx context.Context, t *APIToken) error {
-	if t.LastUsedAt != nil && o.now().Sub(*t.LastUsedAt) < touchEvery {
-		return nil
-	}
-	return touchDoc(ctx, o, KindToken, t.ID, func(v *APIToken) **time.Time { return &v.LastUsedAt })
-}
-
 // touchDoc sets the time seen points at to now in the doc, at its version:
 // a doc deleted or changed meanwhile is left alone.
 func touchDoc[T any](ctx context.Context, o *Org, kind, id string, seen func(*T) **time.Time) error {

@@ -144,10 +144,8 @@ func (s *Service) importApp(ctx context.Context, p *Principal, data []byte, opt 
 	if _, err := s.store.Apply(ctx, ch); err != nil {
 		return nil, err
 	}
-	for _, f := range b.Forms {
-		if err := s.store.EnsureIndexes(ctx, formIndex(b, f)); err != nil {
-			return nil, fmt.Errorf("import app %s: indexes of %s: %w", b.App.Key, f.Key, err)
-		}
+	if err := s.ensureFormIndexes(ctx, b); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	s.putBundle(b.App.Key, next, b)
 	v := &AppVersion{Key: b.App.Key, Version: next, AppVersion: b.App.Version}

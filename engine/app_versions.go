@@ -172,12 +172,16 @@ func (s *Service) versionOrCurrent(ctx context.Context, app string, version int)
 	if version != 0 {
 		return version, nil
 	}
-	a, _, err := s.findApp(ctx, app)
+	if v, ok, err := s.access.currentApp(ctx, s.store, app); err != nil || ok {
+		return v, err
+	}
+	a, docVer, err := s.findApp(ctx, app)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return 0, Errorf(ENOTFOUND, Tf("应用 %q 不存在", "app %q does not exist", app))
 		}
 		return 0, err
 	}
+	s.access.putApp(app, docVer, a.Version)
 	return a.Version, nil
 }

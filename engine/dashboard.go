@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"formwork/engine/filter"
 )
 
 // Dashboard is a bundle's dashboard (FORMAT "further keys"): charts over
@@ -252,4 +254,72 @@ func (f *Form) LabelOf(key string) Text {
 		return T("更新时间", "Updated")
 	}
 	return T(key, key)
+}
+
+// dashboardRollup is what the store should keep totals of for f's
+// dashboards (FormRollup): per chart, the scalar fields it groups by or
+// filters on, with those its roles' filter scopes read; the owner when a
+// role sees its own records or a chart reads it; the fields charts sum or
+// average. Time fields stay out (every record would be a row of its own):
+// charts grouping by them read the records. Empty when no chart is over f
+// (the store then keeps none).
+func dashboardRollup(b *Bundle, f *Form) *FormRollup {
+	r := &FormRollup{}
+	// fields adds the rollable fields of keys to set.
+	fields := func(set []string, keys ...string) []string {
+		for _, k := range keys {
+			if k == "_owner" {
+				r.Owner = true
+			}
+			fd := f.Field(k)
+			if isTime, _ := timeField(f, k); fd == nil || isTime || fd.Type == "array" || fd.Type == "object" || fd.Sensitive != "" {
+				continue
+			}
+			if !slices.Contains(set, k) {
+				set = append(set, k)
+			}
+		}
+		return set
+	}
+	filterFields := func(set []string, raw json.RawMessage) []string {
+		if len(raw) == 0 {
+			return set
+		}
+		if e, err := ParseFilter(f, raw, filterVarsZero()); err == nil {
+			for _, fl := range filter.Fields(e) {
+				set = fields(set, fl.Key)
+			}
+		}
+		return set
+	}
+	var scoped []string // every set holds them, so scoped viewers read the totals too
+	for _, role := range b.Roles {
+		fp := role.Permissions[f.Key]
+		switch {
+		case fp == nil:
+		case fp.Scope.Kind == ScopeOwn || fp.Scope.Kind == "":
+			r.Owner = true
+		case fp.Scope.Kind == ScopeFilter:
+			scoped = filterFields(scoped, fp.Scope.Filter)
+		}
+	}
+	for _, d := range b.Dashboards {
+		for _, c := range d.Charts {
+			if c.Form != f.Key {
+				continue
+			}
+			set := slices.Clone(scoped)
+			for _, g := range c.groups() {
+				set = fields(set, g.Field)
+			}
+			r.Sets = append(r.Sets, filterFields(set, c.Filter))
+			if op := c.Measure.Op; (op == MeasureSum || op == MeasureAvg) && !slices.Contains(r.Measures, c.Measure.Field) {
+				r.Measures = append(r.Measures, c.Measure.Field)
+			}
+		}
+	}
+	if len(r.Sets) == 0 {
+		return &FormRollup{}
+	}
+	return r
 }

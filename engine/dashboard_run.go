@@ -365,6 +365,9 @@ func (r *chartRun) group(ctx context.Context, q DashboardQuery, units []string, 
 	if r.c.Measure.Op != MeasureCount {
 		gq.Measure = r.c.Measure.Field
 	}
+	// Only a least or greatest needs the bounds, which a store's rollups
+	// cannot keep (a delete would have to find the next one).
+	gq.NoBounds = r.c.Measure.Op != MeasureMin && r.c.Measure.Op != MeasureMax
 	var cuts []*ChartGroup
 	for _, g := range []*ChartGroup{r.c.Group, r.c.Columns} {
 		if g != nil {

@@ -115,7 +115,8 @@ func (s *Service) CreateGrant(ctx context.Context, p *Principal, in NewGrant) (*
 	ev := s.Event(p, "grant.create", in.App, in.Form, u.ID, slices.Sorted(maps.Keys(in.Fields)), ResultOK, in.Reason)
 	ev.Detail = MustJSON(g)
 	ch := &Change{
-		Docs:   []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: MustJSON(g)}}},
+		Docs: []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(u.ID, in.App), "user:" + u.ID}, Value: MustJSON(g)}},
+			bumpAuthEpoch(authEpochGrants(u.ID), now)},
 		Audit:  []*AuditEvent{ev},
 		Outbox: []OutboxJob{{ID: "grant-expire-" + g.ID, Type: JobGrantExpire, Payload: MustJSON(map[string]string{"grant": g.ID}), RunAt: g.ExpiresAt, CreatedAt: now}},
 	}
@@ -160,7 +161,8 @@ func (s *Service) revokeGrant(ctx context.Context, p *Principal, id, action stri
 	now := s.now()
 	g.RevokedAt, g.RevokedBy = &now, p.Actor()
 	_, err = s.store.Apply(ctx, &Change{
-		Docs:  []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(g.User, g.App), "user:" + g.User}, Value: MustJSON(g)}, ExpectVersion: ver}},
+		Docs: []DocWrite{{Doc: Doc{Kind: KindGrant, ID: g.ID, Tags: []string{grantTag(g.User, g.App), "user:" + g.User}, Value: MustJSON(g)}, ExpectVersion: ver},
+			bumpAuthEpoch(authEpochGrants(g.User), now)},
 		Audit: []*AuditEvent{s.Event(p, action, g.App, g.Form, g.User, nil, ResultOK, g.ID)},
 	})
 	return err

@@ -38,6 +38,7 @@ const (
 	OpFindDoc
 	OpFindDocs
 	OpCountDocs
+	OpDocVersions
 	OpFindAuditEvents
 	OpWalkAudit
 	OpFindOutbox
@@ -46,7 +47,7 @@ const (
 )
 
 var storeOpNames = [NumStoreOps]string{"apply", "find_record", "find_records", "count_records", "find_revisions", "ensure_indexes",
-	"group_records", "find_doc", "find_docs", "count_docs", "find_audit", "walk_audit", "find_outbox", "ping"}
+	"group_records", "find_doc", "find_docs", "count_docs", "doc_versions", "find_audit", "walk_audit", "find_outbox", "ping"}
 
 // String is the op's metric label ("find_records").
 func (o StoreOp) String() string {
@@ -194,6 +195,14 @@ func (s *observedStore) CountDocs(ctx context.Context, q DocQuery) (int64, error
 	n, err := s.Store.CountDocs(ctx, q)
 	s.done(OpCountDocs, start, err)
 	return n, err
+}
+
+// DocVersions implements Store.
+func (s *observedStore) DocVersions(ctx context.Context, refs []DocRef) ([]int64, error) {
+	start := time.Now()
+	v, err := s.Store.DocVersions(ctx, refs)
+	s.done(OpDocVersions, start, err)
+	return v, err
 }
 
 // FindAuditEvents implements Store.

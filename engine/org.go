@@ -141,6 +141,8 @@ type Org struct {
 	// observe, when set (by NewService), sees the login events written
 	// here rather than through the audit writer, for the anomaly rules
 	observe func([]*AuditEvent)
+	// auth is this node's decoded credentials (see Authenticate)
+	auth authCache
 }
 
 // NewOrg returns the organisation service over s; clock gives the current
@@ -242,7 +244,8 @@ func (o *Org) CreateUnit(ctx context.Context, actor AuditActor, u Unit) (*Unit, 
 		tags = append(tags, "below:"+a)
 	}
 	res, err := o.store.Apply(ctx, &Change{
-		Docs: []DocWrite{{Doc: Doc{Kind: KindUnit, ID: n.Key, Version: 1, Tags: tags, Value: marshalDoc(n), Updated: now}}},
+		// the tree below the parent grows: scopes read it again
+		Docs: []DocWrite{{Doc: Doc{Kind: KindUnit, ID: n.Key, Version: 1, Tags: tags, Value: marshalDoc(n), Updated: now}}, bumpAuthEpoch(authEpochUnits, now)},
 		Audit: []*AuditEvent{o.event(actor, "unit.create", n.Key, []string{"key", "name", "parent"},
 			map[string]any{"name": n.Name, "parent": n.Parent})},
 	})
@@ -821,8 +824,9 @@ func (o *Org) SetRoles(ctx context.Context, actor AuditActor, userID string, rol
 }
 
 // Freeze locks the user out at once. Their sessions and API tokens are
-// kept but refused while they are frozen: every node reads the user again
-// on each request, so the very next one with any of their credentials is
+// kept but refused while they are frozen: every node checks the user's
+// version in the store on each request (Authenticate), so the very next
+// one with any of their credentials is
 // answered ELOCKED (423) rather than looking like a bad credential (401).
 // Unfreeze revokes them, so nothing issued before the freeze comes back.
 // Freezing a frozen user is a no-op. ENOTFOUND for an unknown user.
@@ -991,8 +995,13 @@ func (o *Org) FindToken(ctx context.Context, secret string) (*APIToken, error) {
 }
 
 // DeleteToken revokes an API token by its id (the hash). ENOTFOUND when
-// it does not exist.
+// it does not exist. A last-used time written meanwhile (Touch) does not
+// fail it: it reads the token again.
 func (o *Org) DeleteToken(ctx context.Context, actor AuditActor, id string) error {
+	return retryConflict(func() error { return o.deleteToken(ctx, actor, id) })
+}
+
+func (o *Org) deleteToken(ctx context.Context, actor AuditActor, id string) error {
 	d, err := o.store.FindDoc(ctx, KindToken, id)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {

@@ -19,6 +19,12 @@ type Principal struct {
 	// browser session or a login token): it may limit the apps the
 	// principal acts in and manages nothing of the account (see AllowsApp).
 	Token *APIToken
+	// Auth is set when the request's authentication read the user
+	// (Org.Authenticate): the versions it read, current for this request,
+	// so the service need not read the user again and may reuse the
+	// Access it computed at the same versions. Nil: the service reads the
+	// user again itself.
+	Auth *AuthVersions
 }
 
 // Actor is the id audit events and revisions name for p: the user's id,
@@ -53,6 +59,8 @@ type Service struct {
 	hooks   []RecordHook
 
 	shareHooks []RecordShareHook // record_share.go
+
+	access accessCache // computed Access, per user and form (access_cache.go)
 
 	alertHooks []AlertHook
 
@@ -140,6 +148,9 @@ func (s *Service) Close() {
 	s.jobs.Wait()
 	s.audit.Close()
 	s.watch.close()
+	if s.org != nil {
+		s.org.Wait()
+	}
 }
 
 // Store returns the underlying store.

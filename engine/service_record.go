@@ -366,7 +366,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		}
 	}
 	if len(q.Filter) > 0 {
-		vars, err := s.filterVarsOf(ctx, p.User, q.Filter)
+		vars, err := s.principalVars(ctx, p)
 		if err != nil {
 			return nil, nil, err
 		}

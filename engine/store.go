@@ -52,6 +52,12 @@ type Doc struct {
 	Updated time.Time       `json:"updated"`
 }
 
+// DocRef names one Doc by its kind and id.
+type DocRef struct {
+	Kind string
+	ID   string
+}
+
 // DocWrite puts or deletes one Doc inside a Change. ExpectVersion 0 means
 // "must not exist" for a put; -1 means "any version" (upsert). A put of an
 // existing doc with another version, or a Unique tag that another doc of the
@@ -168,6 +174,10 @@ type GroupQuery struct {
 	By      []GroupBy   // at most MaxGroupKeys; none: one group of every record
 	Measure string      // data key whose numbers are summed, averaged…; "": counts only
 	Limit   int         // most groups answered (default and at most MaxGroups); more is EINVALID
+	// NoBounds says the caller reads no Min and Max: a store may leave
+	// them zero, and may then answer from totals it keeps (SQLite's
+	// rollups, see FormIndex.Rollup).
+	NoBounds bool
 }
 
 // GroupBy is one grouping key: a field's value (each element of an array
@@ -235,6 +245,26 @@ type FormIndex struct {
 	// lead a copy of each field index with them, so that a scoped list
 	// walks only the records of its scope. A backend may ignore them.
 	Prefixes [][]string
+	// Rollup, when set, is the totals a store may keep of the form's live
+	// records for its dashboards (nil leaves what the store keeps as it
+	// is; one without sets keeps none).
+	Rollup *FormRollup
+}
+
+// FormRollup names what a form's totals are kept by: for each of Sets
+// (the scalar data keys one chart groups or filters by, with those the
+// roles' scopes read), per hour (and day and month) of creation, unit,
+// status, owner when Owner is set, and the values of the set's fields,
+// the number of records and, for each of Measures (data keys a dashboard
+// sums or averages), the number and sum of its numbers. A store that
+// keeps them answers a GroupRecords with NoBounds over those keys from
+// the smallest set holding its fields.
+type FormRollup struct {
+	Sets     [][]string
+	Measures []string
+	// Owner keeps the totals per owner too (a role sees its own records,
+	// or a chart groups or filters by owner).
+	Owner bool
 }
 
 // Store is the one storage interface; engine/store/sqlite and
@@ -270,6 +300,10 @@ type Store interface {
 	// CountDocs counts the docs FindDocs would list for q, reading none of
 	// them (Limit ignored).
 	CountDocs(ctx context.Context, q DocQuery) (int64, error)
+	// DocVersions returns the version of each doc refs names, in refs'
+	// order, 0 for one that does not exist, in one read and decoding no
+	// value: a cache of decoded docs checks with it that they are current.
+	DocVersions(ctx context.Context, refs []DocRef) ([]int64, error)
 
 	// FindAuditEvents returns events newest first. EINVALID for a bad cursor.
 	FindAuditEvents(ctx context.Context, q AuditQuery) (*AuditPage, error)

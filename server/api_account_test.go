@@ -351,6 +351,7 @@ func TestPersonalTokenRevokedAndExpired(t *testing.T) {
 	h := newHarness(t, testConfig())
 	secret := createToken(t, h, "staff", `{"name":"erp","expires_in":"PT2H"}`)
 	wantStatus(t, "use", h.as(secret, "GET", "/api/v1/apps", ""), 200)
+	h.org.Wait() // the last-used time is written off the request's path
 
 	rec := h.do("GET", "/api/v1/tokens", "staff", "", nil)
 	var list struct {

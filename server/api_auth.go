@@ -41,7 +41,7 @@ func userOut(u *engine.User) userJSON {
 func (s *server) checkLogin(c echo.Context, email, password string) (*engine.User, error) {
 	ctx := c.Request().Context()
 	p := principal(c)
-	if !s.login.allow(c.RealIP()) {
+	if !s.allow(c, s.login, c.RealIP()) {
 		_ = s.svc.Audit(ctx, p, "login", "", "", engine.NormalizeEmail(email), engine.ResultDenied, "rate limited")
 		return nil, errRateLimited()
 	}

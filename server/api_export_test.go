@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,31 +23,16 @@ import (
 // export settings app (nil: none).
 func exportShop(tb testing.TB, h *harness, rule, app map[string]any) {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "shop.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var b map[string]any
-	if err := json.Unmarshal(data, &b); err != nil {
-		tb.Fatal(err)
-	}
-	if app != nil {
-		b["app"].(map[string]any)["export"] = app
-	}
-	for _, r := range b["roles"].([]any) {
-		role := r.(map[string]any)
-		if role["key"] != "staff" {
-			continue
+	republishShop(tb, h, func(b, staff map[string]any) {
+		if app != nil {
+			b["app"].(map[string]any)["export"] = app
 		}
-		perm := role["permissions"].(map[string]any)["customer"].(map[string]any)
+		perm := staff["customer"].(map[string]any)
 		perm["operations"] = []any{"create", "read", "update", "export"}
 		if rule != nil {
 			perm["export"] = rule
 		}
-	}
-	if _, err := h.svc.ImportApp(context.Background(), &engine.Principal{User: h.users["admin"]}, engine.MustJSON(b), engine.ImportOptions{}); err != nil {
-		tb.Fatal(err)
-	}
+	})
 }
 
 // exportOf reads an export through the API as user.

@@ -147,3 +147,20 @@ func BenchmarkHTTPListRecords(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkHTTPGetRecord(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			benchHTTP(b, n, func(h *harness) func(*http.Client, string, int) int {
+				ids := make([]string, 200)
+				for i := range ids {
+					ids[i] = h.createCustomer("staff", fmt.Sprintf("客户%d", i)).ID
+				}
+				tok := h.tokens["staff"]
+				return func(c *http.Client, base string, i int) int {
+					return do(c, "GET", base+"/api/v1/apps/shop/forms/customer/records/"+ids[(i+len(ids))%len(ids)], tok, "")
+				}
+			})
+		})
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,8 +17,9 @@ import (
 // TestBrowserDashboard: an HQ viewer opens the dealership's store
 // dashboard from the home page, in Chinese; the leads-per-store bars are
 // drawn and the table under them holds both stores; narrowing to store 2
-// redraws the charts without reloading the page; clicking store 1's bar
-// with the mouse opens the lead list filtered to store 1's three leads.
+// redraws the charts without reloading the page, as does a refresh after
+// a lead is filed; clicking store 1's bar with the mouse opens the lead
+// list filtered to store 1's four leads.
 // Screenshots at 1280 and 390 px.
 func TestBrowserDashboard(t *testing.T) {
 	ctx, console := chrome(t, chromeOpts{Timeout: 3 * time.Minute})
@@ -69,6 +71,17 @@ func TestBrowserDashboard(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`(() => { const t = document.querySelector('`+table+`'); return !!t && t.textContent.includes('一号店') })()`),
 		chromedp.WaitVisible(chromedp.CSS(`#chart-leads_by_store .dash-canvas[data-drawn="true"]`)))
 
+	// A lead filed meanwhile shows at the next refresh (the apply button,
+	// as the timer does), the page still the same.
+	w.create("a fourth lead", "cons1", "lead", w.sampleWith("lead", map[string]any{"name": "线索新", "phone": "13900009999"}), http.StatusCreated, nil, nil)
+	store1 := `(() => { const d = JSON.parse(document.getElementById('dash-grid').dataset.dashboard); const c = d.charts.find(c => c.key === 'leads_by_store'); const p = c && c.series.find(p => p.key === 'store1'); return p ? p.value : 0 })()`
+	if n := run(t, ctx, "store 1 before", chromedp.Evaluate[float64](store1)); n != 3 {
+		t.Errorf("store 1 shows %v leads before the refresh, want 3", n)
+	}
+	step(t, ctx, "refresh", chromedp.Click(chromedp.CSS(`#dash-pickers button[type=submit]`)),
+		chromedp.Poll[chromedp.Void](`(() => `+store1+` === 4 && window.__stayed === true)()`),
+		chromedp.WaitVisible(chromedp.CSS(`#chart-leads_by_store .dash-canvas[data-drawn="true"]`)))
+
 	// Click store 1's bar where it is drawn.
 	xy := run(t, ctx, "bar position", chromedp.Evaluate[[]float64](`(() => {
 		const box = document.querySelector('#chart-leads_by_store .dash-canvas');
@@ -88,9 +101,9 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatalf("the bar opened %q, want the lead list with a filter", loc)
 	}
 	n := run(t, ctx, "list rows", chromedp.Evaluate[int](`document.querySelectorAll('main table tbody tr').length`))
-	if n != 3 {
+	if n != 4 {
 		body := run(t, ctx, "list", chromedp.Text(chromedp.CSS("main")))
-		t.Errorf("the filtered list shows %d rows, want store 1's 3 leads:\n%s", n, body)
+		t.Errorf("the filtered list shows %d rows, want store 1's 4 leads:\n%s", n, body)
 	}
 	if note := run(t, ctx, "notice", chromedp.Text(chromedp.CSS("#chart-filter"))); !strings.Contains(note, "图表") {
 		t.Errorf("the list does not say it is filtered by the chart: %q", note)

@@ -24,6 +24,13 @@ import (
 // the store.
 func (h *harness) secondNode(tb testing.TB) http.Handler {
 	tb.Helper()
+	n, _ := h.secondNodeOrg(tb)
+	return n
+}
+
+// secondNodeOrg is secondNode and its organisation service.
+func (h *harness) secondNodeOrg(tb testing.TB) (http.Handler, *engine.Org) {
+	tb.Helper()
 	st, err := sqlite.Open(h.dbPath, sqlite.Options{Now: time.Now})
 	if err != nil {
 		tb.Fatal(err)
@@ -32,7 +39,7 @@ func (h *harness) secondNode(tb testing.TB) http.Handler {
 	org := engine.NewOrg(st, time.Now)
 	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now})
 	tb.Cleanup(svc.Close)
-	return New(Deps{Store: st, Org: org, Service: svc, Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return New(Deps{Store: st, Org: org, Service: svc, Config: h.cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), org
 }
 
 // TestFreezeAcrossServers runs two server instances on one SQLite file,

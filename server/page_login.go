@@ -205,7 +205,7 @@ func (s *server) mfaStepSubmit(c echo.Context) error {
 	if !sameToken(c.FormValue(fieldCSRF), pl.CSRF) {
 		return s.renderMFAStep(c, http.StatusForbidden, pl, next, engine.T("页面已过期，请重试", "the page has expired; try again").In(lang))
 	}
-	if !s.login.allow(c.RealIP()) {
+	if !s.allow(c, s.login, c.RealIP()) {
 		return s.renderMFAStep(c, http.StatusTooManyRequests, pl, next, engine.ErrorMessage(errRateLimited(), lang))
 	}
 	if err := s.svc.CheckLoginMFA(ctx, principal(c), u, c.FormValue("totp")); err != nil {

@@ -53,7 +53,9 @@ func (s *server) publicError(c echo.Context, token string, err error) error {
 		v.Heading = web.Msg(lang, "public.again")
 	case engine.ERATELIMIT:
 		v.Heading, v.Detail, v.RetryURL = web.Msg(lang, "public.busy"), web.Msg(lang, "public.busy_detail"), ""
-		c.Response().Header().Set("Retry-After", "10")
+		if c.Response().Header().Get("Retry-After") == "" {
+			c.Response().Header().Set("Retry-After", "10")
+		}
 	case engine.EFORBIDDEN, engine.EINVALID, engine.EBADREQUEST, engine.ETOOLARGE:
 		v.Heading = web.Msg(lang, "public.refused")
 	default:
@@ -83,7 +85,7 @@ func (s *server) publicFormPage(c echo.Context) error {
 // to the fields. Beyond the address's budget nothing is read or written.
 func (s *server) publicSubmitPage(c echo.Context) error {
 	ctx, token, ip := c.Request().Context(), c.Param("token"), c.RealIP()
-	if !s.public.allow(ip) {
+	if !s.allow(c, s.public, ip) {
 		return s.publicError(c, token, errRateLimited())
 	}
 	fv, err := s.svc.PublicFormView(ctx, token)

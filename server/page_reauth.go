@@ -29,7 +29,7 @@ func (s *server) apiReauth(c echo.Context) error {
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if !s.login.allow(c.RealIP()) {
+	if !s.allow(c, s.login, c.RealIP()) {
 		return errRateLimited()
 	}
 	if err := s.svc.Reauthenticate(c.Request().Context(), principal(c), authOf(c).cred, in.TOTP); err != nil {
@@ -60,7 +60,7 @@ func (s *server) reauthSubmit(c echo.Context) error {
 	if !authOf(c).stale {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	if !s.login.allow(c.RealIP()) {
+	if !s.allow(c, s.login, c.RealIP()) {
 		return s.renderReauth(c, http.StatusTooManyRequests, next, engine.ErrorMessage(errRateLimited(), lang))
 	}
 	err := s.svc.Reauthenticate(c.Request().Context(), principal(c), authOf(c).cred, c.FormValue("totp"))

@@ -120,6 +120,9 @@ type Deps struct {
 	// Metrics is where the HTTP metrics are registered (served by cmd on
 	// its own address); nil: none are kept.
 	Metrics prometheus.Registerer
+	// Limits keeps the rate limits' counts, shared by every node (Redis);
+	// nil: this process counts in memory.
+	Limits RateStore
 }
 
 // server holds the dependencies the handlers share.
@@ -136,10 +139,11 @@ type server struct {
 	log       *slog.Logger
 	backups   func() ([]BackupFile, error)
 	runs      *backupJobs
-	ipLimit   *limiter
-	userLimit *limiter
-	login     *limiter
-	public    *limiter
+	rates     *rates
+	ipLimit   limit
+	userLimit limit
+	login     limit
+	public    limit
 }
 
 // New returns the echo application with every route of the JSON API and
@@ -153,8 +157,8 @@ func New(d Deps) *echo.Echo {
 	}
 	cfg := d.Config.withDefaults()
 	s := &server{store: d.Store, org: d.Org, svc: d.Service, wf: d.Workflows, designer: d.Designer, queuePing: d.QueuePing, now: d.Clock, cfg: cfg, log: d.Log, backups: d.Backups,
-		ipLimit: newLimiter(cfg.RateIP, d.Clock), userLimit: newLimiter(cfg.RateUser, d.Clock), login: newLimiter(cfg.RateLogin, d.Clock),
-		public: newLimiter(cfg.RatePublic, d.Clock)}
+		rates: newRates(d.Limits, d.Clock, d.Log), ipLimit: limit{"ip", cfg.RateIP}, userLimit: limit{"user", cfg.RateUser}, login: limit{"login", cfg.RateLogin},
+		public: limit{"public", cfg.RatePublic}}
 	s.runs = newBackupJobs(d.BackupRuns)
 	s.metrics = newHTTPMetrics(d.Metrics)
 

@@ -34,6 +34,18 @@ type auth struct {
 	cred     engine.Credential
 	verified time.Time // when the credential last proved the second factor
 	stale    bool      // it must prove it again (only reauthPaths are served)
+	creds    *engine.Credentials
+}
+
+// newAuth is the auth of a credential Org.Authenticate found.
+func newAuth(cr *engine.Credentials) *auth {
+	a := &auth{user: cr.User, session: cr.Session, apiToken: cr.Token, verified: cr.Verified(), creds: cr}
+	if cr.Session != nil {
+		a.cred = engine.Credential{Kind: engine.KindSession, ID: cr.Session.ID}
+	} else {
+		a.cred = engine.Credential{Kind: engine.KindToken, ID: cr.Token.ID}
+	}
+	return a
 }
 
 // credentialID is the id of the session or token a request came with, the
@@ -64,6 +76,9 @@ func principal(c echo.Context) *engine.Principal {
 	p := &engine.Principal{IP: c.RealIP()}
 	if a := authOf(c); a != nil {
 		p.User = a.user
+		if a.creds != nil {
+			p.Auth = &a.creds.Versions
+		}
 		if a.apiToken != nil && a.apiToken.Personal {
 			p.Token = a.apiToken
 		}
@@ -96,26 +111,20 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			if !ok || secret == "" {
 				return engine.Errorf(engine.EUNAUTHORIZED, engine.T("Authorization 须为 Bearer 令牌", "the Authorization header must be a Bearer token"))
 			}
-			t, err := s.org.FindToken(ctx, strings.TrimSpace(secret))
+			cr, err := s.org.Authenticate(ctx, engine.KindToken, strings.TrimSpace(secret))
 			if err != nil {
 				if engine.ErrorCode(err) == engine.ENOTFOUND {
 					return engine.Errorf(engine.EUNAUTHORIZED, engine.T("令牌无效或已过期", "the token is not valid or has expired"))
 				}
 				return err
 			}
-			a = &auth{token: strings.TrimSpace(secret), apiToken: t, cred: engine.Credential{Kind: engine.KindToken, ID: t.ID}, verified: t.Verified()}
-			a.user, err = s.org.FindUserByID(ctx, t.UserID)
-			if err != nil {
-				return engine.Errorf(engine.EUNAUTHORIZED, engine.T("令牌无效", "the token is not valid"))
-			}
+			a = newAuth(cr)
+			a.token = strings.TrimSpace(secret)
 		} else if ck, err := c.Cookie(cookieSession); err == nil && ck.Value != "" {
-			sess, err := s.org.FindSession(ctx, ck.Value)
+			cr, err := s.org.Authenticate(ctx, engine.KindSession, ck.Value)
 			switch {
 			case err == nil:
-				u, err := s.org.FindUserByID(ctx, sess.UserID)
-				if err == nil {
-					a = &auth{user: u, session: sess, cred: engine.Credential{Kind: engine.KindSession, ID: sess.ID}, verified: sess.Verified()}
-				}
+				a = newAuth(cr)
 			case engine.ErrorCode(err) != engine.ENOTFOUND:
 				return err
 			}
@@ -123,7 +132,8 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if a != nil {
 			if a.user.Frozen {
 				// The credential stays refused while the user is frozen (on
-				// every node: the user was read from the store just now).
+				// every node: Authenticate checked the user's version in
+				// the store just now).
 				// A browser is also told to forget its cookie, so its next
 				// page is the login form, which refuses them too.
 				if a.session != nil {
@@ -140,7 +150,11 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				a.stale = true
 			}
 			c.Set(ctxAuth, a)
-			s.touch(c, a)
+			if !reauthPaths[c.Request().URL.Path] {
+				// not while proving the second factor again or leaving:
+				// those requests write the credential themselves
+				s.org.Touch(a.creds, s.touchFailed)
+			}
 			if a.user.MustChangePassword && !passwordChangePath(c.Request()) {
 				return s.mustChangePassword(c)
 			}
@@ -149,21 +163,9 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// touch records when a session or token was last used. It is best effort:
-// a failed write costs the request nothing, only the "last seen" column.
-func (s *server) touch(c echo.Context, a *auth) {
-	ctx := c.Request().Context()
-	var err error
-	switch {
-	case a.session != nil:
-		err = s.org.TouchSession(ctx, a.session)
-	case a.apiToken != nil:
-		err = s.org.TouchToken(ctx, a.apiToken)
-	}
-	if err != nil {
-		s.log.Warn("last seen not recorded", "err", err)
-	}
-}
+// touchFailed logs a "last seen" write that failed: best effort, it costs
+// the request nothing.
+func (s *server) touchFailed(err error) { s.log.Warn("last seen not recorded", "err", err) }
 
 // passwordChangePath reports whether r is one of the few requests a user
 // whose password an administrator reset may still make: changing it,
@@ -317,36 +319,6 @@ func (s *server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 		}()
 		return next(c)
 	}
-}
-
-func (s *server) rateLimitIP(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || isProbe(p) {
-			return next(c)
-		}
-		if !s.ipLimit.allow(c.RealIP()) {
-			return errRateLimited()
-		}
-		return next(c)
-	}
-}
-
-func (s *server) rateLimitUser(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if a := authOf(c); a != nil && !s.userLimit.allow(a.user.ID) {
-			return errRateLimited()
-		}
-		return next(c)
-	}
-}
-
-// isProbe reports whether path is a health or readiness probe, which a
-// load balancer sends often from one address: never rate limited, or a
-// healthy node would be dropped.
-func isProbe(path string) bool { return path == "/healthz" || path == "/readyz" }
-
-func errRateLimited() error {
-	return engine.Errorf(engine.ERATELIMIT, engine.T("请求过于频繁，请稍后再试", "too many requests; slow down"))
 }
 
 // apiLang is the language of API messages: Accept-Language.

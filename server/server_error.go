@@ -154,7 +154,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if isAPI(c) {
 		lang := apiLang(c)
 		p := s.problemOf(c, err, lang)
-		if p.Status == http.StatusTooManyRequests {
+		if p.Status == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 		writeProblem(c, p)

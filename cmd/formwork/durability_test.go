@@ -54,6 +54,26 @@ func shopBundle(tb testing.TB) string {
 	return ""
 }
 
+// shopPassword is the password of the users seedShop and the tests make.
+const shopPassword = "a long and fine password"
+
+// seedShop makes a data directory with an admin (admin@example.com), the
+// unit store1 and the shop app of bundle, offline through the CLI.
+func seedShop(t *testing.T, bundle string) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{
+		{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"},
+		{"unit", "create", "--key", "store1", "--name", "一号店"},
+		{"app", "import", bundle},
+	} {
+		if out, code := run(t, data, shopPassword+"\n", args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, out)
+		}
+	}
+	return data
+}
+
 // server is one `formwork serve` subprocess.
 type serveProc struct {
 	cmd    *exec.Cmd
@@ -144,6 +164,7 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 type apiClient struct {
 	base  string
 	token string
+	ip    string // X-Forwarded-For, when the server trusts the test as its proxy
 	c     *http.Client
 }
 
@@ -165,6 +186,9 @@ func (a *apiClient) call(method, path string, body any, out any) (int, error) {
 		}
 		if a.token != "" {
 			req.Header.Set("Authorization", "Bearer "+a.token)
+		}
+		if a.ip != "" {
+			req.Header.Set("X-Forwarded-For", a.ip)
 		}
 		resp, err := a.c.Do(req)
 		if err != nil {
@@ -280,18 +304,8 @@ func TestDurabilityKillDuringBurst(t *testing.T) {
 	defer hook.Close()
 	env = append(env, "FORMWORK_WEBHOOK_URL="+hook.URL, "FORMWORK_WEBHOOK_SECRET=durability-test-secret")
 
-	// an admin, the shop app and a store, offline through the CLI
-	data := filepath.Join(t.TempDir(), "data")
-	const password = "a long and fine password"
-	for _, args := range [][]string{
-		{"user", "create", "--email", "admin@example.com", "--name", "管理员", "--unit", "hq", "--admin", "--password-stdin"},
-		{"unit", "create", "--key", "store1", "--name", "一号店"},
-		{"app", "import", shopBundle(t)},
-	} {
-		if out, code := run(t, data, password+"\n", args...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, out)
-		}
-	}
+	data := seedShop(t, shopBundle(t))
+	const password = shopPassword
 	addr := freeAddr(t)
 	base := "http://" + addr
 	srv := startServe(t, data, addr, env)

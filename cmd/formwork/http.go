@@ -30,7 +30,7 @@ func newHTTP(d *Deps) *echo.Echo {
 		backups = func() ([]server.BackupFile, error) { return listBackups(d.BackupDir) }
 	}
 	return server.New(server.Deps{Store: d.Store, Org: d.Org, Service: svc, Workflows: d.Workflows, Designer: d.Designer, QueuePing: ping, Clock: d.Clock, Log: d.Log,
-		Config: d.Config, Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d)})
+		Config: d.Config, Backups: backups, BackupRuns: d.BackupRuns, Metrics: metricsOf(d), Limits: d.Limits})
 }
 
 // metricsOf is where the HTTP server registers its metrics (a nil

@@ -46,6 +46,8 @@ type Deps struct {
 	// Config is the HTTP server's configuration (see Process.serverConfig);
 	// zero: the server's defaults with every rate limit off.
 	Config server.Config
+	// Limits holds the rate limits' counts; nil: in memory.
+	Limits server.RateStore
 }
 
 // newDeps builds the engine services one process shares between its HTTP
@@ -61,6 +63,9 @@ func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Que
 	d.Org = engine.NewOrg(d.Store, time.Now)
 	m.watchSessions(d.Org)
 	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
+	if err := d.Service.EnsureAppIndexes(context.Background()); err != nil {
+		log.Warn("app indexes and dashboard rollups", "err", err) // dashboards then read the records
+	}
 	reg := engine.NewPluginRegistry()
 	var channels []string
 	if url, secret := p.WebhookURL, p.WebhookSecret.value; url != "" && secret != "" {
@@ -227,6 +232,7 @@ func (c *Process) run(g *Globals, role string) error {
 	defer closeStore()
 	d := newDeps(g, c, store, q.client, log)
 	defer d.Service.Close()
+	d.Limits = sharedLimits(q, log)
 
 	var ln net.Listener
 	if web {

@@ -278,3 +278,74 @@ func TestDashboardRangeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardRollups checks that the totals the store keeps for the
+// shop's dashboards (kept since the import, through every create and
+// update) answer what the records do, for HQ and for a store manager:
+// the dashboards are computed with them, without them (dropped), and with
+// them built again at start-up (EnsureAppIndexes), and again after more
+// writes and a delete.
+func TestDashboardRollups(t *testing.T) {
+	f := dashboardFixture(t)
+	ctx := context.Background()
+	kept, err := f.raw.Rollup(ctx, f.app, "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// staff see their own records: the owner is kept
+	// (a set per chart's fields: none, or the level)
+	want := &engine.FormRollup{Sets: [][]string{{}, {"level"}}, Measures: []string{"budget", "discount"}, Owner: true}
+	if diff := cmp.Diff(want, kept); diff != "" {
+		t.Fatalf("rollup of customer (-want +got):\n%s", diff)
+	}
+	views := func() map[string]*engine.DashboardView {
+		out := map[string]*engine.DashboardView{}
+		for _, who := range []string{"hqadmin", "manager", "staff1"} {
+			for _, key := range []string{"sales", "hq"} {
+				v, err := f.svc.Dashboard(ctx, f.users[who], f.app, key, engine.DashboardQuery{})
+				if engine.ErrorCode(err) == engine.ENOTFOUND {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[who+"/"+key] = v
+			}
+		}
+		return out
+	}
+	rolled := views()
+	if err := f.raw.EnsureIndexes(ctx, engine.FormIndex{App: f.app, Form: "customer", Rollup: &engine.FormRollup{}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.raw.Rollup(ctx, f.app, "customer"); r != nil {
+		t.Fatalf("rollup still kept after dropping: %+v", r)
+	}
+	if diff := cmp.Diff(views(), rolled); diff != "" {
+		t.Fatalf("dashboards from the records (-) and from the rollups (+):\n%s", diff)
+	}
+	if err := f.svc.EnsureAppIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.raw.Rollup(ctx, f.app, "customer"); r == nil {
+		t.Fatal("EnsureAppIndexes did not build the rollup again")
+	}
+	if diff := cmp.Diff(rolled, views()); diff != "" {
+		t.Fatalf("dashboards before (-) and after the rollups were built again (+):\n%s", diff)
+	}
+	// more writes: a new customer, one deleted
+	if _, err := f.svc.CreateRecord(ctx, f.users["staff2"], f.app, "customer", map[string]any{"name": "客户Z", "phone": "13900000099", "level": "gold", "vip_since": "2025-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	first := listAll(t, f, f.users["hqadmin"])[0]
+	if err := f.svc.DeleteRecord(ctx, f.users["admin"], f.app, "customer", first.ID, first.Version); err != nil {
+		t.Fatal(err)
+	}
+	after := views()
+	if err := f.raw.EnsureIndexes(ctx, engine.FormIndex{App: f.app, Form: "customer", Rollup: &engine.FormRollup{}}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(views(), after); diff != "" {
+		t.Fatalf("after writes, dashboards from the records (-) and from the rollups (+):\n%s", diff)
+	}
+}

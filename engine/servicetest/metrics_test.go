@@ -75,6 +75,7 @@ func TestObserveStoreReportsEachCall(t *testing.T) {
 		{func() error { _, err := st.FindDoc(ctx, "note", "n1"); return err }, storeCall{"find_doc", "ok"}},
 		{func() error { _, err := st.FindDocs(ctx, engine.DocQuery{Kind: "note", Tag: "t"}); return err }, storeCall{"find_docs", "ok"}},
 		{func() error { _, err := st.CountDocs(ctx, engine.DocQuery{Kind: "note"}); return err }, storeCall{"count_docs", "ok"}},
+		{func() error { _, err := st.DocVersions(ctx, []engine.DocRef{{Kind: "note", ID: "n1"}}); return err }, storeCall{"doc_versions", "ok"}},
 		{func() error {
 			_, err := st.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Cursor: "not a cursor"})
 			return err

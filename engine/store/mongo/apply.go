@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"formwork/engine"
 )
@@ -230,6 +231,44 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 		return nil, fmt.Errorf("mongo find doc %s/%s: %w", kind, id, err)
 	}
 	return d.doc(), nil
+}
+
+// DocVersions returns the docs' versions in one find on their keys,
+// projecting away everything else.
+func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
+	out := make([]int64, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	keys := make(bson.A, len(refs))
+	at := make(map[string][]int, len(refs))
+	for i, r := range refs {
+		k := docKey(r.Kind, r.ID)
+		keys[i] = k
+		at[k] = append(at[k], i)
+	}
+	cur, err := s.docs.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}},
+		options.Find().SetProjection(bson.D{{Key: "version", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("mongo doc versions: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			Key     string `bson:"_id"`
+			Version int64  `bson:"version"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("mongo decode doc version: %w", err)
+		}
+		for _, i := range at[d.Key] {
+			out[i] = d.Version
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("mongo doc versions: %w", err)
+	}
+	return out, nil
 }
 
 // FindDocs lists docs of a kind, optionally with a tag (plain or unique),

@@ -115,7 +115,7 @@ func BenchmarkApply(b *testing.B) {
 
 // benchCacheVersion names the shape of the generated data; bump it when the
 // generators below change, so stale cached databases are not reused.
-const benchCacheVersion = 4 // 4: with the full-text index
+const benchCacheVersion = 5 // 4: with the full-text index; 5: records in 20 stores
 
 // cachedStore opens the benchmark database kind-n, building it with build
 // on first use. Built databases are kept in FORMWORK_BENCH_CACHE (default: a
@@ -189,11 +189,12 @@ func reportSize(b *testing.B, path string) {
 var cities = []string{"北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "武汉", "西安", "重庆", "天津", "苏州"}
 
 // recordWrite is the j-th benchmark record of shop/customer: level has 10
-// values (an equality filter selects a tenth), amount 997, city 12.
+// values (an equality filter selects a tenth), amount 997, city 12; it
+// belongs to store unit s0…s19 (j mod 20).
 func recordWrite(j int) engine.RecordWrite {
 	id := fmt.Sprintf("r%012d", j)
 	return engine.RecordWrite{Op: engine.WriteCreate, Actor: "u" + strconv.Itoa(j%50), At: benchT0.Add(time.Duration(j) * time.Second),
-		Record: &engine.Record{ID: id, App: "shop", Form: "customer", FormVersion: 1, Unit: "hq", Owner: "u" + strconv.Itoa(j%50),
+		Record: &engine.Record{ID: id, App: "shop", Form: "customer", FormVersion: 1, Unit: "s" + strconv.Itoa(j%20), Owner: "u" + strconv.Itoa(j%50),
 			Data: map[string]any{"name": "客户" + id, "phone": fmt.Sprintf("138%08d", j), "level": "L" + strconv.Itoa(j%10),
 				"amount": float64(j % 997), "city": cities[j%len(cities)], "vip": j%3 == 0}}}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"formwork/engine"
@@ -129,6 +130,87 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 		return nil, fmt.Errorf("sqlite find doc %s/%s: %w", kind, id, err)
 	}
 	return d, nil
+}
+
+// DocVersions reads the docs' versions in one query over the primary key,
+// reading no values. Up to maxVersionRefs refs it runs a statement
+// prepared on the read pool, as each request's authentication asks.
+func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
+	out := make([]int64, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, 2*len(refs))
+	for _, r := range refs {
+		args = append(args, r.Kind, r.ID)
+	}
+	var rows *sql.Rows
+	var err error
+	if len(refs) <= maxVersionRefs {
+		var st *sql.Stmt
+		if st, err = s.versionStmt(ctx, len(refs)); err != nil {
+			return nil, err
+		}
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, docVersionsQuery(len(refs)), args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite doc versions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, id string
+		var v int64
+		if err := rows.Scan(&kind, &id, &v); err != nil {
+			return nil, fmt.Errorf("sqlite doc versions: %w", err)
+		}
+		for i, r := range refs {
+			if r.Kind == kind && r.ID == id {
+				out[i] = v
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite doc versions: %w", err)
+	}
+	return out, nil
+}
+
+// maxVersionRefs is how many refs DocVersions has prepared statements for.
+const maxVersionRefs = 4
+
+// docVersionsQuery is DocVersions' query for n refs.
+func docVersionsQuery(n int) string {
+	var q strings.Builder
+	q.WriteString(`SELECT kind, id, version FROM docs WHERE `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(` OR `)
+		}
+		q.WriteString(`(kind = ? AND id = ?)`)
+	}
+	return q.String()
+}
+
+// versionStmt is DocVersions' statement for n refs, prepared on the read
+// pool at its first use (not at Open: a reader that exists before the
+// schema changes plans EXPLAIN with the old schema).
+func (s *Store) versionStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st := s.versionStmts[n-1].Load(); st != nil {
+		return st, nil
+	}
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if st := s.versionStmts[n-1].Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, docVersionsQuery(n))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite prepare: %w", err)
+	}
+	s.versionStmts[n-1].Store(st)
+	return st, nil
 }
 
 // docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked

@@ -14,88 +14,148 @@ import (
 // GroupRecords groups in one SQL statement: the form's matching records
 // (the same WHERE as FindRecords, so the scope and list indexes serve it),
 // each key as its normalised JSON type and value, GROUP BY both, and the
-// measure's numbers counted, summed and bounded per group.
+// measure's numbers counted, summed and bounded per group. A query the
+// form's rollups answer (see groupRollup) reads them instead, and the
+// records only for the partial hours at the ends of its time range.
 func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine.GroupRow, error) {
 	if err := engine.CheckGroupQuery(&q); err != nil {
 		return nil, err
 	}
-	where, args, err := recordWhere(engine.RecordQuery{App: q.App, Form: q.Form, Filter: q.Filter})
+	// Groups the SQL tells apart but a key does not (arrays, read as no
+	// key) fall together here, as do a rollup's groups and the records'.
+	acc := engine.NewGroupAccumulator(q)
+	// One read transaction: the rollup's definition, its rows and the
+	// records at the ends of a range are read from the same snapshot.
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite group records: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+	rolled, found, err := s.groupRollup(ctx, tx, q, acc)
 	if err != nil {
 		return nil, err
 	}
-	var sel, group, groupBy, joins []string
-	for i, b := range q.By {
-		t, v, join, err := groupKeySQL(i, b)
-		if err != nil {
+	if !rolled {
+		if found, err = s.groupRaw(ctx, tx, q, acc); err != nil {
 			return nil, err
 		}
-		sel = append(sel, t, v)
-		group = append(group, "k"+strconv.Itoa(i)+"t", "k"+strconv.Itoa(i)+"v")
-		if !strings.HasPrefix(t, "'") { // a constant type column groups nothing
-			groupBy = append(groupBy, "k"+strconv.Itoa(i)+"t")
+	}
+	if !found {
+		return nil, nil
+	}
+	rows := acc.Rows()
+	if rolled { // the records of the partial hours had theirs
+		for i := range rows {
+			rows[i].Min, rows[i].Max = 0, 0
 		}
-		groupBy = append(groupBy, "k"+strconv.Itoa(i)+"v")
-		if join != "" {
-			joins = append(joins, join)
-		}
+	}
+	return rows, nil
+}
+
+// groupRaw groups the records q selects into acc; found is false when
+// there were none.
+func (s *Store) groupRaw(ctx context.Context, db querier, q engine.GroupQuery, acc *engine.GroupAccumulator) (found bool, err error) {
+	where, args, err := recordWhere(engine.RecordQuery{App: q.App, Form: q.Form, Filter: q.Filter})
+	if err != nil {
+		return false, err
+	}
+	keys, err := groupKeys(q.By)
+	if err != nil {
+		return false, err
 	}
 	m := "NULL"
 	if q.Measure != "" {
 		p, err := jsonPath(q.Measure)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		x := "json_extract(r.data, " + p + ")"
 		m = "CASE WHEN typeof(" + x + ") IN ('integer', 'real') THEN " + x + " END"
 	}
 	aggs := []string{"count(*)", "count(m)", "coalesce(sum(m), 0)", "coalesce(min(m), 0)", "coalesce(max(m), 0)"}
 	var query string
-	if len(joins) == 0 {
+	if len(keys.joins) == 0 {
 		// One level, so the planner sees the keys' expressions against the
 		// table and its indexes (a key an index holds is read from it).
 		for i := range aggs {
 			aggs[i] = strings.ReplaceAll(aggs[i], "(m)", "("+m+")")
 		}
-		query = "SELECT " + strings.Join(append(sel, aggs...), ", ") + " FROM records AS r WHERE " + where
+		query = "SELECT " + strings.Join(append(keys.sel, aggs...), ", ") + " FROM records AS r WHERE " + where
 	} else {
 		// json_each's columns (id among them) would clash with the
 		// filter's: the records are selected first.
-		inner := "SELECT " + strings.Join(append(sel, m+" AS m"), ", ") +
-			" FROM (SELECT data, unit, owner, status, version, created_at, updated_at FROM records WHERE " + where + ") AS r " + strings.Join(joins, " ")
-		query = "SELECT " + strings.Join(append(group, aggs...), ", ") + " FROM (" + inner + ")"
+		inner := "SELECT " + strings.Join(append(keys.sel, m+" AS m"), ", ") +
+			" FROM (SELECT data, unit, owner, status, version, created_at, updated_at FROM records WHERE " + where + ") AS r " + strings.Join(keys.joins, " ")
+		query = "SELECT " + strings.Join(append(keys.group, aggs...), ", ") + " FROM (" + inner + ")"
 	}
-	if len(group) > 0 {
-		query += " GROUP BY " + strings.Join(groupBy, ", ")
+	return runGroup(ctx, db, q, acc, query+keys.groupBy(), args)
+}
+
+// querier reads: the read pool, or a transaction on it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// groupSQL is the SQL of a query's keys: the selected (type, value)
+// columns, their names, the names grouped by and the json_each joins.
+type groupSQL struct {
+	sel, group, by, joins []string
+}
+
+func groupKeys(by []engine.GroupBy) (groupSQL, error) {
+	var g groupSQL
+	for i, b := range by {
+		t, v, join, err := groupKeySQL(i, b)
+		if err != nil {
+			return g, err
+		}
+		g.sel = append(g.sel, t, v)
+		g.group = append(g.group, "k"+strconv.Itoa(i)+"t", "k"+strconv.Itoa(i)+"v")
+		if !strings.HasPrefix(t, "'") { // a constant type column groups nothing
+			g.by = append(g.by, "k"+strconv.Itoa(i)+"t")
+		}
+		g.by = append(g.by, "k"+strconv.Itoa(i)+"v")
+		if join != "" {
+			g.joins = append(g.joins, join)
+		}
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	return g, nil
+}
+
+// groupBy is the GROUP BY clause ("" without keys).
+func (g groupSQL) groupBy() string {
+	if len(g.group) == 0 {
+		return ""
+	}
+	return " GROUP BY " + strings.Join(g.by, ", ")
+}
+
+// runGroup runs a grouping query and merges its groups into acc; found is
+// false when it counted no record.
+func runGroup(ctx context.Context, db querier, q engine.GroupQuery, acc *engine.GroupAccumulator, query string, args []any) (found bool, err error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite group records: %w", err)
+		return false, fmt.Errorf("sqlite group records: %w", err)
 	}
 	defer rows.Close()
-	// Groups the SQL tells apart but a key does not (arrays, read as no
-	// key) fall together here.
-	acc := engine.NewGroupAccumulator(q)
-	empty := true
 	for rows.Next() {
 		row, err := scanGroupRow(rows, q.By)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		if len(q.By) == 0 && row.Count == 0 {
+		if row.Count == 0 {
 			continue // an aggregate over no rows is one row of zeros
 		}
 		if err := acc.Merge(row); err != nil {
-			return nil, err
+			return false, err
 		}
-		empty = false
+		found = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite group records: %w", err)
+		return false, fmt.Errorf("sqlite group records: %w", err)
 	}
-	if empty {
-		return nil, nil
-	}
-	return acc.Rows(), nil
+	return found, nil
 }
 
 // groupKeySQL returns the SQL of key i's type and value columns, and the

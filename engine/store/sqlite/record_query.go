@@ -421,8 +421,14 @@ func indexName(app, form, field string) string {
 // by those fields, so a scoped list walks only its scope. Index names are
 // derived from app, form and columns, so repeated calls are no-ops; the
 // form's indexes no longer named (a field that lost x-index, a different
-// set of covered fields) are dropped.
+// set of covered fields) are dropped. With ix.Rollup it makes the form's
+// rollups those (see ensureRollup).
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
+	if ix.Rollup != nil {
+		if err := s.ensureRollup(ctx, ix.App, ix.Form, ix.Rollup); err != nil {
+			return err
+		}
+	}
 	col := func(k string) (string, error) {
 		if c, ok := systemColumns[k]; ok {
 			return c, nil

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"formwork/engine"
@@ -50,6 +51,10 @@ type Store struct {
 	wmu     sync.Mutex  // held by the Apply committing a batch
 	gmu     sync.Mutex  // guards pending
 	pending []*applyReq // Applies waiting for the next batch
+	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
+	// prepared on r at first use
+	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
+	versionMu    sync.Mutex
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -280,6 +285,9 @@ CREATE TABLE counters (
 	// 5: the full-text index of list searches (record_text.go), filled
 	// from the stored records by backfillText.
 	textSchema,
+	// 6: the rollups dashboards group from (record_rollup.go), built per
+	// form by EnsureIndexes from the stored records.
+	rollupSchema,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.

@@ -145,3 +145,41 @@ func testDocs(t *testing.T, h Harness) {
 		t.Fatalf("take the unique tag of a deleted doc: %v", err)
 	}
 }
+
+// testDocVersions: the versions of several docs in one read, in the order
+// asked, 0 for a missing doc, following each put and delete; the same ref
+// twice gets its version twice, and a ref of another kind with the same id
+// is another doc.
+func testDocVersions(t *testing.T, h Harness) {
+	s := open(t, h)
+	ctx := context.Background()
+	versions := func(refs ...engine.DocRef) []int64 {
+		t.Helper()
+		got, err := s.DocVersions(ctx, refs)
+		if err != nil {
+			t.Fatalf("DocVersions(%v): %v", refs, err)
+		}
+		return got
+	}
+	if got := versions(); len(got) != 0 {
+		t.Errorf("no refs: %v", got)
+	}
+	tok := engine.Doc{Kind: "token", ID: "t1", Tags: []string{"user:u1"}, Value: json.RawMessage(`{"user_id":"u1"}`)}
+	usr := engine.Doc{Kind: "user", ID: "u1", Value: json.RawMessage(`{"name":"张三"}`)}
+	for _, d := range []engine.Doc{tok, usr, usr} {
+		if _, err := putDoc(s, d, engine.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refT, refU := engine.DocRef{Kind: "token", ID: "t1"}, engine.DocRef{Kind: "user", ID: "u1"}
+	missing, otherKind := engine.DocRef{Kind: "session", ID: "t1"}, engine.DocRef{Kind: "token", ID: "u1"}
+	if d := cmp.Diff([]int64{1, 2, 0, 0, 2}, versions(refT, refU, missing, otherKind, refU)); d != "" {
+		t.Errorf("versions (-want +got):\n%s", d)
+	}
+	if _, err := s.Apply(ctx, &engine.Change{Docs: []engine.DocWrite{{Doc: engine.Doc{Kind: "token", ID: "t1"}, ExpectVersion: engine.AnyVersion, Delete: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]int64{0, 2}, versions(refT, refU)); d != "" {
+		t.Errorf("after deleting the token (-want +got):\n%s", d)
+	}
+}

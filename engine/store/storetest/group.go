@@ -107,29 +107,82 @@ var groupCases = []groupCase{
 	{"a filter first", engine.GroupQuery{Filter: eq(filter.Field{Key: "level", Type: filter.TypeString}, "a"), By: []engine.GroupBy{{Field: "_unit"}}, Measure: "amount"},
 		[]engine.GroupRow{grpM(2, 2, 15.5, 5.5, 10, "u1")}},
 	{"nothing matches", engine.GroupQuery{Filter: eq(filter.Field{Key: "level", Type: filter.TypeString}, "zzz"), Measure: "amount"}, nil},
+	{"created in a range that cuts hours", engine.GroupQuery{
+		Filter: filter.And{Items: []filter.Expr{createdCmp(filter.OpGte, at(30)), createdCmp(filter.OpLt, at(24*60+15))}},
+		By:     []engine.GroupBy{{Field: "_created_at", Cut: engine.CutHour}}, Measure: "amount"},
+		[]engine.GroupRow{grpM(1, 1, 5.5, 5.5, 5.5, "2026-03-01T09"), grpM(1, 0, 0, 0, 0, "2026-03-01T10"), grpM(1, 1, 2, 2, 2, "2026-03-01T11"), grpM(1, 0, 0, 0, 0, "2026-03-02T09")}},
+	{"created after, to the millisecond, in a unit", engine.GroupQuery{
+		Filter: filter.And{Items: []filter.Expr{createdCmp(filter.OpGt, at(59)), createdCmp(filter.OpLte, at(24*60)), op(unitField, filter.OpIn, []any{"u1"})}},
+		By:     []engine.GroupBy{byLevel}},
+		[]engine.GroupRow{grp(2, nil)}},
+	{"a unit, and a value or another", engine.GroupQuery{
+		Filter: filter.And{Items: []filter.Expr{op(unitField, filter.OpNe, "u2"), filter.Or{Items: []filter.Expr{eq(filter.Field{Key: "level", Type: filter.TypeString}, "a"), eq(filter.Field{Key: "flag", Type: filter.TypeBool}, true)}}}},
+		By:     []engine.GroupBy{{Field: "flag", Bool: true}}, Measure: "amount"},
+		[]engine.GroupRow{grpM(2, 1, 10, 10, 10, true), grpM(1, 1, 5.5, 5.5, 5.5, nil)}},
 }
+
+var unitField = filter.Field{Key: "_unit", Type: filter.TypeString, System: true}
+
+func createdCmp(o filter.Op, t time.Time) filter.Expr {
+	return op(filter.Field{Key: "_created_at", Type: filter.TypeTime, System: true}, o, filter.FormatTime(t))
+}
+
+// groupRollup is the totals the suite asks a store to keep of the fixture
+// (a store that keeps none ignores it).
+var groupRollup = &engine.FormRollup{Sets: [][]string{{"level", "size", "flag", "day"}, {"level"}, {}}, Measures: []string{"other", "amount"}}
 
 func testGroup(t *testing.T, h Harness) {
 	s := open(t, h)
 	groupFixture(t, s)
 	ctx := context.Background()
-	for _, tc := range groupCases {
-		t.Run(tc.name, func(t *testing.T) {
-			q := tc.q
-			q.App, q.Form = testApp, testForm
-			got, err := s.GroupRecords(ctx, q)
+	runGroupCases(t, s, false)
+	// Without bounds asked for, a store may answer from the totals it
+	// keeps: built from the records there, kept with every write here.
+	t.Run("totals built", func(t *testing.T) {
+		if err := s.EnsureIndexes(ctx, engine.FormIndex{App: testApp, Form: testForm, Rollup: groupRollup}); err != nil {
+			t.Fatal(err)
+		}
+		runGroupCases(t, s, true)
+	})
+	t.Run("totals kept", func(t *testing.T) {
+		s := open(t, h)
+		if err := s.EnsureIndexes(ctx, engine.FormIndex{App: testApp, Form: testForm, Rollup: groupRollup}); err != nil {
+			t.Fatal(err)
+		}
+		groupFixture(t, s)
+		runGroupCases(t, s, true)
+		// g8 back from the recycle bin counts again; purged, never again.
+		g8 := find(t, s, "g8", true)
+		everything := engine.GroupQuery{App: testApp, Form: testForm, Measure: "amount", NoBounds: true}
+		for _, step := range []struct {
+			op   engine.WriteOp
+			want []engine.GroupRow
+		}{
+			{engine.WriteRestore, []engine.GroupRow{grpM(8, 6, 1116.5, 0, 0)}},
+			{engine.WriteDelete, []engine.GroupRow{grpM(7, 5, 116.5, 0, 0)}},
+			{engine.WritePurge, []engine.GroupRow{grpM(7, 5, 116.5, 0, 0)}},
+		} {
+			var err error
+			if g8, err = write(s, step.op, g8, g8.Version, at(4*24*60)); err != nil {
+				t.Fatalf("%s g8: %v", step.op, err)
+			}
+			got, err := s.GroupRecords(ctx, everything)
 			if err != nil {
-				t.Fatalf("GroupRecords: %v", err)
+				t.Fatal(err)
 			}
-			if diff := cmp.Diff(sortGroups(tc.want), sortGroups(got), cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("GroupRecords (-want +got):\n%s", diff)
+			for i := range got { // a store may give them all the same
+				got[i].Min, got[i].Max = 0, 0
 			}
-			// The in-memory grouping a backend may fall back on means the same.
-			if diff := cmp.Diff(sortGroups(tc.want), sortGroups(accumulate(t, s, q)), cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("GroupAccumulator (-want +got):\n%s", diff)
+			if diff := cmp.Diff(step.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("after %s of g8 (-want +got):\n%s", step.op, diff)
 			}
-		})
-	}
+		}
+		// Dropping the totals leaves the answers as they were.
+		if err := s.EnsureIndexes(ctx, engine.FormIndex{App: testApp, Form: testForm, Rollup: &engine.FormRollup{}}); err != nil {
+			t.Fatal(err)
+		}
+		runGroupCases(t, s, true)
+	})
 	bad := []struct {
 		name string
 		q    engine.GroupQuery
@@ -149,6 +202,43 @@ func testGroup(t *testing.T, h Harness) {
 			q.App, q.Form = testApp, testForm
 			_, err := s.GroupRecords(ctx, q)
 			wantCode(t, err, engine.EINVALID, tc.name)
+		})
+	}
+}
+
+// runGroupCases checks every grouping case on s; with noBounds the
+// queries ask for no Min and Max, which are then zero.
+func runGroupCases(t *testing.T, s engine.Store, noBounds bool) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tc := range groupCases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.q
+			q.App, q.Form, q.NoBounds = testApp, testForm, noBounds
+			want := tc.want
+			if noBounds {
+				want = make([]engine.GroupRow, len(tc.want))
+				for i, r := range tc.want {
+					r.Min, r.Max = 0, 0
+					want[i] = r
+				}
+			}
+			got, err := s.GroupRecords(ctx, q)
+			if err != nil {
+				t.Fatalf("GroupRecords: %v", err)
+			}
+			if noBounds {
+				for i := range got { // a store may give them all the same
+					got[i].Min, got[i].Max = 0, 0
+				}
+			}
+			if diff := cmp.Diff(sortGroups(want), sortGroups(got), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("GroupRecords (-want +got):\n%s", diff)
+			}
+			// The in-memory grouping a backend may fall back on means the same.
+			if diff := cmp.Diff(sortGroups(tc.want), sortGroups(accumulate(t, s, q)), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("GroupAccumulator (-want +got):\n%s", diff)
+			}
 		})
 	}
 }

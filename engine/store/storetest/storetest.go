@@ -86,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 		{"Atomicity", testAtomicity},
 		{"OptimisticConcurrency", testOptimisticConcurrency},
 		{"Docs", testDocs},
+		{"DocVersions", testDocVersions},
 		{"AuditChain", testAuditChain},
 		{"AuditQuery", testAuditQuery},
 		{"AuditWriter", testAuditWriter},
