@@ -469,18 +469,27 @@ func (s *Service) filterVars(ctx context.Context, u *User) (filter.Vars, error) 
 func redact(f *Form, a *Access, data map[string]any) map[string]any {
 	out := make(map[string]any, len(data))
 	for k, v := range data {
-		fd := f.Field(k)
-		if fd == nil {
-			continue
-		}
-		switch a.Field(k) {
-		case PermEdit, PermRead:
+		if v, ok := redactField(f, a, k, v); ok {
 			out[k] = v
-		case PermMasked:
-			out[k] = Mask(fd.Sensitive, v)
 		}
 	}
 	return out
+}
+
+// redactField is what redact keeps of field k's value v: ok is false when
+// the field is hidden or not in the form.
+func redactField(f *Form, a *Access, k string, v any) (any, bool) {
+	fd := f.Field(k)
+	if fd == nil {
+		return nil, false
+	}
+	switch a.Field(k) {
+	case PermEdit, PermRead:
+		return v, true
+	case PermMasked:
+		return Mask(fd.Sensitive, v), true
+	}
+	return nil, false
 }
 
 // redactChanges applies field permissions to a revision's changes.

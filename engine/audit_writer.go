@@ -23,7 +23,9 @@ type AuditWriterOptions struct {
 // group commit: events that arrive while a commit is under way are written
 // together by the next single Store.Apply, and each Write returns only when
 // the commit holding its event is done. Auditing every read then costs one
-// transaction per burst, not per request, and no event is lost.
+// transaction per burst, not per request, and no event is lost when the
+// process dies; the batches are lazy (Change.Lazy), so a power cut may
+// lose the last of them.
 type AuditWriter struct {
 	s        Store
 	maxBatch int
@@ -115,7 +117,7 @@ func (w *AuditWriter) loop() {
 		}
 		// The commit must not die with one caller's context: others wait on it.
 		start := time.Now()
-		_, err := w.s.Apply(context.Background(), &Change{Audit: evs})
+		_, err := w.s.Apply(context.Background(), &Change{Audit: evs, Lazy: true})
 		if w.observe != nil {
 			w.observe(len(evs), OutcomeOf(err), time.Since(start))
 		}

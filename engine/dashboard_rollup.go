@@ -35,7 +35,9 @@ func (s *Service) EnsureAppIndexes(ctx context.Context) error {
 // the dashboards' totals kept (dashboardRollup).
 func (s *Service) ensureFormIndexes(ctx context.Context, b *Bundle) error {
 	for _, f := range b.Forms {
-		if err := s.store.EnsureIndexes(ctx, FormIndex{App: b.App.Key, Form: f.Key, Fields: indexedFields(b, f), Rollup: dashboardRollup(b, f)}); err != nil {
+		ix := formIndex(b, f)
+		ix.Rollup = dashboardRollup(b, f)
+		if err := s.store.EnsureIndexes(ctx, ix); err != nil {
 			return fmt.Errorf("app %s: indexes of %s: %w", b.App.Key, f.Key, err)
 		}
 	}

@@ -93,6 +93,12 @@ type Change struct {
 	Audit      []*AuditEvent
 	Outbox     []OutboxJob
 	OutboxDone []string
+	// Lazy lets the store acknowledge the change once the operating system
+	// holds it, before it reaches the disk: a crash of the process (kill -9)
+	// keeps it, a power cut or a crash of the machine may lose the last such
+	// changes. The AuditWriter's batches (the events of reads) are lazy: a
+	// disk flush per read was most of a read's time. A backend may ignore it.
+	Lazy bool
 }
 
 // ChangeResult reports what Apply stored: the records as written (with
@@ -225,6 +231,20 @@ type FormIndex struct {
 	App    string
 	Form   string
 	Fields []string // data keys with x-index: true
+	// Covered are the fields the form's lists are narrowed by most: those
+	// its roles' data scopes name (system fields _unit, _owner and _status
+	// among them) and its indexed fields. A backend may keep them in each
+	// field index after the columns that give its order, so that a walk in
+	// one field's order checks the others from the index entry instead of
+	// reading and parsing every record it passes (a staff list of
+	// store = S1 AND level = gold sorted by -amount read 16 records per
+	// record listed). A backend may ignore them.
+	Covered []string
+	// Prefixes are the field lists roles' data scopes pin by equality (to
+	// a constant or to a variable such as the user's unit). A backend may
+	// lead a copy of each field index with them, so that a scoped list
+	// walks only the records of its scope. A backend may ignore them.
+	Prefixes [][]string
 	// Rollup, when set, is the totals a store may keep of the form's live
 	// records for its dashboards (nil leaves what the store keeps as it
 	// is; one without sets keeps none).
@@ -265,7 +285,8 @@ type Store interface {
 	CountRecords(ctx context.Context, q RecordQuery) (int64, error)
 	// FindRevisions returns a record's revisions, oldest first.
 	FindRevisions(ctx context.Context, app, form, id string) ([]*Revision, error)
-	// EnsureIndexes creates the indexes of a form's x-index fields.
+	// EnsureIndexes creates the indexes of a form's x-index fields and
+	// drops those of its fields no longer indexed.
 	EnsureIndexes(ctx context.Context, ix FormIndex) error
 	// GroupRecords groups the live records q selects and measures each
 	// group, in the database. Rows come in no particular order. EINVALID

@@ -2,9 +2,12 @@ package server
 
 import (
 	"fmt"
+	"formwork/engine/store/storetest"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +19,14 @@ import (
 // loopback server and reports requests/s and latency percentiles.
 func benchHTTP(b *testing.B, clients int, setup func(h *harness) func(c *http.Client, base string, i int) int) {
 	h := newHarness(b, testConfig())
-	req := setup(h)
+	benchServe(b, h, clients, setup(h))
+}
+
+// benchServe is benchHTTP on a harness the caller made. Besides wall time
+// it reports the process's CPU time per request (server and client, which
+// share the process): on a shared machine that says what a request cost
+// when wall time says mostly how busy the neighbours were.
+func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, base string, i int) int) {
 	srv := httptest.NewServer(h.e)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
@@ -29,8 +39,9 @@ func benchHTTP(b *testing.B, clients int, setup func(h *harness) func(c *http.Cl
 	var next int64 = -1
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	stop := profileTimed(b)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), storetest.ProcessCPU()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
@@ -53,14 +64,37 @@ func benchHTTP(b *testing.B, clients int, setup func(h *harness) func(c *http.Cl
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
+	el, cpu := time.Since(start), storetest.ProcessCPU()-cpu0
 	b.StopTimer()
+	stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// profileTimed writes a CPU profile of the timed requests alone (not the
+// seeding, which -cpuprofile includes) to $FORMWORK_BENCH_CPUPROFILE,
+// suffixed with the benchmark's name; it returns the function that stops it.
+func profileTimed(b *testing.B) func() {
+	dir := os.Getenv("FORMWORK_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(dir + "." + strings.NewReplacer("/", "_", "=", "").Replace(b.Name()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func do(c *http.Client, method, url, token, body string) int {

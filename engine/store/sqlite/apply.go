@@ -11,52 +11,154 @@ import (
 )
 
 // Apply writes c in one transaction on the writer connection; any failure
-// rolls back all of it.
+// rolls back all of it. Changes that arrive while another is being
+// committed are committed together (group commit): one transaction, one
+// flush to disk, each change inside its own savepoint, so one change's
+// refusal (a conflict, a missing record) is its own and the others land.
 func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
 	if c == nil {
 		return &engine.ChangeResult{}, nil
 	}
-	var res *engine.ChangeResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = &engine.ChangeResult{}
-		for i := range c.Records {
-			r, err := s.applyRecord(ctx, tx, &c.Records[i])
-			if err != nil {
-				return err
-			}
-			res.Records = append(res.Records, r)
-		}
-		for i := range c.Docs {
-			d, err := s.applyDoc(ctx, tx, &c.Docs[i])
-			if err != nil {
-				return err
-			}
-			res.Docs = append(res.Docs, d)
-		}
-		if len(c.Audit) > 0 {
-			if err := s.appendAudit(ctx, tx, c.Audit); err != nil {
-				return err
-			}
-			res.Audit = c.Audit
-		}
-		for _, j := range c.Outbox {
-			if err := s.insertOutbox(ctx, tx, j); err != nil {
-				return err
-			}
-		}
-		now := fmtTime(s.now())
-		for _, id := range c.OutboxDone {
-			if _, err := s.exec(ctx, tx, sqlOutboxDone, now, id); err != nil {
-				return fmt.Errorf("sqlite outbox done %s: %w", id, err)
-			}
-		}
-		return nil
-	})
+	req := &applyReq{ctx: ctx, c: c}
+	s.gmu.Lock()
+	s.pending = append(s.pending, req)
+	s.gmu.Unlock()
+	s.wmu.Lock()
+	if !req.done {
+		s.gmu.Lock()
+		batch := s.pending
+		s.pending = nil
+		s.gmu.Unlock()
+		s.applyBatch(batch)
+	}
+	s.wmu.Unlock()
+	err := req.err
 	if err != nil {
 		if engine.ErrorCode(err) == engine.EINTERNAL && !errors.Is(err, context.Canceled) {
 			err = fmt.Errorf("sqlite apply: %w", err)
 		}
 		return nil, err
+	}
+	return req.res, nil
+}
+
+// applyReq is one Apply waiting in the group commit; done, res and err are
+// set under Store.wmu by the Apply that commits it.
+type applyReq struct {
+	ctx  context.Context
+	c    *engine.Change
+	done bool
+	res  *engine.ChangeResult
+	err  error
+}
+
+// applyBatch commits the batch, alone in its own transaction when it is
+// one change. Called with s.wmu held.
+func (s *Store) applyBatch(batch []*applyReq) {
+	defer func() {
+		for _, r := range batch {
+			r.done = true
+		}
+	}()
+	if len(batch) == 1 {
+		r := batch[0]
+		r.res, r.err = s.applyAlone(r.ctx, r.c)
+		return
+	}
+	// The transaction and its statements run without the callers'
+	// contexts: an interrupted INSERT may roll back the whole transaction,
+	// everyone's changes in it. A change whose caller has gone is skipped.
+	bg := context.Background()
+	lazy := true
+	for _, r := range batch {
+		lazy = lazy && r.c.Lazy
+	}
+	run := s.tx
+	if lazy && s.sync != "NORMAL" {
+		run = s.lazyTx
+	}
+	err := run(bg, func(tx *sql.Tx) error {
+		for _, r := range batch {
+			if r.err = r.ctx.Err(); r.err != nil {
+				continue
+			}
+			if _, err := tx.ExecContext(bg, `SAVEPOINT change`); err != nil {
+				return err
+			}
+			r.res, r.err = s.applyChange(bg, tx, r.c)
+			if r.err != nil {
+				if engine.ErrorCode(r.err) == engine.EINTERNAL {
+					return r.err // the transaction may be gone: each change again alone
+				}
+				r.res = nil
+				if _, err := tx.ExecContext(bg, `ROLLBACK TO change`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(bg, `RELEASE change`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.res, r.err = s.applyAlone(r.ctx, r.c)
+		}
+	}
+}
+
+// applyAlone writes c in a transaction of its own.
+func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
+	run := s.tx
+	if c.Lazy && s.sync != "NORMAL" {
+		run = s.lazyTx
+	}
+	var res *engine.ChangeResult
+	err := run(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.applyChange(ctx, tx, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// applyChange writes c in tx.
+func (s *Store) applyChange(ctx context.Context, tx *sql.Tx, c *engine.Change) (*engine.ChangeResult, error) {
+	res := &engine.ChangeResult{}
+	for i := range c.Records {
+		r, err := s.applyRecord(ctx, tx, &c.Records[i])
+		if err != nil {
+			return nil, err
+		}
+		res.Records = append(res.Records, r)
+	}
+	for i := range c.Docs {
+		d, err := s.applyDoc(ctx, tx, &c.Docs[i])
+		if err != nil {
+			return nil, err
+		}
+		res.Docs = append(res.Docs, d)
+	}
+	if len(c.Audit) > 0 {
+		if err := s.appendAudit(ctx, tx, c.Audit); err != nil {
+			return nil, err
+		}
+		res.Audit = c.Audit
+	}
+	for _, j := range c.Outbox {
+		if err := s.insertOutbox(ctx, tx, j); err != nil {
+			return nil, err
+		}
+	}
+	now := fmtTime(s.now())
+	for _, id := range c.OutboxDone {
+		if _, err := s.exec(ctx, tx, sqlOutboxDone, now, id); err != nil {
+			return nil, fmt.Errorf("sqlite outbox done %s: %w", id, err)
+		}
 	}
 	return res, nil
 }
@@ -67,13 +169,15 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanRecord(row scanner, extra ...any) (*engine.Record, error) {
 	var r engine.Record
-	var data, created, updated string
+	var data []byte
+	var created, updated string
 	var deleted sql.NullString
 	dest := append([]any{&r.ID, &r.App, &r.Form, &r.FormVersion, &r.Unit, &r.Owner, &r.Status, &r.Version, &data, &created, &r.CreatedBy, &updated, &r.UpdatedBy, &deleted}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(data), &r.Data); err != nil {
+	var err error
+	if r.Data, err = decodeData(data); err != nil {
 		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
 	}
 	r.CreatedAt = parseTime(created)
@@ -231,7 +335,7 @@ func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, before map[
 
 // FindRecordByID returns a live record, or with deleted also a binned one.
 func (s *Store) FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*engine.Record, error) {
-	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
+	r, err := scanRecord(s.rc.queryRow(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}

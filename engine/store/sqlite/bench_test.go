@@ -15,7 +15,11 @@ import (
 	"formwork/engine"
 	"formwork/engine/filter"
 	"formwork/engine/store/sqlite"
+	"formwork/engine/store/storetest"
 )
+
+// processCPU is the process's CPU time so far (storetest.ProcessCPU).
+var processCPU = storetest.ProcessCPU
 
 // Sizes come from the environment so `make bench` stays short by default
 // and the issue's sizes can be asked for: FORMWORK_BENCH_RECORDS=1000000

@@ -122,7 +122,7 @@ func scanDoc(row scanner) (*engine.Doc, error) {
 
 // FindDoc returns one doc; ENOTFOUND when missing.
 func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, error) {
-	d, err := scanDoc(s.r.QueryRowContext(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
+	d, err := scanDoc(s.rc.queryRow(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+kind+"/"+id, "doc not found: "+kind+"/"+id))
 	}
@@ -231,7 +231,7 @@ func docWhere(q engine.DocQuery) (string, []any) {
 func (s *Store) CountDocs(ctx context.Context, q engine.DocQuery) (int64, error) {
 	where, args := docWhere(q)
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM docs d WHERE `+where, args...).Scan(&n); err != nil {
+	if err := s.rc.queryRow(ctx, `SELECT count(*) FROM docs d WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite count docs: %w", err)
 	}
 	return n, nil
@@ -246,7 +246,7 @@ func (s *Store) FindDocs(ctx context.Context, q engine.DocQuery) ([]*engine.Doc,
 		query += ` LIMIT ?`
 		args = append(args, q.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.rc.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite find docs: %w", err)
 	}

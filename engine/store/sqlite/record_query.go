@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 
 	"formwork/engine"
@@ -330,7 +331,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	query += ` FROM records WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.rc.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}
@@ -339,6 +340,10 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	var lastVals []any
 	more := false
 	for rows.Next() {
+		if len(page.Items) == limit {
+			more = true // the row after the page is not read
+			break
+		}
 		vals := make([]any, len(sel))
 		ptrs := make([]any, len(sel))
 		for i := range vals {
@@ -347,10 +352,6 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		r, err := scanRecord(rows, ptrs...)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite scan record: %w", err)
-		}
-		if len(page.Items) == limit {
-			more = true
-			break
 		}
 		page.Items = append(page.Items, r)
 		lastVals = vals
@@ -381,7 +382,7 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 			deleted = 1
 		}
 		var n int64
-		err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM record_counts WHERE app = ? AND form = ? AND deleted = ?`, q.App, q.Form, deleted).Scan(&n)
+		err := s.rc.queryRow(ctx, `SELECT coalesce(sum(n), 0) FROM record_counts WHERE app = ? AND form = ? AND deleted = ?`, q.App, q.Form, deleted).Scan(&n)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite count records: %w", err)
 		}
@@ -396,7 +397,7 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 		return 0, err
 	}
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE `+where, args...).Scan(&n); err != nil {
+	if err := s.rc.queryRow(ctx, `SELECT count(*) FROM records WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite count records: %w", err)
 	}
 	return n, nil
@@ -412,8 +413,15 @@ func indexName(app, form, field string) string {
 // EnsureIndexes creates, for each x-index field, two expression indexes on
 // json_extract(data, '$.field') scoped by app and form: one serving an
 // equality filter on the field with the default order (created_at, id), one
-// serving a sort by the field. Index names are derived from app, form and
-// field, so repeated calls are no-ops. With ix.Rollup it makes the form's
+// serving a sort by the field. Each index then holds the form's covered
+// fields (ix.Covered, but those it leads with): walking one field's order,
+// a condition on them is checked from the index entry, and only the
+// records that pass are read. For each of ix.Prefixes (the fields a role's
+// scope pins), the sort indexes and the default order are made again led
+// by those fields, so a scoped list walks only its scope. Index names are
+// derived from app, form and columns, so repeated calls are no-ops; the
+// form's indexes no longer named (a field that lost x-index, a different
+// set of covered fields) are dropped. With ix.Rollup it makes the form's
 // rollups those (see ensureRollup).
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	if ix.Rollup != nil {
@@ -421,20 +429,113 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 			return err
 		}
 	}
-	for _, f := range ix.Fields {
-		p, err := jsonPath(f)
+	col := func(k string) (string, error) {
+		if c, ok := systemColumns[k]; ok {
+			return c, nil
+		}
+		p, err := jsonPath(k)
+		if err != nil {
+			return "", err
+		}
+		return "json_extract(data, " + p + ")", nil
+	}
+	var cover []string
+	for _, k := range ix.Covered {
+		c, err := col(k)
 		if err != nil {
 			return err
 		}
-		name := indexName(ix.App, ix.Form, f)
-		stmts := []string{
-			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_c ON records(app, form, deleted, json_extract(data, %s), created_at, id) WHERE app = %s AND form = %s`, name, p, quote(ix.App), quote(ix.Form)),
-			fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_s ON records(app, form, deleted, json_extract(data, %s), id) WHERE app = %s AND form = %s`, name, p, quote(ix.App), quote(ix.Form)),
-		}
-		for _, st := range stmts {
-			if _, err := s.w.ExecContext(ctx, st); err != nil {
-				return fmt.Errorf("sqlite ensure index %s.%s.%s: %w", ix.App, ix.Form, f, err)
+		cover = append(cover, c)
+	}
+	// tail lists the covered columns but lead, suffixing stem with their hash.
+	tail := func(stem string, lead ...string) (string, string) {
+		t := ""
+		for _, c := range cover {
+			if !slices.Contains(lead, c) {
+				t += ", " + c
 			}
+		}
+		if t != "" {
+			h := fnv.New32a()
+			h.Write([]byte(t))
+			stem += fmt.Sprintf("_%08x", h.Sum32())
+		}
+		return stem, t
+	}
+	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
+	keep := map[string]bool{}
+	var stmts []string
+	add := func(name, cols string) {
+		keep[name] = true
+		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+cols+`)`+scope)
+	}
+	for _, f := range ix.Fields {
+		expr, err := col(f)
+		if err != nil {
+			return err
+		}
+		name, t := tail(indexName(ix.App, ix.Form, f), expr)
+		add(name+"_c", expr+`, created_at, id`+t)
+		add(name+"_s", expr+`, id`+t)
+	}
+	for _, p := range ix.Prefixes {
+		var lead []string
+		for _, k := range p {
+			c, err := col(k)
+			if err != nil {
+				return err
+			}
+			lead = append(lead, c)
+		}
+		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own _c index
+			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")), lead...)
+			add(name+"_l", strings.Join(lead, ", ")+`, created_at, id`+t)
+		}
+		for _, f := range ix.Fields {
+			expr, err := col(f)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(lead, expr) {
+				continue
+			}
+			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")+"@"+f), append(lead, expr)...)
+			add(name+"_p", strings.Join(lead, ", ")+", "+expr+`, id`+t)
+		}
+	}
+	for _, st := range stmts {
+		if _, err := s.w.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("sqlite ensure indexes of %s.%s: %w", ix.App, ix.Form, err)
+		}
+	}
+	return s.dropStaleIndexes(ctx, scope, keep)
+}
+
+// dropStaleIndexes drops the field indexes whose partial-index WHERE is
+// scope (one form's) and whose names are not in keep.
+func (s *Store) dropStaleIndexes(ctx context.Context, scope string, keep map[string]bool) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name LIKE 'rx\_%' ESCAPE '\'`)
+	if err != nil {
+		return fmt.Errorf("sqlite list indexes: %w", err)
+	}
+	var stale []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite list indexes: %w", err)
+		}
+		if !keep[name] && strings.HasSuffix(def, scope) {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite list indexes: %w", err)
+	}
+	for _, name := range stale {
+		if _, err := s.w.ExecContext(ctx, `DROP INDEX IF EXISTS `+name); err != nil {
+			return fmt.Errorf("sqlite drop index %s: %w", name, err)
 		}
 	}
 	return nil

@@ -172,7 +172,7 @@ func (s *Store) fewTextMatches(ctx context.Context, e filter.Expr) (bool, error)
 		return false, nil
 	}
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_fts WHERE record_fts MATCH ? LIMIT ?)`, textMatch(*t), fewTextMatchesMax+1).Scan(&n)
+	err := s.rc.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM record_fts WHERE record_fts MATCH ? LIMIT ?)`, textMatch(*t), fewTextMatchesMax+1).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("sqlite text count: %w", err)
 	}

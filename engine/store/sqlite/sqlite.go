@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -41,9 +42,15 @@ type Options struct {
 type Store struct {
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // read-only pool
+	rc    *readCache
 	now   func() time.Time
 	path  string
+	sync  string               // the writer's synchronous setting, FULL or NORMAL
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
+
+	wmu     sync.Mutex  // held by the Apply committing a batch
+	gmu     sync.Mutex  // guards pending
+	pending []*applyReq // Applies waiting for the next batch
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
@@ -92,7 +99,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path}
+	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous}
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
@@ -112,7 +119,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	s.r = r
+	s.r, s.rc = r, newReadCache(r)
 	return s, nil
 }
 
@@ -130,6 +137,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.closeStmts()
+	s.rc.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -333,7 +341,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // tx runs fn in a write transaction and commits it, or rolls back on error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return runTx(ctx, s.w.BeginTx, fn)
+}
+
+// runTx begins a transaction with begin (a pool's or a held connection's
+// BeginTx), runs fn in it and commits, or rolls back on error.
+func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(*sql.Tx) error) error {
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -342,6 +356,31 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lazyTx is tx for an engine.Change marked Lazy: the transaction commits
+// with synchronous NORMAL, which writes the WAL but does not wait for the
+// disk (the next FULL commit's sync, or a checkpoint, covers it). The
+// setting is changed on the writer connection, held for the whole
+// transaction so that no other Apply runs under it, and put back after; a
+// connection whose setting could not be put back is discarded, and the
+// pool opens a new one with the configured setting.
+func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous = `+s.sync); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, rerr)
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return err
+	}
+	return runTx(ctx, conn.BeginTx, fn)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }

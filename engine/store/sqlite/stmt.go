@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
 // The statements of Apply, prepared once on the writer connection at Open:
@@ -77,4 +78,114 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any)
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, q, args...)
+}
+
+// readCacheSize bounds the read statements kept prepared: each is
+// prepared on every reader connection that runs it.
+const readCacheSize = 64
+
+// readCache keeps the read pool's statements prepared by their SQL text.
+// Preparing a list query (parsing it and planning it against every index
+// on records) was half of its cost; the texts repeat, since values are
+// parameters and only the shape of a filter changes the text. The least
+// recently used statement goes when the cache is full, closed once no
+// query still holds it.
+type readCache struct {
+	db   *sql.DB
+	mu   sync.Mutex
+	m    map[string]*readStmt
+	tick uint64
+}
+
+type readStmt struct {
+	st   *sql.Stmt
+	used uint64
+	refs int
+	gone bool // evicted: closed when refs drops to 0
+}
+
+func newReadCache(db *sql.DB) *readCache {
+	return &readCache{db: db, m: make(map[string]*readStmt, readCacheSize)}
+}
+
+// acquire returns the prepared statement of q, preparing it if needed;
+// the caller must release it.
+func (c *readCache) acquire(ctx context.Context, q string) (*readStmt, error) {
+	c.mu.Lock()
+	c.tick++
+	if e := c.m[q]; e != nil {
+		e.refs++
+		e.used = c.tick
+		c.mu.Unlock()
+		return e, nil
+	}
+	c.mu.Unlock()
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.m[q]; e != nil { // prepared meanwhile by another query
+		st.Close()
+		e.refs++
+		return e, nil
+	}
+	e := &readStmt{st: st, used: c.tick, refs: 1}
+	if len(c.m) >= readCacheSize {
+		var old string
+		for k, v := range c.m {
+			if old == "" || v.used < c.m[old].used {
+				old = k
+			}
+		}
+		v := c.m[old]
+		delete(c.m, old)
+		v.gone = true
+		if v.refs == 0 {
+			v.st.Close()
+		}
+	}
+	c.m[q] = e
+	return e, nil
+}
+
+func (c *readCache) release(e *readStmt) {
+	c.mu.Lock()
+	e.refs--
+	closeIt := e.gone && e.refs == 0
+	c.mu.Unlock()
+	if closeIt {
+		e.st.Close()
+	}
+}
+
+// query runs q on the read pool through its cached statement. The rows
+// keep the statement open until they are closed, even if it is evicted.
+func (c *readCache) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	e, err := c.acquire(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release(e)
+	return e.st.QueryContext(ctx, args...)
+}
+
+// queryRow is query for one row.
+func (c *readCache) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	e, err := c.acquire(ctx, q)
+	if err != nil {
+		return c.db.QueryRowContext(ctx, q, args...) // reports the same error when scanned
+	}
+	defer c.release(e)
+	return e.st.QueryRowContext(ctx, args...)
+}
+
+func (c *readCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		e.st.Close()
+		delete(c.m, k)
+	}
 }

@@ -100,6 +100,7 @@ func Run(t *testing.T, h Harness) {
 		{"Group", testGroup},
 		{"Serials", testSerials},
 		{"TextSearch", testTextSearch},
+		{"ConcurrentApply", testConcurrentApply},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

@@ -1,16 +1,16 @@
 //go:build unix
 
-package sqlite_test
+package storetest
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user + system) the process has used so far:
+// ProcessCPU is the CPU time (user + system) the process has used so far:
 // on a shared machine it says what an operation cost when wall time says
 // mostly how busy the neighbours were.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Records leave the API as JSON many at a time, and encoding/json spent a
+// third of a staff list's time on them: reflection over RecordView, a sort
+// of each data map's keys through reflect.Value, a second pass compacting
+// what MarshalJSON returned. The appenders below write the same bytes as
+// encoding/json (HTML-safe escaping, its number format, keys sorted)
+// directly; a value of a type they do not know goes through json.Marshal.
+
+// AppendJSON appends v as encoding/json would encode it.
+func (v *RecordView) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, v.ID)
+	b = append(b, `,"app":`...)
+	b = appendJSONString(b, v.App)
+	b = append(b, `,"form":`...)
+	b = appendJSONString(b, v.Form)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, v.Version, 10)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, v.Status)
+	b = append(b, `,"unit":`...)
+	b = appendJSONString(b, v.Unit)
+	b = append(b, `,"owner":`...)
+	b = appendJSONString(b, v.Owner)
+	var err error
+	b = append(b, `,"created_at":`...)
+	if b, err = appendJSONTime(b, v.CreatedAt); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"updated_at":`...)
+	if b, err = appendJSONTime(b, v.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if v.DeletedAt != nil {
+		b = append(b, `,"deleted_at":`...)
+		if b, err = appendJSONTime(b, *v.DeletedAt); err != nil {
+			return nil, err
+		}
+	}
+	if v.DeletedBy != "" {
+		b = append(b, `,"deleted_by":`...)
+		b = appendJSONString(b, v.DeletedBy)
+	}
+	b = append(b, `,"data":`...)
+	if b, err = appendJSONValue(b, v.Data); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// MarshalJSON encodes v through AppendJSON.
+func (v *RecordView) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil) }
+
+// AppendJSON appends l as encoding/json would encode it, items an array
+// even when empty.
+func (l *RecordList) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"items":[`...)
+	for i, it := range l.Items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if it == nil {
+			b = append(b, "null"...)
+		} else if b, err = it.AppendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `],"next_cursor":`...)
+	b = appendJSONString(b, l.NextCursor)
+	return append(b, '}'), nil
+}
+
+// MarshalJSON encodes l through AppendJSON.
+func (l *RecordList) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil) }
+
+// appendJSONValue appends decoded JSON data (and any other value, through
+// json.Marshal).
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			break // json.Marshal's error
+		}
+		return appendJSONFloat(b, x), nil
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			if b, err = appendJSONValue(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSONValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	m, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, m...), nil
+}
+
+// appendJSONFloat formats f as encoding/json does (ES6 number to string).
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		m, err := t.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		return append(b, m...), nil
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}
+
+const jsonHex = "0123456789abcdef"
+
+// appendJSONString appends s quoted as encoding/json does with HTML
+// escaping: <, > and & as \u00XX, invalid UTF-8 as \ufffd, U+2028 and
+// U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

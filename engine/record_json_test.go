@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// reflectJSON is v encoded by encoding/json's reflection, as before
+// RecordView and RecordList had their own encoders.
+func reflectJSON(t testing.TB, v any) string {
+	t.Helper()
+	var b []byte
+	var err error
+	switch x := v.(type) {
+	case *RecordView:
+		type alias RecordView
+		b, err = json.Marshal((*alias)(x))
+	case *RecordList:
+		type view RecordView
+		type list struct {
+			Items      []*view `json:"items"`
+			NextCursor string  `json:"next_cursor"`
+		}
+		l := list{Items: []*view{}, NextCursor: x.NextCursor}
+		for _, it := range x.Items {
+			l.Items = append(l.Items, (*view)(it))
+		}
+		b, err = json.Marshal(l)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRecordJSONMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 12, 6, 22, 1, 2, 345000000, time.UTC)
+	del := at.Add(time.Hour)
+	data := map[string]any{
+		"name": "王小明 <b>&\"x\"</b>\u2028\u2029\x01\t\n", "amount": 1234.5, "tiny": 1e-7, "big": 1e21, "neg": -0.0, "int": 42.0,
+		"ok": true, "none": nil, "tags": []any{"a", 1.0, false, nil, map[string]any{"z": 1.0, "a": "b"}},
+		"sub": map[string]any{"b": []any{}, "a": map[string]any{}}, "bad": "\xff\xfeok", "n": json.Number("12"), "i": 7,
+	}
+	views := []*RecordView{
+		{ID: "r1", App: "shop", Form: "customer", Version: 3, Status: StatusActive, Unit: "store1", Owner: "u1", CreatedAt: at, UpdatedAt: at, Data: data},
+		{ID: "r2", App: "shop", Form: "customer", Version: 1, CreatedAt: at.In(time.FixedZone("CST", 8*3600)), UpdatedAt: at, DeletedAt: &del, DeletedBy: "u2"},
+		{ID: "r3", Data: map[string]any{}},
+	}
+	for _, v := range views {
+		got, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reflectJSON(t, v), string(got)); diff != "" {
+			t.Errorf("view %s (-encoding/json +AppendJSON):\n%s", v.ID, diff)
+		}
+	}
+	for _, l := range []*RecordList{{}, {Items: views, NextCursor: "c<1>"}} {
+		got, err := l.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reflectJSON(t, l), string(got)); diff != "" {
+			t.Errorf("list (-encoding/json +AppendJSON):\n%s", diff)
+		}
+	}
+}
+
+// FuzzRecordJSON: for any JSON data and any text in the record's fields,
+// AppendJSON writes what encoding/json does.
+func FuzzRecordJSON(f *testing.F) {
+	f.Add(`{"a":"<x>","b":[1,2.5e-9,true,null],"c":{"d":"\u2028"}}`, "id\xff", "c")
+	f.Add(`{"amount":1e300,"n":-0.000001}`, "", "")
+	f.Fuzz(func(t *testing.T, raw, id, cursor string) {
+		var data map[string]any
+		if json.Unmarshal([]byte(raw), &data) != nil {
+			return
+		}
+		v := &RecordView{ID: id, App: cursor, Owner: raw, CreatedAt: time.Unix(int64(len(raw))*1e6, 0).UTC(), Data: data}
+		got, err := (&RecordList{Items: []*RecordView{v}, NextCursor: cursor}).AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := reflectJSON(t, &RecordList{Items: []*RecordView{v}, NextCursor: cursor}); want != string(got) {
+			t.Errorf("AppendJSON\n%s\nencoding/json\n%s", got, want)
+		}
+	})
+}

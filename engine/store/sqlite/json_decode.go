@@ -1,0 +1,215 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// decodeData decodes a record's stored data as json.Unmarshal into a
+// map[string]any does. A list decodes fifty records, and encoding/json
+// (a validating pass, then reflection per value) was a sixth of its time.
+// The stored text is what json.Marshal wrote, so the fast path below meets
+// plain objects, strings, numbers, booleans and nulls; anything it does not
+// read exactly so (an escape other than the simple ones, invalid UTF-8, a
+// malformed document) goes to encoding/json: for the whole document when
+// the structure is in doubt, for one string token when only its escapes
+// are.
+func decodeData(b []byte) (map[string]any, error) {
+	d := jsonDec{b: b}
+	d.ws()
+	if d.i < len(b) && b[d.i] == '{' {
+		if m, ok := d.object(); ok {
+			if d.ws(); d.i == len(b) {
+				return m, nil
+			}
+		}
+	}
+	var m map[string]any
+	err := json.Unmarshal(b, &m)
+	return m, err
+}
+
+type jsonDec struct {
+	b []byte
+	i int
+}
+
+func (d *jsonDec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// object reads {...} at d.i; ok is false when the input is not what the
+// fast path reads.
+func (d *jsonDec) object() (map[string]any, bool) {
+	d.i++ // {
+	m := map[string]any{}
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return m, true
+	}
+	for {
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return nil, false
+		}
+		k, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		if end, ok := d.after('}'); !ok || end {
+			return m, ok
+		}
+	}
+}
+
+// after reads the comma or the closing byte after a member; end is true at
+// the close, ok false at anything else.
+func (d *jsonDec) after(close byte) (end, ok bool) {
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != ',' && d.b[d.i] != close {
+		return false, false
+	}
+	d.i++
+	return d.b[d.i-1] == close, true
+}
+
+func (d *jsonDec) array() ([]any, bool) {
+	d.i++ // [
+	out := []any{}
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		return out, true
+	}
+	for {
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		if end, ok := d.after(']'); !ok || end {
+			return out, ok
+		}
+	}
+}
+
+func (d *jsonDec) value() (any, bool) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		return d.str()
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	}
+	for _, lit := range [...]struct {
+		text string
+		v    any
+	}{{"true", true}, {"false", false}, {"null", nil}} {
+		if len(d.b)-d.i >= len(lit.text) && string(d.b[d.i:d.i+len(lit.text)]) == lit.text {
+			d.i += len(lit.text)
+			return lit.v, true
+		}
+	}
+	return nil, false
+}
+
+// number reads a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *jsonDec) number() (any, bool) {
+	start := d.i
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.b[d.i] == '-' {
+		d.i++
+	}
+	if d.i < len(d.b) && d.b[d.i] == '0' {
+		d.i++
+	} else if digits() == 0 {
+		return nil, false
+	}
+	if d.i < len(d.b) && d.b[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	if err != nil {
+		return nil, false // out of range: encoding/json reports it
+	}
+	return f, true
+}
+
+// str reads a string token. Without escapes and in valid UTF-8 it is the
+// bytes between the quotes; a token with escapes (or invalid UTF-8) is
+// decoded by encoding/json alone.
+func (d *jsonDec) str() (string, bool) {
+	start := d.i
+	d.i++ // "
+	plain := true
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			tok := d.b[start:d.i]
+			inner := tok[1 : len(tok)-1]
+			if plain && utf8.Valid(inner) {
+				return string(inner), true
+			}
+			var s string
+			if json.Unmarshal(tok, &s) != nil {
+				return "", false
+			}
+			return s, true
+		case c == '\\':
+			plain = false
+			d.i += 2
+		case c < 0x20:
+			return "", false
+		default:
+			d.i++
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,29 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func FuzzDecodeData(f *testing.F) {
+	for _, s := range []string{
+		`{"a":"x","b":1.5,"c":[true,false,null,{"d":-0}],"e":{}}`, `{"s":"\u003cb\u003e \"q\" \\ \ud83d\ude00 \ud800"}`,
+		` { "a" : [ ] , "a" : 2 } `, `{"n":1e400}`, `{"n":01}`, `{"t":tru}`, `null`, `{"bad":"` + "\xff" + `"}`, `{"x":"` + "\x01" + `"}`,
+		`{"中文":"王小明","amount":1234.56,"exp":1E-7}`, `{}`, `{"a":1}x`, `[1]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want map[string]any
+		wantErr := json.Unmarshal([]byte(s), &want)
+		got, err := decodeData([]byte(s))
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("decodeData(%q) error %v, json.Unmarshal %v", s, err, wantErr)
+		}
+		if err == nil && !cmp.Equal(want, got) {
+			t.Errorf("decodeData(%q) (-json.Unmarshal +decodeData):\n%s", s, cmp.Diff(want, got))
+		}
+	})
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package storetest
+
+import "time"
+
+// ProcessCPU is not measured here; it is 0.
+func ProcessCPU() time.Duration { return 0 }
