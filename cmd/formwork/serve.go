@@ -58,7 +58,10 @@ type Deps struct {
 // with its secret; email through the settings of /admin/mail, else the
 // SMTP address and sender).
 func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Queue, log *slog.Logger) *Deps {
-	m := newProcMetrics(log)
+	var m *procMetrics // nil without a metrics address: nothing would read them, so no call is timed
+	if p.MetricsAddr != "" {
+		m = newProcMetrics(log)
+	}
 	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m, Config: p.serverConfig()}
 	d.Org = engine.NewOrg(d.Store, time.Now)
 	m.watchSessions(d.Org)
