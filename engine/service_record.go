@@ -408,15 +408,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 			sortKeys = append(sortKeys, SortKey{Field: k, Desc: strings.HasPrefix(part, "-")})
 		}
 	}
-	var fe filter.Expr
-	switch len(items) {
-	case 0:
-	case 1:
-		fe = items[0]
-	default:
-		fe = filter.And{Items: items}
-	}
-	return fe, sortKeys, nil
+	return filter.AllOf(items), sortKeys, nil
 }
 
 // searchFilter is the full-text search of term over the text fields the

@@ -34,6 +34,20 @@ type Expr interface{ isExpr() }
 // And holds when every item holds (an empty And always holds).
 type And struct{ Items []Expr }
 
+// AllOf is the expression that holds when every item holds, in its
+// simplest form: nil for none (no condition), the item itself for one, an
+// And for more.
+func AllOf(items []Expr) Expr {
+	switch len(items) {
+	case 0:
+		return nil
+	case 1:
+		return items[0]
+	default:
+		return And{Items: items}
+	}
+}
+
 // Or holds when any item holds (an empty Or never holds).
 type Or struct{ Items []Expr }
 

@@ -675,14 +675,7 @@ func splitCreated(e filter.Expr) (lo, hi time.Time, rest filter.Expr, ok bool) {
 	if !flatten(e) {
 		return lo, hi, nil, false
 	}
-	switch len(items) {
-	case 0:
-	case 1:
-		rest = items[0]
-	default:
-		rest = filter.And{Items: items}
-	}
-	return lo, hi, rest, true
+	return lo, hi, filter.AllOf(items), true
 }
 
 // Rollup returns what app/form's totals are kept by (nil when none are).
