@@ -15,9 +15,6 @@ import (
 	"formwork/server"
 )
 
-// envBackupEvery is the setting of how often scheduled backups are taken.
-const envBackupEvery = "FORMWORK_BACKUP_EVERY"
-
 // backupSchedule takes a backup when the newest one is older than every,
 // then prunes to the retention; serve checks firstCheck after it starts
 // (so short runs take none) and then every hour (or a quarter of every).
@@ -36,22 +33,19 @@ type backupSchedule struct {
 
 // newBackupSchedule is the schedule the settings describe; nil when
 // scheduled backups are off or the store is MongoDB (`formwork backup
-// create` backs it up on demand). Process.Validate has checked the values.
-func newBackupSchedule(g *Globals, p *Process, clock func() time.Time, log *slog.Logger) (*backupSchedule, error) {
-	if g.MongoURI != "" || p.BackupEvery == "off" {
-		return nil, nil
+// create` backs it up on demand).
+func newBackupSchedule(g *Globals, p *Process, clock func() time.Time, log *slog.Logger) *backupSchedule {
+	if g.MongoURI != "" || p.BackupEvery == 0 {
+		return nil
 	}
-	every, err := time.ParseDuration(p.BackupEvery)
-	if err != nil || every < time.Minute {
-		return nil, fmt.Errorf("%s=%q: want a duration of a minute or more, or off", envBackupEvery, p.BackupEvery)
-	}
+	every := time.Duration(p.BackupEvery)
 	s := &backupSchedule{db: filepath.Join(g.Data, dbFile), data: g.Data, dir: p.BackupDir, copy: p.BackupCopyDir,
 		every: every, keep: backup.Retention{Daily: p.BackupDaily, Weekly: p.BackupWeekly}, zone: g.zone(), getenv: g.getenv, clock: clock, log: log,
 		firstCheck: 10 * time.Minute, checkPeriod: min(time.Hour, every/4)}
 	if s.dir == "" {
 		s.dir = backupDir(g, "")
 	}
-	return s, nil
+	return s
 }
 
 // run checks on schedule until ctx ends; a failed backup is logged and

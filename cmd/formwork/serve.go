@@ -307,9 +307,9 @@ func (c *Process) run(g *Globals, role string) error {
 // workers (work) takes them on schedule. stop ends the schedule and waits
 // for a backup under way.
 func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bool, log *slog.Logger) (stop func(), err error) {
-	sched, err := newBackupSchedule(g, c, time.Now, log)
-	if err != nil || sched == nil {
-		return func() {}, err
+	sched := newBackupSchedule(g, c, time.Now, log)
+	if sched == nil {
+		return func() {}, nil
 	}
 	d.BackupDir, d.BackupRuns = sched.dir, sched.runs()
 	if !work {

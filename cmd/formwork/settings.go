@@ -66,7 +66,7 @@ type Process struct {
 	WebhookSecret   secretFile    `name:"webhook-secret-file" help:"File holding the webhook signing secret, or the secret itself in FORMWORK_WEBHOOK_SECRET." env:"FORMWORK_WEBHOOK_SECRET_FILE" secret:"FORMWORK_WEBHOOK_SECRET" placeholder:"FILE"`
 	MetricsAddr     string        `help:"Address of /metrics (Prometheus) and, with the pprof token, /debug/pprof/; empty: not served." env:"FORMWORK_METRICS_ADDR"`
 	PprofToken      secretFile    `name:"pprof-token-file" help:"File holding the bearer token /debug/pprof/ on the metrics address asks for, or the token itself in FORMWORK_PPROF_TOKEN; neither: no profiling." env:"FORMWORK_PPROF_TOKEN_FILE" secret:"FORMWORK_PPROF_TOKEN" placeholder:"FILE"`
-	BackupEvery     string        `help:"How often the worker takes a backup of the embedded store (a duration of a minute or more), or off." default:"24h" env:"FORMWORK_BACKUP_EVERY"`
+	BackupEvery     backupEvery   `help:"How often the worker takes a backup of the embedded store (a duration of a minute or more), or off." default:"24h" env:"FORMWORK_BACKUP_EVERY"`
 	BackupDir       string        `help:"Where scheduled backups go; default DATA/backups." type:"path" env:"FORMWORK_BACKUP_DIR" placeholder:"DIR"`
 	BackupCopyDir   string        `help:"A second place (another disk, a mount) that receives a copy of each backup, pruned alike." type:"path" env:"FORMWORK_BACKUP_COPY_DIR" placeholder:"DIR"`
 	BackupDaily     int           `name:"backup-keep-daily" help:"Daily backups kept." default:"7" env:"FORMWORK_BACKUP_KEEP_DAILY"`
@@ -100,11 +100,6 @@ func (p *Process) Validate() error {
 	if p.TLSCert != "" {
 		if _, err := tls.LoadX509KeyPair(p.TLSCert, p.TLSKey); err != nil {
 			return fmt.Errorf("FORMWORK_TLS_CERT, FORMWORK_TLS_KEY: %w", err)
-		}
-	}
-	if p.BackupEvery != "off" {
-		if d, err := time.ParseDuration(p.BackupEvery); err != nil || d < time.Minute {
-			return fmt.Errorf("%s=%q: want a duration of a minute or more, or off", envBackupEvery, p.BackupEvery)
 		}
 	}
 	if p.RedisAddr != "" {
@@ -256,6 +251,24 @@ func (r *rateLimit) UnmarshalText(b []byte) error {
 		}
 		r.Burst = n
 	}
+	return nil
+}
+
+// backupEvery is how often scheduled backups are taken: a duration of a
+// minute or more, or "off" (0).
+type backupEvery time.Duration
+
+// UnmarshalText parses "24h", "90m" or "off".
+func (e *backupEvery) UnmarshalText(b []byte) error {
+	if string(b) == "off" {
+		*e = 0
+		return nil
+	}
+	d, err := time.ParseDuration(string(b))
+	if err != nil || d < time.Minute {
+		return fmt.Errorf("want a duration of a minute or more, or off")
+	}
+	*e = backupEvery(d)
 	return nil
 }
 
