@@ -241,19 +241,28 @@ func (f *Form) LabelOf(key string) Text {
 	if fd := f.Field(key); fd != nil {
 		return fd.LabelOr()
 	}
-	switch key {
-	case "_unit":
-		return T("部门", "Unit")
-	case "_owner":
-		return T("负责人", "Owner")
-	case "_status":
-		return T("状态", "Status")
-	case "_created_at":
-		return T("创建时间", "Created")
-	case "_updated_at":
-		return T("更新时间", "Updated")
+	if t, ok := SystemFieldLabel(key); ok {
+		return t
 	}
 	return T(key, key)
+}
+
+// SystemFieldLabel is what a record's system field (_unit, _owner,
+// _status, _created_at, _updated_at) is called; false for any other key.
+func SystemFieldLabel(key string) (Text, bool) {
+	switch key {
+	case "_unit":
+		return T("部门", "Unit"), true
+	case "_owner":
+		return T("负责人", "Owner"), true
+	case "_status":
+		return T("状态", "Status"), true
+	case "_created_at":
+		return T("创建时间", "Created"), true
+	case "_updated_at":
+		return T("更新时间", "Updated"), true
+	}
+	return Text{}, false
 }
 
 // dashboardRollup is what the store should keep totals of for f's

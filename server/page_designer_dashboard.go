@@ -42,7 +42,8 @@ type draftField struct {
 // measure, in the form's order (system fields first for groups).
 func chartFields(props map[string]json.RawMessage, order []string, lang string) (groups, measures []web.Choice) {
 	for _, k := range []string{"_unit", "_owner", "_status", "_created_at"} {
-		groups = append(groups, web.Choice{Value: k, Label: web.Msg(lang, "dzd.sys."+k)})
+		label, _ := engine.SystemFieldLabel(k)
+		groups = append(groups, web.Choice{Value: k, Label: label.In(lang)})
 	}
 	for _, k := range order {
 		var f draftField
