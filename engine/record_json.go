@@ -104,7 +104,8 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		keys := make([]string, 0, len(x))
+		var arr [16]string // a record's data fits: no allocation for its keys
+		keys := arr[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}

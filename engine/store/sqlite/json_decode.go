@@ -14,8 +14,10 @@ import (
 // read exactly so (an escape other than the simple ones, invalid UTF-8, a
 // malformed document) goes to encoding/json: for the whole document when
 // the structure is in doubt, for one string token when only its escapes
-// are.
-func decodeData(b []byte) (map[string]any, error) {
+// are. The data is read as a string so that the keys and string values of
+// the result are substrings of it, not copies (a list's records hold a
+// dozen each).
+func decodeData(b string) (map[string]any, error) {
 	d := jsonDec{b: b}
 	d.ws()
 	if d.i < len(b) && b[d.i] == '{' {
@@ -26,12 +28,12 @@ func decodeData(b []byte) (map[string]any, error) {
 		}
 	}
 	var m map[string]any
-	err := json.Unmarshal(b, &m)
+	err := json.Unmarshal([]byte(b), &m)
 	return m, err
 }
 
 type jsonDec struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -131,7 +133,7 @@ func (d *jsonDec) value() (any, bool) {
 		text string
 		v    any
 	}{{"true", true}, {"false", false}, {"null", nil}} {
-		if len(d.b)-d.i >= len(lit.text) && string(d.b[d.i:d.i+len(lit.text)]) == lit.text {
+		if len(d.b)-d.i >= len(lit.text) && d.b[d.i:d.i+len(lit.text)] == lit.text {
 			d.i += len(lit.text)
 			return lit.v, true
 		}
@@ -173,7 +175,7 @@ func (d *jsonDec) number() (any, bool) {
 			return nil, false
 		}
 	}
-	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	f, err := strconv.ParseFloat(d.b[start:d.i], 64)
 	if err != nil {
 		return nil, false // out of range: encoding/json reports it
 	}
@@ -194,11 +196,11 @@ func (d *jsonDec) str() (string, bool) {
 			d.i++
 			tok := d.b[start:d.i]
 			inner := tok[1 : len(tok)-1]
-			if plain && utf8.Valid(inner) {
-				return string(inner), true
+			if plain && utf8.ValidString(inner) {
+				return inner, true
 			}
 			var s string
-			if json.Unmarshal(tok, &s) != nil {
+			if json.Unmarshal([]byte(tok), &s) != nil {
 				return "", false
 			}
 			return s, true

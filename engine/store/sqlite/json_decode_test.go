@@ -18,7 +18,7 @@ func FuzzDecodeData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var want map[string]any
 		wantErr := json.Unmarshal([]byte(s), &want)
-		got, err := decodeData([]byte(s))
+		got, err := decodeData(s)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("decodeData(%q) error %v, json.Unmarshal %v", s, err, wantErr)
 		}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -325,7 +326,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 			sel = append(sel, c.expr)
 		}
 	}
-	query := `SELECT ` + recordCols
+	query := `SELECT ` + listCols
 	if len(sel) > 0 {
 		query += ", " + strings.Join(sel, ", ")
 	}
@@ -337,31 +338,25 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	defer rows.Close()
 	page := &engine.RecordPage{}
-	var lastVals []any
+	rs := newListScan(q.App, q.Form, len(sel))
 	more := false
 	for rows.Next() {
 		if len(page.Items) == limit {
 			more = true // the row after the page is not read
 			break
 		}
-		vals := make([]any, len(sel))
-		ptrs := make([]any, len(sel))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		r, err := scanRecord(rows, ptrs...)
+		r, err := rs.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite scan record: %w", err)
 		}
 		page.Items = append(page.Items, r)
-		lastVals = vals
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}
 	if more {
 		var cvals []cursorValue
-		for _, v := range lastVals {
+		for _, v := range rs.sortVals { // the page's last row's
 			cv, err := toCursorValue(v)
 			if err != nil {
 				return nil, err
@@ -371,6 +366,51 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		page.NextCursor = engine.EncodeRecordCursor(fp, cvals, page.Items[limit-1].ID)
 	}
 	return page, nil
+}
+
+// listCols are the columns of a page of records: recordCols but app and
+// form, which the query pins (each would be a string made per row).
+const listCols = `id, form_version, unit, owner, status, version, data, created_at, created_by, updated_at, updated_by, deleted_at`
+
+// listScan reads the rows of a page (listCols, then the sort values) into
+// Records through one set of destinations made once per page, not per row.
+type listScan struct {
+	app, form              string
+	r                      engine.Record // the row's scalar columns; copied out
+	data, created, updated string
+	deleted                sql.NullString
+	sortVals               []any // the last row's sort columns
+	dest                   []any
+}
+
+func newListScan(app, form string, sortCols int) *listScan {
+	s := &listScan{app: app, form: form, sortVals: make([]any, sortCols)}
+	s.dest = append(make([]any, 0, 12+sortCols), &s.r.ID, &s.r.FormVersion, &s.r.Unit, &s.r.Owner, &s.r.Status, &s.r.Version,
+		&s.data, &s.created, &s.r.CreatedBy, &s.updated, &s.r.UpdatedBy, &s.deleted)
+	for i := range s.sortVals {
+		s.dest = append(s.dest, &s.sortVals[i])
+	}
+	return s
+}
+
+func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return nil, err
+	}
+	r := new(engine.Record)
+	*r = s.r
+	r.App, r.Form = s.app, s.form
+	var err error
+	if r.Data, err = decodeData(s.data); err != nil {
+		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
+	}
+	r.CreatedAt = parseTime(s.created)
+	r.UpdatedAt = parseTime(s.updated)
+	if s.deleted.Valid {
+		t := parseTime(s.deleted.String)
+		r.DeletedAt = &t
+	}
+	return r, nil
 }
 
 // CountRecords counts the records q selects. Without a filter it reads
