@@ -84,6 +84,22 @@ func (l *RecordList) AppendJSON(b []byte) ([]byte, error) {
 // MarshalJSON encodes l through AppendJSON.
 func (l *RecordList) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil) }
 
+// listDetail is the detail of a list's audit event, the bytes MustJSON
+// writes of {"count", "filter", "search", "sort"} without its reflection
+// over a map made for it.
+func listDetail(count int, filter, search, sort string) json.RawMessage {
+	b := make([]byte, 0, 48+len(filter)+len(search)+len(sort))
+	b = append(b, `{"count":`...)
+	b = strconv.AppendInt(b, int64(count), 10)
+	b = append(b, `,"filter":`...)
+	b = appendJSONString(b, filter)
+	b = append(b, `,"search":`...)
+	b = appendJSONString(b, search)
+	b = append(b, `,"sort":`...)
+	b = appendJSONString(b, sort)
+	return append(b, '}')
+}
+
 // appendJSONValue appends decoded JSON data (and any other value, through
 // json.Marshal).
 func appendJSONValue(b []byte, v any) ([]byte, error) {

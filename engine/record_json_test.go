@@ -89,3 +89,14 @@ func FuzzRecordJSON(f *testing.F) {
 		}
 	})
 }
+
+func FuzzListDetail(f *testing.F) {
+	f.Add(3, `{"level":{"$eq":"<gold>"}}`, "王\xff\u2028", "-amount")
+	f.Add(0, "", "", "")
+	f.Fuzz(func(t *testing.T, count int, filter, search, sort string) {
+		want := MustJSON(map[string]any{"count": count, "filter": filter, "search": search, "sort": sort})
+		if got := listDetail(count, filter, search, sort); string(got) != string(want) {
+			t.Errorf("listDetail = %s, MustJSON %s", got, want)
+		}
+	})
+}

@@ -322,13 +322,11 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		}
 	}
 	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
-	ids := make([]string, 0, len(page.Items))
 	for _, r := range page.Items {
 		out.Items = append(out.Items, viewOfRead(r, f, acc))
-		ids = append(ids, r.ID)
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
-	ev.Detail = MustJSON(map[string]any{"count": len(ids), "filter": string(q.Filter), "search": q.Search, "sort": q.Sort})
+	ev.Detail = listDetail(len(out.Items), string(q.Filter), q.Search, q.Sort)
 	if err := s.audit.Write(ctx, ev); err != nil {
 		return nil, err
 	}
