@@ -144,7 +144,8 @@ func (d *jsonDec) value() (any, bool) {
 
 // scalars reads a JSON array of len(out) strings, numbers and nulls (what
 // SQLite's json_array writes of a row's columns): each string decoded, each
-// number as its text, a null as null[k]. It is false for anything else.
+// number as its text, a null as null[k]. It is false for anything else;
+// d is left after the array.
 func (d *jsonDec) scalars(out []string, null []bool) bool {
 	d.ws()
 	if d.i >= len(d.b) || d.b[d.i] != '[' {
@@ -180,8 +181,7 @@ func (d *jsonDec) scalars(out []string, null []bool) bool {
 		return false
 	}
 	d.i++
-	d.ws()
-	return d.i == len(d.b)
+	return true
 }
 
 // number reads a JSON number as float64.

@@ -369,25 +369,25 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	return page, nil
 }
 
-// listCols are the columns of a page of records: the scalar columns (but
-// app and form, which the query pins) as one JSON array, then data. Read
-// through database/sql each column costs a type probe, a read and, for
-// text, a string and its boxing; the array costs one of each, and its
-// values are substrings of it.
-const listCols = `json_array(id, form_version, unit, owner, status, version, created_at, created_by, updated_at, updated_by, deleted_at), data`
+// listCols is the one column a page of records reads of each: the scalar
+// columns (but app and form, which the query pins) as a JSON array, then
+// data. Read through database/sql each column costs a type probe, a read
+// and, for text, a string and its boxing; one column costs one of each, and
+// the values are substrings of it.
+const listCols = `json_array(id, form_version, unit, owner, status, version, created_at, created_by, updated_at, updated_by, deleted_at) || data`
 
 // listScan reads the rows of a page (listCols, then the sort values) into
 // Records through one set of destinations made once per page, not per row.
 type listScan struct {
-	app, form  string
-	head, data string
-	sortVals   []any // the last row's sort columns
-	dest       []any
+	app, form string
+	row       string
+	sortVals  []any // the last row's sort columns
+	dest      []any
 }
 
 func newListScan(app, form string, sortCols int) *listScan {
 	s := &listScan{app: app, form: form, sortVals: make([]any, sortCols)}
-	s.dest = append(make([]any, 0, 2+sortCols), &s.head, &s.data)
+	s.dest = append(make([]any, 0, 1+sortCols), &s.row)
 	for i := range s.sortVals {
 		s.dest = append(s.dest, &s.sortVals[i])
 	}
@@ -400,9 +400,9 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 	}
 	var f [11]string
 	var null [11]bool
-	d := jsonDec{b: s.head}
+	d := jsonDec{b: s.row}
 	if !d.scalars(f[:], null[:]) {
-		return nil, fmt.Errorf("sqlite record columns %q: not a JSON array of scalars", s.head)
+		return nil, fmt.Errorf("sqlite record row %q: no JSON array of scalars first", s.row)
 	}
 	fv, err := strconv.Atoi(f[1])
 	if err != nil {
@@ -418,7 +418,7 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 		t := parseTime(f[10])
 		r.DeletedAt = &t
 	}
-	if r.Data, err = decodeData(s.data); err != nil {
+	if r.Data, err = decodeData(s.row[d.i:]); err != nil {
 		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
 	}
 	return r, nil
