@@ -383,6 +383,8 @@ type listScan struct {
 	row       string
 	sortVals  []any // the last row's sort columns
 	dest      []any
+	recs      []engine.Record // where the next rows' Records are made
+	chunk     int             // len of recs when last made
 }
 
 func newListScan(app, form string, sortCols int) *listScan {
@@ -412,7 +414,13 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite record %s version: %w", f[0], err)
 	}
-	r := &engine.Record{ID: f[0], App: s.app, Form: s.form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
+	if len(s.recs) == 0 { // made in growing chunks: one allocation for a page of one, four for fifty
+		s.chunk = min(max(4, 2*s.chunk), 64)
+		s.recs = make([]engine.Record, s.chunk)
+	}
+	r := &s.recs[0]
+	s.recs = s.recs[1:]
+	*r = engine.Record{ID: f[0], App: s.app, Form: s.form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
 		CreatedAt: parseTime(f[6]), CreatedBy: f[7], UpdatedAt: parseTime(f[8]), UpdatedBy: f[9]}
 	if !null[10] {
 		t := parseTime(f[10])
