@@ -202,6 +202,10 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && jsonSafe8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
@@ -247,4 +251,21 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonSafe8 reports whether the eight bytes of w are all ASCII that
+// appendJSONString copies as they are (0x20 to 0x7f but for ", \, <, > and
+// &), eight at a time: text is mostly such runs.
+func jsonSafe8(w string) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	if (x|(x-0x20*ones))&high != 0 { // a byte of 0x80 or more, or one below 0x20
+		return false
+	}
+	has := func(c uint64) uint64 { // a byte equal to c (exact: x has no top bits set)
+		v := x ^ (c * ones)
+		return (v - ones) &^ v & high
+	}
+	return has('"')|has('\\')|has('<')|has('>')|has('&') == 0
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +101,40 @@ func FuzzListDetail(f *testing.F) {
 			t.Errorf("listDetail = %s, MustJSON %s", got, want)
 		}
 	})
+}
+
+func FuzzJSONSafe8(f *testing.F) {
+	for _, s := range []string{"abcdefgh", "abc\"defg", "abcdefg\\", "<bcdefgh", "abcd>efg", "abcdef&h", "abcdefg\x7f", "abcdefg\x1f", "\x80bcdefgh", "王bcdefg"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) < 8 {
+			return
+		}
+		w := s[:8]
+		want := true
+		for i := 0; i < 8; i++ {
+			if c := w[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				want = false
+			}
+		}
+		if got := jsonSafe8(w); got != want {
+			t.Errorf("jsonSafe8(%q) = %v, want %v", w, got, want)
+		}
+	})
+}
+
+func BenchmarkRecordListJSON(b *testing.B) {
+	at := time.Date(2026, 12, 6, 22, 1, 2, 345000000, time.UTC)
+	l := &RecordList{NextCursor: "c"}
+	for i := 0; i < 50; i++ {
+		l.Items = append(l.Items, &RecordView{ID: "r0000000000000000000" + strconv.Itoa(i), App: "bench", Form: "customers", Version: 1, Status: "active",
+			Unit: "hq", Owner: "admin", CreatedAt: at, UpdatedAt: at, Data: map[string]any{"name": "Customer " + strconv.Itoa(i), "store": "S1", "level": "gold",
+				"amount": 1234.56, "notes": strings.Repeat("alpha bravo charlie delta echo ", 6), "created_on": "2024-01-01T00:00:00Z"}})
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = l.AppendJSON(buf[:0])
+	}
 }
