@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -404,7 +405,7 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 	var null [11]bool
 	d := jsonDec{b: s.row}
 	if !d.scalars(f[:], null[:]) {
-		return nil, fmt.Errorf("sqlite record row %q: no JSON array of scalars first", s.row)
+		return nil, errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
 	}
 	fv, err := strconv.Atoi(f[1])
 	if err != nil {
