@@ -217,10 +217,10 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 			}
 			return nil, fmt.Errorf("sqlite insert record: %w", err)
 		}
-		if err := s.writeRevision(ctx, tx, r, w, nil); err != nil {
+		if err := s.writeRevision(ctx, tx, r, w, data, nil); err != nil {
 			return nil, err
 		}
-		if err := s.indexText(ctx, tx, r.ID, nil, r.Data, false); err != nil {
+		if err := s.indexNewText(ctx, tx, r.ID, r.Data); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -270,7 +270,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, conflict("record " + r.ID)
 	}
-	if err := s.writeRevision(ctx, tx, r, w, old.Data); err != nil {
+	if err := s.writeRevision(ctx, tx, r, w, data, old.Data); err != nil {
 		return nil, err
 	}
 	if err := s.indexText(ctx, tx, r.ID, old.Data, r.Data, false); err != nil {
@@ -302,8 +302,10 @@ func createRecordArgs(r *engine.Record, data []byte) []any {
 	return []any{r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(r.CreatedAt), r.CreatedBy, fmtTime(r.UpdatedAt), r.UpdatedBy}
 }
 
-func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
-	args, err := revisionArgs(r, w.Op, w.Actor, before)
+// writeRevision inserts the revision of r written by w; data is r.Data
+// as the records row holds it.
+func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, data []byte, before map[string]any) error {
+	args, err := revisionArgs(r, w.Op, w.Actor, data, before)
 	if err != nil {
 		return err
 	}
@@ -320,12 +322,8 @@ func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record,
 const revisionCols = `record_id, version, app, form, op, actor, at, status, unit, owner, data, changes`
 
 // revisionArgs are the values of the revisions row that records r as
-// written by op, in the order of revisionCols.
-func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, before map[string]any) ([]any, error) {
-	data, err := json.Marshal(r.Data)
-	if err != nil {
-		return nil, err
-	}
+// written by op, in the order of revisionCols; data is r.Data encoded.
+func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte, before map[string]any) ([]any, error) {
 	ch, err := json.Marshal(engine.RevisionChanges(before, r.Data))
 	if err != nil {
 		return nil, err

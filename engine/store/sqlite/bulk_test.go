@@ -46,7 +46,7 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 				return engine.ErrDataEncoding(err)
 			}
 			recRows = append(recRows, createRecordArgs(r, data))
-			rev, err := revisionArgs(r, w.Op, w.Actor, nil)
+			rev, err := revisionArgs(r, w.Op, w.Actor, data, nil)
 			if err != nil {
 				return err
 			}

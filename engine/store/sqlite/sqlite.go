@@ -288,11 +288,15 @@ CREATE TABLE counters (
 	// 6: the rollups dashboards group from (record_rollup.go), built per
 	// form by EnsureIndexes from the stored records.
 	rollupSchema,
+	// 7: the full-text index without positions and with the ascii
+	// tokenizer (record_text.go), filled again by refillText.
+	textRebuild,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
 var migrationFuncs = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) error{
 	5: (*Store).backfillText,
+	7: (*Store).refillText,
 }
 
 // migrate creates the schema_version table and applies the missing steps,
