@@ -323,10 +323,16 @@ const revisionCols = `record_id, version, app, form, op, actor, at, status, unit
 
 // revisionArgs are the values of the revisions row that records r as
 // written by op, in the order of revisionCols; data is r.Data encoded.
+// A create's changes are every field of its data, from nothing: they are
+// left empty and made from the data when read (FindRevisions), which
+// halves the row the create adds.
 func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte, before map[string]any) ([]any, error) {
-	ch, err := json.Marshal(engine.RevisionChanges(before, r.Data))
-	if err != nil {
-		return nil, err
+	var ch []byte
+	if op != engine.WriteCreate || before != nil {
+		var err error
+		if ch, err = json.Marshal(engine.RevisionChanges(before, r.Data)); err != nil {
+			return nil, err
+		}
 	}
 	return []any{r.ID, r.Version, r.App, r.Form, op, actor, fmtTime(r.UpdatedAt), r.Status, r.Unit, r.Owner, string(data), string(ch)}, nil
 }
@@ -364,7 +370,9 @@ func (s *Store) FindRevisions(ctx context.Context, app, form, id string) ([]*eng
 		if err := json.Unmarshal([]byte(data), &v.Data); err != nil {
 			return nil, fmt.Errorf("sqlite revision data: %w", err)
 		}
-		if err := json.Unmarshal([]byte(ch), &v.Changes); err != nil {
+		if ch == "" && v.Op == engine.WriteCreate {
+			v.Changes = engine.RevisionChanges(nil, v.Data) // as revisionArgs left them
+		} else if err := json.Unmarshal([]byte(ch), &v.Changes); err != nil {
 			return nil, fmt.Errorf("sqlite revision changes: %w", err)
 		}
 		out = append(out, &v)
