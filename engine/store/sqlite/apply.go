@@ -217,6 +217,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 			}
 			return nil, fmt.Errorf("sqlite insert record: %w", err)
 		}
+		if err := s.countRecord(ctx, tx, r.App, r.Form, false, 1); err != nil {
+			return nil, err
+		}
 		if err := s.writeRevision(ctx, tx, r, w, data, nil); err != nil {
 			return nil, err
 		}
@@ -245,6 +248,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if _, err := s.exec(ctx, tx, sqlDeleteRevisions, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
 		}
+		if err := s.countRecord(ctx, tx, old.App, old.Form, old.DeletedAt != nil, -1); err != nil {
+			return nil, err
+		}
 		if err := s.indexText(ctx, tx, in.ID, nil, nil, true); err != nil {
 			return nil, err
 		}
@@ -270,6 +276,14 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, conflict("record " + r.ID)
 	}
+	if was, is := old.DeletedAt != nil, r.DeletedAt != nil; was != is {
+		if err := s.countRecord(ctx, tx, old.App, old.Form, was, -1); err != nil {
+			return nil, err
+		}
+		if err := s.countRecord(ctx, tx, r.App, r.Form, is, 1); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.writeRevision(ctx, tx, r, w, data, old.Data); err != nil {
 		return nil, err
 	}
@@ -277,6 +291,23 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		return nil, err
 	}
 	return r, nil
+}
+
+// countRecord adds delta (1 or -1) to the number of records of app and
+// form in the bin (deleted) or not that record_counts keeps, in the
+// record's own write.
+func (s *Store) countRecord(ctx context.Context, tx *sql.Tx, app, form string, deleted bool, delta int) error {
+	q, bin := sqlCountRecord, 0
+	if delta < 0 {
+		q = sqlUncountRecord
+	}
+	if deleted {
+		bin = 1
+	}
+	if _, err := s.exec(ctx, tx, q, app, form, bin); err != nil {
+		return fmt.Errorf("sqlite record count: %w", err)
+	}
+	return nil
 }
 
 // sqlNextCounter advances a serial counter (made at 1 when new) and returns

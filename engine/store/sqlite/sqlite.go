@@ -291,6 +291,16 @@ CREATE TABLE counters (
 	// 7: the full-text index without positions and with the ascii
 	// tokenizer (record_text.go), filled again by refillText.
 	textRebuild,
+	// 8: record_counts is kept by the record writes themselves
+	// (countRecord in apply.go), not by triggers: a trigger makes SQLite
+	// keep a statement journal of every page the INSERT touches (in
+	// memory, then in a temporary file past 64 KiB), the records row and
+	// each of its indexes.
+	`
+DROP TRIGGER record_counts_insert;
+DROP TRIGGER record_counts_delete;
+DROP TRIGGER record_counts_update;
+`,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
