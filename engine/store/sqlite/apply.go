@@ -78,6 +78,13 @@ func (s *Store) applyBatch(batch []*applyReq) {
 		run = s.lazyTx
 	}
 	err := run(bg, func(tx *sql.Tx) error {
+		// The full-text writes wait until the last savepoint is
+		// released: FTS5 writes the terms it holds as a new segment at
+		// every savepoint once it has been written to, a segment (and
+		// its merges) per change rather than per batch.
+		var ops []textOp
+		s.textOps = &ops
+		defer func() { s.textOps = nil }()
 		for _, r := range batch {
 			if r.err = r.ctx.Err(); r.err != nil {
 				continue
@@ -85,12 +92,14 @@ func (s *Store) applyBatch(batch []*applyReq) {
 			if _, err := tx.ExecContext(bg, `SAVEPOINT change`); err != nil {
 				return err
 			}
+			mark := len(ops)
 			r.res, r.err = s.applyChange(bg, tx, r.c)
 			if r.err != nil {
 				if engine.ErrorCode(r.err) == engine.EINTERNAL {
 					return r.err // the transaction may be gone: each change again alone
 				}
 				r.res = nil
+				ops = ops[:mark]
 				if _, err := tx.ExecContext(bg, `ROLLBACK TO change`); err != nil {
 					return err
 				}
@@ -99,7 +108,8 @@ func (s *Store) applyBatch(batch []*applyReq) {
 				return err
 			}
 		}
-		return nil
+		s.textOps = nil
+		return s.flushText(bg, tx, ops)
 	})
 	if err != nil {
 		for _, r := range batch {

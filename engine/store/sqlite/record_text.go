@@ -75,8 +75,8 @@ func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data 
 	case err != nil:
 		return fmt.Errorf("sqlite text row: %w", err)
 	default:
-		if _, err := s.exec(ctx, tx, sqlDeleteFTS, tid); err != nil {
-			return fmt.Errorf("sqlite text delete: %w", err)
+		if err := s.writeFTS(ctx, tx, tid, ""); err != nil {
+			return err
 		}
 		if purge {
 			_, err := s.exec(ctx, tx, sqlDeleteTextRow, tid)
@@ -86,10 +86,7 @@ func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data 
 	if len(terms) == 0 {
 		return nil
 	}
-	if _, err := s.exec(ctx, tx, sqlInsertFTS, tid, strings.Join(terms, " ")); err != nil {
-		return fmt.Errorf("sqlite text insert: %w", err)
-	}
-	return nil
+	return s.writeFTS(ctx, tx, tid, strings.Join(terms, " "))
 }
 
 // indexNewText indexes the terms of a record created in tx: its id is new
@@ -111,7 +108,44 @@ func (s *Store) indexNewText(ctx context.Context, tx *sql.Tx, id string, data ma
 	if err != nil {
 		return fmt.Errorf("sqlite text row: %w", err)
 	}
-	if _, err := s.exec(ctx, tx, sqlInsertFTS, tid, strings.Join(terms, " ")); err != nil {
+	return s.writeFTS(ctx, tx, tid, strings.Join(terms, " "))
+}
+
+// textOp is one write of record_fts: the terms of row tid, or with terms
+// "" the removal of its terms.
+type textOp struct {
+	tid   int64
+	terms string
+}
+
+// writeFTS writes op (tid, terms) to record_fts, or while a batch of
+// changes is written (Store.textOps not nil) queues it for flushText.
+func (s *Store) writeFTS(ctx context.Context, tx *sql.Tx, tid int64, terms string) error {
+	if s.textOps != nil {
+		*s.textOps = append(*s.textOps, textOp{tid, terms})
+		return nil
+	}
+	return execFTS(ctx, s, tx, textOp{tid, terms})
+}
+
+// flushText writes the queued ops in order.
+func (s *Store) flushText(ctx context.Context, tx *sql.Tx, ops []textOp) error {
+	for _, op := range ops {
+		if err := execFTS(ctx, s, tx, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func execFTS(ctx context.Context, s *Store, tx *sql.Tx, op textOp) error {
+	if op.terms == "" {
+		if _, err := s.exec(ctx, tx, sqlDeleteFTS, op.tid); err != nil {
+			return fmt.Errorf("sqlite text delete: %w", err)
+		}
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, sqlInsertFTS, op.tid, op.terms); err != nil {
 		return fmt.Errorf("sqlite text insert: %w", err)
 	}
 	return nil

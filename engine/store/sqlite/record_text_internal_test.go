@@ -92,3 +92,62 @@ func TestTextNewLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestTextBatch: in a batch of changes (group commit) the full-text writes
+// are made after the last change, in order; a change refused in the batch
+// leaves none of its terms, and a record written twice keeps its last.
+func TestTextBatch(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := func(id, name string) *engine.Record {
+		return &engine.Record{ID: id, App: "a", Form: "f", Data: map[string]any{"name": name}}
+	}
+	write := func(op engine.WriteOp, r *engine.Record, expect int64) engine.RecordWrite {
+		return engine.RecordWrite{Op: op, Record: r, ExpectVersion: expect, Actor: "u", At: time.Unix(1, 0)}
+	}
+	if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{write(engine.WriteCreate, rec("t1", "北京门店"), 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	job := engine.OutboxJob{ID: "j1", Type: "x", Payload: []byte(`{}`), RunAt: time.Unix(1, 0), CreatedAt: time.Unix(1, 0)}
+	changes := []*engine.Change{
+		{Records: []engine.RecordWrite{write(engine.WriteUpdate, rec("t1", "上海门店"), 1)}},
+		{Records: []engine.RecordWrite{write(engine.WriteCreate, rec("t2", "北京总部"), 0)}, Outbox: []engine.OutboxJob{job}},
+		// refused after its record and terms were written: the job is taken
+		{Records: []engine.RecordWrite{write(engine.WriteCreate, rec("t3", "北京分店"), 0)}, Outbox: []engine.OutboxJob{job}},
+		{Records: []engine.RecordWrite{write(engine.WriteUpdate, rec("t1", "广州门店"), 2)}},
+	}
+	var batch []*applyReq
+	for _, c := range changes {
+		batch = append(batch, &applyReq{ctx: ctx, c: c})
+	}
+	s.wmu.Lock()
+	s.applyBatch(batch)
+	s.wmu.Unlock()
+	for i, r := range batch {
+		if (r.err != nil) != (i == 2) {
+			t.Errorf("change %d: %v", i, r.err)
+		}
+	}
+	for q, want := range map[string][]string{"北京": {"t2"}, "上海": nil, "广州": {"t1"}, "门店": {"t1"}, "分店": nil} {
+		tx, _ := filter.NewText([]filter.Field{{Key: "name", Type: filter.TypeString}}, q)
+		page, err := s.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Filter: tx, Sort: []engine.SortKey{{Field: "_id"}}})
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		var got []string
+		for _, r := range page.Items {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("search %q finds %v, want %v", q, got, want)
+		}
+	}
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM record_fts`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("record_fts holds %d rows (%v), want 2", n, err)
+	}
+}

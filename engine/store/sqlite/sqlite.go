@@ -51,6 +51,7 @@ type Store struct {
 	wmu     sync.Mutex  // held by the Apply committing a batch
 	gmu     sync.Mutex  // guards pending
 	pending []*applyReq // Applies waiting for the next batch
+	textOps *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
