@@ -77,20 +77,7 @@ func TestTextNewLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for q, want := range map[string][]string{"\U00030EDE面": {"n0"}, "\U00030EDE": {"n0"}, "面馆": {"n0", "n1"}} {
-		tx, _ := filter.NewText([]filter.Field{{Key: "name", Type: filter.TypeString}}, q)
-		page, err := s.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Filter: tx, Sort: []engine.SortKey{{Field: "_id"}}})
-		if err != nil {
-			t.Fatalf("search %q: %v", q, err)
-		}
-		var got []string
-		for _, r := range page.Items {
-			got = append(got, r.ID)
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("search %q finds %v, want %v", q, got, want)
-		}
-	}
+	wantNameSearch(t, s, map[string][]string{"\U00030EDE面": {"n0"}, "\U00030EDE": {"n0"}, "面馆": {"n0", "n1"}})
 }
 
 // TestTextBatch: in a batch of changes (group commit) the full-text writes
@@ -132,9 +119,20 @@ func TestTextBatch(t *testing.T) {
 			t.Errorf("change %d: %v", i, r.err)
 		}
 	}
-	for q, want := range map[string][]string{"北京": {"t2"}, "上海": nil, "广州": {"t1"}, "门店": {"t1"}, "分店": nil} {
+	wantNameSearch(t, s, map[string][]string{"北京": {"t2"}, "上海": nil, "广州": {"t1"}, "门店": {"t1"}, "分店": nil})
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM record_fts`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("record_fts holds %d rows (%v), want 2", n, err)
+	}
+}
+
+// wantNameSearch checks which records of form a.f each search of the name
+// field finds, by id.
+func wantNameSearch(t *testing.T, s *Store, want map[string][]string) {
+	t.Helper()
+	for q, ids := range want {
 		tx, _ := filter.NewText([]filter.Field{{Key: "name", Type: filter.TypeString}}, q)
-		page, err := s.FindRecords(ctx, engine.RecordQuery{App: "a", Form: "f", Filter: tx, Sort: []engine.SortKey{{Field: "_id"}}})
+		page, err := s.FindRecords(context.Background(), engine.RecordQuery{App: "a", Form: "f", Filter: tx, Sort: []engine.SortKey{{Field: "_id"}}})
 		if err != nil {
 			t.Fatalf("search %q: %v", q, err)
 		}
@@ -142,12 +140,8 @@ func TestTextBatch(t *testing.T) {
 		for _, r := range page.Items {
 			got = append(got, r.ID)
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("search %q finds %v, want %v", q, got, want)
+		if !slices.Equal(got, ids) {
+			t.Errorf("search %q finds %v, want %v", q, got, ids)
 		}
-	}
-	var n int
-	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM record_fts`).Scan(&n); err != nil || n != 2 {
-		t.Errorf("record_fts holds %d rows (%v), want 2", n, err)
 	}
 }
