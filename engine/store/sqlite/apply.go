@@ -77,45 +77,73 @@ func (s *Store) applyBatch(batch []*applyReq) {
 	if lazy && s.sync != "NORMAL" {
 		run = s.lazyTx
 	}
-	err := run(bg, func(tx *sql.Tx) error {
-		// The full-text writes wait until the last savepoint is
-		// released: FTS5 writes the terms it holds as a new segment at
-		// every savepoint once it has been written to, a segment (and
-		// its merges) per change rather than per batch.
-		var ops []textOp
-		s.textOps = &ops
-		defer func() { s.textOps = nil }()
-		for _, r := range batch {
-			if r.err = r.ctx.Err(); r.err != nil {
-				continue
-			}
-			if _, err := tx.ExecContext(bg, `SAVEPOINT change`); err != nil {
-				return err
-			}
-			mark := len(ops)
-			r.res, r.err = s.applyChange(bg, tx, r.c)
-			if r.err != nil {
-				if engine.ErrorCode(r.err) == engine.EINTERNAL {
-					return r.err // the transaction may be gone: each change again alone
-				}
-				r.res = nil
-				ops = ops[:mark]
-				if _, err := tx.ExecContext(bg, `ROLLBACK TO change`); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(bg, `RELEASE change`); err != nil {
-				return err
-			}
-		}
-		s.textOps = nil
-		return s.flushText(bg, tx, ops)
-	})
+	// First without savepoints: each makes SQLite copy every page the
+	// change then touches to a journal of its own (in a temporary file
+	// past 64 KiB), and changes are seldom refused. A refusal rolls this
+	// attempt back, and the batch is written again with a savepoint per
+	// change, so that the others land.
+	err := run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, false) })
+	if errors.Is(err, errRefusedInBatch) {
+		err = run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, true) })
+	}
 	if err != nil {
 		for _, r := range batch {
 			r.res, r.err = s.applyAlone(r.ctx, r.c)
 		}
 	}
+}
+
+// errRefusedInBatch ends an attempt at a batch without savepoints in which
+// a change was refused.
+var errRefusedInBatch = errors.New("a change of the batch was refused")
+
+// writeBatch writes the changes of batch in tx, with savepoints each in
+// its own, whose refusal (not EINTERNAL) is then its own; without, a
+// refusal is errRefusedInBatch. Any other error leaves tx to be rolled
+// back.
+func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, savepoints bool) error {
+	// The full-text writes wait until the last change is written: FTS5
+	// writes the terms it holds as a new segment at every savepoint once
+	// it has been written to, a segment (and its merges) per change
+	// rather than per batch.
+	var ops []textOp
+	s.textOps = &ops
+	defer func() { s.textOps = nil }()
+	for _, r := range batch {
+		r.res = nil
+		if r.err = r.ctx.Err(); r.err != nil {
+			continue
+		}
+		if !savepoints {
+			if r.res, r.err = s.applyChange(ctx, tx, r.c); r.err != nil {
+				if engine.ErrorCode(r.err) == engine.EINTERNAL {
+					return r.err
+				}
+				return errRefusedInBatch
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
+			return err
+		}
+		mark := len(ops)
+		r.res, r.err = s.applyChange(ctx, tx, r.c)
+		if r.err != nil {
+			if engine.ErrorCode(r.err) == engine.EINTERNAL {
+				return r.err // the transaction may be gone: each change again alone
+			}
+			r.res = nil
+			ops = ops[:mark]
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO change`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE change`); err != nil {
+			return err
+		}
+	}
+	s.textOps = nil
+	return s.flushText(ctx, tx, ops)
 }
 
 // applyAlone writes c in a transaction of its own.

@@ -124,6 +124,22 @@ func TestTextBatch(t *testing.T) {
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM record_fts`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("record_fts holds %d rows (%v), want 2", n, err)
 	}
+
+	// a batch none of whose changes is refused (written without savepoints)
+	batch = []*applyReq{
+		{ctx: ctx, c: &engine.Change{Records: []engine.RecordWrite{write(engine.WriteCreate, rec("t4", "深圳门店"), 0)}}},
+		{ctx: ctx, c: &engine.Change{Records: []engine.RecordWrite{write(engine.WriteUpdate, rec("t2", "杭州总部"), 1)}}},
+		{ctx: ctx, c: &engine.Change{Records: []engine.RecordWrite{write(engine.WriteUpdate, rec("t4", "深圳分店"), 1)}}},
+	}
+	s.wmu.Lock()
+	s.applyBatch(batch)
+	s.wmu.Unlock()
+	for i, r := range batch {
+		if r.err != nil || r.res == nil || len(r.res.Records) != 1 {
+			t.Errorf("change %d: %v, %v", i, r.res, r.err)
+		}
+	}
+	wantNameSearch(t, s, map[string][]string{"北京": nil, "杭州": {"t2"}, "深圳": {"t4"}, "门店": {"t1"}, "分店": {"t4"}})
 }
 
 // wantNameSearch checks which records of form a.f each search of the name
