@@ -92,7 +92,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	// The writer checkpoints at 4,000 WAL pages rather than SQLite's
+	// 1,000: a page written by many commits in between (an index's last
+	// leaf, the full-text index's structure) is copied to the file once.
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
