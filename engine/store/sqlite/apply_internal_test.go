@@ -49,3 +49,44 @@ func TestCreateRevisionChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordCountsWithoutTriggers: migration 8 leaves no trigger on
+// records for record_counts, and the record writes keep the counts.
+func TestRecordCountsWithoutTriggers(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'records'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d triggers on records (%v), want none", n, err)
+	}
+	for _, id := range []string{"c1", "c2", "c3"} {
+		r := &engine.Record{ID: id, App: "a", Form: "f", Data: map[string]any{}}
+		if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(1, 0)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := &engine.Record{ID: "c2", App: "a", Form: "f", Data: map[string]any{}}
+	if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteDelete, Record: del, ExpectVersion: 1, Actor: "u", At: time.Unix(2, 0)}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]int{}
+	rows, err := s.w.QueryContext(ctx, `SELECT deleted, n FROM record_counts WHERE app = 'a' AND form = 'f'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d, c int
+		if err := rows.Scan(&d, &c); err != nil {
+			t.Fatal(err)
+		}
+		got[d] = c
+	}
+	rows.Close()
+	if d := cmp.Diff(map[int]int{0: 2, 1: 1}, got); d != "" {
+		t.Errorf("record_counts (-want +got):\n%s", d)
+	}
+}

@@ -46,7 +46,7 @@ CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete
 // and a query for that term, a phrase then, is refused by an index
 // without positions.
 const textRebuild = `
-DROP TABLE record_fts;
+DROP TABLE IF EXISTS record_fts;
 CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete=1, detail=none,
 	tokenize="ascii tokenchars ':_'");
 `

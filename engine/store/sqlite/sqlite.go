@@ -301,9 +301,9 @@ CREATE TABLE counters (
 	// memory, then in a temporary file past 64 KiB), the records row and
 	// each of its indexes.
 	`
-DROP TRIGGER record_counts_insert;
-DROP TRIGGER record_counts_delete;
-DROP TRIGGER record_counts_update;
+DROP TRIGGER IF EXISTS record_counts_insert;
+DROP TRIGGER IF EXISTS record_counts_delete;
+DROP TRIGGER IF EXISTS record_counts_update;
 `,
 }
 
