@@ -15,14 +15,24 @@ import (
 // the engine searches only the fields a viewer reads in full (selection),
 // so a masked or hidden value never matches either.
 func RecordTextTerms(data map[string]any) []string {
-	var out []string
+	keys := make([]string, 0, len(data))
 	for k, v := range data {
 		s, ok := v.(string)
 		if !ok || s == "" || strings.HasPrefix(k, "_") || strings.HasPrefix(k, blindPrefix) || IsCiphertext(s) {
 			continue
 		}
-		out = append(out, filter.IndexTerms(k, s)...)
+		keys = append(keys, k)
 	}
-	slices.Sort(out)
+	// each field's terms are sorted and start with "key:", so in the
+	// order of those prefixes they come out sorted (checked: a key with
+	// a ':' of its own could break it)
+	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(a+":", b+":") })
+	var out []string
+	for _, k := range keys {
+		out = filter.AppendIndexTerms(out, k, data[k].(string))
+	}
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
 	return out
 }

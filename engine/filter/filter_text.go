@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Text holds when one of Fields holds, in its indexed text, every gram of
@@ -36,14 +37,7 @@ func normRuns(s string, limit int) [][]rune {
 		if n++; limit > 0 && n > limit {
 			break
 		}
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			r -= 0xFEE0
-		case r == 0x3000:
-			r = ' '
-		}
-		r = unicode.ToLower(r)
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		if r, ok := foldRune(r); ok {
 			cur = append(cur, r)
 			continue
 		}
@@ -58,6 +52,20 @@ func normRuns(s string, limit int) [][]rune {
 	return runs
 }
 
+// foldRune is r as index and query both see it (lower case, full-width
+// ASCII as half-width), and whether it is a letter or digit, which runs
+// are made of.
+func foldRune(r rune) (rune, bool) {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		r -= 0xFEE0
+	case r == 0x3000:
+		r = ' '
+	}
+	r = unicode.ToLower(r)
+	return r, unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
 // IndexTerms returns the terms a store indexes for one field's text: each
 // "field:gram" where a gram is a character bigram of a run of letters and
 // digits, plus the run's last character on its own (so a one-character
@@ -65,19 +73,69 @@ func normRuns(s string, limit int) [][]rune {
 // searchable without a dictionary and match inside words and numbers.
 // The terms are sorted and unique.
 func IndexTerms(field, s string) []string {
-	seen := map[string]bool{}
-	for _, run := range normRuns(s, MaxIndexedRunes) {
-		for i := 0; i+1 < len(run); i++ {
-			seen[string(run[i:i+2])] = true
+	return AppendIndexTerms(nil, field, s)
+}
+
+// AppendIndexTerms appends IndexTerms(field, s) to dst. It folds and splits
+// as normRuns does, but keeps each gram as a pair of runes and makes all
+// the terms' text as one string: a record's write calls it for every text
+// field.
+func AppendIndexTerms(dst []string, field, s string) []string {
+	// a gram is its first rune in the high half and, for a bigram, its
+	// second rune plus one in the low half: the numbers sort as the
+	// terms' UTF-8 text does (a character alone before its bigrams)
+	var grams []uint64
+	prev, n := rune(-1), 0
+	for _, r := range s {
+		if n++; n > MaxIndexedRunes {
+			break
 		}
-		seen[string(run[len(run)-1:])] = true
+		if r, ok := foldRune(r); ok {
+			if prev >= 0 {
+				grams = append(grams, uint64(prev)<<32|uint64(r+1))
+			}
+			prev = r
+			continue
+		}
+		if prev >= 0 {
+			grams = append(grams, uint64(prev)<<32)
+			prev = -1
+		}
 	}
-	out := make([]string, 0, len(seen))
-	for g := range seen {
-		out = append(out, field+":"+g)
+	if prev >= 0 {
+		grams = append(grams, uint64(prev)<<32)
 	}
-	slices.Sort(out)
-	return out
+	if len(grams) == 0 {
+		return dst
+	}
+	slices.Sort(grams)
+	grams = slices.Compact(grams)
+	size := 0
+	for _, g := range grams {
+		size += len(field) + 1 + utf8.RuneLen(rune(g>>32))
+		if lo := uint32(g); lo != 0 {
+			size += utf8.RuneLen(rune(lo - 1))
+		}
+	}
+	buf := make([]byte, 0, size)
+	for _, g := range grams {
+		buf = append(buf, field...)
+		buf = append(buf, ':')
+		buf = utf8.AppendRune(buf, rune(g>>32))
+		if lo := uint32(g); lo != 0 {
+			buf = utf8.AppendRune(buf, rune(lo-1))
+		}
+	}
+	all, at := string(buf), 0
+	for _, g := range grams {
+		n := len(field) + 1 + utf8.RuneLen(rune(g>>32))
+		if lo := uint32(g); lo != 0 {
+			n += utf8.RuneLen(rune(lo - 1))
+		}
+		dst = append(dst, all[at:at+n])
+		at += n
+	}
+	return dst
 }
 
 // NewText builds the search of query over fields: every bigram of the

@@ -1,11 +1,14 @@
 package filter
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestIndexTerms(t *testing.T) {
@@ -61,6 +64,27 @@ func FuzzText(f *testing.F) {
 			if strings.ContainsAny(term[len("note:"):], "\" *:") {
 				t.Errorf("term %q holds a separator", term)
 			}
+		}
+	})
+}
+
+// FuzzIndexTerms: IndexTerms gives the terms of its definition, made here
+// the plain way from normRuns (a set of strings, sorted).
+func FuzzIndexTerms(f *testing.F) {
+	for _, s := range []string{"张伟 Ａb-1", "北京朝阳门店经理", "a", "ab ab", "İstanbul", "e\u0301", "\x00\xff", "\U00030EDE面", strings.Repeat("xy ", 900)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		seen := map[string]bool{}
+		for _, run := range normRuns(s, MaxIndexedRunes) {
+			for i := 0; i+1 < len(run); i++ {
+				seen["k:"+string(run[i:i+2])] = true
+			}
+			seen["k:"+string(run[len(run)-1:])] = true
+		}
+		want := slices.Sorted(maps.Keys(seen))
+		if diff := cmp.Diff(want, IndexTerms("k", s), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("IndexTerms(%q) (-want +got):\n%s", s, diff)
 		}
 	})
 }

@@ -77,35 +77,73 @@ func (s *Store) applyBatch(batch []*applyReq) {
 	if lazy && s.sync != "NORMAL" {
 		run = s.lazyTx
 	}
-	err := run(bg, func(tx *sql.Tx) error {
-		for _, r := range batch {
-			if r.err = r.ctx.Err(); r.err != nil {
-				continue
-			}
-			if _, err := tx.ExecContext(bg, `SAVEPOINT change`); err != nil {
-				return err
-			}
-			r.res, r.err = s.applyChange(bg, tx, r.c)
-			if r.err != nil {
-				if engine.ErrorCode(r.err) == engine.EINTERNAL {
-					return r.err // the transaction may be gone: each change again alone
-				}
-				r.res = nil
-				if _, err := tx.ExecContext(bg, `ROLLBACK TO change`); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(bg, `RELEASE change`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// First without savepoints: each makes SQLite copy every page the
+	// change then touches to a journal of its own (in a temporary file
+	// past 64 KiB), and changes are seldom refused. A refusal rolls this
+	// attempt back, and the batch is written again with a savepoint per
+	// change, so that the others land.
+	err := run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, false) })
+	if errors.Is(err, errRefusedInBatch) {
+		err = run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, true) })
+	}
 	if err != nil {
 		for _, r := range batch {
 			r.res, r.err = s.applyAlone(r.ctx, r.c)
 		}
 	}
+}
+
+// errRefusedInBatch ends an attempt at a batch without savepoints in which
+// a change was refused.
+var errRefusedInBatch = errors.New("a change of the batch was refused")
+
+// writeBatch writes the changes of batch in tx, with savepoints each in
+// its own, whose refusal (not EINTERNAL) is then its own; without, a
+// refusal is errRefusedInBatch. Any other error leaves tx to be rolled
+// back.
+func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, savepoints bool) error {
+	// The full-text writes wait until the last change is written: FTS5
+	// writes the terms it holds as a new segment at every savepoint once
+	// it has been written to, a segment (and its merges) per change
+	// rather than per batch.
+	var ops []textOp
+	s.textOps = &ops
+	defer func() { s.textOps = nil }()
+	for _, r := range batch {
+		r.res = nil
+		if r.err = r.ctx.Err(); r.err != nil {
+			continue
+		}
+		if !savepoints {
+			if r.res, r.err = s.applyChange(ctx, tx, r.c); r.err != nil {
+				if engine.ErrorCode(r.err) == engine.EINTERNAL {
+					return r.err
+				}
+				return errRefusedInBatch
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
+			return err
+		}
+		mark := len(ops)
+		r.res, r.err = s.applyChange(ctx, tx, r.c)
+		if r.err != nil {
+			if engine.ErrorCode(r.err) == engine.EINTERNAL {
+				return r.err // the transaction may be gone: each change again alone
+			}
+			r.res = nil
+			ops = ops[:mark]
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO change`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE change`); err != nil {
+			return err
+		}
+	}
+	s.textOps = nil
+	return s.flushText(ctx, tx, ops)
 }
 
 // applyAlone writes c in a transaction of its own.
@@ -216,10 +254,13 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 			}
 			return nil, fmt.Errorf("sqlite insert record: %w", err)
 		}
-		if err := s.writeRevision(ctx, tx, r, w, nil); err != nil {
+		if err := s.countRecord(ctx, tx, r.App, r.Form, false, 1); err != nil {
 			return nil, err
 		}
-		if err := s.indexText(ctx, tx, r.ID, nil, r.Data, false); err != nil {
+		if err := s.writeRevision(ctx, tx, r, w, data, nil); err != nil {
+			return nil, err
+		}
+		if err := s.indexNewText(ctx, tx, r.ID, r.Data); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -243,6 +284,9 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		}
 		if _, err := s.exec(ctx, tx, sqlDeleteRevisions, in.ID); err != nil {
 			return nil, fmt.Errorf("sqlite purge revisions: %w", err)
+		}
+		if err := s.countRecord(ctx, tx, old.App, old.Form, old.DeletedAt != nil, -1); err != nil {
+			return nil, err
 		}
 		if err := s.indexText(ctx, tx, in.ID, nil, nil, true); err != nil {
 			return nil, err
@@ -269,13 +313,38 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, conflict("record " + r.ID)
 	}
-	if err := s.writeRevision(ctx, tx, r, w, old.Data); err != nil {
+	if was, is := old.DeletedAt != nil, r.DeletedAt != nil; was != is {
+		if err := s.countRecord(ctx, tx, old.App, old.Form, was, -1); err != nil {
+			return nil, err
+		}
+		if err := s.countRecord(ctx, tx, r.App, r.Form, is, 1); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.writeRevision(ctx, tx, r, w, data, old.Data); err != nil {
 		return nil, err
 	}
 	if err := s.indexText(ctx, tx, r.ID, old.Data, r.Data, false); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// countRecord adds delta (1 or -1) to the number of records of app and
+// form in the bin (deleted) or not that record_counts keeps, in the
+// record's own write.
+func (s *Store) countRecord(ctx context.Context, tx *sql.Tx, app, form string, deleted bool, delta int) error {
+	q, bin := sqlCountRecord, 0
+	if delta < 0 {
+		q = sqlUncountRecord
+	}
+	if deleted {
+		bin = 1
+	}
+	if _, err := s.exec(ctx, tx, q, app, form, bin); err != nil {
+		return fmt.Errorf("sqlite record count: %w", err)
+	}
+	return nil
 }
 
 // sqlNextCounter advances a serial counter (made at 1 when new) and returns
@@ -301,8 +370,10 @@ func createRecordArgs(r *engine.Record, data []byte) []any {
 	return []any{r.ID, r.App, r.Form, r.FormVersion, r.Unit, r.Owner, r.Status, r.Version, string(data), fmtTime(r.CreatedAt), r.CreatedBy, fmtTime(r.UpdatedAt), r.UpdatedBy}
 }
 
-func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, before map[string]any) error {
-	args, err := revisionArgs(r, w.Op, w.Actor, before)
+// writeRevision inserts the revision of r written by w; data is r.Data
+// as the records row holds it.
+func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record, w *engine.RecordWrite, data []byte, before map[string]any) error {
+	args, err := revisionArgs(r, w.Op, w.Actor, data, before)
 	if err != nil {
 		return err
 	}
@@ -319,15 +390,17 @@ func (s *Store) writeRevision(ctx context.Context, tx *sql.Tx, r *engine.Record,
 const revisionCols = `record_id, version, app, form, op, actor, at, status, unit, owner, data, changes`
 
 // revisionArgs are the values of the revisions row that records r as
-// written by op, in the order of revisionCols.
-func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, before map[string]any) ([]any, error) {
-	data, err := json.Marshal(r.Data)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := json.Marshal(engine.RevisionChanges(before, r.Data))
-	if err != nil {
-		return nil, err
+// written by op, in the order of revisionCols; data is r.Data encoded.
+// A create's changes are every field of its data, from nothing: they are
+// left empty and made from the data when read (FindRevisions), which
+// halves the row the create adds.
+func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte, before map[string]any) ([]any, error) {
+	var ch []byte
+	if op != engine.WriteCreate || before != nil {
+		var err error
+		if ch, err = json.Marshal(engine.RevisionChanges(before, r.Data)); err != nil {
+			return nil, err
+		}
 	}
 	return []any{r.ID, r.Version, r.App, r.Form, op, actor, fmtTime(r.UpdatedAt), r.Status, r.Unit, r.Owner, string(data), string(ch)}, nil
 }
@@ -365,7 +438,9 @@ func (s *Store) FindRevisions(ctx context.Context, app, form, id string) ([]*eng
 		if err := json.Unmarshal([]byte(data), &v.Data); err != nil {
 			return nil, fmt.Errorf("sqlite revision data: %w", err)
 		}
-		if err := json.Unmarshal([]byte(ch), &v.Changes); err != nil {
+		if ch == "" && v.Op == engine.WriteCreate {
+			v.Changes = engine.RevisionChanges(nil, v.Data) // as revisionArgs left them
+		} else if err := json.Unmarshal([]byte(ch), &v.Changes); err != nil {
 			return nil, fmt.Errorf("sqlite revision changes: %w", err)
 		}
 		out = append(out, &v)

@@ -46,7 +46,7 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 				return engine.ErrDataEncoding(err)
 			}
 			recRows = append(recRows, createRecordArgs(r, data))
-			rev, err := revisionArgs(r, w.Op, w.Actor, nil)
+			rev, err := revisionArgs(r, w.Op, w.Actor, data, nil)
 			if err != nil {
 				return err
 			}
@@ -54,6 +54,16 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 		}
 		if err := insertRows(ctx, tx, `INSERT INTO records (`+recordCols+`, deleted) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)", recRows); err != nil {
 			return err
+		}
+		// record_counts as countRecord keeps it, one statement per form
+		counts := map[[2]string]int{}
+		for i := range recs {
+			counts[[2]string{recs[i].Record.App, recs[i].Record.Form}]++
+		}
+		for k, n := range counts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO record_counts (app, form, deleted, n) VALUES (?,?,0,?) ON CONFLICT (app, form, deleted) DO UPDATE SET n = n + excluded.n`, k[0], k[1], n); err != nil {
+				return err
+			}
 		}
 		if err := insertRows(ctx, tx, `INSERT INTO revisions (`+revisionCols+`) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?)", revRows); err != nil {
 			return err

@@ -15,10 +15,12 @@ import (
 
 // The full-text index: record_fts is a contentless FTS5 table of each
 // record's terms (engine.RecordTextTerms: "field:gram" character bigrams,
-// made in Go, so the built-in unicode61 tokenizer only splits on spaces
-// and keeps ':' and '_' inside a term); record_text gives each record a
-// stable integer row for it (an INTEGER PRIMARY KEY survives VACUUM,
-// records' implicit rowid does not).
+// made in Go, so the ascii tokenizer only splits on spaces: it keeps ':',
+// '_' and every non-ASCII character inside a term); record_text gives each
+// record a stable integer row for it (an INTEGER PRIMARY KEY survives
+// VACUUM, records' implicit rowid does not). Searches ask only for whole
+// terms and term prefixes (textMatch), never phrases, so the index keeps
+// no positions (detail=none).
 const (
 	sqlTextRow       = `SELECT tid FROM record_text WHERE id = ?`
 	sqlInsertTextRow = `INSERT INTO record_text (id) VALUES (?)`
@@ -33,6 +35,20 @@ const textSchema = `
 CREATE TABLE record_text (tid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete=1,
 	tokenize="unicode61 remove_diacritics 0 tokenchars ':_'");
+`
+
+// textRebuild is backend migration 7: the index again as it is now
+// (textSchema made it with positions and the unicode61 tokenizer), filled
+// from the records by refillText in the same step. Without positions a
+// create writes and merges a third less (the index's segments hold rowids
+// only). The ascii tokenizer reads a term as the bytes Go made it: under
+// unicode61 a letter its tables did not count as one would split a term,
+// and a query for that term, a phrase then, is refused by an index
+// without positions.
+const textRebuild = `
+DROP TABLE IF EXISTS record_fts;
+CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete=1, detail=none,
+	tokenize="ascii tokenchars ':_'");
 `
 
 // indexText renews a record's terms inside the writing transaction: data
@@ -59,8 +75,8 @@ func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data 
 	case err != nil:
 		return fmt.Errorf("sqlite text row: %w", err)
 	default:
-		if _, err := s.exec(ctx, tx, sqlDeleteFTS, tid); err != nil {
-			return fmt.Errorf("sqlite text delete: %w", err)
+		if err := s.writeFTS(ctx, tx, tid, ""); err != nil {
+			return err
 		}
 		if purge {
 			_, err := s.exec(ctx, tx, sqlDeleteTextRow, tid)
@@ -70,7 +86,66 @@ func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data 
 	if len(terms) == 0 {
 		return nil
 	}
-	if _, err := s.exec(ctx, tx, sqlInsertFTS, tid, strings.Join(terms, " ")); err != nil {
+	return s.writeFTS(ctx, tx, tid, strings.Join(terms, " "))
+}
+
+// indexNewText indexes the terms of a record created in tx: its id is new
+// to record_text as well, so its row is added without looking for one
+// (indexText again if a row was left behind after all).
+func (s *Store) indexNewText(ctx context.Context, tx *sql.Tx, id string, data map[string]any) error {
+	terms := engine.RecordTextTerms(data)
+	if len(terms) == 0 {
+		return nil
+	}
+	res, err := s.exec(ctx, tx, sqlInsertTextRow, id)
+	if err != nil {
+		if isConstraint(err) {
+			return s.indexText(ctx, tx, id, nil, data, false)
+		}
+		return fmt.Errorf("sqlite text row: %w", err)
+	}
+	tid, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("sqlite text row: %w", err)
+	}
+	return s.writeFTS(ctx, tx, tid, strings.Join(terms, " "))
+}
+
+// textOp is one write of record_fts: the terms of row tid, or with terms
+// "" the removal of its terms.
+type textOp struct {
+	tid   int64
+	terms string
+}
+
+// writeFTS writes op (tid, terms) to record_fts, or while a batch of
+// changes is written (Store.textOps not nil) queues it for flushText.
+func (s *Store) writeFTS(ctx context.Context, tx *sql.Tx, tid int64, terms string) error {
+	if s.textOps != nil {
+		*s.textOps = append(*s.textOps, textOp{tid, terms})
+		return nil
+	}
+	return execFTS(ctx, s, tx, textOp{tid, terms})
+}
+
+// flushText writes the queued ops in order.
+func (s *Store) flushText(ctx context.Context, tx *sql.Tx, ops []textOp) error {
+	for _, op := range ops {
+		if err := execFTS(ctx, s, tx, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func execFTS(ctx context.Context, s *Store, tx *sql.Tx, op textOp) error {
+	if op.terms == "" {
+		if _, err := s.exec(ctx, tx, sqlDeleteFTS, op.tid); err != nil {
+			return fmt.Errorf("sqlite text delete: %w", err)
+		}
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, sqlInsertFTS, op.tid, op.terms); err != nil {
 		return fmt.Errorf("sqlite text insert: %w", err)
 	}
 	return nil
@@ -110,6 +185,60 @@ func (s *Store) backfillText(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// refillText indexes again, after textRebuild, the records that have a
+// text row, a thousand at a time.
+func (s *Store) refillText(ctx context.Context, tx *sql.Tx) error {
+	var last int64
+	for {
+		n, err := s.refillTextFrom(ctx, tx, &last)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// refillTextFrom indexes the next thousand text rows after *last, moving
+// *last on, and returns how many it read.
+func (s *Store) refillTextFrom(ctx context.Context, tx *sql.Tx, last *int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT t.tid, r.data FROM record_text t JOIN records r ON r.id = t.id WHERE t.tid > ? ORDER BY t.tid LIMIT 1000`, *last)
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		tid   int64
+		terms string
+	}
+	var batch []row
+	for rows.Next() {
+		var tid int64
+		var data []byte
+		if err := rows.Scan(&tid, &data); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		d, err := decodeData(data)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("text row %d data: %w", tid, err)
+		}
+		batch = append(batch, row{tid, strings.Join(engine.RecordTextTerms(d), " ")})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, r := range batch {
+		*last = r.tid
+		if r.terms == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, sqlInsertFTS, r.tid, r.terms); err != nil {
+			return 0, fmt.Errorf("sqlite text insert: %w", err)
+		}
+	}
+	return len(batch), nil
 }
 
 // textMatch is the FTS5 query of t: for each field, every gram as a whole

@@ -51,6 +51,7 @@ type Store struct {
 	wmu     sync.Mutex  // held by the Apply committing a batch
 	gmu     sync.Mutex  // guards pending
 	pending []*applyReq // Applies waiting for the next batch
+	textOps *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
@@ -91,7 +92,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	// The writer checkpoints at 4,000 WAL pages rather than SQLite's
+	// 1,000: a page written by many commits in between (an index's last
+	// leaf, the full-text index's structure) is copied to the file once.
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -288,11 +292,25 @@ CREATE TABLE counters (
 	// 6: the rollups dashboards group from (record_rollup.go), built per
 	// form by EnsureIndexes from the stored records.
 	rollupSchema,
+	// 7: the full-text index without positions and with the ascii
+	// tokenizer (record_text.go), filled again by refillText.
+	textRebuild,
+	// 8: record_counts is kept by the record writes themselves
+	// (countRecord in apply.go), not by triggers: a trigger makes SQLite
+	// keep a statement journal of every page the INSERT touches (in
+	// memory, then in a temporary file past 64 KiB), the records row and
+	// each of its indexes.
+	`
+DROP TRIGGER IF EXISTS record_counts_insert;
+DROP TRIGGER IF EXISTS record_counts_delete;
+DROP TRIGGER IF EXISTS record_counts_update;
+`,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
 var migrationFuncs = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) error{
 	5: (*Store).backfillText,
+	7: (*Store).refillText,
 }
 
 // migrate creates the schema_version table and applies the missing steps,

@@ -29,11 +29,14 @@ const (
 	sqlDeleteDocUnique = `DELETE FROM doc_unique WHERE kind = ? AND id = ?`
 	sqlInsertDocTag    = `INSERT OR IGNORE INTO doc_tags (kind, tag, id) VALUES (?,?,?)`
 	sqlInsertDocUnique = `INSERT INTO doc_unique (kind, tag, id) VALUES (?,?,?)`
+	sqlCountRecord     = `INSERT INTO record_counts (app, form, deleted, n) VALUES (?,?,?,1) ON CONFLICT (app, form, deleted) DO UPDATE SET n = n + 1`
+	sqlUncountRecord   = `UPDATE record_counts SET n = n - 1 WHERE app = ? AND form = ? AND deleted = ?`
 )
 
 var writeStatements = []string{sqlInsertRecord, sqlRecordByID, sqlUpdateRecord, sqlDeleteRecord, sqlInsertRevision, sqlDeleteRevisions,
 	sqlAuditHead, sqlInsertAudit, sqlInsertOutbox, sqlOutboxDone,
-	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique, sqlNextCounter}
+	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique, sqlNextCounter,
+	sqlCountRecord, sqlUncountRecord, sqlTextRow, sqlInsertTextRow, sqlDeleteTextRow, sqlDeleteFTS, sqlInsertFTS}
 
 // prepareWrites prepares writeStatements on the writer. It must run
 // outside a transaction: the writer pool has one connection, which a
