@@ -84,6 +84,22 @@ func (l *RecordList) AppendJSON(b []byte) ([]byte, error) {
 // MarshalJSON encodes l through AppendJSON.
 func (l *RecordList) MarshalJSON() ([]byte, error) { return l.AppendJSON(nil) }
 
+// listDetail is the detail of a list's audit event, the bytes MustJSON
+// writes of {"count", "filter", "search", "sort"} without its reflection
+// over a map made for it.
+func listDetail(count int, filter, search, sort string) json.RawMessage {
+	b := make([]byte, 0, 48+len(filter)+len(search)+len(sort))
+	b = append(b, `{"count":`...)
+	b = strconv.AppendInt(b, int64(count), 10)
+	b = append(b, `,"filter":`...)
+	b = appendJSONString(b, filter)
+	b = append(b, `,"search":`...)
+	b = appendJSONString(b, search)
+	b = append(b, `,"sort":`...)
+	b = appendJSONString(b, sort)
+	return append(b, '}')
+}
+
 // appendJSONValue appends decoded JSON data (and any other value, through
 // json.Marshal).
 func appendJSONValue(b []byte, v any) ([]byte, error) {
@@ -104,7 +120,8 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		keys := make([]string, 0, len(x))
+		var arr [16]string // a record's data fits: no allocation for its keys
+		keys := arr[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
@@ -185,6 +202,10 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && jsonSafe8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
@@ -230,4 +251,21 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonSafe8 reports whether the eight bytes of w are all ASCII that
+// appendJSONString copies as they are (0x20 to 0x7f but for ", \, <, > and
+// &), eight at a time: text is mostly such runs.
+func jsonSafe8(w string) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	if (x|(x-0x20*ones))&high != 0 { // a byte of 0x80 or more, or one below 0x20
+		return false
+	}
+	has := func(c uint64) uint64 { // a byte equal to c (exact: x has no top bits set)
+		v := x ^ (c * ones)
+		return (v - ones) &^ v & high
+	}
+	return has('"')|has('\\')|has('<')|has('>')|has('&') == 0
 }

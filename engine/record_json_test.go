@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +90,51 @@ func FuzzRecordJSON(f *testing.F) {
 			t.Errorf("AppendJSON\n%s\nencoding/json\n%s", got, want)
 		}
 	})
+}
+
+func FuzzListDetail(f *testing.F) {
+	f.Add(3, `{"level":{"$eq":"<gold>"}}`, "王\xff\u2028", "-amount")
+	f.Add(0, "", "", "")
+	f.Fuzz(func(t *testing.T, count int, filter, search, sort string) {
+		want := MustJSON(map[string]any{"count": count, "filter": filter, "search": search, "sort": sort})
+		if got := listDetail(count, filter, search, sort); string(got) != string(want) {
+			t.Errorf("listDetail = %s, MustJSON %s", got, want)
+		}
+	})
+}
+
+func FuzzJSONSafe8(f *testing.F) {
+	for _, s := range []string{"abcdefgh", "abc\"defg", "abcdefg\\", "<bcdefgh", "abcd>efg", "abcdef&h", "abcdefg\x7f", "abcdefg\x1f", "\x80bcdefgh", "王bcdefg"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) < 8 {
+			return
+		}
+		w := s[:8]
+		want := true
+		for i := 0; i < 8; i++ {
+			if c := w[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				want = false
+			}
+		}
+		if got := jsonSafe8(w); got != want {
+			t.Errorf("jsonSafe8(%q) = %v, want %v", w, got, want)
+		}
+	})
+}
+
+func BenchmarkRecordListJSON(b *testing.B) {
+	at := time.Date(2026, 12, 6, 22, 1, 2, 345000000, time.UTC)
+	l := &RecordList{NextCursor: "c"}
+	for i := 0; i < 50; i++ {
+		l.Items = append(l.Items, &RecordView{ID: "r0000000000000000000" + strconv.Itoa(i), App: "bench", Form: "customers", Version: 1, Status: "active",
+			Unit: "hq", Owner: "admin", CreatedAt: at, UpdatedAt: at, Data: map[string]any{"name": "Customer " + strconv.Itoa(i), "store": "S1", "level": "gold",
+				"amount": 1234.56, "notes": strings.Repeat("alpha bravo charlie delta echo ", 6), "created_on": "2024-01-01T00:00:00Z"}})
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = l.AppendJSON(buf[:0])
+	}
 }

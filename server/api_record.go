@@ -57,6 +57,8 @@ func writeJSON(c echo.Context, status int, v jsonAppender) error {
 		return err
 	}
 	b = append(b, '\n')
+	// With its length known, the body is sent as it is, not in chunks.
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
 	err = c.JSONBlob(status, b)
 	if cap(b) <= 1<<20 { // a rare huge page is not kept
 		*bp = b

@@ -20,6 +20,10 @@ func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		r.Method = http.MethodGet
 		c.Response().Writer = bodyless{c.Response().Writer}
+		// net/http reads the method when it ends the response: as GET, a
+		// declared Content-Length with no body written would close the
+		// connection.
+		defer func() { r.Method = http.MethodHead }()
 		return next(c)
 	}
 }

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 )
@@ -36,5 +40,39 @@ func TestHeadAnswersEveryGetPage(t *testing.T) {
 	}
 	if rec := h.do("HEAD", "/no-such-page", "", "", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("HEAD of an unknown path: %d, want 404", rec.Code)
+	}
+}
+
+// TestHeadOverConnection: over a real connection, HEAD of a JSON list
+// declares the GET body's length and leaves the connection open for the
+// next request.
+func TestHeadOverConnection(t *testing.T) {
+	h := newHarness(t, testConfig())
+	srv := httptest.NewServer(h.e)
+	defer srv.Close()
+	c := srv.Client()
+	send := func(method string) (*http.Response, []byte, bool) {
+		var reused bool
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), method, srv.URL+benchVisit, nil)
+		req.Header.Set("Authorization", "Bearer "+h.tokens["admin"])
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body, reused
+	}
+	get, body, _ := send("GET")
+	if get.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %d %s", get.StatusCode, body)
+	}
+	head, hbody, _ := send("HEAD")
+	if head.StatusCode != http.StatusOK || len(hbody) != 0 || head.ContentLength != int64(len(body)) {
+		t.Errorf("HEAD: %d, %d bytes, Content-Length %d; want 200, none, %d", head.StatusCode, len(hbody), head.ContentLength, len(body))
+	}
+	if _, _, reused := send("GET"); !reused {
+		t.Error("the GET after a HEAD did not reuse the connection")
 	}
 }

@@ -207,8 +207,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanRecord(row scanner, extra ...any) (*engine.Record, error) {
 	var r engine.Record
-	var data []byte
-	var created, updated string
+	var data, created, updated string
 	var deleted sql.NullString
 	dest := append([]any{&r.ID, &r.App, &r.Form, &r.FormVersion, &r.Unit, &r.Owner, &r.Status, &r.Version, &data, &created, &r.CreatedBy, &updated, &r.UpdatedBy, &deleted}, extra...)
 	if err := row.Scan(dest...); err != nil {

@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"formwork/engine"
@@ -325,7 +328,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 			sel = append(sel, c.expr)
 		}
 	}
-	query := `SELECT ` + recordCols
+	query := `SELECT ` + listCols
 	if len(sel) > 0 {
 		query += ", " + strings.Join(sel, ", ")
 	}
@@ -337,31 +340,25 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	defer rows.Close()
 	page := &engine.RecordPage{}
-	var lastVals []any
+	rs := newListScan(q.App, q.Form, len(sel))
 	more := false
 	for rows.Next() {
 		if len(page.Items) == limit {
 			more = true // the row after the page is not read
 			break
 		}
-		vals := make([]any, len(sel))
-		ptrs := make([]any, len(sel))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		r, err := scanRecord(rows, ptrs...)
+		r, err := rs.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite scan record: %w", err)
 		}
 		page.Items = append(page.Items, r)
-		lastVals = vals
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}
 	if more {
 		var cvals []cursorValue
-		for _, v := range lastVals {
+		for _, v := range rs.sortVals { // the page's last row's
 			cv, err := toCursorValue(v)
 			if err != nil {
 				return nil, err
@@ -371,6 +368,69 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 		page.NextCursor = engine.EncodeRecordCursor(fp, cvals, page.Items[limit-1].ID)
 	}
 	return page, nil
+}
+
+// listCols is the one column a page of records reads of each: the scalar
+// columns (but app and form, which the query pins) as a JSON array, then
+// data. Read through database/sql each column costs a type probe, a read
+// and, for text, a string and its boxing; one column costs one of each, and
+// the values are substrings of it.
+const listCols = `json_array(id, form_version, unit, owner, status, version, created_at, created_by, updated_at, updated_by, deleted_at) || data`
+
+// listScan reads the rows of a page (listCols, then the sort values) into
+// Records through one set of destinations made once per page, not per row.
+type listScan struct {
+	app, form string
+	row       string
+	sortVals  []any // the last row's sort columns
+	dest      []any
+	recs      []engine.Record // where the next rows' Records are made
+	chunk     int             // len of recs when last made
+}
+
+func newListScan(app, form string, sortCols int) *listScan {
+	s := &listScan{app: app, form: form, sortVals: make([]any, sortCols)}
+	s.dest = append(make([]any, 0, 1+sortCols), &s.row)
+	for i := range s.sortVals {
+		s.dest = append(s.dest, &s.sortVals[i])
+	}
+	return s
+}
+
+func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return nil, err
+	}
+	var f [11]string
+	var null [11]bool
+	d := jsonDec{b: s.row}
+	if !d.scalars(f[:], null[:]) {
+		return nil, errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
+	}
+	fv, err := strconv.Atoi(f[1])
+	if err != nil {
+		return nil, fmt.Errorf("sqlite record %s form_version: %w", f[0], err)
+	}
+	v, err := strconv.ParseInt(f[5], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite record %s version: %w", f[0], err)
+	}
+	if len(s.recs) == 0 { // made in growing chunks: one allocation for a page of one, four for fifty
+		s.chunk = min(max(4, 2*s.chunk), 64)
+		s.recs = make([]engine.Record, s.chunk)
+	}
+	r := &s.recs[0]
+	s.recs = s.recs[1:]
+	*r = engine.Record{ID: f[0], App: s.app, Form: s.form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
+		CreatedAt: parseTime(f[6]), CreatedBy: f[7], UpdatedAt: parseTime(f[8]), UpdatedBy: f[9]}
+	if !null[10] {
+		t := parseTime(f[10])
+		r.DeletedAt = &t
+	}
+	if r.Data, err = decodeData(s.row[d.i:]); err != nil {
+		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
+	}
+	return r, nil
 }
 
 // CountRecords counts the records q selects. Without a filter it reads

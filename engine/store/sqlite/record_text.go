@@ -213,7 +213,7 @@ func (s *Store) refillTextFrom(ctx context.Context, tx *sql.Tx, last *int64) (in
 	var batch []row
 	for rows.Next() {
 		var tid int64
-		var data []byte
+		var data string
 		if err := rows.Scan(&tid, &data); err != nil {
 			rows.Close()
 			return 0, err

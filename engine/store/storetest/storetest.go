@@ -81,6 +81,7 @@ func Run(t *testing.T, h Harness) {
 		fn   func(t *testing.T, h Harness)
 	}{
 		{"RecordCRUD", testRecordCRUD},
+		{"ListedAsRead", testListedAsRead},
 		{"RecycleBin", testRecycleBin},
 		{"Revisions", testRevisions},
 		{"Atomicity", testAtomicity},
