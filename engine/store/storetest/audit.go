@@ -114,6 +114,9 @@ func testAuditQuery(t *testing.T, h Harness) {
 		if i%7 == 2 {
 			e.App = "other_app"
 		}
+		if i%10 == 9 { // about no object, as a list's event
+			e.Object = ""
+		}
 		all = append(all, e)
 	}
 	for i := 0; i < len(all); i += 4 {
@@ -171,6 +174,14 @@ func testAuditQuery(t *testing.T, h Harness) {
 		{"ip and range", engine.AuditQuery{IP: "10.0.0.1", From: at(4), To: at(25), Limit: 4}, want(func(i int, e *engine.AuditEvent) bool {
 			return e.IP == "10.0.0.1" && i >= 4 && i < 25
 		})},
+		{"result and range", engine.AuditQuery{Result: engine.ResultDenied, From: at(4), To: at(26), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool {
+			return e.Result == engine.ResultDenied && i >= 4 && i < 26
+		})},
+		{"ok", engine.AuditQuery{Result: engine.ResultOK, Limit: 5}, want(func(_ int, e *engine.AuditEvent) bool { return e.Result == engine.ResultOK })},
+		{"from", engine.AuditQuery{From: at(17), Limit: 5}, want(func(i int, _ *engine.AuditEvent) bool { return i >= 17 })},
+		{"to", engine.AuditQuery{To: at(9), Limit: 5}, want(func(i int, _ *engine.AuditEvent) bool { return i < 9 })},
+		{"before the first", engine.AuditQuery{To: at(0)}, want(func(int, *engine.AuditEvent) bool { return false })},
+		{"after the last", engine.AuditQuery{From: at(30)}, want(func(int, *engine.AuditEvent) bool { return false })},
 		{"nothing", engine.AuditQuery{Actor: "nobody"}, want(func(int, *engine.AuditEvent) bool { return false })},
 	}
 	for _, tc := range cases {
