@@ -73,11 +73,7 @@ func (s *Store) applyBatch(batch []*applyReq) {
 	for _, r := range batch {
 		lazy = lazy && r.c.Lazy
 	}
-	run := s.tx
-	if lazy && s.sync != "NORMAL" {
-		run = s.lazyTx
-	}
-	err := run(bg, func(tx *sql.Tx) error {
+	err := s.applyTx(bg, lazy, func(tx *sql.Tx) error {
 		for _, r := range batch {
 			if r.err = r.ctx.Err(); r.err != nil {
 				continue
@@ -91,6 +87,7 @@ func (s *Store) applyBatch(batch []*applyReq) {
 					return r.err // the transaction may be gone: each change again alone
 				}
 				r.res = nil
+				s.txHeadOK = false // the change's events, if any, are undone
 				if _, err := tx.ExecContext(bg, `ROLLBACK TO change`); err != nil {
 					return err
 				}
@@ -110,12 +107,8 @@ func (s *Store) applyBatch(batch []*applyReq) {
 
 // applyAlone writes c in a transaction of its own.
 func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
-	run := s.tx
-	if c.Lazy && s.sync != "NORMAL" {
-		run = s.lazyTx
-	}
 	var res *engine.ChangeResult
-	err := run(ctx, func(tx *sql.Tx) error {
+	err := s.applyTx(ctx, c.Lazy, func(tx *sql.Tx) error {
 		var err error
 		res, err = s.applyChange(ctx, tx, c)
 		return err
@@ -124,6 +117,23 @@ func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.Chang
 		return nil, err
 	}
 	return res, nil
+}
+
+// applyTx runs fn in a write transaction, lazy (lazyTx) when asked and the
+// store syncs every commit, and once it commits keeps the audit head it
+// left for the next appendAudit. Called with s.wmu held.
+func (s *Store) applyTx(ctx context.Context, lazy bool, fn func(*sql.Tx) error) error {
+	run := s.tx
+	if lazy && s.sync != "NORMAL" {
+		run = s.lazyTx
+	}
+	s.txHeadOK = false
+	err := run(ctx, fn)
+	if err == nil && s.txHeadOK {
+		s.head, s.headOK = s.txHead, true
+	}
+	s.txHeadOK = false
+	return err
 }
 
 // applyChange writes c in tx.

@@ -15,21 +15,41 @@ import (
 // appendAudit seals evs in order after the current last event and inserts
 // them. It runs inside the Apply transaction on the single writer, so the
 // chain has one total order however many callers there are.
+//
+// The last event is the head this store's last commit left (Store.head),
+// when it knows it: reading the newest row was a query per read's audit
+// commit. A head gone stale (another process appended to the file) is
+// found by the first insert, whose seq is then taken: the row is read
+// and the events sealed again.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
 	if err := engine.CheckAuditEvents(evs); err != nil {
 		return err
 	}
-	head, err := s.auditHead(ctx, tx)
-	if err != nil {
-		return err
+	head, known := s.head, s.headOK
+	s.headOK = false // until this transaction commits (applyTx)
+	if !known {
+		var err error
+		if head, err = s.auditHead(ctx, tx); err != nil {
+			return err
+		}
 	}
-	for _, ev := range evs {
+	for i := 0; i < len(evs); i++ {
+		ev := evs[i]
 		ev.Seal(head)
 		if _, err := s.exec(ctx, tx, sqlInsertAudit, auditArgs(ev)...); err != nil {
+			if i == 0 && known && isConstraint(err) {
+				known = false
+				if head, err = s.auditHead(ctx, tx); err != nil {
+					return err
+				}
+				i--
+				continue
+			}
 			return fmt.Errorf("sqlite audit insert: %w", err)
 		}
 		head = ev.Head()
 	}
+	s.txHead, s.txHeadOK = head, true
 	return nil
 }
 

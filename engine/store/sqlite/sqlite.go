@@ -48,9 +48,16 @@ type Store struct {
 	sync  string               // the writer's synchronous setting, FULL or NORMAL
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 
-	wmu     sync.Mutex  // held by the Apply committing a batch
-	gmu     sync.Mutex  // guards pending
-	pending []*applyReq // Applies waiting for the next batch
+	wmu sync.Mutex // held by the Apply committing a batch
+	// head is the audit chain's head as this store's last commit left
+	// it, when headOK; txHead is the head the transaction under way
+	// leaves, when txHeadOK (appendAudit, applyTx). Guarded by wmu.
+	head     engine.AuditHead
+	headOK   bool
+	txHead   engine.AuditHead
+	txHeadOK bool
+	gmu      sync.Mutex  // guards pending
+	pending  []*applyReq // Applies waiting for the next batch
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
