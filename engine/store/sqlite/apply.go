@@ -119,12 +119,12 @@ func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.Chang
 	return res, nil
 }
 
-// applyTx runs fn in a write transaction, lazy (lazyTx) when asked and the
-// store syncs every commit, and once it commits keeps the audit head it
-// left for the next appendAudit. Called with s.wmu held.
+// applyTx runs fn in a write transaction, lazy (lazyTx) when asked, and
+// once it commits keeps the audit head it left for the next appendAudit.
+// Called with s.wmu held.
 func (s *Store) applyTx(ctx context.Context, lazy bool, fn func(*sql.Tx) error) error {
 	run := s.tx
-	if lazy && s.sync != "NORMAL" {
+	if lazy {
 		run = s.lazyTx
 	}
 	s.txHeadOK = false

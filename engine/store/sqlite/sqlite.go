@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -91,14 +90,15 @@ func Open(path string, opts Options) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous("+opts.Synchronous+")")
 		q.Add("_pragma", "foreign_keys(ON)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	// The writer rests at synchronous NORMAL, the setting of lazy
+	// changes, and tx sets FULL around each other transaction (syncedTx).
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "synchronous(NORMAL)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -118,7 +118,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// Readers map the file (up to 1 GiB) instead of copying each page in
 	// with a read call: a walk over a million audit events spent an eighth
 	// of its CPU time in pread.
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "mmap_size(1073741824)"))
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "mmap_size(1073741824)", "_pragma", "synchronous("+opts.Synchronous+")"))
 	if err != nil {
 		s.closeStmts()
 		w.Close()
@@ -361,9 +361,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// tx runs fn in a write transaction and commits it, or rolls back on error.
+// tx runs fn in a write transaction and commits it with the store's
+// synchronous setting, or rolls back on error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return runTx(ctx, s.w.BeginTx, fn)
+	if s.sync == "NORMAL" {
+		return s.lazyTx(ctx, fn)
+	}
+	return s.syncedTx(ctx, fn)
 }
 
 // runTx begins a transaction with begin (a pool's or a held connection's
@@ -381,27 +385,30 @@ func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sq
 }
 
 // lazyTx is tx for an engine.Change marked Lazy: the transaction commits
-// with synchronous NORMAL, which writes the WAL but does not wait for the
-// disk (the next FULL commit's sync, or a checkpoint, covers it). The
-// setting is changed on the writer connection, held for the whole
-// transaction so that no other Apply runs under it, and put back after; a
-// connection whose setting could not be put back is discarded, and the
-// pool opens a new one with the configured setting.
-func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+// with synchronous NORMAL, the writer connection's resting setting, which
+// writes the WAL but does not wait for the disk (the next FULL commit's
+// sync, or a checkpoint, covers it).
+func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return runTx(ctx, s.w.BeginTx, fn)
+}
+
+// syncedTx is tx when the store syncs every commit (Synchronous FULL): the
+// writer connection, held for the whole transaction so that no other
+// Apply runs under the setting, is set to FULL before it and back to
+// NORMAL after. The writer rests at NORMAL because most commits are lazy
+// (a read's audit events): setting it there and back around each of those
+// was two statements more per read. A connection that could not be set
+// back stays at FULL, which syncs lazy commits too: slower, not less safe.
+func (s *Store) syncedTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous = `+s.sync); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, rerr)
-		}
-		conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		return err
 	}
+	defer func() { _, _ = conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`) }()
 	return runTx(ctx, conn.BeginTx, fn)
 }
 
