@@ -115,15 +115,17 @@ func scanAudit(row scanner) (*engine.AuditEvent, error) {
 // entries) to sort them before taking one page. The other queries keep
 // Seq order, and their time window becomes a range of Seq (auditSeqFrom):
 // there is no index on time alone. The filters whose indexes hold
-// (value, seq) — result, address — read their page from it; the result
-// index holds only the events that are not ok.
+// (value, seq) — result, address — read their page from it. The result
+// and action indexes hold only the events that are not ok and not reads
+// (migration 7): a query for the others walks the events newest first.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
 	limit := engine.AuditPageLimit(q.Limit)
 	below, err := engine.DecodeAuditCursor(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	byTime := q.Actor != "" || q.Action != "" || q.Object != ""
+	readAction := q.Action == "view" || q.Action == "list" // not in audit_action
+	byTime := q.Actor != "" || q.Action != "" && !readAction || q.Object != ""
 	var where []string
 	var args []any
 	if below > 0 {
@@ -154,6 +156,9 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 	}
 	if q.Result != "" && q.Result != engine.ResultOK && !byTime {
 		where = append(where, "result <> 'ok'")
+	}
+	if q.Action != "" && !readAction && q.Actor == "" && q.Object == "" {
+		where = append(where, "action NOT IN ('view', 'list')")
 	}
 	for _, b := range []struct {
 		t      time.Time

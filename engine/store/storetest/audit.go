@@ -160,6 +160,10 @@ func testAuditQuery(t *testing.T, h Harness) {
 		{"all paged", engine.AuditQuery{Limit: 4}, want(func(int, *engine.AuditEvent) bool { return true })},
 		{"actor", engine.AuditQuery{Actor: "张三", Limit: 3}, want(func(_ int, e *engine.AuditEvent) bool { return e.Actor == "张三" })},
 		{"action", engine.AuditQuery{Action: "update"}, want(func(_ int, e *engine.AuditEvent) bool { return e.Action == "update" })},
+		{"read action", engine.AuditQuery{Action: "view", Limit: 3}, want(func(_ int, e *engine.AuditEvent) bool { return e.Action == "view" })},
+		{"read action and range", engine.AuditQuery{Action: "view", From: at(4), To: at(23), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool {
+			return e.Action == "view" && i >= 4 && i < 23
+		})},
 		{"object", engine.AuditQuery{Object: "obj2", Limit: 2}, want(func(_ int, e *engine.AuditEvent) bool { return e.Object == "obj2" })},
 		{"time range", engine.AuditQuery{From: at(5), To: at(12), Limit: 3}, want(func(i int, _ *engine.AuditEvent) bool { return i >= 5 && i < 12 })},
 		{"actor and range", engine.AuditQuery{Actor: "alice", From: at(3), To: at(20), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool { return e.Actor == "alice" && i >= 3 && i < 20 })},
