@@ -30,7 +30,8 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Readers is the size of the read pool. Default max(4, GOMAXPROCS).
 	Readers int
-	// Synchronous is SQLite's synchronous setting: "FULL" (default) syncs
+	// Synchronous is SQLite's synchronous setting of every commit but
+	// those of changes marked Lazy (always NORMAL): "FULL" (default) syncs
 	// the WAL at every commit, so a committed Apply survives a power cut;
 	// "NORMAL" syncs only at checkpoints, which is faster but may lose the
 	// last commits (never corrupt the file) on power loss or an OS crash.
@@ -44,7 +45,7 @@ type Store struct {
 	rc    *readCache
 	now   func() time.Time
 	path  string
-	sync  string               // the writer's synchronous setting, FULL or NORMAL
+	sync  string               // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 
 	wmu sync.Mutex // held by the Apply committing a batch
