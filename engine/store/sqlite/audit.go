@@ -53,6 +53,34 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.Audit
 	return nil
 }
 
+// appendOneEvent writes a lazy change of one audit event and nothing else
+// (a read's, when reads do not overlap) as one INSERT, its own
+// transaction, after the head the store's last commit left: a
+// transaction of one statement around it was two statements more (BEGIN,
+// COMMIT) per read. done is false when c is not such a change, or when
+// the head is unknown or stale (another process appended: the seq is
+// taken, and the INSERT changed nothing); applyAlone then writes it in a
+// transaction, which reads the head.
+func (s *Store) appendOneEvent(ctx context.Context, c *engine.Change) (res *engine.ChangeResult, done bool, err error) {
+	if !c.Lazy || !s.headOK || len(c.Audit) != 1 || len(c.Records)+len(c.Docs)+len(c.Outbox)+len(c.OutboxDone) > 0 {
+		return nil, false, nil
+	}
+	if err := engine.CheckAuditEvents(c.Audit); err != nil {
+		return nil, true, err
+	}
+	ev := c.Audit[0]
+	ev.Seal(s.head)
+	s.headOK = false // until the INSERT is done
+	if _, err := s.stmts[sqlInsertAudit].ExecContext(ctx, auditArgs(ev)...); err != nil {
+		if isConstraint(err) {
+			return nil, false, nil
+		}
+		return nil, true, fmt.Errorf("sqlite audit insert: %w", err)
+	}
+	s.head, s.headOK = ev.Head(), true
+	return &engine.ChangeResult{Audit: c.Audit}, true, nil
+}
+
 // auditHead returns the newest event's sequence number, hash and time.
 func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (engine.AuditHead, error) {
 	var h engine.AuditHead
