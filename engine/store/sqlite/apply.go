@@ -107,7 +107,7 @@ func (s *Store) applyBatch(batch []*applyReq) {
 
 // applyAlone writes c in a transaction of its own.
 func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
-	if res, done, err := s.appendOneEvent(ctx, c); done {
+	if res, done, err := s.appendEvents(ctx, c); done {
 		return res, err
 	}
 	var res *engine.ChangeResult

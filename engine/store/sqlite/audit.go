@@ -53,32 +53,68 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.Audit
 	return nil
 }
 
-// appendOneEvent writes a lazy change of one audit event and nothing else
-// (a read's, when reads do not overlap) as one INSERT, its own
+// maxAuditRows is the most events appendEvents writes in one INSERT.
+const maxAuditRows = 16
+
+// appendEvents writes a lazy change of audit events and nothing else (the
+// AuditWriter's batch of reads) as one INSERT of every event, its own
 // transaction, after the head the store's last commit left: a
-// transaction of one statement around it was two statements more (BEGIN,
-// COMMIT) per read. done is false when c is not such a change, or when
-// the head is unknown or stale (another process appended: the seq is
-// taken, and the INSERT changed nothing); applyAlone then writes it in a
-// transaction, which reads the head.
-func (s *Store) appendOneEvent(ctx context.Context, c *engine.Change) (res *engine.ChangeResult, done bool, err error) {
-	if !c.Lazy || !s.headOK || len(c.Audit) != 1 || len(c.Records)+len(c.Docs)+len(c.Outbox)+len(c.OutboxDone) > 0 {
+// transaction around it was two statements more (BEGIN, COMMIT), and an
+// INSERT per event. done is false when c is not such a change (or has
+// more than maxAuditRows events), or when the head is unknown or stale
+// (another process appended: the first seq is taken, and the INSERT
+// changed nothing); applyAlone then writes it in a transaction, which
+// reads the head.
+func (s *Store) appendEvents(ctx context.Context, c *engine.Change) (res *engine.ChangeResult, done bool, err error) {
+	n := len(c.Audit)
+	if !c.Lazy || !s.headOK || n == 0 || n > maxAuditRows || len(c.Records)+len(c.Docs)+len(c.Outbox)+len(c.OutboxDone) > 0 {
 		return nil, false, nil
 	}
 	if err := engine.CheckAuditEvents(c.Audit); err != nil {
 		return nil, true, err
 	}
-	ev := c.Audit[0]
-	ev.Seal(s.head)
+	st, err := s.auditInsert(ctx, n)
+	if err != nil {
+		return nil, true, err
+	}
+	head := s.head
+	var args []any
+	for _, ev := range c.Audit {
+		ev.Seal(head)
+		head = ev.Head()
+		if n == 1 {
+			args = auditArgs(ev)
+		} else {
+			args = append(args, auditArgs(ev)...)
+		}
+	}
 	s.headOK = false // until the INSERT is done
-	if _, err := s.stmts[sqlInsertAudit].ExecContext(ctx, auditArgs(ev)...); err != nil {
+	if _, err := st.ExecContext(ctx, args...); err != nil {
 		if isConstraint(err) {
 			return nil, false, nil
 		}
 		return nil, true, fmt.Errorf("sqlite audit insert: %w", err)
 	}
-	s.head, s.headOK = ev.Head(), true
+	s.head, s.headOK = head, true
 	return &engine.ChangeResult{Audit: c.Audit}, true, nil
+}
+
+// auditInsert returns the INSERT of n audit rows, prepared on the writer
+// at first use. Called with s.wmu held, outside a transaction.
+func (s *Store) auditInsert(ctx context.Context, n int) (*sql.Stmt, error) {
+	if n == 1 {
+		return s.stmts[sqlInsertAudit], nil
+	}
+	if st := s.auditStmts[n-1]; st != nil {
+		return st, nil
+	}
+	row := "(?" + strings.Repeat(",?", auditColCount-1) + ")"
+	st, err := s.w.PrepareContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES `+row+strings.Repeat(","+row, n-1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite prepare audit insert: %w", err)
+	}
+	s.auditStmts[n-1] = st
+	return st, nil
 }
 
 // auditHead returns the newest event's sequence number, hash and time.
@@ -111,6 +147,9 @@ func auditArgs(ev *engine.AuditEvent) []any {
 }
 
 const auditCols = `seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash`
+
+// auditColCount is the number of auditCols.
+var auditColCount = strings.Count(auditCols, ",") + 1
 
 func scanAudit(row scanner) (*engine.AuditEvent, error) {
 	var e engine.AuditEvent

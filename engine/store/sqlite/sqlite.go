@@ -56,8 +56,11 @@ type Store struct {
 	headOK   bool
 	txHead   engine.AuditHead
 	txHeadOK bool
-	gmu      sync.Mutex  // guards pending
-	pending  []*applyReq // Applies waiting for the next batch
+	// auditStmts[n-1] is the INSERT of n audit rows (appendEvents),
+	// prepared on w at first use; guarded by wmu
+	auditStmts [maxAuditRows]*sql.Stmt
+	gmu        sync.Mutex  // guards pending
+	pending    []*applyReq // Applies waiting for the next batch
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
