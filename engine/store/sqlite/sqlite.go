@@ -310,12 +310,12 @@ CREATE TABLE counters (
 	// every record opened and every list shown) and the events about an
 	// object (a list has none).
 	`
-DROP INDEX audit_time;
-DROP INDEX audit_result;
+DROP INDEX IF EXISTS audit_time;
+DROP INDEX IF EXISTS audit_result;
 CREATE INDEX audit_result ON audit(result) WHERE result <> 'ok';
-DROP INDEX audit_action;
+DROP INDEX IF EXISTS audit_action;
 CREATE INDEX audit_action ON audit(action, time) WHERE action NOT IN ('view', 'list');
-DROP INDEX audit_object;
+DROP INDEX IF EXISTS audit_object;
 CREATE INDEX audit_object ON audit(object, time) WHERE object <> '';
 `,
 }
