@@ -73,18 +73,14 @@ func (s *Store) applyBatch(batch []*applyReq) {
 	for _, r := range batch {
 		lazy = lazy && r.c.Lazy
 	}
-	run := s.tx
-	if lazy && s.sync != "NORMAL" {
-		run = s.lazyTx
-	}
 	// First without savepoints: each makes SQLite copy every page the
 	// change then touches to a journal of its own (in a temporary file
 	// past 64 KiB), and changes are seldom refused. A refusal rolls this
 	// attempt back, and the batch is written again with a savepoint per
 	// change, so that the others land.
-	err := run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, false) })
+	err := s.applyTx(bg, lazy, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, false) })
 	if errors.Is(err, errRefusedInBatch) {
-		err = run(bg, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, true) })
+		err = s.applyTx(bg, lazy, func(tx *sql.Tx) error { return s.writeBatch(bg, tx, batch, true) })
 	}
 	if err != nil {
 		for _, r := range batch {
@@ -134,6 +130,7 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, s
 			}
 			r.res = nil
 			ops = ops[:mark]
+			s.txHeadOK = false // the change's events, if any, are undone
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO change`); err != nil {
 				return err
 			}
@@ -148,12 +145,11 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, s
 
 // applyAlone writes c in a transaction of its own.
 func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.ChangeResult, error) {
-	run := s.tx
-	if c.Lazy && s.sync != "NORMAL" {
-		run = s.lazyTx
+	if res, done, err := s.appendEvents(ctx, c); done {
+		return res, err
 	}
 	var res *engine.ChangeResult
-	err := run(ctx, func(tx *sql.Tx) error {
+	err := s.applyTx(ctx, c.Lazy, func(tx *sql.Tx) error {
 		var err error
 		res, err = s.applyChange(ctx, tx, c)
 		return err
@@ -162,6 +158,23 @@ func (s *Store) applyAlone(ctx context.Context, c *engine.Change) (*engine.Chang
 		return nil, err
 	}
 	return res, nil
+}
+
+// applyTx runs fn in a write transaction, lazy (lazyTx) when asked, and
+// once it commits keeps the audit head it left for the next appendAudit.
+// Called with s.wmu held.
+func (s *Store) applyTx(ctx context.Context, lazy bool, fn func(*sql.Tx) error) error {
+	run := s.tx
+	if lazy {
+		run = s.lazyTx
+	}
+	s.txHeadOK = false
+	err := run(ctx, fn)
+	if err == nil && s.txHeadOK {
+		s.head, s.headOK = s.txHead, true
+	}
+	s.txHeadOK = false
+	return err
 }
 
 // applyChange writes c in tx.

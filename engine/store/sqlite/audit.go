@@ -15,22 +15,106 @@ import (
 // appendAudit seals evs in order after the current last event and inserts
 // them. It runs inside the Apply transaction on the single writer, so the
 // chain has one total order however many callers there are.
+//
+// The last event is the head this store's last commit left (Store.head),
+// when it knows it: reading the newest row was a query per read's audit
+// commit. A head gone stale (another process appended to the file) is
+// found by the first insert, whose seq is then taken: the row is read
+// and the events sealed again.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, evs []*engine.AuditEvent) error {
 	if err := engine.CheckAuditEvents(evs); err != nil {
 		return err
 	}
-	head, err := s.auditHead(ctx, tx)
-	if err != nil {
-		return err
+	head, known := s.head, s.headOK
+	s.headOK = false // until this transaction commits (applyTx)
+	if !known {
+		var err error
+		if head, err = s.auditHead(ctx, tx); err != nil {
+			return err
+		}
 	}
-	for _, ev := range evs {
+	for i := 0; i < len(evs); i++ {
+		ev := evs[i]
 		ev.Seal(head)
 		if _, err := s.exec(ctx, tx, sqlInsertAudit, auditArgs(ev)...); err != nil {
+			if i == 0 && known && isConstraint(err) {
+				known = false
+				if head, err = s.auditHead(ctx, tx); err != nil {
+					return err
+				}
+				i--
+				continue
+			}
 			return fmt.Errorf("sqlite audit insert: %w", err)
 		}
 		head = ev.Head()
 	}
+	s.txHead, s.txHeadOK = head, true
 	return nil
+}
+
+// maxAuditRows is the most events appendEvents writes in one INSERT.
+const maxAuditRows = 16
+
+// appendEvents writes a lazy change of audit events and nothing else (the
+// AuditWriter's batch of reads) as one INSERT of every event, its own
+// transaction, after the head the store's last commit left: a
+// transaction around it was two statements more (BEGIN, COMMIT), and an
+// INSERT per event. done is false when c is not such a change (or has
+// more than maxAuditRows events), or when the head is unknown or stale
+// (another process appended: the first seq is taken, and the INSERT
+// changed nothing); applyAlone then writes it in a transaction, which
+// reads the head.
+func (s *Store) appendEvents(ctx context.Context, c *engine.Change) (res *engine.ChangeResult, done bool, err error) {
+	n := len(c.Audit)
+	if !c.Lazy || !s.headOK || n == 0 || n > maxAuditRows || len(c.Records)+len(c.Docs)+len(c.Outbox)+len(c.OutboxDone) > 0 {
+		return nil, false, nil
+	}
+	if err := engine.CheckAuditEvents(c.Audit); err != nil {
+		return nil, true, err
+	}
+	st, err := s.auditInsert(ctx, n)
+	if err != nil {
+		return nil, true, err
+	}
+	head := s.head
+	var args []any
+	for _, ev := range c.Audit {
+		ev.Seal(head)
+		head = ev.Head()
+		if n == 1 {
+			args = auditArgs(ev)
+		} else {
+			args = append(args, auditArgs(ev)...)
+		}
+	}
+	s.headOK = false // until the INSERT is done
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		if isConstraint(err) {
+			return nil, false, nil
+		}
+		return nil, true, fmt.Errorf("sqlite audit insert: %w", err)
+	}
+	s.head, s.headOK = head, true
+	return &engine.ChangeResult{Audit: c.Audit}, true, nil
+}
+
+// auditInsert returns the INSERT of n audit rows, prepared on the writer
+// at first use. Called with s.wmu held, outside a transaction.
+func (s *Store) auditInsert(ctx context.Context, n int) (*sql.Stmt, error) {
+	if n == 1 {
+		return s.stmts[sqlInsertAudit], nil
+	}
+	if st := s.auditStmts[n-1]; st != nil {
+		return st, nil
+	}
+	row := "(?" + strings.Repeat(",?", auditColCount-1) + ")"
+	st, err := s.w.PrepareContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES `+row+strings.Repeat(","+row, n-1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite prepare audit insert: %w", err)
+	}
+	s.auditStmts[n-1] = st
+	return st, nil
 }
 
 // auditHead returns the newest event's sequence number, hash and time.
@@ -64,6 +148,9 @@ func auditArgs(ev *engine.AuditEvent) []any {
 
 const auditCols = `seq, time, actor, ip, action, app, form, object, fields, result, reason, detail, prev_hash, hash`
 
+// auditColCount is the number of auditCols.
+var auditColCount = strings.Count(auditCols, ",") + 1
+
 func scanAudit(row scanner) (*engine.AuditEvent, error) {
 	var e engine.AuditEvent
 	var t string
@@ -88,19 +175,24 @@ func scanAudit(row scanner) (*engine.AuditEvent, error) {
 // To exclusive.
 //
 // Time order is chain order (engine.AuditEvent.Seal clamps it), so a query
-// by person, action or object, or by time alone, reads its page newest
-// first along that column's (column, time) index, bounded by time: the
-// cursor's event's time is the upper bound of the next page. Ordering by
-// Seq instead read every match of the window (a person's month: tens of
-// thousands of index entries) to sort them before taking one page. The
-// filters whose indexes hold (value, seq) — result, address — keep Seq.
+// by person, action or object reads its page newest first along that
+// column's (column, time) index, bounded by time: the cursor's event's
+// time is the upper bound of the next page. Ordering by Seq instead read
+// every match of the window (a person's month: tens of thousands of index
+// entries) to sort them before taking one page. The other queries keep
+// Seq order, and their time window becomes a range of Seq (auditSeqFrom):
+// there is no index on time alone. The filters whose indexes hold
+// (value, seq) — result, address — read their page from it. The result
+// and action indexes hold only the events that are not ok and not reads
+// (migration 7): a query for the others walks the events newest first.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
 	limit := engine.AuditPageLimit(q.Limit)
 	below, err := engine.DecodeAuditCursor(q.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	byTime := q.Actor != "" || q.Action != "" || q.Object != "" || (!q.From.IsZero() || !q.To.IsZero()) && q.Result == "" && q.IP == ""
+	readAction := q.Action == "view" || q.Action == "list" // not in audit_action
+	byTime := q.Actor != "" || q.Action != "" && !readAction || q.Object != ""
 	var where []string
 	var args []any
 	if below > 0 {
@@ -125,13 +217,35 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 			args = append(args, f.v)
 		}
 	}
-	if !q.From.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, fmtTime(engine.AuditTime(q.From)))
+	// the terms that let the planner use the partial indexes (migration 7)
+	if q.Object != "" {
+		where = append(where, "object <> ''")
 	}
-	if !q.To.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, fmtTime(engine.AuditTime(q.To)))
+	if q.Result != "" && q.Result != engine.ResultOK && !byTime {
+		where = append(where, "result <> 'ok'")
+	}
+	if q.Action != "" && !readAction && q.Actor == "" && q.Object == "" {
+		where = append(where, "action NOT IN ('view', 'list')")
+	}
+	for _, b := range []struct {
+		t      time.Time
+		op, cl string
+	}{{q.From, ">=", "seq >= ?"}, {q.To, "<", "seq < ?"}} {
+		if b.t.IsZero() {
+			continue
+		}
+		t := fmtTime(engine.AuditTime(b.t))
+		where = append(where, "time "+b.op+" ?")
+		args = append(args, t)
+		if byTime {
+			continue
+		}
+		seq, err := s.auditSeqFrom(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite find audit: %w", err)
+		}
+		where = append(where, b.cl)
+		args = append(args, seq)
 	}
 	order := ` ORDER BY seq DESC`
 	if byTime {
@@ -152,6 +266,34 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 		return nil, fmt.Errorf("sqlite find audit: %w", err)
 	}
 	return engine.NewAuditPage(evs, limit), nil
+}
+
+// auditSeqFrom returns the Seq of the first event at or after t (a stored
+// time), or one past the last event when there is none, by a binary search
+// over Seq: time order is chain order (engine.AuditEvent.Seal clamps it),
+// so the events of a time window are a range of Seq, found in some twenty
+// reads of one row at a million events. On a chain whose times are out of
+// order (VerifyAudit reports it) the range is only near the window; the
+// query keeps its terms on time, so it returns no event outside it.
+func (s *Store) auditSeqFrom(ctx context.Context, t string) (int64, error) {
+	var lo, hi int64 // the answer is in [lo, hi]
+	// two subqueries: min and max in one read every row
+	if err := s.rc.queryRow(ctx, `SELECT coalesce((SELECT min(seq) FROM audit), 1), coalesce((SELECT max(seq) FROM audit), 0) + 1`).Scan(&lo, &hi); err != nil {
+		return 0, fmt.Errorf("audit seq bounds: %w", err)
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var at string // the time of the first event from mid on; there is one, as mid < hi
+		if err := s.rc.queryRow(ctx, `SELECT time FROM audit WHERE seq >= ? ORDER BY seq LIMIT 1`, mid).Scan(&at); err != nil {
+			return 0, fmt.Errorf("audit seq at %d: %w", mid, err)
+		}
+		if at >= t {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 // queryAudit reads the events a query selects.

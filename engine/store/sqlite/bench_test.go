@@ -93,6 +93,33 @@ func BenchmarkApply(b *testing.B) {
 		reportCPU(b, cpu)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
+	// what reads cost the audit writer: a lazy change of one event, its
+	// batch when reads do not overlap, and of four, when they do (per
+	// event)
+	for _, n := range []int{1, 4} {
+		name := "lazy_audit"
+		if n > 1 {
+			name += strconv.Itoa(n)
+		}
+		b.Run(name, func(b *testing.B) {
+			s := benchStore(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := processCPU()
+			for i := 0; i < b.N; i += n {
+				evs := make([]*engine.AuditEvent, 0, n)
+				for j := i; j < i+n; j++ {
+					evs = append(evs, &engine.AuditEvent{Time: benchT0.Add(time.Duration(j) * time.Millisecond), Actor: "u" + strconv.Itoa(j%7),
+						IP: "10.0.0.1", Action: "view", App: "shop", Form: "customer", Object: fmt.Sprintf("b%012d", j%5000), Result: engine.ResultOK})
+				}
+				if _, err := s.Apply(ctx, &engine.Change{Audit: evs, Lazy: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			reportCPU(b, cpu)
+		})
+	}
 	b.Run("concurrent8", func(b *testing.B) {
 		s := benchStore(b)
 		var n atomic.Int64
@@ -508,6 +535,21 @@ func BenchmarkAudit(b *testing.B) {
 			return engine.AuditQuery{App: "shop", Form: "customer", Object: fmt.Sprintf("r%012d", i*7919%50000), Limit: 50}
 		}},
 		{"denied", func(int) engine.AuditQuery { return engine.AuditQuery{Result: engine.ResultDenied, Limit: 100} }},
+		{"denied+range", func(i int) engine.AuditQuery {
+			from := benchT0.Add(time.Duration(i%9) * span / 10)
+			return engine.AuditQuery{Result: engine.ResultDenied, From: from, To: from.Add(span / 10), Limit: 100}
+		}},
+		{"ok", func(int) engine.AuditQuery { return engine.AuditQuery{Result: engine.ResultOK, Limit: 100} }},
+		{"action", func(i int) engine.AuditQuery {
+			return engine.AuditQuery{Action: auditActions[i%len(auditActions)], Limit: 100}
+		}},
+		{"range", func(i int) engine.AuditQuery {
+			from := benchT0.Add(time.Duration(i%9) * span / 10)
+			return engine.AuditQuery{From: from, To: from.Add(span / 10), Limit: 100}
+		}},
+		{"lastmonth", func(int) engine.AuditQuery {
+			return engine.AuditQuery{From: end.AddDate(0, -1, 0), To: end, Limit: 100}
+		}},
 		{"ip", func(i int) engine.AuditQuery { return engine.AuditQuery{IP: "10.9.9." + strconv.Itoa(i%7), Limit: 100} }},
 	} {
 		b.Run(fmt.Sprintf("%s/N=%d", c.name, n), func(b *testing.B) {

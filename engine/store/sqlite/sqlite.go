@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -31,7 +30,8 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Readers is the size of the read pool. Default max(4, GOMAXPROCS).
 	Readers int
-	// Synchronous is SQLite's synchronous setting: "FULL" (default) syncs
+	// Synchronous is SQLite's synchronous setting of every commit but
+	// those of changes marked Lazy (always NORMAL): "FULL" (default) syncs
 	// the WAL at every commit, so a committed Apply survives a power cut;
 	// "NORMAL" syncs only at checkpoints, which is faster but may lose the
 	// last commits (never corrupt the file) on power loss or an OS crash.
@@ -45,13 +45,23 @@ type Store struct {
 	rc    *readCache
 	now   func() time.Time
 	path  string
-	sync  string               // the writer's synchronous setting, FULL or NORMAL
+	sync  string               // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
 	stmts map[string]*sql.Stmt // writeStatements, prepared on w
 
-	wmu     sync.Mutex  // held by the Apply committing a batch
-	gmu     sync.Mutex  // guards pending
-	pending []*applyReq // Applies waiting for the next batch
-	textOps *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
+	wmu sync.Mutex // held by the Apply committing a batch
+	// head is the audit chain's head as this store's last commit left
+	// it, when headOK; txHead is the head the transaction under way
+	// leaves, when txHeadOK (appendAudit, applyTx). Guarded by wmu.
+	head     engine.AuditHead
+	headOK   bool
+	txHead   engine.AuditHead
+	txHeadOK bool
+	// auditStmts[n-1] is the INSERT of n audit rows (appendEvents),
+	// prepared on w at first use; guarded by wmu
+	auditStmts [maxAuditRows]*sql.Stmt
+	gmu        sync.Mutex  // guards pending
+	pending    []*applyReq // Applies waiting for the next batch
+	textOps    *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
 	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
 	// prepared on r at first use
 	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
@@ -85,7 +95,6 @@ func Open(path string, opts Options) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous("+opts.Synchronous+")")
 		q.Add("_pragma", "foreign_keys(ON)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			q.Add(extra[i], extra[i+1])
@@ -95,7 +104,9 @@ func Open(path string, opts Options) (*Store, error) {
 	// The writer checkpoints at 4,000 WAL pages rather than SQLite's
 	// 1,000: a page written by many commits in between (an index's last
 	// leaf, the full-text index's structure) is copied to the file once.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)"))
+	// It rests at synchronous NORMAL, the setting of lazy changes, and tx
+	// sets FULL around each other transaction (syncedTx).
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)", "_pragma", "synchronous(NORMAL)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -115,7 +126,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// Readers map the file (up to 1 GiB) instead of copying each page in
 	// with a read call: a walk over a million audit events spent an eighth
 	// of its CPU time in pread.
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "mmap_size(1073741824)"))
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "mmap_size(1073741824)", "_pragma", "synchronous("+opts.Synchronous+")"))
 	if err != nil {
 		s.closeStmts()
 		w.Close()
@@ -305,6 +316,25 @@ DROP TRIGGER IF EXISTS record_counts_insert;
 DROP TRIGGER IF EXISTS record_counts_delete;
 DROP TRIGGER IF EXISTS record_counts_update;
 `,
+	// 9: fewer index pages for each read's audit commit (every index is a
+	// page written to the WAL per commit; a read's event wrote seven, now
+	// four). No index on time alone: time order is chain order, so
+	// FindAuditEvents turns a time window into a range of seq. Results,
+	// actions and objects are indexed only where a scan newest first would
+	// not find a page at once, as it does for the events most are (and as
+	// it does for a filter by form, which has no index): the results that
+	// are not ok, the actions other than reads (view, list: the events of
+	// every record opened and every list shown) and the events about an
+	// object (a list has none).
+	`
+DROP INDEX IF EXISTS audit_time;
+DROP INDEX IF EXISTS audit_result;
+CREATE INDEX audit_result ON audit(result) WHERE result <> 'ok';
+DROP INDEX IF EXISTS audit_action;
+CREATE INDEX audit_action ON audit(action, time) WHERE action NOT IN ('view', 'list');
+DROP INDEX IF EXISTS audit_object;
+CREATE INDEX audit_object ON audit(object, time) WHERE object <> '';
+`,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
@@ -357,9 +387,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// tx runs fn in a write transaction and commits it, or rolls back on error.
+// tx runs fn in a write transaction and commits it with the store's
+// synchronous setting, or rolls back on error.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return runTx(ctx, s.w.BeginTx, fn)
+	if s.sync == "NORMAL" {
+		return s.lazyTx(ctx, fn)
+	}
+	return s.syncedTx(ctx, fn)
 }
 
 // runTx begins a transaction with begin (a pool's or a held connection's
@@ -377,27 +411,30 @@ func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sq
 }
 
 // lazyTx is tx for an engine.Change marked Lazy: the transaction commits
-// with synchronous NORMAL, which writes the WAL but does not wait for the
-// disk (the next FULL commit's sync, or a checkpoint, covers it). The
-// setting is changed on the writer connection, held for the whole
-// transaction so that no other Apply runs under it, and put back after; a
-// connection whose setting could not be put back is discarded, and the
-// pool opens a new one with the configured setting.
-func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+// with synchronous NORMAL, the writer connection's resting setting, which
+// writes the WAL but does not wait for the disk (the next FULL commit's
+// sync, or a checkpoint, covers it).
+func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return runTx(ctx, s.w.BeginTx, fn)
+}
+
+// syncedTx is tx when the store syncs every commit (Synchronous FULL): the
+// writer connection, held for the whole transaction so that no other
+// Apply runs under the setting, is set to FULL before it and back to
+// NORMAL after. The writer rests at NORMAL because most commits are lazy
+// (a read's audit events): setting it there and back around each of those
+// was two statements more per read. A connection that could not be set
+// back stays at FULL, which syncs lazy commits too: slower, not less safe.
+func (s *Store) syncedTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous = `+s.sync); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, rerr)
-		}
-		conn.Close()
-	}()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		return err
 	}
+	defer func() { _, _ = conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`) }()
 	return runTx(ctx, conn.BeginTx, fn)
 }
 

@@ -58,6 +58,11 @@ func (s *Store) closeStmts() {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	for _, st := range s.auditStmts {
+		if st != nil {
+			st.Close()
+		}
+	}
 	for i := range s.versionStmts {
 		if st := s.versionStmts[i].Load(); st != nil {
 			st.Close()

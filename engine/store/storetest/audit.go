@@ -114,6 +114,9 @@ func testAuditQuery(t *testing.T, h Harness) {
 		if i%7 == 2 {
 			e.App = "other_app"
 		}
+		if i%10 == 9 { // about no object, as a list's event
+			e.Object = ""
+		}
 		all = append(all, e)
 	}
 	for i := 0; i < len(all); i += 4 {
@@ -157,6 +160,10 @@ func testAuditQuery(t *testing.T, h Harness) {
 		{"all paged", engine.AuditQuery{Limit: 4}, want(func(int, *engine.AuditEvent) bool { return true })},
 		{"actor", engine.AuditQuery{Actor: "张三", Limit: 3}, want(func(_ int, e *engine.AuditEvent) bool { return e.Actor == "张三" })},
 		{"action", engine.AuditQuery{Action: "update"}, want(func(_ int, e *engine.AuditEvent) bool { return e.Action == "update" })},
+		{"read action", engine.AuditQuery{Action: "view", Limit: 3}, want(func(_ int, e *engine.AuditEvent) bool { return e.Action == "view" })},
+		{"read action and range", engine.AuditQuery{Action: "view", From: at(4), To: at(23), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool {
+			return e.Action == "view" && i >= 4 && i < 23
+		})},
 		{"object", engine.AuditQuery{Object: "obj2", Limit: 2}, want(func(_ int, e *engine.AuditEvent) bool { return e.Object == "obj2" })},
 		{"time range", engine.AuditQuery{From: at(5), To: at(12), Limit: 3}, want(func(i int, _ *engine.AuditEvent) bool { return i >= 5 && i < 12 })},
 		{"actor and range", engine.AuditQuery{Actor: "alice", From: at(3), To: at(20), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool { return e.Actor == "alice" && i >= 3 && i < 20 })},
@@ -171,6 +178,14 @@ func testAuditQuery(t *testing.T, h Harness) {
 		{"ip and range", engine.AuditQuery{IP: "10.0.0.1", From: at(4), To: at(25), Limit: 4}, want(func(i int, e *engine.AuditEvent) bool {
 			return e.IP == "10.0.0.1" && i >= 4 && i < 25
 		})},
+		{"result and range", engine.AuditQuery{Result: engine.ResultDenied, From: at(4), To: at(26), Limit: 2}, want(func(i int, e *engine.AuditEvent) bool {
+			return e.Result == engine.ResultDenied && i >= 4 && i < 26
+		})},
+		{"ok", engine.AuditQuery{Result: engine.ResultOK, Limit: 5}, want(func(_ int, e *engine.AuditEvent) bool { return e.Result == engine.ResultOK })},
+		{"from", engine.AuditQuery{From: at(17), Limit: 5}, want(func(i int, _ *engine.AuditEvent) bool { return i >= 17 })},
+		{"to", engine.AuditQuery{To: at(9), Limit: 5}, want(func(i int, _ *engine.AuditEvent) bool { return i < 9 })},
+		{"before the first", engine.AuditQuery{To: at(0)}, want(func(int, *engine.AuditEvent) bool { return false })},
+		{"after the last", engine.AuditQuery{From: at(30)}, want(func(int, *engine.AuditEvent) bool { return false })},
 		{"nothing", engine.AuditQuery{Actor: "nobody"}, want(func(int, *engine.AuditEvent) bool { return false })},
 	}
 	for _, tc := range cases {
