@@ -569,11 +569,39 @@ func (s *Service) updateChange(ctx context.Context, p *Principal, b *Bundle, v i
 	return nr, ch, nil
 }
 
+// systemKeys are the system fields SystemOf returns.
+var systemKeys = []string{"_id", "_unit", "_owner", "_status", "_version", "_created_at", "_updated_at"}
+
 // SystemOf returns the system fields (_id, _unit, _owner, _status, …)
 // rules read of a stored record.
 func SystemOf(r *Record) map[string]any {
-	return map[string]any{"_id": r.ID, "_unit": r.Unit, "_owner": r.Owner, "_status": r.Status, "_version": r.Version,
-		"_created_at": r.CreatedAt.UTC().Format(filter.TimeFormat), "_updated_at": r.UpdatedAt.UTC().Format(filter.TimeFormat)}
+	m := make(map[string]any, len(systemKeys))
+	for _, k := range systemKeys {
+		m[k] = systemValue(r, k)
+	}
+	return m
+}
+
+// systemValue is one of SystemOf's fields (nil for another key), for a
+// check that reads a few of them.
+func systemValue(r *Record, key string) any {
+	switch key {
+	case "_id":
+		return r.ID
+	case "_unit":
+		return r.Unit
+	case "_owner":
+		return r.Owner
+	case "_status":
+		return r.Status
+	case "_version":
+		return r.Version
+	case "_created_at":
+		return r.CreatedAt.UTC().Format(filter.TimeFormat)
+	case "_updated_at":
+		return r.UpdatedAt.UTC().Format(filter.TimeFormat)
+	}
+	return nil
 }
 
 // DeleteRecord moves a record to the recycle bin (version 0: current).
