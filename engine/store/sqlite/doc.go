@@ -132,7 +132,7 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 	return d, nil
 }
 
-// DocVersions reads the docs' versions in one query over the primary key,
+// DocVersions reads the docs' versions in one query over docs_versions,
 // reading no values: one row of one lookup per ref (0 for a doc that is
 // not there), so nothing is matched up in Go and no kind or id is copied
 // back. Up to maxVersionRefs refs it runs a statement prepared on the read
@@ -176,7 +176,7 @@ func docVersionsQuery(n int) string {
 		if i > 0 {
 			q.WriteString(`, `)
 		}
-		q.WriteString(`coalesce((SELECT version FROM docs WHERE kind = ? AND id = ?), 0)`)
+		q.WriteString(`coalesce((SELECT version FROM docs INDEXED BY docs_versions WHERE kind = ? AND id = ?), 0)`)
 	}
 	return q.String()
 }
