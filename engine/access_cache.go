@@ -65,6 +65,16 @@ func (c *accessCache) currentApp(ctx context.Context, st Store, app string) (ver
 	return cur.version, vs[0] == cur.docVer, nil
 }
 
+// appAt is the app's current version when its app doc is at docVer (a
+// version read in the request) and this node read the doc at that
+// version before; ok is false otherwise.
+func (c *accessCache) appAt(app string, docVer int64) (version int, ok bool) {
+	c.mu.Lock()
+	cur, known := c.apps[app]
+	c.mu.Unlock()
+	return cur.version, known && docVer != 0 && cur.docVer == docVer
+}
+
 // putApp keeps what currentApp answers for app.
 func (c *accessCache) putApp(app string, docVer int64, version int) {
 	c.mu.Lock()

@@ -18,10 +18,9 @@ func holdsScope(a *Access, r *Record) bool {
 	if scope == nil {
 		return true
 	}
-	sys := SystemOf(r)
 	return filter.Match(scope, func(f filter.Field) any {
 		if f.System {
-			return sys[f.Key]
+			return systemValue(r, f.Key)
 		}
 		return r.Data[f.Key]
 	})

@@ -123,17 +123,24 @@ func (s *Service) AnomalySettings(ctx context.Context, p *Principal) (*AnomalySe
 }
 
 func (s *Service) anomalySettings(ctx context.Context) (*AnomalySettings, error) {
-	a, _, err := findDocAs[AnomalySettings](ctx, s.store, KindSettings, SettingsAnomaly)
+	a, _, err := s.anomalySettingsAt(ctx)
+	return a, err
+}
+
+// anomalySettingsAt is anomalySettings with the version of the doc it
+// read (0: there is none, so no rules).
+func (s *Service) anomalySettingsAt(ctx context.Context) (*AnomalySettings, int64, error) {
+	a, ver, err := findDocAs[AnomalySettings](ctx, s.store, KindSettings, SettingsAnomaly)
 	if ErrorCode(err) == ENOTFOUND {
-		return &AnomalySettings{Rules: []AlertRule{}}, nil
+		return &AnomalySettings{Rules: []AlertRule{}}, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read anomaly settings: %w", err)
+		return nil, 0, fmt.Errorf("read anomaly settings: %w", err)
 	}
 	if a.Rules == nil {
 		a.Rules = []AlertRule{}
 	}
-	return a, nil
+	return a, ver, nil
 }
 
 // SetAnomalySettings replaces the anomaly rules (administrators); audited

@@ -22,12 +22,18 @@ import (
 // keeps two nodes from raising it twice. When the queue is full events are
 // dropped, not waited for: the counting rules see them anyway at the next
 // event, since they read the log.
+//
+// The rules are kept decoded with the settings doc's version and read
+// again only when a read of that version (no value) finds it moved, so
+// an administrator's change on any node holds from the next batch on.
 type anomalyWatch struct {
 	s      *Service
 	in     chan []*AuditEvent
 	done   chan struct{}
 	mu     sync.RWMutex // guards closed against observe racing close
 	closed bool
+	set    *AnomalySettings // the rules as last read (the loop's alone)
+	setVer int64            // the settings doc's version they were read at; 0: no doc
 }
 
 func newAnomalyWatch(s *Service) *anomalyWatch {
@@ -60,20 +66,86 @@ func (w *anomalyWatch) close() {
 	<-w.done
 }
 
+// watchGather is the least time between two reads of the anomaly
+// settings: batches committed sooner after a read wait for the next one
+// and are evaluated together with it. A read of the settings costs about
+// what a read by id does; without this every batch (one per view at
+// light load) paid one. An idle watch evaluates a batch at once.
+const watchGather = 100 * time.Millisecond
+
 func (w *anomalyWatch) loop() {
 	defer close(w.done)
+	ctx := context.Background()
+	var last time.Time // when the settings were last read (wall time only paces reads)
 	for evs := range w.in {
-		if err := w.evaluate(context.Background(), evs); err != nil {
+		batches := [][]*AuditEvent{evs}
+		open := true
+		if wait := watchGather - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+		gather:
+			for open {
+				select {
+				case next, ok := <-w.in:
+					if ok {
+						batches = append(batches, next)
+					}
+					open = ok
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
+		for more := open; more; { // and what came meanwhile
+			select {
+			case next, ok := <-w.in:
+				if ok {
+					batches = append(batches, next)
+				}
+				more = ok
+			default:
+				more = false
+			}
+		}
+		// one read of the settings, after every batch was committed, for
+		// all of them; each batch is evaluated on its own, as committed
+		set, err := w.settings(ctx)
+		last = time.Now()
+		if err != nil {
 			slog.Warn("anomaly rules", "err", err)
+			continue
+		}
+		for _, b := range batches {
+			if err := w.evaluate(ctx, set, b); err != nil {
+				slog.Warn("anomaly rules", "err", err)
+			}
 		}
 	}
 }
 
-// evaluate checks each rule once per user and batch.
-func (w *anomalyWatch) evaluate(ctx context.Context, evs []*AuditEvent) error {
-	set, err := w.s.anomalySettings(ctx)
-	if err != nil || len(set.Rules) == 0 {
-		return err
+// settings returns the anomaly rules as the store holds them now: the
+// ones read before while the settings doc's version is the same, else the
+// doc again.
+func (w *anomalyWatch) settings(ctx context.Context) (*AnomalySettings, error) {
+	vs, err := w.s.store.DocVersions(ctx, []DocRef{{KindSettings, SettingsAnomaly}})
+	if err != nil {
+		return nil, fmt.Errorf("read anomaly settings: %w", err)
+	}
+	if w.set != nil && vs[0] == w.setVer {
+		return w.set, nil
+	}
+	set, ver, err := w.s.anomalySettingsAt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.set, w.setVer = set, ver
+	return set, nil
+}
+
+// evaluate checks each of set's rules once per user and batch.
+func (w *anomalyWatch) evaluate(ctx context.Context, set *AnomalySettings, evs []*AuditEvent) error {
+	if len(set.Rules) == 0 {
+		return nil
 	}
 	last := map[string]*AuditEvent{} // newest event per user in the batch
 	for _, ev := range evs {

@@ -134,7 +134,7 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 	if p == nil || p.User == nil {
 		return nil, 0, nil, nil, Errorf(EUNAUTHORIZED, T("请先登录", "please log in"))
 	}
-	b, v, f, err := s.publishedForm(ctx, app, form)
+	b, v, f, err := s.publishedFormAt(ctx, app, s.currentFor(p, app), form)
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}
@@ -148,7 +148,13 @@ func (s *Service) formAccess(ctx context.Context, p *Principal, app, form string
 // publishedForm returns an app's current bundle, its version and one of
 // its forms; ENOTFOUND when the app or the form is missing.
 func (s *Service) publishedForm(ctx context.Context, app, form string) (*Bundle, int, *Form, error) {
-	b, v, err := s.Bundle(ctx, app, 0)
+	return s.publishedFormAt(ctx, app, 0, form)
+}
+
+// publishedFormAt is publishedForm of a known current version (0: read
+// which one is current).
+func (s *Service) publishedFormAt(ctx context.Context, app string, version int, form string) (*Bundle, int, *Form, error) {
+	b, v, err := s.Bundle(ctx, app, version)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -157,6 +163,18 @@ func (s *Service) publishedForm(ctx context.Context, app, form string) (*Bundle,
 		return nil, 0, nil, notFoundForm(app, form)
 	}
 	return b, v, f, nil
+}
+
+// currentFor is the app's current version as p's request's
+// authentication read it (Principal.AppDoc), when this node knows the
+// version at that app doc version; 0 when it must be read.
+func (s *Service) currentFor(p *Principal, app string) int {
+	if d := p.AppDoc; d != nil && d.App == app {
+		if v, ok := s.access.appAt(app, d.Version); ok {
+			return v
+		}
+	}
+	return 0
 }
 
 // mentionsAny reports whether an expression names any of the keys as an identifier.

@@ -25,6 +25,11 @@ type Principal struct {
 	// Access it computed at the same versions. Nil: the service reads the
 	// user again itself.
 	Auth *AuthVersions
+	// AppDoc is set when the request's authentication also read the
+	// version of the app doc of the app the request is in
+	// (Org.AuthenticateIn): current for this request, so the service
+	// takes the app's current version from it rather than reading it.
+	AppDoc *AppDocVersion
 }
 
 // Actor is the id audit events and revisions name for p: the user's id,

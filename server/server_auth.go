@@ -77,7 +77,7 @@ func principal(c echo.Context) *engine.Principal {
 	if a := authOf(c); a != nil {
 		p.User = a.user
 		if a.creds != nil {
-			p.Auth = &a.creds.Versions
+			p.Auth, p.AppDoc = &a.creds.Versions, a.creds.AppDoc
 		}
 		if a.apiToken != nil && a.apiToken.Personal {
 			p.Token = a.apiToken
@@ -111,7 +111,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			if !ok || secret == "" {
 				return engine.Errorf(engine.EUNAUTHORIZED, engine.T("Authorization 须为 Bearer 令牌", "the Authorization header must be a Bearer token"))
 			}
-			cr, err := s.org.Authenticate(ctx, engine.KindToken, strings.TrimSpace(secret))
+			cr, err := s.org.AuthenticateIn(ctx, engine.KindToken, strings.TrimSpace(secret), c.Param("app"))
 			if err != nil {
 				if engine.ErrorCode(err) == engine.ENOTFOUND {
 					return engine.Errorf(engine.EUNAUTHORIZED, engine.T("令牌无效或已过期", "the token is not valid or has expired"))
@@ -121,7 +121,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			a = newAuth(cr)
 			a.token = strings.TrimSpace(secret)
 		} else if ck, err := c.Cookie(cookieSession); err == nil && ck.Value != "" {
-			cr, err := s.org.Authenticate(ctx, engine.KindSession, ck.Value)
+			cr, err := s.org.AuthenticateIn(ctx, engine.KindSession, ck.Value, c.Param("app"))
 			switch {
 			case err == nil:
 				a = newAuth(cr)

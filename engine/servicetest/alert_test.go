@@ -3,6 +3,7 @@ package servicetest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -162,5 +163,39 @@ func TestAlertFailedLogins(t *testing.T) {
 	as := waitAlerts(t, f, 1)
 	if len(as) != 1 || as[0].Rule != engine.RuleFailedLogins || as[0].User != f.users["staff1"].User.ID {
 		t.Fatalf("alerts = %+v, want one failed_logins alert for staff1", as)
+	}
+}
+
+// TestAlertSettingsChangedOnAnotherNode: the watch keeps the rules it read
+// while the settings doc's version stays the same; rules an administrator
+// sets through another node (another service on the same store) hold from
+// the next event on.
+func TestAlertSettingsChangedOnAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	setRules(t, f, engine.AlertRule{Kind: engine.RuleDenials, Threshold: 1, Window: "PT1H", Action: engine.ActionAlert, Roles: []string{"staff"}})
+	if _, err := f.svc.AuditEvents(ctx, f.users["staff1"], engine.AuditQuery{}); engine.ErrorCode(err) != engine.EFORBIDDEN {
+		t.Fatalf("staff reads the audit log: %v, want forbidden", err)
+	}
+	if as := waitAlerts(t, f, 1); len(as) != 1 || as[0].Rule != engine.RuleDenials {
+		t.Fatalf("alerts = %+v, want one denials alert (the watch has read the first rules)", as)
+	}
+	other := engine.NewService(f.svc.Store(), engine.NewOrg(f.svc.Store(), f.clock.Now), engine.ServiceOptions{Clock: f.clock.Now})
+	defer other.Close()
+	if _, err := other.SetAnomalySettings(ctx, f.users["admin"], &engine.AnomalySettings{Rules: []engine.AlertRule{
+		{Kind: engine.RuleOffHours, Window: "P1D", Action: engine.ActionAlert, Hours: []int{10, 18}, Roles: []string{"staff"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ListRecords(ctx, f.users["staff2"], "shop", "customer", engine.ListQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	as := waitAlerts(t, f, 2)
+	var rules []string
+	for _, a := range as {
+		rules = append(rules, a.Rule+"/"+a.User)
+	}
+	want := engine.RuleOffHours + "/" + f.users["staff2"].User.ID
+	if !slices.Contains(rules, want) {
+		t.Fatalf("alerts %v, want %s: the rules set on the other node were not seen", rules, want)
 	}
 }

@@ -1,7 +1,9 @@
 package servicetest_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -120,4 +122,62 @@ func testAuthenticateAcrossNodes(t *testing.T, f *accessFixture) {
 	f.clock.mu.Unlock()
 	refusedOnB("the token past its expiry", engine.KindToken, short)
 	refusedOnB("a wrong secret", engine.KindToken, short+"x")
+}
+
+// TestAppVersionFromAuthRead: a request in an app reads the app doc's
+// version with its credential (Org.AuthenticateIn), and the service takes
+// the current version from that read: a version published through
+// another node is used from the next request on.
+func TestAppVersionFromAuthRead(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	st := f.svc.Store()
+	org := engine.NewOrg(st, f.clock.Now)
+	node := engine.NewService(st, org, engine.ServiceOptions{Clock: f.clock.Now})
+	defer node.Close()
+	admin := f.users["admin"]
+	tok, _, err := org.CreateToken(ctx, engine.AuditActor{ID: engine.SystemActor}, admin.User.ID, "ci", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := func() *engine.Principal {
+		t.Helper()
+		c, err := org.AuthenticateIn(ctx, engine.KindToken, tok, "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AppDoc == nil || c.AppDoc.App != "shop" || c.AppDoc.Version == 0 {
+			t.Fatalf("app doc read with the credential: %+v", c.AppDoc)
+		}
+		return &engine.Principal{User: c.User, IP: "127.0.0.1", Auth: &c.Versions, AppDoc: c.AppDoc}
+	}
+	formVersion := func(p *engine.Principal) int {
+		t.Helper()
+		r, err := node.CreateRecord(ctx, p, "shop", "customer", map[string]any{"name": "王小明", "phone": "13912342222"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := st.FindRecordByID(ctx, "shop", "customer", r.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored.FormVersion
+	}
+	if v := formVersion(request()); v != 1 {
+		t.Fatalf("form version %d, want 1", v)
+	}
+	raw, err := os.ReadFile("../testdata/shop.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := bytes.Replace(raw, []byte(`"version": "1.0.0"`), []byte(`"version": "1.0.1"`), 1)
+	if _, err := f.svc.PublishApp(ctx, admin, next, engine.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := formVersion(request()); v != 2 {
+		t.Errorf("after a publish on another node: form version %d, want 2", v)
+	}
+	if c, err := org.Authenticate(ctx, engine.KindToken, tok); err != nil || c.AppDoc != nil {
+		t.Errorf("Authenticate outside an app: app doc %+v, %v", c.AppDoc, err)
+	}
 }

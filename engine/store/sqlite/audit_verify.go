@@ -51,7 +51,12 @@ func (s *Store) WalkAuditChain(ctx context.Context, fn func(*engine.AuditEvent) 
 // walkVerifyChunk reads up to verifyChunk events after after, scanning
 // each into lens and pack before calling row.
 func (s *Store) walkVerifyChunk(ctx context.Context, after int64, row func(seq int64) error, cols *[verifyCols]sql.RawBytes) (int, error) {
-	rows, err := s.r.QueryContext(ctx, sqlVerifyAudit, after, verifyChunk)
+	conn, err := s.withMmap(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite verify audit: %w", err)
+	}
+	defer s.releaseMmap(conn)
+	rows, err := conn.QueryContext(ctx, sqlVerifyAudit, after, verifyChunk)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite verify audit: %w", err)
 	}
