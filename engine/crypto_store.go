@@ -446,7 +446,7 @@ func (s *EncryptingStore) rewriteQuery(ctx context.Context, q RecordQuery) (Reco
 	if q.Filter == nil && len(q.Sort) == 0 {
 		return q, nil
 	}
-	f, err := s.forms(ctx, q.App, q.Form, 0)
+	f, err := s.forms(ctx, q.App, q.Form, q.appVersion)
 	if err != nil {
 		return q, err
 	}

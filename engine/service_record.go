@@ -323,7 +323,7 @@ var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
 // query. Filtering, searching or sorting on a field p may not see in full
 // is refused: it would leak the value.
 func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
-	b, _, f, acc, err := s.formAccess(ctx, p, app, form)
+	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 		}
 		limit = min(limit, allowance-offset)
 	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted})
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted, appVersion: v})
 	if err != nil {
 		return nil, err
 	}

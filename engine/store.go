@@ -126,6 +126,12 @@ type RecordQuery struct {
 	Limit   int         // default 50, at most 1000
 	Cursor  string      // opaque, from RecordPage.NextCursor
 	Deleted bool        // the recycle bin instead of live records
+
+	// appVersion is the app's current version as the request that makes
+	// the query resolved it (0: not known), so that the encrypting store
+	// need not read the app document again to learn which fields are
+	// encrypted.
+	appVersion int
 }
 
 // RecordPage is one page of records; NextCursor is empty on the last page.
