@@ -57,27 +57,37 @@ func NewAuditWriter(s Store, opts AuditWriterOptions) *AuditWriter {
 // error. If ctx ends first Write returns ctx.Err(), but the event may still
 // be committed with its batch. After Close, Write returns EUNAVAILABLE.
 func (w *AuditWriter) Write(ctx context.Context, ev *AuditEvent) error {
+	return w.Start(ctx, ev)()
+}
+
+// Start is Write in two halves: it queues ev and returns the wait for the
+// commit holding it, so that a caller can prepare its answer while the
+// event commits. The answer must not leave before wait returns nil.
+func (w *AuditWriter) Start(ctx context.Context, ev *AuditEvent) (wait func() error) {
+	failed := func(err error) func() error { return func() error { return err } }
 	if ev == nil {
-		return Errorf(EINVALID, T("审计事件为空", "nil audit event"))
+		return failed(Errorf(EINVALID, T("审计事件为空", "nil audit event")))
 	}
 	r := &auditReq{ev: ev, err: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
-		return Errorf(EUNAVAILABLE, T("审计写入器已关闭", "audit writer is closed"))
+		return failed(Errorf(EUNAVAILABLE, T("审计写入器已关闭", "audit writer is closed")))
 	}
 	select {
 	case w.reqs <- r:
 		w.mu.RUnlock()
 	case <-ctx.Done():
 		w.mu.RUnlock()
-		return ctx.Err()
+		return failed(ctx.Err())
 	}
-	select {
-	case err := <-r.err:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	return func() error {
+		select {
+		case err := <-r.err:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

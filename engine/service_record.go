@@ -323,19 +323,47 @@ var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
 // query. Filtering, searching or sorting on a field p may not see in full
 // is refused: it would leak the value.
 func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
-	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	out, committed, err := s.listRecords(ctx, p, app, form, q)
 	if err != nil {
 		return nil, err
 	}
+	if err := committed(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListRecordsJSON is ListRecords with the page's JSON (RecordList.AppendJSON)
+// appended to buf while the list's audit event commits; the bytes are
+// returned only once it has.
+func (s *Service) ListRecordsJSON(ctx context.Context, p *Principal, app, form string, q ListQuery, buf []byte) ([]byte, error) {
+	out, committed, err := s.listRecords(ctx, p, app, form, q)
+	if err != nil {
+		return nil, err
+	}
+	b, encErr := out.AppendJSON(buf)
+	if err := committed(); err != nil {
+		return nil, err
+	}
+	return b, encErr
+}
+
+// listRecords is ListRecords up to its audit event, which it queues;
+// committed waits for the event's commit.
+func (s *Service) listRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (out *RecordList, committed func() error, err error) {
+	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
+	if err != nil {
+		return nil, nil, err
+	}
 	if !acc.Can(OpRead) {
-		return nil, s.deny(ctx, p, "list", app, form, "", "no read permission", notFoundForm(app, form))
+		return nil, nil, s.deny(ctx, p, "list", app, form, "", "no read permission", notFoundForm(app, form))
 	}
 	if q.Deleted && !acc.Can(OpDelete) {
-		return nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
+		return nil, nil, s.deny(ctx, p, "list", app, form, "", "recycle bin needs delete permission", Forbidden(T("无权查看回收站", "you may not open the recycle bin")))
 	}
 	fe, sortKeys, err := s.selection(ctx, p, "list", app, f, acc, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -346,26 +374,26 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	offset, cursor, err := s.openCursor(ctx, app, f.Key, q.Cursor)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if allowance := listAllowance(b, f.Key, acc); allowance > 0 {
 		if offset >= allowance {
-			return nil, s.deny(ctx, p, "list", app, form, "", "paging beyond "+strconv.Itoa(allowance)+" records",
+			return nil, nil, s.deny(ctx, p, "list", app, form, "", "paging beyond "+strconv.Itoa(allowance)+" records",
 				Forbidden(Tf("列表最多翻阅前 %d 条记录；需要更多请使用导出", "a list pages through its first %d records at most; export to get more", allowance)))
 		}
 		limit = min(limit, allowance-offset)
 	}
 	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted, appVersion: v})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	next := ""
 	if page.NextCursor != "" {
 		if next, err = s.sealCursor(ctx, app, f.Key, offset+len(page.Items), page.NextCursor); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	out := &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
+	out = &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
 	views := make([]RecordView, len(page.Items))
 	for i, r := range page.Items {
 		views[i] = readView(r, f, acc)
@@ -373,10 +401,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
 	ev.Detail = listDetail(len(out.Items), string(q.Filter), q.Search, q.Sort)
-	if err := s.audit.Write(ctx, ev); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, s.audit.Start(ctx, ev), nil
 }
 
 // selection is the filter and sort of q over f under acc: the scope, the

@@ -51,8 +51,14 @@ var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return 
 // writeJSON answers v with status, encoded into a pooled buffer without
 // reflection, as c.JSON would (a newline after the value).
 func writeJSON(c echo.Context, status int, v jsonAppender) error {
+	return writeJSONWith(c, status, v.AppendJSON)
+}
+
+// writeJSONWith is writeJSON of the JSON appendTo appends to a pooled
+// buffer.
+func writeJSONWith(c echo.Context, status int, appendTo func([]byte) ([]byte, error)) error {
 	bp := jsonBufs.Get().(*[]byte)
-	b, err := v.AppendJSON((*bp)[:0])
+	b, err := appendTo((*bp)[:0])
 	if err != nil {
 		return err
 	}
@@ -122,11 +128,10 @@ func (s *server) listRecords(c echo.Context) error {
 		}
 		q.Deleted = b
 	}
-	list, err := s.svc.ListRecords(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, list)
+	// The page is encoded while its audit event commits.
+	return writeJSONWith(c, http.StatusOK, func(b []byte) ([]byte, error) {
+		return s.svc.ListRecordsJSON(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), q, b)
+	})
 }
 
 func (s *server) getRecord(c echo.Context) error {
