@@ -206,11 +206,7 @@ func (s *Store) refillTextFrom(ctx context.Context, tx *sql.Tx, last *int64) (in
 	if err != nil {
 		return 0, err
 	}
-	type row struct {
-		tid   int64
-		terms string
-	}
-	var batch []row
+	var batch []textOp
 	for rows.Next() {
 		var tid int64
 		var data string
@@ -223,22 +219,18 @@ func (s *Store) refillTextFrom(ctx context.Context, tx *sql.Tx, last *int64) (in
 			rows.Close()
 			return 0, fmt.Errorf("text row %d data: %w", tid, err)
 		}
-		batch = append(batch, row{tid, strings.Join(engine.RecordTextTerms(d), " ")})
+		batch = append(batch, textOp{tid, strings.Join(engine.RecordTextTerms(d), " ")})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	for _, r := range batch {
-		*last = r.tid
-		if r.terms == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, sqlInsertFTS, r.tid, r.terms); err != nil {
-			return 0, fmt.Errorf("sqlite text insert: %w", err)
-		}
+	n := len(batch)
+	if n > 0 {
+		*last = batch[n-1].tid
 	}
-	return len(batch), nil
+	// a record without terms has nothing to insert ("" would remove)
+	return n, s.flushText(ctx, tx, slices.DeleteFunc(batch, func(op textOp) bool { return op.terms == "" }))
 }
 
 // textMatch is the FTS5 query of t: for each field, every gram as a whole
