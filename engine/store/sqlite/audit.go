@@ -184,7 +184,7 @@ func scanAudit(row scanner) (*engine.AuditEvent, error) {
 // there is no index on time alone. The filters whose indexes hold
 // (value, seq) — result, address — read their page from it. The result
 // and action indexes hold only the events that are not ok and not reads
-// (migration 7): a query for the others walks the events newest first.
+// (migration 9): a query for the others walks the events newest first.
 func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engine.AuditPage, error) {
 	limit := engine.AuditPageLimit(q.Limit)
 	below, err := engine.DecodeAuditCursor(q.Cursor)
@@ -217,7 +217,7 @@ func (s *Store) FindAuditEvents(ctx context.Context, q engine.AuditQuery) (*engi
 			args = append(args, f.v)
 		}
 	}
-	// the terms that let the planner use the partial indexes (migration 7)
+	// the terms that let the planner use the partial indexes (migration 9)
 	if q.Object != "" {
 		where = append(where, "object <> ''")
 	}

@@ -129,7 +129,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// (every request writes an audit event), and unmapping and mapping it
 	// again cost a read by id more than the reads. Long walks map it for
 	// their own connection (withMmap).
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "synchronous("+opts.Synchronous+")"))
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
 	if err != nil {
 		s.closeStmts()
 		w.Close()
