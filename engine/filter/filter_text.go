@@ -110,12 +110,16 @@ func AppendIndexTerms(dst []string, field, s string) []string {
 	}
 	slices.Sort(grams)
 	grams = slices.Compact(grams)
+	termLen := func(g uint64) int { // of "field:" and the gram's runes
+		n := len(field) + 1 + utf8.RuneLen(rune(g>>32))
+		if lo := uint32(g); lo != 0 {
+			n += utf8.RuneLen(rune(lo - 1))
+		}
+		return n
+	}
 	size := 0
 	for _, g := range grams {
-		size += len(field) + 1 + utf8.RuneLen(rune(g>>32))
-		if lo := uint32(g); lo != 0 {
-			size += utf8.RuneLen(rune(lo - 1))
-		}
+		size += termLen(g)
 	}
 	buf := make([]byte, 0, size)
 	for _, g := range grams {
@@ -128,10 +132,7 @@ func AppendIndexTerms(dst []string, field, s string) []string {
 	}
 	all, at := string(buf), 0
 	for _, g := range grams {
-		n := len(field) + 1 + utf8.RuneLen(rune(g>>32))
-		if lo := uint32(g); lo != 0 {
-			n += utf8.RuneLen(rune(lo - 1))
-		}
+		n := termLen(g)
 		dst = append(dst, all[at:at+n])
 		at += n
 	}
