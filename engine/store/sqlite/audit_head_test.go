@@ -15,17 +15,7 @@ import (
 // once, in order.
 func TestAuditHeadAcrossStores(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "shared.db")
-	a, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoStores(t)
 	n := 0
 	for round := 0; round < 4; round++ {
 		for _, s := range []*Store{a, a, b, a, b, b} {
@@ -88,4 +78,19 @@ func TestAuditHeadAfterRefusedChange(t *testing.T) {
 	if err != nil || brk != nil || got != 3 {
 		t.Fatalf("VerifyAudit = %d, %+v, %v; want 3 events, no break", got, brk, err)
 	}
+}
+
+// twoStores opens two stores on one new file, as two processes would,
+// closed when the test ends.
+func twoStores(t *testing.T) (a, b *Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	for _, s := range []**Store{&a, &b} {
+		var err error
+		if *s, err = Open(path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*s).Close() })
+	}
+	return a, b
 }

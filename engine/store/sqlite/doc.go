@@ -122,7 +122,9 @@ func scanDoc(row scanner) (*engine.Doc, error) {
 
 // FindDoc returns one doc; ENOTFOUND when missing.
 func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, error) {
-	d, err := scanDoc(s.rc.queryRow(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
+	rc, done := s.warmReader()
+	d, err := scanDoc(rc.queryRow(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
+	done()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+kind+"/"+id, "doc not found: "+kind+"/"+id))
 	}
@@ -135,8 +137,7 @@ func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, erro
 // DocVersions reads the docs' versions in one query over docs_versions,
 // reading no values: one row of one lookup per ref (0 for a doc that is
 // not there), so nothing is matched up in Go and no kind or id is copied
-// back. Up to maxVersionRefs refs it runs a statement prepared on the read
-// pool, as each request's authentication asks.
+// back. Each request's authentication asks it, through warmReader.
 func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64, error) {
 	out := make([]int64, len(refs))
 	if len(refs) == 0 {
@@ -148,24 +149,14 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 		args = append(args, r.Kind, r.ID)
 		dest[i] = &out[i]
 	}
-	var row *sql.Row
-	if len(refs) <= maxVersionRefs {
-		st, err := s.versionStmt(ctx, len(refs))
-		if err != nil {
-			return nil, err
-		}
-		row = st.QueryRowContext(ctx, args...)
-	} else {
-		row = s.r.QueryRowContext(ctx, docVersionsQuery(len(refs)), args...)
-	}
-	if err := row.Scan(dest...); err != nil {
+	rc, done := s.warmReader()
+	err := rc.queryRow(ctx, docVersionsQuery(len(refs)), args...).Scan(dest...)
+	done()
+	if err != nil {
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
 	}
 	return out, nil
 }
-
-// maxVersionRefs is how many refs DocVersions has prepared statements for.
-const maxVersionRefs = 6
 
 // docVersionsQuery is DocVersions' query for n refs: one row, a column
 // per ref.
@@ -179,26 +170,6 @@ func docVersionsQuery(n int) string {
 		q.WriteString(`coalesce((SELECT version FROM docs INDEXED BY docs_versions WHERE kind = ? AND id = ?), 0)`)
 	}
 	return q.String()
-}
-
-// versionStmt is DocVersions' statement for n refs, prepared on the read
-// pool at its first use (not at Open: a reader that exists before the
-// schema changes plans EXPLAIN with the old schema).
-func (s *Store) versionStmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st := s.versionStmts[n-1].Load(); st != nil {
-		return st, nil
-	}
-	s.versionMu.Lock()
-	defer s.versionMu.Unlock()
-	if st := s.versionStmts[n-1].Load(); st != nil {
-		return st, nil
-	}
-	st, err := s.r.PrepareContext(ctx, docVersionsQuery(n))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite prepare: %w", err)
-	}
-	s.versionStmts[n-1].Store(st)
-	return st, nil
 }
 
 // docWhere is the WHERE clause of FindDocs and CountDocs. A tag is looked

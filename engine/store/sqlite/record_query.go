@@ -334,7 +334,9 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	query += ` FROM records WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := s.rc.query(ctx, query, args...)
+	rc, done := s.warmReader()
+	defer done()
+	rows, err := rc.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"formwork/engine"
@@ -44,6 +43,7 @@ type Store struct {
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // read-only pool
 	rc    *readCache
+	wc    *readCache // statements of short reads on the writer connection (warmReader)
 	now   func() time.Time
 	path  string
 	sync  string               // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
@@ -63,10 +63,6 @@ type Store struct {
 	gmu        sync.Mutex  // guards pending
 	pending    []*applyReq // Applies waiting for the next batch
 	textOps    *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
-	// versionStmts are DocVersions' statements for 1…maxVersionRefs refs,
-	// prepared on r at first use
-	versionStmts [maxVersionRefs]atomic.Pointer[sql.Stmt]
-	versionMu    sync.Mutex
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -137,7 +133,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	s.r, s.rc = r, newReadCache(r)
+	s.r, s.rc, s.wc = r, newReadCache(r), newReadCache(w)
 	return s, nil
 }
 
@@ -185,6 +181,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeStmts()
 	s.rc.close()
+	s.wc.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

@@ -63,11 +63,6 @@ func (s *Store) closeStmts() {
 			st.Close()
 		}
 	}
-	for i := range s.versionStmts {
-		if st := s.versionStmts[i].Load(); st != nil {
-			st.Close()
-		}
-	}
 }
 
 // exec runs q in tx, through its prepared statement when it has one (the
@@ -196,4 +191,25 @@ func (c *readCache) close() {
 		e.st.Close()
 		delete(c.m, k)
 	}
+}
+
+// warmReader returns the statements a short read (one row, one page of
+// records) runs through, and the function that ends the read. When the
+// writer is idle and no change waits for it, that is the writer
+// connection: its page cache stays warm, since it made the last writes
+// itself, whereas a reader drops its whole cache at its first read after
+// any commit, and every request commits (its read's audit event). Else
+// it is the read pool. The caller must close its rows before ending the
+// read, and must not wait for the writer meanwhile.
+func (s *Store) warmReader() (*readCache, func()) {
+	if s.wmu.TryLock() {
+		s.gmu.Lock()
+		idle := len(s.pending) == 0
+		s.gmu.Unlock()
+		if idle {
+			return s.wc, s.wmu.Unlock
+		}
+		s.wmu.Unlock()
+	}
+	return s.rc, func() {}
 }
