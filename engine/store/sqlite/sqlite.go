@@ -64,8 +64,9 @@ type Store struct {
 	pending    []*applyReq // Applies waiting for the next batch
 	textOps    *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
 	// textWrites counts the full-text writes since the last merge of the
-	// index's segments was started; merging is set while one runs
-	// (mergeText), closed once Close began. Guarded by wmu.
+	// index's segments was started; merging is set from a merge's start
+	// until it has the writer (mergeText), closed once Close began.
+	// Guarded by wmu.
 	textWrites int
 	merging    bool
 	closed     bool
