@@ -31,7 +31,11 @@ func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResu
 		s.gmu.Unlock()
 		s.applyBatch(batch)
 	}
+	merge := s.textMergeDue()
 	s.wmu.Unlock()
+	if merge {
+		go s.mergeText()
+	}
 	err := req.err
 	if err != nil {
 		if engine.ErrorCode(err) == engine.EINTERNAL && !errors.Is(err, context.Canceled) {

@@ -3,11 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -599,3 +601,103 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// peerWords are the words of peerChange's notes.
+var peerWords = strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike " +
+	"november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu")
+
+// peerChange is the create of the peer comparison's customer i (the server's
+// BenchmarkHTTPPeerCreate): a record of seven fields with notes of 10 to 40
+// words, its audit event and an outbox job.
+func peerChange(rng *rand.Rand, i int) *engine.Change {
+	id := fmt.Sprintf("c%012d", i)
+	at := benchT0.Add(time.Duration(i) * time.Millisecond)
+	level := [...]string{"gold", "silver", "silver", "bronze"}[rng.IntN(4)]
+	notes := make([]string, 10+rng.IntN(30))
+	for j := range notes {
+		notes[j] = peerWords[rng.IntN(len(peerWords))]
+	}
+	data := map[string]any{"name": "Customer " + strconv.Itoa(i+1), "phone": fmt.Sprintf("+1-555-%03d-%04d", rng.IntN(1000), rng.IntN(10000)),
+		"store": "S" + strconv.Itoa(1+rng.IntN(4)), "level": level, "amount": float64(rng.IntN(1_000_000)) / 100,
+		"notes": strings.Join(notes, " "), "created_on": at.Format(time.RFC3339)}
+	return &engine.Change{
+		Records: []engine.RecordWrite{{Op: engine.WriteCreate, Actor: "admin", At: at, Record: &engine.Record{ID: id, App: "bench", Form: "customers",
+			FormVersion: 1, Unit: "hq", Owner: "admin", Data: data}}},
+		Audit: []*engine.AuditEvent{{Time: at, Actor: "admin", IP: "127.0.0.1", Action: "create", App: "bench", Form: "customers", Object: id,
+			Fields: []string{"amount", "created_on", "level", "name", "notes", "phone", "store"}, Result: engine.ResultOK}},
+		Outbox: []engine.OutboxJob{{ID: "job-" + id, Type: "record:created", Payload: []byte(`{"app":"bench","form":"customers","id":"` + id + `"}`), RunAt: at, CreatedAt: at}},
+	}
+}
+
+// BenchmarkPeerCreate is the store's part of the peer comparison's create
+// at one client: the customers form indexed as the engine indexes it
+// (engine.FormIndex of server/testdata/customers.json), 4,000 customers
+// created one by one first, then one create per op. It reports the WAL
+// frames (pages) a create writes and the full-text index's segments at the
+// end, and what a search of one customer's name then takes.
+func BenchmarkPeerCreate(b *testing.B) {
+	ctx := context.Background()
+	s := benchStore(b)
+	ix := engine.FormIndex{App: "bench", Form: "customers", Fields: []string{"store", "level", "amount"},
+		Covered: []string{"store", "level", "amount"}, Prefixes: [][]string{{"store"}}}
+	if err := s.EnsureIndexes(ctx, ix); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 0x5eed))
+	n := 0
+	for ; n < 4000; n++ {
+		if _, err := s.Apply(ctx, peerChange(rng, n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := s.WALFrames(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var cpu time.Duration // the creates' alone, not the counts' checkpoints
+	start := processCPU()
+	frames, counted := 0, 0
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Apply(ctx, peerChange(rng, n)); err != nil {
+			b.Fatal(err)
+		}
+		n++
+		// count the frames of 50 creates at a time, well below a checkpoint
+		if (i+1)%50 == 0 {
+			b.StopTimer()
+			cpu += processCPU() - start
+			f, err := s.WALFrames(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			frames, counted = frames+f, counted+50
+			start = processCPU()
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	cpu += processCPU() - start
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	if counted > 0 {
+		b.ReportMetric(float64(frames)/float64(counted), "frames/op")
+	}
+	segs, err := s.TextSegments(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(segs), "segments")
+	name, ok := filter.NewText([]filter.Field{{Key: "name", Type: filter.TypeString}}, "Customer "+strconv.Itoa(n/2))
+	if !ok {
+		b.Fatal("no terms")
+	}
+	const searches = 200
+	t := time.Now()
+	for range searches {
+		p, err := s.FindRecords(ctx, engine.RecordQuery{App: "bench", Form: "customers", Limit: 50, Filter: name})
+		if err != nil || len(p.Items) == 0 {
+			b.Fatalf("search: %v, %v", p, err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t).Microseconds())/searches, "search-us")
+}

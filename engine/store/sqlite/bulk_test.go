@@ -276,3 +276,24 @@ func (s *Store) WalkAuditTail(ctx context.Context, fn func(*engine.AuditEvent)) 
 	fn(e)
 	return nil
 }
+
+// WALFrames returns the number of frames in the WAL, then checkpoints all
+// of them and truncates it, so the next count is of the frames written
+// since.
+func (s *Store) WALFrames(ctx context.Context) (int, error) {
+	var busy, frames, done int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+		return 0, err
+	}
+	_, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return frames, err
+}
+
+// TextSegments returns the number of segments of the full-text index: the
+// segment ids of its pages (an FTS5 page's rowid holds its segment's id
+// above bit 37; the rows below are the index's own records).
+func (s *Store) TextSegments(ctx context.Context) (int, error) {
+	var n int
+	err := s.w.QueryRowContext(ctx, `SELECT count(DISTINCT rowid >> 37) FROM record_fts_data WHERE rowid >> 37 > 0`).Scan(&n)
+	return n, err
+}

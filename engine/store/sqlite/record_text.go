@@ -27,6 +27,7 @@ const (
 	sqlDeleteTextRow = `DELETE FROM record_text WHERE tid = ?`
 	sqlDeleteFTS     = `DELETE FROM record_fts WHERE rowid = ?`
 	sqlInsertFTS     = `INSERT INTO record_fts (rowid, terms) VALUES (?, ?)`
+	sqlMergeText     = `INSERT INTO record_fts (record_fts, rank) VALUES ('merge', ?)`
 )
 
 // textSchema is backend migration 4: the tables, filled from the records
@@ -50,6 +51,61 @@ DROP TABLE IF EXISTS record_fts;
 CREATE VIRTUAL TABLE record_fts USING fts5(terms, content='', contentless_delete=1, detail=none,
 	tokenize="ascii tokenchars ':_'");
 `
+
+// textNoAutomerge is backend migration 11. FTS5 writes each commit's
+// terms as a new segment and, by default, merges segments a little in the
+// same commit (automerge): half the index's work in a create's commit,
+// and pages of it written to the WAL and synced with the record. With
+// automerge off, mergeText does that work in commits of its own. The
+// crisis merge (a level of that many segments merged whole in the commit
+// that made it) stays, so segments stay bounded should merges fall behind,
+// at 32 rather than 16: twice the writes after which mergeText
+// merges level 0.
+const textNoAutomerge = `
+INSERT INTO record_fts (record_fts, rank) VALUES ('automerge', 0);
+INSERT INTO record_fts (record_fts, rank) VALUES ('crisismerge', 32);
+`
+
+// textMergeEvery is the number of full-text writes after which a merge of
+// the index's segments is started (mergeText); textMergePages bounds the
+// pages it writes, so that it holds the writer for a millisecond or two.
+const (
+	textMergeEvery = 16
+	textMergePages = 64
+)
+
+// textMergeDue reports whether a merge of the index's segments is due
+// (execFTS counts the writes), and if so marks it started: the caller then
+// runs go s.mergeText(). Called with s.wmu held.
+func (s *Store) textMergeDue() bool {
+	if s.textWrites < textMergeEvery || s.merging || s.closed {
+		return false
+	}
+	s.textWrites, s.merging = 0, true
+	s.merges.Add(1)
+	return true
+}
+
+// mergeText merges segments of the full-text index in a lazy commit of
+// its own (FTS5's 'merge': of the levels holding at least four segments,
+// those with most first, textMergePages pages at most, a merge it leaves
+// unfinished carried on the next time). It runs after the writes that
+// made the segments, off their requests, and waits for the writer like a
+// change. A merge lost in a crash leaves only more segments to merge.
+func (s *Store) mergeText() {
+	defer s.merges.Done()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.merging = false
+	if s.closed {
+		return
+	}
+	ctx := context.Background()
+	_ = s.lazyTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, sqlMergeText, textMergePages)
+		return err
+	})
+}
 
 // indexText renews a record's terms inside the writing transaction: data
 // nil (a purge) removes them; unchanged terms are left alone.
@@ -139,6 +195,7 @@ func (s *Store) flushText(ctx context.Context, tx *sql.Tx, ops []textOp) error {
 }
 
 func execFTS(ctx context.Context, s *Store, tx *sql.Tx, op textOp) error {
+	s.textWrites++
 	if op.terms == "" {
 		if _, err := s.exec(ctx, tx, sqlDeleteFTS, op.tid); err != nil {
 			return fmt.Errorf("sqlite text delete: %w", err)

@@ -38,6 +38,18 @@ func TestTextRebuild(t *testing.T) {
 	storetest.WantTextFound(t, s)
 }
 
+// TestTextNoAutomerge: a database whose full-text index still merges in
+// each write's commit gets automerge turned off by migration 11 when the
+// store opens.
+func TestTextNoAutomerge(t *testing.T) {
+	s := reopenSeeded(t, `INSERT INTO record_fts (record_fts, rank) VALUES ('automerge', 4)`, `DELETE FROM schema_version WHERE version = 11`)
+	var automerge int
+	if err := s.w.QueryRowContext(context.Background(), `SELECT v FROM record_fts_config WHERE k = 'automerge'`).Scan(&automerge); err != nil || automerge != 0 {
+		t.Fatalf("automerge %d (%v), want 0", automerge, err)
+	}
+	storetest.WantTextFound(t, s)
+}
+
 // reopenSeeded opens a new store with storetest.SeedTextRecords, runs
 // undo on it and opens it again, so that the missing migrations run.
 func reopenSeeded(t *testing.T, undo ...string) *Store {
@@ -160,4 +172,51 @@ func wantNameSearch(t *testing.T, s *Store, want map[string][]string) {
 			t.Errorf("search %q finds %v, want %v", q, got, ids)
 		}
 	}
+}
+
+// TestTextMerges: the full-text index no longer merges segments in the
+// commits of record writes (migration 11 turned automerge off), and
+// mergeText, started every textMergeEvery writes, keeps the segments few:
+// after thousands of creates, each its own commit, a search still reads a
+// few dozen segments at most and finds every record.
+func TestTextMerges(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var automerge int
+	if err := s.w.QueryRowContext(ctx, `SELECT v FROM record_fts_config WHERE k = 'automerge'`).Scan(&automerge); err != nil || automerge != 0 {
+		t.Fatalf("automerge %d (%v), want 0", automerge, err)
+	}
+	const n = 3000
+	most := 0
+	for i := range n {
+		r := &engine.Record{ID: "m" + strconv.Itoa(i), App: "a", Form: "f", Data: map[string]any{"name": "门店" + strconv.Itoa(i)}}
+		if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(int64(i), 0)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 499 {
+			s.merges.Wait()
+			// each write above made a segment; those since the last
+			// merge began wait for the next
+			segs, err := s.TextSegments(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			most = max(most, segs-s.textWrites)
+		}
+	}
+	// without mergeText the crisis merge alone leaves 24 here (up to 31
+	// a level)
+	if most > 12 {
+		t.Errorf("the index holds up to %d merged segments, want at most 12", most)
+	}
+	got, err := s.CountRecords(ctx, engine.RecordQuery{App: "a", Form: "f",
+		Filter: filter.Text{Fields: []filter.Field{{Key: "name", Type: filter.TypeString}}, Grams: []string{"门店"}}})
+	if err != nil || got != n {
+		t.Fatalf("search found %d records (%v), want %d", got, err, n)
+	}
+	t.Logf("segments: up to %d", most)
 }

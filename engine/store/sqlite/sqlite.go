@@ -63,6 +63,14 @@ type Store struct {
 	gmu        sync.Mutex  // guards pending
 	pending    []*applyReq // Applies waiting for the next batch
 	textOps    *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
+	// textWrites counts the full-text writes since the last merge of the
+	// index's segments was started; merging is set from a merge's start
+	// until it has the writer (mergeText), closed once Close began.
+	// Guarded by wmu.
+	textWrites int
+	merging    bool
+	closed     bool
+	merges     sync.WaitGroup // the merge under way, which Close waits for
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -177,8 +185,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes both pools, once a merge of the full-text index under way
+// has ended.
 func (s *Store) Close() error {
+	s.wmu.Lock()
+	s.closed = true
+	s.wmu.Unlock()
+	s.merges.Wait()
 	s.closeStmts()
 	s.rc.close()
 	s.wc.close()
@@ -371,6 +384,10 @@ CREATE INDEX audit_object ON audit(object, time) WHERE object <> '';
 	`
 CREATE INDEX docs_versions ON docs(kind, id, version);
 `,
+	// 11: the full-text index merges its segments no longer in the commit
+	// of each write but in commits of their own, every textMergeEvery
+	// writes (mergeText in record_text.go).
+	textNoAutomerge,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.
