@@ -89,6 +89,11 @@ func (s *Store) appendEvents(ctx context.Context, c *engine.Change) (res *engine
 		}
 	}
 	s.headOK = false // until the INSERT is done
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if err := s.setSync(ctx, false); err != nil {
+		return nil, true, err
+	}
 	if _, err := st.ExecContext(ctx, args...); err != nil {
 		if isConstraint(err) {
 			return nil, false, nil

@@ -40,14 +40,19 @@ type Options struct {
 
 // Store is the SQLite engine.Store. It is safe for concurrent use.
 type Store struct {
-	w     *sql.DB // the one writer connection
-	r     *sql.DB // read-only pool
-	rc    *readCache
-	wc    *readCache // statements of short reads on the writer connection (warmReader)
-	now   func() time.Time
-	path  string
-	sync  string               // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
-	stmts map[string]*sql.Stmt // writeStatements, prepared on w
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // read-only pool
+	rc   *readCache
+	wc   *readCache // statements of short reads on the writer connection (warmReader)
+	now  func() time.Time
+	path string
+	sync string // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
+	// full is the writer connection's synchronous setting (FULL or
+	// NORMAL), guarded by syncMu, which a commit holds from setting it
+	// (setSync) until it has committed.
+	full   bool
+	syncMu sync.Mutex
+	stmts  map[string]*sql.Stmt // writeStatements, prepared on w
 
 	wmu sync.Mutex // held by the Apply committing a batch
 	// head is the audit chain's head as this store's last commit left
@@ -109,9 +114,9 @@ func Open(path string, opts Options) (*Store, error) {
 	// The writer checkpoints at 4,000 WAL pages rather than SQLite's
 	// 1,000: a page written by many commits in between (an index's last
 	// leaf, the full-text index's structure) is copied to the file once.
-	// It rests at synchronous NORMAL, the setting of lazy changes, and tx
-	// sets FULL around each other transaction (syncedTx).
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)", "_pragma", "synchronous(NORMAL)"))
+	// It starts at synchronous FULL; each commit sets what it needs
+	// (setSync).
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)", "_pragma", "synchronous(FULL)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite open %s: %w", path, err)
 	}
@@ -119,7 +124,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous}
+	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous, full: true}
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
@@ -464,31 +469,50 @@ func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sq
 }
 
 // lazyTx is tx for an engine.Change marked Lazy: the transaction commits
-// with synchronous NORMAL, the writer connection's resting setting, which
-// writes the WAL but does not wait for the disk (the next FULL commit's
-// sync, or a checkpoint, covers it).
+// with synchronous NORMAL, which writes the WAL but does not wait for the
+// disk (the next FULL commit's sync, or a checkpoint, covers it).
 func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if err := s.setSync(ctx, false); err != nil {
+		return err
+	}
 	return runTx(ctx, s.w.BeginTx, fn)
 }
 
-// syncedTx is tx when the store syncs every commit (Synchronous FULL): the
-// writer connection, held for the whole transaction so that no other
-// Apply runs under the setting, is set to FULL before it and back to
-// NORMAL after. The writer rests at NORMAL because most commits are lazy
-// (a read's audit events): setting it there and back around each of those
-// was two statements more per read. A connection that could not be set
-// back stays at FULL, which syncs lazy commits too: slower, not less safe.
+// syncedTx is tx when the store syncs every commit (Synchronous FULL).
 func (s *Store) syncedTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if err := s.setSync(ctx, true); err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-		return err
+	return runTx(ctx, s.w.BeginTx, fn)
+}
+
+// setSync sets the writer connection's synchronous setting to FULL or
+// NORMAL, if it is not so already: the setting stays from one commit to
+// the next, so a run of record writes, or of reads' audit events, sets it
+// once rather than there and back around each commit (two statements, a
+// create's ~45 us). Called with s.syncMu held, which every commit whose
+// setting matters holds from here until it has committed, so nothing sets
+// it in between. A new connection starts at FULL (Open), as full says
+// before the first call; one that could not be set to NORMAL stays at
+// FULL, which syncs lazy commits too: slower, not less safe.
+func (s *Store) setSync(ctx context.Context, full bool) error {
+	if s.full == full {
+		return nil
 	}
-	defer func() { _, _ = conn.ExecContext(context.Background(), `PRAGMA synchronous = NORMAL`) }()
-	return runTx(ctx, conn.BeginTx, fn)
+	q := `PRAGMA synchronous = NORMAL`
+	if full {
+		q = `PRAGMA synchronous = FULL`
+	}
+	s.full = true // if the statement fails, assume the safe setting: the next call sets it again
+	if _, err := s.w.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("sqlite set synchronous: %w", err)
+	}
+	s.full = full
+	return nil
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
