@@ -38,8 +38,9 @@ type AuditWriter struct {
 }
 
 type auditReq struct {
-	ev  *AuditEvent
-	err chan error
+	ev      *AuditEvent
+	version int // the app version the event's request resolved (0: not known); see Change.auditVersions
+	err     chan error
 }
 
 // NewAuditWriter starts a writer on s. Call Close when done.
@@ -64,11 +65,17 @@ func (w *AuditWriter) Write(ctx context.Context, ev *AuditEvent) error {
 // commit holding it, so that a caller can prepare its answer while the
 // event commits. The answer must not leave before wait returns nil.
 func (w *AuditWriter) Start(ctx context.Context, ev *AuditEvent) (wait func() error) {
+	return w.startAt(ctx, ev, 0)
+}
+
+// startAt is Start of an event whose request resolved the current version
+// of the event's app (0: not known).
+func (w *AuditWriter) startAt(ctx context.Context, ev *AuditEvent, version int) (wait func() error) {
 	failed := func(err error) func() error { return func() error { return err } }
 	if ev == nil {
 		return failed(Errorf(EINVALID, T("审计事件为空", "nil audit event")))
 	}
-	r := &auditReq{ev: ev, err: make(chan error, 1)}
+	r := &auditReq{ev: ev, version: version, err: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -122,12 +129,19 @@ func (w *AuditWriter) loop() {
 			}
 		}
 		evs := make([]*AuditEvent, len(batch))
+		var versions []int
 		for i, r := range batch {
 			evs[i] = r.ev
+			if r.version != 0 {
+				if versions == nil {
+					versions = make([]int, len(batch))
+				}
+				versions[i] = r.version
+			}
 		}
 		// The commit must not die with one caller's context: others wait on it.
 		start := time.Now()
-		_, err := w.s.Apply(context.Background(), &Change{Audit: evs, Lazy: true})
+		_, err := w.s.Apply(context.Background(), &Change{Audit: evs, Lazy: true, auditVersions: versions})
 		if w.observe != nil {
 			w.observe(len(evs), OutcomeOf(err), time.Since(start))
 		}

@@ -401,7 +401,7 @@ func (s *Service) listRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
 	ev.Detail = listDetail(len(out.Items), string(q.Filter), q.Search, q.Sort)
-	return out, s.audit.Start(ctx, ev), nil
+	return out, s.audit.startAt(ctx, ev, v), nil
 }
 
 // selection is the filter and sort of q over f under acc: the scope, the
