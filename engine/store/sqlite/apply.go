@@ -421,7 +421,7 @@ func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte
 // FindRecordByID returns a live record, or with deleted also a binned one.
 func (s *Store) FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*engine.Record, error) {
 	rc, done := s.warmReader()
-	r, err := scanRecord(rc.queryRow(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
+	r, err := scanRecord(rc.queryRow(pointCtx(ctx), `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
 	done()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)

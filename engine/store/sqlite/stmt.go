@@ -213,3 +213,19 @@ func (s *Store) warmReader() (*readCache, func()) {
 	}
 	return s.rc, func() {}
 }
+
+// pointCtx is the context of a read of one row by its key: ctx's values
+// without its cancellation. Given a context that can end, database/sql
+// and the driver each start a goroutine per query to watch it, and the
+// query's end wakes both: more than such a read of microseconds costs,
+// with nothing in it worth interrupting. A context that has already
+// ended is still honoured: the read then fails at once with its error.
+func pointCtx(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
