@@ -158,9 +158,25 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 	return out, nil
 }
 
+// docVersionsQueries are DocVersions' queries for up to 8 refs, built
+// once: a request's authentication asks for 4 or 5.
+var docVersionsQueries = func() (qs [9]string) {
+	for n := range qs {
+		qs[n] = buildDocVersionsQuery(n)
+	}
+	return qs
+}()
+
 // docVersionsQuery is DocVersions' query for n refs: one row, a column
 // per ref.
 func docVersionsQuery(n int) string {
+	if n < len(docVersionsQueries) {
+		return docVersionsQueries[n]
+	}
+	return buildDocVersionsQuery(n)
+}
+
+func buildDocVersionsQuery(n int) string {
 	var q strings.Builder
 	q.WriteString(`SELECT `)
 	for i := range n {
