@@ -202,7 +202,24 @@ func (s *Service) findApp(ctx context.Context, key string) (*appDoc, int64, erro
 func (s *Service) putBundle(app string, version int, b *Bundle) {
 	s.mu.Lock()
 	s.bundles[appVersionID(app, version)] = b
+	if s.formVersions == nil {
+		s.formVersions = map[*Form]int{}
+	}
+	for _, f := range b.Forms {
+		s.formVersions[f] = version
+	}
 	s.mu.Unlock()
+}
+
+// formVersion is the app version whose loaded bundle holds f (0: not one
+// of them). A request's query over f carries it (RecordQuery.appVersion):
+// f is the form of the version the request resolved, so the encrypting
+// store learns which of its fields are encrypted without reading the app
+// document again.
+func (s *Service) formVersion(f *Form) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.formVersions[f]
 }
 
 // Bundle returns the loaded Bundle of an app at a version (0 = current).

@@ -285,9 +285,46 @@ func (s *EncryptingStore) decryptData(ctx context.Context, app, form string, dat
 	return out, nil
 }
 
+// sealed reports whether data holds a ciphertext or a blind index, where
+// encryptData puts them (top level, or one level down in objects and
+// arrays of objects): data without any is read as it is stored.
+func sealed(data map[string]any) bool {
+	for k, v := range data {
+		if strings.HasPrefix(k, blindPrefix) {
+			return true
+		}
+		switch x := v.(type) {
+		case string:
+			if IsCiphertext(x) {
+				return true
+			}
+		case map[string]any:
+			if sealedMembers(x) {
+				return true
+			}
+		case []any:
+			for _, it := range x {
+				if m, ok := it.(map[string]any); ok && sealedMembers(m) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func sealedMembers(m map[string]any) bool {
+	for _, v := range m {
+		if IsCiphertext(v) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *EncryptingStore) decryptRecord(ctx context.Context, r *Record) (*Record, error) {
-	if r == nil {
-		return nil, nil
+	if r == nil || !sealed(r.Data) {
+		return r, nil
 	}
 	d, err := s.decryptData(ctx, r.App, r.Form, r.Data)
 	if err != nil {
@@ -340,7 +377,11 @@ func (s *EncryptingStore) Apply(ctx context.Context, c *Change) (*ChangeResult, 
 	if len(c.Audit) > 0 {
 		nc.Audit = make([]*AuditEvent, len(c.Audit))
 		for i, ev := range c.Audit {
-			nc.Audit[i] = s.scrubAudit(ctx, ev)
+			v := 0
+			if i < len(c.auditVersions) {
+				v = c.auditVersions[i]
+			}
+			nc.Audit[i] = s.scrubAudit(ctx, ev, v)
 		}
 	}
 	res, err := s.Store.Apply(ctx, &nc)
@@ -365,10 +406,20 @@ func (s *EncryptingStore) Apply(ctx context.Context, c *Change) (*ChangeResult, 
 // scrubAudit replaces, in a list event's detail, the values a filter
 // compares sensitive fields with by their blind indexes, and drops a
 // search term on a form with sensitive fields: the audit log must not
-// become a copy of the data in clear.
-func (s *EncryptingStore) scrubAudit(ctx context.Context, ev *AuditEvent) *AuditEvent {
+// become a copy of the data in clear. version is the app's current version
+// as the event's request resolved it (0: not known): the form of a known
+// version comes from the cache of compiled versions, with no store read,
+// and one without sensitive fields leaves the detail as it is.
+func (s *EncryptingStore) scrubAudit(ctx context.Context, ev *AuditEvent, version int) *AuditEvent {
 	if ev == nil || len(ev.Detail) == 0 || ev.App == "" || ev.Form == "" {
 		return ev
+	}
+	var f *Form
+	if version != 0 {
+		var err error
+		if f, err = s.forms(ctx, ev.App, ev.Form, version); err == nil && f != nil && !hasSensitive(f) {
+			return ev
+		}
 	}
 	var d map[string]any
 	if json.Unmarshal(ev.Detail, &d) != nil {
@@ -379,8 +430,13 @@ func (s *EncryptingStore) scrubAudit(ctx context.Context, ev *AuditEvent) *Audit
 	if fs == "" && search == "" {
 		return ev
 	}
-	f, err := s.forms(ctx, ev.App, ev.Form, 0)
-	if err != nil || !hasSensitive(f) {
+	if f == nil {
+		var err error
+		if f, err = s.forms(ctx, ev.App, ev.Form, 0); err != nil {
+			return ev
+		}
+	}
+	if !hasSensitive(f) {
 		return ev
 	}
 	if search != "" {

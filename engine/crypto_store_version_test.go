@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -37,5 +38,59 @@ func TestEncryptingStoreRequestVersion(t *testing.T) {
 	}
 	if want := []int{7, 0}; !slices.Equal(asked, want) {
 		t.Errorf("form versions looked up %v, want %v", asked, want)
+	}
+}
+
+// auditStore keeps the audit events of every Apply; the rest of Store is
+// not used.
+type auditStore struct {
+	Store
+	events []*AuditEvent
+}
+
+func (s *auditStore) Apply(_ context.Context, c *Change) (*ChangeResult, error) {
+	s.events = append(s.events, c.Audit...)
+	return &ChangeResult{Audit: c.Audit}, nil
+}
+
+// TestEncryptingStoreAuditVersion: a list event queued with the app version
+// its request resolved is scrubbed by the form of that version (here 7
+// encrypts the phone, 8 no longer does), looked up without reading the
+// app document; one queued without a version asks for the current one.
+func TestEncryptingStoreAuditVersion(t *testing.T) {
+	var asked []int
+	forms := func(_ context.Context, app, form string, version int) (*Form, error) {
+		asked = append(asked, version)
+		f := &Form{Key: form, Fields: []*Field{{Key: "phone", Type: "text"}}}
+		if version != 8 {
+			f.Fields[0].Sensitive = "phone"
+		}
+		return f, nil
+	}
+	inner := &auditStore{}
+	w := NewAuditWriter(NewEncryptingStore(inner, nil, forms), AuditWriterOptions{})
+	defer w.Close()
+	ctx := context.Background()
+	event := func() *AuditEvent {
+		return &AuditEvent{Action: "list", App: "a", Form: "f", Detail: listDetail(1, "", "13655557777", "")}
+	}
+	for _, v := range []int{8, 7, 0} {
+		if err := w.startAt(ctx, event(), v)(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int{8, 7, 0}; !slices.Equal(asked, want) {
+		t.Errorf("form versions looked up %v, want %v", asked, want)
+	}
+	var searches []string
+	for _, ev := range inner.events {
+		var d struct{ Search string }
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		searches = append(searches, d.Search)
+	}
+	if want := []string{"13655557777", "[redacted]", "[redacted]"}; !slices.Equal(searches, want) {
+		t.Errorf("search terms audited %q, want %q", searches, want)
 	}
 }

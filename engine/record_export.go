@@ -162,7 +162,7 @@ func (s *Service) RequestExport(ctx context.Context, p *Principal, app, form str
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.store.CountRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe})
+	n, err := s.store.CountRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, appVersion: s.formVersion(f)})
 	if err != nil {
 		return nil, err
 	}

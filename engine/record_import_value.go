@@ -366,7 +366,7 @@ func (s *Service) findByField(ctx context.Context, app string, f *Form, acc *Acc
 	if scope := acc.ScopeFilter(); scope != nil {
 		fe = filter.And{Items: []filter.Expr{scope, fe}}
 	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Limit: limit})
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Limit: limit, appVersion: s.formVersion(f)})
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
-	hooks   []RecordHook
+	// formVersions is the app version of each loaded bundle's forms (see formVersion)
+	formVersions map[*Form]int
+	hooks        []RecordHook
 
 	shareHooks []RecordShareHook // record_share.go
 

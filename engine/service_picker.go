@@ -348,7 +348,7 @@ func (s *Service) labelRelated(ctx context.Context, p *Principal, b *Bundle, app
 	if scope := racc.ScopeFilter(); scope != nil {
 		flt = filter.And{Items: []filter.Expr{scope, flt}}
 	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: rf.Key, Filter: flt, Limit: len(in)})
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: rf.Key, Filter: flt, Limit: len(in), appVersion: s.formVersion(rf)})
 	if err != nil {
 		return fmt.Errorf("relation labels: %w", err)
 	}

@@ -236,7 +236,7 @@ func (s *Service) createChange(ctx context.Context, p *Principal, b *Bundle, v i
 func (s *Service) findInScope(ctx context.Context, app string, f *Form, acc *Access, id string, deleted bool) (*Record, error) {
 	scope := acc.ScopeFilter()
 	if scope != nil && !matchesInMemory(f, scope) {
-		q := RecordQuery{App: app, Form: f.Key, Limit: 1, Deleted: deleted,
+		q := RecordQuery{App: app, Form: f.Key, Limit: 1, Deleted: deleted, appVersion: s.formVersion(f),
 			Filter: filter.And{Items: []filter.Expr{scope, filter.Cmp{Field: sysField("_id"), Op: filter.OpEq, Value: id}}}}
 		page, err := s.store.FindRecords(ctx, q)
 		if err != nil {
@@ -401,7 +401,7 @@ func (s *Service) listRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
 	ev.Detail = listDetail(len(out.Items), string(q.Filter), q.Search, q.Sort)
-	return out, s.audit.Start(ctx, ev), nil
+	return out, s.audit.startAt(ctx, ev, v), nil
 }
 
 // selection is the filter and sort of q over f under acc: the scope, the

@@ -99,6 +99,13 @@ type Change struct {
 	// changes. The AuditWriter's batches (the events of reads) are lazy: a
 	// disk flush per read was most of a read's time. A backend may ignore it.
 	Lazy bool
+
+	// auditVersions, when set, holds for each event of Audit the app's
+	// current version as the request that made it resolved it (0: not
+	// known), so that the encrypting store learns which fields of the
+	// event's form are encrypted without reading the app document again
+	// (see EncryptingStore.scrubAudit). Not compared by tests: unexported.
+	auditVersions []int
 }
 
 // ChangeResult reports what Apply stored: the records as written (with

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"formwork/engine"
 )
 
@@ -22,7 +24,9 @@ import (
 // form; creates as admin; as a staff role that sees only store S1 and not
 // the phone, lists of level = gold sorted by -amount, 50 a page, and reads by
 // id) in process, so each lever on the record paths can be measured with
-// ns/op, allocs/op and a CPU profile.
+// ns/op, allocs/op and a CPU profile. As in the peer run (and every
+// server cmd/formwork starts) the store is wrapped in the encrypting store
+// under a master key, and the HTTP metrics are kept.
 
 const peerRecords = "/api/v1/apps/bench/forms/customers/records"
 
@@ -65,10 +69,14 @@ var peer struct {
 	s1     []string // ids of the records in store S1
 }
 
+// peerMaster is the peer harness's master key.
+var peerMaster = []byte("peer-benchmark-master-key-32byte")
+
 func peerHarness(b testing.TB) *harness {
 	b.Helper()
 	peer.once.Do(func() {
-		h := newHarness(b, testConfig())
+		newHarness(b, testConfig()) // the seeded base
+		h := copyKeyedHarness(b, testConfig(), base.file, peerMaster, base.users, base.tokens)
 		ctx := context.Background()
 		admin := &engine.Principal{User: h.users["admin"], IP: "127.0.0.1"}
 		bundle, err := os.ReadFile(filepath.Join("testdata", "customers.json"))
@@ -96,7 +104,10 @@ func peerHarness(b testing.TB) *harness {
 	if peer.file == "" {
 		b.Fatal("the peer harness could not be built")
 	}
-	return copyHarness(b, testConfig(), peer.file, peer.users, peer.tokens)
+	h := copyKeyedHarness(b, testConfig(), peer.file, peerMaster, peer.users, peer.tokens)
+	h.metrics = prometheus.NewRegistry()
+	h.e = h.app(nil)
+	return h
 }
 
 // benchPeer runs req against a fresh copy of the peer harness at 1 and 8

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"formwork/designer"
 	"formwork/engine"
@@ -34,12 +35,15 @@ type harness struct {
 	tb     testing.TB
 	store  engine.Store
 	dbPath string // the SQLite file, for a second node on the same store
-	cfg    Config
-	org    *engine.Org
-	svc    *engine.Service
-	e      *echo.Echo
-	users  map[string]*engine.User
-	tokens map[string]string
+	master []byte // the encrypting store's master key; nil: no encrypting store
+	// metrics, when set, receives the HTTP metrics (Deps.Metrics)
+	metrics prometheus.Registerer
+	cfg     Config
+	org     *engine.Org
+	svc     *engine.Service
+	e       *echo.Echo
+	users   map[string]*engine.User
+	tokens  map[string]string
 }
 
 func testConfig() Config {
@@ -94,18 +98,34 @@ func newHarness(tb testing.TB, cfg Config) *harness {
 // it. users and tokens are those already in the file.
 func openHarness(tb testing.TB, cfg Config, dbPath string, users map[string]*engine.User, tokens map[string]string, seed func(*harness)) *harness {
 	tb.Helper()
-	st, err := sqlite.Open(dbPath, sqlite.Options{Now: time.Now})
+	return openKeyedHarness(tb, cfg, dbPath, nil, users, tokens, seed)
+}
+
+// openKeyedHarness is openHarness with, when master is set, the store
+// wrapped in the encrypting store under that master key, as cmd/formwork
+// wires every server (it always has a master key).
+func openKeyedHarness(tb testing.TB, cfg Config, dbPath string, master []byte, users map[string]*engine.User, tokens map[string]string, seed func(*harness)) *harness {
+	tb.Helper()
+	sq, err := sqlite.Open(dbPath, sqlite.Options{Now: time.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = st.Close() })
-	if _, err := migrations.Apply(context.Background(), st, time.Now); err != nil {
+	tb.Cleanup(func() { _ = sq.Close() })
+	if _, err := migrations.Apply(context.Background(), sq, time.Now); err != nil {
 		tb.Fatal(err)
 	}
+	var st engine.Store = sq
+	var keys *engine.Keyring
+	if master != nil {
+		if keys, err = engine.NewKeyring(sq, master, time.Now); err != nil {
+			tb.Fatal(err)
+		}
+		st = engine.NewEncryptingStore(sq, keys, engine.StoreForms(sq))
+	}
 	org := engine.NewOrg(st, time.Now)
-	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now, TOTP: totp.New()})
+	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: time.Now, TOTP: totp.New(), Keys: keys})
 	tb.Cleanup(svc.Close)
-	h := &harness{tb: tb, store: st, dbPath: dbPath, cfg: cfg, org: org, svc: svc, users: users, tokens: tokens}
+	h := &harness{tb: tb, store: st, dbPath: dbPath, master: master, cfg: cfg, org: org, svc: svc, users: users, tokens: tokens}
 	if seed != nil {
 		seed(h)
 	}
@@ -204,12 +224,19 @@ func (h *harness) snapshotTo(tb testing.TB, dst string) {
 // (workflow runtimes, rate limiters) is not carried over.
 func (h *harness) fork(tb testing.TB, snapshot string) *harness {
 	tb.Helper()
-	return copyHarness(tb, h.cfg, snapshot, h.users, h.tokens)
+	return copyKeyedHarness(tb, h.cfg, snapshot, h.master, h.users, h.tokens)
 }
 
 // copyHarness opens a harness on a copy of the SQLite file snapshot, whose
 // users and tokens are given (copied, so the harness may change them).
 func copyHarness(tb testing.TB, cfg Config, snapshot string, users map[string]*engine.User, tokens map[string]string) *harness {
+	tb.Helper()
+	return copyKeyedHarness(tb, cfg, snapshot, nil, users, tokens)
+}
+
+// copyKeyedHarness is copyHarness of a snapshot written under the master
+// key master (see openKeyedHarness).
+func copyKeyedHarness(tb testing.TB, cfg Config, snapshot string, master []byte, users map[string]*engine.User, tokens map[string]string) *harness {
 	tb.Helper()
 	b, err := os.ReadFile(snapshot)
 	if err != nil {
@@ -224,7 +251,7 @@ func copyHarness(tb testing.TB, cfg Config, snapshot string, users map[string]*e
 		c := *u
 		us[k] = &c
 	}
-	return openHarness(tb, cfg, dbPath, us, maps.Clone(tokens), nil)
+	return openKeyedHarness(tb, cfg, dbPath, master, us, maps.Clone(tokens), nil)
 }
 
 // withWorkflows starts the workflow runtime on the harness's service and
@@ -241,7 +268,7 @@ func (h *harness) withWorkflows(opt workflow.Options) *workflow.Runtime {
 // not nil).
 func (h *harness) app(w *workflow.Runtime) *echo.Echo {
 	return New(Deps{Store: h.store, Org: h.org, Service: h.svc, Workflows: w, Designer: designer.New(h.svc), Config: h.cfg,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: h.metrics})
 }
 
 // do sends one request as user ("" = anonymous) and returns the response.

@@ -220,6 +220,7 @@ func (c *Process) run(g *Globals, role string) error {
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	log := g.newLogger(os.Stderr)
+	defer tuneGC(int64(c.GCHeadroom))()
 
 	// the queue first: a web or worker process without Redis is refused
 	// before it opens (and migrates) the store

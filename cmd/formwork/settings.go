@@ -72,6 +72,7 @@ type Process struct {
 	BackupDaily     int           `name:"backup-keep-daily" help:"Daily backups kept." default:"7" env:"FORMWORK_BACKUP_KEEP_DAILY"`
 	BackupWeekly    int           `name:"backup-keep-weekly" help:"Weekly backups kept." default:"4" env:"FORMWORK_BACKUP_KEEP_WEEKLY"`
 	ShutdownTimeout time.Duration `help:"On SIGTERM, how long in-flight requests and running jobs may finish; a job still running then goes back to the queue and runs again later." default:"30s" env:"FORMWORK_SHUTDOWN_TIMEOUT"`
+	GCHeadroom      byteSize      `name:"gc-headroom" help:"How far the heap may grow past what the last garbage collection left live before the next one starts, when that is more than Go's default (a doubling); 0: Go's default. GOGC in the environment overrides it." default:"16MiB" env:"FORMWORK_GC_HEADROOM"`
 }
 
 // Validate checks what the flag types alone do not; kong calls it after
@@ -92,6 +93,7 @@ func (p *Process) Validate() error {
 		{p.BinRetention < 0, "FORMWORK_BIN_RETENTION_DAYS", "want 0 or more days"},
 		{p.BackupDaily < 0 || p.BackupWeekly < 0, "FORMWORK_BACKUP_KEEP_DAILY/WEEKLY", "want 0 or more"},
 		{p.ShutdownTimeout <= 0, "FORMWORK_SHUTDOWN_TIMEOUT", "want a positive duration"},
+		{p.GCHeadroom < 0, "FORMWORK_GC_HEADROOM", "want 0 or more"},
 	} {
 		if c.bad {
 			return fmt.Errorf("%s: %s", c.name, c.msg)

@@ -66,7 +66,7 @@ func (s *Store) applyBatch(batch []*applyReq) {
 	}()
 	if len(batch) == 1 {
 		r := batch[0]
-		r.res, r.err = s.applyAlone(r.ctx, r.c)
+		r.res, r.err = s.applyAlone(detachCtx(r.ctx), r.c)
 		return
 	}
 	// The transaction and its statements run without the callers'
@@ -425,7 +425,7 @@ func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte
 // FindRecordByID returns a live record, or with deleted also a binned one.
 func (s *Store) FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*engine.Record, error) {
 	rc, done := s.warmReader()
-	r, err := scanRecord(rc.queryRow(ctx, `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
+	r, err := scanRecord(rc.queryRow(detachCtx(ctx), `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
 	done()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)

@@ -123,7 +123,7 @@ func scanDoc(row scanner) (*engine.Doc, error) {
 // FindDoc returns one doc; ENOTFOUND when missing.
 func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, error) {
 	rc, done := s.warmReader()
-	d, err := scanDoc(rc.queryRow(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
+	d, err := scanDoc(rc.queryRow(detachCtx(ctx), `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
 	done()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+kind+"/"+id, "doc not found: "+kind+"/"+id))
@@ -150,7 +150,7 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 		dest[i] = &out[i]
 	}
 	rc, done := s.warmReader()
-	err := rc.queryRow(ctx, docVersionsQuery(len(refs)), args...).Scan(dest...)
+	err := rc.queryRow(detachCtx(ctx), docVersionsQuery(len(refs)), args...).Scan(dest...)
 	done()
 	if err != nil {
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
@@ -158,9 +158,25 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 	return out, nil
 }
 
+// docVersionsQueries are DocVersions' queries for up to 8 refs, built
+// once: a request's authentication asks for 4 or 5.
+var docVersionsQueries = func() (qs [9]string) {
+	for n := range qs {
+		qs[n] = buildDocVersionsQuery(n)
+	}
+	return qs
+}()
+
 // docVersionsQuery is DocVersions' query for n refs: one row, a column
 // per ref.
 func docVersionsQuery(n int) string {
+	if n < len(docVersionsQueries) {
+		return docVersionsQueries[n]
+	}
+	return buildDocVersionsQuery(n)
+}
+
+func buildDocVersionsQuery(n int) string {
 	var q strings.Builder
 	q.WriteString(`SELECT `)
 	for i := range n {
