@@ -568,6 +568,18 @@ func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*Reco
 	}
 	out := &RecordPage{Items: make([]*Record, len(page.Items)), NextCursor: page.NextCursor}
 	for i, r := range page.Items {
+		if r.RawData != "" {
+			if !strings.Contains(r.RawData, blindPrefix) && !strings.Contains(r.RawData, cipherPrefix) {
+				out.Items[i] = r // nothing in it was encrypted (a string holding either is decoded to make sure)
+				continue
+			}
+			c := *r
+			if c.Data, err = decodeRawData(r); err != nil {
+				return nil, err
+			}
+			c.RawData = ""
+			r = &c
+		}
 		if out.Items[i], err = s.decryptRecord(ctx, r); err != nil {
 			return nil, err
 		}

@@ -52,7 +52,11 @@ func (v *RecordView) AppendJSON(b []byte) ([]byte, error) {
 		b = appendJSONString(b, v.DeletedBy)
 	}
 	b = append(b, `,"data":`...)
-	if b, err = appendJSONValue(b, v.Data); err != nil {
+	if v.raw != "" {
+		if b, err = appendViewData(b, v); err != nil {
+			return nil, err
+		}
+	} else if b, err = appendJSONValue(b, v.Data); err != nil {
 		return nil, err
 	}
 	return append(b, '}'), nil

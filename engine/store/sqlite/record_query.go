@@ -343,6 +343,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	defer rows.Close()
 	page := &engine.RecordPage{}
 	rs := newListScan(q.App, q.Form, len(sel))
+	rs.raw = q.RawData
 	more := false
 	for rows.Next() {
 		if len(page.Items) == limit {
@@ -383,6 +384,7 @@ const listCols = `json_array(id, form_version, unit, owner, status, version, cre
 // Records through one set of destinations made once per page, not per row.
 type listScan struct {
 	app, form string
+	raw       bool // data left as its text (RecordQuery.RawData)
 	row       string
 	sortVals  []any // the last row's sort columns
 	dest      []any
@@ -429,7 +431,9 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 		t := parseTime(f[10])
 		r.DeletedAt = &t
 	}
-	if r.Data, err = decodeData(s.row[d.i:]); err != nil {
+	if s.raw {
+		r.RawData = s.row[d.i:]
+	} else if r.Data, err = decodeData(s.row[d.i:]); err != nil {
 		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
 	}
 	return r, nil
