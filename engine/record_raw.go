@@ -82,13 +82,14 @@ func appendViewData(b []byte, v *RecordView) ([]byte, error) {
 // map's way.
 const rawDepth = 64
 
-// appendRawData appends the JSON data object raw redacted for a (fields
-// not in f or hidden left out, masked ones masked) exactly as
-// appendJSONValue appends the decoded and redacted map. ok is false, and b
-// holds garbage past its length, when raw is not something it re-encodes
-// exactly: not one object, keys of an object not in strictly increasing
-// order (a repeated key, text not written by encoding/json), malformed
-// JSON, a number float64 does not hold.
+// appendRawData appends the JSON data object raw redacted by p (fields
+// not in the form or hidden left out, masked ones masked) exactly as
+// appendJSONValue appends the decoded and redacted map. ok is false (and
+// what it appended is to be dropped) when raw is not something it
+// re-encodes exactly: not one object, keys of an object not in strictly
+// increasing order (a repeated key, text not written by encoding/json),
+// malformed JSON, a number float64 does not hold, nesting deeper than
+// rawDepth.
 func appendRawData(b []byte, raw string, p *fieldPlan) ([]byte, bool) {
 	d := rawDec{s: raw}
 	d.ws()
