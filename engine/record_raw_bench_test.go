@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // benchRawRecord is a record of the peer benchmark's customers form as
@@ -39,6 +40,23 @@ func BenchmarkRawData(b *testing.B) {
 			_ = json.Unmarshal([]byte(benchRawRecord), &m)
 			redactInPlace(f, a, m)
 			buf, _ = appendJSONValue(buf[:0], m)
+		}
+	})
+}
+
+// BenchmarkJSONTime: a stored timestamp written digit by digit, and by
+// AppendFormat.
+func BenchmarkJSONTime(b *testing.B) {
+	t := time.Date(2026, 12, 7, 3, 4, 5, 123456000, time.UTC)
+	buf := make([]byte, 0, 64)
+	b.Run("digits", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ = appendJSONTime(buf[:0], t)
+		}
+	})
+	b.Run("AppendFormat", func(b *testing.B) {
+		for b.Loop() {
+			buf = t.AppendFormat(buf[:0], time.RFC3339Nano)
 		}
 	})
 }
