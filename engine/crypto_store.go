@@ -556,11 +556,20 @@ func (s *EncryptingStore) rewriteExpr(ctx context.Context, app string, f *Form, 
 	return e, nil
 }
 
-// FindRecords rewrites the query, then decrypts the page.
+// FindRecords rewrites the query, then decrypts the page. The records of a
+// form with fields encrypted at rest are decrypted from their data decoded
+// by the store, not from its text (RecordQuery.RawData).
 func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*RecordPage, error) {
 	q, err := s.rewriteQuery(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if q.RawData {
+		f, err := s.forms(ctx, q.App, q.Form, q.appVersion)
+		if err != nil {
+			return nil, err
+		}
+		q.RawData = f != nil && !hasSensitive(f)
 	}
 	page, err := s.Store.FindRecords(ctx, q)
 	if err != nil {
@@ -573,6 +582,7 @@ func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*Reco
 				out.Items[i] = r // nothing in it was encrypted (a string holding either is decoded to make sure)
 				continue
 			}
+			// a value encrypted under an earlier version of the form
 			c := *r
 			if c.Data, err = decodeRawData(r); err != nil {
 				return nil, err

@@ -70,3 +70,33 @@ func countAudit(t *testing.T, f *accessFixture, action string) int {
 	}
 	return len(page.Items)
 }
+
+// TestListRecordsJSONEncryptedApp: with encryption at rest, the records of
+// a form without encrypted fields are encoded from their stored text, and
+// the page is byte for byte ListRecords' page.
+func TestListRecordsJSONEncryptedApp(t *testing.T) {
+	f := newAccessFixture(t, fixtureOptions{Bundle: "shop.json", Units: shopUnits, Encrypt: true,
+		Users: []fixtureUser{{Name: "boss", Unit: "hq", Roles: []string{"hq_admin"}}}})
+	ctx := context.Background()
+	boss := f.users["boss"]
+	for _, name := range []string{"Acme <&>", "王氏\n集团", "plain"} {
+		if _, err := f.svc.CreateRecord(ctx, boss, f.app, "company", map[string]any{"name": name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := f.svc.ListRecords(ctx, boss, f.app, "company", engine.ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := list.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.ListRecordsJSON(ctx, boss, f.app, "company", engine.ListQuery{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("ListRecordsJSON = %s\nwant %s", got, want)
+	}
+}
