@@ -612,11 +612,20 @@ func (s *EncryptingStore) rewriteExpr(ctx context.Context, app string, f *Form, 
 	return e, nil
 }
 
-// FindRecords rewrites the query, then decrypts the page.
+// FindRecords rewrites the query, then decrypts the page. The records of a
+// form with fields encrypted at rest are decrypted from their data decoded
+// by the store, not from its text (RecordQuery.RawData).
 func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*RecordPage, error) {
 	q, err := s.rewriteQuery(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if q.RawData {
+		f, err := s.forms(ctx, q.App, q.Form, q.appVersion)
+		if err != nil {
+			return nil, err
+		}
+		q.RawData = f != nil && !hasSensitive(f)
 	}
 	page, err := s.Store.FindRecords(ctx, q)
 	if err != nil {
@@ -624,6 +633,19 @@ func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*Reco
 	}
 	out := &RecordPage{Items: make([]*Record, len(page.Items)), NextCursor: page.NextCursor}
 	for i, r := range page.Items {
+		if r.RawData != "" {
+			if !strings.Contains(r.RawData, blindPrefix) && !strings.Contains(r.RawData, cipherPrefix) {
+				out.Items[i] = r // nothing in it was encrypted (a string holding either is decoded to make sure)
+				continue
+			}
+			// a value encrypted under an earlier version of the form
+			c := *r
+			if c.Data, err = decodeRawData(r); err != nil {
+				return nil, err
+			}
+			c.RawData = ""
+			r = &c
+		}
 		if out.Items[i], err = s.decryptRecord(ctx, r); err != nil {
 			return nil, err
 		}

@@ -28,11 +28,16 @@ type Record struct {
 	Status      string         `json:"status"`
 	Version     int64          `json:"version"`
 	Data        map[string]any `json:"data"`
-	CreatedAt   time.Time      `json:"created_at"`
-	CreatedBy   string         `json:"created_by"`
-	UpdatedAt   time.Time      `json:"updated_at"`
-	UpdatedBy   string         `json:"updated_by"`
-	DeletedAt   *time.Time     `json:"deleted_at,omitempty"`
+	// RawData is the stored JSON text of the data, given instead of Data
+	// (then nil) only to a query that asked for it (RecordQuery.RawData):
+	// a page that is only encoded as JSON copies it through instead of
+	// decoding it into a map and encoding the map again.
+	RawData   string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	UpdatedBy string     `json:"updated_by"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // Clone returns a deep copy of r.

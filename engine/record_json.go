@@ -52,7 +52,11 @@ func (v *RecordView) AppendJSON(b []byte) ([]byte, error) {
 		b = appendJSONString(b, v.DeletedBy)
 	}
 	b = append(b, `,"data":`...)
-	if b, err = appendJSONValue(b, v.Data); err != nil {
+	if v.raw != "" {
+		if b, err = appendViewData(b, v); err != nil {
+			return nil, err
+		}
+	} else if b, err = appendJSONValue(b, v.Data); err != nil {
 		return nil, err
 	}
 	return append(b, '}'), nil
@@ -179,9 +183,12 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
-// appendJSONTime appends t as time.Time's MarshalJSON does.
+// appendJSONTime appends t as time.Time's MarshalJSON does. A time in UTC
+// (every stored one) is written digit by digit: AppendFormat interpreting
+// the RFC 3339 layout was most of a list's time on its timestamps.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
 		m, err := t.MarshalJSON()
 		if err != nil {
 			return nil, err
@@ -189,8 +196,37 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		return append(b, m...), nil
 	}
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"'), nil
+	if t.Location() != time.UTC {
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), nil
+	}
+	h, mi, sec := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = append2(b, int(mo), '-')
+	b = append2(b, d, 'T')
+	b = append2(b, h, ':')
+	b = append2(b, mi, ':')
+	b = append2(b, sec, '.')
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [9]byte
+		for i := 8; i >= 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	} else {
+		b = b[:len(b)-1] // no fraction: no point
+	}
+	return append(b, 'Z', '"'), nil
+}
+
+// append2 appends v (0 to 99) as two digits, then sep.
+func append2(b []byte, v int, sep byte) []byte {
+	return append(b, byte('0'+v/10), byte('0'+v%10), sep)
 }
 
 const jsonHex = "0123456789abcdef"

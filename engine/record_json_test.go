@@ -138,3 +138,32 @@ func BenchmarkRecordListJSON(b *testing.B) {
 		buf, _ = l.AppendJSON(buf[:0])
 	}
 }
+
+// FuzzJSONTime: appendJSONTime writes what time.Time's MarshalJSON does,
+// in UTC (its own digits), in a zone at offset zero and in others.
+func FuzzJSONTime(f *testing.F) {
+	f.Add(int64(1733540000), int64(0), uint8(0))
+	f.Add(int64(1733540000), int64(123456789), uint8(1))
+	f.Add(int64(-62135596800), int64(100), uint8(0))
+	f.Add(int64(253402300799), int64(999999999), uint8(2))
+	f.Add(int64(253402300800), int64(0), uint8(0))
+	f.Fuzz(func(t *testing.T, sec, nsec int64, zone uint8) {
+		tm := time.Unix(sec, nsec%1e9)
+		switch zone % 3 {
+		case 0:
+			tm = tm.UTC()
+		case 1:
+			tm = tm.In(time.FixedZone("Z0", 0))
+		case 2:
+			tm = tm.In(time.FixedZone("CST", 8*3600))
+		}
+		want, wantErr := tm.MarshalJSON()
+		got, err := appendJSONTime([]byte("x"), tm)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("appendJSONTime(%v) error %v, MarshalJSON %v", tm, err, wantErr)
+		}
+		if err == nil && string(got[1:]) != string(want) {
+			t.Fatalf("appendJSONTime(%v) = %s, MarshalJSON %s", tm, got[1:], want)
+		}
+	})
+}

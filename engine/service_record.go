@@ -27,6 +27,12 @@ type RecordView struct {
 	DeletedAt *time.Time     `json:"deleted_at,omitempty"`
 	DeletedBy string         `json:"deleted_by,omitempty"` // in the recycle bin: who moved it there
 	Data      map[string]any `json:"data"`
+
+	// raw is the record's stored data text when the view was made of a
+	// record read with RecordQuery.RawData (Data is then nil): AppendJSON
+	// writes it redacted by plan (appendViewData).
+	raw  string
+	plan *fieldPlan
 }
 
 func viewOf(r *Record, f *Form, a *Access) *RecordView {
@@ -44,13 +50,21 @@ func viewOfRead(r *Record, f *Form, a *Access) *RecordView {
 // readView is viewOfRead's view as a value: a page's views are made in one
 // slice, not one by one.
 func readView(r *Record, f *Form, a *Access) RecordView {
-	for k, v := range r.Data {
-		if out, ok := redactField(f, a, k, v); ok {
-			r.Data[k] = out
-		} else {
-			delete(r.Data, k)
+	return readViewPlan(r, f, a, nil)
+}
+
+// readViewPlan is readView of a record that may hold its data as stored
+// text, redacted when encoded by plan (made when nil).
+func readViewPlan(r *Record, f *Form, a *Access, plan *fieldPlan) RecordView {
+	if r.RawData != "" {
+		if plan == nil {
+			plan = newFieldPlan(f, a)
 		}
+		v := *viewWith(r, nil)
+		v.raw, v.plan = r.RawData, plan
+		return v
 	}
+	redactInPlace(f, a, r.Data)
 	return *viewWith(r, r.Data)
 }
 
@@ -323,7 +337,7 @@ var sortKeyRE = regexp.MustCompile(`^-?_?[a-z][a-z0-9_]{0,62}$`)
 // query. Filtering, searching or sorting on a field p may not see in full
 // is refused: it would leak the value.
 func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (*RecordList, error) {
-	out, committed, err := s.listRecords(ctx, p, app, form, q)
+	out, committed, err := s.listRecords(ctx, p, app, form, q, false)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +351,7 @@ func (s *Service) ListRecords(ctx context.Context, p *Principal, app, form strin
 // appended to buf while the list's audit event commits; the bytes are
 // returned only once it has.
 func (s *Service) ListRecordsJSON(ctx context.Context, p *Principal, app, form string, q ListQuery, buf []byte) ([]byte, error) {
-	out, committed, err := s.listRecords(ctx, p, app, form, q)
+	out, committed, err := s.listRecords(ctx, p, app, form, q, true)
 	if err != nil {
 		return nil, err
 	}
@@ -349,8 +363,9 @@ func (s *Service) ListRecordsJSON(ctx context.Context, p *Principal, app, form s
 }
 
 // listRecords is ListRecords up to its audit event, which it queues;
-// committed waits for the event's commit.
-func (s *Service) listRecords(ctx context.Context, p *Principal, app, form string, q ListQuery) (out *RecordList, committed func() error, err error) {
+// committed waits for the event's commit. With raw the views may hold
+// their data as the stored text, for AppendJSON only (RecordQuery.RawData).
+func (s *Service) listRecords(ctx context.Context, p *Principal, app, form string, q ListQuery, raw bool) (out *RecordList, committed func() error, err error) {
 	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
 	if err != nil {
 		return nil, nil, err
@@ -383,7 +398,7 @@ func (s *Service) listRecords(ctx context.Context, p *Principal, app, form strin
 		}
 		limit = min(limit, allowance-offset)
 	}
-	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted, appVersion: v})
+	page, err := s.store.FindRecords(ctx, RecordQuery{App: app, Form: f.Key, Filter: fe, Sort: sortKeys, Limit: limit, Cursor: cursor, Deleted: q.Deleted, RawData: raw, appVersion: v})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -395,8 +410,12 @@ func (s *Service) listRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	out = &RecordList{Items: make([]*RecordView, 0, len(page.Items)), NextCursor: next}
 	views := make([]RecordView, len(page.Items))
+	var plan *fieldPlan
+	if raw {
+		plan = newFieldPlan(f, acc)
+	}
 	for i, r := range page.Items {
-		views[i] = readView(r, f, acc)
+		views[i] = readViewPlan(r, f, acc, plan)
 		out.Items = append(out.Items, &views[i])
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")

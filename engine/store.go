@@ -133,6 +133,10 @@ type RecordQuery struct {
 	Limit   int         // default 50, at most 1000
 	Cursor  string      // opaque, from RecordPage.NextCursor
 	Deleted bool        // the recycle bin instead of live records
+	// RawData lets the store give each record's data as its stored JSON
+	// text (Record.RawData, Data nil) instead of decoding it. A store that
+	// does not keep data as JSON text ignores it.
+	RawData bool
 
 	// appVersion is the app's current version as the request that makes
 	// the query resolved it (0: not known), so that the encrypting store

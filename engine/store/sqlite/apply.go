@@ -424,13 +424,21 @@ func revisionArgs(r *engine.Record, op engine.WriteOp, actor string, data []byte
 
 // FindRecordByID returns a live record, or with deleted also a binned one.
 func (s *Store) FindRecordByID(ctx context.Context, app, form, id string, deleted bool) (*engine.Record, error) {
+	// One column, as a page reads its rows (listCols): scanned column by
+	// column through database/sql the read made 83 allocations, not 32,
+	// and took about a third longer (BenchmarkFindRecordByID).
 	rc, done := s.warmReader()
-	r, err := scanRecord(rc.queryRow(detachCtx(ctx), `SELECT `+recordCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form))
+	var row string
+	err := rc.queryRow(detachCtx(ctx), `SELECT `+listCols+` FROM records WHERE id = ? AND app = ? AND form = ?`, id, app, form).Scan(&row)
 	done()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("sqlite find record %s: %w", id, err)
+	}
+	r := &engine.Record{}
+	if err := readListRow(r, app, form, row, false); err != nil {
 		return nil, fmt.Errorf("sqlite find record %s: %w", id, err)
 	}
 	if r.DeletedAt != nil && !deleted {

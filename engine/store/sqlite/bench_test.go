@@ -701,3 +701,23 @@ func BenchmarkPeerCreate(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(t).Microseconds())/searches, "search-us")
 }
+
+// BenchmarkFindRecordByID reads records by id, as a read by id through
+// the API does, round the first page's ids.
+func BenchmarkFindRecordByID(b *testing.B) {
+	n := envInt("FORMWORK_BENCH_RECORDS", 100000)
+	s, _ := recordsStore(b, n)
+	ctx := context.Background()
+	p, err := s.FindRecords(ctx, engine.RecordQuery{App: "shop", Form: "customer", Limit: 50})
+	if err != nil || len(p.Items) == 0 {
+		b.Fatal(err, len(p.Items))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.FindRecordByID(ctx, "shop", "customer", p.Items[i%len(p.Items)].ID, false); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"formwork/engine"
 )
 
 // decodeData decodes a record's stored data as json.Unmarshal into a
@@ -250,34 +251,9 @@ func (d *jsonDec) str() (string, bool) {
 			return inner, true
 		}
 	}
-	start := d.i
-	d.i++ // "
-	plain := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			tok := d.b[start:d.i]
-			inner := tok[1 : len(tok)-1]
-			if plain && utf8.ValidString(inner) {
-				return inner, true
-			}
-			var s string
-			if json.Unmarshal([]byte(tok), &s) != nil {
-				return "", false
-			}
-			return s, true
-		case c == '\\':
-			plain = false
-			d.i += 2
-		case c < 0x20:
-			return "", false
-		default:
-			d.i++
-		}
-	}
-	return "", false
+	v, next, ok := engine.DecodeJSONString(d.b, d.i)
+	d.i = next
+	return v, ok
 }
 
 // printableASCII reports whether every byte of s is in 0x20..0x7f.

@@ -343,6 +343,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	defer rows.Close()
 	page := &engine.RecordPage{}
 	rs := newListScan(q.App, q.Form, len(sel))
+	rs.raw = q.RawData
 	more := false
 	for rows.Next() {
 		if len(page.Items) == limit {
@@ -383,6 +384,7 @@ const listCols = `json_array(id, form_version, unit, owner, status, version, cre
 // Records through one set of destinations made once per page, not per row.
 type listScan struct {
 	app, form string
+	raw       bool // data left as its text (RecordQuery.RawData)
 	row       string
 	sortVals  []any // the last row's sort columns
 	dest      []any
@@ -403,36 +405,44 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 	if err := rows.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	var f [11]string
-	var null [11]bool
-	d := jsonDec{b: s.row}
-	if !d.scalars(f[:], null[:]) {
-		return nil, errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
-	}
-	fv, err := strconv.Atoi(f[1])
-	if err != nil {
-		return nil, fmt.Errorf("sqlite record %s form_version: %w", f[0], err)
-	}
-	v, err := strconv.ParseInt(f[5], 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite record %s version: %w", f[0], err)
-	}
 	if len(s.recs) == 0 { // made in growing chunks: one allocation for a page of one, four for fifty
 		s.chunk = min(max(4, 2*s.chunk), 64)
 		s.recs = make([]engine.Record, s.chunk)
 	}
 	r := &s.recs[0]
 	s.recs = s.recs[1:]
-	*r = engine.Record{ID: f[0], App: s.app, Form: s.form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
+	return r, readListRow(r, s.app, s.form, s.row, s.raw)
+}
+
+// readListRow reads into r a record of app and form read as listCols;
+// with raw its data is left as text (Record.RawData).
+func readListRow(r *engine.Record, app, form, row string, raw bool) error {
+	var f [11]string
+	var null [11]bool
+	d := jsonDec{b: row}
+	if !d.scalars(f[:], null[:]) {
+		return errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
+	}
+	fv, err := strconv.Atoi(f[1])
+	if err != nil {
+		return fmt.Errorf("sqlite record %s form_version: %w", f[0], err)
+	}
+	v, err := strconv.ParseInt(f[5], 10, 64)
+	if err != nil {
+		return fmt.Errorf("sqlite record %s version: %w", f[0], err)
+	}
+	*r = engine.Record{ID: f[0], App: app, Form: form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
 		CreatedAt: parseTime(f[6]), CreatedBy: f[7], UpdatedAt: parseTime(f[8]), UpdatedBy: f[9]}
 	if !null[10] {
 		t := parseTime(f[10])
 		r.DeletedAt = &t
 	}
-	if r.Data, err = decodeData(s.row[d.i:]); err != nil {
-		return nil, fmt.Errorf("sqlite record %s data: %w", r.ID, err)
+	if raw {
+		r.RawData = row[d.i:]
+	} else if r.Data, err = decodeData(row[d.i:]); err != nil {
+		return fmt.Errorf("sqlite record %s data: %w", r.ID, err)
 	}
-	return r, nil
+	return nil
 }
 
 // CountRecords counts the records q selects. Without a filter it reads

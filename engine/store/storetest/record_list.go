@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,6 +39,31 @@ func testListedAsRead(t *testing.T, h Harness) {
 		for _, r := range page.Items {
 			if d := cmp.Diff(find(t, s, r.ID, deleted), r); d != "" {
 				t.Errorf("FindRecords(deleted=%v) item (-FindRecordByID +FindRecords):\n%s", deleted, d)
+			}
+		}
+		// With RawData a backend may give the data as its stored text,
+		// which decodes to the record's data.
+		raw, err := s.FindRecords(ctx, engine.RecordQuery{App: testApp, Form: testForm, Deleted: deleted, Limit: 100, RawData: true})
+		if err != nil {
+			t.Fatalf("FindRecords(deleted=%v, RawData): %v", deleted, err)
+		}
+		if len(raw.Items) != len(page.Items) {
+			t.Fatalf("FindRecords(deleted=%v, RawData): %d records, want %d", deleted, len(raw.Items), len(page.Items))
+		}
+		for _, r := range raw.Items {
+			if r.RawData != "" {
+				if r.Data != nil {
+					t.Errorf("FindRecords(RawData) record %s has both Data and RawData", r.ID)
+				}
+				c := *r
+				if err := json.Unmarshal([]byte(r.RawData), &c.Data); err != nil {
+					t.Fatalf("FindRecords(RawData) record %s: %v", r.ID, err)
+				}
+				c.RawData = ""
+				r = &c
+			}
+			if d := cmp.Diff(find(t, s, r.ID, deleted), r); d != "" {
+				t.Errorf("FindRecords(deleted=%v, RawData) item (-FindRecordByID +FindRecords):\n%s", deleted, d)
 			}
 		}
 	}
