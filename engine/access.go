@@ -323,14 +323,16 @@ func (r *accessResolver) scope(sc Scope) (e filter.Expr, all bool, err error) {
 		return filter.Cmp{Field: sysField("_unit"), Op: filter.OpIn, Value: vals}, false, nil
 	case ScopeFilter:
 		r.volatile = r.volatile || mentionsNow(sc.Filter)
-		if r.vars == nil {
-			v, err := r.s.filterVars(r.ctx, r.u)
-			if err != nil {
-				return nil, false, err
+		e, err := parseRequestFilter(r.f, sc.Filter, func() (filter.Vars, error) {
+			if r.vars == nil {
+				v, err := r.s.filterVars(r.ctx, r.u)
+				if err != nil {
+					return filter.Vars{}, err
+				}
+				r.vars = &v
 			}
-			r.vars = &v
-		}
-		e, err := ParseFilter(r.f, sc.Filter, *r.vars)
+			return *r.vars, nil
+		})
 		return e, false, err
 	}
 	return nil, false, Errorf(EINVALID, Tf("未知数据范围 %q", "unknown data scope %q", sc.Kind))

@@ -454,11 +454,7 @@ func (s *Service) selection(ctx context.Context, p *Principal, action, app strin
 		}
 	}
 	if len(q.Filter) > 0 {
-		vars, err := s.principalVars(ctx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		e, err := ParseFilter(f, q.Filter, vars)
+		e, err := parseRequestFilter(f, q.Filter, func() (filter.Vars, error) { return s.principalVars(ctx, p) })
 		if err != nil {
 			return nil, nil, err
 		}

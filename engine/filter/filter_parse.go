@@ -39,28 +39,37 @@ type Vars struct {
 // is refused with an *Error whose Pointer (RFC 6901) names the offending part.
 // The returned tree is safe to compile by any backend.
 func Parse(raw []byte, fields Resolver, vars Vars) (Expr, error) {
+	e, _, err := ParseVars(raw, fields, vars)
+	return e, err
+}
+
+// ParseVars is Parse that also reports whether the filter used any of
+// vars: a filter that used none parses to the same tree whatever vars are,
+// so it may be kept and reused for the same text and fields.
+func ParseVars(raw []byte, fields Resolver, vars Vars) (e Expr, usedVars bool, err error) {
 	if len(raw) > MaxSize {
-		return nil, newError("", CodeTooLarge, "过滤条件太大", "the filter is too large")
+		return nil, false, newError("", CodeTooLarge, "过滤条件太大", "the filter is too large")
 	}
 	if fields == nil {
 		fields = func(string) (Field, bool) { return Field{}, false }
 	}
 	v, err := decodeJSON(raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	p := &parser{fields: fields, vars: vars}
 	e, perr := p.doc(v, "", 0)
 	if perr != nil {
-		return nil, perr
+		return nil, false, perr
 	}
-	return e, nil
+	return e, p.usedVars, nil
 }
 
 type parser struct {
-	fields Resolver
-	vars   Vars
-	nodes  int
+	fields   Resolver
+	vars     Vars
+	nodes    int
+	usedVars bool // a variable was substituted
 }
 
 // node counts one tree node against MaxNodes.
@@ -278,6 +287,7 @@ func checkOrdered(f Field, op Op, ptr string) *Error {
 // in parses the list of $in / $nin.
 func (p *parser) in(f Field, op Op, v *jval, ptr string) (Expr, *Error) {
 	if v.kind == jString && v.str == VarUnitsBelow {
+		p.usedVars = true
 		if f.Type != TypeString && f.Type != TypeArray {
 			return nil, newError(ptr, CodeType, "单位列表只能与文本字段比较", VarUnitsBelow+" can only be compared with a text field")
 		}
@@ -341,6 +351,7 @@ func (p *parser) value(f Field, v *jval, ptr string) (any, *Error) {
 
 // variable substitutes a scalar variable.
 func (p *parser) variable(f Field, name, ptr string) (any, *Error) {
+	p.usedVars = true
 	switch name {
 	case VarUserID, VarUserUnit:
 		if f.Type != TypeString && f.Type != TypeArray {
