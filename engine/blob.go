@@ -52,9 +52,12 @@ const (
 
 // Upload limits.
 const (
-	MaxBlobSize   = 10 << 20   // bytes per upload
-	BlobChunkSize = 256 << 10  // bytes per stored chunk
-	maxImagePixel = 40_000_000 // width × height of an uploaded image
+	DefaultMaxBlobSize = 10 << 20 // bytes per upload unless ServiceOptions.MaxBlobSize says
+	// MaxBlobSizeLimit bounds ServiceOptions.MaxBlobSize: an upload is held
+	// in memory while its type is checked and it is stored in chunks.
+	MaxBlobSizeLimit = 256 << 20
+	BlobChunkSize    = 256 << 10  // bytes per stored chunk
+	maxImagePixel    = 40_000_000 // width × height of an uploaded image
 )
 
 // BlobRef is an upload as a field value holds it.
@@ -245,12 +248,12 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxBlobSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, s.maxBlob+1))
 	if err != nil {
 		return nil, Errorf(EBADREQUEST, T("读取上传文件失败", "the upload could not be read"))
 	}
-	if len(data) > MaxBlobSize {
-		return nil, Errorf(ETOOLARGE, Tf("文件超过 %d MB", "the file is larger than %d MB", MaxBlobSize>>20))
+	if int64(len(data)) > s.maxBlob {
+		return nil, s.BlobTooLarge()
 	}
 	if len(data) == 0 {
 		return nil, Invalid(FieldError{Field: "/file", Code: "empty", Message: T("文件是空的", "the file is empty")})
@@ -551,4 +554,17 @@ func (s *Service) bindBlobs(ctx context.Context, p *Principal, app string, f *Fo
 		return nil, Invalid(bad...)
 	}
 	return claims, nil
+}
+
+// MaxBlobSize is the most bytes one upload may hold
+// (ServiceOptions.MaxBlobSize).
+func (s *Service) MaxBlobSize() int64 { return s.maxBlob }
+
+// BlobTooLarge is the ETOOLARGE refusal of an upload over MaxBlobSize,
+// naming the limit as people write it (10 MB, 512 KB).
+func (s *Service) BlobTooLarge() error {
+	if s.maxBlob >= 1<<20 && s.maxBlob%(1<<20) == 0 {
+		return Errorf(ETOOLARGE, Tf("文件超过 %d MB", "the file is larger than %d MB", s.maxBlob>>20))
+	}
+	return Errorf(ETOOLARGE, Tf("文件超过 %d KB", "the file is larger than %d KB", (s.maxBlob+1023)>>10))
 }

@@ -58,6 +58,8 @@ type Service struct {
 	zone  *time.Location // the organisation's time zone
 	watch *anomalyWatch  // evaluates the anomaly rules on committed audit events
 	obs   Observer       // metrics hooks (engine/metrics.go)
+	// maxBlob is the most bytes one upload may hold (ServiceOptions.MaxBlobSize)
+	maxBlob int64
 
 	mu      sync.Mutex
 	bundles map[string]*Bundle // "app@version"
@@ -127,6 +129,9 @@ type ServiceOptions struct {
 	// Observer receives rule-evaluation and audit-write timings (metrics);
 	// zero: none are reported.
 	Observer Observer
+	// MaxBlobSize is the most bytes one upload may hold, up to
+	// MaxBlobSizeLimit; zero: DefaultMaxBlobSize.
+	MaxBlobSize int64
 }
 
 // NewService returns the service over a store, with the collaborators opt
@@ -138,7 +143,12 @@ func NewService(store Store, org *Org, opt ServiceOptions) *Service {
 	if opt.TimeZone == nil {
 		opt.TimeZone = time.UTC
 	}
-	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, obs: opt.Observer, bundles: map[string]*Bundle{}}
+	if opt.MaxBlobSize <= 0 {
+		opt.MaxBlobSize = DefaultMaxBlobSize
+	}
+	opt.MaxBlobSize = min(opt.MaxBlobSize, MaxBlobSizeLimit)
+	s := &Service{store: store, org: org, now: opt.Clock, totp: opt.TOTP, keys: opt.Keys, zone: opt.TimeZone, obs: opt.Observer, bundles: map[string]*Bundle{},
+		maxBlob: opt.MaxBlobSize}
 	s.watch = newAnomalyWatch(s)
 	if org != nil {
 		org.observe = s.watch.observe

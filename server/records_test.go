@@ -149,7 +149,7 @@ func TestRecordsUploadsAPI(t *testing.T) {
 	problemOf(t, "html declared as png", h.upload("clerk", "docs", "claim", "photos", "x.png", "image/png", []byte("<!DOCTYPE html><script>alert(1)</script>")), http.StatusUnsupportedMediaType)
 	problemOf(t, "pdf into an image field", h.upload("clerk", "docs", "claim", "photos", "a.pdf", "application/pdf", []byte("%PDF-1.7\n1 0 obj\n")), http.StatusUnsupportedMediaType)
 	problemOf(t, "svg attachment", h.upload("clerk", "docs", "claim", "files", "a.svg", "image/svg+xml", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`)), http.StatusUnsupportedMediaType)
-	problemOf(t, "too large", h.upload("clerk", "docs", "claim", "files", "big.txt", "text/plain", bytes.Repeat([]byte("a"), engine.MaxBlobSize+1)), http.StatusRequestEntityTooLarge)
+	problemOf(t, "too large", h.upload("clerk", "docs", "claim", "files", "big.txt", "text/plain", bytes.Repeat([]byte("a"), engine.DefaultMaxBlobSize+1)), http.StatusRequestEntityTooLarge)
 	problemOf(t, "no file", h.upload("clerk", "docs", "claim", "photos", "", "", nil), http.StatusBadRequest)
 	problemOf(t, "no field", h.upload("clerk", "docs", "claim", "", "a.png", "image/png", pic), http.StatusBadRequest)
 	problemOf(t, "not a file field", h.upload("clerk", "docs", "claim", "title", "a.png", "image/png", pic), http.StatusUnprocessableEntity)

@@ -37,7 +37,7 @@ type RateLimit struct {
 // Config tunes the server. Zero fields take the defaults of DefaultConfig.
 type Config struct {
 	BodyLimit        int64         // JSON and form bodies (413 above)
-	UploadLimit      int64         // multipart bodies (file uploads; 413 above); each file is also held to engine.MaxBlobSize
+	UploadLimit      int64         // multipart bodies (file uploads; 413 above); each file is also held to the service's MaxBlobSize
 	BundleLimit      int64         // POST /api/v1/apps
 	MaxDepth         int           // JSON nesting depth (400 above)
 	SessionTTL       time.Duration // browser sessions and login tokens

@@ -36,8 +36,8 @@ func (s *server) bindUploadRoutes(e *echo.Echo, user, page []echo.MiddlewareFunc
 
 // multipartLimit is the default body limit of multipart requests
 // (Config.UploadLimit: a form page with several files, or one upload);
-// each file is held to engine.MaxBlobSize by the engine.
-const multipartLimit = 4*engine.MaxBlobSize + 1<<20
+// each file is held to the service's MaxBlobSize by the engine.
+const multipartLimit = 4*engine.DefaultMaxBlobSize + 1<<20
 
 // multipartMemory is how much of a multipart body is kept in memory;
 // the rest goes to temporary files.
@@ -124,8 +124,8 @@ func first(ss []string) string {
 }
 
 func (s *server) putFile(c echo.Context, app, form, field string, fh *multipart.FileHeader) (*engine.BlobInfo, error) {
-	if fh.Size > engine.MaxBlobSize {
-		return nil, engine.Errorf(engine.ETOOLARGE, engine.Tf("文件超过 %d MB", "the file is larger than %d MB", engine.MaxBlobSize>>20))
+	if fh.Size > s.svc.MaxBlobSize() {
+		return nil, s.svc.BlobTooLarge()
 	}
 	f, err := fh.Open()
 	if err != nil {

@@ -65,7 +65,8 @@ func newDeps(g *Globals, p *Process, store *engine.EncryptingStore, q engine.Que
 	d := &Deps{Store: m.observeStore(store), Queue: q, Clock: time.Now, Log: log, Metrics: m.registry(), metrics: m, Config: p.serverConfig()}
 	d.Org = engine.NewOrg(d.Store, time.Now)
 	m.watchSessions(d.Org)
-	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine()})
+	d.Service = engine.NewService(d.Store, d.Org, engine.ServiceOptions{Clock: d.Clock, TOTP: totp.New(), Keys: store.Keyring(), TimeZone: g.zone(), Observer: m.engine(),
+		MaxBlobSize: int64(p.UploadFileLimit)})
 	if err := d.Service.EnsureAppIndexes(context.Background()); err != nil {
 		log.Warn("app indexes and dashboard rollups", "err", err) // dashboards then read the records
 	}

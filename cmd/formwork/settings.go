@@ -57,7 +57,8 @@ type Process struct {
 	LockoutThresh   int           `name:"lockout-threshold" help:"Failed logins before an account is locked." default:"5" env:"FORMWORK_LOCKOUT_THRESHOLD"`
 	LockoutDuration time.Duration `help:"How long a locked account stays locked." default:"15m" env:"FORMWORK_LOCKOUT_DURATION"`
 	BodyLimit       byteSize      `help:"Largest JSON or form request body (bytes, or 1MiB-style); larger is refused with 413." default:"1MiB" env:"FORMWORK_BODY_LIMIT"`
-	UploadLimit     byteSize      `help:"Largest multipart (file upload) request body; each file is also held to 10MiB." default:"41MiB" env:"FORMWORK_UPLOAD_LIMIT"`
+	UploadLimit     byteSize      `help:"Largest multipart (file upload) request body, which may carry several files; at least --upload-file-limit." default:"41MiB" env:"FORMWORK_UPLOAD_LIMIT"`
+	UploadFileLimit byteSize      `help:"Largest single uploaded file (held in memory while it is checked and stored), up to 256MiB." default:"10MiB" env:"FORMWORK_UPLOAD_FILE_LIMIT"`
 	UploadMaxAge    time.Duration `help:"How long an upload no record holds is kept before the hourly collector removes it." default:"24h" env:"FORMWORK_UPLOAD_MAX_AGE"`
 	BinRetention    int           `name:"bin-retention-days" help:"Records in a recycle bin longer than this many days are purged by the hourly collector; 0 keeps them until an administrator purges them." default:"0" env:"FORMWORK_BIN_RETENTION_DAYS"`
 	SMTPAddr        string        `name:"smtp-addr" help:"SMTP server (host:port) for notification mail when /admin/mail has no settings." env:"FORMWORK_SMTP_ADDR"`
@@ -89,6 +90,8 @@ func (p *Process) Validate() error {
 		{p.LockoutDuration <= 0, "FORMWORK_LOCKOUT_DURATION", "want a positive duration"},
 		{p.BodyLimit < 1024, "FORMWORK_BODY_LIMIT", "want 1KiB or more"},
 		{p.UploadLimit < 1024, "FORMWORK_UPLOAD_LIMIT", "want 1KiB or more"},
+		{p.UploadFileLimit < 1024 || p.UploadFileLimit > engine.MaxBlobSizeLimit, "FORMWORK_UPLOAD_FILE_LIMIT", "want 1KiB to 256MiB"},
+		{p.UploadLimit < p.UploadFileLimit, "FORMWORK_UPLOAD_LIMIT", "want at least FORMWORK_UPLOAD_FILE_LIMIT (a request of one file)"},
 		{p.UploadMaxAge <= 0, "FORMWORK_UPLOAD_MAX_AGE", "want a positive duration"},
 		{p.BinRetention < 0, "FORMWORK_BIN_RETENTION_DAYS", "want 0 or more days"},
 		{p.BackupDaily < 0 || p.BackupWeekly < 0, "FORMWORK_BACKUP_KEEP_DAILY/WEEKLY", "want 0 or more"},

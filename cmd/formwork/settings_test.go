@@ -211,6 +211,9 @@ func TestSettingsBadValues(t *testing.T) {
 		{map[string]string{"FORMWORK_LOCKOUT_THRESHOLD": "0"}, nil, "FORMWORK_LOCKOUT_THRESHOLD"},
 		{map[string]string{"FORMWORK_BODY_LIMIT": "1 lorry"}, nil, "FORMWORK_BODY_LIMIT"},
 		{map[string]string{"FORMWORK_UPLOAD_LIMIT": "-5MiB"}, nil, "FORMWORK_UPLOAD_LIMIT"},
+		{map[string]string{"FORMWORK_UPLOAD_LIMIT": "5MiB"}, nil, "FORMWORK_UPLOAD_LIMIT"}, // below the 10MiB of one file
+		{map[string]string{"FORMWORK_UPLOAD_FILE_LIMIT": "512"}, nil, "FORMWORK_UPLOAD_FILE_LIMIT"},
+		{map[string]string{"FORMWORK_UPLOAD_FILE_LIMIT": "1GiB", "FORMWORK_UPLOAD_LIMIT": "2GiB"}, nil, "FORMWORK_UPLOAD_FILE_LIMIT"},
 		{map[string]string{"FORMWORK_TRUSTED_PROXIES": "10.0.0.0/8,the proxy"}, nil, "FORMWORK_TRUSTED_PROXIES"},
 		{map[string]string{"FORMWORK_TRUST_PROXY": "yes please"}, nil, "FORMWORK_TRUST_PROXY"},
 		{map[string]string{"FORMWORK_TLS_CERT": filepath.Join(dir, "c.pem")}, nil, "FORMWORK_TLS_CERT"},

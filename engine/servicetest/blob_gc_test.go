@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,30 +49,7 @@ func blobPNG(tb testing.TB, seed uint8) []byte {
 func TestBlobGC(t *testing.T) {
 	ctx := context.Background()
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 9, 10, 0, 0, time.UTC)}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "fw.db"), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	org := engine.NewOrg(st, clock.Now)
-	sys := engine.AuditActor{ID: engine.SystemActor}
-	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
-		t.Fatal(err)
-	}
-	svc := engine.NewService(st, org, engine.ServiceOptions{Clock: clock.Now})
-	t.Cleanup(svc.Close)
-	mk := func(email string, admin bool) *engine.Principal {
-		u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: email, Name: email, Unit: "hq", Admin: admin,
-			Roles: map[string][]string{"docs": {"clerk"}}, Password: "correct horse battery staple"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &engine.Principal{User: u}
-	}
-	admin, clerk := mk("admin@example.com", true), mk("clerk@example.com", false)
-	if _, err := svc.ImportApp(ctx, admin, []byte(blobBundle), engine.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	st, svc, clerk := blobService(t, engine.ServiceOptions{Clock: clock.Now})
 	put := func(data []byte) *engine.BlobInfo {
 		b, err := svc.PutBlob(ctx, clerk, "docs", "claim", "photos", "p.png", bytes.NewReader(data))
 		if err != nil {
@@ -180,5 +158,70 @@ func TestBlobGC(t *testing.T) {
 		if exists(engine.KindBlobChunk, c) {
 			t.Errorf("chunk %s stays after its last upload went", c)
 		}
+	}
+}
+
+// blobService is a service on a new SQLite store with blobBundle imported
+// (as an administrator) and a clerk of it, its options opt.
+func blobService(t *testing.T, opt engine.ServiceOptions) (*sqlite.Store, *engine.Service, *engine.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "fw.db"), sqlite.Options{Now: opt.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	org := engine.NewOrg(st, opt.Clock)
+	sys := engine.AuditActor{ID: engine.SystemActor}
+	if _, err := org.CreateUnit(ctx, sys, engine.Unit{Key: "hq", Name: engine.T("总部", "HQ")}); err != nil {
+		t.Fatal(err)
+	}
+	svc := engine.NewService(st, org, opt)
+	t.Cleanup(svc.Close)
+	mk := func(email string, admin bool) *engine.Principal {
+		u, err := org.CreateUser(ctx, sys, engine.NewUser{Email: email, Name: email, Unit: "hq", Admin: admin,
+			Roles: map[string][]string{"docs": {"clerk"}}, Password: "correct horse battery staple"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &engine.Principal{User: u}
+	}
+	admin, clerk := mk("admin@example.com", true), mk("clerk@example.com", false)
+	if _, err := svc.ImportApp(ctx, admin, []byte(blobBundle), engine.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return st, svc, clerk
+}
+
+// TestBlobSizeLimit: the service's upload limit (ServiceOptions.MaxBlobSize,
+// set by FORMWORK_UPLOAD_FILE_LIMIT) holds an upload to that many bytes,
+// refusing a larger one with a message naming the limit; no limit set is
+// the default 10 MB, and one past MaxBlobSizeLimit is held to that.
+func TestBlobSizeLimit(t *testing.T) {
+	ctx := context.Background()
+	pic := blobPNG(t, 1)
+	for _, c := range []struct {
+		max, want int64
+		msg       string
+	}{
+		{int64(len(pic)), int64(len(pic)), "KB"},
+		{4 << 20, 4 << 20, "the file is larger than 4 MB"},
+		{0, engine.DefaultMaxBlobSize, "the file is larger than 10 MB"},
+		{1 << 40, engine.MaxBlobSizeLimit, "the file is larger than 256 MB"},
+	} {
+		_, svc, _ := blobService(t, engine.ServiceOptions{Clock: time.Now, MaxBlobSize: c.max})
+		if got := svc.MaxBlobSize(); got != c.want {
+			t.Errorf("MaxBlobSize %d: the service holds uploads to %d bytes, want %d", c.max, got, c.want)
+		}
+		if err := svc.BlobTooLarge(); engine.ErrorCode(err) != engine.ETOOLARGE || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("MaxBlobSize %d: refusal %v, want ETOOLARGE saying %q", c.max, err, c.msg)
+		}
+	}
+	_, svc, clerk := blobService(t, engine.ServiceOptions{Clock: time.Now, MaxBlobSize: int64(len(pic))})
+	if _, err := svc.PutBlob(ctx, clerk, "docs", "claim", "photos", "p.png", bytes.NewReader(pic)); err != nil {
+		t.Errorf("an upload of exactly the limit: %v", err)
+	}
+	if _, err := svc.PutBlob(ctx, clerk, "docs", "claim", "photos", "p.png", bytes.NewReader(append(pic, 0))); engine.ErrorCode(err) != engine.ETOOLARGE {
+		t.Errorf("an upload one byte over the limit: %v, want ETOOLARGE", err)
 	}
 }
