@@ -129,7 +129,6 @@ func (q *queueConn) Close() {
 // (and the outbox keeps it pending until a run completes), so it runs
 // again later rather than being lost.
 func startBackground(ctx context.Context, d *Deps, q *queueConn, p *Process) (stop func(), err error) {
-	d.metrics.watchQueue(q.client)
 	return runBackground(ctx, d, q, newWorker(d, q, p.ShutdownTimeout), engine.BlobGCOptions{MaxAge: p.UploadMaxAge, BinRetention: p.binRetention()})
 }
 
@@ -238,6 +237,9 @@ func (c *Process) run(g *Globals, role string) error {
 	d := newDeps(g, c, store, q.client, log)
 	defer d.Service.Close()
 	d.Limits = sharedLimits(q, log)
+	// every role shows the queue's depth (one queue: aggregate with max),
+	// so a deployment's web metrics alone tell whether jobs pile up
+	d.metrics.watchQueue(q.client)
 
 	var ln net.Listener
 	if web {

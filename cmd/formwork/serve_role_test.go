@@ -135,12 +135,17 @@ func TestServeRolesSplitWebAndWorker(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	web := startProc(t, append(env, "FORMWORK_ROLE=web"), "listening", "--data", data, "serve", "--addr", addr)
+	webMetrics := freeAddr(t)
+	web := startProc(t, append(env, "FORMWORK_ROLE=web"), "listening", "--data", data, "serve", "--addr", addr, "--metrics-addr", webMetrics)
 	resp, err := client.Get("http://" + addr + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("web /readyz: %v %v\n%s", resp, err, web.log())
 	}
 	resp.Body.Close()
+	// the queue's depth shows on a web process too
+	if got := scrape(t, webMetrics); !hasSeries(got, `formwork_queue_depth{queue="default",state="pending"}`) {
+		t.Errorf("web /metrics lacks formwork_queue_depth: %v", got.matching("formwork_queue"))
+	}
 	if strings.Contains(web.log(), "embedded queue") {
 		t.Errorf("the web process started an embedded queue:\n%s", web.log())
 	}
@@ -358,3 +363,5 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 		t.Fatalf("after 20s: %s", what)
 	}
 }
+
+func hasSeries(m metricSet, series string) bool { _, ok := m[series]; return ok }
