@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,11 +16,7 @@ import (
 // with them (before this was so) is read.
 func TestCreateRevisionChanges(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	data := map[string]any{"name": "张伟", "amount": 12.5, "tags": []any{"a", "b"}}
 	r := &engine.Record{ID: "r1", App: "a", Form: "f", Data: data}
 	if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(1, 0)}}}); err != nil {
@@ -54,11 +49,7 @@ func TestCreateRevisionChanges(t *testing.T) {
 // records for record_counts, and the record writes keep the counts.
 func TestRecordCountsWithoutTriggers(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	var n int
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'records'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d triggers on records (%v), want none", n, err)

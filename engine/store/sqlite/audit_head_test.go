@@ -47,11 +47,7 @@ func TestAuditHeadAcrossStores(t *testing.T) {
 // chained after the last committed event, alone and in a group commit.
 func TestAuditHeadAfterRefusedChange(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "h.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ev := func(i int) []*engine.AuditEvent {
 		return []*engine.AuditEvent{{Time: t0.Add(time.Duration(i) * time.Second), Actor: "u1", Action: "view", Object: "r1", Result: engine.ResultOK}}
 	}

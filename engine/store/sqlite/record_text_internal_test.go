@@ -78,11 +78,7 @@ func reopenSeeded(t *testing.T, undo ...string) *Store {
 // for it finds its record.
 func TestTextNewLetters(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	for i, n := range []string{"\U00030EDE\U00030EDE面馆", "牛肉面馆"} {
 		r := &engine.Record{ID: "n" + strconv.Itoa(i), App: "a", Form: "f", Data: map[string]any{"name": n}}
 		if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(int64(i), 0)}}}); err != nil {
@@ -97,11 +93,7 @@ func TestTextNewLetters(t *testing.T) {
 // leaves none of its terms, and a record written twice keeps its last.
 func TestTextBatch(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	rec := func(id, name string) *engine.Record {
 		return &engine.Record{ID: id, App: "a", Form: "f", Data: map[string]any{"name": name}}
 	}
