@@ -497,18 +497,25 @@ func (s *EncryptingStore) FindRecordByID(ctx context.Context, app, form, id stri
 }
 
 // rewriteQuery turns equality on sensitive fields into blind-index
-// equality and refuses what encryption makes unanswerable.
+// equality and refuses what encryption makes unanswerable. Raw data
+// (RecordQuery.RawData) is asked of the store only for a form without
+// fields encrypted at rest: the others' records are decrypted from their
+// data decoded by the store, not from its text.
 func (s *EncryptingStore) rewriteQuery(ctx context.Context, q RecordQuery) (RecordQuery, error) {
-	if q.Filter == nil && len(q.Sort) == 0 {
+	if q.Filter == nil && len(q.Sort) == 0 && !q.RawData {
 		return q, nil
 	}
 	f, err := s.forms(ctx, q.App, q.Form, q.appVersion)
 	if err != nil {
 		return q, err
 	}
+	if f == nil {
+		q.RawData = false
+	}
 	if !hasSensitive(f) {
 		return q, nil
 	}
+	q.RawData = false
 	for _, k := range q.Sort {
 		if fd := f.Field(k.Field); fd != nil && fd.Sensitive != "" {
 			return q, Invalid(FieldError{Field: "/sort", Code: "encrypted",
@@ -612,20 +619,11 @@ func (s *EncryptingStore) rewriteExpr(ctx context.Context, app string, f *Form, 
 	return e, nil
 }
 
-// FindRecords rewrites the query, then decrypts the page. The records of a
-// form with fields encrypted at rest are decrypted from their data decoded
-// by the store, not from its text (RecordQuery.RawData).
+// FindRecords rewrites the query, then decrypts the page.
 func (s *EncryptingStore) FindRecords(ctx context.Context, q RecordQuery) (*RecordPage, error) {
 	q, err := s.rewriteQuery(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	if q.RawData {
-		f, err := s.forms(ctx, q.App, q.Form, q.appVersion)
-		if err != nil {
-			return nil, err
-		}
-		q.RawData = f != nil && !hasSensitive(f)
 	}
 	page, err := s.Store.FindRecords(ctx, q)
 	if err != nil {
