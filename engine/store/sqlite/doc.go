@@ -122,9 +122,9 @@ func scanDoc(row scanner) (*engine.Doc, error) {
 
 // FindDoc returns one doc; ENOTFOUND when missing.
 func (s *Store) FindDoc(ctx context.Context, kind, id string) (*engine.Doc, error) {
-	rc, done := s.warmReader()
-	d, err := scanDoc(rc.queryRow(detachCtx(ctx), `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, kind, id))
-	done()
+	var d *engine.Doc
+	err := s.readPoint(ctx, `SELECT `+docCols+` FROM docs WHERE kind = ? AND id = ?`, []any{kind, id},
+		func(r *sql.Row) (err error) { d, err = scanDoc(r); return err })
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, engine.Errorf(engine.ENOTFOUND, engine.T("文档不存在："+kind+"/"+id, "doc not found: "+kind+"/"+id))
 	}
@@ -149,10 +149,7 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 		args = append(args, r.Kind, r.ID)
 		dest[i] = &out[i]
 	}
-	rc, done := s.warmReader()
-	err := rc.queryRow(detachCtx(ctx), docVersionsQuery(len(refs)), args...).Scan(dest...)
-	done()
-	if err != nil {
+	if err := s.readPoint(ctx, docVersionsQuery(len(refs)), args, func(r *sql.Row) error { return r.Scan(dest...) }); err != nil {
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
 	}
 	return out, nil

@@ -214,6 +214,15 @@ func (s *Store) warmReader() (*readCache, func()) {
 	return s.rc, func() {}
 }
 
+// readPoint runs q, a read of one row by its key (a doc, a record, doc
+// versions), through warmReader and without the request's cancellation
+// (detachCtx), and scans its row with scan before the read ends.
+func (s *Store) readPoint(ctx context.Context, q string, args []any, scan func(*sql.Row) error) error {
+	rc, done := s.warmReader()
+	defer done()
+	return scan(rc.queryRow(detachCtx(ctx), q, args...))
+}
+
 // detachCtx is the context of a read of one row by its key, or of one
 // change's write transaction: ctx's values without its cancellation.
 // Given a context that can end, database/sql and the driver start a
