@@ -45,14 +45,16 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 			if err != nil {
 				return engine.ErrDataEncoding(err)
 			}
-			recRows = append(recRows, createRecordArgs(r, data))
+			a := createRecordArgs(r, data) // and the head's, as sqlInsertRecord makes it
+			recRows = append(recRows, append(a, a[0], a[3], a[4], a[5], a[6], a[7], a[9], a[10], a[11], a[12], a[7]))
 			rev, err := revisionArgs(r, w.Op, w.Actor, data, nil)
 			if err != nil {
 				return err
 			}
 			revRows = append(revRows, rev)
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO records (`+recordCols+`, deleted) VALUES `, "(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)", recRows); err != nil {
+		if err := insertRows(ctx, tx, `INSERT INTO records (`+recordCols+`, deleted, head, head_v) VALUES `,
+			"(?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0,json_array(?,?,?,?,?,?,?,?,?,?,NULL),?)", recRows); err != nil {
 			return err
 		}
 		// record_counts as countRecord keeps it, one statement per form

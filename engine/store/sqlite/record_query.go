@@ -377,8 +377,13 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 // columns (but app and form, which the query pins) as a JSON array, then
 // data. Read through database/sql each column costs a type probe, a read
 // and, for text, a string and its boxing; one column costs one of each, and
-// the values are substrings of it.
-const listCols = `json_array(id, form_version, unit, owner, status, version, created_at, created_by, updated_at, updated_by, deleted_at) || data`
+// the values are substrings of it. The array is the row's head, which its
+// writes keep (migration 12), when head_v says it is the current
+// version's; else it is built from the columns.
+const listCols = `CASE WHEN head_v = version THEN head ELSE ` + listHead + ` END || data`
+
+// listHead builds a row's head from its columns.
+const listHead = `json_array(id, form_version, unit, owner, status, version, created_at, created_by, updated_at, updated_by, deleted_at)`
 
 // listScan reads the rows of a page (listCols, then the sort values) into
 // Records through one set of destinations made once per page, not per row.

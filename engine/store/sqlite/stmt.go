@@ -11,9 +11,11 @@ import (
 // executing SQL text makes the driver parse and plan it again on every
 // call, and an Apply runs several.
 const (
-	sqlInsertRecord    = `INSERT INTO records (` + recordCols + `, deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,0)`
-	sqlRecordByID      = `SELECT ` + recordCols + ` FROM records WHERE id = ?`
-	sqlUpdateRecord    = `UPDATE records SET form_version=?, unit=?, owner=?, status=?, version=?, data=?, updated_at=?, updated_by=?, deleted=?, deleted_at=? WHERE id=? AND version=?`
+	sqlInsertRecord = `INSERT INTO records (` + recordCols + `, deleted, head, head_v) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,NULL,0,
+		json_array(?1, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?13, NULL), ?8)`
+	sqlRecordByID   = `SELECT ` + recordCols + ` FROM records WHERE id = ?`
+	sqlUpdateRecord = `UPDATE records SET form_version=?1, unit=?2, owner=?3, status=?4, version=?5, data=?6, updated_at=?7, updated_by=?8, deleted=?9, deleted_at=?10,
+		head=json_array(id, ?1, ?2, ?3, ?4, ?5, created_at, created_by, ?7, ?8, ?10), head_v=?5 WHERE id=?11 AND version=?12`
 	sqlDeleteRecord    = `DELETE FROM records WHERE id = ?`
 	sqlInsertRevision  = `INSERT INTO revisions (` + revisionCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 	sqlDeleteRevisions = `DELETE FROM revisions WHERE record_id = ?`
