@@ -105,8 +105,11 @@ func fixedFields(e filter.Expr) map[string]bool {
 	return out
 }
 
-// resolveSort maps the query's sort keys to SQL, adding id last. Keys in
-// fixed are left out.
+// resolveSort maps the query's sort keys to SQL, adding the ties last:
+// created_at (unless a key is _created_at) then id, in the direction of the
+// last key, so that one index (field, created_at, id) serves both an
+// equality on a field with the default order and a sort by the field. Keys
+// in fixed are left out.
 func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint32, error) {
 	if len(keys) == 0 {
 		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
@@ -114,12 +117,13 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 	h := fnv.New32a()
 	var cols []sortCol
 	desc := keys[len(keys)-1].Desc
+	created, byID := false, false
 	for _, k := range keys {
 		if fixed[k.Field] {
 			continue
 		}
 		if k.Field == "_id" {
-			desc = k.Desc
+			desc, byID = k.Desc, true
 			break // id is unique: nothing after it matters
 		}
 		var expr string
@@ -137,9 +141,14 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 			}
 			expr = "json_extract(data, " + p + ")"
 		}
+		created = created || k.Field == "_created_at"
 		cols = append(cols, sortCol{expr: expr, desc: k.Desc, notNull: system})
 		desc = k.Desc
 		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
+	}
+	if !created && !byID {
+		cols = append(cols, sortCol{expr: "created_at", desc: desc, notNull: true})
+		fmt.Fprintf(h, "~_created_at:%v;", desc)
 	}
 	fmt.Fprintf(h, "_id:%v", desc)
 	cols = append(cols, sortCol{expr: "id", desc: desc, notNull: true})
@@ -475,26 +484,36 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 	return n, nil
 }
 
-// indexName is the stem of the names of a field's two indexes.
+// indexName is the stem of the names of a field's indexes.
 func indexName(app, form, field string) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", app, form, field)
 	return fmt.Sprintf("rx_%016x", h.Sum64())
 }
 
-// EnsureIndexes creates, for each x-index field, two expression indexes on
-// json_extract(data, '$.field') scoped by app and form: one serving an
-// equality filter on the field with the default order (created_at, id), one
-// serving a sort by the field. Each index then holds the form's covered
-// fields (ix.Covered, but those it leads with): walking one field's order,
-// a condition on them is checked from the index entry, and only the
-// records that pass are read. For each of ix.Prefixes (the fields a role's
-// scope pins), the sort indexes and the default order are made again led
-// by those fields, so a scoped list walks only its scope. Index names are
-// derived from app, form and columns, so repeated calls are no-ops; the
-// form's indexes no longer named (a field that lost x-index, a different
-// set of covered fields) are dropped. With ix.Rollup it makes the form's
-// rollups those (see ensureRollup).
+// maxChoiceIndexes bounds the combination indexes EnsureIndexes makes of
+// a form (prefix, choice, other field): each is one more index every write
+// of a record updates.
+const maxChoiceIndexes = 6
+
+// EnsureIndexes creates, for each x-index field, an expression index on
+// json_extract(data, '$.field') scoped by app and form, in the order
+// (field, created_at, id): it serves an equality filter on the field with
+// the default order and a sort by the field, whose ties go by created_at
+// and id (resolveSort). Each index then holds the form's covered fields
+// (ix.Covered, but those it leads with): walking one field's order, a
+// condition on them is checked from the index entry, and only the records
+// that pass are read. For each of ix.Prefixes (the fields a role's scope
+// pins), the field indexes and the default order are made again led by
+// those fields, so a scoped list walks only its scope; and for each of
+// ix.Choices not in the prefix, one led by the prefix and the choice per
+// other field (up to maxChoiceIndexes), so a scoped list filtered by a
+// choice and sorted by another field reads only the records it lists.
+// Index names are derived from app, form and columns, so repeated calls
+// are no-ops; the form's indexes no longer named (a field that lost
+// x-index, a different set of covered fields, an order of an earlier
+// version) are dropped. With ix.Rollup it makes the form's rollups those
+// (see ensureRollup).
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	if ix.Rollup != nil {
 		if err := s.ensureRollup(ctx, ix.App, ix.Form, ix.Rollup); err != nil {
@@ -511,16 +530,29 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		}
 		return "json_extract(data, " + p + ")", nil
 	}
-	var cover []string
-	for _, k := range ix.Covered {
-		c, err := col(k)
-		if err != nil {
-			return err
+	cols := func(keys []string) ([]string, error) {
+		var out []string
+		for _, k := range keys {
+			c, err := col(k)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
 		}
-		cover = append(cover, c)
+		return out, nil
 	}
-	// tail lists the covered columns but lead, suffixing stem with their hash.
-	tail := func(stem string, lead ...string) (string, string) {
+	cover, err := cols(ix.Covered)
+	if err != nil {
+		return err
+	}
+	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
+	keep := map[string]bool{}
+	var stmts []string
+	// add makes the index named after key (the stem of its name) on lead,
+	// then created_at and id, then the covered columns but lead; the name
+	// ends with a hash of those.
+	add := func(key string, lead []string, suffix string) {
+		name := indexName(ix.App, ix.Form, key)
 		t := ""
 		for _, c := range cover {
 			if !slices.Contains(lead, c) {
@@ -530,49 +562,49 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		if t != "" {
 			h := fnv.New32a()
 			h.Write([]byte(t))
-			stem += fmt.Sprintf("_%08x", h.Sum32())
+			name += fmt.Sprintf("_%08x", h.Sum32())
 		}
-		return stem, t
-	}
-	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
-	keep := map[string]bool{}
-	var stmts []string
-	add := func(name, cols string) {
+		name += suffix
 		keep[name] = true
-		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+cols+`)`+scope)
+		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+strings.Join(lead, ", ")+`, created_at, id`+t+`)`+scope)
 	}
-	for _, f := range ix.Fields {
-		expr, err := col(f)
+	fields, err := cols(ix.Fields)
+	if err != nil {
+		return err
+	}
+	for i, f := range ix.Fields {
+		add(f, fields[i:i+1], "_c") // as named before the ties by created_at: the same columns
+	}
+	combos := 0
+	for _, p := range ix.Prefixes {
+		lead, err := cols(p)
 		if err != nil {
 			return err
 		}
-		name, t := tail(indexName(ix.App, ix.Form, f), expr)
-		add(name+"_c", expr+`, created_at, id`+t)
-		add(name+"_s", expr+`, id`+t)
-	}
-	for _, p := range ix.Prefixes {
-		var lead []string
-		for _, k := range p {
-			c, err := col(k)
+		stem := "@" + strings.Join(p, ",")
+		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own index
+			add(stem, lead, "_l")
+		}
+		for i, f := range ix.Fields {
+			if !slices.Contains(lead, fields[i]) {
+				add(stem+"@"+f, append(slices.Clip(lead), fields[i]), "_q")
+			}
+		}
+		for _, e := range ix.Choices {
+			ec, err := col(e)
 			if err != nil {
 				return err
 			}
-			lead = append(lead, c)
-		}
-		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own _c index
-			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")), lead...)
-			add(name+"_l", strings.Join(lead, ", ")+`, created_at, id`+t)
-		}
-		for _, f := range ix.Fields {
-			expr, err := col(f)
-			if err != nil {
-				return err
-			}
-			if slices.Contains(lead, expr) {
+			if slices.Contains(lead, ec) {
 				continue
 			}
-			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")+"@"+f), append(lead, expr)...)
-			add(name+"_p", strings.Join(lead, ", ")+", "+expr+`, id`+t)
+			for i, f := range ix.Fields {
+				if f == e || slices.Contains(lead, fields[i]) || combos == maxChoiceIndexes {
+					continue
+				}
+				combos++
+				add(stem+"@"+e+"@"+f, append(slices.Clip(lead), ec, fields[i]), "_e")
+			}
 		}
 	}
 	for _, st := range stmts {
