@@ -169,3 +169,18 @@ func TestEnsureIndexesUpgrade(t *testing.T) {
 		t.Errorf("staff list (-want +got):\n%s", d)
 	}
 }
+
+// TestOldSortCursor: a cursor of a sort made before its ties went by
+// created_at (the sort's values and the id) is refused as invalid, not
+// read as a position in the new order.
+func TestOldSortCursor(t *testing.T) {
+	s := openTest(t)
+	h := fnv.New32a()
+	fmt.Fprint(h, "amount:true;_id:true") // the fingerprint of -amount then
+	amount := 5.0
+	old := engine.EncodeRecordCursor(h.Sum32(), []cursorValue{{F: &amount}}, "r1")
+	_, err := s.FindRecords(context.Background(), engine.RecordQuery{App: "bench", Form: "customers", Sort: []engine.SortKey{{Field: "amount", Desc: true}}, Cursor: old})
+	if engine.ErrorCode(err) != engine.EINVALID {
+		t.Errorf("old cursor: %v, want EINVALID", err)
+	}
+}
