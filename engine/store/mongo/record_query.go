@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"formwork/engine"
+	"formwork/engine/filter"
 )
 
 // Limits of one page of records.
@@ -85,14 +86,15 @@ func toCursorValue(v any) cursorValue {
 
 // resolveSort maps the query's sort keys to document paths, adding the
 // ties last: created_at (unless a key is _created_at) then _id, in the
-// direction of the last key, as the SQLite store orders them.
-func resolveSort(keys []engine.SortKey) ([]sortKey, uint32, error) {
+// direction of the last key not in fixed (the fields the filter pins, see
+// filter.Fixed), as the SQLite store orders them.
+func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortKey, uint32, error) {
 	if len(keys) == 0 {
 		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
 	}
 	h := fnv.New32a()
 	var out []sortKey
-	desc := true
+	desc := keys[len(keys)-1].Desc
 	created, byID := false, false
 	for _, k := range keys {
 		if k.Field == "_id" {
@@ -106,7 +108,9 @@ func resolveSort(keys []engine.SortKey) ([]sortKey, uint32, error) {
 		}
 		created = created || k.Field == "_created_at"
 		out = append(out, sortKey{field: k.Field, path: p, desc: k.Desc, system: system})
-		desc = k.Desc
+		if !fixed[k.Field] {
+			desc = k.Desc
+		}
 		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
 	}
 	if !created && !byID {
@@ -193,7 +197,7 @@ func sortValue(r *engine.Record, k sortKey) any {
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
 	limit := engine.RecordPageLimit(q.Limit)
-	keys, fp, err := resolveSort(q.Sort)
+	keys, fp, err := resolveSort(q.Sort, filter.Fixed(q.Filter))
 	if err != nil {
 		return nil, err
 	}

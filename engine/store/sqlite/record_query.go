@@ -75,36 +75,6 @@ func (c cursorValue) sql() (any, error) {
 	return v, nil
 }
 
-// fixedFields returns the fields a filter pins to one scalar value by a
-// top-level $eq: sorting by them orders nothing, and leaving them out of the
-// ORDER BY lets SQLite walk an index instead of sorting every match.
-func fixedFields(e filter.Expr) map[string]bool {
-	out := map[string]bool{}
-	var walk func(filter.Expr)
-	walk = func(e filter.Expr) {
-		switch x := e.(type) {
-		case filter.And:
-			for _, it := range x.Items {
-				walk(it)
-			}
-		case *filter.And:
-			walk(*x)
-		case filter.Cmp:
-			if x.Op != filter.OpEq || x.Field.Type == filter.TypeArray {
-				return
-			}
-			switch x.Value.(type) {
-			case string, float64:
-				out[x.Field.Key] = true
-			}
-		case *filter.Cmp:
-			walk(*x)
-		}
-	}
-	walk(e)
-	return out
-}
-
 // resolveSort maps the query's sort keys to SQL, adding the ties last:
 // created_at (unless a key is _created_at) then id, in the direction of the
 // last key, so that one index (field, created_at, id) serves both an
@@ -224,7 +194,7 @@ func afterRow(cols []sortCol, vals []any) (string, []any, bool) {
 // index for both).
 func rangeScan(q engine.RecordQuery) map[string]bool {
 	pinned := false
-	for k := range fixedFields(q.Filter) {
+	for k := range filter.Fixed(q.Filter) {
 		if !strings.HasPrefix(k, "_") {
 			pinned = true
 		}
@@ -305,7 +275,7 @@ func recordWhereBy(q engine.RecordQuery, byText bool) (string, []any, error) {
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
 	limit := engine.RecordPageLimit(q.Limit)
-	cols, fp, err := resolveSort(q.Sort, fixedFields(q.Filter))
+	cols, fp, err := resolveSort(q.Sort, filter.Fixed(q.Filter))
 	if err != nil {
 		return nil, err
 	}

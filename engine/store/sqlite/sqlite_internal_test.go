@@ -26,7 +26,7 @@ func openTest(tb testing.TB) *Store {
 // plan returns SQLite's query plan for the FindRecords query of q.
 func plan(tb testing.TB, s *Store, q engine.RecordQuery) string {
 	tb.Helper()
-	cols, _, err := resolveSort(q.Sort, fixedFields(q.Filter))
+	cols, _, err := resolveSort(q.Sort, filter.Fixed(q.Filter))
 	if err != nil {
 		tb.Fatal(err)
 	}

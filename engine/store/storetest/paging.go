@@ -114,7 +114,8 @@ func testSortPaging(t *testing.T, h Harness) {
 }
 
 // testSortTies: records with equal sort values come in the order of their
-// creation, then of their ids, in the direction of the last sort key —
+// creation, then of their ids, in the direction of the last sort key that
+// the filter does not pin to one value —
 // across pages too, so the cursor carries the creation time — unless the
 // sort names _id itself. The ids run against the creation order here.
 func testSortTies(t *testing.T, h Harness) {
@@ -164,6 +165,8 @@ func testSortTies(t *testing.T, h Harness) {
 		{"score = 5, sort by score desc", fives, []engine.SortKey{{Field: "score", Desc: true}}, []string{"t1", "t3", "t4", "t2", "t5"}},
 		{"label = x, score = 5, default order", filter.And{Items: []filter.Expr{filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, fives}}, nil, []string{"t1", "t3", "t4", "t2", "t5"}},
 		{"label = x, sort by score asc", filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, []engine.SortKey{{Field: "score"}}, asc},
+		// ties go the way of the last key the filter does not pin
+		{"label = x, sort by score asc then label desc", filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, []engine.SortKey{{Field: "score"}, {Field: "label", Desc: true}}, asc},
 	} {
 		for _, limit := range []int{1, 2, 100} {
 			t.Run(fmt.Sprintf("%s/limit %d", tc.name, limit), func(t *testing.T) {
