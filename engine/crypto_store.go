@@ -696,21 +696,30 @@ func (s *EncryptingStore) FindRevisions(ctx context.Context, app, form, id strin
 	return out, nil
 }
 
-// EnsureIndexes indexes a sensitive field's blind index instead of its ciphertext.
+// EnsureIndexes indexes a sensitive field's blind index instead of its
+// ciphertext, wherever the index names the field.
 func (s *EncryptingStore) EnsureIndexes(ctx context.Context, ix FormIndex) error {
 	f, err := s.forms(ctx, ix.App, ix.Form, 0)
 	if err != nil {
 		return err
 	}
 	if f != nil {
-		fields := make([]string, len(ix.Fields))
-		for i, k := range ix.Fields {
-			fields[i] = k
-			if fd := f.Field(k); fd != nil && fd.Sensitive != "" {
-				fields[i] = blindPrefix + k
+		blind := func(keys []string) []string {
+			out := make([]string, len(keys))
+			for i, k := range keys {
+				out[i] = k
+				if fd := f.Field(k); fd != nil && fd.Sensitive != "" {
+					out[i] = blindPrefix + k
+				}
 			}
+			return out
 		}
-		ix.Fields = fields
+		ix.Fields, ix.Covered, ix.Choices = blind(ix.Fields), blind(ix.Covered), blind(ix.Choices)
+		prefixes := make([][]string, len(ix.Prefixes))
+		for i, p := range ix.Prefixes {
+			prefixes[i] = blind(p)
+		}
+		ix.Prefixes = prefixes
 	}
 	return s.Store.EnsureIndexes(ctx, ix)
 }

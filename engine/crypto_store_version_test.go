@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"formwork/engine/filter"
 )
 
@@ -92,5 +94,38 @@ func TestEncryptingStoreAuditVersion(t *testing.T) {
 	}
 	if want := []string{"13655557777", "[redacted]", "[redacted]"}; !slices.Equal(searches, want) {
 		t.Errorf("search terms audited %q, want %q", searches, want)
+	}
+}
+
+// indexStore keeps the FormIndex of the last EnsureIndexes; the rest of
+// Store is not used.
+type indexStore struct {
+	Store
+	ix FormIndex
+}
+
+func (s *indexStore) EnsureIndexes(_ context.Context, ix FormIndex) error {
+	s.ix = ix
+	return nil
+}
+
+// TestEncryptingStoreIndexesBlind: a sensitive field is indexed by its
+// blind index wherever the FormIndex names it (field, covered, prefix,
+// choice), since every equality on it is asked of the blind index.
+func TestEncryptingStoreIndexesBlind(t *testing.T) {
+	form := &Form{Key: "f", Fields: []*Field{{Key: "phone", Type: "string", Sensitive: "encrypt"}, {Key: "level", Type: "string"}}}
+	form.byKey = map[string]*Field{"phone": form.Fields[0], "level": form.Fields[1]}
+	inner := &indexStore{}
+	s := NewEncryptingStore(inner, nil, func(context.Context, string, string, int) (*Form, error) { return form, nil })
+	in := FormIndex{App: "a", Form: "f", Fields: []string{"phone", "level"}, Covered: []string{"phone", "level"},
+		Prefixes: [][]string{{"phone"}, {"_unit"}}, Choices: []string{"phone", "level"}}
+	if err := s.EnsureIndexes(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	b := blindPrefix + "phone"
+	want := FormIndex{App: "a", Form: "f", Fields: []string{b, "level"}, Covered: []string{b, "level"},
+		Prefixes: [][]string{{b}, {"_unit"}}, Choices: []string{b, "level"}}
+	if d := cmp.Diff(want, inner.ix); d != "" {
+		t.Errorf("FormIndex asked of the store (-want +got):\n%s", d)
 	}
 }

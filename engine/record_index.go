@@ -14,6 +14,10 @@ const maxCovered = 6
 // index of the form.
 const maxPrefixes = 2
 
+// maxChoices bounds FormIndex.Choices: each leads, after a prefix, a copy
+// of the other field indexes.
+const maxChoices = 2
+
 // formIndex is the FormIndex of f in b: its indexed fields, and as covered
 // fields first those its roles' scopes name, then the indexed ones.
 func formIndex(b *Bundle, f *Form) FormIndex {
@@ -64,8 +68,23 @@ func formIndex(b *Bundle, f *Form) FormIndex {
 		if coverable(f, k) {
 			add(k)
 		}
+		if fd := f.Field(k); fd != nil && isChoice(fd) && len(ix.Choices) < maxChoices {
+			ix.Choices = append(ix.Choices, k)
+		}
 	}
 	return ix
+}
+
+// isChoice reports whether fd's values form a closed set: an enum, a
+// boolean, a select or radio widget.
+func isChoice(fd *Field) bool {
+	switch {
+	case fd.Type == "array" || fd.Type == "object":
+		return false
+	case len(fd.Options) > 0, fd.Type == "boolean":
+		return true
+	}
+	return fd.Widget == WidgetSelect || fd.Widget == WidgetRadio
 }
 
 // pinned returns the fields of f that e fixes by a top-level equality

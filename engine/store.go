@@ -129,7 +129,7 @@ type RecordQuery struct {
 	App     string
 	Form    string
 	Filter  filter.Expr // nil: all records
-	Sort    []SortKey   // default: _created_at descending
+	Sort    []SortKey   // default: _created_at descending; ties by _created_at, then _id, in the last key's direction
 	Limit   int         // default 50, at most 1000
 	Cursor  string      // opaque, from RecordPage.NextCursor
 	Deleted bool        // the recycle bin instead of live records
@@ -262,6 +262,13 @@ type FormIndex struct {
 	// lead a copy of each field index with them, so that a scoped list
 	// walks only the records of its scope. A backend may ignore them.
 	Prefixes [][]string
+	// Choices are those of Fields whose values form a closed set (an
+	// enum, a boolean, a select or radio widget): a list is often
+	// narrowed to one of them and sorted by another field. A backend may
+	// lead an index with a prefix, a choice and another field, so that a
+	// scoped list filtered by a choice and sorted by another field reads
+	// only the records it lists. A backend may ignore them.
+	Choices []string
 	// Rollup, when set, is the totals a store may keep of the form's live
 	// records for its dashboards (nil leaves what the store keeps as it
 	// is; one without sets keeps none).

@@ -244,3 +244,35 @@ func encodeList(items []Expr) ([]any, error) {
 	}
 	return out, nil
 }
+
+// Fixed returns the fields e pins to one string or number by a top-level
+// $eq (one, or inside an $and): sorting by them orders nothing. A store
+// leaves them out of its order (SQLite then walks an index instead of
+// sorting every match) and takes the direction of a sort's ties from the
+// last sort key not among them, so that both stores order ties alike.
+func Fixed(e Expr) map[string]bool {
+	out := map[string]bool{}
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case And:
+			for _, it := range x.Items {
+				walk(it)
+			}
+		case *And:
+			walk(*x)
+		case Cmp:
+			if x.Op != OpEq || x.Field.Type == TypeArray {
+				return
+			}
+			switch x.Value.(type) {
+			case string, float64:
+				out[x.Field.Key] = true
+			}
+		case *Cmp:
+			walk(*x)
+		}
+	}
+	walk(e)
+	return out
+}

@@ -180,7 +180,7 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 	}{
 		{s.records, []mongo.IndexModel{
 			idx("form_created", false, "app", 1, "form", 1, "deleted", 1, "created_at", -1, "_id", -1),
-			idx("form_updated", false, "app", 1, "form", 1, "deleted", 1, "updated_at", -1, "_id", -1),
+			idx("form_updated_created", false, "app", 1, "form", 1, "deleted", 1, "updated_at", -1, "created_at", -1, "_id", -1),
 			idx("form_text", false, "app", 1, "form", 1, "text", 1),
 		}},
 		{s.revisions, []mongo.IndexModel{idx("record_version", true, "record_id", 1, "version", 1)}},
@@ -198,6 +198,10 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 			idx("time", false, "time", 1),
 		}},
 		{s.outbox, []mongo.IndexModel{idx("pending", false, "done", 1, "run_at", 1, "_id", 1)}},
+	}
+	// form_updated ordered ties by _id alone (see resolveSort)
+	if err := dropIndexes(ctx, s.records, func(n string) bool { return n == "form_updated" }); err != nil {
+		return fmt.Errorf("mongo drop indexes on records: %w", err)
 	}
 	for _, set := range sets {
 		if err := createMissingIndexes(ctx, set.c, set.ix); err != nil {
@@ -256,6 +260,22 @@ func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mon
 	}
 	_, err = c.Indexes().CreateMany(ctx, missing)
 	return err
+}
+
+// dropIndexes drops c's indexes whose names drop reports.
+func dropIndexes(ctx context.Context, c *mongo.Collection, drop func(name string) bool) error {
+	names, err := c.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sp := range names {
+		if drop(sp.Name) {
+			if err := c.Indexes().DropOne(ctx, sp.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // keyPattern is an index's keys as one comparable string ("a:1,b:-1"),

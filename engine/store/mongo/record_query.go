@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"formwork/engine"
+	"formwork/engine/filter"
 )
 
 // Limits of one page of records.
@@ -83,17 +84,21 @@ func toCursorValue(v any) cursorValue {
 	return cursorValue{} // missing or null (arrays and objects do not page by value)
 }
 
-// resolveSort maps the query's sort keys to document paths, adding _id last.
-func resolveSort(keys []engine.SortKey) ([]sortKey, uint32, error) {
+// resolveSort maps the query's sort keys to document paths, adding the
+// ties last: created_at (unless a key is _created_at) then _id, in the
+// direction of the last key not in fixed (the fields the filter pins, see
+// filter.Fixed), as the SQLite store orders them.
+func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortKey, uint32, error) {
 	if len(keys) == 0 {
 		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
 	}
 	h := fnv.New32a()
 	var out []sortKey
-	desc := true
+	desc := keys[len(keys)-1].Desc
+	created, byID := false, false
 	for _, k := range keys {
 		if k.Field == "_id" {
-			desc = k.Desc
+			desc, byID = k.Desc, true
 			break // id is unique: nothing after it matters
 		}
 		system := strings.HasPrefix(k.Field, "_")
@@ -101,9 +106,16 @@ func resolveSort(keys []engine.SortKey) ([]sortKey, uint32, error) {
 		if err != nil {
 			return nil, 0, engine.Errorf(engine.EINVALID, engine.T("不能按该字段排序："+k.Field, "cannot sort by "+k.Field))
 		}
+		created = created || k.Field == "_created_at"
 		out = append(out, sortKey{field: k.Field, path: p, desc: k.Desc, system: system})
-		desc = k.Desc
+		if !fixed[k.Field] {
+			desc = k.Desc
+		}
 		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
+	}
+	if !created && !byID {
+		out = append(out, sortKey{field: "_created_at", path: "created_at", desc: desc, system: true})
+		fmt.Fprintf(h, "~_created_at:%v;", desc)
 	}
 	fmt.Fprintf(h, "_id:%v", desc)
 	out = append(out, sortKey{field: "_id", path: "_id", desc: desc, system: true})
@@ -185,7 +197,7 @@ func sortValue(r *engine.Record, k sortKey) any {
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
 	limit := engine.RecordPageLimit(q.Limit)
-	keys, fp, err := resolveSort(q.Sort)
+	keys, fp, err := resolveSort(q.Sort, filter.Fixed(q.Filter))
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +266,21 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 }
 
 // EnsureIndexes creates, for each x-index field, an index on data.<field>
-// scoped by app, form and bin (serving equality filters and sorts by the
-// field), and one that also serves the default order. App and form lead
-// the keys, so one index on a field path serves every form that indexes
-// it: names derive from the path alone, and repeated calls (and other
-// forms with the same field) are no-ops.
+// scoped by app, form and bin, then created_at and _id: it serves an
+// equality filter on the field with the default order and a sort by the
+// field, whose ties go by created_at and _id (resolveSort). App and form
+// lead the keys, so one index on a field path serves every form that
+// indexes it: names derive from the path alone, and repeated calls (and
+// other forms with the same field) are no-ops. The indexes of the earlier
+// order (a field's (path, _id) and (path, created_at desc, _id desc)) are
+// dropped.
+//
+// FormIndex.Covered, Prefixes and Choices are not indexed here: the
+// records of every form share one collection, which holds at most 64
+// indexes, and an index on a field path serves every form with that
+// field, so the copies of each field index led by a scope's fields (and a
+// choice) that SQLite makes per form would, across an installation's
+// apps, run into that bound and make a publish fail.
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	var models []mongo.IndexModel
 	for _, f := range ix.Fields {
@@ -269,9 +291,10 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		h := fnv.New64a()
 		fmt.Fprint(h, p)
 		name := fmt.Sprintf("rx_%016x", h.Sum64())
-		models = append(models,
-			idx(name+"_s", false, "app", 1, "form", 1, "deleted", 1, p, 1, "_id", 1),
-			idx(name+"_c", false, "app", 1, "form", 1, "deleted", 1, p, 1, "created_at", -1, "_id", -1))
+		models = append(models, idx(name+"_t", false, "app", 1, "form", 1, "deleted", 1, p, 1, "created_at", 1, "_id", 1))
+	}
+	if err := dropIndexes(ctx, s.records, oldFieldIndex); err != nil {
+		return fmt.Errorf("mongo drop indexes %s.%s: %w", ix.App, ix.Form, err)
 	}
 	if len(models) == 0 {
 		return nil
@@ -280,4 +303,10 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		return fmt.Errorf("mongo ensure indexes %s.%s: %w", ix.App, ix.Form, err)
 	}
 	return nil
+}
+
+// oldFieldIndex reports whether name is a field index of the order before
+// ties went by created_at ("rx_<hash>_s" and "rx_<hash>_c").
+func oldFieldIndex(name string) bool {
+	return len(name) == len("rx_0123456789abcdef_s") && strings.HasPrefix(name, "rx_") && (strings.HasSuffix(name, "_s") || strings.HasSuffix(name, "_c"))
 }

@@ -75,38 +75,11 @@ func (c cursorValue) sql() (any, error) {
 	return v, nil
 }
 
-// fixedFields returns the fields a filter pins to one scalar value by a
-// top-level $eq: sorting by them orders nothing, and leaving them out of the
-// ORDER BY lets SQLite walk an index instead of sorting every match.
-func fixedFields(e filter.Expr) map[string]bool {
-	out := map[string]bool{}
-	var walk func(filter.Expr)
-	walk = func(e filter.Expr) {
-		switch x := e.(type) {
-		case filter.And:
-			for _, it := range x.Items {
-				walk(it)
-			}
-		case *filter.And:
-			walk(*x)
-		case filter.Cmp:
-			if x.Op != filter.OpEq || x.Field.Type == filter.TypeArray {
-				return
-			}
-			switch x.Value.(type) {
-			case string, float64:
-				out[x.Field.Key] = true
-			}
-		case *filter.Cmp:
-			walk(*x)
-		}
-	}
-	walk(e)
-	return out
-}
-
-// resolveSort maps the query's sort keys to SQL, adding id last. Keys in
-// fixed are left out.
+// resolveSort maps the query's sort keys to SQL, adding the ties last:
+// created_at (unless a key is _created_at) then id, in the direction of the
+// last key, so that one index (field, created_at, id) serves both an
+// equality on a field with the default order and a sort by the field. Keys
+// in fixed are left out.
 func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint32, error) {
 	if len(keys) == 0 {
 		keys = []engine.SortKey{{Field: "_created_at", Desc: true}}
@@ -114,12 +87,13 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 	h := fnv.New32a()
 	var cols []sortCol
 	desc := keys[len(keys)-1].Desc
+	created, byID := false, false
 	for _, k := range keys {
 		if fixed[k.Field] {
 			continue
 		}
 		if k.Field == "_id" {
-			desc = k.Desc
+			desc, byID = k.Desc, true
 			break // id is unique: nothing after it matters
 		}
 		var expr string
@@ -137,9 +111,14 @@ func resolveSort(keys []engine.SortKey, fixed map[string]bool) ([]sortCol, uint3
 			}
 			expr = "json_extract(data, " + p + ")"
 		}
+		created = created || k.Field == "_created_at"
 		cols = append(cols, sortCol{expr: expr, desc: k.Desc, notNull: system})
 		desc = k.Desc
 		fmt.Fprintf(h, "%s:%v;", k.Field, k.Desc)
+	}
+	if !created && !byID {
+		cols = append(cols, sortCol{expr: "created_at", desc: desc, notNull: true})
+		fmt.Fprintf(h, "~_created_at:%v;", desc)
 	}
 	fmt.Fprintf(h, "_id:%v", desc)
 	cols = append(cols, sortCol{expr: "id", desc: desc, notNull: true})
@@ -215,7 +194,7 @@ func afterRow(cols []sortCol, vals []any) (string, []any, bool) {
 // index for both).
 func rangeScan(q engine.RecordQuery) map[string]bool {
 	pinned := false
-	for k := range fixedFields(q.Filter) {
+	for k := range filter.Fixed(q.Filter) {
 		if !strings.HasPrefix(k, "_") {
 			pinned = true
 		}
@@ -296,7 +275,7 @@ func recordWhereBy(q engine.RecordQuery, byText bool) (string, []any, error) {
 // FindRecords returns one page of records in keyset order.
 func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.RecordPage, error) {
 	limit := engine.RecordPageLimit(q.Limit)
-	cols, fp, err := resolveSort(q.Sort, fixedFields(q.Filter))
+	cols, fp, err := resolveSort(q.Sort, filter.Fixed(q.Filter))
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +303,7 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 			dir = " DESC"
 		}
 		order = append(order, c.expr+dir)
-		if i < len(cols)-1 {
+		if i < len(cols)-1 && c.expr != "created_at" { // the row has it (listScan.created)
 			sel = append(sel, c.expr)
 		}
 	}
@@ -361,12 +340,17 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	}
 	if more {
 		var cvals []cursorValue
-		for _, v := range rs.sortVals { // the page's last row's
-			cv, err := toCursorValue(v)
+		vals := rs.sortVals // the page's last row's
+		for _, c := range cols[:len(cols)-1] {
+			if c.expr == "created_at" {
+				cvals = append(cvals, cursorValue{S: &rs.created})
+				continue
+			}
+			cv, err := toCursorValue(vals[0])
 			if err != nil {
 				return nil, err
 			}
-			cvals = append(cvals, cv)
+			cvals, vals = append(cvals, cv), vals[1:]
 		}
 		page.NextCursor = engine.EncodeRecordCursor(fp, cvals, page.Items[limit-1].ID)
 	}
@@ -391,7 +375,8 @@ type listScan struct {
 	app, form string
 	raw       bool // data left as its text (RecordQuery.RawData)
 	row       string
-	sortVals  []any // the last row's sort columns
+	created   string // the last row's created_at as stored
+	sortVals  []any  // the last row's sort columns but created_at
 	dest      []any
 	recs      []engine.Record // where the next rows' Records are made
 	chunk     int             // len of recs when last made
@@ -416,25 +401,35 @@ func (s *listScan) scan(rows *sql.Rows) (*engine.Record, error) {
 	}
 	r := &s.recs[0]
 	s.recs = s.recs[1:]
-	return r, readListRow(r, s.app, s.form, s.row, s.raw)
+	var err error
+	s.created, err = readListRowCreated(r, s.app, s.form, s.row, s.raw)
+	return r, err
 }
 
 // readListRow reads into r a record of app and form read as listCols;
 // with raw its data is left as text (Record.RawData).
 func readListRow(r *engine.Record, app, form, row string, raw bool) error {
+	_, err := readListRowCreated(r, app, form, row, raw)
+	return err
+}
+
+// readListRowCreated is readListRow, returning the record's created_at as
+// stored (a substring of row): a cursor's tie, which the query then does
+// not select again for every row.
+func readListRowCreated(r *engine.Record, app, form, row string, raw bool) (string, error) {
 	var f [11]string
 	var null [11]bool
 	d := jsonDec{b: row}
 	if !d.scalars(f[:], null[:]) {
-		return errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
+		return "", errors.New("sqlite record row: its columns are not a JSON array of scalars") // the row is not quoted: it holds data
 	}
 	fv, err := strconv.Atoi(f[1])
 	if err != nil {
-		return fmt.Errorf("sqlite record %s form_version: %w", f[0], err)
+		return "", fmt.Errorf("sqlite record %s form_version: %w", f[0], err)
 	}
 	v, err := strconv.ParseInt(f[5], 10, 64)
 	if err != nil {
-		return fmt.Errorf("sqlite record %s version: %w", f[0], err)
+		return "", fmt.Errorf("sqlite record %s version: %w", f[0], err)
 	}
 	*r = engine.Record{ID: f[0], App: app, Form: form, FormVersion: fv, Unit: f[2], Owner: f[3], Status: f[4], Version: v,
 		CreatedAt: parseTime(f[6]), CreatedBy: f[7], UpdatedAt: parseTime(f[8]), UpdatedBy: f[9]}
@@ -445,9 +440,9 @@ func readListRow(r *engine.Record, app, form, row string, raw bool) error {
 	if raw {
 		r.RawData = row[d.i:]
 	} else if r.Data, err = decodeData(row[d.i:]); err != nil {
-		return fmt.Errorf("sqlite record %s data: %w", r.ID, err)
+		return "", fmt.Errorf("sqlite record %s data: %w", r.ID, err)
 	}
-	return nil
+	return f[6], nil
 }
 
 // CountRecords counts the records q selects. Without a filter it reads
@@ -480,26 +475,36 @@ func (s *Store) CountRecords(ctx context.Context, q engine.RecordQuery) (int64, 
 	return n, nil
 }
 
-// indexName is the stem of the names of a field's two indexes.
+// indexName is the stem of the names of a field's indexes.
 func indexName(app, form, field string) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", app, form, field)
 	return fmt.Sprintf("rx_%016x", h.Sum64())
 }
 
-// EnsureIndexes creates, for each x-index field, two expression indexes on
-// json_extract(data, '$.field') scoped by app and form: one serving an
-// equality filter on the field with the default order (created_at, id), one
-// serving a sort by the field. Each index then holds the form's covered
-// fields (ix.Covered, but those it leads with): walking one field's order,
-// a condition on them is checked from the index entry, and only the
-// records that pass are read. For each of ix.Prefixes (the fields a role's
-// scope pins), the sort indexes and the default order are made again led
-// by those fields, so a scoped list walks only its scope. Index names are
-// derived from app, form and columns, so repeated calls are no-ops; the
-// form's indexes no longer named (a field that lost x-index, a different
-// set of covered fields) are dropped. With ix.Rollup it makes the form's
-// rollups those (see ensureRollup).
+// maxChoiceIndexes bounds the combination indexes EnsureIndexes makes of
+// a form (prefix, choice, other field): each is one more index every write
+// of a record updates.
+const maxChoiceIndexes = 6
+
+// EnsureIndexes creates, for each x-index field, an expression index on
+// json_extract(data, '$.field') scoped by app and form, in the order
+// (field, created_at, id): it serves an equality filter on the field with
+// the default order and a sort by the field, whose ties go by created_at
+// and id (resolveSort). Each index then holds the form's covered fields
+// (ix.Covered, but those it leads with): walking one field's order, a
+// condition on them is checked from the index entry, and only the records
+// that pass are read. For each of ix.Prefixes (the fields a role's scope
+// pins), the field indexes and the default order are made again led by
+// those fields, so a scoped list walks only its scope; and for each of
+// ix.Choices not in the prefix, one led by the prefix and the choice per
+// other field (up to maxChoiceIndexes), so a scoped list filtered by a
+// choice and sorted by another field reads only the records it lists.
+// Index names are derived from app, form and columns, so repeated calls
+// are no-ops; the form's indexes no longer named (a field that lost
+// x-index, a different set of covered fields, an order of an earlier
+// version) are dropped. With ix.Rollup it makes the form's rollups those
+// (see ensureRollup).
 func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	if ix.Rollup != nil {
 		if err := s.ensureRollup(ctx, ix.App, ix.Form, ix.Rollup); err != nil {
@@ -516,16 +521,29 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		}
 		return "json_extract(data, " + p + ")", nil
 	}
-	var cover []string
-	for _, k := range ix.Covered {
-		c, err := col(k)
-		if err != nil {
-			return err
+	cols := func(keys []string) ([]string, error) {
+		var out []string
+		for _, k := range keys {
+			c, err := col(k)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
 		}
-		cover = append(cover, c)
+		return out, nil
 	}
-	// tail lists the covered columns but lead, suffixing stem with their hash.
-	tail := func(stem string, lead ...string) (string, string) {
+	cover, err := cols(ix.Covered)
+	if err != nil {
+		return err
+	}
+	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
+	keep := map[string]bool{}
+	var stmts []string
+	// add makes the index named after key (the stem of its name) on lead,
+	// then created_at and id, then the covered columns but lead; the name
+	// ends with a hash of those.
+	add := func(key string, lead []string, suffix string) {
+		name := indexName(ix.App, ix.Form, key)
 		t := ""
 		for _, c := range cover {
 			if !slices.Contains(lead, c) {
@@ -535,49 +553,49 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		if t != "" {
 			h := fnv.New32a()
 			h.Write([]byte(t))
-			stem += fmt.Sprintf("_%08x", h.Sum32())
+			name += fmt.Sprintf("_%08x", h.Sum32())
 		}
-		return stem, t
-	}
-	scope := ` WHERE app = ` + quote(ix.App) + ` AND form = ` + quote(ix.Form)
-	keep := map[string]bool{}
-	var stmts []string
-	add := func(name, cols string) {
+		name += suffix
 		keep[name] = true
-		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+cols+`)`+scope)
+		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+name+` ON records(app, form, deleted, `+strings.Join(lead, ", ")+`, created_at, id`+t+`)`+scope)
 	}
-	for _, f := range ix.Fields {
-		expr, err := col(f)
+	fields, err := cols(ix.Fields)
+	if err != nil {
+		return err
+	}
+	for i, f := range ix.Fields {
+		add(f, fields[i:i+1], "_c") // as named before the ties by created_at: the same columns
+	}
+	combos := 0
+	for _, p := range ix.Prefixes {
+		lead, err := cols(p)
 		if err != nil {
 			return err
 		}
-		name, t := tail(indexName(ix.App, ix.Form, f), expr)
-		add(name+"_c", expr+`, created_at, id`+t)
-		add(name+"_s", expr+`, id`+t)
-	}
-	for _, p := range ix.Prefixes {
-		var lead []string
-		for _, k := range p {
-			c, err := col(k)
+		stem := "@" + strings.Join(p, ",")
+		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own index
+			add(stem, lead, "_l")
+		}
+		for i, f := range ix.Fields {
+			if !slices.Contains(lead, fields[i]) {
+				add(stem+"@"+f, append(slices.Clip(lead), fields[i]), "_q")
+			}
+		}
+		for _, e := range ix.Choices {
+			ec, err := col(e)
 			if err != nil {
 				return err
 			}
-			lead = append(lead, c)
-		}
-		if len(p) > 1 || !slices.Contains(ix.Fields, p[0]) { // else the field's own _c index
-			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")), lead...)
-			add(name+"_l", strings.Join(lead, ", ")+`, created_at, id`+t)
-		}
-		for _, f := range ix.Fields {
-			expr, err := col(f)
-			if err != nil {
-				return err
-			}
-			if slices.Contains(lead, expr) {
+			if slices.Contains(lead, ec) {
 				continue
 			}
-			name, t := tail(indexName(ix.App, ix.Form, "@"+strings.Join(p, ",")+"@"+f), append(lead, expr)...)
-			add(name+"_p", strings.Join(lead, ", ")+", "+expr+`, id`+t)
+			for i, f := range ix.Fields {
+				if f == e || slices.Contains(lead, fields[i]) || combos == maxChoiceIndexes {
+					continue
+				}
+				combos++
+				add(stem+"@"+e+"@"+f, append(slices.Clip(lead), ec, fields[i]), "_e")
+			}
 		}
 	}
 	for _, st := range stmts {

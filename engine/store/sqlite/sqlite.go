@@ -413,6 +413,12 @@ CREATE INDEX docs_versions ON docs(kind, id, version);
 ALTER TABLE records ADD COLUMN head TEXT;
 ALTER TABLE records ADD COLUMN head_v INTEGER;
 `,
+	// 13: a list's ties go by created_at, then id (resolveSort): a list by
+	// last update walks this index in order instead of sorting.
+	`
+DROP INDEX IF EXISTS records_updated;
+CREATE INDEX records_updated ON records(app, form, deleted, updated_at, created_at, id);
+`,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.

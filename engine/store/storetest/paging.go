@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -110,6 +111,72 @@ func testSortPaging(t *testing.T, h Harness) {
 			t.Errorf("huge limit: %d items, cursor %q, %v; want all 57 and no cursor", len(p.Items), p.NextCursor, err)
 		}
 	})
+}
+
+// testSortTies: records with equal sort values come in the order of their
+// creation, then of their ids, in the direction of the last sort key that
+// the filter does not pin to one value —
+// across pages too, so the cursor carries the creation time — unless the
+// sort names _id itself. The ids run against the creation order here.
+func testSortTies(t *testing.T, h Harness) {
+	s := open(t, h)
+	ctx := context.Background()
+	// the indexes a form with these fields gets, so both a store's index
+	// walks and its sorts are checked
+	if err := s.EnsureIndexes(ctx, engine.FormIndex{App: testApp, Form: testForm, Fields: []string{"score", "label"},
+		Covered: []string{"label", "score"}, Prefixes: [][]string{{"label"}}, Choices: []string{"label"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		id    string
+		score any
+		at    int
+	}{{"t1", 5.0, 3}, {"t2", 5.0, 1}, {"t3", 5.0, 2}, {"t4", 5.0, 1}, {"t5", 5.0, 0}, {"u1", 1.0, 9}, {"u2", 9.0, 0}, {"m1", nil, 5}, {"m2", nil, 4}} {
+		data := map[string]any{"label": "x"}
+		if r.score != nil {
+			data["score"] = r.score
+		}
+		create(t, s, newRecord(r.id, data), at(r.at))
+	}
+	asc := []string{"m2", "m1", "u1", "t5", "t2", "t4", "t3", "t1", "u2"}
+	reversed := func(ids []string) []string {
+		out := slices.Clone(ids)
+		slices.Reverse(out)
+		return out
+	}
+	desc := reversed(asc)
+	byCreated := []string{"t5", "u2", "t2", "t4", "t3", "t1", "m2", "m1", "u1"}
+	score := filter.Field{Key: "score", Type: filter.TypeNumber}
+	label := filter.Field{Key: "label", Type: filter.TypeString}
+	fives := filter.Cmp{Field: score, Op: filter.OpEq, Value: 5.0}
+	for _, tc := range []struct {
+		name   string
+		filter filter.Expr
+		sort   []engine.SortKey
+		want   []string
+	}{
+		{"score asc", nil, []engine.SortKey{{Field: "score"}}, asc},
+		{"score desc", nil, []engine.SortKey{{Field: "score", Desc: true}}, desc},
+		{"label asc then score desc", nil, []engine.SortKey{{Field: "label"}, {Field: "score", Desc: true}}, desc},
+		{"label desc then score asc", nil, []engine.SortKey{{Field: "label", Desc: true}, {Field: "score"}}, asc},
+		{"_status asc", nil, []engine.SortKey{{Field: "_status"}}, byCreated},
+		{"_updated_at desc", nil, []engine.SortKey{{Field: "_updated_at", Desc: true}}, reversed(byCreated)},
+		{"score asc then _id", nil, []engine.SortKey{{Field: "score"}, {Field: "_id"}}, []string{"m1", "m2", "u1", "t1", "t2", "t3", "t4", "t5", "u2"}},
+		{"score = 5, sort by score desc", fives, []engine.SortKey{{Field: "score", Desc: true}}, []string{"t1", "t3", "t4", "t2", "t5"}},
+		{"label = x, score = 5, default order", filter.And{Items: []filter.Expr{filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, fives}}, nil, []string{"t1", "t3", "t4", "t2", "t5"}},
+		{"label = x, sort by score asc", filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, []engine.SortKey{{Field: "score"}}, asc},
+		// ties go the way of the last key the filter does not pin
+		{"label = x, sort by score asc then label desc", filter.Cmp{Field: label, Op: filter.OpEq, Value: "x"}, []engine.SortKey{{Field: "score"}, {Field: "label", Desc: true}}, asc},
+	} {
+		for _, limit := range []int{1, 2, 100} {
+			t.Run(fmt.Sprintf("%s/limit %d", tc.name, limit), func(t *testing.T) {
+				got := pageIDs(t, s, engine.RecordQuery{App: testApp, Form: testForm, Filter: tc.filter, Sort: tc.sort, Limit: limit})
+				if d := cmp.Diff(tc.want, got); d != "" {
+					t.Errorf("order across pages (-want +got):\n%s", d)
+				}
+			})
+		}
+	}
 }
 
 func sortedIDs(ids []string, desc bool) []string {

@@ -94,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 		{"Outbox", testOutbox},
 		{"Filter", testFilter},
 		{"SortPaging", testSortPaging},
+		{"SortTies", testSortTies},
 		{"PagingConcurrentInserts", testPagingConcurrentInserts},
 		{"BadCursor", testBadCursor},
 		{"Unicode", testUnicode},
