@@ -36,7 +36,7 @@ const (
 var writeStatements = []string{sqlInsertRecord, sqlRecordByID, sqlUpdateRecord, sqlDeleteRecord, sqlInsertRevision, sqlDeleteRevisions,
 	sqlAuditHead, sqlInsertAudit, sqlInsertOutbox, sqlOutboxDone,
 	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique, sqlNextCounter,
-	sqlCountRecord, sqlUncountRecord, sqlTextRow, sqlInsertTextRow, sqlDeleteTextRow, sqlDeleteFTS, sqlInsertFTS, sqlMergeText}
+	sqlCountRecord, sqlUncountRecord, sqlTextRow, sqlInsertTextRow, sqlDeleteTextRow, sqlDeleteFTS, sqlInsertFTS, sqlMergeText, sqlMarkText, sqlClearTextDue}
 
 // prepareWrites prepares writeStatements on the writer. It must run
 // outside a transaction: the writer pool has one connection, which a
