@@ -93,7 +93,7 @@ CREATE TABLE text_pending (id TEXT PRIMARY KEY) WITHOUT ROWID;
 const (
 	sqlMarkText     = `INSERT OR IGNORE INTO text_pending (id) VALUES (?)`
 	sqlAnyTextDue   = `SELECT EXISTS (SELECT 1 FROM text_pending)`
-	sqlTextDue      = `SELECT p.id, r.data FROM text_pending p LEFT JOIN records r ON r.id = p.id WHERE p.id > ? ORDER BY p.id LIMIT 1000`
+	sqlTextDue      = `SELECT p.id, r.data, t.tid FROM text_pending p LEFT JOIN records r ON r.id = p.id LEFT JOIN record_text t ON t.id = p.id WHERE p.id > ? ORDER BY p.id LIMIT 1000`
 	sqlClearTextDue = `DELETE FROM text_pending`
 )
 
@@ -281,18 +281,19 @@ func (s *Store) flushTextNow(ctx context.Context) error {
 // flushTextFrom indexes the next thousand pending records after *last,
 // moving *last on, and returns how many it read.
 func (s *Store) flushTextFrom(ctx context.Context, tx *sql.Tx, last *string) (int, error) {
-	rows, err := tx.QueryContext(ctx, sqlTextDue, *last)
+	rows, err := s.query(ctx, tx, sqlTextDue, *last)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite text pending: %w", err)
 	}
 	type due struct {
 		id   string
 		data sql.NullString
+		tid  sql.NullInt64 // its text row, if it has one
 	}
 	var batch []due
 	for rows.Next() {
 		var d due
-		if err := rows.Scan(&d.id, &d.data); err != nil {
+		if err := rows.Scan(&d.id, &d.data, &d.tid); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -311,7 +312,7 @@ func (s *Store) flushTextFrom(ctx context.Context, tx *sql.Tx, last *string) (in
 			}
 			terms = engine.RecordTextTerms(data)
 		}
-		if err := s.renewText(ctx, tx, d.id, terms, !d.data.Valid); err != nil {
+		if err := s.writeText(ctx, tx, d.id, d.tid, terms, !d.data.Valid); err != nil {
 			return 0, err
 		}
 	}
@@ -366,14 +367,24 @@ func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data 
 	return s.renewText(ctx, tx, id, terms, purge)
 }
 
-// renewText makes terms the terms of record id in the index: those it
-// had are removed first; gone (the record was purged) removes its text
-// row too. A record without terms has no row until it has some.
+// renewText makes terms the terms of record id in the index (writeText),
+// looking its text row up.
 func (s *Store) renewText(ctx context.Context, tx *sql.Tx, id string, terms []string, gone bool) error {
-	var tid int64
-	err := s.queryRow(ctx, tx, sqlTextRow, id).Scan(&tid)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	var row sql.NullInt64
+	err := s.queryRow(ctx, tx, sqlTextRow, id).Scan(&row)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite text row: %w", err)
+	}
+	return s.writeText(ctx, tx, id, row, terms, gone)
+}
+
+// writeText makes terms the terms of record id, whose text row is row
+// (none if not Valid), in the index: those it had are removed first;
+// gone (the record was purged) removes its text row too. A record
+// without terms has no row until it has some.
+func (s *Store) writeText(ctx context.Context, tx *sql.Tx, id string, row sql.NullInt64, terms []string, gone bool) error {
+	tid := row.Int64
+	if !row.Valid {
 		if gone || len(terms) == 0 {
 			return nil
 		}
@@ -384,9 +395,7 @@ func (s *Store) renewText(ctx context.Context, tx *sql.Tx, id string, terms []st
 		if tid, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("sqlite text row: %w", err)
 		}
-	case err != nil:
-		return fmt.Errorf("sqlite text row: %w", err)
-	default:
+	} else {
 		if err := execFTS(ctx, s, tx, textOp{tid, ""}); err != nil {
 			return err
 		}
