@@ -103,13 +103,16 @@ const (
 // segment each), or at once once textFlushEvery have been marked since;
 // and before every read of the index (textFresh), so that a search sees
 // every committed write, this store's or another's on the same file.
-// The delay bounds how long a process keeps records unindexed when no
-// search comes (100 ms: at a create a millisecond and a half through the
-// API, some 65 creates a segment); the count bounds what a search may
-// have to index first (64 records, a few milliseconds).
+// Measured on BenchmarkPeerCreate, the WAL pages of a create with its
+// share of the flushes hardly depend on how many a flush takes (30.2 at
+// 12 or so a flush, 29.9 at 256, 37.8 when each create wrote the index);
+// what a search right after writes waits for does (a record's terms cost
+// the flush some 75 us of CPU). So flushes are frequent and small: 20 ms
+// (at a create every millisecond and a half through the API, a dozen
+// creates), 16 records at most.
 const (
-	textFlushDelay = 100 * time.Millisecond
-	textFlushEvery = 64
+	textFlushDelay = 20 * time.Millisecond
+	textFlushEvery = 16
 )
 
 // textFlushes is the Store's state of the background flush of the

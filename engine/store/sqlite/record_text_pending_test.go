@@ -23,7 +23,10 @@ import (
 
 // holdTextFlush makes s's background flush wait an hour rather than
 // textFlushDelay (it still runs when woken: textFlushEvery records, Close).
-func holdTextFlush(s *Store) {
+func holdTextFlush(s *Store) { s.HoldTextFlush() }
+
+// HoldTextFlush is holdTextFlush, for the benchmarks outside the package.
+func (s *Store) HoldTextFlush() {
 	s.wmu.Lock()
 	s.txt.delay = time.Hour
 	s.wmu.Unlock()
