@@ -156,6 +156,9 @@ func (s *Store) textFlushDue() bool {
 	}
 	s.txt.scheduled = true
 	s.merges.Add(1)
+	if s.txt.marked >= textFlushEvery { // a batch of imports, say
+		s.kickText()
+	}
 	return true
 }
 
@@ -249,7 +252,6 @@ func hasText(e filter.Expr) bool {
 // the index's own commit it may be lost in a power cut, and the pending
 // ids with it: they are then still there. Called with s.wmu held.
 func (s *Store) flushTextNow(ctx context.Context) error {
-	s.txt.marked = 0
 	flushed := false
 	err := s.lazyTx(ctx, func(tx *sql.Tx) error {
 		last, n := "", 0
@@ -273,8 +275,10 @@ func (s *Store) flushTextNow(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		// marked stays: the next change schedules the flush again
 		return fmt.Errorf("sqlite text flush: %w", err)
 	}
+	s.txt.marked = 0
 	if flushed {
 		s.textWrites++ // a segment
 	}

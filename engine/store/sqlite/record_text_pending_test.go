@@ -318,7 +318,8 @@ func copyFile(t *testing.T, from, to string) {
 
 // TestTextPendingBackground: with no search, the pending records are
 // indexed in the background after textFlushDelay, at once when
-// textFlushEvery wait, and by Close.
+// textFlushEvery wait (written one by one or in one change), and by
+// Close.
 func TestTextPendingBackground(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.db")
 	s, err := Open(path, Options{Synchronous: "NORMAL"})
@@ -331,6 +332,17 @@ func TestTextPendingBackground(t *testing.T) {
 	holdTextFlush(s)
 	for i := range textFlushEvery {
 		writeName(t, s, engine.WriteCreate, "c"+strconv.Itoa(i), "分店", 0)
+	}
+	waitFlushed(t, s, 5*time.Second)
+
+	// as many in one change (a batch of an import) start it at once too
+	var ws []engine.RecordWrite
+	for i := range textFlushEvery {
+		r := &engine.Record{ID: "b" + strconv.Itoa(i), App: "a", Form: "f", Data: map[string]any{"name": "仓库"}}
+		ws = append(ws, engine.RecordWrite{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(1, 0)})
+	}
+	if _, err := s.Apply(context.Background(), &engine.Change{Records: ws}); err != nil {
+		t.Fatal(err)
 	}
 	waitFlushed(t, s, 5*time.Second)
 
@@ -348,8 +360,8 @@ func TestTextPendingBackground(t *testing.T) {
 	if n := textPending(t, s); n != 0 {
 		t.Errorf("%d records pending after Close, want 0", n)
 	}
-	if n := ftsRows(t, s); n != textFlushEvery+2 {
-		t.Errorf("the index holds %d rows, want %d", n, textFlushEvery+2)
+	if n := ftsRows(t, s); n != 2*textFlushEvery+2 {
+		t.Errorf("the index holds %d rows, want %d", n, 2*textFlushEvery+2)
 	}
 }
 
