@@ -80,9 +80,11 @@ const (
 // full-text index does not hold yet. A record write adds its id here, in
 // its own transaction, instead of writing the index: FTS5 writes each
 // commit's terms as a new segment with its structure record, size and
-// average rows, six of the 38 WAL pages a create committed (the WITHOUT
-// ROWID table is one page, the same for every create until a flush
-// empties it), and 8% of the CPU of a create through the API. A flush
+// average rows, which with the record's text row made 8 of the 38 WAL
+// pages a create committed (BenchmarkPeerCreate: 30 now, with its share
+// of the flushes; the WITHOUT ROWID table is one page, the same for every
+// create until a flush empties it), and 8% of the CPU of a create
+// through the API. A flush
 // (flushTextNow) indexes every pending record in one lazy commit of its
 // own. The ids are stored with the records, so an index write lost in a
 // crash is made at the next flush after it.
