@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"formwork/engine"
 )
@@ -31,10 +32,10 @@ func (s *Store) Apply(ctx context.Context, c *engine.Change) (*engine.ChangeResu
 		s.gmu.Unlock()
 		s.applyBatch(batch)
 	}
-	merge := s.textMergeDue()
+	flush := s.textFlushDue()
 	s.wmu.Unlock()
-	if merge {
-		go s.mergeText()
+	if flush {
+		go s.flushTextSoon()
 	}
 	err := req.err
 	if err != nil {
@@ -102,13 +103,6 @@ var errRefusedInBatch = errors.New("a change of the batch was refused")
 // refusal is errRefusedInBatch. Any other error leaves tx to be rolled
 // back.
 func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, savepoints bool) error {
-	// The full-text writes wait until the last change is written: FTS5
-	// writes the terms it holds as a new segment at every savepoint once
-	// it has been written to, a segment (and its merges) per change
-	// rather than per batch.
-	var ops []textOp
-	s.textOps = &ops
-	defer func() { s.textOps = nil }()
 	for _, r := range batch {
 		r.res = nil
 		if r.err = r.ctx.Err(); r.err != nil {
@@ -126,14 +120,12 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, s
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
 			return err
 		}
-		mark := len(ops)
 		r.res, r.err = s.applyChange(ctx, tx, r.c)
 		if r.err != nil {
 			if engine.ErrorCode(r.err) == engine.EINTERNAL {
 				return r.err // the transaction may be gone: each change again alone
 			}
 			r.res = nil
-			ops = ops[:mark]
 			s.txHeadOK = false // the change's events, if any, are undone
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO change`); err != nil {
 				return err
@@ -143,8 +135,7 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, batch []*applyReq, s
 			return err
 		}
 	}
-	s.textOps = nil
-	return s.flushText(ctx, tx, ops)
+	return nil
 }
 
 // applyAlone writes c in a transaction of its own.
@@ -277,7 +268,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if err := s.writeRevision(ctx, tx, r, w, data, nil); err != nil {
 			return nil, err
 		}
-		if err := s.indexNewText(ctx, tx, r.ID, r.Data); err != nil {
+		if err := s.markText(ctx, tx, r.ID); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -305,7 +296,7 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 		if err := s.countRecord(ctx, tx, old.App, old.Form, old.DeletedAt != nil, -1); err != nil {
 			return nil, err
 		}
-		if err := s.indexText(ctx, tx, in.ID, nil, nil, true); err != nil {
+		if err := s.markText(ctx, tx, in.ID); err != nil {
 			return nil, err
 		}
 		return old, nil
@@ -341,8 +332,10 @@ func (s *Store) applyRecord(ctx context.Context, tx *sql.Tx, w *engine.RecordWri
 	if err := s.writeRevision(ctx, tx, r, w, data, old.Data); err != nil {
 		return nil, err
 	}
-	if err := s.indexText(ctx, tx, r.ID, old.Data, r.Data, false); err != nil {
-		return nil, err
+	if !slices.Equal(engine.RecordTextTerms(old.Data), engine.RecordTextTerms(r.Data)) {
+		if err := s.markText(ctx, tx, r.ID); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

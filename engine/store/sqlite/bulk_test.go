@@ -293,9 +293,10 @@ func (s *Store) WALFrames(ctx context.Context) (int, error) {
 
 // TextSegments returns the number of segments of the full-text index: the
 // segment ids of its pages (an FTS5 page's rowid holds its segment's id
-// above bit 37; the rows below are the index's own records).
+// above bit 37; the rows below are the index's own records, the ids from
+// 1<<16 up are the pages of segments' tombstones, which deletes write).
 func (s *Store) TextSegments(ctx context.Context) (int, error) {
 	var n int
-	err := s.w.QueryRowContext(ctx, `SELECT count(DISTINCT rowid >> 37) FROM record_fts_data WHERE rowid >> 37 > 0`).Scan(&n)
+	err := s.w.QueryRowContext(ctx, `SELECT count(DISTINCT rowid >> 37) FROM record_fts_data WHERE rowid >> 37 BETWEEN 1 AND 65535`).Scan(&n)
 	return n, err
 }

@@ -24,6 +24,9 @@ func (s *Store) GroupRecords(ctx context.Context, q engine.GroupQuery) ([]engine
 	// Groups the SQL tells apart but a key does not (arrays, read as no
 	// key) fall together here, as do a rollup's groups and the records'.
 	acc := engine.NewGroupAccumulator(q)
+	if err := s.textFresh(ctx, q.Filter); err != nil {
+		return nil, err
+	}
 	// One read transaction: the rollup's definition, its rows and the
 	// records at the ends of a range are read from the same snapshot.
 	tx, err := s.r.BeginTx(ctx, nil)

@@ -167,9 +167,10 @@ func wantNameSearch(t *testing.T, s *Store, want map[string][]string) {
 }
 
 // TestTextMerges: the full-text index no longer merges segments in the
-// commits of record writes (migration 11 turned automerge off), and
-// mergeText, started every textMergeEvery writes, keeps the segments few:
-// after thousands of creates, each its own commit, a search still reads a
+// commits of its flushes (migration 11 turned automerge off), and
+// mergeText, started every textMergeEvery flushes, keeps the segments
+// few: after thousands of creates, each flushed by a search right after
+// it (a segment each, the most a flush can make), a search still reads a
 // few dozen segments at most and finds every record.
 func TestTextMerges(t *testing.T) {
 	ctx := context.Background()
@@ -189,9 +190,12 @@ func TestTextMerges(t *testing.T) {
 		if _, err := s.Apply(ctx, &engine.Change{Records: []engine.RecordWrite{{Op: engine.WriteCreate, Record: r, Actor: "u", At: time.Unix(int64(i), 0)}}}); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.textFresh(ctx, filter.Text{}); err != nil {
+			t.Fatal(err)
+		}
 		if i%500 == 499 {
 			s.merges.Wait()
-			// each write above made a segment; those since the last
+			// each flush above made a segment; those since the last
 			// merge began wait for the next
 			segs, err := s.TextSegments(ctx)
 			if err != nil {

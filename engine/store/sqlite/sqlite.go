@@ -67,15 +67,15 @@ type Store struct {
 	auditStmts [maxAuditRows]*sql.Stmt
 	gmu        sync.Mutex  // guards pending
 	pending    []*applyReq // Applies waiting for the next batch
-	textOps    *[]textOp   // the batch's full-text writes, queued (apply.go); under wmu
-	// textWrites counts the full-text writes since the last merge of the
-	// index's segments was started; merging is set from a merge's start
+	txt        textFlushes // the background flush of the full-text index (record_text.go); under wmu
+	// textWrites counts the flushes of the full-text index (a segment
+	// each) since the last merge of its segments was started; merging is set from a merge's start
 	// until it has the writer (mergeText), closed once Close began.
 	// Guarded by wmu.
 	textWrites int
 	merging    bool
 	closed     bool
-	merges     sync.WaitGroup // the merge under way, which Close waits for
+	merges     sync.WaitGroup // the flush or merge under way, which Close waits for
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -199,11 +199,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools, once a merge of the full-text index under way
-// has ended.
+// Close closes both pools, once a flush or a merge of the full-text index
+// under way has ended.
 func (s *Store) Close() error {
 	s.wmu.Lock()
 	s.closed = true
+	s.kickText() // a flush waiting runs now
 	s.wmu.Unlock()
 	s.merges.Wait()
 	s.closeStmts()
@@ -419,6 +420,9 @@ ALTER TABLE records ADD COLUMN head_v INTEGER;
 DROP INDEX IF EXISTS records_updated;
 CREATE INDEX records_updated ON records(app, form, deleted, updated_at, created_at, id);
 `,
+	// 14: record writes leave the full-text index to a flush of its own
+	// (text_pending, flushTextNow in record_text.go).
+	textPendingSchema,
 }
 
 // migrationFuncs run after the SQL of their step, in its transaction.

@@ -38,7 +38,7 @@ const (
 var writeStatements = []string{sqlInsertRecord, sqlRecordByID, sqlUpdateRecord, sqlDeleteRecord, sqlInsertRevision, sqlDeleteRevisions,
 	sqlAuditHead, sqlInsertAudit, sqlInsertOutbox, sqlOutboxDone,
 	sqlDocVersion, sqlPutDoc, sqlDeleteDoc, sqlDeleteDocTags, sqlDeleteDocUnique, sqlInsertDocTag, sqlInsertDocUnique, sqlNextCounter,
-	sqlCountRecord, sqlUncountRecord, sqlTextRow, sqlInsertTextRow, sqlDeleteTextRow, sqlDeleteFTS, sqlInsertFTS, sqlMergeText}
+	sqlCountRecord, sqlUncountRecord, sqlTextRow, sqlInsertTextRow, sqlDeleteTextRow, sqlDeleteFTS, sqlInsertFTS, sqlMergeText, sqlMarkText, sqlTextDue, sqlClearTextDue}
 
 // prepareWrites prepares writeStatements on the writer. It must run
 // outside a transaction: the writer pool has one connection, which a
@@ -75,6 +75,14 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, q, args...)
+}
+
+// query is exec for a query of rows.
+func (s *Store) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st := s.stmts[q]; st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // queryRow is exec for a query of one row.
