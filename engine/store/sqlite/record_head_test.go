@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"testing"
 
 	"formwork/engine"
@@ -65,4 +67,28 @@ func TestRecordHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("no head", "archived", 4)
+}
+
+// TestOpenRefusesNewerSchema: a database a newer build migrated further
+// is not opened (this build's writes would leave what the newer steps
+// keep, such as a row's head, stale); one at this build's steps is.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path, Options{}); err != nil {
+		t.Fatalf("reopen at this build's steps: %v", err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO schema_version (version, applied_at) VALUES (?, '2027-01-01T00:00:00Z')`, len(migrations)+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("open after a newer build's step: %v, want ErrNewerSchema", err)
+	}
 }

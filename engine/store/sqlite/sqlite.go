@@ -213,6 +213,10 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// ErrNewerSchema is Open's error for a database a newer build has
+// migrated past the steps this build knows.
+var ErrNewerSchema = errors.New("the database was written by a newer version of Formwork")
+
 // migrations are the backend's own schema steps, applied in order once each
 // and recorded in schema_version. Never edit a released step; append.
 var migrations = []string{
@@ -436,6 +440,16 @@ var migrationFuncs = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) err
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	var newest int
+	if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&newest); err != nil {
+		return fmt.Errorf("sqlite migrate: %w", err)
+	}
+	if newest > len(migrations) {
+		// a newer build's steps may keep data this one does not (a row's
+		// head, say): written by this build, it would go stale
+		return fmt.Errorf("%w: its schema is at step %d, this build knows %d; run the newer build, or restore a backup made by this one",
+			ErrNewerSchema, newest, len(migrations))
 	}
 	for i, step := range migrations {
 		v := i + 1
