@@ -46,6 +46,8 @@ type fixtureOptions struct {
 	// Mongo runs the fixture on a fresh database at FORMWORK_MONGO_URI
 	// instead of SQLite (the test skips when none is configured).
 	Mongo bool
+	// PageSize is the SQLite file's (0: the store's default).
+	PageSize int
 }
 
 // shopUnits is a three-level tree: hq → east → store1/store2, hq → west → store3.
@@ -68,7 +70,7 @@ func newAccessFixture(tb testing.TB, opt fixtureOptions) *accessFixture {
 		}
 		st = teststore.Mongo(tb, f.clock.Now)
 	} else {
-		ss, err := sqlite.Open(filepath.Join(f.dir, "formwork.db"), sqlite.Options{Now: f.clock.Now})
+		ss, err := sqlite.Open(filepath.Join(f.dir, "formwork.db"), sqlite.Options{Now: f.clock.Now, PageSize: opt.PageSize})
 		if err != nil {
 			tb.Fatal(err)
 		}

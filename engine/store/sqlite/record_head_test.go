@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -90,5 +91,43 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	s.Close()
 	if _, err := Open(path, Options{}); !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("open after a newer build's step: %v, want ErrNewerSchema", err)
+	}
+}
+
+// TestPageSize: a database file Open creates has newPageSize pages; one
+// made before with SQLite's default keeps its own and opens as before.
+func TestPageSize(t *testing.T) {
+	dir := t.TempDir()
+	pageSize := func(s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.w.QueryRow(`PRAGMA page_size`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	s, err := Open(filepath.Join(dir, "new.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := pageSize(s); n != newPageSize {
+		t.Errorf("new file's page size %d, want %d", n, newPageSize)
+	}
+	s.Close()
+	old := filepath.Join(dir, "old.db")
+	db, err := sql.Open("sqlite", "file:"+old+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE made_before (x)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err = Open(old, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := pageSize(s); n != 4096 {
+		t.Errorf("existing file's page size %d, want 4096 (unchanged)", n)
 	}
 }

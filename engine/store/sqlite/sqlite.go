@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,6 +37,9 @@ type Options struct {
 	// "NORMAL" syncs only at checkpoints, which is faster but may lose the
 	// last commits (never corrupt the file) on power loss or an OS crash.
 	Synchronous string
+	// PageSize is the page size of a database file Open creates (one that
+	// exists keeps its own); default newPageSize.
+	PageSize int
 }
 
 // Store is the SQLite engine.Store. It is safe for concurrent use.
@@ -124,6 +128,12 @@ func Open(path string, opts Options) (*Store, error) {
 	// journal holds the pages one statement changed, which every write
 	// here bounds; sorts still spill to files (SQLite's sorter ignores
 	// the setting).
+	if opts.PageSize <= 0 {
+		opts.PageSize = newPageSize
+	}
+	if err := createFile(path, opts.PageSize); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)", "_pragma", "synchronous(FULL)",
 		"_pragma", "temp_store(MEMORY)"))
 	if err != nil {
@@ -157,6 +167,42 @@ func Open(path string, opts Options) (*Store, error) {
 	r.SetMaxIdleConns(opts.Readers)
 	s.r, s.rc, s.wc = r, newReadCache(r), newReadCache(w)
 	return s, nil
+}
+
+// newPageSize is the page size of a database file Open creates. Every
+// page a commit changes is written to the WAL whole and synced: a create
+// changes some two dozen pages (a leaf of the records, of each index, of
+// the audit, the revisions...), mostly a row or an index entry each, so a
+// smaller page writes and syncs fewer bytes for the same change. Peer
+// creates at one client, seven alternating runs: 4–10% faster at 2 KiB
+// than at SQLite's 4 KiB (better in every pair); lists and reads by id
+// the same within noise. A file made before keeps its page size.
+const newPageSize = 2048
+
+// createFile makes the database file at path, if there is none or it is
+// empty, with pages of pageSize bytes, in WAL mode: the page size is fixed once
+// the first page is written, which setting WAL mode does (the driver runs
+// a DSN's pragmas in name order, journal_mode before page_size, so it is
+// done here on a connection of its own).
+func createFile(path string, pageSize int) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("sqlite open %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("sqlite create %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // both statements on one connection
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA page_size = %d`, pageSize)); err != nil {
+		return fmt.Errorf("sqlite create %s: %w", path, err)
+	}
+	if _, err := db.Exec(`PRAGMA journal_mode = WAL`); err != nil {
+		return fmt.Errorf("sqlite create %s: %w", path, err)
+	}
+	return nil
 }
 
 // walkMmap is how much of the file a long walk maps (see withMmap).
