@@ -71,7 +71,7 @@ func (s *Store) BulkApply(ctx context.Context, recs []engine.RecordWrite, evs []
 			return err
 		}
 		for i := range recs {
-			if err := s.indexText(ctx, tx, recs[i].Record.ID, nil, recs[i].Record.Data, false); err != nil {
+			if err := s.indexText(ctx, tx, recs[i].Record.ID, recs[i].Record.Data); err != nil {
 				return err
 			}
 		}

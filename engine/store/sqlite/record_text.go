@@ -364,27 +364,17 @@ func (s *Store) mergeText() {
 	})
 }
 
-// indexText renews a record's terms inside the writing transaction: data
-// nil (a purge) removes them; unchanged terms are left alone. Changes
-// leave it to the flush (markText); it indexes the records stored before
-// the index existed, and bulk loads in one transaction.
-func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, old, data map[string]any, purge bool) error {
-	terms := engine.RecordTextTerms(data)
-	if old != nil && !purge && slices.Equal(terms, engine.RecordTextTerms(old)) {
-		return nil
-	}
-	return s.renewText(ctx, tx, id, terms, purge)
-}
-
-// renewText makes terms the terms of record id in the index (writeText),
-// looking its text row up.
-func (s *Store) renewText(ctx context.Context, tx *sql.Tx, id string, terms []string, gone bool) error {
+// indexText makes the terms of data the terms of record id in the index
+// inside the writing transaction, looking its text row up (writeText).
+// Changes leave that to the flush (markText); it indexes the records
+// stored before the index existed, and bulk loads in one transaction.
+func (s *Store) indexText(ctx context.Context, tx *sql.Tx, id string, data map[string]any) error {
 	var row sql.NullInt64
 	err := s.queryRow(ctx, tx, sqlTextRow, id).Scan(&row)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite text row: %w", err)
 	}
-	return s.writeText(ctx, tx, id, row, terms, gone)
+	return s.writeText(ctx, tx, id, row, engine.RecordTextTerms(data), false)
 }
 
 // writeText makes terms the terms of record id, whose text row is row
@@ -478,7 +468,7 @@ func (s *Store) backfillText(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	for _, r := range all {
-		if err := s.indexText(ctx, tx, r.id, nil, r.data, false); err != nil {
+		if err := s.indexText(ctx, tx, r.id, r.data); err != nil {
 			return err
 		}
 	}

@@ -213,7 +213,7 @@ func TestTextPendingSameRows(t *testing.T) {
 		id := "r" + strconv.Itoa(i)
 		writeName(t, s, engine.WriteCreate, id, n, 0)
 		err := ref.tx(ctx, func(tx *sql.Tx) error {
-			return ref.indexText(ctx, tx, id, nil, map[string]any{"name": n}, false)
+			return ref.indexText(ctx, tx, id, map[string]any{"name": n})
 		})
 		if err != nil {
 			t.Fatal(err)

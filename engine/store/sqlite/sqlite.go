@@ -73,9 +73,9 @@ type Store struct {
 	pending    []*applyReq // Applies waiting for the next batch
 	txt        textFlushes // the background flush of the full-text index (record_text.go); under wmu
 	// textWrites counts the flushes of the full-text index (a segment
-	// each) since the last merge of its segments was started; merging is set from a merge's start
-	// until it has the writer (mergeText), closed once Close began.
-	// Guarded by wmu.
+	// each) since the last merge of its segments was started; merging is
+	// set from a merge's start until it has the writer (mergeText), closed
+	// once Close began. Guarded by wmu.
 	textWrites int
 	merging    bool
 	closed     bool
@@ -105,6 +105,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = max(4, runtime.GOMAXPROCS(0))
 	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = newPageSize
+	}
+	if err := createFile(path, opts.PageSize); err != nil {
+		return nil, err
+	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
@@ -128,12 +134,6 @@ func Open(path string, opts Options) (*Store, error) {
 	// journal holds the pages one statement changed, which every write
 	// here bounds; sorts still spill to files (SQLite's sorter ignores
 	// the setting).
-	if opts.PageSize <= 0 {
-		opts.PageSize = newPageSize
-	}
-	if err := createFile(path, opts.PageSize); err != nil {
-		return nil, err
-	}
 	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(4000)", "_pragma", "synchronous(FULL)",
 		"_pragma", "temp_store(MEMORY)"))
 	if err != nil {
@@ -180,10 +180,10 @@ func Open(path string, opts Options) (*Store, error) {
 const newPageSize = 2048
 
 // createFile makes the database file at path, if there is none or it is
-// empty, with pages of pageSize bytes, in WAL mode: the page size is fixed once
-// the first page is written, which setting WAL mode does (the driver runs
-// a DSN's pragmas in name order, journal_mode before page_size, so it is
-// done here on a connection of its own).
+// empty, with pages of pageSize bytes, in WAL mode: the page size is fixed
+// once the first page is written, which setting WAL mode does (the driver
+// runs a DSN's pragmas in name order, journal_mode before page_size, so it
+// is done here on a connection of its own).
 func createFile(path string, pageSize int) error {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return nil
