@@ -19,40 +19,64 @@ import (
 // committed itself, and every count is a query on the store's audit log
 // (the state all nodes share), so a user spreading requests over several
 // nodes is counted as one. An alert's unique key (rule, user, window)
-// keeps two nodes from raising it twice. When the queue is full events are
-// dropped, not waited for: the counting rules see them anyway at the next
-// event, since they read the log.
+// keeps two nodes from raising it twice. When the queue is full the oldest
+// events are dropped, not waited for: the counting rules see them anyway
+// at the newer events, since they read the log.
 //
 // The rules are kept decoded with the settings doc's version and read
 // again only when a read of that version (no value) finds it moved, so
 // an administrator's change on any node holds from the next batch on.
 type anomalyWatch struct {
-	s      *Service
-	in     chan []*AuditEvent
-	done   chan struct{}
-	mu     sync.RWMutex // guards closed against observe racing close
-	closed bool
+	s    *Service
+	kick chan struct{} // observe's signal to a loop waiting for a first batch
+	done chan struct{}
+
+	mu      sync.Mutex
+	pending [][]*AuditEvent // committed batches not yet taken by the loop
+	idle    bool            // the loop waits on kick for a first batch
+	closed  bool
+
 	set    *AnomalySettings // the rules as last read (the loop's alone)
 	setVer int64            // the settings doc's version they were read at; 0: no doc
 }
 
+// watchQueue is how many batches wait for the loop at most (a few MiB of
+// events at worst); when more come the oldest is dropped, so the newest
+// events are always evaluated: the counting rules read the log, so the
+// last event of a burst counts the dropped ones too (see anomalyWatch).
+const watchQueue = 4096
+
 func newAnomalyWatch(s *Service) *anomalyWatch {
-	w := &anomalyWatch{s: s, in: make(chan []*AuditEvent, 256), done: make(chan struct{})}
+	w := &anomalyWatch{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
 
 // observe queues committed events; it never blocks, and after close it
 // drops them (a login or an export may finish while the service stops).
+// It wakes the loop only when the loop waits for a first batch: batches
+// that come while it gathers wait for the end of the gathering, so a
+// burst of reads does not wake the loop's goroutine once per request
+// (each wake of a parked goroutine while a processor is idle starts a
+// thread: at one client that was a context switch or two per request).
 func (w *anomalyWatch) observe(evs []*AuditEvent) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
+	w.mu.Lock()
 	if w.closed {
+		w.mu.Unlock()
 		return
 	}
-	select {
-	case w.in <- evs:
-	default:
+	if len(w.pending) == watchQueue {
+		w.pending = append(w.pending[:0], w.pending[1:]...)
+	}
+	w.pending = append(w.pending, evs)
+	wake := w.idle
+	w.idle = false
+	w.mu.Unlock()
+	if wake {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -60,7 +84,7 @@ func (w *anomalyWatch) close() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
-		close(w.in)
+		close(w.kick)
 	}
 	w.mu.Unlock()
 	<-w.done
@@ -77,36 +101,33 @@ func (w *anomalyWatch) loop() {
 	defer close(w.done)
 	ctx := context.Background()
 	var last time.Time // when the settings were last read (wall time only paces reads)
-	for evs := range w.in {
-		batches := [][]*AuditEvent{evs}
-		open := true
-		if wait := watchGather - time.Since(last); wait > 0 {
+	for {
+		w.mu.Lock()
+		if len(w.pending) == 0 {
+			if w.closed {
+				w.mu.Unlock()
+				return
+			}
+			w.idle = true
+			w.mu.Unlock()
+			<-w.kick // a first batch, or close
+			continue
+		}
+		closed := w.closed
+		w.mu.Unlock()
+		if wait := watchGather - time.Since(last); wait > 0 && !closed {
 			t := time.NewTimer(wait)
-		gather:
-			for open {
-				select {
-				case next, ok := <-w.in:
-					if ok {
-						batches = append(batches, next)
-					}
-					open = ok
-				case <-t.C:
-					break gather
-				}
+			select {
+			case <-t.C:
+			case <-w.kick: // closed: evaluate what is queued now
 			}
 			t.Stop()
 		}
-		for more := open; more; { // and what came meanwhile
-			select {
-			case next, ok := <-w.in:
-				if ok {
-					batches = append(batches, next)
-				}
-				more = ok
-			default:
-				more = false
-			}
-		}
+		// what came meanwhile too
+		w.mu.Lock()
+		batches := w.pending
+		w.pending = nil
+		w.mu.Unlock()
 		// one read of the settings, after every batch was committed, for
 		// all of them; each batch is evaluated on its own, as committed
 		set, err := w.settings(ctx)

@@ -70,6 +70,12 @@ func NewAuditWriter(s Store, opts AuditWriterOptions) *AuditWriter {
 // error. If ctx ends first Write returns ctx.Err(), but the event may still
 // be committed with its batch. After Close, Write returns EUNAVAILABLE.
 func (w *AuditWriter) Write(ctx context.Context, ev *AuditEvent) error {
+	return w.writeAt(ctx, ev, 0)
+}
+
+// writeAt is Write of an event whose request resolved the current version
+// of the event's app (0: not known).
+func (w *AuditWriter) writeAt(ctx context.Context, ev *AuditEvent, version int) error {
 	if ev == nil {
 		return Errorf(EINVALID, T("审计事件为空", "nil audit event"))
 	}
@@ -80,24 +86,18 @@ func (w *AuditWriter) Write(ctx context.Context, ev *AuditEvent) error {
 	}
 	if w.busy || len(w.queue) > 0 {
 		w.mu.Unlock()
-		return w.startAt(ctx, ev, 0)()
+		return w.startAt(ctx, ev, version)()
 	}
 	w.busy = true
 	w.inflight.Add(1)
 	w.mu.Unlock()
 	defer w.inflight.Done()
-	return w.commit([]*auditReq{{ev: ev}})
+	return w.commit([]*auditReq{{ev: ev, version: version}})
 }
 
-// Start is Write in two halves: it queues ev and returns the wait for the
-// commit holding it, so that a caller can prepare its answer while the
-// event commits. The answer must not leave before wait returns nil.
-func (w *AuditWriter) Start(ctx context.Context, ev *AuditEvent) (wait func() error) {
-	return w.startAt(ctx, ev, 0)
-}
-
-// startAt is Start of an event whose request resolved the current version
-// of the event's app (0: not known).
+// startAt queues ev, of a request that resolved the current version of
+// the event's app (0: not known), for the writer's goroutine, and returns
+// the wait for the commit holding it.
 func (w *AuditWriter) startAt(ctx context.Context, ev *AuditEvent, version int) (wait func() error) {
 	failed := func(err error) func() error { return func() error { return err } }
 	if ev == nil {

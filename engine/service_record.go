@@ -362,8 +362,8 @@ func (s *Service) ListRecordsJSON(ctx context.Context, p *Principal, app, form s
 	return b, encErr
 }
 
-// listRecords is ListRecords up to its audit event, which it queues;
-// committed waits for the event's commit. With raw the views may hold
+// listRecords is ListRecords up to its audit event; committed writes it
+// and returns when it is committed. With raw the views may hold
 // their data as the stored text, for AppendJSON only (RecordQuery.RawData).
 func (s *Service) listRecords(ctx context.Context, p *Principal, app, form string, q ListQuery, raw bool) (out *RecordList, committed func() error, err error) {
 	b, v, f, acc, err := s.formAccess(ctx, p, app, form)
@@ -420,7 +420,12 @@ func (s *Service) listRecords(ctx context.Context, p *Principal, app, form strin
 	}
 	ev := s.Event(p, "list", app, form, "", nil, ResultOK, "")
 	ev.Detail = listDetail(len(out.Items), string(q.Filter), q.Search, q.Sort)
-	return out, s.audit.startAt(ctx, ev, v), nil
+	// The event is written once the caller has its answer ready, by the
+	// caller's goroutine when no commit is under way (writeAt), rather than
+	// queued now for the writer's goroutine to commit while the answer is
+	// made: at one client, waking that goroutine and being woken by it
+	// cost more than the overlap saved (peer lists 7-18% faster without).
+	return out, func() error { return s.audit.writeAt(ctx, ev, v) }, nil
 }
 
 // selection is the filter and sort of q over f under acc: the scope, the

@@ -57,7 +57,7 @@ func TestAlertMassViewingFreezesWithin10s(t *testing.T) {
 			break
 		}
 		if time.Since(viewed) > 10*time.Second {
-			t.Fatalf("staff still answered %d 10 s after the 300th view", rec.Code)
+			t.Fatalf("staff still answered %d 10 s after the 300th view: %s", rec.Code, rec.Body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

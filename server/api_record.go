@@ -128,7 +128,7 @@ func (s *server) listRecords(c echo.Context) error {
 		}
 		q.Deleted = b
 	}
-	// The page is encoded while its audit event commits.
+	// The page is encoded, then its audit event committed, before it is sent.
 	return writeJSONWith(c, http.StatusOK, func(b []byte) ([]byte, error) {
 		return s.svc.ListRecordsJSON(c.Request().Context(), principal(c), c.Param("app"), c.Param("form"), q, b)
 	})

@@ -315,7 +315,13 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	args = append(args, limit+1)
 	rc, done := s.warmReader()
 	defer done()
-	rows, err := rc.query(ctx, query, args...)
+	// The page's query runs detached from the request (detachCtx), like a
+	// read by id: the two goroutines database/sql and the driver start to
+	// watch a statement's context, and their wakes, cost a list at one
+	// client more than its audit event's commit. A request whose context
+	// ends stops at the next row, not inside SQLite: a sort of a form's
+	// rows by a field no index serves runs to its first row regardless.
+	rows, err := rc.query(detachCtx(ctx), query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite find records: %w", err)
 	}
@@ -325,6 +331,9 @@ func (s *Store) FindRecords(ctx context.Context, q engine.RecordQuery) (*engine.
 	rs.raw = q.RawData
 	more := false
 	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if len(page.Items) == limit {
 			more = true // the row after the page is not read
 			break

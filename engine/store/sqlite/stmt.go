@@ -233,8 +233,9 @@ func (s *Store) readPoint(ctx context.Context, q string, args []any, scan func(*
 	return scan(rc.queryRow(detachCtx(ctx), q, args...))
 }
 
-// detachCtx is the context of a read of one row by its key, or of one
-// change's write transaction: ctx's values without its cancellation.
+// detachCtx is the context of a read of one row by its key, of a page of
+// records (FindRecords), or of one change's write transaction: ctx's
+// values without its cancellation.
 // Given a context that can end, database/sql and the driver start a
 // goroutine per transaction and per statement to watch it, and each end
 // wakes them: for a read of microseconds more than the read, for a create
