@@ -274,7 +274,7 @@ func (c *Process) run(g *Globals, role string) error {
 	var srv *http.Server
 	if web {
 		srv = &http.Server{Handler: newHTTP(d), ReadHeaderTimeout: 10 * time.Second}
-		served = serveHTTP(srv, ln, c.TLSCert, c.TLSKey)
+		served = serveHTTP(srv, server.WrapListener(ln), c.TLSCert, c.TLSKey)
 		scheme := "http://"
 		if c.TLSCert != "" {
 			scheme = "https://"
