@@ -23,11 +23,14 @@ func benchHTTP(b *testing.B, clients int, setup func(h *harness) func(c *http.Cl
 }
 
 // benchServe is benchHTTP on a harness the caller made. Besides wall time
-// it reports the process's CPU time per request (server and client, which
-// share the process): on a shared machine that says what a request cost
-// when wall time says mostly how busy the neighbours were.
+// it reports the process's CPU time and context switches per request
+// (server and client, which share the process): on a shared machine they
+// say what a request cost when wall time says mostly how busy the
+// neighbours were.
 func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, base string, i int) int) {
-	srv := httptest.NewServer(h.e)
+	srv := httptest.NewUnstartedServer(h.e)
+	srv.Listener = WrapListener(srv.Listener) // as serve does
+	srv.Start()
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	c := &http.Client{Transport: tr}
@@ -41,7 +44,7 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 	var wg sync.WaitGroup
 	stop := profileTimed(b)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), storetest.ProcessCPU()
+	start, cpu0, sw0 := time.Now(), storetest.ProcessCPU(), storetest.ProcessSwitches()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
@@ -64,7 +67,7 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 		}()
 	}
 	wg.Wait()
-	el, cpu := time.Since(start), storetest.ProcessCPU()-cpu0
+	el, cpu, sw := time.Since(start), storetest.ProcessCPU()-cpu0, storetest.ProcessSwitches()-sw0
 	b.StopTimer()
 	stop()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -74,6 +77,7 @@ func benchServe(b *testing.B, h *harness, clients int, req func(c *http.Client, 
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64(sw)/float64(b.N), "ctxsw/op")
 }
 
 // profileTimed writes a CPU profile of the timed requests alone (not the

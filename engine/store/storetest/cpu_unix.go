@@ -17,3 +17,15 @@ func ProcessCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// ProcessSwitches is how many times the process's threads have been
+// switched off a processor so far, waiting or preempted: at one client a
+// request is a chain, and each goroutine it wakes on an idle processor
+// costs a thread a switch or two, which CPU profiles do not show.
+func ProcessSwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Nvcsw + ru.Nivcsw
+}
