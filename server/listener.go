@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net"
 	"runtime"
 	"sync/atomic"
@@ -47,6 +48,23 @@ func (c *quietConn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// ReadFrom and CloseWrite are the connection's, which net/http looks for
+// on it: to send a file's body with sendfile, and to half-close a
+// connection it is done with before closing it.
+func (c *quietConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *quietConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // watchReader is the net/http function that reads one byte to watch for
