@@ -33,6 +33,7 @@ type anomalyWatch struct {
 
 	mu      sync.Mutex
 	pending [][]*AuditEvent // committed batches not yet taken by the loop
+	queued  int             // the events in pending
 	idle    bool            // the loop waits on kick for a first batch
 	closed  bool
 
@@ -40,11 +41,11 @@ type anomalyWatch struct {
 	setVer int64            // the settings doc's version they were read at; 0: no doc
 }
 
-// watchQueue is how many batches wait for the loop at most (a few MiB of
-// events at worst); when more come the oldest is dropped, so the newest
-// events are always evaluated: the counting rules read the log, so the
-// last event of a burst counts the dropped ones too (see anomalyWatch).
-const watchQueue = 4096
+// watchQueue is how many events wait for the loop at most (some MiB);
+// when more come the oldest batches are dropped, so the newest events are
+// always evaluated: the counting rules read the log, so the last event of
+// a burst counts the dropped ones too (see anomalyWatch).
+const watchQueue = 16384
 
 func newAnomalyWatch(s *Service) *anomalyWatch {
 	w := &anomalyWatch{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
@@ -65,10 +66,13 @@ func (w *anomalyWatch) observe(evs []*AuditEvent) {
 		w.mu.Unlock()
 		return
 	}
-	if len(w.pending) == watchQueue {
-		w.pending = append(w.pending[:0], w.pending[1:]...)
-	}
 	w.pending = append(w.pending, evs)
+	w.queued += len(evs)
+	for w.queued > watchQueue && len(w.pending) > 1 {
+		w.queued -= len(w.pending[0])
+		w.pending[0] = nil
+		w.pending = w.pending[1:]
+	}
 	wake := w.idle
 	w.idle = false
 	w.mu.Unlock()
@@ -126,7 +130,7 @@ func (w *anomalyWatch) loop() {
 		// what came meanwhile too
 		w.mu.Lock()
 		batches := w.pending
-		w.pending = nil
+		w.pending, w.queued = nil, 0
 		w.mu.Unlock()
 		// one read of the settings, after every batch was committed, for
 		// all of them; each batch is evaluated on its own, as committed
