@@ -199,12 +199,13 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 		}},
 		{s.outbox, []mongo.IndexModel{idx("pending", false, "done", 1, "run_at", 1, "_id", 1)}},
 	}
-	// form_updated ordered ties by _id alone (see resolveSort)
-	if err := dropIndexes(ctx, s.records, func(n string) bool { return n == "form_updated" }); err != nil {
-		return fmt.Errorf("mongo drop indexes on records: %w", err)
-	}
 	for _, set := range sets {
-		if err := createMissingIndexes(ctx, set.c, set.ix); err != nil {
+		var stale func(string) bool
+		if set.c == s.records {
+			// form_updated ordered ties by _id alone (see resolveSort)
+			stale = func(n string) bool { return n == "form_updated" }
+		}
+		if err := syncIndexes(ctx, set.c, set.ix, stale); err != nil {
 			return fmt.Errorf("mongo create indexes on %s: %w", set.c.Name(), err)
 		}
 	}
@@ -221,10 +222,12 @@ func (s *Store) ensureSystemIndexes(ctx context.Context) error {
 	return nil
 }
 
-// createMissingIndexes creates the indexes of models whose names c does not
-// have yet. Asking only for missing ones keeps repeated calls cheap, and
-// spares wire-compatible servers that mishandle re-creating an index.
-func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel) error {
+// syncIndexes drops the indexes of c whose names stale reports (nil: none)
+// and creates the indexes of models whose names c does not have yet, from
+// one listing of c's indexes. Asking only for missing ones keeps repeated
+// calls cheap, and spares wire-compatible servers that mishandle
+// re-creating an index.
+func syncIndexes(ctx context.Context, c *mongo.Collection, models []mongo.IndexModel, stale func(name string) bool) error {
 	have := map[string]bool{} // names and key patterns of the indexes there are
 	cur, err := c.Indexes().List(ctx)
 	if err != nil {
@@ -238,6 +241,12 @@ func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mon
 		return err
 	}
 	for _, sp := range specs {
+		if stale != nil && stale(sp.Name) {
+			if err := c.Indexes().DropOne(ctx, sp.Name); err != nil {
+				return fmt.Errorf("drop %s: %w", sp.Name, err)
+			}
+			continue
+		}
 		have[sp.Name] = true
 		have[keyPattern(sp.Key)] = true
 	}
@@ -260,22 +269,6 @@ func createMissingIndexes(ctx context.Context, c *mongo.Collection, models []mon
 	}
 	_, err = c.Indexes().CreateMany(ctx, missing)
 	return err
-}
-
-// dropIndexes drops c's indexes whose names drop reports.
-func dropIndexes(ctx context.Context, c *mongo.Collection, drop func(name string) bool) error {
-	names, err := c.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return err
-	}
-	for _, sp := range names {
-		if drop(sp.Name) {
-			if err := c.Indexes().DropOne(ctx, sp.Name); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // keyPattern is an index's keys as one comparable string ("a:1,b:-1"),

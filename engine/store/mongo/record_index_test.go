@@ -23,11 +23,11 @@ func TestEnsureIndexesUpgrade(t *testing.T) {
 	if err := s.records.Indexes().DropOne(ctx, "form_updated_created"); err != nil {
 		t.Fatal(err)
 	}
-	if err := createMissingIndexes(ctx, s.records, []mongo.IndexModel{
+	if err := syncIndexes(ctx, s.records, []mongo.IndexModel{
 		idx(old[0], false, "app", 1, "form", 1, "deleted", 1, "updated_at", -1, "_id", -1),
 		idx(old[1], false, "app", 1, "form", 1, "deleted", 1, "data.level", 1, "_id", 1),
 		idx(old[2], false, "app", 1, "form", 1, "deleted", 1, "data.level", 1, "created_at", -1, "_id", -1),
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s = reopen()

@@ -293,13 +293,7 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 		name := fmt.Sprintf("rx_%016x", h.Sum64())
 		models = append(models, idx(name+"_t", false, "app", 1, "form", 1, "deleted", 1, p, 1, "created_at", 1, "_id", 1))
 	}
-	if err := dropIndexes(ctx, s.records, oldFieldIndex); err != nil {
-		return fmt.Errorf("mongo drop indexes %s.%s: %w", ix.App, ix.Form, err)
-	}
-	if len(models) == 0 {
-		return nil
-	}
-	if err := createMissingIndexes(ctx, s.records, models); err != nil {
+	if err := syncIndexes(ctx, s.records, models, oldFieldIndex); err != nil {
 		return fmt.Errorf("mongo ensure indexes %s.%s: %w", ix.App, ix.Form, err)
 	}
 	return nil
