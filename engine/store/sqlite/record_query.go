@@ -572,6 +572,10 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 	if err != nil {
 		return err
 	}
+	choices, err := cols(ix.Choices)
+	if err != nil {
+		return err
+	}
 	for i, f := range ix.Fields {
 		add(f, fields[i:i+1], "_c") // as named before the ties by created_at: the same columns
 	}
@@ -590,11 +594,8 @@ func (s *Store) EnsureIndexes(ctx context.Context, ix engine.FormIndex) error {
 				add(stem+"@"+f, append(slices.Clip(lead), fields[i]), "_q")
 			}
 		}
-		for _, e := range ix.Choices {
-			ec, err := col(e)
-			if err != nil {
-				return err
-			}
+		for j, e := range ix.Choices {
+			ec := choices[j]
 			if slices.Contains(lead, ec) {
 				continue
 			}
