@@ -194,12 +194,24 @@ func (c *readCache) queryRow(ctx context.Context, q string, args ...any) *sql.Ro
 	return e.st.QueryRowContext(ctx, args...)
 }
 
+// close drops every statement: those no query holds are closed now, the
+// others by the release of their last query. It must not wait for a
+// query under c.mu: a query inside its statement (which Stmt.Close waits
+// for) can be waiting for a pool connection that another query's rows
+// hold, and those rows are closed only after their release takes c.mu.
 func (c *readCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var idle []*sql.Stmt
 	for k, e := range c.m {
-		e.st.Close()
 		delete(c.m, k)
+		e.gone = true
+		if e.refs == 0 {
+			idle = append(idle, e.st)
+		}
+	}
+	c.mu.Unlock()
+	for _, st := range idle {
+		st.Close()
 	}
 }
 
