@@ -17,6 +17,7 @@ func (s *Store) applyDoc(ctx context.Context, tx *sql.Tx, w *engine.DocWrite) (e
 	if d.Kind == "" || d.ID == "" {
 		return d, engine.Errorf(engine.EINVALID, engine.T("文档缺少类型或编号", "doc without kind or id"))
 	}
+	s.vers.wrote(engine.DocRef{Kind: d.Kind, ID: d.ID})
 	var cur int64
 	err := s.queryRow(ctx, tx, sqlDocVersion, d.Kind, d.ID).Scan(&cur)
 	exists := err == nil
@@ -143,6 +144,10 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 	if len(refs) == 0 {
 		return out, nil
 	}
+	h, hOK := s.vers.header()
+	if hOK && s.vers.lookup(h, refs, out) {
+		return out, nil
+	}
 	args := make([]any, 0, 2*len(refs))
 	dest := make([]any, len(refs))
 	for i, r := range refs {
@@ -151,6 +156,11 @@ func (s *Store) DocVersions(ctx context.Context, refs []engine.DocRef) ([]int64,
 	}
 	if err := s.readPoint(ctx, docVersionsQuery(len(refs)), args, func(r *sql.Row) error { return r.Scan(dest...) }); err != nil {
 		return nil, fmt.Errorf("sqlite doc versions: %w", err)
+	}
+	if hOK {
+		if h2, ok := s.vers.header(); ok && h2 == h {
+			s.vers.store(h, refs, out)
+		}
 	}
 	return out, nil
 }

@@ -48,6 +48,7 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	rc   *readCache
 	wc   *readCache // statements of short reads on the writer connection (warmReader)
+	vers *versionCache
 	now  func() time.Time
 	path string
 	sync string // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
@@ -143,7 +144,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous, full: true}
+	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous, full: true, vers: &versionCache{}}
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
@@ -166,6 +167,7 @@ func Open(path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r, s.rc, s.wc = r, newReadCache(r), newReadCache(w)
+	s.vers.open(path)
 	return s, nil
 }
 
@@ -256,6 +258,7 @@ func (s *Store) Close() error {
 	s.closeStmts()
 	s.rc.close()
 	s.wc.close()
+	s.vers.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -567,7 +570,7 @@ func (s *Store) lazyTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := s.setSync(ctx, false); err != nil {
 		return err
 	}
-	return runTx(ctx, s.w.BeginTx, fn)
+	return s.writeTx(ctx, fn)
 }
 
 // syncedTx is tx when the store syncs every commit (Synchronous FULL).
@@ -577,7 +580,16 @@ func (s *Store) syncedTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := s.setSync(ctx, true); err != nil {
 		return err
 	}
-	return runTx(ctx, s.w.BeginTx, fn)
+	return s.writeTx(ctx, fn)
+}
+
+// writeTx is runTx on the writer connection, which moves the doc version
+// cache past the commit (versionCache.committed).
+func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	before, beforeOK := s.vers.header()
+	err := runTx(ctx, s.w.BeginTx, fn)
+	s.vers.committed(before, beforeOK, err != nil)
+	return err
 }
 
 // setSync sets the writer connection's synchronous setting to FULL or
