@@ -19,8 +19,17 @@ import (
 // must not exist) with VACUUM INTO, while the store stays open: it reads in
 // one transaction, so writers go on and the copy holds every commit before
 // it started and none after. The copy is compact and has no WAL.
+// It runs on a connection of its own: on the writer connection (as it
+// once did) every write, and every short read that takes the idle writer
+// (warmReader), waited for the whole copy; VACUUM INTO writes, which the
+// read-only pool's connections refuse.
 func (s *Store) Snapshot(ctx context.Context, path string) error {
-	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+	db, err := sql.Open("sqlite", s.snapDSN)
+	if err != nil {
+		return fmt.Errorf("sqlite snapshot: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
 		return fmt.Errorf("sqlite snapshot: %w", err)
 	}
 	return nil

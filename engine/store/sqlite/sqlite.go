@@ -49,9 +49,12 @@ type Store struct {
 	rc   *readCache
 	wc   *readCache // statements of short reads on the writer connection (warmReader)
 	vers *versionCache
-	now  func() time.Time
-	path string
-	sync string // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
+	// snapDSN opens the connection of a Snapshot, which is neither the
+	// writer nor one of the read-only pool's
+	snapDSN string
+	now     func() time.Time
+	path    string
+	sync    string // the synchronous setting of commits not lazy, FULL or NORMAL (tx)
 	// full is the writer connection's synchronous setting (FULL or
 	// NORMAL), guarded by syncMu, which a commit holds from setting it
 	// (setSync) until it has committed.
@@ -144,7 +147,7 @@ func Open(path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous, full: true, vers: &versionCache{}}
+	s := &Store{w: w, now: opts.Now, path: path, sync: opts.Synchronous, full: true, vers: &versionCache{}, snapDSN: dsn()}
 	if err := s.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
