@@ -94,10 +94,10 @@ func (s *Store) appendEvents(ctx context.Context, c *engine.Change) (res *engine
 	if err := s.setSync(ctx, false); err != nil {
 		return nil, true, err
 	}
-	before, beforeOK := s.vers.header()
-	_, err = st.ExecContext(ctx, args...)
-	s.vers.committed(before, beforeOK, err != nil)
-	if err != nil {
+	if err := s.vers.write(func() error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}); err != nil {
 		if isConstraint(err) {
 			return nil, false, nil
 		}

@@ -22,7 +22,7 @@ import (
 // process (its change counter goes up by one, its frame count and
 // checksums move) and which a read transaction starts from. Versions read
 // while the header stayed the same are the database's at that header.
-// The store's own writes (writeTx, appendEvents) move the cache on to the
+// The store's own writes (writeTx, appendEvents, through write) move the cache on to the
 // header they leave, less the docs they wrote, when the cache was true at
 // the header read just before the write and the counter moved by exactly
 // one across it: that one commit was the write's own. Any other change of
@@ -46,10 +46,9 @@ type versionCache struct {
 	lost    atomic.Bool  // it was not: the cache is off
 
 	mu    sync.Mutex
-	at    walHeader // the header m is true at, when ok
-	ok    bool
-	m     map[engine.DocRef]int64
-	dirty []engine.DocRef // docs the write transaction under way wrote
+	at    walHeader               // the header m is true at
+	m     map[engine.DocRef]int64 // nil: nothing known
+	dirty []engine.DocRef         // docs the write transaction under way wrote
 }
 
 // walHeader is the WAL-index header as it is in the -shm file.
@@ -120,7 +119,7 @@ func (c *versionCache) sameFile() bool {
 func (c *versionCache) lookup(h walHeader, refs []engine.DocRef, out []int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.ok || c.at != h {
+	if c.m == nil || c.at != h {
 		return false
 	}
 	for i, r := range refs {
@@ -137,9 +136,9 @@ func (c *versionCache) lookup(h walHeader, refs []engine.DocRef, out []int64) bo
 func (c *versionCache) store(h walHeader, refs []engine.DocRef, vs []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.ok || c.at != h || len(c.m) >= maxCachedVersions {
+	if c.m == nil || c.at != h || len(c.m) >= maxCachedVersions {
 		c.m = make(map[engine.DocRef]int64, len(refs))
-		c.at, c.ok = h, true
+		c.at = h
 	}
 	for i, r := range refs {
 		c.m[r] = vs[i]
@@ -153,21 +152,24 @@ func (c *versionCache) wrote(r engine.DocRef) {
 	c.mu.Unlock()
 }
 
-// committed moves the cache past a write of this store, a transaction
-// or a statement on its own: before is the header read before it
-// (beforeOK: read whole), failed whether it may not have committed as
-// planned. When the cache was true at before and the header's counter
-// moved by one, the one commit in between was this write's: the cache
-// keeps what it knew but the docs the write changed. Else it is emptied.
-func (c *versionCache) committed(before walHeader, beforeOK bool, failed bool) {
+// write runs f, a write of this store (a transaction, or a statement on
+// its own), and moves the cache past it: when the cache was true at the
+// header read before f and the header's counter moved by one, the one
+// commit in between was f's, and the cache keeps what it knew but the
+// docs f changed. Else (f failed and may not have committed as planned,
+// a header could not be read, another commit came in between) it is
+// emptied.
+func (c *versionCache) write(f func() error) error {
+	before, beforeOK := c.header()
+	err := f()
 	after, afterOK := c.header()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	dirty := c.dirty
 	c.dirty = c.dirty[:0]
 	switch {
-	case failed || !beforeOK || !afterOK || !c.ok || c.at != before:
-		c.m, c.ok = nil, false
+	case err != nil || !beforeOK || !afterOK || c.m == nil || c.at != before:
+		c.m = nil
 	case after == before: // nothing committed: a transaction that wrote nothing
 	case counter(after) == counter(before)+1:
 		for _, r := range dirty {
@@ -175,8 +177,9 @@ func (c *versionCache) committed(before walHeader, beforeOK bool, failed bool) {
 		}
 		c.at = after
 	default:
-		c.m, c.ok = nil, false
+		c.m = nil
 	}
+	return err
 }
 
 // counter is the header's change counter, in the byte order SQLite

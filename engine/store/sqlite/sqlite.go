@@ -587,12 +587,9 @@ func (s *Store) syncedTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // writeTx is runTx on the writer connection, which moves the doc version
-// cache past the commit (versionCache.committed).
+// cache past the commit (versionCache.write).
 func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	before, beforeOK := s.vers.header()
-	err := runTx(ctx, s.w.BeginTx, fn)
-	s.vers.committed(before, beforeOK, err != nil)
-	return err
+	return s.vers.write(func() error { return runTx(ctx, s.w.BeginTx, fn) })
 }
 
 // setSync sets the writer connection's synchronous setting to FULL or

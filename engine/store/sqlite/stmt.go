@@ -152,15 +152,25 @@ func (c *readCache) acquire(ctx context.Context, q string) (*readStmt, error) {
 				old = k
 			}
 		}
-		v := c.m[old]
-		delete(c.m, old)
-		v.gone = true
-		if v.refs == 0 {
-			v.st.Close()
+		if st := c.drop(old); st != nil {
+			st.Close()
 		}
 	}
 	c.m[q] = e
 	return e, nil
+}
+
+// drop takes q's statement out of the cache and returns it if no query
+// holds it, for the caller to close; else the release of its last query
+// closes it. Called with c.mu held.
+func (c *readCache) drop(q string) *sql.Stmt {
+	e := c.m[q]
+	delete(c.m, q)
+	e.gone = true
+	if e.refs == 0 {
+		return e.st
+	}
+	return nil
 }
 
 func (c *readCache) release(e *readStmt) {
@@ -202,11 +212,9 @@ func (c *readCache) queryRow(ctx context.Context, q string, args ...any) *sql.Ro
 func (c *readCache) close() {
 	c.mu.Lock()
 	var idle []*sql.Stmt
-	for k, e := range c.m {
-		delete(c.m, k)
-		e.gone = true
-		if e.refs == 0 {
-			idle = append(idle, e.st)
+	for k := range c.m {
+		if st := c.drop(k); st != nil {
+			idle = append(idle, st)
 		}
 	}
 	c.mu.Unlock()
