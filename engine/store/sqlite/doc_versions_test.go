@@ -98,6 +98,11 @@ func TestDocVersionsCache(t *testing.T) {
 		t.Fatal("versions still cached after another store's commit")
 	}
 	check("after another store's read event", true)
+	// another process's write just before one of this store's: the
+	// store's commit does not carry the cache over it
+	want[0] = putDoc(t, b, "user", "u1")
+	putDoc(t, a, "app", "other")
+	check("after another store's write, then this store's", true)
 
 	// a change that fails leaves the database as it was, and the cache
 	// (emptied) reads it again
