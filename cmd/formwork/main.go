@@ -25,6 +25,7 @@ type CLI struct {
 	Keys    KeysCmd    `cmd:"" help:"Manage the encryption keys of sensitive fields."`
 	Export  ExportCmd  `cmd:"" help:"Trace exported files."`
 	Backup  BackupCmd  `cmd:"" help:"Create, list, verify and restore encrypted backups."`
+	Disk    DiskCmd    `cmd:"" help:"Check the data directory's disk."`
 }
 
 func main() {
