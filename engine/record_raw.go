@@ -127,27 +127,64 @@ func (d *rawDec) eat(c byte) bool {
 }
 
 // plain returns the end (the closing quote) of the string token opening at
-// d.i when it holds only printable ASCII that appendJSONString copies as it
-// is (no escape, no <, >, &): most of a record's text, whose token is then
-// its own encoding.
+// d.i when appendJSONString would write its value as the token already is:
+// no escape, no control byte, no <, > or &, and valid UTF-8 without
+// U+2028 or U+2029 (which it escapes). That is most of a record's text,
+// Chinese as much as English, whose token is then its own encoding.
 func (d *rawDec) plain() (int, bool) {
 	n := strings.IndexByte(d.s[d.i+1:], '"')
 	if n < 0 {
 		return 0, false
 	}
 	end := d.i + 1 + n
-	for _, c := range []byte(d.s[d.i+1 : end]) {
-		if !jsonPlain[c] {
-			return 0, false
+	inner, wide := d.s[d.i+1:end], false
+	for _, c := range []byte(inner) {
+		if k := jsonPlain[c]; k != plainASCII {
+			if k == 0 {
+				return 0, false
+			}
+			wide = true
 		}
+	}
+	if wide && (!utf8.ValidString(inner) || hasLineSeparator(inner)) {
+		return 0, false
 	}
 	return end, true
 }
 
-// jsonPlain holds the bytes appendJSONString copies as they are.
-var jsonPlain = func() (t [256]bool) {
+// hasLineSeparator tells whether s (valid UTF-8) holds U+2028 or U+2029,
+// E2 80 A8 and E2 80 A9, which appendJSONString escapes.
+func hasLineSeparator(s string) bool {
+	for {
+		i := strings.IndexByte(s, 0xE2)
+		if i < 0 || i+2 >= len(s) {
+			return false
+		}
+		if s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+			return true
+		}
+		s = s[i+1:]
+	}
+}
+
+// The classes of bytes in a string token's text: plainASCII is copied as
+// it is, plainWide (a byte of a multi-byte character) too once the whole
+// text is valid UTF-8 without a line or paragraph separator, and 0 (a
+// control byte, ", \, <, >, &) is written otherwise by appendJSONString.
+const (
+	plainASCII = 1
+	plainWide  = 2
+)
+
+// jsonPlain holds the class of each byte.
+var jsonPlain = func() (t [256]uint8) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+		if c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			t[c] = plainASCII
+		}
+	}
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = plainWide
 	}
 	return t
 }()

@@ -60,3 +60,16 @@ func BenchmarkJSONTime(b *testing.B) {
 		}
 	})
 }
+
+// benchRawRecordZh is benchRawRecord with Chinese text.
+const benchRawRecordZh = `{"amount":8123.45,"created_on":"2024-01-03T10:07:00Z","level":"gold","name":"王小明 1234","notes":"上海市徐汇区漕溪北路 88 号，周末来店，偏好 SUV，已试驾两次，等待贷款审批结果","phone":"+86-138-0013-8000","store":"S1"}`
+
+// BenchmarkRawDataZh: a record of Chinese text encoded from its stored text.
+func BenchmarkRawDataZh(b *testing.B) {
+	f, a := benchRawForm()
+	plan := newFieldPlan(f, a)
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf, _ = appendRawData(buf[:0], benchRawRecordZh, plan)
+	}
+}
