@@ -29,6 +29,7 @@ type backupSchedule struct {
 	log         *slog.Logger
 	firstCheck  time.Duration
 	checkPeriod time.Duration
+	failed      func() // counts a failed check (formwork_backup_failures_total); nil: nothing counts
 }
 
 // newBackupSchedule is the schedule the settings describe; nil when
@@ -61,6 +62,9 @@ func (s *backupSchedule) run(ctx context.Context) {
 		}
 		if err := s.check(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("scheduled backup failed", "err", err)
+			if s.failed != nil {
+				s.failed()
+			}
 		}
 		t.Reset(s.checkPeriod)
 	}

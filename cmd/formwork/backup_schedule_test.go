@@ -76,3 +76,63 @@ func TestBackupSchedule(t *testing.T) {
 		t.Errorf("FORMWORK_BACKUP_EVERY=soon: %v; want an error naming it", err)
 	}
 }
+
+// TestBackupMetrics: the process that takes the scheduled backups shows
+// when the newest was taken, the schedule's period and how many scheduled
+// backups failed, as the backup alerts of deploy/prometheus read them.
+func TestBackupMetrics(t *testing.T) {
+	data := seedData(t, "a long and fine password")
+	cli := parseSettings(t, map[string]string{"FORMWORK_BACKUP_EVERY": "12h"}, "--data", data, "serve")
+	now := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	s := newBackupSchedule(&cli.Globals, &cli.Serve.Process, func() time.Time { return now }, newLogger(io.Discard))
+	m := newProcMetrics(newLogger(io.Discard))
+	scrapeAt := time.Now()
+	m.now = func() time.Time { return scrapeAt }
+	m.watchBackups(s)
+	gauge := func(name string) (float64, bool) {
+		t.Helper()
+		fams, err := m.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == name {
+				mt := f.GetMetric()[0]
+				if mt.Gauge != nil {
+					return mt.Gauge.GetValue(), true
+				}
+				return mt.Counter.GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	if v, ok := gauge("formwork_backup_newest_timestamp_seconds"); !ok || v != 0 {
+		t.Errorf("newest backup before any: %v (shown %v), want 0", v, ok)
+	}
+	if v, _ := gauge("formwork_backup_interval_seconds"); v != 12*3600 {
+		t.Errorf("interval %v, want 43200", v)
+	}
+	if err := s.check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	scrapeAt = scrapeAt.Add(backupScrapeTTL) // past the listing's cache
+	if v, _ := gauge("formwork_backup_newest_timestamp_seconds"); v != float64(now.Unix()) {
+		t.Errorf("newest backup %v, want %d (the one just taken)", v, now.Unix())
+	}
+	// a check that cannot open the store fails, and counts
+	s.db, s.firstCheck, s.checkPeriod = filepath.Join(t.TempDir(), "missing", "dir", "formwork.db"), time.Millisecond, time.Hour
+	now = now.Add(13 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if v, _ := gauge("formwork_backup_failures_total"); v == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a failed scheduled backup was not counted")
+		}
+	}
+	cancel()
+	<-done
+}

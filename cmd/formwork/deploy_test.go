@@ -184,6 +184,10 @@ func readDeploy(dir string, knownEnv map[string]bool) *deployCheck {
 			c.checkDockerfile(rel, b)
 		case strings.HasSuffix(rel, ".service"):
 			c.checkUnit(rel, b)
+		case strings.HasPrefix(rel, "prometheus/"):
+			// Prometheus rule files and their tests, not Kubernetes
+			// objects: TestAlertRules checks them
+			c.parseYAML(rel, b)
 		case path.Base(rel) == "compose.yaml":
 			if docs := c.parseYAML(rel, b); len(docs) == 1 {
 				c.checkCompose(rel, docs[0])

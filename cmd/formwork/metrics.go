@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"formwork/engine"
+	"formwork/engine/backup"
 	"formwork/engine/queue"
 )
 
@@ -80,6 +81,8 @@ var (
 const (
 	queueScrapeTTL   = 5 * time.Second
 	sessionScrapeTTL = 15 * time.Second
+	// backupScrapeTTL bounds how often a scrape lists the backup directory.
+	backupScrapeTTL = time.Minute
 )
 
 // procMetrics are the process's metrics beyond the HTTP server's
@@ -254,6 +257,36 @@ func (m *procMetrics) watchSessions(o *engine.Org) {
 		}
 		return []prometheus.Metric{prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.Browser), "browser"),
 			prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(n.API), "api")}, nil
+	}))
+}
+
+// watchBackups adds what the backup schedule s shows (the process that
+// takes the scheduled backups): formwork_backup_newest_timestamp_seconds,
+// the newest backup in its directory whoever took it (0: none), read on
+// scrape at most every backupScrapeTTL; formwork_backup_interval_seconds,
+// the schedule's period; and formwork_backup_failures_total, counted by
+// s. An alert compares the first with the second (deploy/prometheus).
+func (m *procMetrics) watchBackups(s *backupSchedule) {
+	if m == nil || s == nil {
+		return
+	}
+	newest := prometheus.NewDesc("formwork_backup_newest_timestamp_seconds", "When the newest backup in the backup directory was taken (Unix time; 0 when there is none).", nil, nil)
+	interval := prometheus.NewGauge(prometheus.GaugeOpts{Name: "formwork_backup_interval_seconds",
+		Help: "How often the schedule takes a backup (FORMWORK_BACKUP_EVERY)."})
+	interval.Set(s.every.Seconds())
+	failures := prometheus.NewCounter(prometheus.CounterOpts{Name: "formwork_backup_failures_total",
+		Help: "Scheduled backups that failed (the log says why; the next check tries again)."})
+	s.failed = failures.Inc
+	m.reg.MustRegister(interval, failures, m.cached("backups", backupScrapeTTL, []*prometheus.Desc{newest}, func(context.Context) ([]prometheus.Metric, error) {
+		list, err := backup.List(s.dir)
+		if err != nil {
+			return nil, err
+		}
+		at := 0.0
+		if len(list) > 0 {
+			at = float64(list[0].Time.Unix())
+		}
+		return []prometheus.Metric{prometheus.MustNewConstMetric(newest, prometheus.GaugeValue, at)}, nil
 	}))
 }
 

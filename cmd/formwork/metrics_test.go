@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,6 +188,42 @@ func TestMetricsMove(t *testing.T) {
 		t.Error("create rule evaluations took no time at all")
 	}
 	t.Logf("job runs: %v", after.matching("formwork_job_duration_seconds_count"))
+	// README's metrics table lists what a server shows, no more, no less
+	// (deploy/prometheus's alerts are checked against the table)
+	shown := map[string]bool{}
+	for series := range after {
+		name, _, _ := strings.Cut(series, "{")
+		if !strings.HasPrefix(name, "formwork_") {
+			continue
+		}
+		for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+			if base := strings.TrimSuffix(name, suffix); base != name && after.has(base+"_bucket") {
+				name = base
+			}
+		}
+		shown[name] = true
+	}
+	listed := readmeMetrics(t)
+	for name := range shown {
+		if !slices.Contains(listed, name) {
+			t.Errorf("serve shows %s, which README's metrics table does not list", name)
+		}
+	}
+	for _, name := range listed {
+		if !shown[name] {
+			t.Errorf("README's metrics table lists %s, which serve does not show", name)
+		}
+	}
+}
+
+// has tells whether a series of the metric name (name or name{…}) is in m.
+func (m metricSet) has(name string) bool {
+	for k := range m {
+		if k == name || strings.HasPrefix(k, name+"{") {
+			return true
+		}
+	}
+	return false
 }
 
 // browserLogin signs in through the login page, as a browser does: it

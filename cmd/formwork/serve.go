@@ -319,6 +319,7 @@ func (c *Process) startBackups(ctx context.Context, g *Globals, d *Deps, work bo
 	if !work {
 		return func() {}, nil
 	}
+	d.metrics.watchBackups(sched)
 	bctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
