@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,4 +98,84 @@ func readmeMetrics(t *testing.T) []string {
 		t.Fatalf("README's metrics table lists %d metrics", len(out))
 	}
 	return out
+}
+
+// TestGrafanaDashboard checks deploy/grafana/formwork.json: panels that
+// fit the 24-column grid without overlapping, each with a title and
+// queries naming only metrics README's table lists; where promtool is
+// installed, every query parses as PromQL (checked as recording rules,
+// with Grafana's $__rate_interval and $__range given values).
+func TestGrafanaDashboard(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "formwork.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			Type    string                   `json:"type"`
+			Title   string                   `json:"title"`
+			GridPos struct{ X, Y, W, H int } `json:"gridPos"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("formwork.json: %v", err)
+	}
+	known := readmeMetrics(t)
+	metric := regexp.MustCompile(`\bformwork_[a-z_]+`)
+	type cell struct{ x, y int }
+	taken := map[cell]string{}
+	var exprs []string
+	for _, p := range dash.Panels {
+		g := p.GridPos
+		if p.Title == "" || g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q at %+v: want a title and a place within 24 columns", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := taken[cell{x, y}]; ok {
+					t.Errorf("panels %q and %q overlap at %d,%d", other, p.Title, x, y)
+				}
+				taken[cell{x, y}] = p.Title
+			}
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			for _, m := range metric.FindAllString(q.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+				if !slices.Contains(known, m) && !slices.Contains(known, base) {
+					t.Errorf("panel %q names %s, which README's metrics table does not list", p.Title, m)
+				}
+			}
+			exprs = append(exprs, strings.NewReplacer("$__rate_interval", "5m", "$__range", "1h").Replace(q.Expr))
+		}
+	}
+	if dash.UID == "" || len(exprs) < 15 {
+		t.Errorf("uid %q, %d queries: want a uid and the dashboard's queries", dash.UID, len(exprs))
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not installed (Debian package prometheus): the queries' syntax was not checked")
+	}
+	var out strings.Builder
+	out.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	for i, e := range exprs {
+		q, _ := json.Marshal(e) // a JSON string is a YAML string
+		fmt.Fprintf(&out, "      - record: dashboard:query_%d\n        expr: %s\n", i, q)
+	}
+	file := filepath.Join(t.TempDir(), "dashboard-rules.yaml")
+	if err := os.WriteFile(file, []byte(out.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules (the dashboard's queries): %v\n%s", err, msg)
+	}
 }
