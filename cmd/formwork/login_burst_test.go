@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,24 +27,8 @@ func TestLoginBurstMemory(t *testing.T) {
 	const password = "a long and fine password"
 	data := seedData(t, password)
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "--data", data, "serve", "--addr", addr)
-	cmd.Env = append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
 	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not become healthy within 30 s")
-		}
-	}
 	const logins = 64
 	var wg sync.WaitGroup
 	codes := make([]int, logins)
@@ -70,7 +53,7 @@ func TestLoginBurstMemory(t *testing.T) {
 			t.Errorf("login %d: %d, want 200", i, c)
 		}
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", proc.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
