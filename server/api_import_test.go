@@ -138,6 +138,10 @@ func TestImportAPIRefusals(t *testing.T) {
 	}{
 		{"no import operation", "staff", "c.csv", []byte(importCSV), nil, http.StatusForbidden, ""},
 		{"no access to the form", "nobody", "c.csv", []byte(importCSV), nil, http.StatusNotFound, ""},
+		// refused before the upload is read: a file of any size or shape
+		// costs a user who may not import no parsing
+		{"no import operation, a broken file", "staff", "c.xlsx", []byte("PK\x03\x04nope"), nil, http.StatusForbidden, ""},
+		{"no access to the form, a broken file", "nobody", "c.xlsx", []byte("PK\x03\x04nope"), nil, http.StatusNotFound, ""},
 		{"anonymous", "", "c.csv", []byte(importCSV), nil, http.StatusUnauthorized, ""},
 		{"empty file", "admin", "c.csv", nil, nil, http.StatusUnprocessableEntity, "文件是空的"},
 		{"header only", "admin", "c.csv", []byte("姓名,手机号\n"), nil, http.StatusUnprocessableEntity, "没有数据行"},

@@ -52,10 +52,12 @@ func (s *server) importUploadSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name, t, err := importUpload(c)
+	name, t, release, err := s.readImport(c, fv.App, fv.Key)
 	if err == nil {
 		var j *engine.RecordImport
-		if j, err = s.svc.StartRecordImport(ctx, p, fv.App, fv.Key, name, t, engine.RecordImportOptions{DryRun: true}); err == nil {
+		j, err = s.svc.StartRecordImport(ctx, p, fv.App, fv.Key, name, t, engine.RecordImportOptions{DryRun: true})
+		release()
+		if err == nil {
 			return c.Redirect(http.StatusSeeOther, importBase(fv.App, fv.Key)+"/"+url.PathEscape(j.ID))
 		}
 	}

@@ -139,11 +139,13 @@ type server struct {
 	log       *slog.Logger
 	backups   func() ([]BackupFile, error)
 	runs      *backupJobs
-	rates     *rates
-	ipLimit   limit
-	userLimit limit
-	login     limit
-	public    limit
+	// importSlots bounds the uploads read into a table at once (readImport)
+	importSlots chan struct{}
+	rates       *rates
+	ipLimit     limit
+	userLimit   limit
+	login       limit
+	public      limit
 }
 
 // New returns the echo application with every route of the JSON API and
@@ -160,6 +162,7 @@ func New(d Deps) *echo.Echo {
 		rates: newRates(d.Limits, d.Clock, d.Log), ipLimit: limit{"ip", cfg.RateIP}, userLimit: limit{"user", cfg.RateUser}, login: limit{"login", cfg.RateLogin},
 		public: limit{"public", cfg.RatePublic}}
 	s.runs = newBackupJobs(d.BackupRuns)
+	s.importSlots = make(chan struct{}, importReaders)
 	s.metrics = newHTTPMetrics(d.Metrics)
 
 	e := echo.New()
