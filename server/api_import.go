@@ -40,11 +40,16 @@ const importReaders = 1
 
 // readImport checks that p may import into the form (a refusal is audited)
 // before it reads anything of the upload, so a file costs a user who may
-// not import nothing; then reads it in one of the process's import slots.
+// not import nothing; then receives the file and reads it into a table in
+// one of the process's import slots (a slow client's transfer holds none).
 // release frees the slot: call it once the table is stored.
 func (s *server) readImport(c echo.Context, app, form string) (name string, t *engine.ImportTable, release func(), err error) {
 	ctx := c.Request().Context()
 	if _, err := s.svc.ImportFields(ctx, principal(c), app, form); err != nil {
+		return "", nil, nil, err
+	}
+	name, data, err := importUpload(c)
+	if err != nil {
 		return "", nil, nil, err
 	}
 	select {
@@ -53,16 +58,15 @@ func (s *server) readImport(c echo.Context, app, form string) (name string, t *e
 		return "", nil, nil, ctx.Err()
 	}
 	release = func() { <-s.importSlots }
-	if name, t, err = importUpload(c); err != nil {
+	if t, err = exchange.ReadTable(name, data); err != nil {
 		release()
 		return "", nil, nil, err
 	}
 	return name, t, release, nil
 }
 
-// importUpload reads the multipart "file" part into a table; a file the
-// reader refuses is EINVALID with a message for people.
-func importUpload(c echo.Context) (string, *engine.ImportTable, error) {
+// importUpload receives the multipart "file" part: its base name and bytes.
+func importUpload(c echo.Context) (string, []byte, error) {
 	mf, err := multipartForm(c)
 	if err != nil {
 		return "", nil, err
@@ -87,8 +91,7 @@ func importUpload(c echo.Context) (string, *engine.ImportTable, error) {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
-	t, err := exchange.ReadTable(name, data)
-	return name, t, err
+	return name, data, nil
 }
 
 // importOptions reads dry_run, mapping (a JSON object: column letter →
