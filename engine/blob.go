@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -239,6 +240,13 @@ func (s *Service) uploadField(ctx context.Context, p *Principal, app, form, fiel
 	return f, fd, nil
 }
 
+// blobSlots bounds the uploads stored at once in the process: one holds
+// its file, its sealed chunks and their encoding in memory (about five
+// times the file), and thirty-two 6 MB uploads at once took a server to
+// 985 MB resident. The others wait, as long as their client does; their
+// bodies wait in temporary files (server's multipartMemory).
+var blobSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
 // PutBlob stores an upload for field of form. The bytes are read from r
 // up to MaxBlobSize (ETOOLARGE beyond), their type is sniffed
 // (EUNSUPPORTED when not allowed for the field), and the upload belongs
@@ -248,6 +256,12 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	if err != nil {
 		return nil, err
 	}
+	select {
+	case blobSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-blobSlots }()
 	data, err := io.ReadAll(io.LimitReader(r, s.maxBlob+1))
 	if err != nil {
 		return nil, Errorf(EBADREQUEST, T("读取上传文件失败", "the upload could not be read"))

@@ -39,9 +39,11 @@ func (s *server) bindUploadRoutes(e *echo.Echo, user, page []echo.MiddlewareFunc
 // each file is held to the service's MaxBlobSize by the engine.
 const multipartLimit = 4*engine.DefaultMaxBlobSize + 1<<20
 
-// multipartMemory is how much of a multipart body is kept in memory;
-// the rest goes to temporary files.
-const multipartMemory = 8 << 20
+// multipartMemory is how much of a multipart body's files is kept in
+// memory; the rest goes to temporary files (TMPDIR). A body arrives at
+// its client's pace, so every upload in flight holds this much: at 8 MiB,
+// 32 photos arriving at once held 256 MiB before any was stored.
+const multipartMemory = 1 << 20
 
 // isMultipart reports whether a request carries multipart/form-data, whose
 // body limit is Config.UploadLimit (see limitBody).
