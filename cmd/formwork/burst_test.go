@@ -23,21 +23,11 @@ import (
 // at once they took the process to 837 MB resident for 40 logins. Now at
 // most one per processor runs, and every login still succeeds.
 func TestLoginBurstMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("CLI test with a server process: skipped under -short")
-	}
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc: the process's peak memory cannot be read here")
-	}
-	const password = "a long and fine password"
-	data := seedData(t, password)
-	addr := freeAddr(t)
-	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
-	base := "http://" + addr
+	proc, base, _ := burstServer(t)
 	const logins = 64
 	start := time.Now()
 	atOnce(t, logins, http.StatusOK, func() (*http.Response, error) {
-		body := fmt.Sprintf(`{"email":"admin@example.com","password":%q}`, password)
+		body := fmt.Sprintf(`{"email":"admin@example.com","password":%q}`, burstPassword)
 		return http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(body))
 	})
 	peak := peakKiB(t, proc)
@@ -55,18 +45,7 @@ func TestLoginBurstMemory(t *testing.T) {
 // each holds about 120 MB while it is read, and four at once took serve to
 // 559 MB resident. Every upload is still answered.
 func TestImportBurstMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("CLI test with a server process and large files: skipped under -short")
-	}
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc: the process's peak memory cannot be read here")
-	}
-	const password = "a long and fine password"
-	data := seedData(t, password, []string{"app", "import", "--template", "crm"})
-	addr := freeAddr(t)
-	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
-	base := "http://" + addr
-	token := apiLogin(t, base, "admin@example.com", password)
+	proc, base, token := burstServer(t, []string{"app", "import", "--template", "crm"})
 	file := bigSheet(t, 50000, 20)
 	before := peakKiB(t, proc)
 	var body bytes.Buffer
@@ -175,18 +154,7 @@ func peakKiB(t *testing.T, p *serveProc) int {
 // bodies wait in temporary files and a few uploads are stored at a time.
 // All at once they took it to 985 MB resident. Every upload succeeds.
 func TestUploadBurstMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("CLI test with a server process and large files: skipped under -short")
-	}
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc: the process's peak memory cannot be read here")
-	}
-	const password = "a long and fine password"
-	data := seedData(t, password, []string{"app", "import", "--template", "crm"})
-	addr := freeAddr(t)
-	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
-	base := "http://" + addr
-	token := apiLogin(t, base, "admin@example.com", password)
+	proc, base, token := burstServer(t, []string{"app", "import", "--template", "crm"})
 	file := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("receipt scan 0123456789 "), 6<<20/24)...)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -211,6 +179,28 @@ func TestUploadBurstMemory(t *testing.T) {
 	if peak > limit {
 		t.Errorf("peak resident %d MiB, want at most %d MiB", peak>>10, limit>>10)
 	}
+}
+
+// burstPassword is the administrator's password in burstServer.
+const burstPassword = "a long and fine password"
+
+// burstServer starts serve with its rate limits off (as behind a proxy of
+// many offices) on a new data directory made by seed's commands, for a
+// test of its peak memory; it returns the process, its address and an
+// administrator's token. Skipped under -short and without /proc.
+func burstServer(t *testing.T, seed ...[]string) (*serveProc, string, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("CLI test with a server process: skipped under -short")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc: the process's peak memory cannot be read here")
+	}
+	data := seedData(t, burstPassword, seed...)
+	addr := freeAddr(t)
+	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
+	base := "http://" + addr
+	return proc, base, apiLogin(t, base, "admin@example.com", burstPassword)
 }
 
 // apiLogin signs in through the API and returns the token.
