@@ -448,8 +448,15 @@ func TestBrowserDesignerFlowKinds(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-escalate-role=hq_admin]`)),
 	)
 	// choosing to escalate to nobody yet is a problem the save's answer
-	// shows in the panel, above the roles
+	// shows in the panel: below its controls, so they did not move
 	waitSaved(t, ctx)
+	if below := run(t, ctx, "the node's problem below its controls", chromedp.Evaluate[bool](`(() => {
+		const probs = document.querySelector('[data-panel] [data-panel-problems]');
+		const role = document.querySelector('[data-escalate-role=hq_admin]');
+		return probs.children.length > 0 && role.getBoundingClientRect().bottom <= probs.getBoundingClientRect().top;
+	})()`)); !below {
+		t.Error("the panel shows no problem for an escalation to nobody, or shows it above the controls")
+	}
 	step(t, ctx, "escalate to a role", chromedp.Click(chromedp.CSS(`[data-escalate-role=hq_admin]`)))
 	waitSaved(t, ctx)
 	step(t, ctx, "action",

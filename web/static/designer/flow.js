@@ -412,7 +412,7 @@ function renderPanel() {
     el("button", { type: "button", "data-do": "close", text: M.close, onclick: () => { const k = selected; select(null); if (k) focusHook("data-node", k); } }));
   const probs = el("ul", { class: "dz-fproblems", "data-panel-problems": "", role: "alert" });
   if (selected === "@trigger") {
-    panel.replaceChildren(head(M.trigger), probs, ...triggerPanel(w));
+    panel.replaceChildren(head(M.trigger), ...triggerPanel(w), probs);
     renderProblems();
     return;
   }
@@ -422,7 +422,7 @@ function renderPanel() {
     return renderPanel();
   }
   const n = f.node;
-  const parts = [head(M["type." + n.type] || n.type), probs, ...namesOf(n, (fn) => nodeChange(fn))];
+  const parts = [head(M["type." + n.type] || n.type), ...namesOf(n, (fn) => nodeChange(fn))];
   switch (n.type) {
     case "approval":
       parts.push(assigneesEditor(n.assignees, M.assignees, (fn) => nodeChange((x) => { x.assignees = fn(x.assignees); }, true)));
@@ -441,6 +441,9 @@ function renderPanel() {
       parts.push(setEditor(n));
       break;
   }
+  // the node's problems come after its controls: a save's answer that
+  // adds or removes one moves nothing a hand may be about to press
+  parts.push(probs);
   parts.push(el("p", {}, el("button", { type: "button", class: "danger", "data-do": "delete-node", text: M.delete_node, onclick: () => deleteNode(n.key) })));
   panel.replaceChildren(...parts);
   renderProblems();
