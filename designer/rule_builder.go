@@ -253,7 +253,10 @@ func condition(n ast.Node) (Condition, bool) {
 				return Condition{Field: id.Value, Op: map[string]string{"in": "in", "not in": "not_in"}[n.Operator], Value: vs}, true
 			case "contains":
 				s, ok := n.Right.(*ast.StringNode)
-				return Condition{Field: id.Value, Op: "contains", Value: s.Value}, ok && s != nil
+				if !ok || s == nil {
+					return Condition{}, false // contains of anything but a text: advanced mode
+				}
+				return Condition{Field: id.Value, Op: "contains", Value: s.Value}, true
 			}
 		}
 		if id, ok := n.Right.(*ast.IdentifierNode); ok && n.Operator == "in" {

@@ -147,7 +147,7 @@ func TestCheckRule(t *testing.T) {
 // FuzzParseRows: any expression reads back into rows or is left alone;
 // rows read back write an expression that reads back the same.
 func FuzzParseRows(f *testing.F) {
-	for _, s := range []string{`level == "gold"`, `a >= 1 && b in ["x"]`, `!(n == "")`, `"a" in tags || x contains "y"`, `len(t) == 0`} {
+	for _, s := range []string{`level == "gold"`, `a >= 1 && b in ["x"]`, `!(n == "")`, `"a" in tags || x contains "y"`, `len(t) == 0`, `A contains !""`, `x contains 1`} {
 		f.Add(s)
 	}
 	b, err := engine.LoadBundle([]byte(ruleForm))
