@@ -221,9 +221,18 @@ func TestBrowserDesignerProps(t *testing.T) {
 		pick("#f-fu_wu_lei_xing", "option_1"),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-field="bei_zhu"]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-ke_hu_dian_hua"), "12345"),
-		chromedp.SendKeys(chromedp.CSS("#f-shu_liang"), "2"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
-		chromedp.WaitVisible(chromedp.CSS("#f-ke_hu_dian_hua-err")))...)
+		chromedp.SendKeys(chromedp.CSS("#f-shu_liang"), "2"))...)
+	// the live rules answer first: the phone's error appears under it and
+	// the total follows (100 × 2), which moves the submit button down; a
+	// click aimed before that lands beside the button (the step then
+	// waited 20 s for a page that never came, 1 run in 5 under load)
+	run(t, ctx, "live answer", chromedp.Poll[bool](`(() => {
+		const err = document.querySelector('[data-field="ke_hu_dian_hua"] .field-error');
+		const total = document.querySelector('[data-field="zong_jia"] output, [data-field="zong_jia"] input');
+		return !!err && err.textContent !== '' && !!total && (total.value || total.textContent).trim() === '200';
+	})()`, chromedp.WithPollingTimeout(10*time.Second)))
+	step(t, ctx, "submit the bad phone", answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		chromedp.WaitVisible(chromedp.CSS("#f-ke_hu_dian_hua-err")))
 	msg := run(t, ctx, "phone error", chromedp.Text(chromedp.CSS(`[data-field="ke_hu_dian_hua"] .field-error`)))
 	if !strings.Contains(msg, "请填写11位手机号") || strings.Contains(msg, "[") {
 		t.Errorf("phone error %q: want the preset's words, no pattern", msg)
