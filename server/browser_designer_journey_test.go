@@ -284,7 +284,7 @@ func TestBrowserDesignerJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-bei_zhu"), "换屏"),
 		chromedp.SendKeys(chromedp.CSS("#f-dan_jia"), "500"),
 		chromedp.SendKeys(chromedp.CSS("#f-shu_liang"), "3"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS("#flow-panel")))...)
 	recordURL := run(t, ctx, "record url", chromedp.Evaluate[string]("location.pathname"))
 	shootBoth(t, ctx, shots, "journey-filed")

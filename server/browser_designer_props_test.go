@@ -231,7 +231,7 @@ func TestBrowserDesignerProps(t *testing.T) {
 		const total = document.querySelector('[data-field="zong_jia"] output, [data-field="zong_jia"] input');
 		return !!err && err.textContent !== '' && !!total && (total.value || total.textContent).trim() === '200';
 	})()`, chromedp.WithPollingTimeout(10*time.Second)))
-	step(t, ctx, "submit the bad phone", answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+	step(t, ctx, "submit the bad phone", submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS("#f-ke_hu_dian_hua-err")))
 	msg := run(t, ctx, "phone error", chromedp.Text(chromedp.CSS(`[data-field="ke_hu_dian_hua"] .field-error`)))
 	if !strings.Contains(msg, "请填写11位手机号") || strings.Contains(msg, "[") {
@@ -242,7 +242,7 @@ func TestBrowserDesignerProps(t *testing.T) {
 	}
 	shootBoth(t, ctx, shots, "designer-props-staff")
 	step(t, ctx, "fixed", append(typeInto("#f-ke_hu_dian_hua", "13800138000"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))...)
 	t.Logf("screenshots in %s", shots)
 	checkConsole(t, console()[designed:], "422 (Unprocessable Entity)") // the bad phone number the test sent

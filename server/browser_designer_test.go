@@ -381,7 +381,7 @@ func TestBrowserDesignerForm(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-customer_name"), "赵师傅"),
 		chromedp.SendKeys(chromedp.CSS("#f-party_size"), "2"),
 		chromedp.SetValue(chromedp.CSS("#f-kind"), "option_1"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 		chromedp.Navigate(srv.URL+"/apps/repair/forms/repair"),
 		chromedp.WaitVisible(chromedp.CSS("table.records")),

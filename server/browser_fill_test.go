@@ -76,7 +76,7 @@ func TestBrowserFillOnPick(t *testing.T) {
 	dir := t.TempDir()
 	shootBoth(t, ctx, dir, "fill-masked")
 	must(t, "the clerk saves the order", chromedp.Do(ctx,
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	values := run(t, ctx, "the saved order", chromedp.Text(chromedp.CSS("dl.values")))
@@ -94,7 +94,7 @@ func TestBrowserFillOnPick(t *testing.T) {
 	run(t, ctx, "the phone fills in full", chromedp.Poll[bool](`(function(){var p=document.querySelector('[name=contact_phone]'); return p.value==='`+fillPhone+`' && !p.readOnly})()`,
 		chromedp.WithPollingTimeout(15*time.Second)))
 	must(t, "the boss saves the order", chromedp.Do(ctx,
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	bossOrders := w.ordersOf(t, "boss")

@@ -88,7 +88,9 @@ func TestBrowserPublicFormFromQR(t *testing.T) {
 	step(t, phone, "fill in",
 		chromedp.SendKeys(chromedp.CSS("#f-guest"), "李女士"),
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13800138000"),
+		settled(),
 		chromedp.Click(chromedp.CSS("#f-purpose-1")),
+		settled(),
 		chromedp.Click(chromedp.CSS("#f-by_car")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-field="plate"]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-plate"), "沪A88888"),
@@ -97,7 +99,7 @@ func TestBrowserPublicFormFromQR(t *testing.T) {
 	shootBoth(t, phone, shots, "public-form")
 	step(t, phone, "send",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS("#public-message.public-done")),
 	)
 	if thanks := run(t, phone, "thanks", chromedp.Text(chromedp.CSS("#public-message h1"))); thanks != "提交成功，谢谢！" {

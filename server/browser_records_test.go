@@ -71,7 +71,7 @@ func TestBrowserRecordEditUpload(t *testing.T) {
 		chromedp.Clear(chromedp.CSS("#f-title")),
 		chromedp.SendKeys(chromedp.CSS("#f-title"), "Taxi to the airport"),
 		chromedp.SetUploadFiles(chromedp.CSS("#f-photos"), []string{pic}),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 		chromedp.WaitVisible(chromedp.CSS(`img.thumb[alt="receipt.png"]`)),
 	))

@@ -116,7 +116,7 @@ func TestBrowserOrderLines(t *testing.T) {
 	poll("line totals follow their rows", `document.getElementById('f-lines-2-amount').textContent.trim() === '0.3' && document.getElementById('f-total').textContent.trim() === '2070.3'`)
 
 	shootBoth(t, ctx, dir, "order-lines")
-	step(t, ctx, "submit", answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	step(t, ctx, "submit", submitted(".actions button[type=submit]"), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	got := storedOrder(t, h)
 	want := map[string]any{"customer": "王先生", "total": 2070.3, "lines": []any{
 		map[string]any{"kind": "part", "product": "滤芯", "qty": 2.0, "price": 35.5, "amount": 71.0},
@@ -148,7 +148,7 @@ func TestBrowserOrderLines(t *testing.T) {
 	must(t, "finger drag", chromedp.Do(ctx, fingerDrag(src.X+src.W/2, src.Y+src.H/2, src.X+src.W/2, dst.Y+dst.H/2-20)))
 	// (the edit page keeps an empty row at the end to type into)
 	poll("moved by a finger", lineProducts+`.join() === '净水器,滤芯,龙头,'`)
-	step(t, ctx, "save", answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	step(t, ctx, "save", submitted(".actions button[type=submit]"), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	var products []any
 	for _, l := range storedOrder(t, h)["lines"].([]any) {
 		products = append(products, l.(map[string]any)["product"])

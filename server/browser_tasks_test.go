@@ -48,7 +48,7 @@ func TestBrowserDiscountApproval(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13912345678"),
 		chromedp.SetValue(chromedp.CSS("#f-level"), "normal"),
 		chromedp.Evaluate[chromedp.Void](`(function(){var d=document.getElementById('f-discount'); d.value='0.15'; d.dispatchEvent(new Event('change',{bubbles:true}));})()`),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS("#flow-panel")),
 	))
 	flow := run(t, ctx, "flow after submit", chromedp.Text(chromedp.CSS("#flow-panel")))

@@ -64,7 +64,7 @@ func TestBrowserTemplateImport(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13800004444"),
 		chromedp.SetValue(chromedp.CSS("#f-source"), "website"),
 		chromedp.SetValue(chromedp.CSS("#f-status"), "new"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	))
 	loc := run(t, ctx, "location", chromedp.Evaluate[string](`location.pathname`))

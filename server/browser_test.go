@@ -115,6 +115,29 @@ func answered(steps ...chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.
 	}
 }
 
+// settled waits until every form's live rules have answered its last
+// change (app.js's data-rules): an answer shows errors and fields, which
+// moves what is below them, and a click aimed before it lands beside its
+// target.
+func settled() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll('form[data-preview]')).every((f) => f.getAttribute('data-rules') !== 'busy')`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		return chromedp.Void{}, err
+	}
+}
+
+// submitted clicks the submit button sel once the live rules have
+// settled, and waits for the page the server answers with (answered).
+func submitted(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		if _, err := settled()(ctx, tg); err != nil {
+			return chromedp.Void{}, err
+		}
+		return answered(chromedp.Click(chromedp.CSS(sel)))(ctx, tg)
+	}
+}
+
 var hanRE = regexp.MustCompile(`\p{Han}`)
 
 // TestBrowserFillForms drives real Chromium through the staff pages: log
@@ -170,7 +193,7 @@ func TestBrowserFillForms(t *testing.T) {
 	must(t, "submit invalid", chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#f-guest"), "王先生"),
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "12"),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS("#f-phone-err")),
 	))
 	phoneErr := run(t, ctx, "phone error", chromedp.Text(chromedp.CSS(`[data-field="phone"] .field-error`)))
@@ -187,7 +210,7 @@ func TestBrowserFillForms(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-phone"), "13800138000"),
 		chromedp.SendKeys(chromedp.CSS("#f-plate"), "沪A12345"),
 		chromedp.Click(chromedp.CSS("#f-purpose-1")),
-		answered(chromedp.Click(chromedp.CSS(".actions button[type=submit]"))),
+		submitted(".actions button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 		chromedp.Navigate(srv.URL+"/apps/visit/forms/visit"),
 		chromedp.WaitVisible(chromedp.CSS("table.records")),

@@ -17,14 +17,24 @@
       return box ? box.getAttribute("data-field") : null;
     }
 
+    // data-rules is "busy" from a change until the answer to the last one
+    // is applied, then "idle": the answer may show errors and fields and
+    // so move what is below them (tests wait for it before they click)
+    function busy(b) {
+      form.setAttribute("data-rules", b ? "busy" : "idle");
+    }
+
     function schedule(ev) {
       var k = ev && ev.target ? fieldKey(ev.target) : null;
       if (k) touched[k] = true;
       if (timer) clearTimeout(timer);
+      busy(true);
       timer = setTimeout(run, ev && ev.type === "input" ? 300 : 0);
     }
 
     function run() {
+      timer = null;
+      busy(true);
       var my = ++seq;
       var body = new URLSearchParams(new FormData(form));
       var token = form.querySelector("input[name=_csrf]");
@@ -44,7 +54,11 @@
         if (my !== seq) return; // a newer answer is on its way
         apply(res);
         form.dispatchEvent(new CustomEvent("fw:rules", { detail: res })); // rows.js shows the rows' part
-      }).catch(function () { /* the plain submit still works */ });
+        if (!timer) busy(false);
+      }).catch(function () {
+        // the plain submit still works
+        if (my === seq && !timer) busy(false);
+      });
     }
 
     function apply(res) {
