@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -23,12 +22,12 @@ import (
 // at once they took the process to 837 MB resident for 40 logins. Now at
 // most one per processor runs, and every login still succeeds.
 func TestLoginBurstMemory(t *testing.T) {
-	proc, base, _ := burstServer(t)
+	proc, admin := burstServer(t)
 	const logins = 64
 	start := time.Now()
-	atOnce(t, logins, http.StatusOK, func() (*http.Response, error) {
-		body := fmt.Sprintf(`{"email":"admin@example.com","password":%q}`, burstPassword)
-		return http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	atOnce(t, logins, http.StatusOK, func() (int, error) {
+		anon := &apiClient{base: admin.base, c: admin.c}
+		return anon.call("POST", "/api/v1/auth/login", map[string]string{"email": "admin@example.com", "password": burstPassword}, nil)
 	})
 	peak := peakKiB(t, proc)
 	// the server's own ~100 MB, and a little over two checks' memory per
@@ -45,7 +44,7 @@ func TestLoginBurstMemory(t *testing.T) {
 // each holds about 120 MB while it is read, and four at once took serve to
 // 559 MB resident. Every upload is still answered.
 func TestImportBurstMemory(t *testing.T) {
-	proc, base, token := burstServer(t, []string{"app", "import", "--template", "crm"})
+	proc, admin := burstServer(t, []string{"app", "import", "--template", "crm"})
 	file := bigSheet(t, 50000, 20)
 	before := peakKiB(t, proc)
 	var body bytes.Buffer
@@ -58,11 +57,19 @@ func TestImportBurstMemory(t *testing.T) {
 	start := time.Now()
 	// the sheet's headers match no field of the form: each upload is read
 	// whole and then refused for its mapping (422)
-	atOnce(t, uploads, http.StatusUnprocessableEntity, func() (*http.Response, error) {
-		req, _ := http.NewRequest("POST", base+"/api/v1/apps/crm/forms/customer/imports", bytes.NewReader(body.Bytes()))
+	atOnce(t, uploads, http.StatusUnprocessableEntity, func() (int, error) {
+		req, err := http.NewRequest("POST", admin.base+"/api/v1/apps/crm/forms/customer/imports", bytes.NewReader(body.Bytes()))
+		if err != nil {
+			return 0, err
+		}
 		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+token)
-		return http.DefaultClient.Do(req)
+		req.Header.Set("Authorization", "Bearer "+admin.token)
+		resp, err := admin.c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
 	})
 	peak := peakKiB(t, proc)
 	t.Logf("%d uploads of %d KiB at once in %v: peak resident %d MiB (%d before)", uploads, len(file)>>10, time.Since(start).Round(time.Millisecond), peak>>10, before>>10)
@@ -71,30 +78,21 @@ func TestImportBurstMemory(t *testing.T) {
 	}
 }
 
-// atOnce sends n requests at once and wants each answered with status.
-func atOnce(t *testing.T, n, status int, send func() (*http.Response, error)) {
+// atOnce sends n requests at once (send returns the answer's status, and
+// an error that says more) and wants each answered with status.
+func atOnce(t *testing.T, n, status int, send func() (int, error)) {
 	t.Helper()
-	codes := make([]int, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := send()
-			if err != nil {
-				t.Errorf("request %d: %v", i, err)
-				return
+			if code, err := send(); code != status {
+				t.Errorf("request %d: %d, want %d (%v)", i, code, status, err)
 			}
-			resp.Body.Close()
-			codes[i] = resp.StatusCode
 		}()
 	}
 	wg.Wait()
-	for i, c := range codes {
-		if c != status {
-			t.Errorf("request %d: %d, want %d", i, c, status)
-		}
-	}
 }
 
 // bigSheet is an .xlsx of rows rows of cols columns of short Chinese text.
@@ -154,22 +152,13 @@ func peakKiB(t *testing.T, p *serveProc) int {
 // bodies wait in temporary files and a few uploads are stored at a time.
 // All at once they took it to 985 MB resident. Every upload succeeds.
 func TestUploadBurstMemory(t *testing.T) {
-	proc, base, token := burstServer(t, []string{"app", "import", "--template", "crm"})
+	proc, admin := burstServer(t, []string{"app", "import", "--template", "crm"})
 	file := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("receipt scan 0123456789 "), 6<<20/24)...)
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("field", "receipt")
-	fw, _ := mw.CreateFormFile("file", "receipt.pdf")
-	_, _ = fw.Write(file)
-	_ = mw.Close()
 	before := peakKiB(t, proc)
 	const uploads = 32
 	start := time.Now()
-	atOnce(t, uploads, http.StatusCreated, func() (*http.Response, error) {
-		req, _ := http.NewRequest("POST", base+"/api/v1/apps/crm/forms/payment/uploads", bytes.NewReader(body.Bytes()))
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+token)
-		return http.DefaultClient.Do(req)
+	atOnce(t, uploads, http.StatusCreated, func() (int, error) {
+		return postUpload(admin, "/api/v1/apps/crm/forms/payment/uploads", "receipt", "receipt.pdf", file)
 	})
 	peak := peakKiB(t, proc)
 	// the uploads in the store's slots (a few times the file each, live and
@@ -186,9 +175,9 @@ const burstPassword = "a long and fine password"
 
 // burstServer starts serve with its rate limits off (as behind a proxy of
 // many offices) on a new data directory made by seed's commands, for a
-// test of its peak memory; it returns the process, its address and an
-// administrator's token. Skipped under -short and without /proc.
-func burstServer(t *testing.T, seed ...[]string) (*serveProc, string, string) {
+// test of its peak memory; it returns the process and an administrator
+// signed in through the API. Skipped under -short and without /proc.
+func burstServer(t *testing.T, seed ...[]string) (*serveProc, *apiClient) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("CLI test with a server process: skipped under -short")
@@ -199,22 +188,5 @@ func burstServer(t *testing.T, seed ...[]string) (*serveProc, string, string) {
 	data := seedData(t, burstPassword, seed...)
 	addr := freeAddr(t)
 	proc := startServe(t, data, addr, append(cleanEnv(), "FORMWORK_RATE_IP=0", "FORMWORK_RATE_USER=0", "FORMWORK_RATE_LOGIN=0"))
-	base := "http://" + addr
-	return proc, base, apiLogin(t, base, "admin@example.com", burstPassword)
-}
-
-// apiLogin signs in through the API and returns the token.
-func apiLogin(t *testing.T, base, email, password string) string {
-	t.Helper()
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json",
-		strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var login struct{ Token string }
-	if err := json.NewDecoder(resp.Body).Decode(&login); err != nil || login.Token == "" {
-		t.Fatalf("login: %d %v", resp.StatusCode, err)
-	}
-	return login.Token
+	return proc, login(t, "http://"+addr, "admin@example.com", burstPassword)
 }
