@@ -245,7 +245,7 @@ func (s *Service) uploadField(ctx context.Context, p *Principal, app, form, fiel
 // times the file), and thirty-two 6 MB uploads at once took a server to
 // 985 MB resident. The others wait, as long as their client does; their
 // bodies wait in temporary files (server's multipartMemory).
-var blobSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+var blobSlots = NewSlots(max(2, runtime.GOMAXPROCS(0)))
 
 // PutBlob stores an upload for field of form. The bytes are read from r
 // up to MaxBlobSize (ETOOLARGE beyond), their type is sniffed
@@ -256,12 +256,11 @@ func (s *Service) PutBlob(ctx context.Context, p *Principal, app, form, field, n
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case blobSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	release, err := blobSlots.Take(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-blobSlots }()
+	defer release()
 	data, err := io.ReadAll(io.LimitReader(r, s.maxBlob+1))
 	if err != nil {
 		return nil, Errorf(EBADREQUEST, T("读取上传文件失败", "the upload could not be read"))

@@ -53,7 +53,7 @@ type BlobThumb struct {
 // thumbSlots bounds the decodes running at once: a process-wide cap,
 // because the memory at stake (a 40 MP image decoded) belongs to the
 // process, however many services share it.
-var thumbSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+var thumbSlots = NewSlots(runtime.GOMAXPROCS(0))
 
 // errBadImage is what a caller learns about bytes that do not decode.
 func errBadImage() error {
@@ -72,12 +72,11 @@ func MakeThumbnail(ctx context.Context, data []byte) (*BlobThumb, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixel {
 		return nil, Errorf(ETOOLARGE, T("图片像素过多（上限 4000 万像素）", "the image has too many pixels (at most 40 megapixels)"))
 	}
-	select {
-	case thumbSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	release, err := thumbSlots.Take(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-thumbSlots }()
+	defer release()
 	src, err := decodeImage(data)
 	if err != nil {
 		return nil, err

@@ -1038,12 +1038,12 @@ const (
 // than there are processors finish no sooner. Forty logins at once took
 // a server to 837 MB resident without it (a pod's limit is 512 MiB); the
 // others wait their turn.
-var argonSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+var argonSlots = NewSlots(runtime.GOMAXPROCS(0))
 
 // argon2id is argon2.IDKey in one of argonSlots.
 func argon2id(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
+	release, _ := argonSlots.Take(context.Background()) // a background context never ends the wait
+	defer release()
 	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }
 

@@ -52,12 +52,9 @@ func (s *server) readImport(c echo.Context, app, form string) (name string, t *e
 	if err != nil {
 		return "", nil, nil, err
 	}
-	select {
-	case s.importSlots <- struct{}{}:
-	case <-ctx.Done():
-		return "", nil, nil, ctx.Err()
+	if release, err = s.importSlots.Take(ctx); err != nil {
+		return "", nil, nil, err
 	}
-	release = func() { <-s.importSlots }
 	if t, err = exchange.ReadTable(name, data); err != nil {
 		release()
 		return "", nil, nil, err

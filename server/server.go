@@ -140,7 +140,7 @@ type server struct {
 	backups   func() ([]BackupFile, error)
 	runs      *backupJobs
 	// importSlots bounds the uploads read into a table at once (readImport)
-	importSlots chan struct{}
+	importSlots engine.Slots
 	rates       *rates
 	ipLimit     limit
 	userLimit   limit
@@ -162,7 +162,7 @@ func New(d Deps) *echo.Echo {
 		rates: newRates(d.Limits, d.Clock, d.Log), ipLimit: limit{"ip", cfg.RateIP}, userLimit: limit{"user", cfg.RateUser}, login: limit{"login", cfg.RateLogin},
 		public: limit{"public", cfg.RatePublic}}
 	s.runs = newBackupJobs(d.BackupRuns)
-	s.importSlots = make(chan struct{}, importReaders)
+	s.importSlots = engine.NewSlots(importReaders)
 	s.metrics = newHTTPMetrics(d.Metrics)
 
 	e := echo.New()
