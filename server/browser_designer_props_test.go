@@ -222,10 +222,9 @@ func TestBrowserDesignerProps(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-field="bei_zhu"]`)),
 		chromedp.SendKeys(chromedp.CSS("#f-ke_hu_dian_hua"), "12345"),
 		chromedp.SendKeys(chromedp.CSS("#f-shu_liang"), "2"))...)
-	// the live rules answer first: the phone's error appears under it and
-	// the total follows (100 × 2), which moves the submit button down; a
-	// click aimed before that lands beside the button (the step then
-	// waited 20 s for a page that never came, 1 run in 5 under load)
+	// the live rules answer before anything is submitted: the phone's
+	// error under it, the total 100 × 2 (submitted then also waits for
+	// them to settle, as that answer moves the submit button down)
 	run(t, ctx, "live answer", chromedp.Poll[bool](`(() => {
 		const err = document.querySelector('[data-field="ke_hu_dian_hua"] .field-error');
 		const total = document.querySelector('[data-field="zong_jia"] output, [data-field="zong_jia"] input');
