@@ -2,13 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -44,9 +41,12 @@ func ProbeCommits(ctx context.Context, dir string, n int) (CommitTimes, error) {
 	if !fi.IsDir() {
 		return CommitTimes{}, fmt.Errorf("sqlite probe: %s is not a directory", dir)
 	}
-	var id [6]byte
-	_, _ = rand.Read(id[:])
-	path := filepath.Join(dir, ".formwork-probe-"+hex.EncodeToString(id[:])+".db")
+	f, err := os.CreateTemp(dir, ".formwork-probe-*.db") // empty: createFile makes it a database
+	if err != nil {
+		return CommitTimes{}, fmt.Errorf("sqlite probe: %w", err)
+	}
+	path := f.Name()
+	f.Close()
 	defer func() {
 		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 			_ = os.Remove(path + suffix)
